@@ -1,0 +1,1 @@
+"""The ``comix`` command line (typer)."""

@@ -1,0 +1,117 @@
+"""``nn.Module`` wrappers: a deformable convolution that predicts its own offsets and mask.
+
+The offset/mask branch is a plain convolution with the DCN's kernel, stride, padding and dilation,
+zero-initialised, so a fresh module is a plain convolution (times the initial mask, 0.5 for sigmoid).
+
+The function that does the deformable convolution is looked up by name in ``DCN_BACKENDS`` at call
+time; the model is built with a backend name (``"torch"`` for training and eager inference; the
+exporter registers an export-friendly one), so no layer is patched after the fact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from comix.ops.deform_conv import deform_conv_nd
+from comix.ops.geometry import DeformConvGeometry
+
+DcnFunction = Callable[[Tensor, Tensor, Tensor, "Tensor | None", "Tensor | None", DeformConvGeometry], Tensor]
+DCN_BACKENDS: dict[str, DcnFunction] = {"torch": deform_conv_nd}
+MASK_ACTIVATIONS = ("sigmoid", "none")
+
+
+def register_dcn_backend(name: str, function: DcnFunction) -> None:
+    """Make ``function(input, offset, weight, bias, mask, geometry)`` selectable as ``backend=name``."""
+    DCN_BACKENDS[name] = function
+
+
+class DeformConvNd(nn.Module):
+    """Modulated deformable convolution with a learned offset/mask branch (2-D or 3-D).
+
+    Input (N, C_in, *S) -> output (N, C_out, *oS). Offsets (N, OG*K*nd, *oS) and mask
+    (N, OG*K, *oS) are predicted from the input.
+    """
+
+    def __init__(
+        self,
+        ndim: int,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        offset_groups: int = 1,
+        bias: bool = True,
+        mask_activation: str = "sigmoid",
+        backend: str = "torch",
+    ) -> None:
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}")
+        if in_channels % offset_groups:
+            raise ValueError(f"offset_groups={offset_groups} must divide in_channels={in_channels}")
+        if mask_activation not in MASK_ACTIVATIONS:
+            raise ValueError(f"mask_activation: got {mask_activation!r}, expected one of {MASK_ACTIVATIONS}")
+        self.geometry = DeformConvGeometry.build(ndim, kernel_size, stride, padding, dilation, groups, offset_groups)
+        self.mask_activation = mask_activation
+        self.backend = backend
+        k = self.geometry.kernel_points
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, *self.geometry.kernel))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        predicted = offset_groups * k * (ndim + (1 if mask_activation != "none" else 0))
+        conv = nn.Conv2d if ndim == 2 else nn.Conv3d
+        # The offset branch sees the same window as the DCN, so it pads like the DCN (begins; ends below).
+        self.offset_conv = conv(in_channels, predicted, self.geometry.kernel, self.geometry.stride,
+                                padding=0, dilation=self.geometry.dilation)
+        nn.init.zeros_(self.offset_conv.weight)
+        nn.init.zeros_(self.offset_conv.bias)
+
+    @property
+    def offset_channels(self) -> int:
+        return self.geometry.offset_group * self.geometry.kernel_points * self.geometry.ndim
+
+    def _pad_for_offset_conv(self, x: Tensor) -> Tensor:
+        if not any(self.geometry.pad_begin) and not any(self.geometry.pad_end):
+            return x
+        pads: list[int] = []
+        for begin, end in zip(reversed(self.geometry.pad_begin), reversed(self.geometry.pad_end)):
+            pads += [begin, end]  # F.pad wants the last axis first
+        return nn.functional.pad(x, pads)
+
+    def forward(self, x: Tensor) -> Tensor:
+        predicted = self.offset_conv(self._pad_for_offset_conv(x))
+        offset = predicted[:, : self.offset_channels]
+        mask = None
+        if self.mask_activation == "sigmoid":
+            mask = torch.sigmoid(predicted[:, self.offset_channels:])
+        function = DCN_BACKENDS.get(self.backend)
+        if function is None:
+            raise KeyError(f"DCN backend {self.backend!r} is not registered; registered: {sorted(DCN_BACKENDS)}")
+        return function(x, offset, self.weight, self.bias, mask, self.geometry)
+
+    def extra_repr(self) -> str:
+        g = self.geometry
+        return (f"{self.weight.shape[1] * g.group}, {self.weight.shape[0]}, kernel={g.kernel}, stride={g.stride}, "
+                f"pads={g.onnx_pads}, dilation={g.dilation}, group={g.group}, offset_group={g.offset_group}, "
+                f"mask={self.mask_activation}, backend={self.backend}")
+
+
+class DeformConv2d(DeformConvNd):
+    """2-D modulated deformable convolution: (N, C_in, H, W) -> (N, C_out, oH, oW)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], **kwargs) -> None:
+        super().__init__(2, in_channels, out_channels, kernel_size, **kwargs)
+
+
+class DeformConv3d(DeformConvNd):
+    """3-D modulated deformable convolution: (N, C_in, D, H, W) -> (N, C_out, oD, oH, oW); D = spectral."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], **kwargs) -> None:
+        super().__init__(3, in_channels, out_channels, kernel_size, **kwargs)

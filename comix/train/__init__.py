@@ -1,0 +1,1 @@
+"""Training and evaluation of CoMiX on HSI-X scenes: tile sampling, schedule, trainer, metrics."""

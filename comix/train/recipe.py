@@ -1,0 +1,60 @@
+"""``TrainRecipe``: everything that decides a training run, saved with the checkpoint."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+MODALITIES = ("hsi+x", "hsi")
+
+
+@dataclass
+class TrainRecipe:
+    """Training hyper-parameters (AdamW, linear warm-up + poly decay, cross-entropy ignoring label 0).
+
+    ``modalities="hsi"`` trains an HSI-only ablation: the X input is replaced by zeros in training and
+    evaluation, so the X branch carries no information.
+    """
+
+    variant: str = "comix_t"
+    tile: int = 64
+    batch_size: int = 8
+    steps: int = 400
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 40
+    poly_power: float = 0.9
+    eval_every: int = 100
+    eval_tile: int = 128
+    eval_overlap: int = 32
+    seed: int = 0
+    class_balanced: bool = True
+    augment: bool = True
+    modalities: str = "hsi+x"
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("tile", "batch_size", "steps", "eval_every", "eval_tile"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: got {value!r}, expected a positive integer")
+        if not 0 <= self.warmup_steps < self.steps:
+            raise ValueError(f"warmup_steps: got {self.warmup_steps}, expected 0 <= warmup_steps < steps={self.steps}")
+        if not 0 <= self.eval_overlap < self.eval_tile:
+            raise ValueError(f"eval_overlap: got {self.eval_overlap}, expected 0 <= overlap < eval_tile={self.eval_tile}")
+        if self.lr <= 0 or self.weight_decay < 0:
+            raise ValueError(f"lr / weight_decay: got {self.lr} / {self.weight_decay}, expected lr > 0, wd >= 0")
+        if self.modalities not in MODALITIES:
+            raise ValueError(f"modalities: got {self.modalities!r}, expected one of {list(MODALITIES)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainRecipe:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"training recipe: unknown fields {unknown}, expected some of {sorted(known)}")
+        return cls(**values)

@@ -1,0 +1,1 @@
+"""Benchmarks and profiling scripts (run as `python -m tools.NAME` or `python tools/NAME.py`)."""
