@@ -1,0 +1,208 @@
+"""GeoTIFF rasters, band-first ``(C, H, W)``, with their georeference.
+
+rasterio (GDAL) is used when installed; otherwise tifffile reads and writes the GeoTIFF tags
+(ModelPixelScale, ModelTiepoint, GeoKeyDirectory) itself, which covers north-up rasters with an
+EPSG-coded CRS. Band wavelengths, when a file carries them, are read from the GDAL band metadata
+``wavelength`` (nm) that :func:`write_geotiff` writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from comix.data.atomic import atomic_path
+from comix.data.errors import DataError
+from comix.data.georef import GeoRef
+
+TAG_PIXEL_SCALE, TAG_TIEPOINT, TAG_GEOKEYS = 33550, 33922, 34735
+GEOKEY_GEOGRAPHIC, GEOKEY_PROJECTED, GEOKEY_MODEL_TYPE, GEOKEY_RASTER_TYPE = 2048, 3072, 1024, 1025
+
+
+def rasterio_available() -> bool:
+    try:
+        import rasterio  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def read_geotiff(path: str | Path, backend: str = "auto") -> tuple[np.ndarray, GeoRef | None, np.ndarray | None]:
+    """Read a (Geo)TIFF.
+
+    Returns:
+        ``(array (C, H, W), georef or None, wavelengths_nm (C,) or None)``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found, expected a GeoTIFF")
+    if backend not in ("auto", "rasterio", "tifffile"):
+        raise DataError(f"read_geotiff({path}): got backend {backend!r}, expected 'auto', 'rasterio' or 'tifffile'")
+    if backend == "rasterio" or (backend == "auto" and rasterio_available()):
+        return _read_rasterio(path)
+    return _read_tifffile(path)
+
+
+def _read_rasterio(path: Path):
+    import warnings
+
+    import rasterio
+
+    try:
+        with warnings.catch_warnings():  # a plain TIFF is fine: georef is then None
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            dataset = rasterio.open(path)
+        with dataset:
+            array = dataset.read()
+            georef = None
+            if dataset.crs is not None or not dataset.transform.is_identity:
+                crs = None
+                if dataset.crs is not None:
+                    epsg = dataset.crs.to_epsg()
+                    crs = f"EPSG:{epsg}" if epsg else dataset.crs.to_wkt()
+                georef = GeoRef(tuple(dataset.transform)[:6], crs)
+            wavelengths = [dataset.tags(band).get("wavelength") for band in range(1, dataset.count + 1)]
+    except rasterio.errors.RasterioError as error:
+        raise DataError(f"{path}: cannot read as GeoTIFF: {error} (truncated or corrupt file?)") from error
+    return array, georef, _wavelengths_or_none(wavelengths)
+
+
+def _wavelengths_or_none(values) -> np.ndarray | None:
+    if not values or any(v is None for v in values):
+        return None
+    return np.asarray([float(v) for v in values], dtype=np.float64)
+
+
+def _read_tifffile(path: Path):
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            array = page.asarray()
+            tags = {tag.code: tag.value for tag in page.tags.values()}
+            contig = page.planarconfig == tifffile.PLANARCONFIG.CONTIG and page.samplesperpixel > 1
+            metadata = page.tags.get(42112).value if 42112 in page.tags else None
+    except Exception as error:  # tifffile raises TiffFileError, ValueError, struct.error...
+        raise DataError(f"{path}: cannot read as TIFF: {error} (truncated or corrupt file?)") from error
+    if array.ndim == 2:
+        array = array[None]
+    elif contig:
+        array = np.moveaxis(array, -1, 0)
+    return np.ascontiguousarray(array), _georef_from_tags(tags), _wavelengths_from_gdal_xml(metadata, array.shape[0])
+
+
+def _wavelengths_from_gdal_xml(metadata, count: int) -> np.ndarray | None:
+    """Per-band ``wavelength`` items of a GDAL_METADATA XML string (``<Item name=.. sample=..>``)."""
+    if not isinstance(metadata, str) or "wavelength" not in metadata:
+        return None
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        root = ElementTree.fromstring(metadata)
+    except ElementTree.ParseError:
+        return None
+    values: list = [None] * count
+    for item in root.iter("Item"):
+        sample = item.get("sample")
+        if item.get("name") == "wavelength" and sample is not None and int(sample) < count:
+            values[int(sample)] = item.text
+    return _wavelengths_or_none(values)
+
+
+def _georef_from_tags(tags: dict) -> GeoRef | None:
+    if TAG_PIXEL_SCALE not in tags or TAG_TIEPOINT not in tags:
+        return None
+    scale_x, scale_y = tags[TAG_PIXEL_SCALE][:2]
+    col, row, _, map_x, map_y, _ = tags[TAG_TIEPOINT][:6]
+    transform = (scale_x, 0.0, map_x - col * scale_x, 0.0, -scale_y, map_y + row * scale_y)
+    crs = None
+    keys = tags.get(TAG_GEOKEYS)
+    if keys is not None:
+        keys = list(keys)
+        for index in range(4, len(keys), 4):
+            key_id, location, _, value = keys[index:index + 4]
+            if key_id in (GEOKEY_PROJECTED, GEOKEY_GEOGRAPHIC) and location == 0 and 0 < value < 32767:
+                crs = f"EPSG:{value}"
+    return GeoRef(transform, crs)
+
+
+def write_geotiff(path: str | Path, array: np.ndarray, georef: GeoRef | None = None,
+                  wavelengths_nm: np.ndarray | None = None, backend: str = "auto") -> Path:
+    """Write ``array`` (C, H, W) or (H, W) as a band-interleaved GeoTIFF; atomic (temp name + rename)."""
+    path = Path(path)
+    array = np.asarray(array)
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3:
+        raise DataError(f"write_geotiff({path}): got array shape {array.shape}, expected (C, H, W) or (H, W)")
+    if wavelengths_nm is not None and len(wavelengths_nm) != array.shape[0]:
+        raise DataError(f"write_geotiff({path}): got {len(wavelengths_nm)} wavelengths for {array.shape[0]} bands")
+    use_rasterio = backend == "rasterio" or (backend == "auto" and rasterio_available())
+    with atomic_path(path) as temp:
+        if use_rasterio:
+            _write_rasterio(temp, array, georef, wavelengths_nm)
+        else:
+            _write_tifffile(temp, array, georef, wavelengths_nm)
+    return path
+
+
+def _write_rasterio(path: Path, array: np.ndarray, georef: GeoRef | None, wavelengths_nm) -> None:
+    import rasterio
+    from affine import Affine
+
+    profile = {"driver": "GTiff", "height": array.shape[1], "width": array.shape[2], "count": array.shape[0],
+               "dtype": array.dtype.name, "interleave": "band", "tiled": False}
+    if _worth_compressing(array):
+        profile["compress"] = "deflate"
+    if georef is not None:
+        profile["transform"] = Affine(*georef.transform)
+        if georef.crs is not None:
+            profile["crs"] = georef.crs
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        dataset = rasterio.open(path, "w", **profile)
+    with dataset:
+        dataset.write(array)
+        if wavelengths_nm is not None:
+            for band, wavelength in enumerate(wavelengths_nm, start=1):
+                dataset.update_tags(band, wavelength=f"{float(wavelength):.4f}")
+
+
+def _write_tifffile(path: Path, array: np.ndarray, georef: GeoRef | None, wavelengths_nm) -> None:
+    import tifffile
+
+    extratags = []
+    if georef is not None:
+        a, b, c, d, e, f = georef.transform
+        if b != 0.0 or d != 0.0:
+            raise DataError(f"write_geotiff({path}): rotated transform {georef.transform} needs rasterio, "
+                            "expected a north-up transform (b = d = 0) for the tifffile writer")
+        extratags.append((TAG_PIXEL_SCALE, "d", 3, (abs(a), abs(e), 0.0), True))
+        extratags.append((TAG_TIEPOINT, "d", 6, (0.0, 0.0, 0.0, c, f, 0.0), True))
+        keys = [1, 1, 0, 2, GEOKEY_MODEL_TYPE, 0, 1, 1, GEOKEY_RASTER_TYPE, 0, 1, 1]
+        if georef.crs and georef.crs.upper().startswith("EPSG:"):
+            code = int(georef.crs.split(":")[1])
+            geographic = code in (4326, 4269, 4258)
+            keys[3] = 3
+            keys[6] = 2 if geographic else 1
+            keys += [GEOKEY_GEOGRAPHIC if geographic else GEOKEY_PROJECTED, 0, 1, code]
+        extratags.append((TAG_GEOKEYS, "H", len(keys), tuple(keys), True))
+    metadata_xml = None
+    if wavelengths_nm is not None:
+        items = "".join(f'<Item name="wavelength" sample="{i}">{float(w):.4f}</Item>'
+                        for i, w in enumerate(wavelengths_nm))
+        metadata_xml = f"<GDALMetadata>{items}</GDALMetadata>"
+        extratags.append((42112, "s", 0, metadata_xml, True))
+    single = array.shape[0] == 1
+    tifffile.imwrite(path, array[0] if single else array, planarconfig=None if single else "separate",
+                     extratags=extratags, compression="zlib" if _worth_compressing(array) else None,
+                     photometric="minisblack", metadata=None)
+
+
+def _worth_compressing(array: np.ndarray) -> bool:
+    """Label rasters compress well; noisy float cubes barely do and are slow to deflate."""
+    return array.dtype.kind in "biu"
