@@ -1,0 +1,140 @@
+// deform_im2col.cuh — deformable im2col: sampled, modulated input values into an FP32 column buffer.
+//
+// One thread per (sample in chunk, offset group g, kernel point k, output position p). It reads the nd
+// offsets and the mask at (g, k, p) once, computes the interpolation corners once with the shared
+// sampling header (comix_dcn/sampling.h, mask folded into the weights), then walks the C/offset_group
+// channels of its offset group and writes one column value per channel. Writes are coalesced along p.
+//
+// Column layout per sample: columns[(c*K + k) * P + p], c = input channel, so the rows of group
+// `grp` (channels grp*C/group ...) form one contiguous (C/group * K) x P matrix for the GEMM.
+#pragma once
+
+#include "comix_dcn/comix_dcn.h"
+#include "storage_convert.cuh"
+
+namespace comix {
+namespace dcn {
+namespace cuda {
+
+// Sizes of one im2col launch, in index_t. `first_sample` is the batch index of chunk item 0.
+template <typename index_t>
+struct Im2colSizes {
+  index_t chunk, first_sample;
+  index_t channels, offset_group, kernel_points;
+  index_t in_d, in_h, in_w;     // in_d = 1 in 2-D
+  index_t out_d, out_h, out_w;  // out_d = 1 in 2-D
+};
+
+// Channel loop shared by 2-D and 3-D: one column value per channel of offset group g.
+template <typename scalar_t, typename index_t, int kCorners>
+__device__ __forceinline__ void write_columns(const scalar_t* input, float* columns, const Im2colSizes<index_t>& s,
+                                              index_t n, index_t n_local, index_t g, index_t k, index_t p,
+                                              const SampleCorners<float, index_t, kCorners>& corners) {
+  const index_t in_plane = s.in_d * s.in_h * s.in_w;
+  const index_t out_plane = s.out_d * s.out_h * s.out_w;
+  const index_t channels_per_group = s.channels / s.offset_group;
+  const index_t first_channel = g * channels_per_group;
+  const scalar_t* plane = input + (n * s.channels + first_channel) * in_plane;
+  float* column = columns + ((n_local * s.channels + first_channel) * s.kernel_points + k) * out_plane + p;
+  const index_t column_step = s.kernel_points * out_plane;
+  for (index_t c = 0; c < channels_per_group; ++c) {
+    float value = 0.0f;
+#pragma unroll
+    for (int i = 0; i < kCorners; ++i) {
+      value += corners.weight[i] * load_as_float(plane, static_cast<long long>(corners.index[i]));
+    }
+    *column = value;
+    plane += in_plane;
+    column += column_step;
+  }
+}
+
+// Reads the modulation scalar (1 without a mask).
+template <typename scalar_t, typename index_t>
+__device__ __forceinline__ float mask_value(const scalar_t* mask, const Im2colSizes<index_t>& s, index_t n,
+                                            index_t g, index_t k, index_t p) {
+  if (mask == nullptr) return 1.0f;
+  const index_t out_plane = s.out_d * s.out_h * s.out_w;
+  const index_t channel = mask_channel<index_t>(g, s.kernel_points, k);
+  return load_as_float(mask, static_cast<long long>((n * s.offset_group * s.kernel_points + channel) * out_plane + p));
+}
+
+template <typename scalar_t, typename index_t>
+__global__ void deform_im2col_2d_kernel(DeformConv2DGeometry geometry, Im2colSizes<index_t> s,
+                                        const scalar_t* __restrict__ input, const scalar_t* __restrict__ offset,
+                                        const scalar_t* __restrict__ mask, float* __restrict__ columns) {
+  const index_t out_plane = s.out_h * s.out_w;
+  const index_t total = s.chunk * s.offset_group * s.kernel_points * out_plane;
+  for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    const index_t p = i % out_plane;
+    index_t rest = i / out_plane;
+    const index_t k = rest % s.kernel_points;
+    rest /= s.kernel_points;
+    const index_t g = rest % s.offset_group;
+    const index_t n_local = rest / s.offset_group;
+    const index_t n = s.first_sample + n_local;
+    const index_t oh = p / s.out_w, ow = p - (p / s.out_w) * s.out_w;
+    index_t kh, kw;
+    kernel_point_2d<index_t>(k, static_cast<index_t>(geometry.kernel_w), kh, kw);
+
+    const index_t offset_base = n * s.offset_group * s.kernel_points * 2;
+    const float dh = load_as_float(offset, static_cast<long long>(
+        (offset_base + offset_channel<index_t>(g, s.kernel_points, k, 2, 0)) * out_plane + p));
+    const float dw = load_as_float(offset, static_cast<long long>(
+        (offset_base + offset_channel<index_t>(g, s.kernel_points, k, 2, 1)) * out_plane + p));
+    const float h = base_coordinate<float, index_t>(oh, geometry.stride_h, geometry.pad_h_begin, kh,
+                                                    geometry.dilation_h) + dh;
+    const float w = base_coordinate<float, index_t>(ow, geometry.stride_w, geometry.pad_w_begin, kw,
+                                                    geometry.dilation_w) + dw;
+    BilinearCorners<float, index_t> corners;
+    bilinear_corners<float, index_t>(h, w, s.in_h, s.in_w, mask_value(mask, s, n, g, k, p), corners);
+    write_columns<scalar_t, index_t, 4>(input, columns, s, n, n_local, g, k, p, corners);
+  }
+}
+
+template <typename scalar_t, typename index_t>
+__global__ void deform_im2col_3d_kernel(DeformConv3DGeometry geometry, Im2colSizes<index_t> s,
+                                        const scalar_t* __restrict__ input, const scalar_t* __restrict__ offset,
+                                        const scalar_t* __restrict__ mask, float* __restrict__ columns) {
+  const index_t out_hw = s.out_h * s.out_w;
+  const index_t out_plane = s.out_d * out_hw;
+  const index_t total = s.chunk * s.offset_group * s.kernel_points * out_plane;
+  for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    const index_t p = i % out_plane;
+    index_t rest = i / out_plane;
+    const index_t k = rest % s.kernel_points;
+    rest /= s.kernel_points;
+    const index_t g = rest % s.offset_group;
+    const index_t n_local = rest / s.offset_group;
+    const index_t n = s.first_sample + n_local;
+    const index_t od = p / out_hw;
+    const index_t oh = (p - od * out_hw) / s.out_w;
+    const index_t ow = p - od * out_hw - oh * s.out_w;
+    index_t kd, kh, kw;
+    kernel_point_3d<index_t>(k, static_cast<index_t>(geometry.kernel_h), static_cast<index_t>(geometry.kernel_w),
+                             kd, kh, kw);
+
+    const index_t offset_base = n * s.offset_group * s.kernel_points * 3;
+    const float dd = load_as_float(offset, static_cast<long long>(
+        (offset_base + offset_channel<index_t>(g, s.kernel_points, k, 3, 0)) * out_plane + p));
+    const float dh = load_as_float(offset, static_cast<long long>(
+        (offset_base + offset_channel<index_t>(g, s.kernel_points, k, 3, 1)) * out_plane + p));
+    const float dw = load_as_float(offset, static_cast<long long>(
+        (offset_base + offset_channel<index_t>(g, s.kernel_points, k, 3, 2)) * out_plane + p));
+    const float d = base_coordinate<float, index_t>(od, geometry.stride_d, geometry.pad_d_begin, kd,
+                                                    geometry.dilation_d) + dd;
+    const float h = base_coordinate<float, index_t>(oh, geometry.stride_h, geometry.pad_h_begin, kh,
+                                                    geometry.dilation_h) + dh;
+    const float w = base_coordinate<float, index_t>(ow, geometry.stride_w, geometry.pad_w_begin, kw,
+                                                    geometry.dilation_w) + dw;
+    TrilinearCorners<float, index_t> corners;
+    trilinear_corners<float, index_t>(d, h, w, s.in_d, s.in_h, s.in_w, mask_value(mask, s, n, g, k, p), corners);
+    write_columns<scalar_t, index_t, 8>(input, columns, s, n, n_local, g, k, p, corners);
+  }
+}
+
+}  // namespace cuda
+}  // namespace dcn
+}  // namespace comix

@@ -1,0 +1,114 @@
+// deform_conv_bindings.cpp — PyTorch glue around the CUDA DCN forward (plugins/cuda): validate, allocate,
+// launch on the current stream. The math lives in plugins/include/comix_dcn and plugins/cuda.
+//
+// forward(input, weight, offset, bias?, mask?, strides, pads, dilations, group, offset_group) -> output
+//   strides / dilations: nd values in tensor axis order; pads: 2*nd values, all begins then all ends.
+//   The kernel size is W's spatial shape. Forward only (no autograd).
+#include <torch/extension.h>
+
+#include <c10/cuda/CUDAStream.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include <string>
+#include <vector>
+
+#include "comix_dcn/validate.h"
+#include "comix_dcn_cuda/deform_conv_cuda.h"
+
+namespace {
+
+namespace dcn = comix::dcn;
+
+dcn::Dims sizes_of(const torch::Tensor& t) {
+  return dcn::Dims(t.sizes().begin(), t.sizes().end());
+}
+
+void check_tensor(const char* name, const torch::Tensor& t, const torch::Tensor& input) {
+  TORCH_CHECK(t.is_cuda(), name, ": got a tensor on ", t.device(), ", expected a CUDA tensor");
+  TORCH_CHECK(t.device() == input.device(), name, ": got device ", t.device(), ", expected ", input.device(),
+              " (the input's)");
+  TORCH_CHECK(t.scalar_type() == input.scalar_type(), name, ": got dtype ", t.scalar_type(), ", expected ",
+              input.scalar_type(), " (the input's)");
+}
+
+torch::Tensor forward(torch::Tensor input, torch::Tensor weight, torch::Tensor offset, c10::optional<torch::Tensor> bias,
+                      c10::optional<torch::Tensor> mask, std::vector<int64_t> strides, std::vector<int64_t> pads,
+                      std::vector<int64_t> dilations, int64_t group, int64_t offset_group) {
+  const int64_t nd = input.dim() - 2;
+  TORCH_CHECK(nd == 2 || nd == 3, "input: got a ", input.dim(), "-D tensor, expected 4-D (N,C,H,W) or 5-D (N,C,D,H,W)");
+  TORCH_CHECK(input.scalar_type() == torch::kFloat32 || input.scalar_type() == torch::kFloat16, "input: got dtype ",
+              input.scalar_type(), ", expected float32 or float16");
+  TORCH_CHECK(input.is_cuda(), "input: got a tensor on ", input.device(), ", expected a CUDA tensor");
+  check_tensor("weight", weight, input);
+  check_tensor("offset", offset, input);
+  if (bias) check_tensor("bias", *bias, input);
+  if (mask) check_tensor("mask", *mask, input);
+  TORCH_CHECK(weight.dim() == nd + 2, "weight: got ", weight.dim(), " dims, expected ", nd + 2, " (O, C/group, *kernel)");
+  const std::string op = nd == 2 ? "deform_conv2d_cuda" : "deform_conv3d_cuda";
+  const std::string lengths = dcn::check_attribute_lengths(op.c_str(), static_cast<int>(nd), static_cast<size_t>(nd),
+                                                           strides.size(), pads.size(), dilations.size());
+  TORCH_CHECK(lengths.empty(), lengths);
+
+  const std::vector<int64_t> kernel(weight.sizes().begin() + 2, weight.sizes().end());
+  input = input.contiguous();
+  weight = weight.contiguous();
+  offset = offset.contiguous();
+  torch::Tensor bias_c = bias ? bias->contiguous() : torch::Tensor();
+  torch::Tensor mask_c = mask ? mask->contiguous() : torch::Tensor();
+  const dcn::Dims bias_dims = bias ? sizes_of(bias_c) : dcn::Dims();
+  const dcn::Dims mask_dims = mask ? sizes_of(mask_c) : dcn::Dims();
+
+  const c10::cuda::CUDAGuard guard(input.device());
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(input.device().index()).stream();
+  const dcn::cuda::Storage storage =
+      input.scalar_type() == torch::kFloat16 ? dcn::cuda::Storage::kFloat16 : dcn::cuda::Storage::kFloat32;
+  dcn::cuda::DeformConvTensors tensors;
+  tensors.input = input.data_ptr();
+  tensors.weight = weight.data_ptr();
+  tensors.offset = offset.data_ptr();
+  tensors.bias = bias ? bias_c.data_ptr() : nullptr;
+  tensors.mask = mask ? mask_c.data_ptr() : nullptr;
+
+  // Checks every tensor against the geometry, fills `shape`, returns the workspace bytes.
+  auto plan = [&](const auto& geometry, auto& shape) -> size_t {
+    const std::string error = dcn::check_shapes(op.c_str(), geometry, sizes_of(input), sizes_of(weight), sizes_of(offset),
+                                                bias ? &bias_dims : nullptr, mask ? &mask_dims : nullptr, shape);
+    TORCH_CHECK(error.empty(), error);
+    return dcn::cuda::workspace_size(geometry, shape);
+  };
+  torch::Tensor output;
+  dcn::cuda::LaunchResult result;
+  if (nd == 2) {
+    const dcn::DeformConv2DGeometry g =
+        dcn::make_geometry_2d(kernel.data(), strides.data(), pads.data(), dilations.data(), group, offset_group);
+    dcn::DeformConv2DShape shape;
+    const size_t workspace_bytes = plan(g, shape);
+    output = torch::empty({shape.batch, shape.out_channels, shape.out_height, shape.out_width}, input.options());
+    torch::Tensor workspace = torch::empty({static_cast<int64_t>(workspace_bytes)}, input.options().dtype(torch::kUInt8));
+    tensors.output = output.data_ptr();
+    result = dcn::cuda::forward(g, shape, storage, tensors, workspace_bytes ? workspace.data_ptr() : nullptr, workspace_bytes,
+                                stream);
+  } else {
+    const dcn::DeformConv3DGeometry g =
+        dcn::make_geometry_3d(kernel.data(), strides.data(), pads.data(), dilations.data(), group, offset_group);
+    dcn::DeformConv3DShape shape;
+    const size_t workspace_bytes = plan(g, shape);
+    output = torch::empty({shape.batch, shape.out_channels, shape.out_depth, shape.out_height, shape.out_width},
+                          input.options());
+    torch::Tensor workspace = torch::empty({static_cast<int64_t>(workspace_bytes)}, input.options().dtype(torch::kUInt8));
+    tensors.output = output.data_ptr();
+    result = dcn::cuda::forward(g, shape, storage, tensors, workspace_bytes ? workspace.data_ptr() : nullptr, workspace_bytes,
+                                stream);
+  }
+  TORCH_CHECK(result.ok(), op, ": ", result.message);
+  return output;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.doc() = "CoMiX CUDA deformable convolution (2-D / 3-D), forward only";
+  m.def("forward", &forward, "Modulated deformable convolution forward (CUDA)", py::arg("input"), py::arg("weight"),
+        py::arg("offset"), py::arg("bias"), py::arg("mask"), py::arg("strides"), py::arg("pads"),
+        py::arg("dilations"), py::arg("group"), py::arg("offset_group"));
+}
