@@ -35,3 +35,7 @@ DEFORM_CONV_3D = "DeformConv3D"
 TRT_PLUGIN_NAMESPACE = ""
 TRT_DEFORM_CONV_3D = ("DeformConv3D", "1")
 TRT_DEFORM_CONV_2D = ("DeformConv", "1")
+
+# 2-D in our domain: the same semantics as ONNX DeformConv, served by our ONNX Runtime library (faster
+# than ONNX Runtime's built-in one on CPU; see plugins/README.md). The exporter emits the standard node.
+DEFORM_CONV_2D = "DeformConv"

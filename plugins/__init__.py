@@ -1,0 +1,1 @@
+"""Native DCN kernels: shared headers, CPU + ONNX Runtime op, CUDA, TensorRT plugins, PyTorch extension."""
