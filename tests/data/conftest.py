@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-if str(PROJECT_ROOT) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(PROJECT_ROOT))
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 

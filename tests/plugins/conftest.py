@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
-from plugins.build import (  # noqa: E402
+from plugins.build import (
     DEFAULT_BUILD_DIR,
     ENV_PLUGIN_DIR,
     ORT_TARGET,

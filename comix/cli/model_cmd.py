@@ -1,0 +1,64 @@
+"""``comix model ...``: inspect CoMiX variants."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from comix.model.config import ConfigError
+from comix.model.info import ModelInfo, variant_info
+from comix.model.registry import UnknownVariantError, list_variants
+
+app = typer.Typer(help="Inspect CoMiX model variants.", no_args_is_help=True)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+def _render(info: ModelInfo, console: Console) -> None:
+    summary = Table(title=f"{info.name}: hsi {_shape(info.input_shapes['hsi'])}, x {_shape(info.input_shapes['x'])}")
+    summary.add_column("quantity")
+    summary.add_column("value", justify="right")
+    padded = (info.stages[0].x[-2] * 4, info.stages[0].x[-1] * 4)
+    summary.add_row("parameters", f"{info.parameters:,}")
+    summary.add_row("padded tile (multiple of 32)", _shape(padded))
+    summary.add_row("MACs per tile", f"{info.macs.total:,} ({info.macs.total / 1e9:.3f} G)")
+    summary.add_row("  conv/linear/matmul", f"{info.macs.dense:,}")
+    summary.add_row("  DCN sampling", f"{info.macs.dcn_sampling:,}")
+    for part, macs in sorted(info.macs.by_part.items(), key=lambda item: -item[1]):
+        summary.add_row(f"  {part}", f"{macs:,}")
+    summary.add_row("logits", _shape(info.logits_shape))
+    console.print(summary)
+    stages = Table(title="per-stage shapes (B, C, [D,] H, W)")
+    for column in ("stage", "HSI (3-D)", "X (2-D)", "fused"):
+        stages.add_column(column)
+    for stage in info.stages:
+        stages.add_row(str(stage.stage + 1), _shape(stage.hsi), _shape(stage.x), _shape(stage.fused))
+    console.print(stages)
+
+
+@app.command()
+def info(
+    name: str = typer.Argument(..., help=f"Variant name: {', '.join(list_variants())}."),
+    bands: int = typer.Option(144, "--bands", help="HSI band count."),
+    x_channels: int = typer.Option(1, "--x-channels", help="X-modality channel count."),
+    size: tuple[int, int] = typer.Option((128, 128), "--size", help="Tile height and width."),
+    classes: int | None = typer.Option(None, "--classes", help="Class count (variant default if omitted)."),
+) -> None:
+    """Print parameters, MACs per tile (counted) and per-stage shapes of a variant."""
+    console = Console()
+    try:
+        result = variant_info(name, bands, x_channels, size, classes)
+    except (UnknownVariantError, ConfigError, ValueError) as error:
+        console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        raise typer.Exit(code=2) from None
+    _render(result, console)
+
+
+@app.command("list")
+def list_command() -> None:
+    """List the registered variants."""
+    for variant in list_variants():
+        typer.echo(variant)

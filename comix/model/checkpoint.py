@@ -1,0 +1,196 @@
+"""Checkpoints: a folder with ``model.safetensors`` (weights and normalisation buffers) and ``config.json``.
+
+``config.json`` (format ``comix-checkpoint``, version 1)::
+
+    {"format": "comix-checkpoint", "format_version": 1, "variant": "comix_t",
+     "model_config": {...ComixConfig fields...},
+     "normalization": {"hsi_mean": [...], "hsi_std": [...], "x_mean": [...], "x_std": [...]},
+     "class_names": [...], "band_wavelengths_nm": [...] or null, "training_recipe": {...},
+     "weights": {"file": "model.safetensors", "bytes": n, "sha256": "..."}}
+
+Loading rebuilds the model from ``model_config`` and checks everything: format and version, config
+validity, class-name and wavelength counts, the weights file's size and hash (a truncated or altered
+file is named as such), tensor names and shapes, and that the JSON statistics equal the stored buffers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from comix.model.config import ComixConfig, ConfigError
+from comix.model.network import ComixNet
+
+FORMAT_NAME = "comix-checkpoint"
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be written or read; the message names the file and what is wrong."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the rebuilt model (eval mode) and the metadata saved with it."""
+
+    model: ComixNet
+    variant: str
+    class_names: list[str]
+    band_wavelengths_nm: list[float] | None
+    training_recipe: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
+    """(weights, config) for a checkpoint folder, or for either file of the pair given directly."""
+    path = Path(path)
+    if path.suffix in (".safetensors", ".json"):
+        path = path.parent
+    return path / WEIGHTS_FILE, path / CONFIG_FILE
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _normalization(model: ComixNet) -> dict[str, list[float]]:
+    return {"hsi_mean": model.hsi_norm.mean.tolist(), "hsi_std": model.hsi_norm.std.tolist(),
+            "x_mean": model.x_norm.mean.tolist(), "x_std": model.x_norm.std.tolist()}
+
+
+def save_checkpoint(model: ComixNet, path: str | Path, *, variant: str = "", class_names: list[str] | None = None,
+                    band_wavelengths_nm: list[float] | None = None,
+                    training_recipe: dict[str, Any] | None = None) -> Path:
+    """Write ``path/model.safetensors`` and ``path/config.json``; returns the folder.
+
+    ``class_names`` defaults to ``class_0 .. class_{K-1}``; its length must equal ``config.classes``, and
+    ``band_wavelengths_nm`` (if given) must have ``config.bands`` finite values.
+    """
+    cfg = model.config
+    names = list(class_names) if class_names is not None else [f"class_{i}" for i in range(cfg.classes)]
+    _check_metadata(names, band_wavelengths_nm, cfg, "save_checkpoint")
+    weights_path, config_path = checkpoint_paths(path)
+    weights_path.parent.mkdir(parents=True, exist_ok=True)
+    state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
+    save_file(state, str(weights_path), metadata={"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION)})
+    document = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "variant": variant,
+        "model_config": cfg.to_dict(),
+        "normalization": _normalization(model),
+        "class_names": names,
+        "band_wavelengths_nm": None if band_wavelengths_nm is None else [float(w) for w in band_wavelengths_nm],
+        "training_recipe": dict(training_recipe or {}),
+        "weights": {"file": WEIGHTS_FILE, "bytes": weights_path.stat().st_size, "sha256": _sha256(weights_path)},
+    }
+    config_path.write_text(json.dumps(document, indent=2) + "\n")
+    return weights_path.parent
+
+
+def _check_metadata(class_names: list[str], wavelengths: list[float] | None, cfg: ComixConfig, where: str) -> None:
+    if len(class_names) != cfg.classes or not all(isinstance(n, str) for n in class_names):
+        raise CheckpointError(f"{where}: class_names: got {len(class_names)} names, expected {cfg.classes} strings "
+                              "(config.classes)")
+    if wavelengths is not None:
+        values = list(wavelengths)
+        if len(values) != cfg.bands:
+            raise CheckpointError(f"{where}: band_wavelengths_nm: got {len(values)} values, expected {cfg.bands} "
+                                  "(config.bands)")
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            raise CheckpointError(f"{where}: band_wavelengths_nm: got non-finite or non-numeric values")
+
+
+def _read_document(config_path: Path) -> dict[str, Any]:
+    if not config_path.is_file():
+        raise CheckpointError(f"{config_path}: missing, expected the checkpoint's {CONFIG_FILE}")
+    try:
+        document = json.loads(config_path.read_text())
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{config_path}: not valid JSON ({error}); truncated or not a CoMiX checkpoint") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        got = document.get("format") if isinstance(document, dict) else type(document).__name__
+        raise CheckpointError(f"{config_path}: format: got {got!r}, expected {FORMAT_NAME!r}")
+    if document.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{config_path}: format_version: got {document.get('format_version')!r}, "
+                              f"expected {FORMAT_VERSION} (this build reads version {FORMAT_VERSION} only)")
+    for key in ("model_config", "normalization", "class_names", "weights"):
+        if key not in document:
+            raise CheckpointError(f"{config_path}: missing key {key!r}")
+    return document
+
+
+def _check_weights_file(weights_path: Path, expected: dict[str, Any]) -> None:
+    if not weights_path.is_file():
+        raise CheckpointError(f"{weights_path}: missing, expected the checkpoint's {WEIGHTS_FILE}")
+    size = weights_path.stat().st_size
+    if size != expected.get("bytes"):
+        kind = "truncated" if isinstance(expected.get("bytes"), int) and size < expected["bytes"] else "wrong size"
+        raise CheckpointError(f"{weights_path}: {kind}: got {size} bytes, expected {expected.get('bytes')} "
+                              f"(as recorded in {CONFIG_FILE})")
+    digest = _sha256(weights_path)
+    if digest != expected.get("sha256"):
+        raise CheckpointError(f"{weights_path}: sha256 mismatch: got {digest}, expected {expected.get('sha256')}; "
+                              "the weights file was altered or belongs to another checkpoint")
+
+
+def _check_state(state: dict[str, torch.Tensor], model: ComixNet, weights_path: Path) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(f"{weights_path}: tensors do not match the config: missing {missing[:5]}"
+                              f"{' ...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
+                              f"{' ...' if len(unexpected) > 5 else ''}")
+    for key, value in expected.items():
+        if tuple(state[key].shape) != tuple(value.shape):
+            raise CheckpointError(f"{weights_path}: {key}: got shape {tuple(state[key].shape)}, "
+                                  f"expected {tuple(value.shape)} from the config")
+
+
+def load_checkpoint(path: str | Path, *, map_location: str = "cpu", dcn_backend: str | None = None) -> Checkpoint:
+    """Rebuild the model from ``path`` (folder or either file of the pair) and check everything.
+
+    ``dcn_backend`` overrides the saved backend name (e.g. an export backend); weights do not depend on it.
+    Raises :class:`CheckpointError` with the file and the mismatch.
+    """
+    weights_path, config_path = checkpoint_paths(path)
+    document = _read_document(config_path)
+    try:
+        values = dict(document["model_config"])
+        if dcn_backend is not None:
+            values["dcn_backend"] = dcn_backend
+        cfg = ComixConfig.from_dict(values)
+        model = ComixNet(cfg)
+    except (ConfigError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{config_path}: model_config is invalid: {error}") from None
+    _check_metadata(document["class_names"], document.get("band_wavelengths_nm"), cfg, str(config_path))
+    _check_weights_file(weights_path, document["weights"])
+    try:
+        state = load_file(str(weights_path), device=map_location)
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{weights_path}: unreadable safetensors file ({error})") from None
+    _check_state(state, model, weights_path)
+    model.load_state_dict(state)
+    stored = _normalization(model)
+    for key, values in document["normalization"].items():
+        if key not in stored or len(values) != len(stored[key]) or not torch.allclose(
+                torch.tensor(values, dtype=torch.float32), torch.tensor(stored[key]), rtol=1e-6, atol=0.0):
+            raise CheckpointError(f"{config_path}: normalization.{key} does not match the buffer in {WEIGHTS_FILE}")
+    model.eval()
+    return Checkpoint(model, document.get("variant", ""), list(document["class_names"]),
+                      document.get("band_wavelengths_nm"), dict(document.get("training_recipe") or {}), document)
