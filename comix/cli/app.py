@@ -29,10 +29,17 @@ def _root(
 
 
 def _register() -> None:
-    """Mount the command groups (imported here so `comix --help` lists them all)."""
-    from comix.cli import model_cmd
+    """Mount the commands and command groups, in the order of a run through the toolchain."""
+    from comix.cli import data_cmd, demo_cmd, export_cmd, infer_cmd, model_cmd, plugins_cmd, train_cmd
 
-    app.add_typer(model_cmd.app, name="model", help="Inspect model variants: parameters, MACs, shapes.")
+    app.command("demo")(demo_cmd.demo)
+    app.add_typer(data_cmd.app, name="data")
+    app.add_typer(model_cmd.app, name="model")
+    app.command("train", help=train_cmd.TRAIN_HELP)(train_cmd.train)
+    app.command("eval", help=train_cmd.EVAL_HELP)(train_cmd.evaluate)
+    app.command("export")(export_cmd.export_command)
+    app.command("infer")(infer_cmd.infer_command)
+    app.add_typer(plugins_cmd.app, name="plugins")
 
 
 _register()

@@ -132,12 +132,13 @@ class ComixNet(nn.Module):
         self.x_norm.set_statistics(x_mean, x_std)
 
     def _pad(self, values: Tensor) -> Tensor:
-        """(B, C, H, W) -> (B, C, H', W') with H', W' the next multiples of 32 (pad bottom/right)."""
+        """(B, C, H, W) -> (B, C, H', W') with H', W' the next multiples of 32 (pad bottom/right).
+
+        Always pads, also by zero: a Python branch on the pad size would be frozen into a traced graph
+        (a graph traced at 64x64 then skipped the pad at 100x76)."""
         height, width = values.shape[-2:]
         pad_h = (-height) % STRIDE_MULTIPLE
         pad_w = (-width) % STRIDE_MULTIPLE
-        if pad_h == 0 and pad_w == 0:
-            return values
         return F.pad(values, (0, pad_w, 0, pad_h), mode=self.config.pad_mode)
 
     # ------------------------------------------------------------------ forward

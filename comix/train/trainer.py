@@ -60,15 +60,16 @@ def normalization_statistics(scene: Scene) -> dict[str, list[float]]:
     return {"hsi_mean": hsi_mean, "hsi_std": hsi_std, "x_mean": x_mean, "x_std": x_std}
 
 
-def _scene_metadata(scene: Scene, recipe: TrainRecipe) -> dict:
-    return {
-        "class_names": list(scene.class_names),
-        "wavelengths_nm": None if scene.wavelengths_nm is None else [float(w) for w in scene.wavelengths_nm],
-        "x_modality": scene.x_modality,
-        "x_channel_names": list(scene.x_channel_names),
-        "scene": scene.name,
-        "recipe": recipe.to_dict(),
-    }
+def _training_record(scene: Scene, recipe: TrainRecipe) -> dict:
+    """What the checkpoint's ``training_recipe`` holds: the recipe and the scene it was trained on."""
+    return {**recipe.to_dict(), "scene": scene.name, "x_modality": scene.x_modality,
+            "x_channel_names": list(scene.x_channel_names)}
+
+
+def recipe_from_checkpoint(record: dict) -> TrainRecipe:
+    """The :class:`TrainRecipe` inside a checkpoint's ``training_recipe`` record."""
+    known = set(TrainRecipe.__dataclass_fields__)
+    return TrainRecipe.from_dict({key: value for key, value in record.items() if key in known})
 
 
 class Trainer:
@@ -91,11 +92,14 @@ class Trainer:
                                    augment=recipe.augment)
         self.step = 0
         self.history: list[dict] = []
+        self.recent_losses: list[float] = []  # the last 10 step losses, for the smoothed loss in the history
 
     # ------------------------------------------------------------------ state
     def _save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(self.folder, self.model, _scene_metadata(self.scene, self.recipe))
+        wavelengths = None if self.scene.wavelengths_nm is None else self.scene.wavelengths_nm.tolist()
+        save_checkpoint(self.model, self.folder, variant=self.recipe.variant, class_names=list(self.scene.class_names),
+                        band_wavelengths_nm=wavelengths, training_recipe=_training_record(self.scene, self.recipe))
         state = {
             "step": self.step,
             "optimizer": self.optimizer.state_dict(),
@@ -103,6 +107,7 @@ class Trainer:
             "sampler": self.sampler.state(),
             "torch_rng": torch.get_rng_state(),
             "history": self.history,
+            "recent_losses": self.recent_losses,
         }
         temporary = self.folder / (TRAIN_STATE + ".tmp")
         torch.save(state, temporary)
@@ -115,12 +120,12 @@ class Trainer:
         if not state_path.is_file():
             raise FileNotFoundError(f"cannot resume: {state_path} does not exist (expected a folder written by a "
                                     "previous `comix train` run)")
-        model, metadata = load_checkpoint(self.folder)
-        saved = TrainRecipe.from_dict(metadata["recipe"])
-        if saved != self.recipe:
+        checkpoint = load_checkpoint(self.folder)
+        saved = recipe_from_checkpoint(checkpoint.training_recipe)
+        if _as_json(saved.to_dict()) != _as_json(self.recipe.to_dict()):
             raise ValueError(f"cannot resume: the recipe in {self.folder} differs from the one given "
                              f"(saved {saved}, given {self.recipe})")
-        self.model.load_state_dict(model.state_dict())
+        self.model.load_state_dict(checkpoint.model.state_dict())
         state = torch.load(state_path, weights_only=False)
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
@@ -128,6 +133,7 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         self.step = int(state["step"])
         self.history = list(state["history"])
+        self.recent_losses = list(state["recent_losses"])
 
     # ------------------------------------------------------------------ loop
     def _x_input(self, x: torch.Tensor) -> torch.Tensor:
@@ -145,7 +151,7 @@ class Trainer:
         loss.backward()
         self.optimizer.step()
         self.schedule.step()
-        return float(loss)
+        return float(loss.detach())
 
     def evaluate(self) -> dict:
         metrics, _ = evaluate_scene(self.model, self.scene, tile=self.recipe.eval_tile,
@@ -157,15 +163,14 @@ class Trainer:
         recipe = self.recipe
         last = recipe.steps if stop_after is None else min(recipe.steps, stop_after)
         start_time = time.perf_counter()
-        losses: list[float] = []
         columns = (TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                    TimeElapsedColumn(), TimeRemainingColumn())
         with Progress(*columns, disable=not self.show_progress, transient=False) as progress:
             task = progress.add_task("train", total=recipe.steps, completed=self.step, info="")
             while self.step < last:
-                losses.append(self.train_step())
+                self.recent_losses = (self.recent_losses + [self.train_step()])[-10:]
                 self.step += 1
-                entry = {"step": self.step, "loss": float(np.mean(losses[-10:])),
+                entry = {"step": self.step, "loss": float(np.mean(self.recent_losses)),
                          "lr": self.schedule.get_last_lr()[0]}
                 if self.step % recipe.eval_every == 0 or self.step == recipe.steps:
                     entry.update(self.evaluate())
@@ -178,6 +183,11 @@ class Trainer:
         if self.step == last and (not self.history or self.history[-1]["step"] != self.step):
             self._save()
         return TrainResult(self.folder, self.step, self.history, time.perf_counter() - start_time)
+
+
+def _as_json(value):
+    """``value`` as it reads back from JSON (tuples become lists), for comparisons with a saved record."""
+    return json.loads(json.dumps(value))
 
 
 def _write_json(path: Path, value) -> None:

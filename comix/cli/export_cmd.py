@@ -1,0 +1,75 @@
+"""``comix export CHECKPOINT -o model.onnx``: checkpoint -> validated ONNX (canonical or --portable).
+
+Register with ``app.command("export")(export_cmd.export_command)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(console: Console, message: str) -> None:
+    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    raise typer.Exit(code=EXIT_BAD_INPUT)
+
+
+def export_command(
+    checkpoint: Path = typer.Argument(..., help="Checkpoint folder (model.safetensors + config.json) or either file."),
+    output: Path = typer.Option(..., "-o", "--output", help="Path of the ONNX file to write (its folder must exist)."),
+    portable: bool = typer.Option(False, "--portable", help="Lower the 3-D DCN to standard ONNX ops (GridSample + "
+                                  "MatMul) so any ONNX runtime can run the model without our custom-op library."),
+    opset: int = typer.Option(20, "--opset", help="ONNX opset (>= 19 for DeformConv; >= 20 with --portable)."),
+    dynamic: bool = typer.Option(True, "--dynamic/--static", help="Symbolic batch, height and width (default), or "
+                                 "fixed shapes equal to --tile and --batch."),
+    tile: tuple[int, int] = typer.Option((128, 128), "--tile", help="Tile height and width of the trace sample, "
+                                         "of the parity check, and of a --static graph."),
+    batch: int = typer.Option(1, "--batch", help="Batch size of a --static graph (ignored with --dynamic)."),
+    validate: bool = typer.Option(True, "--validate/--no-validate", help="Run the ONNX checker, shape inference and "
+                                  "the ONNX Runtime vs PyTorch parity check before writing (default on)."),
+    atol: float = typer.Option(1e-4, "--atol", help="Largest allowed max-abs logit difference ORT vs PyTorch."),
+) -> None:
+    """Export a CoMiX checkpoint to ONNX, validate it and write it atomically with a validation report."""
+    console = Console(stderr=True)
+    from comix.model.checkpoint import CheckpointError
+    from export.atomic import check_parent
+    from export.checkpoint import ExportOptions, export_checkpoint
+    from export.validate import ValidationError
+
+    if not checkpoint.exists():
+        _fail(console, f"checkpoint {checkpoint}: got no such file or folder, expected a checkpoint folder")
+    try:
+        check_parent(output)
+    except FileNotFoundError as error:
+        _fail(console, str(error))
+    if output.suffix != ".onnx":
+        _fail(console, f"output {output}: got suffix {output.suffix!r}, expected '.onnx'")
+    if min(tile) < 1 or batch < 1:
+        _fail(console, f"--tile/--batch: got tile {tile[0]}x{tile[1]} and batch {batch}, expected positive sizes")
+    options = ExportOptions(portable=portable, opset=opset, dynamic=dynamic, tile=tuple(tile), batch=batch,
+                            validate=validate, atol=atol)
+    try:
+        with console.status(f"exporting {checkpoint} ({'portable' if portable else 'canonical'} graph)..."):
+            result = export_checkpoint(checkpoint, output, options)
+    except (CheckpointError, ValidationError, ValueError, FileNotFoundError) as error:
+        _fail(console, str(error).splitlines()[0] + " (nothing was written)")
+    table = Table(title=f"{result.path}")
+    table.add_column("check")
+    table.add_column("result")
+    report = result.report
+    table.add_row("onnx.checker", report.checker)
+    table.add_row("shape inference", report.shape_inference)
+    table.add_row("ORT vs PyTorch", report.parity.split(";")[0])
+    if report.max_abs_error is not None:
+        table.add_row("max |logit error|", f"{report.max_abs_error:.3g} (<= {report.atol:g})")
+        table.add_row("argmax agreement", f"{report.min_argmax_agreement_measured:.4%}")
+    ops = ", ".join(f"{k} x{v}" for k, v in result.node_counts.items() if "Deform" in k or "GridSample" in k)
+    table.add_row("DCN nodes", ops or "none")
+    if result.report_path is not None:
+        table.add_row("report", str(result.report_path))
+    Console().print(table)

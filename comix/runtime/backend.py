@@ -1,0 +1,66 @@
+"""The one interface every inference backend implements (PyTorch, ONNX Runtime; TensorRT later).
+
+``backend.run(hsi (B, bands, T_h, T_w) float32, x (B, C, T_h, T_w) float32) -> logits (B, K, T_h, T_w)``
+float32 numpy, raw input values (normalisation is inside the model). ``backend.info`` says what the
+model expects, so the sliding-window driver can check a scene before any work and choose tiles.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from comix.runtime.errors import RuntimeInputError
+
+
+@dataclass
+class ModelIO:
+    """What a model takes and gives.
+
+    ``bands`` / ``x_channels`` / ``classes`` are None when the model does not say. ``tile`` is the
+    fixed (H, W) of a static-shape model, None for dynamic H, W; ``max_batch`` is the fixed batch of a
+    static model, None for dynamic.
+    """
+
+    bands: int | None
+    x_channels: int | None
+    classes: int | None
+    tile: tuple[int, int] | None = None
+    max_batch: int | None = None
+    class_names: list[str] = field(default_factory=list)
+    class_colors: list[list[int]] = field(default_factory=list)
+    wavelengths_nm: list[float] = field(default_factory=list)
+    x_modality: str = ""
+    training_tile: list[int] = field(default_factory=list)
+    name: str = ""
+
+
+class Backend(ABC):
+    """Runs a CoMiX model on batches of tiles."""
+
+    name = "abstract"
+    info: ModelIO
+
+    @abstractmethod
+    def run(self, hsi: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """hsi (B, bands, H, W), x (B, C, H, W) float32 -> logits (B, classes, H, W) float32."""
+
+    def check_scene(self, hsi: np.ndarray, x: np.ndarray) -> None:
+        """Raise :class:`RuntimeInputError` (got/expected) unless the scene fits the model."""
+        if hsi.ndim != 3:
+            raise RuntimeInputError(f"HSI cube: got shape {hsi.shape}, expected 3 axes (bands, H, W)")
+        if x.ndim != 3:
+            raise RuntimeInputError(f"X raster: got shape {x.shape}, expected 3 axes (C, H, W)")
+        if self.info.bands is not None and hsi.shape[0] != self.info.bands:
+            raise RuntimeInputError(f"HSI cube: got {hsi.shape[0]} bands, expected {self.info.bands} as the model "
+                                    "was trained with")
+        if self.info.x_channels is not None and x.shape[0] != self.info.x_channels:
+            raise RuntimeInputError(f"X raster: got {x.shape[0]} channels, expected {self.info.x_channels} as the "
+                                    "model was trained with")
+        if min(hsi.shape[1:]) < 1:
+            raise RuntimeInputError(f"HSI cube: got H x W {hsi.shape[1:]}, expected at least 1 x 1 pixels")
+        if hsi.shape[1:] != x.shape[1:]:
+            raise RuntimeInputError(f"scene size: got HSI H x W {hsi.shape[1:]} and X H x W {x.shape[1:]}, expected "
+                                    "the same grid (co-registered rasters)")

@@ -1,0 +1,119 @@
+"""torch -> ONNX with the dynamo exporter and our custom-op translations.
+
+Why the dynamo exporter (``torch.onnx.export(dynamo=True)``) and not the TorchScript one: both map our
+``torch.library`` ops to one node each (tried both), but the dynamo path is the maintained one in torch
+2.13 (TorchScript export is deprecated), it takes symbolic ``dynamic_shapes`` and propagates output
+shapes through our op's fake implementation, and its built-in onnxscript optimizer
+gives a cleaner graph (the TorchScript graph carried Constant/ConstantOfShape/Pad-index chains around
+every DCN and needed ``custom_opsets`` plus a symbolic per op).
+
+The model must be built with a DCN backend from :mod:`export.ops` (``"export"``, canonical graph) or
+:mod:`export.portable` (``"export_portable"``, ai.onnx only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+
+import onnx
+import torch
+
+from export.portable import MIN_PORTABLE_OPSET
+from export.translation import translation_table
+
+log = logging.getLogger(__name__)
+MIN_OPSET = 19  # ONNX DeformConv
+DEFAULT_OPSET = 20  # 5-D GridSample for the portable graph
+MAX_IR_VERSION = 10  # ONNX Runtime 1.31 accepts <= 13; keep well inside
+
+
+@contextlib.contextmanager
+def _quiet(verbose: bool):
+    """Silence the exporter's progress prints, warnings and the "torchvision is not installed" log lines."""
+    if verbose:
+        yield
+        return
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registration.level
+    registration.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        registration.setLevel(level)
+
+
+class TorchOnnxExporter:
+    """Export a module to an in-memory ``onnx.ModelProto``.
+
+    ``dynamic_axes`` maps an input index to ``{axis: dim name}``: those axes are exported symbolic and
+    the graph's symbols are renamed to the given names (axes the model ties together, like the batch
+    and H, W of both CoMiX inputs, share one symbol). ``None`` exports static shapes.
+    """
+
+    def __init__(self, input_names: Sequence[str], output_names: Sequence[str], opset: int = DEFAULT_OPSET,
+                 dynamic_axes: Mapping[int, Mapping[int, str]] | None = None, portable: bool = False,
+                 verbose: bool = False) -> None:
+        if opset < MIN_OPSET:
+            raise ValueError(f"opset: got {opset}, expected >= {MIN_OPSET} (ONNX DeformConv)")
+        if portable and opset < MIN_PORTABLE_OPSET:
+            raise ValueError(f"opset: got {opset}, expected >= {MIN_PORTABLE_OPSET} for --portable (5-D GridSample)")
+        self.input_names = list(input_names)
+        self.output_names = list(output_names)
+        self.opset = opset
+        self.dynamic_axes = dynamic_axes
+        self.verbose = verbose
+
+    def _dynamic_shapes(self, count: int):
+        """``Dim.DYNAMIC`` on every requested axis; names are applied afterwards by :func:`name_dims`.
+
+        Named ``torch.export.Dim`` objects turn every shape guard the model takes (e.g. "pad to a
+        multiple of 32 is zero" when the sample is 64x64) into a hard export error; ``DYNAMIC`` records
+        them instead. Whether the graph is right at other sizes is what the parity check at several
+        tile sizes establishes.
+        """
+        if self.dynamic_axes is None:
+            return None
+        return tuple({axis: torch.export.Dim.DYNAMIC for axis in self.dynamic_axes.get(index, {})} or None
+                     for index in range(count))
+
+    def __call__(self, model: torch.nn.Module, inputs: Sequence[torch.Tensor]) -> onnx.ModelProto:
+        """Trace ``model(*inputs)`` (eval mode) and return the ONNX model."""
+        model = model.eval()
+        inputs = tuple(inputs)
+        with _quiet(self.verbose):
+            program = torch.onnx.export(
+                model, inputs, dynamo=True, opset_version=self.opset, input_names=self.input_names,
+                output_names=self.output_names, dynamic_shapes=self._dynamic_shapes(len(inputs)),
+                custom_translation_table=translation_table(), optimize=True, verbose=self.verbose, report=False,
+            )
+        proto = program.model_proto
+        proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
+        if self.dynamic_axes is not None:
+            name_dims(proto, self.dynamic_axes)
+        return proto
+
+
+def name_dims(model: onnx.ModelProto, dynamic_axes: Mapping[int, Mapping[int, str]]) -> None:
+    """Rename the exporter's symbols (``s14``...) on the graph inputs to the requested names, everywhere.
+
+    A symbol is renamed only where it is a whole ``dim_param`` (inputs, outputs, value_info), so derived
+    expressions like ``((s12 - 1)//4) + 1`` keep the original symbol, which stays consistent.
+    """
+    mapping: dict[str, str] = {}
+    for index, axes in dynamic_axes.items():
+        if index >= len(model.graph.input):
+            continue
+        dims = model.graph.input[index].type.tensor_type.shape.dim
+        for axis, name in axes.items():
+            if axis < len(dims) and dims[axis].HasField("dim_param"):
+                mapping.setdefault(dims[axis].dim_param, name)
+    for value in [*model.graph.input, *model.graph.output, *model.graph.value_info]:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.HasField("dim_param") and dim.dim_param in mapping:
+                dim.dim_param = mapping[dim.dim_param]

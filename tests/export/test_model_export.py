@@ -1,0 +1,128 @@
+"""Model level: ``comix export`` of a comix_t checkpoint, ORT vs PyTorch parity at several tiles and batches.
+
+Slow (one dynamic export of comix_t takes ~1.5-3 min on 2 shared cores), so marked ``slow``; run with
+``pytest -m slow tests/export``. The portable graph always runs; the canonical one where the custom-op
+library is built.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+import typer
+from typer.testing import CliRunner
+
+from comix.cli.export_cmd import export_command
+from comix.ops.spec import CUSTOM_DOMAIN
+from comix.runtime import OnnxRuntimeBackend, find_custom_op_library
+from export.checkpoint import sample_inputs
+from export.metadata import ExportMetadata
+
+pytestmark = pytest.mark.slow
+BANDS, X_CHANNELS, CLASSES = 16, 1, 6
+TILES = [(64, 64), (128, 128), (100, 76)]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """comix_t with deforming offsets and non-trivial BatchNorm statistics, saved as a checkpoint."""
+    from comix.model import build_model, save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_model("comix_t", bands=BANDS, x_channels=X_CHANNELS, classes=CLASSES)
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for _, dcn in model.deformable_convs():
+            dcn.offset_conv.weight.copy_(torch.randn(dcn.offset_conv.weight.shape, generator=generator) * 0.05)
+        for module in model.modules():
+            if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):
+                module.running_mean.copy_(torch.randn(module.running_mean.shape, generator=generator) * 0.1)
+                module.running_var.copy_(torch.rand(module.running_var.shape, generator=generator) + 0.5)
+    model.set_normalization(torch.linspace(100, 900, BANDS), torch.linspace(20, 60, BANDS), [30.0], [8.0])
+    folder = tmp_path_factory.mktemp("ckpt") / "comix_t"
+    save_checkpoint(model.eval(), folder, variant="comix_t", class_names=[f"c{i}" for i in range(CLASSES)],
+                    band_wavelengths_nm=[400.0 + 40 * i for i in range(BANDS)])
+    return folder, model.eval()
+
+
+def _export(checkpoint, tmp_path_factory, portable: bool):
+    folder, _ = checkpoint
+    app = typer.Typer()
+    app.command("export")(export_command)
+    app.command("unused")(lambda: None)
+    output = tmp_path_factory.mktemp("onnx") / ("comix_t.portable.onnx" if portable else "comix_t.onnx")
+    args = ["export", str(folder), "-o", str(output), "--tile", "64", "64"] + (["--portable"] if portable else [])
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    return output
+
+
+@pytest.fixture(scope="module")
+def portable_model(checkpoint, tmp_path_factory):
+    return _export(checkpoint, tmp_path_factory, portable=True)
+
+
+@pytest.fixture(scope="module")
+def canonical_model(checkpoint, tmp_path_factory):
+    if find_custom_op_library() is None:
+        pytest.skip("canonical comix_t parity needs the ONNX Runtime custom-op library (python plugins/build.py)")
+    return _export(checkpoint, tmp_path_factory, portable=False)
+
+
+def _parity(path, model):
+    backend = OnnxRuntimeBackend(path)
+    rows = []
+    for batch in (1, 4):
+        for height, width in TILES:
+            hsi, x = sample_inputs(model, batch, height, width, seed=batch * 1000 + height + width)
+            with torch.no_grad():
+                expected = model(hsi, x).numpy()
+            got = backend.run(hsi.numpy(), x.numpy())
+            assert got.shape == expected.shape == (batch, CLASSES, height, width)
+            error = float(np.abs(got - expected).max())
+            agreement = float((got.argmax(1) == expected.argmax(1)).mean())
+            rows.append((batch, height, width, error, agreement))
+            print(f"batch {batch} {height}x{width}: max abs {error:.3g}, argmax agreement {agreement:.4%}")
+    for batch, height, width, error, agreement in rows:
+        assert error <= 1e-4, (batch, height, width, error)
+        assert agreement == 1.0, (batch, height, width, agreement)
+
+
+def test_portable_export_is_dynamic_portable_and_carries_metadata(portable_model, checkpoint):
+    model = onnx.load(str(portable_model))
+    assert {n.domain for n in model.graph.node} <= {"", "ai.onnx"}
+    dims = [[d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input]
+    assert dims == [["batch", BANDS, "height", "width"], ["batch", X_CHANNELS, "height", "width"]]
+    meta = ExportMetadata.from_model(model)
+    assert meta.model_name == "comix_t" and meta.class_names == [f"c{i}" for i in range(CLASSES)]
+    assert len(meta.class_colors) == CLASSES and meta.wavelengths_nm[1] == 440.0 and meta.hsi_bands == BANDS
+    assert meta.config["widths"] == [32, 64, 128, 256] and len(meta.checkpoint_sha256) == 64
+    report = json.loads(portable_model.with_name(portable_model.name + ".validation.json").read_text())
+    assert report["parity"] == "passed" and report["max_abs_error"] <= 1e-4
+
+
+def test_portable_parity_at_three_tiles_and_two_batches(portable_model, checkpoint):
+    _parity(portable_model, checkpoint[1])
+
+
+def test_canonical_parity_at_three_tiles_and_two_batches(canonical_model, checkpoint):
+    model = onnx.load(str(canonical_model))
+    assert sum(n.domain == CUSTOM_DOMAIN for n in model.graph.node) == 5  # one per 3-D DCN block of comix_t
+    _parity(canonical_model, checkpoint[1])
+
+
+def test_whole_scene_classes_identical_between_pytorch_and_onnxruntime(portable_model, checkpoint):
+    from comix.runtime import SlidingWindow, TorchBackend
+
+    model = checkpoint[1]
+    hsi, x = sample_inputs(model, 1, 150, 130, seed=7)
+    hsi, x = hsi[0].numpy(), x[0].numpy()
+    got = SlidingWindow(OnnxRuntimeBackend(portable_model), tile=64, overlap=16, batch=4)(hsi, x)
+    want = SlidingWindow(TorchBackend(model), tile=64, overlap=16, batch=4)(hsi, x)
+    assert got.tiles == want.tiles == 9
+    assert np.abs(got.logits - want.logits).max() <= 1e-4
+    assert np.array_equal(got.classes, want.classes)
