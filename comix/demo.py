@@ -22,6 +22,7 @@ import numpy as np
 from rich.console import Console
 
 from comix import __version__
+from comix.atomic import write_text_atomic
 
 
 @dataclass
@@ -101,7 +102,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
     start = _step(console, 6, "whole-scene inference with ONNX Runtime")
     backend = OnnxRuntimeBackend(out / "model.onnx", threads=options.threads)
     inference = SlidingWindow(backend, tile=128, overlap=32, batch=4)(scene.hsi, scene.x)
-    (out / "infer").mkdir(exist_ok=True)
+    (out / "infer").mkdir(exist_ok=True)  # write_products, like `comix infer`, wants an existing folder
     products = write_products(inference, out / "infer" / "seg.tif", backend.info.class_names, scene.georef,
                               summary={"model": str(out / "model.onnx"), "backend": backend.name})
     agreement = float(np.mean(inference.classes.astype(np.int64) == torch_prediction))
@@ -166,7 +167,5 @@ def _write_report(out: Path, summary: dict) -> None:
         "",
         "![onnxruntime prediction](infer/seg.png)", "",
     ]
-    for name, text in (("summary.json", json.dumps(summary, indent=2, default=str)), ("report.md", "\n".join(lines))):
-        temporary = out / f".{name}.tmp"
-        temporary.write_text(text)
-        temporary.replace(out / name)
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=str))
+    write_text_atomic(out / "report.md", "\n".join(lines) + "\n")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from comix.atomic import atomic_path
+
 # A fixed, distinguishable palette (RGB 0-255) for classes 1..K; index 0 = unlabelled (black).
 _BASE_COLOURS = [
     (0, 0, 0), (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
@@ -42,9 +44,8 @@ def _pyplot():
 def _save(fig, path: Path) -> Path:
     """Save through a temporary name so a failed write leaves nothing under the final name."""
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(temporary, dpi=120, bbox_inches="tight")
-    temporary.replace(path)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=120, bbox_inches="tight")
     return path
 
 

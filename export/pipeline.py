@@ -17,7 +17,7 @@ from pathlib import Path
 import onnx
 import torch
 
-from export.atomic import atomic_path, check_parent, write_text_atomic
+from comix.atomic import atomic_path, check_parent, write_text_atomic
 from export.exporter import DEFAULT_OPSET, TorchOnnxExporter
 from export.metadata import ExportMetadata
 from export.passes import FoldBatchNorm, Simplify

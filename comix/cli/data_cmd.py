@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from comix.cli.errors import fail
 from comix.data.errors import DataError
 
 app = typer.Typer(help="Make synthetic HSI-X scenes and inspect real or synthetic datasets.", no_args_is_help=True)
@@ -29,11 +30,6 @@ class WriteFormat(str, Enum):
 class SpectralSource(str, Enum):
     earthlib = "earthlib"
     houston2013 = "houston2013"
-
-
-def _fail(error: Exception) -> None:
-    typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(2)
 
 
 @app.command("make-scene")
@@ -75,7 +71,7 @@ def make_scene(
         staging.rename(output)
     except DataError as error:
         shutil.rmtree(staging, ignore_errors=True)
-        _fail(error)
+        fail(str(error))
     typer.echo(generated.scene.summary())
     typer.echo(f"wrote {output / description.name}")
 
@@ -138,4 +134,4 @@ def inspect(
         else:
             _inspect_raster(path, key, layout)
     except DataError as error:
-        _fail(error)
+        fail(str(error))

@@ -11,13 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-EXIT_BAD_INPUT = 2
-
-
-def _fail(console: Console, message: str) -> None:
-    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    raise typer.Exit(code=EXIT_BAD_INPUT)
-
+from comix.cli.errors import fail
 
 def export_command(
     checkpoint: Path = typer.Argument(..., help="Checkpoint folder (model.safetensors + config.json) or either file."),
@@ -37,27 +31,27 @@ def export_command(
     """Export a CoMiX checkpoint to ONNX, validate it and write it atomically with a validation report."""
     console = Console(stderr=True)
     from comix.model.checkpoint import CheckpointError
-    from export.atomic import check_parent
+    from comix.atomic import check_parent
     from export.checkpoint import ExportOptions, export_checkpoint
     from export.validate import ValidationError
 
     if not checkpoint.exists():
-        _fail(console, f"checkpoint {checkpoint}: got no such file or folder, expected a checkpoint folder")
+        fail(f"checkpoint {checkpoint}: got no such file or folder, expected a checkpoint folder")
     try:
         check_parent(output)
     except FileNotFoundError as error:
-        _fail(console, str(error))
+        fail(str(error))
     if output.suffix != ".onnx":
-        _fail(console, f"output {output}: got suffix {output.suffix!r}, expected '.onnx'")
+        fail(f"output {output}: got suffix {output.suffix!r}, expected '.onnx'")
     if min(tile) < 1 or batch < 1:
-        _fail(console, f"--tile/--batch: got tile {tile[0]}x{tile[1]} and batch {batch}, expected positive sizes")
+        fail(f"--tile/--batch: got tile {tile[0]}x{tile[1]} and batch {batch}, expected positive sizes")
     options = ExportOptions(portable=portable, opset=opset, dynamic=dynamic, tile=tuple(tile), batch=batch,
                             validate=validate, atol=atol)
     try:
         with console.status(f"exporting {checkpoint} ({'portable' if portable else 'canonical'} graph)..."):
             result = export_checkpoint(checkpoint, output, options)
     except (CheckpointError, ValidationError, ValueError, FileNotFoundError) as error:
-        _fail(console, str(error).splitlines()[0] + " (nothing was written)")
+        fail(str(error).splitlines()[0] + " (nothing was written)")
     table = Table(title=f"{result.path}")
     table.add_column("check")
     table.add_column("result")

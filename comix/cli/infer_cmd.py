@@ -13,14 +13,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-EXIT_BAD_INPUT = 2
+from comix.cli.errors import fail
+
 BACKENDS = ("auto", "onnxruntime", "torch")
 DEFAULT_TILE, DEFAULT_BATCH = 128, 4
-
-
-def _fail(console: Console, message: str) -> None:
-    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    raise typer.Exit(code=EXIT_BAD_INPUT)
 
 
 def _read(path: Path, key: str | None, layout: str | None):
@@ -95,6 +91,6 @@ def infer_command(
         names = info.class_names or [f"class_{k}" for k in range(1, result.logits.shape[0] + 1)]
         paths = write_products(result, output, names, georef or x_georef, probabilities, summary)
     except (RuntimeInputError, DataError) as error:
-        _fail(console, str(error).splitlines()[0])
+        fail(str(error).splitlines()[0])
     console.print(f"wrote {', '.join(str(p) for p in paths.values())} "
                   f"({result.tiles} tiles in {result.seconds:.2f} s)", highlight=False)

@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from comix.cli.errors import fail
 from comix.model.config import ConfigError
 from comix.model.info import ModelInfo, variant_info
 from comix.model.registry import UnknownVariantError, list_variants
@@ -52,8 +53,7 @@ def info(
     try:
         result = variant_info(name, bands, x_channels, size, classes)
     except (UnknownVariantError, ConfigError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
-        raise typer.Exit(code=2) from None
+        fail(str(error))
     _render(result, console)
 
 

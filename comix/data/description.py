@@ -231,9 +231,9 @@ def write_description(description: DatasetDescription) -> Path:
     """Write ``description`` as YAML to ``description.path``; atomic (temp name + rename)."""
     import yaml
 
-    from comix.data.atomic import atomic_path
+    from comix.atomic import atomic_path
 
-    with atomic_path(description.path) as temp:
+    with atomic_path(description.path, make_parents=True) as temp:
         text = yaml.safe_dump(description_to_dict(description), sort_keys=False, width=120, default_flow_style=None)
         temp.write_text(text)
     return description.path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from comix.data.atomic import atomic_path
+from comix.atomic import atomic_path
 from comix.data.errors import DataError
 from comix.data.georef import GeoRef
 
@@ -172,9 +172,9 @@ def write_envi(path: str | Path, array: np.ndarray, wavelengths_nm=None, georef:
         lines_out.append(f"map info = {{Arbitrary, 1, 1, {c!r}, {f!r}, {abs(a)!r}, {abs(e)!r}, units=Meters}}")
         if georef.crs:
             lines_out.append(f"coordinate system string = {{{georef.crs}}}")
-    with atomic_path(path) as temp:
+    with atomic_path(path, make_parents=True) as temp:
         np.ascontiguousarray(array.transpose(order[interleave])).tofile(temp)
     header = path.with_name(path.name + ".hdr")
-    with atomic_path(header) as temp:
+    with atomic_path(header, make_parents=True) as temp:
         temp.write_text("\n".join(lines_out) + "\n")
     return header

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from comix.data.atomic import atomic_path
+from comix.atomic import atomic_path
 from comix.data.errors import DataError
 from comix.data.georef import GeoRef
 
@@ -140,7 +140,7 @@ def write_geotiff(path: str | Path, array: np.ndarray, georef: GeoRef | None = N
     if wavelengths_nm is not None and len(wavelengths_nm) != array.shape[0]:
         raise DataError(f"write_geotiff({path}): got {len(wavelengths_nm)} wavelengths for {array.shape[0]} bands")
     use_rasterio = backend == "rasterio" or (backend == "auto" and rasterio_available())
-    with atomic_path(path) as temp:
+    with atomic_path(path, make_parents=True) as temp:
         if use_rasterio:
             _write_rasterio(temp, array, georef, wavelengths_nm)
         else:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from comix.data.atomic import atomic_path
+from comix.atomic import atomic_path
 from comix.data.errors import DataError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -179,7 +179,7 @@ def write_mat(path: str | Path, arrays: dict[str, np.ndarray], version: str = "5
     path = Path(path)
     if version not in ("5", "7.3"):
         raise DataError(f"write_mat({path}): got version {version!r}, expected '5' or '7.3'")
-    with atomic_path(path) as temp:
+    with atomic_path(path, make_parents=True) as temp:
         if version == "5":
             import scipy.io
 

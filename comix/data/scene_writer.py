@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from comix.data.atomic import atomic_path
+from comix.atomic import atomic_path
 from comix.data.description import DatasetDescription, SourceSpec, SplitSpec, write_description
 from comix.data.envi_io import write_envi
 from comix.data.errors import DataError
@@ -74,7 +74,7 @@ def write_scene(scene: Scene, folder: str | Path, fmt: str = "geotiff", mat_vers
         label_source = SourceSpec(folder / "labels.img.hdr")
         split = SplitSpec("masks", train=SourceSpec(folder / "train.img.hdr"), test=SourceSpec(folder / "test.img.hdr"))
     else:
-        with atomic_path(folder / "scene.npz") as temp:
+        with atomic_path(folder / "scene.npz", make_parents=True) as temp:
             np.savez_compressed(temp, hsi=scene.hsi, x=scene.x, labels=labels, train=train, test=test)
         hsi = SourceSpec(folder / "scene.npz", "hsi", layout="CHW")
         x = SourceSpec(folder / "scene.npz", "x", layout="CHW")

@@ -26,6 +26,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from comix.atomic import atomic_path, write_text_atomic
 from comix.model.config import ComixConfig, ConfigError
 from comix.model.network import ComixNet
 
@@ -86,7 +87,8 @@ def save_checkpoint(model: ComixNet, path: str | Path, *, variant: str = "", cla
     weights_path, config_path = checkpoint_paths(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
-    save_file(state, str(weights_path), metadata={"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION)})
+    with atomic_path(weights_path) as temporary:  # a crash leaves the previous pair, never a torn file
+        save_file(state, str(temporary), metadata={"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION)})
     document = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -98,7 +100,7 @@ def save_checkpoint(model: ComixNet, path: str | Path, *, variant: str = "", cla
         "training_recipe": dict(training_recipe or {}),
         "weights": {"file": WEIGHTS_FILE, "bytes": weights_path.stat().st_size, "sha256": _sha256(weights_path)},
     }
-    config_path.write_text(json.dumps(document, indent=2) + "\n")
+    write_text_atomic(config_path, json.dumps(document, indent=2) + "\n")
     return weights_path.parent
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from comix.atomic import write_text_atomic
 from comix.data.scene import Scene
 from comix.runtime.sliding_window import SlidingWindow
 from comix.runtime.torch_backend import TorchBackend
@@ -63,10 +64,7 @@ def write_evaluation(folder: str | Path, metrics: SegmentationMetrics, predictio
                     for k, name in enumerate(scene.class_names, start=1)],
         "confusion_matrix": confusion.tolist(),
     }
-    metrics_path = folder / "metrics.json"
-    temporary = metrics_path.with_name(".metrics.json.tmp")
-    temporary.write_text(json.dumps(document, indent=2))
-    temporary.replace(metrics_path)
+    metrics_path = write_text_atomic(folder / "metrics.json", json.dumps(document, indent=2))
     title = f"{scene.name}: OA {metrics.overall_accuracy:.3f}, mIoU {metrics.mean_iou:.3f} ({split} pixels)"
     map_path = save_class_map(prediction, scene.class_names, folder / "prediction.png", title, reference=reference)
     confusion_path = save_confusion_matrix(confusion, scene.class_names, folder / "confusion.png", title)

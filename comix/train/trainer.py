@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from comix.atomic import atomic_path, write_text_atomic
 from comix.data.scene import Scene
 from comix.model.checkpoint import load_checkpoint, save_checkpoint
 from comix.model.registry import build_model
@@ -109,10 +110,9 @@ class Trainer:
             "history": self.history,
             "recent_losses": self.recent_losses,
         }
-        temporary = self.folder / (TRAIN_STATE + ".tmp")
-        torch.save(state, temporary)
-        temporary.replace(self.folder / TRAIN_STATE)
-        _write_json(self.folder / HISTORY, self.history)
+        with atomic_path(self.folder / TRAIN_STATE) as temporary:
+            torch.save(state, temporary)
+        write_text_atomic(self.folder / HISTORY, json.dumps(self.history, indent=2))
 
     def resume(self) -> None:
         """Restore model, optimizer, schedule, sampler and RNG state from ``folder``."""
@@ -190,7 +190,3 @@ def _as_json(value):
     return json.loads(json.dumps(value))
 
 
-def _write_json(path: Path, value) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(value, indent=2))
-    temporary.replace(path)
