@@ -11,14 +11,17 @@ from comix.cli.errors import fail_on_user_errors
 
 def demo(
     output: Path = typer.Option(Path("runs/demo"), "--output", "-o", help="Report folder (created)."),
-    height: int = typer.Option(160, min=64, help="Scene height in pixels."),
-    width: int = typer.Option(320, min=64, help="Scene width in pixels."),
-    steps: int = typer.Option(150, min=2, help="Training steps (more = better model, longer demo)."),
+    height: int = typer.Option(256, min=64, help="Scene height in pixels."),
+    width: int = typer.Option(512, min=64, help="Scene width in pixels."),
+    steps: int = typer.Option(300, min=2, help="Training steps (more = better model, longer demo)."),
     seed: int = typer.Option(0, help="Seed of the scene, the model init and the training."),
     threads: int = typer.Option(0, min=0, help="CPU threads for PyTorch and ONNX Runtime (0 = default)."),
 ) -> None:
     """Run the whole toolchain on a CPU in a few minutes: synthetic Houston-like scene, train comix_t,
-    evaluate, export to ONNX, segment the scene with ONNX Runtime; writes OUTPUT/report.md."""
+    evaluate, export to ONNX, segment the scene with ONNX Runtime; writes OUTPUT/report.md.
+
+    On a shared or busy machine pass --threads 1: two PyTorch threads next to other busy processes
+    run many times slower than one."""
     with fail_on_user_errors():
         from comix.demo import DemoOptions, run_demo
 
