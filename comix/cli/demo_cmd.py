@@ -11,8 +11,8 @@ from comix.cli.errors import fail_on_user_errors
 
 def demo(
     output: Path = typer.Option(Path("runs/demo"), "--output", "-o", help="Report folder (created)."),
-    height: int = typer.Option(256, min=64, help="Scene height in pixels."),
-    width: int = typer.Option(512, min=64, help="Scene width in pixels."),
+    height: int = typer.Option(349, min=64, help="Scene height in pixels (default: Houston 2013's 349)."),
+    width: int = typer.Option(1905, min=64, help="Scene width in pixels (default: Houston 2013's 1905)."),
     steps: int = typer.Option(300, min=2, help="Training steps (more = better model, longer demo)."),
     seed: int = typer.Option(0, help="Seed of the scene, the model init and the training."),
     threads: int = typer.Option(0, min=0, help="CPU threads for PyTorch and ONNX Runtime (0 = default)."),

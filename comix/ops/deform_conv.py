@@ -155,6 +155,30 @@ def deform_conv_nd(
     return output
 
 
+def call_with_geometry(
+    function,
+    ndim: int,
+    input: Tensor,
+    offset: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    mask: Tensor | None,
+    stride: int | Sequence[int],
+    padding: int | Sequence[int],
+    dilation: int | Sequence[int],
+) -> Tensor:
+    """Check the input rank, infer the geometry and call ``function(input, offset, weight, bias, mask, geometry)``.
+
+    The shared front end of every backend's ``deform_conv2d`` / ``deform_conv3d`` (PyTorch here, the CUDA
+    extension in ``plugins.torch``), so they validate arguments identically.
+    """
+    if input.dim() != ndim + 2:
+        layout = "(N, C, H, W)" if ndim == 2 else "(N, C, D, H, W)"
+        raise ValueError(f"input: got shape {tuple(input.shape)}, expected {ndim + 2}-D {layout}")
+    geometry = infer_geometry(input, offset, weight, stride, padding, dilation)
+    return function(input, offset, weight, bias, mask, geometry)
+
+
 def deform_conv2d(
     input: Tensor,
     offset: Tensor,
@@ -171,10 +195,7 @@ def deform_conv2d(
     mask (N, OG*kH*kW, oH, oW); stride/dilation in [H, W] order; padding an int, [H, W] or ONNX
     [h_begin, w_begin, h_end, w_end]. Returns (N, O, oH, oW).
     """
-    if input.dim() != 4:
-        raise ValueError(f"input: got shape {tuple(input.shape)}, expected 4-D (N, C, H, W)")
-    geometry = infer_geometry(input, offset, weight, stride, padding, dilation)
-    return deform_conv_nd(input, offset, weight, bias, mask, geometry)
+    return call_with_geometry(deform_conv_nd, 2, input, offset, weight, bias, mask, stride, padding, dilation)
 
 
 def deform_conv3d(
@@ -193,7 +214,4 @@ def deform_conv3d(
     weight (O, C/group, kD, kH, kW); mask (N, OG*kD*kH*kW, oD, oH, oW); stride/dilation in [D, H, W]
     order; padding an int, [D, H, W] or ONNX [d_b, h_b, w_b, d_e, h_e, w_e]. Returns (N, O, oD, oH, oW).
     """
-    if input.dim() != 5:
-        raise ValueError(f"input: got shape {tuple(input.shape)}, expected 5-D (N, C, D, H, W)")
-    geometry = infer_geometry(input, offset, weight, stride, padding, dilation)
-    return deform_conv_nd(input, offset, weight, bias, mask, geometry)
+    return call_with_geometry(deform_conv_nd, 3, input, offset, weight, bias, mask, stride, padding, dilation)

@@ -18,7 +18,7 @@ from types import ModuleType
 import torch
 from torch import Tensor
 
-from comix.ops.deform_conv import infer_geometry
+from comix.ops.deform_conv import call_with_geometry
 from comix.ops.geometry import DeformConvGeometry
 
 _EXTENSION: ModuleType | None = None
@@ -72,10 +72,7 @@ def deform_conv2d_cuda(
     dilation: int | Sequence[int] = 1,
 ) -> Tensor:
     """2-D modulated deformable convolution on CUDA; arguments as comix.ops.deform_conv2d."""
-    if input.dim() != 4:
-        raise ValueError(f"input: got shape {tuple(input.shape)}, expected 4-D (N, C, H, W)")
-    geometry = infer_geometry(input, offset, weight, stride, padding, dilation)
-    return deform_conv_nd_cuda(input, offset, weight, bias, mask, geometry)
+    return call_with_geometry(deform_conv_nd_cuda, 2, input, offset, weight, bias, mask, stride, padding, dilation)
 
 
 def deform_conv3d_cuda(
@@ -89,10 +86,7 @@ def deform_conv3d_cuda(
     dilation: int | Sequence[int] = 1,
 ) -> Tensor:
     """3-D modulated deformable convolution on CUDA; arguments as comix.ops.deform_conv3d."""
-    if input.dim() != 5:
-        raise ValueError(f"input: got shape {tuple(input.shape)}, expected 5-D (N, C, D, H, W)")
-    geometry = infer_geometry(input, offset, weight, stride, padding, dilation)
-    return deform_conv_nd_cuda(input, offset, weight, bias, mask, geometry)
+    return call_with_geometry(deform_conv_nd_cuda, 3, input, offset, weight, bias, mask, stride, padding, dilation)
 
 
 __all__ = ["deform_conv2d_cuda", "deform_conv3d_cuda", "deform_conv_nd_cuda", "load_extension"]
