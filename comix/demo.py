@@ -86,7 +86,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
     seconds["train"] = time.perf_counter() - start
 
     start = _step(console, 4, "evaluate on the held-out pixels (sliding window, PyTorch)")
-    metrics, torch_prediction = evaluate_scene(trainer.model, scene, tile=128, overlap=32)
+    metrics, torch_prediction = evaluate_scene(trainer.model, scene, tile=128, overlap=48)
     write_evaluation(out / "eval", metrics, torch_prediction, scene, "test")
     console.print(f"held-out OA {metrics.overall_accuracy:.4f}  AA {metrics.average_accuracy:.4f}  "
                   f"kappa {metrics.kappa:.4f}  mIoU {metrics.mean_iou:.4f}")
@@ -101,7 +101,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
 
     start = _step(console, 6, "whole-scene inference with ONNX Runtime")
     backend = OnnxRuntimeBackend(out / "model.onnx", threads=options.threads)
-    inference = SlidingWindow(backend, tile=128, overlap=32, batch=4)(scene.hsi, scene.x)
+    inference = SlidingWindow(backend, tile=128, overlap=48, batch=4)(scene.hsi, scene.x)
     (out / "infer").mkdir(exist_ok=True)  # write_products, like `comix infer`, wants an existing folder
     products = write_products(inference, out / "infer" / "seg.tif", backend.info.class_names, scene.georef,
                               summary={"model": str(out / "model.onnx"), "backend": backend.name})

@@ -48,7 +48,7 @@ def infer_command(
     tile: int = typer.Option(None, "--tile", help="Tile height and width in pixels (default: a static model's own "
                              "tile, else 128)."),
     overlap: int = typer.Option(None, "--overlap", help="Pixels shared by neighbouring tiles, blended so there are "
-                                "no seams (default: a quarter of the tile)."),
+                                "no seams (default: 3/8 of the tile, 48 at 128)."),
     batch: int = typer.Option(None, "--batch", help="Tiles per backend call; memory grows with this, not the scene "
                               "(default: a static model's batch, else 4)."),
     backend: str = typer.Option("auto", "--backend", help="auto (.onnx -> onnxruntime, else torch), onnxruntime "
@@ -66,6 +66,7 @@ def infer_command(
     from comix.data.errors import DataError
     from comix.runtime import RuntimeInputError, SlidingWindow
     from comix.runtime.outputs import output_paths, write_products
+    from comix.runtime.tiling import default_overlap
 
     try:
         output_paths(output, probabilities)  # fail on a bad output path before any work
@@ -76,7 +77,7 @@ def infer_command(
         runner = open_backend(model, backend, threads)
         info = runner.info
         tile_hw = (tile, tile) if tile is not None else info.tile or (DEFAULT_TILE, DEFAULT_TILE)
-        overlap = min(tile_hw) // 4 if overlap is None else overlap
+        overlap = default_overlap(min(tile_hw)) if overlap is None else overlap
         batch = batch if batch is not None else info.max_batch or DEFAULT_BATCH
         window = SlidingWindow(runner, tile=tile_hw, overlap=overlap, batch=batch)
         runner.check_scene(hsi_cube, x_raster)

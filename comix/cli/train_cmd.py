@@ -61,7 +61,7 @@ def evaluate(
     dataset: Path = typer.Argument(..., help="Dataset description file of the scene to score."),
     output: Path = typer.Option(Path("runs/eval"), "--output", "-o", help="Folder for metrics.json and the PNGs."),
     tile: int = typer.Option(128, min=16, help="Sliding-window tile size in pixels."),
-    overlap: int = typer.Option(32, min=0, help="Overlap between neighbouring tiles in pixels."),
+    overlap: int = typer.Option(48, min=0, help="Overlap between neighbouring tiles in pixels (blended)."),
     split: str = typer.Option("test", help="Which labelled pixels to score: 'test', 'train' or 'all'."),
 ) -> None:
     """Score a checkpoint on a scene's held-out pixels: OA, AA, kappa, per-class accuracy, mIoU, plots."""

@@ -1,6 +1,6 @@
 """Whole-scene inference: tiles in batches through a :class:`Backend`, logits blended without seams.
 
-``SlidingWindow(backend, tile=(128, 128), overlap=32, batch=4)(hsi (bands, H, W), x (C, H, W))``
+``SlidingWindow(backend, tile=(128, 128), overlap=48, batch=4)(hsi (bands, H, W), x (C, H, W))``
 returns a :class:`SceneResult` with the blended logits (K, H, W) and the class raster (H, W) as label
 values ``1..K`` (logit channel k is label k + 1; 0 is kept for "no data", as in the training labels).
 
@@ -69,7 +69,7 @@ def label_raster(logits: np.ndarray, block: int = 64) -> np.ndarray:
 class SlidingWindow:
     """Tiled, batched, blended inference over a whole scene (see the module docstring)."""
 
-    def __init__(self, backend: Backend, tile: tuple[int, int] | int = 128, overlap: int = 32, batch: int = 4,
+    def __init__(self, backend: Backend, tile: tuple[int, int] | int = 128, overlap: int = 48, batch: int = 4,
                  margin: int | None = None, floor: float = DEFAULT_FLOOR,
                  progress: ProgressCallback | None = None) -> None:
         tile = (tile, tile) if isinstance(tile, int) else tuple(tile)

@@ -18,7 +18,7 @@ from comix.viz import save_class_map, save_confusion_matrix
 SPLITS = ("test", "train", "all")
 
 
-def predict_scene(model: torch.nn.Module, scene: Scene, tile: int = 128, overlap: int = 32, batch: int = 4,
+def predict_scene(model: torch.nn.Module, scene: Scene, tile: int = 128, overlap: int = 48, batch: int = 4,
                   zero_x: bool = False) -> np.ndarray:
     """Class raster (H, W) with values 1..K for the whole scene (tiles blended, model left in its mode)."""
     was_training = model.training
@@ -40,7 +40,7 @@ def split_reference(scene: Scene, split: str) -> np.ndarray:
     return np.where(mask, scene.labels, 0)
 
 
-def evaluate_scene(model: torch.nn.Module, scene: Scene, tile: int = 128, overlap: int = 32, split: str = "test",
+def evaluate_scene(model: torch.nn.Module, scene: Scene, tile: int = 128, overlap: int = 48, split: str = "test",
                    zero_x: bool = False) -> tuple[SegmentationMetrics, np.ndarray]:
     """(metrics on the ``split`` pixels, predicted class raster (H, W))."""
     reference = split_reference(scene, split)
