@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import time
@@ -96,7 +97,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
     start = _step(console, 5, "export to ONNX (" + ("portable graph: the custom-op library is not built"
                                                    if portable else "canonical graph with ai.comix::DeformConv3D") + ")")
     exported = export_checkpoint(out / "checkpoint", out / "model.onnx", ExportOptions(portable=portable))
-    parity = exported.report.as_dict() if hasattr(exported.report, "as_dict") else {}
+    validation = dataclasses.asdict(exported.report)
     seconds["export"] = time.perf_counter() - start
 
     start = _step(console, 6, "whole-scene inference with ONNX Runtime")
@@ -119,7 +120,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
         "training": {"steps": result.step, "seconds": result.seconds, "history": result.history},
         "evaluation": metrics.as_dict(),
         "export": {"path": str(exported.path), "portable": portable, "node_counts": exported.node_counts,
-                   "validation": parity},
+                   "validation": validation},
         "inference": {"outputs": {k: str(v) for k, v in products.items()}, "seconds": inference.seconds,
                       "tiles": inference.tiles, "onnxruntime_vs_torch_agreement": agreement},
         "seconds": seconds,
@@ -132,6 +133,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
 def _write_report(out: Path, summary: dict) -> None:
     """``summary.json`` and a human-readable ``report.md`` (temp file, then rename)."""
     m = summary["evaluation"]
+    v = summary["export"]["validation"]
     s = summary["seconds"]
     classes = summary["scene"]["classes"]
     lines = [
@@ -160,6 +162,10 @@ def _write_report(out: Path, summary: dict) -> None:
         "",
         f"`{summary['export']['path']}` ({'portable' if summary['export']['portable'] else 'canonical'} graph); "
         f"nodes: {summary['export']['node_counts']}.",
+        "",
+        f"Validation: checker {v['checker']}, shape inference {v['shape_inference']}, ONNX Runtime vs PyTorch "
+        f"parity {v['parity']} (max abs logit error {v['max_abs_error']}, argmax agreement "
+        f"{v['min_argmax_agreement_measured']}).",
         "",
         f"Whole scene in ONNX Runtime: {summary['inference']['tiles']} tiles in "
         f"{summary['inference']['seconds']:.2f} s; class agreement with PyTorch "

@@ -20,10 +20,12 @@ def test_demo_writes_the_whole_report(tmp_path):
     assert summary["scene"]["bands"] == 144 and summary["training"]["steps"] == 2
     assert 0.0 <= summary["evaluation"]["overall_accuracy"] <= 1.0
     assert summary["inference"]["onnxruntime_vs_torch_agreement"] == 1.0
+    assert summary["export"]["validation"]["parity"] == "passed"
     validation = json.loads((out / "model.onnx.validation.json").read_text())
     assert validation["checker"] == validation["parity"] == "passed" and validation["max_abs_error"] <= 1e-4
     for name in ("report.md", "scene/dataset.yaml", "checkpoint/model.safetensors", "checkpoint/training_curves.png",
                  "eval/metrics.json", "eval/prediction.png", "eval/confusion.png", "model.onnx", "infer/seg.tif",
                  "infer/seg.png", "infer/seg.json"):
         assert (out / name).is_file(), name
-    assert "Held-out accuracy" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "Held-out accuracy" in report and "parity passed" in report
