@@ -22,7 +22,8 @@ def train(
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Tiles per step."),
     lr: float = typer.Option(2e-3, min=0.0, help="Peak learning rate (AdamW)."),
     weight_decay: float = typer.Option(0.01, "--weight-decay", min=0.0, help="AdamW weight decay."),
-    warmup_steps: int = typer.Option(40, "--warmup-steps", min=0, help="Linear warm-up steps, then poly 0.9 decay."),
+    warmup_steps: int = typer.Option(None, "--warmup-steps", min=0,
+                                     help="Linear warm-up steps, then poly 0.9 decay (default: 10 % of --steps)."),
     eval_every: int = typer.Option(100, "--eval-every", min=1, help="Evaluate on the test pixels every N steps."),
     seed: int = typer.Option(0, help="Seed of the model init, tile sampling and augmentation."),
     modalities: str = typer.Option("hsi+x", help="'hsi+x', or 'hsi' for an HSI-only ablation (X set to zero)."),
@@ -41,7 +42,7 @@ def train(
         if threads:
             torch.set_num_threads(threads)
         recipe = TrainRecipe(variant=variant, tile=tile, batch_size=batch_size, steps=steps, lr=lr,
-                             weight_decay=weight_decay, warmup_steps=min(warmup_steps, steps - 1),
+                             weight_decay=weight_decay, warmup_steps=steps // 10 if warmup_steps is None else warmup_steps,
                              eval_every=eval_every, seed=seed, modalities=modalities)
         scene = load_scene(dataset)
         typer.echo(scene.summary())

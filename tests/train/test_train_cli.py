@@ -51,3 +51,10 @@ def test_eval_rejects_an_unknown_split(dataset, tmp_path):
     result = runner.invoke(app, ["eval", str(tmp_path), str(dataset), "--split", "validation"])
     assert result.exit_code == 2
     assert "--split: got 'validation', expected one of ['test', 'train', 'all']" in result.output
+
+
+def test_warmup_longer_than_training_is_refused(dataset, tmp_path):
+    result = runner.invoke(app, ["train", str(dataset), "-o", str(tmp_path / "run"), "--steps", "2",
+                                 "--warmup-steps", "5"])
+    assert result.exit_code == 2
+    assert "warmup_steps: got 5, expected 0 <= warmup_steps < steps=2" in result.output
