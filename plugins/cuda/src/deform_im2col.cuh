@@ -59,6 +59,35 @@ __device__ __forceinline__ float mask_value(const scalar_t* mask, const Im2colSi
   return load_as_float(mask, static_cast<long long>((n * s.offset_group * s.kernel_points + channel) * out_plane + p));
 }
 
+// One thread's work item: output position p, kernel point k, offset group g, chunk item n_local, sample n.
+template <typename index_t>
+struct WorkItem {
+  index_t p, k, g, n_local, n;
+};
+
+// Splits the flat thread index i (p fastest, then k, g, chunk item) into a WorkItem.
+template <typename index_t>
+__device__ __forceinline__ WorkItem<index_t> work_item(index_t i, index_t out_plane, const Im2colSizes<index_t>& s) {
+  WorkItem<index_t> item;
+  item.p = i % out_plane;
+  index_t rest = i / out_plane;
+  item.k = rest % s.kernel_points;
+  rest /= s.kernel_points;
+  item.g = rest % s.offset_group;
+  item.n_local = rest / s.offset_group;
+  item.n = s.first_sample + item.n_local;
+  return item;
+}
+
+// The offset along `axis` (of nd) at (sample n, offset group g, kernel point k, output position p).
+template <typename scalar_t, typename index_t>
+__device__ __forceinline__ float offset_value(const scalar_t* offset, const Im2colSizes<index_t>& s,
+                                              const WorkItem<index_t>& w, index_t out_plane, int nd, int axis) {
+  const index_t base = w.n * s.offset_group * s.kernel_points * nd;
+  return load_as_float(offset, static_cast<long long>(
+      (base + offset_channel<index_t>(w.g, s.kernel_points, w.k, nd, axis)) * out_plane + w.p));
+}
+
 template <typename scalar_t, typename index_t>
 __global__ void deform_im2col_2d_kernel(DeformConv2DGeometry geometry, Im2colSizes<index_t> s,
                                         const scalar_t* __restrict__ input, const scalar_t* __restrict__ offset,
@@ -67,29 +96,21 @@ __global__ void deform_im2col_2d_kernel(DeformConv2DGeometry geometry, Im2colSiz
   const index_t total = s.chunk * s.offset_group * s.kernel_points * out_plane;
   for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const index_t p = i % out_plane;
-    index_t rest = i / out_plane;
-    const index_t k = rest % s.kernel_points;
-    rest /= s.kernel_points;
-    const index_t g = rest % s.offset_group;
-    const index_t n_local = rest / s.offset_group;
-    const index_t n = s.first_sample + n_local;
+    const WorkItem<index_t> item = work_item(i, out_plane, s);
+    const index_t p = item.p, k = item.k, g = item.g, n = item.n;
     const index_t oh = p / s.out_w, ow = p - (p / s.out_w) * s.out_w;
     index_t kh, kw;
     kernel_point_2d<index_t>(k, static_cast<index_t>(geometry.kernel_w), kh, kw);
 
-    const index_t offset_base = n * s.offset_group * s.kernel_points * 2;
-    const float dh = load_as_float(offset, static_cast<long long>(
-        (offset_base + offset_channel<index_t>(g, s.kernel_points, k, 2, 0)) * out_plane + p));
-    const float dw = load_as_float(offset, static_cast<long long>(
-        (offset_base + offset_channel<index_t>(g, s.kernel_points, k, 2, 1)) * out_plane + p));
+    const float dh = offset_value(offset, s, item, out_plane, 2, 0);
+    const float dw = offset_value(offset, s, item, out_plane, 2, 1);
     const float h = base_coordinate<float, index_t>(oh, geometry.stride_h, geometry.pad_h_begin, kh,
                                                     geometry.dilation_h) + dh;
     const float w = base_coordinate<float, index_t>(ow, geometry.stride_w, geometry.pad_w_begin, kw,
                                                     geometry.dilation_w) + dw;
     BilinearCorners<float, index_t> corners;
     bilinear_corners<float, index_t>(h, w, s.in_h, s.in_w, mask_value(mask, s, n, g, k, p), corners);
-    write_columns<scalar_t, index_t, 4>(input, columns, s, n, n_local, g, k, p, corners);
+    write_columns<scalar_t, index_t, 4>(input, columns, s, n, item.n_local, g, k, p, corners);
   }
 }
 
@@ -102,13 +123,8 @@ __global__ void deform_im2col_3d_kernel(DeformConv3DGeometry geometry, Im2colSiz
   const index_t total = s.chunk * s.offset_group * s.kernel_points * out_plane;
   for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const index_t p = i % out_plane;
-    index_t rest = i / out_plane;
-    const index_t k = rest % s.kernel_points;
-    rest /= s.kernel_points;
-    const index_t g = rest % s.offset_group;
-    const index_t n_local = rest / s.offset_group;
-    const index_t n = s.first_sample + n_local;
+    const WorkItem<index_t> item = work_item(i, out_plane, s);
+    const index_t p = item.p, k = item.k, g = item.g, n = item.n;
     const index_t od = p / out_hw;
     const index_t oh = (p - od * out_hw) / s.out_w;
     const index_t ow = p - od * out_hw - oh * s.out_w;
@@ -116,13 +132,9 @@ __global__ void deform_im2col_3d_kernel(DeformConv3DGeometry geometry, Im2colSiz
     kernel_point_3d<index_t>(k, static_cast<index_t>(geometry.kernel_h), static_cast<index_t>(geometry.kernel_w),
                              kd, kh, kw);
 
-    const index_t offset_base = n * s.offset_group * s.kernel_points * 3;
-    const float dd = load_as_float(offset, static_cast<long long>(
-        (offset_base + offset_channel<index_t>(g, s.kernel_points, k, 3, 0)) * out_plane + p));
-    const float dh = load_as_float(offset, static_cast<long long>(
-        (offset_base + offset_channel<index_t>(g, s.kernel_points, k, 3, 1)) * out_plane + p));
-    const float dw = load_as_float(offset, static_cast<long long>(
-        (offset_base + offset_channel<index_t>(g, s.kernel_points, k, 3, 2)) * out_plane + p));
+    const float dd = offset_value(offset, s, item, out_plane, 3, 0);
+    const float dh = offset_value(offset, s, item, out_plane, 3, 1);
+    const float dw = offset_value(offset, s, item, out_plane, 3, 2);
     const float d = base_coordinate<float, index_t>(od, geometry.stride_d, geometry.pad_d_begin, kd,
                                                     geometry.dilation_d) + dd;
     const float h = base_coordinate<float, index_t>(oh, geometry.stride_h, geometry.pad_h_begin, kh,
@@ -131,7 +143,7 @@ __global__ void deform_im2col_3d_kernel(DeformConv3DGeometry geometry, Im2colSiz
                                                     geometry.dilation_w) + dw;
     TrilinearCorners<float, index_t> corners;
     trilinear_corners<float, index_t>(d, h, w, s.in_d, s.in_h, s.in_w, mask_value(mask, s, n, g, k, p), corners);
-    write_columns<scalar_t, index_t, 8>(input, columns, s, n, n_local, g, k, p, corners);
+    write_columns<scalar_t, index_t, 8>(input, columns, s, n, item.n_local, g, k, p, corners);
   }
 }
 
