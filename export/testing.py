@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from comix.ops import DeformConv2d, DeformConv3d
+from comix.ops import DeformConv2d, DeformConv3d, DeformConvNd
 
 
 def _deform(module: nn.Module, scale: float, seed: int) -> None:
@@ -32,6 +32,25 @@ def _deform(module: nn.Module, scale: float, seed: int) -> None:
                 layer.running_var.copy_(torch.rand(layer.running_var.shape, generator=generator) + 0.5)
                 layer.weight.copy_(torch.rand(layer.weight.shape, generator=generator) + 0.5)
                 layer.bias.copy_(torch.randn(layer.bias.shape, generator=generator) * 0.1)
+
+
+def deform_for_parity(model: nn.Module, seed: int, offset_scale: float = 0.05) -> None:
+    """Make a freshly built model a meaningful parity subject, in place.
+
+    Offset-conv weights N(0, offset_scale^2), so every DCN really deforms (a fresh one is a plain conv),
+    then BatchNorm running mean N(0, 0.1^2) and variance U(0.5, 1.5), drawn in that order from one
+    generator seeded with ``seed`` (the same model and seed give the same values).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, DeformConvNd):
+                layer.offset_conv.weight.copy_(torch.randn(layer.offset_conv.weight.shape, generator=generator)
+                                               * offset_scale)
+        for layer in model.modules():
+            if isinstance(layer, (nn.BatchNorm2d, nn.BatchNorm3d)):
+                layer.running_mean.copy_(torch.randn(layer.running_mean.shape, generator=generator) * 0.1)
+                layer.running_var.copy_(torch.rand(layer.running_var.shape, generator=generator) + 0.5)
 
 
 class AsymmetricDcnPair(nn.Module):

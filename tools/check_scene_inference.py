@@ -69,18 +69,12 @@ def build_checkpoint(folder: Path, scene: dict, seed: int = 0) -> Path:
     import torch
 
     from comix.model import build_model, save_checkpoint
+    from export.testing import deform_for_parity
 
     hsi, x = scene["hsi"], scene["x"]
     torch.manual_seed(seed)
     model = build_model("comix_t", bands=hsi.shape[0], x_channels=x.shape[0], classes=len(scene["class_names"]))
-    generator = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for _, dcn in model.deformable_convs():
-            dcn.offset_conv.weight.copy_(torch.randn(dcn.offset_conv.weight.shape, generator=generator) * 0.05)
-        for module in model.modules():
-            if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):
-                module.running_mean.copy_(torch.randn(module.running_mean.shape, generator=generator) * 0.1)
-                module.running_var.copy_(torch.rand(module.running_var.shape, generator=generator) + 0.5)
+    deform_for_parity(model, seed=seed + 1)
     hsi_std = np.maximum(hsi.std(axis=(1, 2), dtype=np.float64), 1e-6)
     x_std = np.maximum(x.std(axis=(1, 2), dtype=np.float64), 1e-6)
     model.set_normalization(hsi.mean(axis=(1, 2), dtype=np.float64).tolist(), hsi_std.tolist(),

@@ -37,18 +37,12 @@ def checkpoint(request, tmp_path_factory):
     """(folder, eval model): ``request.param`` (comix_t or comix_s) with deforming offsets and non-trivial
     BatchNorm statistics, saved as a checkpoint (BANDS bands, X_CHANNELS X channels, CLASSES classes)."""
     from comix.model import build_model, save_checkpoint
+    from export.testing import deform_for_parity
 
     variant = request.param
     torch.manual_seed(0)
     model = build_model(variant, bands=BANDS, x_channels=X_CHANNELS, classes=CLASSES)
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for _, dcn in model.deformable_convs():
-            dcn.offset_conv.weight.copy_(torch.randn(dcn.offset_conv.weight.shape, generator=generator) * 0.05)
-        for module in model.modules():
-            if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):
-                module.running_mean.copy_(torch.randn(module.running_mean.shape, generator=generator) * 0.1)
-                module.running_var.copy_(torch.rand(module.running_var.shape, generator=generator) + 0.5)
+    deform_for_parity(model, seed=1)
     model.set_normalization(torch.linspace(100, 900, BANDS), torch.linspace(20, 60, BANDS), [30.0], [8.0])
     folder = tmp_path_factory.mktemp("ckpt") / variant
     save_checkpoint(model.eval(), folder, variant=variant, class_names=[f"c{i}" for i in range(CLASSES)],
