@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from comix.atomic import check_parent
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.sliding_window import SceneResult
 
@@ -31,8 +32,10 @@ def output_paths(output: str | os.PathLike, probabilities: bool) -> dict[str, Pa
     if output.suffix.lower() not in RASTER_SUFFIXES:
         raise RuntimeInputError(f"output {output}: got suffix {output.suffix!r}, "
                                 f"expected one of {list(RASTER_SUFFIXES)}")
-    if not output.parent.is_dir():
-        raise RuntimeInputError(f"output {output}: folder {output.parent} does not exist, expected an existing folder")
+    try:
+        check_parent(output)
+    except FileNotFoundError as error:
+        raise RuntimeInputError(str(error)) from None
     stem = output.with_suffix("")
     paths = {"classes_npy": stem.with_suffix(".npy"), "png": stem.with_suffix(".png"),
              "summary": stem.with_suffix(".json")}
