@@ -30,7 +30,7 @@ class SpectralLift(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
-        self.project = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
+        self.project = channel_projection(in_channels, out_channels)
 
     def forward(self, update: Tensor) -> Tensor:
         return self.project(update).unsqueeze(2)
