@@ -59,7 +59,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
     from comix.train.recipe import TrainRecipe
     from comix.train.trainer import Trainer
     from comix.viz import save_training_curves
-    from export.checkpoint import ExportOptions, export_checkpoint
+    from comix.export.checkpoint import ExportOptions, export_checkpoint
 
     console = console or Console()
     if options.threads:

@@ -5,9 +5,9 @@ Importing the package registers the DCN backends ``"export"`` (canonical graph: 
 schema of ``ai.comix::DeformConv3D``. See docs/export.md.
 """
 
-from export.ops import EXPORT_BACKEND, export_dcn
-from export.portable import MIN_PORTABLE_OPSET, PORTABLE_BACKEND, portable_dcn
-from export.schema import register_deform_conv3d_schema
+from comix.export.ops import EXPORT_BACKEND, export_dcn
+from comix.export.portable import MIN_PORTABLE_OPSET, PORTABLE_BACKEND, portable_dcn
+from comix.export.schema import register_deform_conv3d_schema
 
 register_deform_conv3d_schema()
 

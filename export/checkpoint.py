@@ -14,12 +14,12 @@ from pathlib import Path
 
 import torch
 
-from export.exporter import DEFAULT_OPSET
-from export.metadata import ExportMetadata, checkpoint_hash
-from export.ops import EXPORT_BACKEND
-from export.pipeline import ExportPipeline, ExportResult
-from export.portable import PORTABLE_BACKEND
-from export.validate import DEFAULT_ATOL, ParityCheck
+from comix.export.exporter import DEFAULT_OPSET
+from comix.export.metadata import ExportMetadata, checkpoint_hash
+from comix.export.ops import EXPORT_BACKEND
+from comix.export.pipeline import ExportPipeline, ExportResult
+from comix.export.portable import PORTABLE_BACKEND
+from comix.export.validate import DEFAULT_ATOL, ParityCheck
 
 INPUT_NAMES = ("hsi", "x")
 OUTPUT_NAMES = ("logits",)

@@ -7,8 +7,8 @@ shapes through our op's fake implementation, and its built-in onnxscript optimiz
 gives a cleaner graph (the TorchScript graph carried Constant/ConstantOfShape/Pad-index chains around
 every DCN and needed ``custom_opsets`` plus a symbolic per op).
 
-The model must be built with a DCN backend from :mod:`export.ops` (``"export"``, canonical graph) or
-:mod:`export.portable` (``"export_portable"``, ai.onnx only).
+The model must be built with a DCN backend from :mod:`comix.export.ops` (``"export"``, canonical graph) or
+:mod:`comix.export.portable` (``"export_portable"``, ai.onnx only).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 import onnx
 import torch
 
-from export.portable import MIN_PORTABLE_OPSET
-from export.translation import translation_table
+from comix.export.portable import MIN_PORTABLE_OPSET
+from comix.export.translation import translation_table
 
 log = logging.getLogger(__name__)
 MIN_OPSET = 19  # ONNX DeformConv

@@ -2,7 +2,7 @@
 
 Each op is one opaque node for ``torch.export`` (a fake implementation gives the output shape, the eager
 implementation is the reference-tested :func:`comix.ops.deform_conv_nd`), so the ONNX exporter sees
-exactly one call per DCN and maps it to one ONNX node (see :mod:`export.translation`):
+exactly one call per DCN and maps it to one ONNX node (see :mod:`comix.export.translation`):
 
 * ``comix::deform_conv2d`` -> ONNX ``DeformConv`` (opset >= 19)
 * ``comix::deform_conv3d`` -> ``ai.comix::DeformConv3D`` (our spec, :mod:`comix.ops.spec`)
@@ -12,7 +12,7 @@ optional bias (O,), optional mask (N, OG*K, *oS), then kernel, stride, pads (beg
 dilation in spatial axis order ([H, W] or [D, H, W]), group, offset_group.
 
 Importing this module registers the DCN backend ``"export"`` (build the model with
-``dcn_backend="export"``); :mod:`export.portable` registers ``"export_portable"``.
+``dcn_backend="export"``); :mod:`comix.export.portable` registers ``"export_portable"``.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ class Simplify:
     """
 
     def __call__(self, model: onnx.ModelProto) -> onnx.ModelProto:
-        from export.schema import register_deform_conv3d_schema
+        from comix.export.schema import register_deform_conv3d_schema
 
         register_deform_conv3d_schema()
         try:

@@ -1,7 +1,7 @@
 """The export pipeline: trace -> graph passes -> metadata -> write to a temp file -> validate -> rename.
 
 ``ExportPipeline(...)(module, sample_inputs, output)`` is op- and model-agnostic (tests drive it with
-small stand-in modules); :mod:`export.checkpoint` builds it for a CoMiX checkpoint. A failed validation
+small stand-in modules); :mod:`comix.export.checkpoint` builds it for a CoMiX checkpoint. A failed validation
 leaves nothing under the output name, and the validation report is written beside the model as
 ``<output>.validation.json``.
 """
@@ -18,10 +18,10 @@ import onnx
 import torch
 
 from comix.atomic import atomic_path, check_parent, write_text_atomic
-from export.exporter import DEFAULT_OPSET, TorchOnnxExporter
-from export.metadata import ExportMetadata
-from export.passes import FoldBatchNorm, Simplify
-from export.validate import ParityCheck, ValidationReport, check_graph
+from comix.export.exporter import DEFAULT_OPSET, TorchOnnxExporter
+from comix.export.metadata import ExportMetadata
+from comix.export.passes import FoldBatchNorm, Simplify
+from comix.export.validate import ParityCheck, ValidationReport, check_graph
 
 log = logging.getLogger(__name__)
 GraphPass = Callable[[onnx.ModelProto], onnx.ModelProto]

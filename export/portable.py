@@ -13,7 +13,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from comix.ops import DeformConvGeometry, deform_conv_nd, register_dcn_backend
-from export.ops import deform_conv2d_op
+from comix.export.ops import deform_conv2d_op
 
 PORTABLE_BACKEND = "export_portable"
 MIN_PORTABLE_OPSET = 20  # 5-D GridSample

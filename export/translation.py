@@ -12,8 +12,8 @@ import torch
 from onnxscript import opset19
 
 from comix.ops.spec import CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION, DEFORM_CONV_3D
-from export import ops as _ops  # noqa: F401  (registers torch.ops.comix.*)
-from export.schema import register_deform_conv3d_schema
+from comix.export import ops as _ops  # noqa: F401  (registers torch.ops.comix.*)
+from comix.export.schema import register_deform_conv3d_schema
 
 COMIX_OPSET = onnxscript.values.Opset(CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION)
 

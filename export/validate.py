@@ -21,7 +21,7 @@ import torch
 
 from comix.runtime.errors import CustomOpLibraryMissing
 from comix.runtime.session import SessionFactory
-from export.schema import register_deform_conv3d_schema
+from comix.export.schema import register_deform_conv3d_schema
 
 DEFAULT_ATOL = 1e-4  # FP32 logits; see docs/export.md
 DEFAULT_MIN_ARGMAX_AGREEMENT = 1.0

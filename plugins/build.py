@@ -1,6 +1,6 @@
 """Configure and build the CoMiX plugin libraries with CMake, and find what was built.
 
-    from plugins.build import build_plugins, find_ort_library
+    from comix.plugins.build import build_plugins, find_ort_library
     built = build_plugins("plugins/build")          # {"comix_ort_dcn": Path(...so), "comix_dcn_cpu": ...}
     so = find_ort_library()                         # $COMIX_PLUGIN_DIR, then plugins/build/
 

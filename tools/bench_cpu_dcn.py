@@ -15,23 +15,18 @@ processes than multi-threaded ones (torch's OpenMP threads spin when a core is t
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
+import torch
+from onnx import TensorProto, helper
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-import onnxruntime as ort  # noqa: E402
-import torch  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
-
-from comix.ops.spec import CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION, DEFORM_CONV_3D  # noqa: E402
-from plugins.build import build_plugins  # noqa: E402
+from comix.ops.spec import CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION, DEFORM_CONV_3D
+from comix.plugins.build import build_plugins
 
 
 def deform_conv_model(op_type: str, domain: str, shapes: dict[str, tuple[int, ...]], attrs: dict) -> bytes:

@@ -18,12 +18,11 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import torch
+import torch.nn.functional as F
 
-from comix.ops import deform_conv2d, deform_conv3d  # noqa: E402
+from comix.ops import deform_conv2d, deform_conv3d
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ class Row:
 
 
 def bench(shape: Shape, dtype_name: str, iters: int) -> Row:
-    from plugins.torch import deform_conv2d_cuda, deform_conv3d_cuda
+    from comix.plugins.torch import deform_conv2d_cuda, deform_conv3d_cuda
 
     dtype = DTYPES[dtype_name]
     x, off, w, b, mask, points = inputs(shape, dtype)

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 from rich.console import Console
 from rich.table import Table
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from comix.model import build_model, count_macs, list_variants  # noqa: E402
+from comix.model import build_model, count_macs, list_variants
 
 REPEATS = {"comix_t": 5, "comix_s": 3, "comix_b": 1}
 

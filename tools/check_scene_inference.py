@@ -22,7 +22,7 @@ Three checks, printed as one table with the machine (CPU, threads):
 
 Without ``--checkpoint``, a fresh comix_t is built with deforming offsets and non-trivial BatchNorm
 statistics (as in ``tests/export/test_model_export.py``) and normalisation statistics measured on the scene
-(per-band mean/std), then exported with ``export.checkpoint.export_checkpoint`` (validated). The weights are
+(per-band mean/std), then exported with ``comix.export.checkpoint.export_checkpoint`` (validated). The weights are
 random, so the classes are not meaningful land cover; the checks are about numerics and tiling.
 """
 
@@ -41,7 +41,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 MIB = 1024 * 1024
 
@@ -69,7 +68,7 @@ def build_checkpoint(folder: Path, scene: dict, seed: int = 0) -> Path:
     import torch
 
     from comix.model import build_model, save_checkpoint
-    from export.testing import deform_for_parity
+    from comix.export.testing import deform_for_parity
 
     hsi, x = scene["hsi"], scene["x"]
     torch.manual_seed(seed)
@@ -86,7 +85,7 @@ def build_checkpoint(folder: Path, scene: dict, seed: int = 0) -> Path:
 
 def export_model(checkpoint: Path, output: Path, portable: bool, tile: int) -> float:
     """Dynamic, validated export of ``checkpoint`` to ``output``; seconds taken."""
-    from export.checkpoint import ExportOptions, export_checkpoint
+    from comix.export.checkpoint import ExportOptions, export_checkpoint
 
     start = time.perf_counter()
     export_checkpoint(checkpoint, output, ExportOptions(portable=portable, tile=(tile, tile)))

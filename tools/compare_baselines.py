@@ -34,24 +34,22 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import torch  # noqa: E402
-from sklearn.ensemble import RandomForestClassifier  # noqa: E402
+import torch
+from sklearn.ensemble import RandomForestClassifier
 
-from comix.data.synthetic import houston_like  # noqa: E402
-from comix.train.evaluate import evaluate_scene  # noqa: E402
-from comix.train.metrics import segmentation_metrics  # noqa: E402
-from comix.train.recipe import TrainRecipe  # noqa: E402
-from comix.train.trainer import Trainer  # noqa: E402
-from tools.data_baseline import _features  # noqa: E402  (the colleague's per-pixel feature builder)
+from comix.data.synthetic import houston_like
+from comix.train.evaluate import evaluate_scene
+from comix.train.metrics import segmentation_metrics
+from comix.train.recipe import TrainRecipe
+from comix.train.trainer import Trainer
+from data_baseline import _features
 
 CHUNK_SECONDS = 15.0  # longest fit() chunk (a progress line and a budget check after each)
 

@@ -17,17 +17,14 @@ Usage: python tools/data_baseline.py [--preset houston_like|trento_like] [--seed
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-from scipy import ndimage  # noqa: E402
+from scipy import ndimage
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from comix.data.synthetic import make_preset  # noqa: E402
+from comix.data.synthetic import make_preset
 
 
 def _scores(truth: np.ndarray, predicted: np.ndarray, num_classes: int) -> tuple[float, float, float]:

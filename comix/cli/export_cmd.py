@@ -32,8 +32,8 @@ def export_command(
     console = Console(stderr=True)
     from comix.model.checkpoint import CheckpointError
     from comix.atomic import check_parent
-    from export.checkpoint import ExportOptions, export_checkpoint
-    from export.validate import ValidationError
+    from comix.export.checkpoint import ExportOptions, export_checkpoint
+    from comix.export.validate import ValidationError
 
     if not checkpoint.exists():
         fail(f"checkpoint {checkpoint}: got no such file or folder, expected a checkpoint folder")

@@ -19,7 +19,7 @@ def build(
 ) -> None:
     """Build the CPU library and ONNX Runtime custom op always; CUDA where nvcc is found; TensorRT plugins
     where TensorRT headers are given."""
-    from plugins.build import DEFAULT_BUILD_DIR, PluginBuildError, build_plugins, missing_build_tools
+    from comix.plugins.build import DEFAULT_BUILD_DIR, PluginBuildError, build_plugins, missing_build_tools
 
     missing = missing_build_tools()
     if missing:

@@ -170,7 +170,7 @@ def call_with_geometry(
     """Check the input rank, infer the geometry and call ``function(input, offset, weight, bias, mask, geometry)``.
 
     The shared front end of every backend's ``deform_conv2d`` / ``deform_conv3d`` (PyTorch here, the CUDA
-    extension in ``plugins.torch``), so they validate arguments identically.
+    extension in ``comix.plugins.torch``), so they validate arguments identically.
     """
     if input.dim() != ndim + 2:
         layout = "(N, C, H, W)" if ndim == 2 else "(N, C, D, H, W)"

@@ -2,7 +2,7 @@
 
 ``SessionFactory(path)()`` returns an ``onnxruntime.InferenceSession``. A canonical graph (with
 ``ai.comix`` nodes) needs the CPU custom-op library from ``plugins/``; it is found through
-``plugins.build.find_ort_library()`` when that exists, or the ``COMIX_ORT_LIBRARY`` environment
+``comix.plugins.build.find_ort_library()`` when that exists, or the ``COMIX_ORT_LIBRARY`` environment
 variable. When it is missing, the error says how to build it or to export with ``--portable``.
 """
 
@@ -27,7 +27,7 @@ BUILD_HINT = (
 def find_custom_op_library() -> Path | None:
     """Path of our ONNX Runtime custom-op library, or None when it has not been built.
 
-    ``$COMIX_ORT_LIBRARY`` (a file path) overrides the search; otherwise ``plugins.build.find_ort_library``
+    ``$COMIX_ORT_LIBRARY`` (a file path) overrides the search; otherwise ``comix.plugins.build.find_ort_library``
     looks in ``$COMIX_PLUGIN_DIR`` and ``plugins/build/``.
     """
     override = os.environ.get(LIBRARY_ENV)
@@ -35,7 +35,7 @@ def find_custom_op_library() -> Path | None:
         path = Path(override)
         return path if path.is_file() else None
     try:
-        from plugins.build import find_ort_library
+        from comix.plugins.build import find_ort_library
     except ImportError:
         return None
     try:

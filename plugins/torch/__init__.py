@@ -1,6 +1,6 @@
 """CoMiX CUDA deformable convolution for PyTorch (forward only): the plugins/cuda kernels on torch tensors.
 
-    from plugins.torch import deform_conv2d_cuda, deform_conv3d_cuda
+    from comix.plugins.torch import deform_conv2d_cuda, deform_conv3d_cuda
     y = deform_conv3d_cuda(x, offset, weight, bias, mask, stride=(1, 2, 2), padding=1)
 
 Same arguments and semantics as comix.ops.deform_conv2d / deform_conv3d (group and offset_group from
@@ -38,7 +38,7 @@ def load_extension(verbose: bool = False) -> ModuleType:
             ) from None
         from torch.utils.cpp_extension import load
 
-        from plugins.torch.build_config import load_kwargs
+        from comix.plugins.torch.build_config import load_kwargs
 
         _EXTENSION = load(name="comix_dcn_cuda_ext", verbose=verbose, **load_kwargs())
     return _EXTENSION

@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 from comix.cli.export_cmd import export_command
 from comix.ops.spec import CUSTOM_DOMAIN
 from comix.runtime import OnnxRuntimeBackend, find_custom_op_library
-from export.checkpoint import sample_inputs
-from export.metadata import ExportMetadata
+from comix.export.checkpoint import sample_inputs
+from comix.export.metadata import ExportMetadata
 
 pytestmark = pytest.mark.slow
 BANDS, X_CHANNELS, CLASSES = 16, 1, 6
@@ -37,7 +37,7 @@ def checkpoint(request, tmp_path_factory):
     """(folder, eval model): ``request.param`` (comix_t or comix_s) with deforming offsets and non-trivial
     BatchNorm statistics, saved as a checkpoint (BANDS bands, X_CHANNELS X channels, CLASSES classes)."""
     from comix.model import build_model, save_checkpoint
-    from export.testing import deform_for_parity
+    from comix.export.testing import deform_for_parity
 
     variant = request.param
     torch.manual_seed(0)

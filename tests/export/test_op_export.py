@@ -13,12 +13,12 @@ import onnxruntime as ort
 import pytest
 import torch
 
-import export  # noqa: F401  (registers backends and schema)
+import comix.export  # noqa: F401  (registers backends and schema)
 from comix.ops.spec import CUSTOM_DOMAIN, DEFORM_CONV_3D
 from comix.runtime.session import SessionFactory, find_custom_op_library
-from export.exporter import TorchOnnxExporter
-from export.passes import FoldBatchNorm, Simplify
-from export.testing import AsymmetricDcnPair
+from comix.export.exporter import TorchOnnxExporter
+from comix.export.passes import FoldBatchNorm, Simplify
+from comix.export.testing import AsymmetricDcnPair
 
 DYNAMIC = {0: {0: "N", 2: "D", 3: "H", 4: "W"}, 1: {0: "N", 2: "H2", 3: "W2"}}
 NAMES = (["hsi5d", "x"], ["y3", "y2"])
@@ -105,7 +105,7 @@ def test_canonical_2d_part_runs_in_onnxruntime(canonical):
 
 def test_canonical_graph_runs_with_custom_op_library(canonical):
     if find_custom_op_library() is None:
-        pytest.skip("ONNX Runtime custom-op library for ai.comix DeformConv3D not built (plugins.build)")
+        pytest.skip("ONNX Runtime custom-op library for ai.comix DeformConv3D not built (comix.plugins.build)")
     module, model = canonical
     session = SessionFactory(model, providers=["CPUExecutionProvider"])()
     hsi5d, x = _inputs(batch=2, size3=(5, 6, 9), size2=(8, 11), seed=3)

@@ -11,14 +11,14 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-import export  # noqa: F401
+import comix.export  # noqa: F401
 from comix.ops.spec import CUSTOM_DOMAIN, DEFORM_CONV_3D
 from comix.runtime.session import SessionFactory, find_custom_op_library
-from export.metadata import ExportMetadata
-from export.passes import FoldBatchNorm
-from export.pipeline import ExportPipeline, report_path
-from export.testing import TinyHsiXNet
-from export.validate import ParityCheck, ValidationError
+from comix.export.metadata import ExportMetadata
+from comix.export.passes import FoldBatchNorm
+from comix.export.pipeline import ExportPipeline, report_path
+from comix.export.testing import TinyHsiXNet
+from comix.export.validate import ParityCheck, ValidationError
 
 NAMES = (["hsi", "x"], ["logits"])
 DYNAMIC = {0: {0: "batch", 2: "height", 3: "width"}, 1: {0: "batch", 2: "height", 3: "width"}}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 
-from plugins.build import (
+from comix.plugins.build import (
     DEFAULT_BUILD_DIR,
     ENV_PLUGIN_DIR,
     ORT_TARGET,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins import build
+from comix.plugins import build
 
 
 def test_find_ort_library_prefers_the_env_folder(tmp_path: Path, monkeypatch) -> None:

@@ -21,7 +21,7 @@ import torch
 
 from comix.ops.geometry import DeformConvGeometry
 from comix.ops.reference import deform_conv_reference
-from plugins.torch import deform_conv2d_cuda, deform_conv3d_cuda, deform_conv_nd_cuda
+from comix.plugins.torch import deform_conv2d_cuda, deform_conv3d_cuda, deform_conv_nd_cuda
 
 REPO = Path(__file__).resolve().parents[2]
 HAS_GPU = torch.cuda.is_available()
@@ -172,7 +172,7 @@ def test_non_contiguous_input_and_public_wrappers():
 @pytest.mark.skipif(not HAS_GPU, reason=GPU_REASON)
 def test_bad_shapes_raise_with_got_expected():
     geometry, x, off, w, b, m = make_inputs(CASES[0], torch.float32, "cuda")
-    ext = __import__("plugins.torch", fromlist=["load_extension"]).load_extension()
+    ext = __import__("comix.plugins.torch", fromlist=["load_extension"]).load_extension()
     with pytest.raises(RuntimeError, match="got shape"):
         ext.forward(x, w, off[:, :-1], b, m, list(geometry.stride), geometry.onnx_pads, list(geometry.dilation),
                     geometry.group, geometry.offset_group)

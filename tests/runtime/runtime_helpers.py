@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-import export  # noqa: F401  (registers DCN backends and the schema)
-from export.exporter import TorchOnnxExporter
-from export.metadata import ExportMetadata
-from export.passes import FoldBatchNorm, Simplify
-from export.testing import TinyHsiXNet
+import comix.export  # noqa: F401  (registers DCN backends and the schema)
+from comix.export.exporter import TorchOnnxExporter
+from comix.export.metadata import ExportMetadata
+from comix.export.passes import FoldBatchNorm, Simplify
+from comix.export.testing import TinyHsiXNet
 
 BANDS, X_CHANNELS, CLASSES = 6, 1, 4
 CLASS_NAMES = ["water", "trees", "roofs", "roads"]

@@ -89,7 +89,7 @@ def static_onnx(tmp_path_factory):
     import onnx
     import torch
 
-    from export.exporter import TorchOnnxExporter
+    from comix.export.exporter import TorchOnnxExporter
 
     model = TorchOnnxExporter(["hsi", "x"], ["logits"], dynamic_axes=None, portable=True)(
         tiny_net("export_portable"), (torch.randn(2, BANDS, 16, 20), torch.randn(2, X_CHANNELS, 16, 20)))

@@ -1,1 +1,0 @@
-"""FP16 conversion and INT8 Q/DQ calibration of exported CoMiX graphs (later issue)."""
