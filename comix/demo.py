@@ -53,13 +53,13 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
     from comix.data.loader import load_scene
     from comix.data.scene_writer import write_scene
     from comix.data.synthetic import houston_like
-    from comix.runtime import OnnxRuntimeBackend, SlidingWindow, find_custom_op_library
-    from comix.runtime.outputs import write_products
+    from comix.export.checkpoint import ExportOptions, export_checkpoint
+    from comix.runtime import OnnxRuntimeBackend, TorchBackend, find_custom_op_library
+    from comix.runtime.segment import segment_scene
     from comix.train.evaluate import evaluate_scene, write_evaluation
     from comix.train.recipe import TrainRecipe
     from comix.train.trainer import Trainer
     from comix.viz import save_training_curves
-    from comix.export.checkpoint import ExportOptions, export_checkpoint
 
     console = console or Console()
     if options.threads:
@@ -80,14 +80,14 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
 
     start = _step(console, 3, f"train comix_t for {options.steps} steps")
     recipe = TrainRecipe(steps=options.steps, tile=options.tile, batch_size=options.batch_size,
-                         warmup_steps=max(1, options.steps // 10), eval_every=options.eval_every, seed=options.seed)
+                         eval_every=options.eval_every, seed=options.seed)
     trainer = Trainer(scene, recipe, out / "checkpoint")
     result = trainer.fit()
     save_training_curves(result.history, out / "checkpoint" / "training_curves.png")
     seconds["train"] = time.perf_counter() - start
 
     start = _step(console, 4, "evaluate on the held-out pixels (sliding window, PyTorch)")
-    metrics, torch_prediction = evaluate_scene(trainer.model, scene, tile=128, overlap=48)
+    metrics, torch_prediction = evaluate_scene(TorchBackend(trainer.model), scene)
     write_evaluation(out / "eval", metrics, torch_prediction, scene, "test")
     console.print(f"held-out OA {metrics.overall_accuracy:.4f}  AA {metrics.average_accuracy:.4f}  "
                   f"kappa {metrics.kappa:.4f}  mIoU {metrics.mean_iou:.4f}")
@@ -102,10 +102,10 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
 
     start = _step(console, 6, "whole-scene inference with ONNX Runtime")
     backend = OnnxRuntimeBackend(out / "model.onnx", threads=options.threads)
-    inference = SlidingWindow(backend, tile=128, overlap=48, batch=4)(scene.hsi, scene.x)
-    (out / "infer").mkdir(exist_ok=True)  # write_products, like `comix infer`, wants an existing folder
-    products = write_products(inference, out / "infer" / "seg.tif", backend.info.class_names, scene.georef,
-                              summary={"model": str(out / "model.onnx"), "backend": backend.name})
+    (out / "infer").mkdir(exist_ok=True)  # like `comix infer`, the products go into an existing folder
+    run = segment_scene(backend, scene.hsi, scene.x, out / "infer" / "seg.tif", georef=scene.georef,
+                        summary={"model": str(out / "model.onnx")})
+    inference, products = run.result, run.paths
     agreement = float(np.mean(inference.classes.astype(np.int64) == torch_prediction))
     console.print(f"ONNX Runtime vs PyTorch class agreement over the scene: {agreement:.6f}")
     seconds["infer"] = time.perf_counter() - start

@@ -1,8 +1,8 @@
 """Export a CoMiX checkpoint (``model.safetensors`` + ``config.json``) to a validated ONNX file.
 
-The model is rebuilt from the checkpoint with the export DCN backend (``"export"`` for the canonical
-graph, ``"export_portable"`` for ``--portable``); the parity reference is the same checkpoint loaded
-with the training backend (``"torch"``). Inputs are ``hsi`` (B, bands, H, W) and ``x`` (B, C, H, W) in
+The checkpoint is loaded once; the same eager model is traced and is the parity reference (its DCNs
+are the ``comix::deform_conv*`` ops, which the exporter translates or, with ``--portable``, lowers).
+Inputs are ``hsi`` (B, bands, H, W) and ``x`` (B, C, H, W) in
 raw units, output ``logits`` (B, classes, H, W); with ``dynamic`` the batch, H and W are symbolic.
 """
 
@@ -15,11 +15,9 @@ from pathlib import Path
 import torch
 
 from comix.export.exporter import DEFAULT_OPSET
-from comix.export.metadata import ExportMetadata, checkpoint_hash
-from comix.export.ops import EXPORT_BACKEND
 from comix.export.pipeline import ExportPipeline, ExportResult
-from comix.export.portable import PORTABLE_BACKEND
 from comix.export.validate import DEFAULT_ATOL, ParityCheck
+from comix.metadata import ModelRecord
 
 INPUT_NAMES = ("hsi", "x")
 OUTPUT_NAMES = ("logits",)
@@ -83,13 +81,14 @@ def _training_tile(value, fallback: tuple[int, int]) -> list[int]:
     return list(fallback)
 
 
-def build_metadata(checkpoint, path: str | os.PathLike, options: ExportOptions) -> ExportMetadata:
+def model_record(checkpoint, options: ExportOptions) -> ModelRecord:
+    """The model record of a loaded checkpoint (class names, colours, wavelengths, tile, weights hash)."""
     from comix.viz import class_colours
 
     config = checkpoint.model.config
     document = checkpoint.metadata or {}
     recipe = checkpoint.training_recipe or {}
-    return ExportMetadata(
+    return ModelRecord(
         model_name=checkpoint.variant or "comix",
         config=config.to_dict(),
         class_names=list(checkpoint.class_names),
@@ -98,8 +97,8 @@ def build_metadata(checkpoint, path: str | os.PathLike, options: ExportOptions) 
         hsi_bands=config.bands,
         x_modality=str(document.get("x_modality") or recipe.get("x_modality") or ""),
         x_channels=config.x_channels,
-        tile_size=_training_tile(recipe.get("tile"), options.tile),
-        checkpoint_sha256=checkpoint_hash(path),
+        training_tile=_training_tile(recipe.get("tile"), options.tile),
+        checkpoint_sha256=checkpoint.weights_sha256,
     )
 
 
@@ -109,17 +108,15 @@ def export_checkpoint(path: str | os.PathLike, output: str | os.PathLike,
     from comix.model.checkpoint import load_checkpoint
 
     options = options or ExportOptions()
-    backend = PORTABLE_BACKEND if options.portable else EXPORT_BACKEND
-    checkpoint = load_checkpoint(path, dcn_backend=backend)
+    checkpoint = load_checkpoint(path)
     model = checkpoint.model.eval()
-    reference = load_checkpoint(path).model.eval()
     height, width = trace_size(options)
     trace_batch = 2 if options.dynamic else options.batch
     inputs = sample_inputs(model, trace_batch, height, width, options.seed)
     cases = [sample_inputs(model, b, h, w, options.seed + i + 1) for i, (b, h, w) in enumerate(parity_shapes(options))]
     pipeline = ExportPipeline(
         INPUT_NAMES, OUTPUT_NAMES, opset=options.opset, dynamic_axes=DYNAMIC_AXES if options.dynamic else None,
-        portable=options.portable, metadata=build_metadata(checkpoint, path, options),
-        parity=ParityCheck(reference, cases, atol=options.atol) if options.validate else None,
+        portable=options.portable, record=model_record(checkpoint, options),
+        parity=ParityCheck(model, cases, atol=options.atol) if options.validate else None,
         validate=options.validate)
     return pipeline(model, inputs, Path(output))

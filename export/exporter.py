@@ -7,8 +7,10 @@ shapes through our op's fake implementation, and its built-in onnxscript optimiz
 gives a cleaner graph (the TorchScript graph carried Constant/ConstantOfShape/Pad-index chains around
 every DCN and needed ``custom_opsets`` plus a symbolic per op).
 
-The model must be built with a DCN backend from :mod:`comix.export.ops` (``"export"``, canonical graph) or
-:mod:`comix.export.portable` (``"export_portable"``, ai.onnx only).
+The module is captured with ``torch.export`` (each DCN stays one ``comix::deform_conv*`` node); for the
+portable graph the 3-D op is then decomposed into its vectorised implementation (5-D ``GridSample`` +
+``MatMul``, ai.onnx only, opset >= 20), so that graph computes exactly what training computed; the 2-D
+op is always the standard ONNX ``DeformConv``. The ONNX exporter translates what remains.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from collections.abc import Mapping, Sequence
 import onnx
 import torch
 
-from comix.export.portable import MIN_PORTABLE_OPSET
 from comix.export.translation import translation_table
+from comix.ops.library import DECOMPOSITIONS
 
 log = logging.getLogger(__name__)
 MIN_OPSET = 19  # ONNX DeformConv
+MIN_PORTABLE_OPSET = 20  # 5-D GridSample
 DEFAULT_OPSET = 20  # 5-D GridSample for the portable graph
 MAX_IR_VERSION = 10  # ONNX Runtime 1.31 accepts <= 13; keep well inside
 
@@ -67,6 +70,7 @@ class TorchOnnxExporter:
         self.output_names = list(output_names)
         self.opset = opset
         self.dynamic_axes = dynamic_axes
+        self.portable = portable
         self.verbose = verbose
 
     def _dynamic_shapes(self, count: int):
@@ -87,10 +91,14 @@ class TorchOnnxExporter:
         model = model.eval()
         inputs = tuple(inputs)
         with _quiet(self.verbose):
+            captured = torch.export.export(model, inputs, dynamic_shapes=self._dynamic_shapes(len(inputs)),
+                                           strict=False)
+            if self.portable:
+                captured = captured.run_decompositions(DECOMPOSITIONS)
             program = torch.onnx.export(
-                model, inputs, dynamo=True, opset_version=self.opset, input_names=self.input_names,
-                output_names=self.output_names, dynamic_shapes=self._dynamic_shapes(len(inputs)),
-                custom_translation_table=translation_table(), optimize=True, verbose=self.verbose, report=False,
+                captured, inputs, dynamo=True, opset_version=self.opset, input_names=self.input_names,
+                output_names=self.output_names, custom_translation_table=translation_table(), optimize=True,
+                verbose=self.verbose, report=False,
             )
         proto = program.model_proto
         proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)

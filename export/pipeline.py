@@ -19,9 +19,9 @@ import torch
 
 from comix.atomic import atomic_path, check_parent, write_text_atomic
 from comix.export.exporter import DEFAULT_OPSET, TorchOnnxExporter
-from comix.export.metadata import ExportMetadata
 from comix.export.passes import FoldBatchNorm, Simplify
-from comix.export.validate import ParityCheck, ValidationReport, check_graph
+from comix.export.validate import ParityCheck, ValidationError, ValidationReport, check_graph
+from comix.metadata import ModelRecord
 
 log = logging.getLogger(__name__)
 GraphPass = Callable[[onnx.ModelProto], onnx.ModelProto]
@@ -58,12 +58,12 @@ class ExportPipeline:
     """
 
     def __init__(self, input_names: Sequence[str], output_names: Sequence[str], opset: int = DEFAULT_OPSET,
-                 dynamic_axes=None, portable: bool = False, metadata: ExportMetadata | None = None,
+                 dynamic_axes=None, portable: bool = False, record: ModelRecord | None = None,
                  passes: Sequence[GraphPass] | None = None, parity: ParityCheck | None = None,
                  validate: bool = True) -> None:
         self.exporter = TorchOnnxExporter(input_names, output_names, opset, dynamic_axes, portable)
         self.portable = portable
-        self.metadata = metadata or ExportMetadata()
+        self.record = record or ModelRecord()
         self.passes = list(passes) if passes is not None else [FoldBatchNorm(), Simplify()]
         self.parity = parity
         self.validate = validate
@@ -73,24 +73,27 @@ class ExportPipeline:
         model = self.exporter(module, inputs)
         for graph_pass in self.passes:
             model = graph_pass(model)
-        self.metadata.opset = self.exporter.opset
-        self.metadata.graph_kind = "portable" if self.portable else "canonical"
-        return self.metadata.write(model)
+        self.record.opset = self.exporter.opset
+        self.record.graph_kind = "portable" if self.portable else "canonical"
+        return self.record.write_onnx(model)
 
     def __call__(self, module: torch.nn.Module, inputs: Sequence[torch.Tensor],
                  output: str | os.PathLike) -> ExportResult:
         output = check_parent(output)
         model = self.build(module, inputs)
         report = ValidationReport()
-        with atomic_path(output) as temp:
-            onnx.save_model(model, str(temp))
-            if self.validate:
-                if self.parity is not None:
-                    report = self.parity(temp, ValidationReport(atol=self.parity.atol,
-                                                                min_argmax_agreement=self.parity.min_argmax_agreement))
-                else:
-                    check_graph(temp, report)
-                    report.parity = "skipped: no parity cases given"
+        try:
+            with atomic_path(output) as temp:
+                onnx.save_model(model, str(temp))
+                if self.validate:
+                    if self.parity is not None:
+                        report = self.parity(temp, ValidationReport(
+                            atol=self.parity.atol, min_argmax_agreement=self.parity.min_argmax_agreement))
+                    else:
+                        check_graph(temp, report)
+                        report.parity = "skipped: no parity cases given"
+        except ValidationError as error:
+            raise ValidationError(f"{str(error).splitlines()[0]} (nothing was written to {output})") from None
         # the model is under its final name only if it passed; its report follows it
         if self.validate:
             write_text_atomic(report_path(output), report.to_json())

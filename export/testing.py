@@ -64,14 +64,14 @@ class AsymmetricDcnPair(nn.Module):
     KERNEL_3D, STRIDE_3D, PADS_3D, DILATION_3D = (3, 2, 3), (2, 1, 1), (1, 0, 1, 0, 1, 2), (1, 2, 1)
     KERNEL_2D, STRIDE_2D, PADS_2D, DILATION_2D = (3, 2), (2, 1), (1, 0, 0, 1), (1, 2)
 
-    def __init__(self, backend: str = "torch", seed: int = 0) -> None:
+    def __init__(self, seed: int = 0) -> None:
         super().__init__()
         torch.manual_seed(seed)
         self.dcn3d = DeformConv3d(2, 4, self.KERNEL_3D, stride=self.STRIDE_3D, padding=self.PADS_3D,
-                                  dilation=self.DILATION_3D, groups=2, offset_groups=2, backend=backend)
+                                  dilation=self.DILATION_3D, groups=2, offset_groups=2)
         self.bn3d = nn.BatchNorm3d(4)
         self.dcn2d = DeformConv2d(3, 5, self.KERNEL_2D, stride=self.STRIDE_2D, padding=self.PADS_2D,
-                                  dilation=self.DILATION_2D, backend=backend)
+                                  dilation=self.DILATION_2D)
         self.bn2d = nn.BatchNorm2d(5)
         _deform(self, 0.3, seed)
 
@@ -83,7 +83,7 @@ class TinyHsiXNet(nn.Module):
     """(hsi (B, bands, H, W), x (B, x_channels, H, W)) -> logits (B, classes, H, W); any H, W >= 1."""
 
     def __init__(self, bands: int = 6, x_channels: int = 1, classes: int = 4, width: int = 4,
-                 backend: str = "torch", seed: int = 0) -> None:
+                 seed: int = 0) -> None:
         super().__init__()
         torch.manual_seed(seed)
         self.bands, self.x_channels, self.classes = bands, x_channels, classes
@@ -91,10 +91,10 @@ class TinyHsiXNet(nn.Module):
         self.register_buffer("hsi_std", torch.linspace(0.5, 1.5, bands).reshape(1, -1, 1, 1))
         self.register_buffer("x_mean", torch.full((1, x_channels, 1, 1), 10.0))
         self.register_buffer("x_std", torch.full((1, x_channels, 1, 1), 5.0))
-        self.dcn3d = DeformConv3d(1, width, (3, 3, 3), padding=(1, 1, 1), backend=backend)
+        self.dcn3d = DeformConv3d(1, width, (3, 3, 3), padding=(1, 1, 1))
         self.bn3d = nn.BatchNorm3d(width)
         self.x_stem = nn.Conv2d(x_channels, width, 3, padding=1)
-        self.dcn2d = DeformConv2d(width, width, (3, 3), padding=(1, 1), backend=backend)
+        self.dcn2d = DeformConv2d(width, width, (3, 3), padding=(1, 1))
         self.bn2d = nn.BatchNorm2d(width)
         self.head = nn.Conv2d(2 * width, classes, 1)
         _deform(self, 0.2, seed)

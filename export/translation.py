@@ -8,12 +8,11 @@
 from __future__ import annotations
 
 import onnxscript
-import torch
 from onnxscript import opset19
 
-from comix.ops.spec import CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION, DEFORM_CONV_3D
-from comix.export import ops as _ops  # noqa: F401  (registers torch.ops.comix.*)
 from comix.export.schema import register_deform_conv3d_schema
+from comix.ops.library import OVERLOADS
+from comix.ops.spec import CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION, DEFORM_CONV_3D
 
 COMIX_OPSET = onnxscript.values.Opset(CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION)
 
@@ -45,6 +44,6 @@ def translation_table() -> dict:
     """The ``custom_translation_table`` for ``torch.onnx.export(dynamo=True)``; registers our schema."""
     register_deform_conv3d_schema()
     return {
-        torch.ops.comix.deform_conv2d.default: deform_conv2d_onnx,
-        torch.ops.comix.deform_conv3d.default: deform_conv3d_onnx,
+        OVERLOADS[2]: deform_conv2d_onnx,
+        OVERLOADS[3]: deform_conv3d_onnx,
     }

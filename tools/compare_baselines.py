@@ -45,6 +45,7 @@ import torch
 from sklearn.ensemble import RandomForestClassifier
 
 from comix.data.synthetic import houston_like
+from comix.runtime.torch_backend import TorchBackend
 from comix.train.evaluate import evaluate_scene
 from comix.train.metrics import segmentation_metrics
 from comix.train.recipe import TrainRecipe
@@ -129,8 +130,7 @@ def train_comix(scene, modalities: str, args, folder: Path) -> dict:
     label = f"{args.variant} {'HSI+X' if modalities == 'hsi+x' else 'HSI only'}"
     overrides = {"variant": args.variant, "modalities": modalities, "seed": args.seed}
     if args.steps is not None:
-        overrides["steps"] = args.steps
-        overrides["warmup_steps"] = min(TrainRecipe.warmup_steps, args.steps // 10)
+        overrides["steps"] = args.steps  # the warm-up follows: the recipe's default fraction of the steps
     steps = overrides.get("steps", TrainRecipe.steps)
     overrides["eval_every"] = steps + 1  # no scoring on the test pixels while training (fit still scores the end)
     recipe = TrainRecipe(**overrides)
@@ -173,7 +173,7 @@ def train_comix(scene, modalities: str, args, folder: Path) -> dict:
         f"evaluating on the test pixels ...")
 
     eval_start = time.perf_counter()
-    metrics, _ = evaluate_scene(trainer.model, scene, tile=recipe.eval_tile, overlap=recipe.eval_overlap,
+    metrics, _ = evaluate_scene(TorchBackend(trainer.model), scene, tile=recipe.eval_tile, overlap=recipe.eval_overlap,
                                 zero_x=modalities == "hsi")
     eval_seconds = time.perf_counter() - eval_start
     log(f"{label}: OA {metrics.overall_accuracy:.1%}  (evaluation {eval_seconds:.0f} s)")

@@ -1,10 +1,12 @@
-"""``comix``: the toolchain's command line. Each command group lives in its own module."""
+"""``comix``: the toolchain's command line. Each command (group) lives in its own module; every command
+is registered through :func:`comix.cli.errors.command`, the one way errors reach the user."""
 
 from __future__ import annotations
 
 import typer
 
 from comix import __version__
+from comix.cli.errors import command
 
 app = typer.Typer(
     name="comix",
@@ -30,15 +32,15 @@ def _root(
 
 def _register() -> None:
     """Mount the commands and command groups, in the order of a run through the toolchain."""
-    from comix.cli import data_cmd, demo_cmd, export_cmd, infer_cmd, model_cmd, plugins_cmd, train_cmd
+    from comix.cli import data_cmd, demo_cmd, eval_cmd, export_cmd, infer_cmd, model_cmd, plugins_cmd, train_cmd
 
-    app.command("demo")(demo_cmd.demo)
+    command(app, "demo")(demo_cmd.demo)
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(model_cmd.app, name="model")
-    app.command("train", help=train_cmd.TRAIN_HELP)(train_cmd.train)
-    app.command("eval", help=train_cmd.EVAL_HELP)(train_cmd.evaluate)
-    app.command("export")(export_cmd.export_command)
-    app.command("infer")(infer_cmd.infer_command)
+    command(app, "train")(train_cmd.train)
+    command(app, "eval")(eval_cmd.evaluate)
+    command(app, "export")(export_cmd.export_command)
+    command(app, "infer")(infer_cmd.infer_command)
     app.add_typer(plugins_cmd.app, name="plugins")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from comix.cli.errors import fail
+from comix.cli.errors import command, fail
 from comix.data.errors import DataError
 
 app = typer.Typer(help="Make synthetic HSI-X scenes and inspect real or synthetic datasets.", no_args_is_help=True)
@@ -32,7 +32,7 @@ class SpectralSource(str, Enum):
     houston2013 = "houston2013"
 
 
-@app.command("make-scene")
+@command(app, "make-scene")
 def make_scene(
     output: Path = typer.Argument(..., help="Folder to write the scene files and dataset.yaml into."),
     preset: Preset = typer.Option(Preset.houston_like,
@@ -54,10 +54,10 @@ def make_scene(
     from comix.data.synthetic import make_preset
 
     if mat_version not in ("5", "7.3"):
-        raise typer.BadParameter(f"got {mat_version!r}, expected 5 or 7.3", param_hint="--mat-version")
+        fail(f"--mat-version: got {mat_version!r}, expected 5 or 7.3")
     if output.exists() and any(output.iterdir()) and not overwrite:
-        raise typer.BadParameter(f"{output} exists and is not empty; pass --overwrite to replace it",
-                                 param_hint="OUTPUT")
+        fail(f"output folder {output}: got an existing non-empty folder, expected a new or empty one "
+             "(pass --overwrite to replace it)")
     staging = output.with_name(f".{output.name}.partial")
     try:
         generated = make_preset(preset.value, seed=seed, height=height, width=width,
@@ -119,7 +119,7 @@ def _inspect_raster(path: Path, key: str | None, layout: str | None) -> None:
         typer.echo(f"  value counts: {counts}")
 
 
-@app.command("inspect")
+@command(app, "inspect")
 def inspect(
     path: Path = typer.Argument(..., help="A dataset description (.yaml/.yml) or a single raster file."),
     key: str = typer.Option(None, help="Variable to read from a .mat/.npz file (default: list every key)."),

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-from comix.cli.errors import fail_on_user_errors
-
 
 def demo(
     output: Path = typer.Option(Path("runs/demo"), "--output", "-o", help="Report folder (created)."),
@@ -22,7 +20,6 @@ def demo(
 
     On a shared or busy machine pass --threads 1: two PyTorch threads next to other busy processes
     run many times slower than one."""
-    with fail_on_user_errors():
-        from comix.demo import DemoOptions, run_demo
+    from comix.demo import DemoOptions, run_demo
 
-        run_demo(DemoOptions(output=output, height=height, width=width, steps=steps, seed=seed, threads=threads))
+    run_demo(DemoOptions(output=output, height=height, width=width, steps=steps, seed=seed, threads=threads))

@@ -1,7 +1,4 @@
-"""``comix export CHECKPOINT -o model.onnx``: checkpoint -> validated ONNX (canonical or --portable).
-
-Register with ``app.command("export")(export_cmd.export_command)``.
-"""
+"""``comix export CHECKPOINT -o model.onnx``: checkpoint -> validated ONNX (canonical or --portable)."""
 
 from __future__ import annotations
 
@@ -12,13 +9,17 @@ from rich.console import Console
 from rich.table import Table
 
 from comix.cli.errors import fail
+from comix.export.exporter import DEFAULT_OPSET, MIN_OPSET, MIN_PORTABLE_OPSET
+from comix.export.validate import DEFAULT_ATOL
+
 
 def export_command(
     checkpoint: Path = typer.Argument(..., help="Checkpoint folder (model.safetensors + config.json) or either file."),
     output: Path = typer.Option(..., "-o", "--output", help="Path of the ONNX file to write (its folder must exist)."),
     portable: bool = typer.Option(False, "--portable", help="Lower the 3-D DCN to standard ONNX ops (GridSample + "
                                   "MatMul) so any ONNX runtime can run the model without our custom-op library."),
-    opset: int = typer.Option(20, "--opset", help="ONNX opset (>= 19 for DeformConv; >= 20 with --portable)."),
+    opset: int = typer.Option(DEFAULT_OPSET, "--opset", help=f"ONNX opset (>= {MIN_OPSET} for DeformConv; "
+                              f">= {MIN_PORTABLE_OPSET} with --portable)."),
     dynamic: bool = typer.Option(True, "--dynamic/--static", help="Symbolic batch, height and width (default), or "
                                  "fixed shapes equal to --tile and --batch."),
     tile: tuple[int, int] = typer.Option((128, 128), "--tile", help="Tile height and width of the trace sample, "
@@ -26,32 +27,24 @@ def export_command(
     batch: int = typer.Option(1, "--batch", help="Batch size of a --static graph (ignored with --dynamic)."),
     validate: bool = typer.Option(True, "--validate/--no-validate", help="Run the ONNX checker, shape inference and "
                                   "the ONNX Runtime vs PyTorch parity check before writing (default on)."),
-    atol: float = typer.Option(1e-4, "--atol", help="Largest allowed max-abs logit difference ORT vs PyTorch."),
+    atol: float = typer.Option(DEFAULT_ATOL, "--atol", help="Largest allowed max-abs logit difference ORT vs PyTorch."),
 ) -> None:
     """Export a CoMiX checkpoint to ONNX, validate it and write it atomically with a validation report."""
-    console = Console(stderr=True)
-    from comix.model.checkpoint import CheckpointError
     from comix.atomic import check_parent
     from comix.export.checkpoint import ExportOptions, export_checkpoint
-    from comix.export.validate import ValidationError
 
+    console = Console(stderr=True)
     if not checkpoint.exists():
         fail(f"checkpoint {checkpoint}: got no such file or folder, expected a checkpoint folder")
-    try:
-        check_parent(output)
-    except FileNotFoundError as error:
-        fail(str(error))
+    check_parent(output)
     if output.suffix != ".onnx":
         fail(f"output {output}: got suffix {output.suffix!r}, expected '.onnx'")
     if min(tile) < 1 or batch < 1:
         fail(f"--tile/--batch: got tile {tile[0]}x{tile[1]} and batch {batch}, expected positive sizes")
     options = ExportOptions(portable=portable, opset=opset, dynamic=dynamic, tile=tuple(tile), batch=batch,
                             validate=validate, atol=atol)
-    try:
-        with console.status(f"exporting {checkpoint} ({'portable' if portable else 'canonical'} graph)..."):
-            result = export_checkpoint(checkpoint, output, options)
-    except (CheckpointError, ValidationError, ValueError, FileNotFoundError) as error:
-        fail(str(error).splitlines()[0] + " (nothing was written)")
+    with console.status(f"exporting {checkpoint} ({'portable' if portable else 'canonical'} graph)..."):
+        result = export_checkpoint(checkpoint, output, options)
     table = Table(title=f"{result.path}")
     table.add_column("check")
     table.add_column("result")

@@ -1,7 +1,7 @@
-"""``comix infer MODEL --hsi PATH --x PATH -o seg.tif``: whole-scene sliding-window segmentation.
+"""``comix infer MODEL --hsi H --x X -o seg.tif``: segment a whole scene with any backend.
 
-Register with ``app.command("infer")(infer_cmd.infer_command)``. MODEL is an exported ``.onnx`` (ONNX
-Runtime backend) or a checkpoint folder (PyTorch backend).
+MODEL is an exported ``.onnx`` (ONNX Runtime backend) or a checkpoint folder (PyTorch backend). The work
+is :func:`comix.runtime.segment.segment_scene`; this module parses options and shows progress.
 """
 
 from __future__ import annotations
@@ -13,30 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from comix.cli.errors import fail
-
-BACKENDS = ("auto", "onnxruntime", "torch")
-DEFAULT_TILE, DEFAULT_BATCH = 128, 4
-
-
-def _read(path: Path, key: str | None, layout: str | None):
-    from comix.data.raster_io import read_raster, to_chw
-
-    raster = read_raster(path, key=key, layout=layout)
-    return to_chw(raster).astype("float32", copy=False), raster.georef
-
-
-def open_backend(model: Path, backend: str, threads: int = 0):
-    """The :class:`~comix.runtime.Backend` for ``model`` (``auto``: .onnx -> onnxruntime, else torch)."""
-    from comix.runtime import OnnxRuntimeBackend, RuntimeInputError, TorchBackend
-
-    if backend not in BACKENDS:
-        raise RuntimeInputError(f"--backend: got {backend!r}, expected one of {list(BACKENDS)}")
-    if backend == "auto":
-        backend = "onnxruntime" if model.suffix == ".onnx" else "torch"
-    if backend == "onnxruntime":
-        return OnnxRuntimeBackend(model, threads=threads)
-    return TorchBackend.from_checkpoint(model)
+from comix.runtime import defaults
 
 
 def infer_command(
@@ -46,11 +23,12 @@ def infer_command(
     output: Path = typer.Option(..., "-o", "--output", help="Class raster to write: .tif (GeoTIFF, keeps the HSI's "
                                 "georeference; a .npy is written beside it) or .npy; .png and .json go beside."),
     tile: int = typer.Option(None, "--tile", help="Tile height and width in pixels (default: a static model's own "
-                             "tile, else 128)."),
+                             f"tile, else {defaults.TILE})."),
     overlap: int = typer.Option(None, "--overlap", help="Pixels shared by neighbouring tiles, blended so there are "
-                                "no seams (default: 3/8 of the tile, 48 at 128)."),
+                                f"no seams (default: 3/8 of the tile, {defaults.default_overlap(defaults.TILE)} at "
+                                f"{defaults.TILE})."),
     batch: int = typer.Option(None, "--batch", help="Tiles per backend call; memory grows with this, not the scene "
-                              "(default: a static model's batch, else 4)."),
+                              f"(default: a static model's batch, else {defaults.BATCH})."),
     backend: str = typer.Option("auto", "--backend", help="auto (.onnx -> onnxruntime, else torch), onnxruntime "
                                 "or torch."),
     probabilities: bool = typer.Option(False, "--probabilities", help="Also write per-class softmax probabilities "
@@ -62,36 +40,21 @@ def infer_command(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Segment a whole scene tile by tile and write the class raster, a colour PNG and a JSON summary."""
-    console = Console(stderr=True)
-    from comix.data.errors import DataError
-    from comix.runtime import RuntimeInputError, SlidingWindow
-    from comix.runtime.outputs import output_paths, write_products
-    from comix.runtime.tiling import default_overlap
+    from comix.runtime.outputs import output_paths
+    from comix.runtime.segment import open_backend, read_scene_inputs, segment_scene
 
-    try:
-        output_paths(output, probabilities)  # fail on a bad output path before any work
-        started = time.perf_counter()
-        hsi_cube, georef = _read(hsi, hsi_key, layout)
-        x_raster, x_georef = _read(x, x_key, layout)
-        read_seconds = time.perf_counter() - started
-        runner = open_backend(model, backend, threads)
-        info = runner.info
-        tile_hw = (tile, tile) if tile is not None else info.tile or (DEFAULT_TILE, DEFAULT_TILE)
-        overlap = default_overlap(min(tile_hw)) if overlap is None else overlap
-        batch = batch if batch is not None else info.max_batch or DEFAULT_BATCH
-        window = SlidingWindow(runner, tile=tile_hw, overlap=overlap, batch=batch)
-        runner.check_scene(hsi_cube, x_raster)
-        with Progress(TextColumn("[bold]tiles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, disable=quiet) as progress:
-            task = progress.add_task("infer", total=None)
-            window.progress = lambda done, total: progress.update(task, completed=done, total=total)
-            result = window(hsi_cube, x_raster)
-        summary = {"model": str(model), "model_name": info.name, "backend": runner.name,
-                   "tile": list(window.tile_for(*hsi_cube.shape[1:])), "overlap": overlap, "batch": window.batch,
-                   "hsi": str(hsi), "x": str(x), "read_seconds": read_seconds}
-        names = info.class_names or [f"class_{k}" for k in range(1, result.logits.shape[0] + 1)]
-        paths = write_products(result, output, names, georef or x_georef, probabilities, summary)
-    except (RuntimeInputError, DataError) as error:
-        fail(str(error).splitlines()[0])
-    console.print(f"wrote {', '.join(str(p) for p in paths.values())} "
-                  f"({result.tiles} tiles in {result.seconds:.2f} s)", highlight=False)
+    console = Console(stderr=True)
+    output_paths(output, probabilities)  # a bad output path fails before reading the scene
+    started = time.perf_counter()
+    hsi_cube, x_raster, georef = read_scene_inputs(hsi, x, hsi_key, x_key, layout)
+    read_seconds = time.perf_counter() - started
+    runner = open_backend(model, backend, threads)
+    with Progress(TextColumn("[bold]tiles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=quiet) as progress:
+        task = progress.add_task("infer", total=None)
+        run = segment_scene(runner, hsi_cube, x_raster, output, georef=georef, tile=tile, overlap=overlap,
+                            batch=batch, probabilities=probabilities,
+                            progress=lambda done, total: progress.update(task, completed=done, total=total),
+                            summary={"model": str(model), "hsi": str(hsi), "x": str(x), "read_seconds": read_seconds})
+    console.print(f"wrote {', '.join(str(p) for p in run.paths.values())} "
+                  f"({run.result.tiles} tiles in {run.result.seconds:.2f} s)", highlight=False)

@@ -6,10 +6,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from comix.cli.errors import fail
-from comix.model.config import ConfigError
+from comix.cli.errors import command
 from comix.model.info import ModelInfo, variant_info
-from comix.model.registry import UnknownVariantError, list_variants
+from comix.model.registry import list_variants
 
 app = typer.Typer(help="Inspect CoMiX model variants.", no_args_is_help=True)
 
@@ -40,7 +39,7 @@ def _render(info: ModelInfo, console: Console) -> None:
     console.print(stages)
 
 
-@app.command()
+@command(app, "info")
 def info(
     name: str = typer.Argument(..., help=f"Variant name: {', '.join(list_variants())}."),
     bands: int = typer.Option(144, "--bands", help="HSI band count."),
@@ -50,14 +49,10 @@ def info(
 ) -> None:
     """Print parameters, MACs per tile (counted) and per-stage shapes of a variant."""
     console = Console()
-    try:
-        result = variant_info(name, bands, x_channels, size, classes)
-    except (UnknownVariantError, ConfigError, ValueError) as error:
-        fail(str(error))
-    _render(result, console)
+    _render(variant_info(name, bands, x_channels, size, classes), console)
 
 
-@app.command("list")
+@command(app, "list")
 def list_command() -> None:
     """List the registered variants."""
     for variant in list_variants():

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import typer
 
+from comix.cli.errors import CommandFailed, command, fail
+
 app = typer.Typer(help="Build and locate the native deformable-convolution plugin libraries.", no_args_is_help=True)
 
 
-@app.command("build")
+@command(app, "build")
 def build(
     build_dir: Path = typer.Argument(None, help="CMake build folder (default: plugins/build)."),
     cuda: bool = typer.Option(None, "--cuda/--no-cuda", help="Build the CUDA kernels (default: when nvcc exists)."),
@@ -23,13 +25,10 @@ def build(
 
     missing = missing_build_tools()
     if missing:
-        typer.secho(f"error: missing build tools {missing}; see plugins/README.md for the packages to install",
-                    fg=typer.colors.RED, err=True)
-        raise typer.Exit(2)
+        fail(f"missing build tools {missing}; see plugins/README.md for the packages to install")
     try:
         built = build_plugins(build_dir or DEFAULT_BUILD_DIR, cuda=cuda, tensorrt_root=tensorrt_root, verbose=verbose)
     except PluginBuildError as error:
-        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
+        raise CommandFailed(str(error)) from None
     for name, path in built.items():
         typer.echo(f"{name}: {path}")

@@ -57,11 +57,11 @@ class DcnBlock(nn.Module):
     """Pre-norm residual DCN + MLP block; (B, C, *S) -> (B, C, *S), S = (H, W) or (D, H, W)."""
 
     def __init__(self, ndim: int, channels: int, *, kernel: int, groups: int, offset_groups: int,
-                 mask_activation: str, backend: str, mlp_ratio: float, drop_path: float) -> None:
+                 mask_activation: str, mlp_ratio: float, drop_path: float) -> None:
         super().__init__()
         self.norm1 = _NORM[ndim](channels)
         self.dcn = _DCN[ndim](channels, channels, kernel, padding=kernel // 2, groups=groups,
-                              offset_groups=offset_groups, mask_activation=mask_activation, backend=backend)
+                              offset_groups=offset_groups, mask_activation=mask_activation)
         self.norm2 = _NORM[ndim](channels)
         self.mlp = ConvMlp(ndim, channels, mlp_ratio)
         self.drop_path = DropPath(drop_path)

@@ -15,7 +15,6 @@ file is named as such), tensor names and shapes, and that the JSON statistics eq
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from comix.atomic import atomic_path, write_text_atomic
+from comix.hashing import file_sha256
 from comix.model.config import ComixConfig, ConfigError
 from comix.model.network import ComixNet
 
@@ -51,6 +51,11 @@ class Checkpoint:
     training_recipe: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def weights_sha256(self) -> str:
+        """SHA-256 of ``model.safetensors``, as recorded in ``config.json`` and verified on load."""
+        return str(self.metadata.get("weights", {}).get("sha256", ""))
+
 
 def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
     """(weights, config) for a checkpoint folder, or for either file of the pair given directly."""
@@ -58,14 +63,6 @@ def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
     if path.suffix in (".safetensors", ".json"):
         path = path.parent
     return path / WEIGHTS_FILE, path / CONFIG_FILE
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _normalization(model: ComixNet) -> dict[str, list[float]]:
@@ -98,7 +95,7 @@ def save_checkpoint(model: ComixNet, path: str | Path, *, variant: str = "", cla
         "class_names": names,
         "band_wavelengths_nm": None if band_wavelengths_nm is None else [float(w) for w in band_wavelengths_nm],
         "training_recipe": dict(training_recipe or {}),
-        "weights": {"file": WEIGHTS_FILE, "bytes": weights_path.stat().st_size, "sha256": _sha256(weights_path)},
+        "weights": {"file": WEIGHTS_FILE, "bytes": weights_path.stat().st_size, "sha256": file_sha256(weights_path)},
     }
     write_text_atomic(config_path, json.dumps(document, indent=2) + "\n")
     return weights_path.parent
@@ -144,7 +141,7 @@ def _check_weights_file(weights_path: Path, expected: dict[str, Any]) -> None:
         kind = "truncated" if isinstance(expected.get("bytes"), int) and size < expected["bytes"] else "wrong size"
         raise CheckpointError(f"{weights_path}: {kind}: got {size} bytes, expected {expected.get('bytes')} "
                               f"(as recorded in {CONFIG_FILE})")
-    digest = _sha256(weights_path)
+    digest = file_sha256(weights_path)
     if digest != expected.get("sha256"):
         raise CheckpointError(f"{weights_path}: sha256 mismatch: got {digest}, expected {expected.get('sha256')}; "
                               "the weights file was altered or belongs to another checkpoint")
@@ -164,18 +161,15 @@ def _check_state(state: dict[str, torch.Tensor], model: ComixNet, weights_path: 
                                   f"expected {tuple(value.shape)} from the config")
 
 
-def load_checkpoint(path: str | Path, *, map_location: str = "cpu", dcn_backend: str | None = None) -> Checkpoint:
+def load_checkpoint(path: str | Path, *, map_location: str = "cpu") -> Checkpoint:
     """Rebuild the model from ``path`` (folder or either file of the pair) and check everything.
 
-    ``dcn_backend`` overrides the saved backend name (e.g. an export backend); weights do not depend on it.
     Raises :class:`CheckpointError` with the file and the mismatch.
     """
     weights_path, config_path = checkpoint_paths(path)
     document = _read_document(config_path)
     try:
         values = dict(document["model_config"])
-        if dcn_backend is not None:
-            values["dcn_backend"] = dcn_backend
         cfg = ComixConfig.from_dict(values)
         model = ComixNet(cfg)
     except (ConfigError, TypeError, ValueError) as error:

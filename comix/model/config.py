@@ -19,6 +19,9 @@ MASK_ACTIVATIONS = ("sigmoid", "none")
 SPECTRAL_POOLINGS = ("attention", "mean")
 FFM_PROPAGATIONS = ("both", "rectified")
 PAD_MODES = ("constant", "replicate")
+# Fields that configs written by earlier versions carry and that no longer choose anything; read and dropped.
+# dcn_backend: every DCN now calls the one comix::deform_conv op (comix.ops.library), export included.
+RETIRED_FIELDS = ("dcn_backend",)
 
 
 class ConfigError(ValueError):
@@ -52,7 +55,6 @@ class ComixConfig:
     dcn_groups: int = 1
     dcn_offset_groups: int = 1
     dcn_mask_activation: str = "sigmoid"
-    dcn_backend: str = "torch"
     # HSI branch
     hsi_spectral_downsample: bool = True  # stride 2 on D as well as H, W between stages
     spectral_pooling: str = "attention"  # "attention" (softmax over D) or "mean"
@@ -118,8 +120,6 @@ class ComixConfig:
             value = getattr(self, name)
             if value not in allowed:
                 raise ConfigError(f"{name}: got {value!r}, expected one of {list(allowed)}")
-        if not isinstance(self.dcn_backend, str) or not self.dcn_backend:
-            raise ConfigError(f"dcn_backend: got {self.dcn_backend!r}, expected a registered backend name")
         for name in ("hsi_spectral_downsample", "cmfex_shared_feature", "cmfex_learnable_gates"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: got {getattr(self, name)!r}, expected True or False")
@@ -141,6 +141,7 @@ class ComixConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ComixConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise ``ConfigError`` with the closest valid name."""
+        values = {key: value for key, value in values.items() if key not in RETIRED_FIELDS}
         check_field_names(values)
         return cls(**values)
 

@@ -2,8 +2,10 @@
 
 MACs are counted, not estimated from a formula of the architecture:
 
-* every convolution, linear layer and matmul (including the DCN's grouped matmul and its offset conv)
-  through ``torch.utils.flop_counter.FlopCounterMode`` (its FLOPs = 2 x MACs);
+* every convolution, linear layer and matmul (including the DCN's offset conv) through
+  ``torch.utils.flop_counter.FlopCounterMode`` (its FLOPs = 2 x MACs); the DCN op itself is one opaque
+  node for it, so its grouped matmul (N * O * C/group * K * output positions) is registered below as
+  the op's FLOP formula;
 * the DCN's sampling, which no dense op shows, by a forward hook on every ``DeformConvNd`` reading the
   shapes it really saw: per sample (N * C_in * K * output positions) one MAC per interpolation corner
   (4 in 2-D, 8 in 3-D) plus one for the mask.
@@ -18,9 +20,10 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, register_flop_formula
 
 from comix.ops import DeformConvNd
+from comix.ops.library import OP_NAMES
 
 # top-level child of ComixNet -> the part it is reported under
 PART_OF_CHILD = {
@@ -44,6 +47,18 @@ class MacCount:
     @property
     def total(self) -> int:
         return self.dense + self.dcn_sampling
+
+
+@register_flop_formula([getattr(torch.ops.comix, name) for name in OP_NAMES.values()])
+def _dcn_matmul_flops(input_shape, offset_shape, weight_shape, *args, out_shape=None, **kwargs) -> int:
+    """FLOPs of the DCN's grouped matmul: 2 * N * O * (C/group * K) * output positions."""
+    positions = 1
+    for size in out_shape[2:]:
+        positions *= size
+    taps = 1
+    for size in weight_shape[1:]:
+        taps *= size  # C/group * K
+    return 2 * out_shape[0] * out_shape[1] * taps * positions
 
 
 def dcn_sampling_macs(module: DeformConvNd, input: Tensor, output: Tensor) -> int:

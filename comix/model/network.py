@@ -27,7 +27,7 @@ from comix.model.ffm import Ffm
 from comix.model.normalization import InputNormalization
 from comix.model.spectral import SpectralLift, SpectralPooling, channel_projection
 from comix.model.stems import HsiStem, XStem, hsi_downsample, x_downsample
-from comix.ops import DCN_BACKENDS, DeformConvNd
+from comix.ops import DeformConvNd
 
 
 class InputError(ValueError):
@@ -65,8 +65,6 @@ class ComixNet(nn.Module):
     def __init__(self, config: ComixConfig, check_finite: bool = False) -> None:
         super().__init__()
         config.validate()
-        if config.dcn_backend not in DCN_BACKENDS:
-            raise ValueError(f"dcn_backend: got {config.dcn_backend!r}, expected one of {sorted(DCN_BACKENDS)}")
         self.config = config
         self.check_finite = check_finite
         widths, hsi_widths = config.widths, config.hsi_widths
@@ -75,7 +73,7 @@ class ComixNet(nn.Module):
         self.hsi_stem = HsiStem(config.bands, config.spectral_depth, hsi_widths[0])
         self.x_stem = XStem(config.x_channels, widths[0])
         dcn = dict(groups=config.dcn_groups, offset_groups=config.dcn_offset_groups,
-                   mask_activation=config.dcn_mask_activation, backend=config.dcn_backend, mlp_ratio=config.mlp_ratio)
+                   mask_activation=config.dcn_mask_activation, mlp_ratio=config.mlp_ratio)
         rates = _drop_path_rates(config.depths, config.drop_path_rate)
         self.hsi_down = nn.ModuleList([nn.Identity()] + [
             hsi_downsample(hsi_widths[i - 1], hsi_widths[i], config.hsi_spectral_downsample)

@@ -1,7 +1,7 @@
 """timm-style registry of CoMiX variants: each variant is a short function returning a config.
 
     build_model("comix_t", bands=63, x_channels=2, classes=6)
-    create_config("comix_s", dcn_backend="onnx")
+    create_config("comix_s", dcn_offset_groups=2)
 """
 
 from __future__ import annotations

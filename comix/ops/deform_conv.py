@@ -1,7 +1,11 @@
-"""Vectorised modulated deformable convolution (DCNv2) in 2-D and 3-D, with ONNX ``DeformConv`` semantics.
+"""The vectorised PyTorch implementation of modulated deformable convolution (DCNv2), 2-D and 3-D.
+
+This is the kernel behind the ``comix::deform_conv2d`` / ``comix::deform_conv3d`` ops of
+:mod:`comix.ops.library` on every device without a native kernel, their backward (by autograd through
+it), and the ``--portable`` ONNX lowering of the 3-D op. Call the ops, not this function directly.
 
 Plain PyTorch ops only (grid_sample, matmul), so autograd gives gradients for input, weight, offset, mask
-and bias, and the op runs wherever PyTorch runs. The algorithm is a deformable im2col:
+and bias, and it runs wherever PyTorch runs. The algorithm is a deformable im2col:
 
 1. for every kernel point k and output position p, the sampling position
    ``s = p*stride - pad_begin + k*dilation + offset`` (per offset group);
@@ -153,65 +157,3 @@ def deform_conv_nd(
     if bias is not None:
         output = output + bias.reshape(1, -1, *([1] * nd))
     return output
-
-
-def call_with_geometry(
-    function,
-    ndim: int,
-    input: Tensor,
-    offset: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    mask: Tensor | None,
-    stride: int | Sequence[int],
-    padding: int | Sequence[int],
-    dilation: int | Sequence[int],
-) -> Tensor:
-    """Check the input rank, infer the geometry and call ``function(input, offset, weight, bias, mask, geometry)``.
-
-    The shared front end of every backend's ``deform_conv2d`` / ``deform_conv3d`` (PyTorch here, the CUDA
-    extension in ``comix.plugins.torch``), so they validate arguments identically.
-    """
-    if input.dim() != ndim + 2:
-        layout = "(N, C, H, W)" if ndim == 2 else "(N, C, D, H, W)"
-        raise ValueError(f"input: got shape {tuple(input.shape)}, expected {ndim + 2}-D {layout}")
-    geometry = infer_geometry(input, offset, weight, stride, padding, dilation)
-    return function(input, offset, weight, bias, mask, geometry)
-
-
-def deform_conv2d(
-    input: Tensor,
-    offset: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    mask: Tensor | None = None,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-) -> Tensor:
-    """2-D modulated deformable convolution; ``group``/``offset_group`` inferred from the shapes.
-
-    input (N, C, H, W); offset (N, OG*kH*kW*2, oH, oW) as (dh, dw) pairs; weight (O, C/group, kH, kW);
-    mask (N, OG*kH*kW, oH, oW); stride/dilation in [H, W] order; padding an int, [H, W] or ONNX
-    [h_begin, w_begin, h_end, w_end]. Returns (N, O, oH, oW).
-    """
-    return call_with_geometry(deform_conv_nd, 2, input, offset, weight, bias, mask, stride, padding, dilation)
-
-
-def deform_conv3d(
-    input: Tensor,
-    offset: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    mask: Tensor | None = None,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-) -> Tensor:
-    """3-D modulated deformable convolution; ``group``/``offset_group`` inferred from the shapes.
-
-    input (N, C, D, H, W); offset (N, OG*kD*kH*kW*3, oD, oH, oW) as (dd, dh, dw) triples;
-    weight (O, C/group, kD, kH, kW); mask (N, OG*kD*kH*kW, oD, oH, oW); stride/dilation in [D, H, W]
-    order; padding an int, [D, H, W] or ONNX [d_b, h_b, w_b, d_e, h_e, w_e]. Returns (N, O, oD, oH, oW).
-    """
-    return call_with_geometry(deform_conv_nd, 3, input, offset, weight, bias, mask, stride, padding, dilation)

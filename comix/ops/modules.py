@@ -3,30 +3,22 @@
 The offset/mask branch is a plain convolution with the DCN's kernel, stride, padding and dilation,
 zero-initialised, so a fresh module is a plain convolution (times the initial mask, 0.5 for sigmoid).
 
-The function that does the deformable convolution is looked up by name in ``DCN_BACKENDS`` at call
-time; the model is built with a backend name (``"torch"`` for training and eager inference; the
-exporter registers an export-friendly one), so no layer is patched after the fact.
+Every module calls the one op of its dimensionality (:mod:`comix.ops.library`): the same call trains,
+runs eagerly on any device (with the CUDA extension's kernel where it is loaded) and exports.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
-from comix.ops.deform_conv import deform_conv_nd
 from comix.ops.geometry import DeformConvGeometry
+from comix.ops.library import deform_conv
 
-DcnFunction = Callable[[Tensor, Tensor, Tensor, "Tensor | None", "Tensor | None", DeformConvGeometry], Tensor]
-DCN_BACKENDS: dict[str, DcnFunction] = {"torch": deform_conv_nd}
 MASK_ACTIVATIONS = ("sigmoid", "none")
-
-
-def register_dcn_backend(name: str, function: DcnFunction) -> None:
-    """Make ``function(input, offset, weight, bias, mask, geometry)`` selectable as ``backend=name``."""
-    DCN_BACKENDS[name] = function
 
 
 class DeformConvNd(nn.Module):
@@ -49,7 +41,6 @@ class DeformConvNd(nn.Module):
         offset_groups: int = 1,
         bias: bool = True,
         mask_activation: str = "sigmoid",
-        backend: str = "torch",
     ) -> None:
         super().__init__()
         if in_channels % groups or out_channels % groups:
@@ -60,7 +51,6 @@ class DeformConvNd(nn.Module):
             raise ValueError(f"mask_activation: got {mask_activation!r}, expected one of {MASK_ACTIVATIONS}")
         self.geometry = DeformConvGeometry.build(ndim, kernel_size, stride, padding, dilation, groups, offset_groups)
         self.mask_activation = mask_activation
-        self.backend = backend
         k = self.geometry.kernel_points
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, *self.geometry.kernel))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
@@ -91,16 +81,13 @@ class DeformConvNd(nn.Module):
         mask = None
         if self.mask_activation == "sigmoid":
             mask = torch.sigmoid(predicted[:, self.offset_channels:])
-        function = DCN_BACKENDS.get(self.backend)
-        if function is None:
-            raise KeyError(f"DCN backend {self.backend!r} is not registered; registered: {sorted(DCN_BACKENDS)}")
-        return function(x, offset, self.weight, self.bias, mask, self.geometry)
+        return deform_conv(x, offset, self.weight, self.bias, mask, self.geometry)
 
     def extra_repr(self) -> str:
         g = self.geometry
         return (f"{self.weight.shape[1] * g.group}, {self.weight.shape[0]}, kernel={g.kernel}, stride={g.stride}, "
                 f"pads={g.onnx_pads}, dilation={g.dilation}, group={g.group}, offset_group={g.offset_group}, "
-                f"mask={self.mask_activation}, backend={self.backend}")
+                f"mask={self.mask_activation}")
 
 
 class DeformConv2d(DeformConvNd):

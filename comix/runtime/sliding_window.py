@@ -1,6 +1,7 @@
 """Whole-scene inference: tiles in batches through a :class:`Backend`, logits blended without seams.
 
-``SlidingWindow(backend, tile=(128, 128), overlap=48, batch=4)(hsi (bands, H, W), x (C, H, W))``
+``SlidingWindow(backend, tile=(128, 128), overlap=48, batch=4)(hsi (bands, H, W), x (C, H, W))`` (defaults in
+:mod:`comix.runtime.defaults`)
 returns a :class:`SceneResult` with the blended logits (K, H, W) and the class raster (H, W) as label
 values ``1..K`` (logit channel k is label k + 1; 0 is kept for "no data", as in the training labels).
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from comix.runtime.backend import Backend
+from comix.runtime.defaults import resolve_window
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.tiling import DEFAULT_FLOOR, Tile, TileGrid
 
@@ -69,10 +71,11 @@ def label_raster(logits: np.ndarray, block: int = 64) -> np.ndarray:
 class SlidingWindow:
     """Tiled, batched, blended inference over a whole scene (see the module docstring)."""
 
-    def __init__(self, backend: Backend, tile: tuple[int, int] | int = 128, overlap: int = 48, batch: int = 4,
-                 margin: int | None = None, floor: float = DEFAULT_FLOOR,
+    def __init__(self, backend: Backend, tile: tuple[int, int] | int | None = None, overlap: int | None = None,
+                 batch: int | None = None, margin: int | None = None, floor: float = DEFAULT_FLOOR,
                  progress: ProgressCallback | None = None) -> None:
-        tile = (tile, tile) if isinstance(tile, int) else tuple(tile)
+        """``tile``/``overlap``/``batch`` None: the model's fixed sizes, else :mod:`comix.runtime.defaults`."""
+        tile, overlap, batch = resolve_window(backend.info, tile, overlap, batch)
         fixed = backend.info.tile
         if fixed is not None and tuple(fixed) != tile:
             raise RuntimeInputError(f"tile: got {tile[0]}x{tile[1]}, expected {fixed[0]}x{fixed[1]} because the model "

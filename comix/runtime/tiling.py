@@ -22,14 +22,6 @@ from comix.runtime.errors import RuntimeInputError
 DEFAULT_FLOOR = 1e-3
 
 
-def default_overlap(tile: int) -> int:
-    """Overlap used when none is given: 3/8 of the tile (48 px at 128). Measured on a Houston-sized scene
-    (docs/export.md, "Scene-scale checks"): from 48 px at tile 128 the class agreement within 8 px of tile
-    borders equals that elsewhere; at 32 px it was up to 7 points lower for a model with near-tied classes."""
-    return (3 * tile) // 8
-
-
-
 def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
     """Start offsets along one axis of length ``size`` (already padded to >= ``tile``)."""
     if size < tile:

@@ -1,4 +1,4 @@
-"""Whole-scene evaluation: sliding-window prediction (the runtime's, PyTorch backend) scored on labelled pixels."""
+"""Whole-scene evaluation: sliding-window prediction through any runtime backend, scored on labelled pixels."""
 
 from __future__ import annotations
 
@@ -6,28 +6,22 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from comix.atomic import write_text_atomic
 from comix.data.scene import Scene
+from comix.runtime.backend import Backend
 from comix.runtime.sliding_window import SlidingWindow
-from comix.runtime.torch_backend import TorchBackend
 from comix.train.metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
 from comix.viz import save_class_map, save_confusion_matrix
 
 SPLITS = ("test", "train", "all")
 
 
-def predict_scene(model: torch.nn.Module, scene: Scene, tile: int = 128, overlap: int = 48, batch: int = 4,
-                  zero_x: bool = False) -> np.ndarray:
-    """Class raster (H, W) with values 1..K for the whole scene (tiles blended, model left in its mode)."""
-    was_training = model.training
+def predict_scene(backend: Backend, scene: Scene, tile: int | None = None, overlap: int | None = None,
+                  batch: int | None = None, zero_x: bool = False) -> np.ndarray:
+    """Class raster (H, W) with values 1..K for the whole scene (tiles blended; defaults of the runtime)."""
     x = np.zeros_like(scene.x) if zero_x else scene.x
-    try:
-        result = SlidingWindow(TorchBackend(model), tile=tile, overlap=overlap, batch=batch)(scene.hsi, x)
-    finally:
-        model.train(was_training)
-    return result.classes.astype(np.int64)
+    return SlidingWindow(backend, tile=tile, overlap=overlap, batch=batch)(scene.hsi, x).classes.astype(np.int64)
 
 
 def split_reference(scene: Scene, split: str) -> np.ndarray:
@@ -40,11 +34,11 @@ def split_reference(scene: Scene, split: str) -> np.ndarray:
     return np.where(mask, scene.labels, 0)
 
 
-def evaluate_scene(model: torch.nn.Module, scene: Scene, tile: int = 128, overlap: int = 48, split: str = "test",
-                   zero_x: bool = False) -> tuple[SegmentationMetrics, np.ndarray]:
-    """(metrics on the ``split`` pixels, predicted class raster (H, W))."""
+def evaluate_scene(backend: Backend, scene: Scene, tile: int | None = None, overlap: int | None = None,
+                   split: str = "test", zero_x: bool = False) -> tuple[SegmentationMetrics, np.ndarray]:
+    """(metrics on the ``split`` pixels, predicted class raster (H, W)) for a model behind ``backend``."""
     reference = split_reference(scene, split)
-    prediction = predict_scene(model, scene, tile=tile, overlap=overlap, zero_x=zero_x)
+    prediction = predict_scene(backend, scene, tile=tile, overlap=overlap, zero_x=zero_x)
     return metrics_from_confusion(confusion_matrix(reference, prediction, scene.num_classes)), prediction
 
 

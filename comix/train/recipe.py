@@ -6,7 +6,15 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from comix.runtime import defaults
+
 MODALITIES = ("hsi+x", "hsi")
+WARMUP_FRACTION = 0.1  # the default warm-up: 10 % of the steps
+
+
+def default_warmup(steps: int) -> int:
+    """Warm-up steps when none are given: ``WARMUP_FRACTION`` of ``steps``, rounded down."""
+    return int(steps * WARMUP_FRACTION)
 
 
 @dataclass
@@ -23,11 +31,11 @@ class TrainRecipe:
     steps: int = 400
     lr: float = 2e-3
     weight_decay: float = 0.01
-    warmup_steps: int = 40
+    warmup_steps: int | None = None  # None: default_warmup(steps)
     poly_power: float = 0.9
     eval_every: int = 100
-    eval_tile: int = 128
-    eval_overlap: int = 32
+    eval_tile: int = defaults.TILE
+    eval_overlap: int | None = None  # None: the runtime's default overlap for eval_tile
     seed: int = 0
     class_balanced: bool = True
     augment: bool = True
@@ -35,6 +43,10 @@ class TrainRecipe:
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.warmup_steps is None and isinstance(self.steps, int):
+            self.warmup_steps = default_warmup(self.steps)
+        if self.eval_overlap is None and isinstance(self.eval_tile, int):
+            self.eval_overlap = defaults.default_overlap(self.eval_tile)
         for name in ("tile", "batch_size", "steps", "eval_every", "eval_tile"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

@@ -25,6 +25,7 @@ from comix.atomic import atomic_path, write_text_atomic
 from comix.data.scene import Scene
 from comix.model.checkpoint import load_checkpoint, save_checkpoint
 from comix.model.registry import build_model
+from comix.runtime.torch_backend import TorchBackend
 from comix.train.evaluate import evaluate_scene
 from comix.train.recipe import TrainRecipe
 from comix.train.sampler import TileSampler
@@ -154,7 +155,7 @@ class Trainer:
         return float(loss.detach())
 
     def evaluate(self) -> dict:
-        metrics, _ = evaluate_scene(self.model, self.scene, tile=self.recipe.eval_tile,
+        metrics, _ = evaluate_scene(TorchBackend(self.model), self.scene, tile=self.recipe.eval_tile,
                                     overlap=self.recipe.eval_overlap, zero_x=self.recipe.modalities == "hsi")
         return metrics.as_dict()
 

@@ -25,7 +25,7 @@ def test_make_scene_then_inspect(tmp_path):
 def test_make_scene_refuses_non_empty_folder(tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
     result = runner.invoke(app, ["make-scene", str(tmp_path), "--height", "32", "--width", "32"])
-    assert result.exit_code == 2 and "not empty" in result.output
+    assert result.exit_code == 2 and "existing non-empty folder" in result.output
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 

@@ -17,14 +17,14 @@ import numpy as np
 import onnx
 import pytest
 import torch
-import typer
 from typer.testing import CliRunner
 
-from comix.cli.export_cmd import export_command
+from comix.cli.app import app
 from comix.ops.spec import CUSTOM_DOMAIN
 from comix.runtime import OnnxRuntimeBackend, find_custom_op_library
 from comix.export.checkpoint import sample_inputs
-from comix.export.metadata import ExportMetadata
+from comix.hashing import file_sha256
+from comix.metadata import ModelRecord
 
 pytestmark = pytest.mark.slow
 BANDS, X_CHANNELS, CLASSES = 16, 1, 6
@@ -53,9 +53,6 @@ def checkpoint(request, tmp_path_factory):
 def _export(checkpoint, tmp_path_factory, portable: bool):
     """Run ``comix export`` (dynamic, traced around a 64x64 tile) on the checkpoint; path of the .onnx."""
     folder, _ = checkpoint
-    app = typer.Typer()
-    app.command("export")(export_command)
-    app.command("unused")(lambda: None)
     output = tmp_path_factory.mktemp("onnx") / (f"{folder.name}.portable.onnx" if portable else f"{folder.name}.onnx")
     args = ["export", str(folder), "-o", str(output), "--tile", "64", "64"] + (["--portable"] if portable else [])
     result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
@@ -113,11 +110,11 @@ def test_portable_export_is_dynamic_portable_and_carries_metadata(portable_model
     assert {n.domain for n in model.graph.node} <= {"", "ai.onnx"}
     dims = [[d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input]
     assert dims == [["batch", BANDS, "height", "width"], ["batch", X_CHANNELS, "height", "width"]]
-    meta = ExportMetadata.from_model(model)
+    meta = ModelRecord.read_onnx(model)
     folder, torch_model = checkpoint
     assert meta.model_name == folder.name and meta.class_names == [f"c{i}" for i in range(CLASSES)]
     assert len(meta.class_colors) == CLASSES and meta.wavelengths_nm[1] == 440.0 and meta.hsi_bands == BANDS
-    assert meta.config["widths"] == list(torch_model.config.widths) and len(meta.checkpoint_sha256) == 64
+    assert meta.config["widths"] == list(torch_model.config.widths) and meta.checkpoint_sha256 == file_sha256(folder / "model.safetensors")
     report = json.loads(portable_model.with_name(portable_model.name + ".validation.json").read_text())
     assert report["parity"] == "passed" and report["max_abs_error"] <= 1e-4
 

@@ -11,14 +11,13 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-import comix.export  # noqa: F401
-from comix.ops.spec import CUSTOM_DOMAIN, DEFORM_CONV_3D
-from comix.runtime.session import SessionFactory, find_custom_op_library
-from comix.export.metadata import ExportMetadata
 from comix.export.passes import FoldBatchNorm
 from comix.export.pipeline import ExportPipeline, report_path
 from comix.export.testing import TinyHsiXNet
 from comix.export.validate import ParityCheck, ValidationError
+from comix.metadata import ModelRecord
+from comix.ops.spec import CUSTOM_DOMAIN, DEFORM_CONV_3D
+from comix.runtime.session import SessionFactory, find_custom_op_library
 
 NAMES = (["hsi", "x"], ["logits"])
 DYNAMIC = {0: {0: "batch", 2: "height", 3: "width"}, 1: {0: "batch", 2: "height", 3: "width"}}
@@ -34,13 +33,13 @@ def _inputs(batch, height, width, seed=0):
 def exported(tmp_path_factory):
     """A static portable export of TinyHsiXNet through the whole pipeline (with parity)."""
     folder = tmp_path_factory.mktemp("pipeline")
-    reference = TinyHsiXNet(backend="torch").eval()
-    metadata = ExportMetadata(model_name="tiny", class_names=["a", "b", "c", "d"],
-                              wavelengths_nm=[400.0 + i for i in range(6)], x_modality="lidar_dsm",
-                              tile_size=[16, 20], checkpoint_sha256="ab" * 32)
-    pipeline = ExportPipeline(*NAMES, portable=True, metadata=metadata,
-                              parity=ParityCheck(reference, [_inputs(2, 16, 20, seed=1)]))
-    result = pipeline(TinyHsiXNet(backend="export_portable").eval(), _inputs(2, 16, 20), folder / "tiny.onnx")
+    model = TinyHsiXNet().eval()
+    record = ModelRecord(model_name="tiny", class_names=["a", "b", "c", "d"],
+                         wavelengths_nm=[400.0 + i for i in range(6)], x_modality="lidar_dsm",
+                         training_tile=[16, 20], checkpoint_sha256="ab" * 32)
+    pipeline = ExportPipeline(*NAMES, portable=True, record=record,
+                              parity=ParityCheck(model, [_inputs(2, 16, 20, seed=1)]))
+    result = pipeline(model, _inputs(2, 16, 20), folder / "tiny.onnx")
     return result
 
 
@@ -54,27 +53,27 @@ def test_validation_report_is_stored_beside_the_model(exported):
 
 def test_metadata_round_trips(exported):
     model = onnx.load(str(exported.path))
-    meta = ExportMetadata.from_model(model)
+    meta = ModelRecord.read_onnx(model)
     assert meta.model_name == "tiny" and meta.class_names == ["a", "b", "c", "d"]
-    assert meta.wavelengths_nm[0] == 400.0 and meta.x_modality == "lidar_dsm" and meta.tile_size == [16, 20]
+    assert meta.wavelengths_nm[0] == 400.0 and meta.x_modality == "lidar_dsm" and meta.training_tile == [16, 20]
     assert meta.graph_kind == "portable" and meta.opset == 20 and meta.tools["torch"].startswith("2.")
     assert meta.checkpoint_sha256 == "ab" * 32
     keys = {p.key for p in model.metadata_props}
-    assert {"comix.model_name", "comix.class_names", "comix.exporter", "comix.tools"} <= keys
+    assert {"comix.model_name", "comix.class_names", "comix.exporter", "comix.tools", "comix.schema_version"} <= keys
 
 
 def test_failed_validation_leaves_nothing_under_the_final_name(tmp_path):
-    reference = TinyHsiXNet(backend="torch", seed=1).eval()  # different weights: parity must fail
+    reference = TinyHsiXNet(seed=1).eval()  # different weights: parity must fail
     pipeline = ExportPipeline(*NAMES, portable=True, parity=ParityCheck(reference, [_inputs(1, 12, 12)]))
     with pytest.raises(ValidationError, match=r"max abs error .* \(expected <= 0.0001\)"):
-        pipeline(TinyHsiXNet(backend="export_portable").eval(), _inputs(1, 12, 12), tmp_path / "bad.onnx")
+        pipeline(TinyHsiXNet().eval(), _inputs(1, 12, 12), tmp_path / "bad.onnx")
     assert list(tmp_path.iterdir()) == [], "no model, no report, no temp file"
 
 
 def test_output_in_a_missing_folder_is_a_clear_error(tmp_path):
     pipeline = ExportPipeline(*NAMES, portable=True)
     with pytest.raises(FileNotFoundError, match="does not exist, expected an existing folder"):
-        pipeline(TinyHsiXNet(backend="export_portable").eval(), _inputs(1, 8, 8), tmp_path / "nope" / "m.onnx")
+        pipeline(TinyHsiXNet().eval(), _inputs(1, 8, 8), tmp_path / "nope" / "m.onnx")
 
 
 def _conv_bn_model(op_type: str, domain: str, kernel: list[int]):

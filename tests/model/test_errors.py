@@ -37,10 +37,13 @@ def test_bad_config_values_are_named(overrides, message):
         create_config("comix_t", **overrides)
 
 
-def test_unknown_dcn_backend_lists_registered():
-    # other tests may have registered more backends (the exporter's); 'torch' is always there
-    with pytest.raises(ValueError, match=r"dcn_backend: got 'trt', expected one of \[.*'torch'"):
-        build_model("comix_t", dcn_backend="trt")
+def test_configs_from_before_the_one_op_still_load():
+    """Checkpoints written before every DCN became one op carry ``dcn_backend``: read and dropped."""
+    values = create_config("comix_t").to_dict()
+    assert "dcn_backend" not in values
+    assert ComixConfig.from_dict({**values, "dcn_backend": "torch"}) == ComixConfig.from_dict(values)
+    with pytest.raises(ConfigError, match="unknown config field 'dcn_backnd'"):
+        ComixConfig.from_dict({**values, "dcn_backnd": "torch"})
 
 
 @pytest.fixture(scope="module")

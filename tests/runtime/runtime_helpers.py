@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-import comix.export  # noqa: F401  (registers DCN backends and the schema)
 from comix.export.exporter import TorchOnnxExporter
-from comix.export.metadata import ExportMetadata
 from comix.export.passes import FoldBatchNorm, Simplify
 from comix.export.testing import TinyHsiXNet
+from comix.metadata import ModelRecord
 
 BANDS, X_CHANNELS, CLASSES = 6, 1, 4
 CLASS_NAMES = ["water", "trees", "roofs", "roads"]
@@ -27,19 +26,19 @@ def make_scene(height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.n
     return hsi, x
 
 
-def tiny_net(backend: str = "torch") -> TinyHsiXNet:
-    return TinyHsiXNet(BANDS, X_CHANNELS, CLASSES, backend=backend, seed=0).eval()
+def tiny_net() -> TinyHsiXNet:
+    return TinyHsiXNet(BANDS, X_CHANNELS, CLASSES, seed=0).eval()
 
 
-def export_tiny(backend: str, portable: bool, path, dynamic=DYNAMIC):
+def export_tiny(portable: bool, path, dynamic=DYNAMIC):
     import onnx
 
-    net = tiny_net(backend)
+    net = tiny_net()
     sample = (torch.randn(2, BANDS, 23, 29), torch.randn(2, X_CHANNELS, 23, 29))
     model = TorchOnnxExporter(["hsi", "x"], ["logits"], dynamic_axes=dynamic, portable=portable)(net, sample)
     model = Simplify()(FoldBatchNorm()(model))
-    ExportMetadata(model_name="tiny", class_names=CLASS_NAMES, class_colors=[[0, 0, 255], [0, 128, 0],
-                   [200, 0, 0], [90, 90, 90]], hsi_bands=BANDS, x_channels=X_CHANNELS,
-                   graph_kind="portable" if portable else "canonical").write(model)
+    ModelRecord(model_name="tiny", class_names=CLASS_NAMES, class_colors=[[0, 0, 255], [0, 128, 0],
+                [200, 0, 0], [90, 90, 90]], hsi_bands=BANDS, x_channels=X_CHANNELS,
+                graph_kind="portable" if portable else "canonical").write_onnx(model)
     onnx.save(model, str(path))
     return path

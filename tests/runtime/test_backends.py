@@ -92,7 +92,7 @@ def static_onnx(tmp_path_factory):
     from comix.export.exporter import TorchOnnxExporter
 
     model = TorchOnnxExporter(["hsi", "x"], ["logits"], dynamic_axes=None, portable=True)(
-        tiny_net("export_portable"), (torch.randn(2, BANDS, 16, 20), torch.randn(2, X_CHANNELS, 16, 20)))
+        tiny_net(), (torch.randn(2, BANDS, 16, 20), torch.randn(2, X_CHANNELS, 16, 20)))
     path = tmp_path_factory.mktemp("static") / "tiny.static.onnx"
     onnx.save(model, str(path))
     return path

@@ -7,27 +7,18 @@ import json
 
 import numpy as np
 import pytest
-import typer
 from runtime_helpers import BANDS, CLASSES, make_scene
 from typer.testing import CliRunner
 
-from comix.cli.export_cmd import export_command
-from comix.cli.infer_cmd import infer_command
+from comix.cli.app import app
 from comix.data.geotiff_io import read_geotiff, write_geotiff
 from comix.data.georef import GeoRef
 
 GEOREF = GeoRef.from_origin(271000.0, 3290000.0, 2.5, 2.5, crs="EPSG:32615")
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer()
-    app.command("infer")(infer_command)
-    app.command("export")(export_command)
-    return app
-
-
 def _invoke(*args: str):
-    return CliRunner().invoke(_app(), [str(a) for a in args], env={"COLUMNS": "400"})
+    return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "400"})
 
 
 @pytest.fixture()

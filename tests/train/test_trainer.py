@@ -10,6 +10,7 @@ import torch
 
 from comix.data.synthetic import houston_like
 from comix.model.checkpoint import load_checkpoint
+from comix.runtime.torch_backend import TorchBackend
 from comix.train.evaluate import evaluate_scene, write_evaluation
 from comix.train.recipe import TrainRecipe
 from comix.train.trainer import Trainer
@@ -73,7 +74,7 @@ def test_resume_without_state_names_the_missing_file(scene, tmp_path):
 
 def test_evaluation_writes_metrics_and_pictures(scene, tmp_path):
     trainer = Trainer(scene, _recipe(), tmp_path / "run", show_progress=False)
-    metrics, prediction = evaluate_scene(trainer.model, scene, tile=32, overlap=8)
+    metrics, prediction = evaluate_scene(TorchBackend(trainer.model), scene, tile=32, overlap=8)
     assert prediction.shape == scene.labels.shape
     assert prediction.min() >= 1 and prediction.max() <= scene.num_classes
     paths = write_evaluation(tmp_path / "eval", metrics, prediction, scene, "test")

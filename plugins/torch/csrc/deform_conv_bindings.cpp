@@ -1,9 +1,11 @@
-// deform_conv_bindings.cpp — PyTorch glue around the CUDA DCN forward (plugins/cuda): validate, allocate,
-// launch on the current stream. The math lives in plugins/include/comix_dcn and plugins/cuda.
+// deform_conv_bindings.cpp — the CUDA kernels of the comix::deform_conv2d / comix::deform_conv3d ops.
 //
-// forward(input, weight, offset, bias?, mask?, strides, pads, dilations, group, offset_group) -> output
-//   strides / dilations: nd values in tensor axis order; pads: 2*nd values, all begins then all ends.
-//   The kernel size is W's spatial shape. Forward only (no autograd).
+// The ops are defined once, in Python (comix/ops/library.py), with the schema
+//   (Tensor input, Tensor offset, Tensor weight, Tensor? bias, Tensor? mask, int[] kernel, int[] stride,
+//    int[] pads, int[] dilation, int group, int offset_group) -> Tensor
+// This file registers our forward for their CUDA dispatch key: validate, allocate, launch on the current
+// stream. strides / dilations: nd values in tensor axis order; pads: 2*nd values, all begins then all ends.
+// The math lives in plugins/include/comix_dcn and plugins/cuda. Autograd is the ops' own (Python).
 #include <torch/extension.h>
 
 #include <c10/cuda/CUDAStream.h>
@@ -104,11 +106,27 @@ torch::Tensor forward(torch::Tensor input, torch::Tensor weight, torch::Tensor o
   return output;
 }
 
+// The op kernel: the schema's argument order (input, offset, weight, ...); `kernel` must equal W's spatial shape.
+template <int64_t kSpatialAxes>
+torch::Tensor op_kernel(const torch::Tensor& input, const torch::Tensor& offset, const torch::Tensor& weight,
+                        const c10::optional<torch::Tensor>& bias, const c10::optional<torch::Tensor>& mask,
+                        at::IntArrayRef kernel, at::IntArrayRef stride, at::IntArrayRef pads, at::IntArrayRef dilation,
+                        int64_t group, int64_t offset_group) {
+  TORCH_CHECK(input.dim() == kSpatialAxes + 2, "input: got a ", input.dim(), "-D tensor, expected ", kSpatialAxes + 2,
+              "-D");
+  TORCH_CHECK(weight.dim() == kSpatialAxes + 2 && weight.sizes().slice(2).equals(kernel), "weight: got shape ",
+              weight.sizes(), ", expected the spatial kernel ", kernel);
+  return forward(input, weight, offset, bias, mask, stride.vec(), pads.vec(), dilation.vec(), group, offset_group);
+}
+
 }  // namespace
 
+TORCH_LIBRARY_IMPL(comix, CUDA, m) {
+  m.impl("deform_conv2d", &op_kernel<2>);
+  m.impl("deform_conv3d", &op_kernel<3>);
+}
+
+// An importable module (`import comix.plugins.torch._C` loads the library, which registers the kernels).
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.doc() = "CoMiX CUDA deformable convolution (2-D / 3-D), forward only";
-  m.def("forward", &forward, "Modulated deformable convolution forward (CUDA)", py::arg("input"), py::arg("weight"),
-        py::arg("offset"), py::arg("bias"), py::arg("mask"), py::arg("strides"), py::arg("pads"),
-        py::arg("dilations"), py::arg("group"), py::arg("offset_group"));
+  m.doc() = "CoMiX CUDA deformable convolution kernels for comix::deform_conv2d / deform_conv3d (CUDA key)";
 }

@@ -1,0 +1,38 @@
+"""``comix eval MODEL DATASET -o OUT``: score a model on a scene's labelled pixels (OA, AA, kappa, mIoU, plots)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from comix.runtime import defaults
+from comix.train.evaluate import SPLITS
+
+
+def evaluate(
+    model: Path = typer.Argument(..., help="Checkpoint folder (model.safetensors + config.json)."),
+    dataset: Path = typer.Argument(..., help="Dataset description file of the scene to score."),
+    output: Path = typer.Option(Path("runs/eval"), "--output", "-o", help="Folder for metrics.json and the PNGs."),
+    tile: int = typer.Option(defaults.TILE, min=16, help="Sliding-window tile size in pixels."),
+    overlap: int = typer.Option(None, min=0, help="Overlap between neighbouring tiles in pixels, blended (default: "
+                                f"3/8 of the tile, {defaults.default_overlap(defaults.TILE)} at {defaults.TILE})."),
+    split: str = typer.Option("test", help=f"Which labelled pixels to score: {', '.join(SPLITS)}."),
+) -> None:
+    """Score a checkpoint on a scene's held-out pixels: OA, AA, kappa, per-class accuracy, mIoU, plots."""
+    from comix.data.loader import load_scene
+    from comix.model.checkpoint import load_checkpoint
+    from comix.runtime.torch_backend import TorchBackend
+    from comix.train.evaluate import evaluate_scene, write_evaluation
+
+    if split not in SPLITS:
+        raise ValueError(f"--split: got {split!r}, expected one of {list(SPLITS)}")
+    loaded = load_checkpoint(model)
+    scene = load_scene(dataset)
+    zero_x = loaded.training_recipe.get("modalities") == "hsi"
+    metrics, prediction = evaluate_scene(TorchBackend(loaded.model), scene, tile=tile, overlap=overlap, split=split,
+                                         zero_x=zero_x)
+    paths = write_evaluation(output, metrics, prediction, scene, split)
+    typer.echo(json.dumps({k: v for k, v in metrics.as_dict().items() if not isinstance(v, list)}, indent=2))
+    typer.echo("wrote " + ", ".join(str(p) for p in paths))
