@@ -25,6 +25,21 @@ def test_onnxruntime_backend_reads_shapes_and_metadata(portable_onnx):
     assert info.class_names == CLASS_NAMES and len(info.class_colors) == CLASSES
 
 
+def test_a_model_exported_before_the_versioned_record_still_loads(portable_onnx, tmp_path):
+    """Exports from before schema 2 carry ``comix.tile_size`` and no version: read, tile upgraded."""
+    import onnx
+
+    model = onnx.load(str(portable_onnx))
+    props = {p.key: p.value for p in model.metadata_props if p.key not in ("comix.schema_version",
+                                                                            "comix.training_tile", "comix.precision")}
+    props["comix.tile_size"] = "[48, 40]"
+    del model.metadata_props[:]
+    onnx.helper.set_model_props(model, props)
+    onnx.save(model, str(tmp_path / "old.onnx"))
+    info = OnnxRuntimeBackend(tmp_path / "old.onnx").info
+    assert info.training_tile == [48, 40] and info.class_names == CLASS_NAMES
+
+
 def test_portable_onnxruntime_and_pytorch_give_identical_classes(portable_onnx):
     hsi, x = make_scene(45, 61, seed=2)
     ort_result = SlidingWindow(OnnxRuntimeBackend(portable_onnx), tile=24, overlap=8, batch=4)(hsi, x)

@@ -1,0 +1,112 @@
+"""The house's shape, read from the source: imports form layers, and only ``comix`` is installed.
+
+Layers, lowest first. A module may import from its own package and from packages on lower layers only;
+so no import runs from a lower stage to a higher one and no two packages import each other. A new
+package must be placed here (the test fails on an unknown one).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# repository folder -> installed package name (setup.py)
+FOLDERS = {"comix": "comix", "export": "comix.export", "plugins": "comix.plugins", "calibration": "comix.calibration"}
+
+LAYERS = [
+    {"comix", "comix.atomic", "comix.hashing", "comix.metadata"},  # foundations: files, hashes, the model record
+    {"comix.ops", "comix.data", "comix.viz"},          # the DCN op and its spec; readers and scenes; plots
+    {"comix.model", "comix.plugins"},                  # the network; native kernels and their loaders
+    {"comix.runtime"},                                 # backends, whole-scene inference
+    {"comix.train", "comix.export"},                   # training and evaluation; torch -> ONNX
+    {"comix.calibration"},                             # precision: FP16 / INT8 graphs
+    {"comix.demo"},                                    # the end-to-end run
+    {"comix.cli"},                                     # commands: the top
+]
+LAYER_OF = {package: index for index, layer in enumerate(LAYERS) for package in layer}
+
+
+def _module_name(path: Path) -> str:
+    relative = path.relative_to(ROOT).with_suffix("")
+    parts = list(relative.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join([FOLDERS[parts[0]], *parts[1:]])
+
+
+def _package(module: str) -> str:
+    """The unit of layering: ``comix.<first level>`` (``comix`` itself for the root __init__)."""
+    return ".".join(module.split(".")[:2])
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, absolute module) of every ``comix`` import in a file, lazy imports inside functions included."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found += [(node.lineno, name) for name in names if name.split(".")[0] in FOLDERS]
+    return found
+
+
+def _sources() -> list[Path]:
+    files = []
+    for folder in FOLDERS:
+        if (ROOT / folder).is_dir():
+            files += [p for p in (ROOT / folder).rglob("*.py") if "build" not in p.relative_to(ROOT).parts]
+    return sorted(files)
+
+
+def test_every_package_has_a_layer():
+    packages = {_package(_module_name(path)) for path in _sources()}
+    unknown = sorted(packages - set(LAYER_OF))
+    assert not unknown, f"packages without a layer: {unknown}; place them in LAYERS"
+
+
+def test_imports_only_go_down_the_layers():
+    wrong = []
+    for path in _sources():
+        source = _package(_module_name(path))
+        for line, target in _imports(path):
+            if target.split(".")[0] != "comix":
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {target!r}: use the installed name comix.*")
+                continue
+            destination = _package(target)
+            if destination == source:
+                continue
+            if LAYER_OF.get(destination, -1) >= LAYER_OF[source]:
+                wrong.append(f"{path.relative_to(ROOT)}:{line}: {source} (layer {LAYER_OF[source]}) imports "
+                             f"{target} (layer {LAYER_OF.get(destination)})")
+    assert not wrong, "imports against the layers:\n" + "\n".join(wrong)
+
+
+def test_tests_and_tools_use_installed_names():
+    """Tests and scripts import the project as installed (comix.export, comix.plugins), never by folder."""
+    wrong = []
+    for folder in ("tests", "tools"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            wrong += [f"{path.relative_to(ROOT)}:{line} imports {name!r}" for line, name in _imports(path)
+                      if name.split(".")[0] != "comix"]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_wheel_installs_only_comix(tmp_path):
+    """``pip install .`` puts one top-level package, ``comix``, into site-packages (plus its dist-info)."""
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                             "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    wheel = next(tmp_path.glob("*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/")[0] for name in names}
+    assert {t for t in top if not t.endswith(".dist-info")} == {"comix"}, sorted(top)
+    assert "comix/export/exporter.py" in names and "comix/plugins/build.py" in names
+    assert "comix/plugins/CMakeLists.txt" in names, "the native sources ship so `comix plugins build` works"
+    assert not [n for n in names if n.startswith(("comix/tools", "comix/tests", "tools/", "comix/plugins/build/"))]
