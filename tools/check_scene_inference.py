@@ -50,8 +50,8 @@ def make_scene(seed: int, height: int, width: int, bands: int) -> dict:
     """Houston-like synthetic scene: {"hsi": (bands, H, W) float32, "x": (1, H, W) float32 DSM,
     "class_names": K names, "wavelengths_nm": (bands,)}. 144 bands = the preset's 364-1046 nm sensor;
     another count spreads that many bands evenly over the same range."""
-    from comix.data.spectral_library import houston_wavelengths
     from comix.data.synthetic import houston_like
+    from comix.data.synthetic.spectral_library import houston_wavelengths
 
     wavelengths = houston_wavelengths()
     if bands != len(wavelengths):

@@ -1,4 +1,5 @@
-"""CoMiX data: readers for the public HSI-X benchmark formats and a realistic synthetic scene generator.
+"""CoMiX data: readers for the public HSI-X benchmark formats; the synthetic scene generator is the
+subpackage :mod:`comix.data.synthetic`.
 
 Reading::
 
@@ -26,7 +27,8 @@ _SYNTHETIC = ("PRESETS", "GeneratedScene", "SceneRecipe", "generate", "houston_l
 
 
 def __getattr__(name: str):
-    """The generator is imported on first use, so readers stay light to import (e.g. on a device)."""
+    """The generator (``comix.data.synthetic``) is imported on first use, so readers stay light to import
+    (e.g. on a device)."""
     if name in _SYNTHETIC:
         from comix.data import synthetic
 

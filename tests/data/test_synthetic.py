@@ -7,7 +7,7 @@ import pytest
 
 from comix.data.errors import DataError
 from comix.data.synthetic import houston_like, make_preset, trento_like
-from comix.data.urban_layout import COMMERCIAL, HIGHWAY, PARKING, RESIDENTIAL, ROAD, TREES, GRASS, WATER
+from comix.data.synthetic.urban_layout import COMMERCIAL, HIGHWAY, PARKING, RESIDENTIAL, ROAD, TREES, GRASS, WATER
 
 
 def test_same_seed_same_arrays_other_seed_differs(small_houston):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from comix.data.canvas import Canvas
-from comix.data.fields import smooth_field
+from comix.data.synthetic.canvas import Canvas
+from comix.data.synthetic.fields import smooth_field
 
 
 def terrain(canvas: Canvas, rng: np.random.Generator, base_m: float, relief_m: float, slope: float,

@@ -1,8 +1,8 @@
 """Realistic synthetic HSI-X scenes: presets and the generator that ties the pieces together.
 
 Pipeline (each step its own module): layout (:mod:`urban_layout`, :mod:`rural_layout`) paints classes,
-materials, object heights and object ids on a :class:`~comix.data.canvas.Canvas`; :mod:`surface` builds
-terrain, the DSM, cast shadows and shading; :mod:`materials` draws per-material spectral pools from
+materials, object heights and object ids on a :class:`~comix.data.synthetic.canvas.Canvas`; :mod:`surface`
+builds terrain, the DSM, cast shadows and shading; :mod:`materials` draws per-material spectral pools from
 real libraries resampled to the sensor; :mod:`render` renders the cube (mixing, shadows, PSF, noise);
 :mod:`annotate` draws sparse labelled patches and a patch-wise train/test split.
 
@@ -16,17 +16,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from comix.data.annotate import AnnotationPlan, annotate
-from comix.data.canvas import Canvas
 from comix.data.errors import DataError
 from comix.data.georef import GeoRef
-from comix.data.materials import build_palette
-from comix.data.render import SensorModel, render_cube
-from comix.data.rural_layout import RURAL_CLASSES, rural_layout
 from comix.data.scene import Scene
-from comix.data.spectral_library import houston_wavelengths, trento_wavelengths
-from comix.data.surface import cast_shadow, dsm, shading, terrain
-from comix.data.urban_layout import URBAN_CLASSES, urban_layout
+from comix.data.synthetic.annotate import AnnotationPlan, annotate
+from comix.data.synthetic.canvas import Canvas
+from comix.data.synthetic.materials import build_palette
+from comix.data.synthetic.render import SensorModel, render_cube
+from comix.data.synthetic.rural_layout import RURAL_CLASSES, rural_layout
+from comix.data.synthetic.spectral_library import houston_wavelengths, trento_wavelengths
+from comix.data.synthetic.surface import cast_shadow, dsm, shading, terrain
+from comix.data.synthetic.urban_layout import URBAN_CLASSES, urban_layout
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class SceneRecipe:
         sensor: optics and noise.
         annotation: how labels are drawn.
         crs, origin: georeference (EPSG code string; map coordinates of the top-left corner).
-        spectral_source: ``"earthlib"`` or ``"houston2013"`` (see :func:`~comix.data.materials.build_palette`).
+        spectral_source: ``"earthlib"`` or ``"houston2013"``
+            (see :func:`~comix.data.synthetic.materials.build_palette`).
         houston_folder: folder of the real Houston 2013 pixel files, for ``"houston2013"``.
     """
 
@@ -89,7 +90,7 @@ def _x_modality(canvas: Canvas, ground: np.ndarray, surface: np.ndarray, channel
                 rng: np.random.Generator) -> np.ndarray:
     """float32 ``(C, H, W)``: DSM (first return) and optionally last-return elevation, where laser
     pulses reach part-way into vegetation (materials canopy/vine) but not through roofs."""
-    from comix.data.materials import MATERIAL_ID
+    from comix.data.synthetic.materials import MATERIAL_ID
 
     layers = []
     for channel in channels:

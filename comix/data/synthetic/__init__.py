@@ -1,0 +1,14 @@
+"""Synthetic Houston-/Trento-like HSI-X scenes, generated from real reflectance libraries.
+
+    from comix.data.synthetic import houston_like
+    generated = houston_like(seed=0, height=349, width=1905)   # GeneratedScene: .scene, .dense_labels, ...
+
+Same seed and arguments -> identical arrays. The pipeline and which module does what: see
+:mod:`comix.data.synthetic.generator`.
+"""
+
+from comix.data.synthetic.generator import (PRESET_SIZES, PRESETS, GeneratedScene, SceneRecipe, generate,
+                                            houston_like, houston_recipe, make_preset, trento_like, trento_recipe)
+
+__all__ = ["PRESETS", "PRESET_SIZES", "GeneratedScene", "SceneRecipe", "generate", "houston_like", "houston_recipe",
+           "make_preset", "trento_like", "trento_recipe"]
