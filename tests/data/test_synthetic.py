@@ -104,3 +104,5 @@ def test_bad_requests():
         make_preset("paris")
     with pytest.raises(DataError, match=r"got 8x100 pixels, expected at least 16x16"):
         houston_like(height=8, width=100)
+    with pytest.raises(DataError, match=r"x channel 'radar' unknown, expected 'dsm' or 'last_return'"):
+        houston_like(height=16, width=16, x_channels=("dsm", "radar"))

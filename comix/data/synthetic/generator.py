@@ -1,10 +1,11 @@
-"""Realistic synthetic HSI-X scenes: presets and the generator that ties the pieces together.
+"""Realistic synthetic HSI-X scenes: the generator that ties the pieces together (presets: :mod:`presets`).
 
 Pipeline (each step its own module): layout (:mod:`urban_layout`, :mod:`rural_layout`) paints classes,
 materials, object heights and object ids on a :class:`~comix.data.synthetic.canvas.Canvas`; :mod:`surface`
 builds terrain, the DSM, cast shadows and shading; :mod:`materials` draws per-material spectral pools from
 real libraries resampled to the sensor; :mod:`render` renders the cube (mixing, shadows, PSF, noise);
-:mod:`annotate` draws sparse labelled patches and a patch-wise train/test split.
+:mod:`annotate` draws sparse labelled patches and a patch-wise train/test split; :mod:`presets` holds the
+Houston-/Trento-like recipes.
 
 Same seed and arguments -> identical arrays.
 """
@@ -12,7 +13,7 @@ Same seed and arguments -> identical arrays.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,10 +24,7 @@ from comix.data.synthetic.annotate import AnnotationPlan, annotate
 from comix.data.synthetic.canvas import Canvas
 from comix.data.synthetic.materials import build_palette
 from comix.data.synthetic.render import SensorModel, render_cube
-from comix.data.synthetic.rural_layout import RURAL_CLASSES, rural_layout
-from comix.data.synthetic.spectral_library import houston_wavelengths, trento_wavelengths
-from comix.data.synthetic.surface import cast_shadow, dsm, shading, terrain
-from comix.data.synthetic.urban_layout import URBAN_CLASSES, urban_layout
+from comix.data.synthetic.surface import cast_shadow, dsm, lidar_channels, shading, terrain
 
 
 @dataclass(frozen=True)
@@ -86,25 +84,6 @@ class GeneratedScene:
     terrain: np.ndarray
 
 
-def _x_modality(canvas: Canvas, ground: np.ndarray, surface: np.ndarray, channels: tuple[str, ...],
-                rng: np.random.Generator) -> np.ndarray:
-    """float32 ``(C, H, W)``: DSM (first return) and optionally last-return elevation, where laser
-    pulses reach part-way into vegetation (materials canopy/vine) but not through roofs."""
-    from comix.data.synthetic.materials import MATERIAL_ID
-
-    layers = []
-    for channel in channels:
-        if channel == "dsm":
-            layers.append(surface)
-        elif channel == "last_return":
-            porous = np.isin(canvas.material, (MATERIAL_ID["canopy"], MATERIAL_ID["vine"]))
-            depth = rng.uniform(0.0, 1.0, size=surface.shape).astype(np.float32) ** 0.5
-            layers.append(np.where(porous, ground + canvas.height * (1.0 - depth), surface).astype(np.float32))
-        else:
-            raise DataError(f"x channel {channel!r} unknown, expected 'dsm' or 'last_return'")
-    return np.stack(layers, axis=0)
-
-
 def generate(recipe: SceneRecipe, seed: int, height: int, width: int) -> GeneratedScene:
     """Generate a scene of ``height x width`` pixels from ``recipe``; deterministic in ``seed``."""
     if height < 16 or width < 16:
@@ -121,7 +100,7 @@ def generate(recipe: SceneRecipe, seed: int, height: int, width: int) -> Generat
                                                   recipe.sun_elevation_deg), 1.0).astype(np.float32)
     cube = render_cube(canvas, palette, shade, shadow, rng, recipe.sensor)
     surface = dsm(canvas, ground, rng)
-    x = _x_modality(canvas, ground, surface, recipe.x_channels, rng)
+    x = lidar_channels(canvas, ground, surface, recipe.x_channels, rng)
     labels, train, test = annotate(canvas.classes, len(recipe.class_names), rng, recipe.annotation)
     scene = Scene(hsi=cube, x=x, labels=labels, class_names=recipe.class_names, train_mask=train, test_mask=test,
                   wavelengths_nm=recipe.wavelengths_nm, x_modality="lidar", x_channel_names=recipe.x_channels,
@@ -129,51 +108,3 @@ def generate(recipe: SceneRecipe, seed: int, height: int, width: int) -> Generat
                   name=f"{recipe.name}_seed{seed}",
                   metadata={"generator": "comix.data.synthetic", "preset": recipe.name, "seed": seed})
     return GeneratedScene(scene, canvas.classes.copy(), shadow, ground)
-
-
-def houston_recipe(wavelengths_nm: np.ndarray | None = None, **overrides) -> SceneRecipe:
-    """Houston 2013-like: urban, 2.5 m pixels, 144 bands 364–1046 nm, LiDAR DSM, 11 classes."""
-    recipe = SceneRecipe(
-        name="houston_like", class_names=URBAN_CLASSES, layout=urban_layout,
-        wavelengths_nm=houston_wavelengths() if wavelengths_nm is None else np.asarray(wavelengths_nm, float),
-        gsd_m=2.5, x_channels=("dsm",), ground_base_m=12.0, ground_relief_m=1.0,
-        sun_azimuth_deg=150.0, sun_elevation_deg=35.0, crs="EPSG:26915", origin=(268000.0, 3290500.0),
-        sensor=SensorModel(psf_sigma_px=0.7, noise=0.012, shadow_level=0.3))
-    return replace(recipe, **overrides)
-
-
-def trento_recipe(wavelengths_nm: np.ndarray | None = None, **overrides) -> SceneRecipe:
-    """Trento-like: rural (orchards, vineyards, woods), 1 m pixels, 63 bands 402–989 nm, 2 LiDAR channels."""
-    recipe = SceneRecipe(
-        name="trento_like", class_names=RURAL_CLASSES, layout=rural_layout,
-        wavelengths_nm=trento_wavelengths() if wavelengths_nm is None else np.asarray(wavelengths_nm, float),
-        gsd_m=1.0, x_channels=("dsm", "last_return"), ground_base_m=190.0, ground_relief_m=2.0, ground_slope=0.01,
-        sun_azimuth_deg=160.0, sun_elevation_deg=50.0, crs="EPSG:32632", origin=(664000.0, 5104000.0),
-        sensor=SensorModel(psf_sigma_px=0.6, noise=0.01, shadow_level=0.3),
-        annotation=AnnotationPlan(labelled_fraction=0.2, train_share=0.2, patch_size=(8, 30)))
-    return replace(recipe, **overrides)
-
-
-def houston_like(seed: int = 0, height: int = 349, width: int = 1905, wavelengths_nm=None,
-                 **overrides) -> GeneratedScene:
-    """A Houston 2013-like scene (default size 349 x 1905); see :func:`houston_recipe`."""
-    return generate(houston_recipe(wavelengths_nm, **overrides), seed, height, width)
-
-
-def trento_like(seed: int = 0, height: int = 166, width: int = 600, wavelengths_nm=None,
-                **overrides) -> GeneratedScene:
-    """A Trento-like scene (default size 166 x 600); see :func:`trento_recipe`."""
-    return generate(trento_recipe(wavelengths_nm, **overrides), seed, height, width)
-
-
-PRESETS: dict[str, Callable[..., GeneratedScene]] = {"houston_like": houston_like, "trento_like": trento_like}
-PRESET_SIZES = {"houston_like": (349, 1905), "trento_like": (166, 600)}
-
-
-def make_preset(name: str, seed: int = 0, height: int | None = None, width: int | None = None,
-                **overrides) -> GeneratedScene:
-    """Generate preset ``name`` (one of :data:`PRESETS`) at its benchmark size unless given."""
-    if name not in PRESETS:
-        raise DataError(f"unknown preset {name!r}, expected one of {sorted(PRESETS)}")
-    default_h, default_w = PRESET_SIZES[name]
-    return PRESETS[name](seed=seed, height=height or default_h, width=width or default_w, **overrides)
