@@ -19,6 +19,7 @@ from comix.atomic import atomic_path
 from comix.data.errors import DataError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+MAT_VERSIONS = ("5", "7.3")  # what write_mat writes: classic v5, or v7.3 (HDF5)
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -177,7 +178,7 @@ def write_mat(path: str | Path, arrays: dict[str, np.ndarray], version: str = "5
     v7.3 files get the 512-byte MATLAB header before the HDF5 data, as MATLAB writes them.
     """
     path = Path(path)
-    if version not in ("5", "7.3"):
+    if version not in MAT_VERSIONS:
         raise DataError(f"write_mat({path}): got version {version!r}, expected '5' or '7.3'")
     with atomic_path(path, make_parents=True) as temp:
         if version == "5":

@@ -114,19 +114,7 @@ class Scene:
         return np.bincount(values.reshape(-1), minlength=self.num_classes + 1)
 
     def summary(self) -> str:
-        """A few lines describing shapes, bands and per-class counts."""
-        band_range = ("" if self.wavelengths_nm is None
-                      else f", {self.wavelengths_nm[0]:.1f}-{self.wavelengths_nm[-1]:.1f} nm")
-        lines = [f"scene {self.name}: H x W = {self.height} x {self.width}",
-                 f"  hsi {self.num_bands} bands{band_range}, "
-                 f"values {float(self.hsi.min()):.4g}..{float(self.hsi.max()):.4g}",
-                 f"  x ({self.x_modality}) {self.x.shape[0]} channel(s) {list(self.x_channel_names)}, "
-                 f"values {float(self.x.min()):.4g}..{float(self.x.max()):.4g}",
-                 f"  georef: {self.georef.crs if self.georef else 'none'}"]
-        train, test = self.class_counts(self.train_mask), self.class_counts(self.test_mask)
-        total = self.class_counts()
-        lines.append(f"  {'class':<22}{'labelled':>10}{'train':>8}{'test':>8}")
-        for k, name in enumerate(self.class_names, start=1):
-            lines.append(f"  {k:>2} {name:<19}{total[k]:>10}{train[k]:>8}{test[k]:>8}")
-        lines.append(f"  unlabelled pixels: {total[0]}")
-        return "\n".join(lines)
+        """Shapes, bands, value ranges and per-class counts (:class:`~comix.data.contents.DatasetContents`)."""
+        from comix.data.contents import DatasetContents
+
+        return DatasetContents.of(self).summary()

@@ -26,7 +26,7 @@ from comix.data.description import DatasetDescription, SourceSpec, SplitSpec, wr
 from comix.data.envi_io import write_envi
 from comix.data.errors import DataError
 from comix.data.geotiff_io import write_geotiff
-from comix.data.mat_io import write_mat
+from comix.data.mat_io import MAT_VERSIONS, write_mat
 from comix.data.scene import Scene
 
 WRITE_FORMATS = ("geotiff", "mat", "envi", "npz")
@@ -37,11 +37,19 @@ def _label_dtype(scene: Scene):
     return np.uint8 if scene.num_classes < 255 else np.uint16
 
 
+def check_write_options(fmt: str, mat_version: str = "5") -> None:
+    """Refuse an unknown ``fmt`` (not in :data:`WRITE_FORMATS`) or ``mat_version`` (not "5"/"7.3") with a
+    :class:`DataError`; callers run it before slow work such as generating a scene."""
+    if fmt not in WRITE_FORMATS:
+        raise DataError(f"write_scene: got format {fmt!r}, expected one of {list(WRITE_FORMATS)}")
+    if mat_version not in MAT_VERSIONS:
+        raise DataError(f"write_scene: got MAT version {mat_version!r}, expected one of {list(MAT_VERSIONS)}")
+
+
 def write_scene(scene: Scene, folder: str | Path, fmt: str = "geotiff", mat_version: str = "5",
                 description_name: str = DESCRIPTION_NAME) -> Path:
     """Write ``scene`` into ``folder`` as ``fmt`` (see the module docstring). Returns the description path."""
-    if fmt not in WRITE_FORMATS:
-        raise DataError(f"write_scene: got format {fmt!r}, expected one of {list(WRITE_FORMATS)}")
+    check_write_options(fmt, mat_version)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     dtype = _label_dtype(scene)

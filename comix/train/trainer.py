@@ -2,7 +2,8 @@
 
 A run writes into its output folder:
     model.safetensors + config.json   the checkpoint (model, normalisation, classes, wavelengths, recipe)
-    train_state.pt                    optimizer, schedule, sampler and RNG state, for ``resume``
+    train_state.safetensors           optimizer, schedule, sampler and RNG state, for ``resume`` (no pickle:
+                                      see :mod:`comix.train.state`)
     history.json                      loss and validation metrics per evaluation
 
 Resuming restores every piece of state, so an interrupted run that is resumed ends with the same
@@ -21,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from comix.atomic import atomic_path, write_text_atomic
+from comix.atomic import write_text_atomic
 from comix.data.scene import Scene
 from comix.model.checkpoint import load_checkpoint, save_checkpoint
 from comix.model.registry import build_model
@@ -30,8 +31,9 @@ from comix.train.evaluate import evaluate_scene
 from comix.train.recipe import TrainRecipe
 from comix.train.sampler import TileSampler
 from comix.train.schedule import warmup_poly_factor
+from comix.train.state import STATE_FILE, load_train_state, save_train_state
 
-TRAIN_STATE = "train_state.pt"
+TRAIN_STATE = STATE_FILE
 HISTORY = "history.json"
 
 
@@ -111,23 +113,24 @@ class Trainer:
             "history": self.history,
             "recent_losses": self.recent_losses,
         }
-        with atomic_path(self.folder / TRAIN_STATE) as temporary:
-            torch.save(state, temporary)
+        save_train_state(self.folder / TRAIN_STATE, state)
         write_text_atomic(self.folder / HISTORY, json.dumps(self.history, indent=2))
 
     def resume(self) -> None:
-        """Restore model, optimizer, schedule, sampler and RNG state from ``folder``."""
-        state_path = self.folder / TRAIN_STATE
-        if not state_path.is_file():
-            raise FileNotFoundError(f"cannot resume: {state_path} does not exist (expected a folder written by a "
-                                    "previous `comix train` run)")
+        """Restore model, optimizer, schedule, sampler and RNG state from ``folder``.
+
+        Raises:
+            FileNotFoundError: no train state in ``folder``.
+            TrainStateError: a train state that is not one ``comix train`` wrote (never unpickled).
+            ValueError: the saved recipe differs from this trainer's.
+        """
+        state = load_train_state(self.folder / TRAIN_STATE)  # first: refuses a foreign file before anything else
         checkpoint = load_checkpoint(self.folder)
         saved = recipe_from_checkpoint(checkpoint.training_recipe)
         if _as_json(saved.to_dict()) != _as_json(self.recipe.to_dict()):
             raise ValueError(f"cannot resume: the recipe in {self.folder} differs from the one given "
                              f"(saved {saved}, given {self.recipe})")
         self.model.load_state_dict(checkpoint.model.state_dict())
-        state = torch.load(state_path, weights_only=False)
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         self.sampler.set_state(state["sampler"])

@@ -25,7 +25,7 @@ def test_make_scene_then_inspect(tmp_path):
 def test_make_scene_refuses_non_empty_folder(tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
     result = runner.invoke(app, ["make-scene", str(tmp_path), "--height", "32", "--width", "32"])
-    assert result.exit_code == 2 and "existing non-empty folder" in result.output
+    assert result.exit_code == 2 and "not empty" in result.output
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 
@@ -39,3 +39,15 @@ def test_inspect_raster_and_errors(tmp_path):
     assert result.exit_code == 2
     assert "no key 'nope', expected one of the keys present: ['gt']" in result.output
     assert "Traceback" not in result.output
+
+
+def test_make_scene_bad_options_leave_nothing(tmp_path):
+    out = tmp_path / "scene"
+    result = runner.invoke(app, ["make-scene", str(out), "--format", "mat", "--mat-version", "6"])
+    assert result.exit_code == 2 and "got MAT version '6', expected one of ['5', '7.3']" in result.output
+    # fails inside the generator, after the staging folder was made: that folder is removed again
+    result = runner.invoke(app, ["make-scene", str(out), "--height", "32", "--width", "32",
+                                 "--spectral-source", "houston2013"])
+    assert result.exit_code == 2 and "needs houston_folder" in result.output
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []

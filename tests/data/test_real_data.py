@@ -9,7 +9,7 @@ import yaml
 from comix.data.loader import load_scene
 from comix.data.mat_io import read_mat
 from comix.data.raster_io import read_raster, to_chw
-from comix.data.spectral_library import HOUSTON2013_CLASSES, load_houston_pixels
+from comix.data.synthetic.spectral_library import HOUSTON2013_CLASSES, load_houston_pixels
 
 TRENTO_CLASSES = ["Apple trees", "Buildings", "Ground", "Woods", "Vineyard", "Roads"]
 TRENTO_COUNTS = [69386, 4034, 2903, 479, 9123, 10501, 3174]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from comix.data.materials import MATERIALS, build_palette
-from comix.data.spectral_library import (earthlib_spectra, gaussian_srf_matrix, houston_wavelengths,
-                                         load_earthlib, resample_spectra)
+from comix.data.synthetic.materials import MATERIALS, build_palette
+from comix.data.synthetic.spectral_library import (earthlib_spectra, gaussian_srf_matrix, houston_wavelengths,
+                                                   load_earthlib, resample_spectra)
 
 
 def test_srf_preserves_linear_spectra_and_rows_sum_to_one():

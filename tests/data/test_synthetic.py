@@ -7,7 +7,7 @@ import pytest
 
 from comix.data.errors import DataError
 from comix.data.synthetic import houston_like, make_preset, trento_like
-from comix.data.urban_layout import COMMERCIAL, HIGHWAY, PARKING, RESIDENTIAL, ROAD, TREES, GRASS, WATER
+from comix.data.synthetic.urban_layout import COMMERCIAL, HIGHWAY, PARKING, RESIDENTIAL, ROAD, TREES, GRASS, WATER
 
 
 def test_same_seed_same_arrays_other_seed_differs(small_houston):
@@ -104,3 +104,5 @@ def test_bad_requests():
         make_preset("paris")
     with pytest.raises(DataError, match=r"got 8x100 pixels, expected at least 16x16"):
         houston_like(height=8, width=100)
+    with pytest.raises(DataError, match=r"x channel 'radar' unknown, expected 'dsm' or 'last_return'"):
+        houston_like(height=16, width=16, x_channels=("dsm", "radar"))

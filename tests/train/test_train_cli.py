@@ -26,7 +26,7 @@ def test_train_then_eval(dataset, tmp_path):
                                  "--batch-size", "2", "--eval-every", "2", "--warmup-steps", "1"])
     assert result.exit_code == 0, result.output
     assert "held-out OA" in result.output
-    for name in ("model.safetensors", "config.json", "train_state.pt", "history.json", "training_curves.png"):
+    for name in ("model.safetensors", "config.json", "train_state.safetensors", "history.json", "training_curves.png"):
         assert (run / name).is_file(), name
     result = runner.invoke(app, ["eval", str(run), str(dataset), "-o", str(tmp_path / "eval"), "--tile", "64"])
     assert result.exit_code == 0, result.output

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from comix.model.checkpoint import load_checkpoint
 from comix.runtime.torch_backend import TorchBackend
 from comix.train.evaluate import evaluate_scene, write_evaluation
 from comix.train.recipe import TrainRecipe
+from comix.train.state import TrainStateError
 from comix.train.trainer import Trainer
 
 TINY_MODEL = dict(widths=(8, 8, 16, 16), depths=(1, 1, 1, 1), decoder_dim=16, spectral_depth=4, hsi_width_ratio=1.0,
@@ -67,8 +70,35 @@ def test_resume_refuses_a_different_recipe(scene, tmp_path):
         other.resume()
 
 
+class _WritesMarkerWhenUnpickled:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return Path.write_text, (self.marker, "executed")
+
+
+def test_resume_refuses_a_pickled_state_without_running_it(scene, tmp_path):
+    Trainer(scene, _recipe(steps=2), tmp_path, show_progress=False).fit()
+    marker = tmp_path / "marker.txt"
+    hostile = {"step": 1, "optimizer": _WritesMarkerWhenUnpickled(marker)}
+    (tmp_path / "train_state.safetensors").write_bytes(pickle.dumps(hostile))
+    with pytest.raises(TrainStateError, match=r"train_state.safetensors is not a readable safetensors file"):
+        Trainer(scene, _recipe(steps=2), tmp_path, show_progress=False).resume()
+    assert not marker.exists()
+    # a run folder of the older format (torch.save pickle) is refused by name, never opened
+    (tmp_path / "train_state.safetensors").unlink()
+    torch.save(hostile, tmp_path / "train_state.pt")
+    with pytest.raises(TrainStateError, match=r"got .*train_state.pt \(a pickle written by an older comix\), "
+                                              r"expected train_state.safetensors"):
+        Trainer(scene, _recipe(steps=2), tmp_path, show_progress=False).resume()
+    assert not marker.exists()
+    torch.load(tmp_path / "train_state.pt", weights_only=False)  # what the old resume did: runs the payload
+    assert marker.read_text() == "executed"
+
+
 def test_resume_without_state_names_the_missing_file(scene, tmp_path):
-    with pytest.raises(FileNotFoundError, match="train_state.pt does not exist"):
+    with pytest.raises(FileNotFoundError, match="train_state.safetensors does not exist"):
         Trainer(scene, _recipe(), tmp_path, show_progress=False).resume()
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from comix.data.materials import MATERIAL_ID
+from comix.data.synthetic.materials import MATERIAL_ID
 
 
 class Canvas:
     """Per-pixel maps, all ``(H, W)``:
 
     * ``classes``  int64 — class index ``1..K`` (0 = nothing painted yet).
-    * ``material`` int64 — index into :data:`~comix.data.materials.MATERIALS`.
+    * ``material`` int64 — index into :data:`~comix.data.synthetic.materials.MATERIALS`.
     * ``height``   float32 — object height above the terrain in metres (0 for flat ground).
     * ``instance`` int64 — object id (each painted object its own, spectra vary per object).
     * ``flat``     bool — surfaces held level in the DSM (water), terrain is flattened there.

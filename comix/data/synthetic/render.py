@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from comix.data.canvas import Canvas
-from comix.data.fields import smooth_field, unit_field
-from comix.data.materials import MATERIALS, MaterialPalette
+from comix.data.synthetic.canvas import Canvas
+from comix.data.synthetic.fields import smooth_field, unit_field
+from comix.data.synthetic.materials import MATERIALS, MaterialPalette
 
 # per-material pixel texture amplitude (relative brightness std): crowns and grass are rough, asphalt smooth
 _TEXTURE = {"grass": 0.06, "grass_stressed": 0.08, "canopy": 0.15, "soil": 0.08, "water": 0.03, "shingle": 0.05,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from comix.data.canvas import Canvas
-from comix.data.fields import unit_field
+from comix.data.synthetic.canvas import Canvas
+from comix.data.synthetic.fields import unit_field
 
 RURAL_CLASSES = ("Apple trees", "Buildings", "Ground", "Woods", "Vineyard", "Roads")
 APPLE, BUILDINGS, GROUND, WOODS, VINEYARD, ROADS = range(1, len(RURAL_CLASSES) + 1)

