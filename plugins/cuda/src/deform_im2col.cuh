@@ -4,6 +4,8 @@
 // offsets and the mask at (g, k, p) once, computes the interpolation corners once with the shared
 // sampling header (comix_dcn/sampling.h, mask folded into the weights), then walks the C/offset_group
 // channels of its offset group and writes one column value per channel. Writes are coalesced along p.
+// Only corners inside the input are loaded (SampleCorners::inside): an outside corner contributes exactly
+// 0 and never reads memory, so an Inf/NaN at pixel 0 cannot turn border samples into NaN (0 * NaN).
 //
 // Column layout per sample: columns[(c*K + k) * P + p], c = input channel, so the rows of group
 // `grp` (channels grp*C/group ...) form one contiguous (C/group * K) x P matrix for the GEMM.
@@ -41,7 +43,9 @@ __device__ __forceinline__ void write_columns(const scalar_t* input, float* colu
     float value = 0.0f;
 #pragma unroll
     for (int i = 0; i < kCorners; ++i) {
-      value += corners.weight[i] * load_as_float(plane, static_cast<long long>(corners.index[i]));
+      if (corners.is_inside(i)) {
+        value += corners.weight[i] * load_as_float(plane, static_cast<long long>(corners.index[i]));
+      }
     }
     *column = value;
     plane += in_plane;
