@@ -2,12 +2,17 @@
 
 ``comix::deform_conv2d`` -> ``DeformConv`` (ai.onnx, opset >= 19); ``comix::deform_conv3d`` ->
 ``ai.comix::DeformConv3D`` (version from :mod:`comix.ops.spec`). ONNX input order is X, W, offset, B, mask
-(the torch op takes input, offset, weight, ...); an absent bias or mask becomes an empty input.
+(the torch op takes input, offset, weight, ...). An absent mask becomes an empty (trailing) input; an
+absent bias becomes an empty input without a mask, and a zero bias initializer (O,) when a mask is given:
+TensorRT cannot hand a plugin an empty optional input, so its plugins take B as the 4th input whenever
+there are more than 3 (plugins/tensorrt/README.md). The zero bias changes no output.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import onnxscript
+from onnx import numpy_helper
 from onnxscript import opset19
 
 from comix.export.schema import register_deform_conv3d_schema
@@ -28,15 +33,27 @@ def _attributes(kernel, stride, pads, dilation, group, offset_group) -> dict:
     }
 
 
+def _bias_input(bias, mask, weight):
+    """B as given; or, for a node with a mask and no bias, a zero bias (O,) of W's dtype (see module doc)."""
+    if bias is not None or mask is None:
+        return bias
+    out_channels = weight.shape[0]
+    if not isinstance(out_channels, int):
+        raise ValueError(f"DCN weight: got output channels {out_channels!r}, expected a static size to build the "
+                         "zero bias a node with a mask needs")
+    zeros = np.zeros(out_channels, dtype=weight.dtype.numpy())
+    return opset19.Constant(value=numpy_helper.from_array(zeros))
+
+
 def deform_conv2d_onnx(input, offset, weight, bias, mask, kernel, stride, pads, dilation, group, offset_group):
     """comix::deform_conv2d -> ONNX DeformConv (N, O, oH, oW)."""
-    return opset19.DeformConv(input, weight, offset, bias, mask,
+    return opset19.DeformConv(input, weight, offset, _bias_input(bias, mask, weight), mask,
                               **_attributes(kernel, stride, pads, dilation, group, offset_group))
 
 
 def deform_conv3d_onnx(input, offset, weight, bias, mask, kernel, stride, pads, dilation, group, offset_group):
     """comix::deform_conv3d -> ai.comix::DeformConv3D (N, O, oD, oH, oW)."""
-    return getattr(COMIX_OPSET, DEFORM_CONV_3D)(input, weight, offset, bias, mask,
+    return getattr(COMIX_OPSET, DEFORM_CONV_3D)(input, weight, offset, _bias_input(bias, mask, weight), mask,
                                                 **_attributes(kernel, stride, pads, dilation, group, offset_group))
 
 

@@ -2,9 +2,9 @@
 
     python tools/bench_gpu_dcn.py [--iters 50] [--dtypes fp32 fp16] [--json out.json]
 
-Rows: 2-D (CoMiX X branch sizes) and 3-D (HSI branch sizes); columns: CUDA extension (plugins/torch),
-comix.ops pure-PyTorch DCN on the same GPU (torchvision-free), and a plain conv of the same shape as a
-floor. Times are medians of CUDA-event timings after warm-up. Bandwidth = bytes of the op's tensors
+Rows: comix.ops.cases.BENCH_CASES, 2-D (CoMiX X branch sizes) and 3-D (HSI branch sizes); columns:
+CUDA extension (plugins/torch), comix.ops pure-PyTorch DCN on the same GPU (torchvision-free), and a
+plain conv of the same shape as a floor. Times are medians of CUDA-event timings after warm-up. Bandwidth = bytes of the op's tensors
 (X, offset, mask, W, B read once; Y written once) / median time; "+cols" adds the FP32 column
 buffer written and read once by the im2col + GEMM path. Exits with status 2 and a message without a GPU.
 """
@@ -18,31 +18,13 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-
 import torch
 import torch.nn.functional as F
 
-from comix.ops import deform_conv2d, deform_conv3d, infer_geometry
+from comix.ops import deform_conv
+from comix.ops.cases import BENCH_CASES, DcnCase
 from comix.ops.deform_conv import deform_conv_nd
 
-
-@dataclass(frozen=True)
-class Shape:
-    name: str
-    batch: int
-    channels: int
-    out_channels: int
-    size: tuple[int, ...]
-    kernel: tuple[int, ...]
-    offset_group: int = 1
-
-
-SHAPES = [
-    Shape("2d_64x64_c64", 1, 64, 64, (64, 64), (3, 3)),
-    Shape("2d_128x128_c64_b4", 4, 64, 64, (128, 128), (3, 3), 4),
-    Shape("3d_32^3_c32", 1, 32, 32, (32, 32, 32), (3, 3, 3)),
-    Shape("3d_hsi_60x64x64_c16", 1, 16, 16, (60, 64, 64), (3, 3, 3)),
-]
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 
 
@@ -61,19 +43,10 @@ def time_ms(fn, iters: int, warmup: int = 5) -> float:
     return statistics.median(times)
 
 
-def inputs(shape: Shape, dtype: torch.dtype):
-    nd = len(shape.size)
-    points = 1
-    for k in shape.kernel:
-        points *= k
-    out = shape.size  # stride 1, "same" padding
-    dev = "cuda"
-    x = torch.randn(shape.batch, shape.channels, *shape.size, device=dev, dtype=dtype)
-    w = torch.randn(shape.out_channels, shape.channels, *shape.kernel, device=dev, dtype=dtype) * 0.05
-    off = torch.randn(shape.batch, shape.offset_group * points * nd, *out, device=dev, dtype=dtype)
-    mask = torch.rand(shape.batch, shape.offset_group * points, *out, device=dev, dtype=dtype)
-    b = torch.randn(shape.out_channels, device=dev, dtype=dtype)
-    return x, off, w, b, mask, points
+def inputs(case: DcnCase, dtype: torch.dtype):
+    """The case's seeded tensors (comix.ops.cases), drawn in the storage dtype, on the GPU."""
+    name = str(dtype).replace("torch.", "")
+    return case.inputs(name).torch("cuda")
 
 
 @dataclass
@@ -88,37 +61,34 @@ class Row:
     max_abs_diff_vs_torch: float | None
 
 
-def bench(shape: Shape, dtype_name: str, iters: int) -> Row:
+def bench(case: DcnCase, dtype_name: str, iters: int) -> Row:
     from comix.plugins.torch import load_extension
 
     load_extension()  # from here on the ops' CUDA key runs our kernel
     dtype = DTYPES[dtype_name]
-    x, off, w, b, mask, points = inputs(shape, dtype)
-    nd = len(shape.size)
-    pad = [k // 2 for k in shape.kernel]
-    cuda_op = deform_conv2d if nd == 2 else deform_conv3d
-    geometry = infer_geometry(x, off, w, 1, pad, 1)
-
-    def torch_op(x, off, w, b, mask, padding):  # the vectorised PyTorch implementation, called directly
-        return deform_conv_nd(x, off, w, b, mask, geometry)
-
-    conv = F.conv2d if nd == 2 else F.conv3d
+    x, off, w, b, mask = inputs(case, dtype)
+    geometry = case.geometry()
+    conv = F.conv2d if case.ndim == 2 else F.conv3d
+    if geometry.pad_begin != geometry.pad_end:
+        raise ValueError(f"{case.id}: pads {geometry.onnx_pads}: got begins != ends, expected symmetric pads "
+                         "(the plain-conv floor takes one pad per axis)")
     with torch.no_grad():
-        y = cuda_op(x, off, w, b, mask, padding=pad)
-        cuda_ms = time_ms(lambda: cuda_op(x, off, w, b, mask, padding=pad), iters)
-        try:
-            y_torch = torch_op(x, off, w, b, mask, padding=pad)
-            torch_ms = time_ms(lambda: torch_op(x, off, w, b, mask, padding=pad), max(3, iters // 10))
+        y = deform_conv(x, off, w, b, mask, geometry)  # the op, dispatched to the extension's CUDA kernel
+        cuda_ms = time_ms(lambda: deform_conv(x, off, w, b, mask, geometry), iters)
+        try:  # the vectorised PyTorch implementation, called directly, on the same GPU
+            y_torch = deform_conv_nd(x, off, w, b, mask, geometry)
+            torch_ms = time_ms(lambda: deform_conv_nd(x, off, w, b, mask, geometry), max(3, iters // 10))
             diff = float((y.float() - y_torch.float()).abs().max())
         except torch.OutOfMemoryError:
             torch_ms, diff = None, None
             torch.cuda.empty_cache()
-        conv_ms = time_ms(lambda: conv(x, w, b, padding=pad), iters)
+        conv_ms = time_ms(lambda: conv(x, w, b, stride=geometry.stride, padding=list(geometry.pad_begin),
+                                       dilation=geometry.dilation, groups=geometry.group), iters)
     element = x.element_size()
-    tensor_bytes = sum(t.numel() for t in (x, off, w, b, mask, y)) * element
+    tensor_bytes = sum(t.numel() for t in (x, off, w, b, mask, y) if t is not None) * element
     positions = y[0, 0].numel()
-    column_bytes = 2 * shape.batch * shape.channels * points * positions * 4
-    return Row(shape.name, dtype_name, cuda_ms, torch_ms, conv_ms, tensor_bytes / cuda_ms / 1e6,
+    column_bytes = 2 * case.batch * case.channels * geometry.kernel_points * positions * 4
+    return Row(case.id, dtype_name, cuda_ms, torch_ms, conv_ms, tensor_bytes / cuda_ms / 1e6,
                (tensor_bytes + column_bytes) / cuda_ms / 1e6, diff)
 
 
@@ -133,7 +103,7 @@ def main() -> int:
               "run it on a GPU host with a CUDA build of torch and nvcc", file=sys.stderr)
         return 2
     print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}  CUDA {torch.version.cuda}")
-    rows = [bench(s, d, args.iters) for s in SHAPES for d in args.dtypes]
+    rows = [bench(c, d, args.iters) for c in BENCH_CASES for d in args.dtypes]
     header = f"{'shape':<22}{'dtype':<6}{'cuda ms':>10}{'torch ms':>10}{'speedup':>9}{'conv ms':>9}{'GB/s':>8}{'GB/s+cols':>11}{'max|diff|':>11}"
     print(header)
     print("-" * len(header))

@@ -4,6 +4,11 @@ Written independently of the vectorised op, straight from the ONNX ``DeformConv`
 loops over batch, offset group, kernel point and output position, with a scalar interpolation that
 checks each grid corner. Every backend (PyTorch, ONNX Runtime op, CUDA, TensorRT) is tested against it.
 Use only on small tensors.
+
+Non-finite inputs follow the rule of :mod:`comix.ops.spec`: a corner outside the input is skipped (never
+read, contributes exactly 0); a corner inside is read and multiplied by its weight in IEEE arithmetic, so
+a NaN/Inf corner makes the sample NaN/Inf even when its weight (or the mask) is 0. Offsets and mask are
+assumed finite.
 """
 
 from __future__ import annotations
@@ -47,16 +52,23 @@ def deform_conv_reference(
     b = None if bias is None else np.asarray(_as_numpy(bias), dtype=np.float64)
     m = None if mask is None else np.asarray(_as_numpy(mask), dtype=np.float64)
 
+    out_size = geometry.output_size(x.shape[2:])
+    y = np.zeros((x.shape[0], w.shape[0], *out_size), dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):  # Inf - Inf and 0 * Inf are NaN by the rule above
+        _accumulate(y, x, off, w, b, m, geometry)
+    return y
+
+
+def _accumulate(y, x, off, w, b, m, geometry: DeformConvGeometry) -> None:
+    """Fill y (N, O, *oS) in place; the loops of :func:`deform_conv_reference`."""
     nd = geometry.ndim
     batch, channels = x.shape[:2]
     out_channels = w.shape[0]
-    out_size = geometry.output_size(x.shape[2:])
+    out_size = y.shape[2:]
     kernel_points = list(itertools.product(*[range(k) for k in geometry.kernel]))
     in_per_group = channels // geometry.group
     out_per_group = out_channels // geometry.group
     in_per_offset_group = channels // geometry.offset_group
-    y = np.zeros((batch, out_channels, *out_size), dtype=np.float64)
-
     for n in range(batch):
         for out_pos in itertools.product(*[range(o) for o in out_size]):
             # columns[c, k] = mask * sample for every input channel c and kernel point k
@@ -72,12 +84,11 @@ def deform_conv_reference(
                     )
                     modulation = 1.0 if m is None else m[(n, base, *out_pos)]
                     columns[channel_slice, k] = modulation * _interpolate(x[n, channel_slice], point)
-            for o in range(out_channels):
-                grp = o // out_per_group
-                cols = columns[grp * in_per_group:(grp + 1) * in_per_group]
-                taps = w[o].reshape(in_per_group, -1)
-                y[(n, o, *out_pos)] = np.sum(cols * taps) + (0.0 if b is None else b[o])
-    return y
+            for grp in range(geometry.group):
+                outputs = slice(grp * out_per_group, (grp + 1) * out_per_group)
+                cols = columns[grp * in_per_group:(grp + 1) * in_per_group].reshape(-1)
+                taps = w[outputs].reshape(out_per_group, -1)  # (O/group, C/group * K), same (c, k) order
+                y[(n, outputs, *out_pos)] = np.sum(taps * cols, axis=1) + (0.0 if b is None else b[outputs])
 
 
 def _as_numpy(value):

@@ -22,6 +22,15 @@ attributes
 
 Sampling: y[n, o, p] = B[o] + sum_{c in group(o), k} W[o, c, k] * m[n, g(c), k, p] * x[n, c, s]
 with s = p*stride - pad_begin + k*dilation + offset[n, g(c), k, :, p], trilinear, zero outside.
+
+Non-finite X (every backend and the float64 reference, 2-D and 3-D): a grid corner outside the input is
+never read and contributes exactly 0, so an Inf/NaN anywhere cannot reach a sample through an outside
+corner; a corner inside the input is read and multiplied by its interpolation weight and the mask in IEEE
+arithmetic, so an inside Inf/NaN corner makes the sample Inf/NaN even when its weight or the mask is
+exactly 0 (0 * Inf = NaN). Known deviation: the vectorised PyTorch op samples through grid_sample's
+normalised grid, which can move a whole-number position by an ulp, so next to a non-finite pixel a
+whole-number sample may read the other neighbour (comix.ops.cases.EXCLUDED["torch"]). Offsets and mask are
+assumed finite.
 """
 
 from __future__ import annotations

@@ -17,14 +17,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 
-from comix.ops.geometry import DeformConvGeometry
-from comix.ops.reference import deform_conv_reference
+from comix.ops.cases import DcnCase, DcnInputs, case_named, cases_for, reference_output, shifted_convolution
+from comix.ops.tolerance import assert_matches_reference
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "plugins"
@@ -111,98 +111,58 @@ def emulator(tmp_path_factory) -> Path:
     return binary
 
 
-@dataclass(frozen=True)
-class EmulationCase:
-    name: str
-    batch: int
-    channels: int
-    out_channels: int
-    size: tuple[int, ...]
-    kernel: tuple[int, ...]
-    stride: tuple[int, ...]
-    pads: tuple[int, ...]  # ONNX: begins then ends
-    dilation: tuple[int, ...]
-    group: int
-    offset_group: int
-    bias: bool
-    mask: bool
-    offset_scale: float  # offsets ~ U(-scale, scale): large values cross / leave the border
-    chunk: int = 1  # samples per im2col + GEMM pass
+class Launch(NamedTuple):
+    """How the emulator runs a grid case: samples per im2col + GEMM pass, index width, storage."""
+
+    chunk: int = 2
     index_bits: int = 32
-    storage_bits: int = 32  # 16: __half storage, FP32 accumulation
-
-    @property
-    def nd(self) -> int:
-        return len(self.size)
+    storage: str = "float32"  # float16: __half storage, FP32 accumulation
 
 
-_ASYM_2D = dict(batch=2, channels=4, out_channels=6, size=(7, 9), kernel=(3, 2), stride=(2, 1), pads=(1, 0, 0, 1),
-                dilation=(2, 1), group=2, offset_group=2, bias=True, mask=True, offset_scale=2.5)
-_OG4_3D = dict(batch=3, channels=4, out_channels=70, size=(4, 3, 5), kernel=(2, 2, 2), stride=(1, 1, 2),
-               pads=(1, 0, 1, 0, 1, 1), dilation=(2, 1, 1), group=1, offset_group=4, bias=False, mask=True,
-               offset_scale=1.2, chunk=2)
-EMULATION_CASES = [
-    EmulationCase("2d_asym_groups", **_ASYM_2D),
-    EmulationCase("2d_asym_groups_chunk2_i64", **{**_ASYM_2D, "chunk": 2, "index_bits": 64}),
-    EmulationCase("2d_fp16", **{**_ASYM_2D, "chunk": 2, "storage_bits": 16}),
-    EmulationCase("2d_multi_tile", 1, 33, 65, (9, 11), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, 1, True, False, 1.0),
-    EmulationCase("2d_batch33_chunk8", 33, 2, 2, (4, 5), (2, 2), (1, 1), (0, 0, 0, 0), (1, 1), 1, 1, True, False, 1.5,
-                  chunk=8),
-    EmulationCase("2d_far_outside", 1, 2, 3, (4, 4), (2, 2), (1, 1), (0, 0, 0, 0), (1, 1), 1, 1, True, True, 40.0),
-    EmulationCase("2d_batch0", 0, 4, 4, (6, 5), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, 2, True, True, 1.0),
-    EmulationCase("3d_asym_groups", 2, 4, 4, (5, 6, 7), (3, 2, 1), (2, 1, 1), (1, 0, 0, 0, 1, 0), (1, 2, 1), 2, 2,
-                  True, True, 2.0, chunk=2),
-    EmulationCase("3d_plain_odd_i64", 1, 3, 2, (3, 5, 7), (1, 3, 2), (1, 2, 1), (0, 1, 0, 0, 0, 1), (1, 1, 2), 1, 1,
-                  False, False, 0.6, index_bits=64),
-    EmulationCase("3d_og4_o70", **_OG4_3D),
-    EmulationCase("3d_og4_o70_fp16", **{**_OG4_3D, "storage_bits": 16}),
-]
-EMULATION_TOLERANCE = {32: 1e-5, 16: 2e-3}  # max abs error / max(1, output scale)
+def _emulation_params() -> list:
+    params = []
+    for case in cases_for("cuda-emulation"):
+        params.append(pytest.param(case, Launch(), id=f"{case.id}-fp32"))
+        params.append(pytest.param(case, Launch(storage="float16"), id=f"{case.id}-fp16"))
+    for case_id, launch in (("2d-asym_stride_pad_dil", Launch(chunk=1, index_bits=64)),
+                            ("3d-odd_plain", Launch(index_bits=64)),
+                            ("3d-non_finite", Launch(chunk=3, index_bits=64)),
+                            ("2d-batch33", Launch(chunk=8))):
+        params.append(pytest.param(case_named(case_id), launch,
+                                   id=f"{case_id}-chunk{launch.chunk}-i{launch.index_bits}"))
+    return params
 
 
-@pytest.mark.parametrize("case", EMULATION_CASES, ids=[c.name for c in EMULATION_CASES])
-def test_kernels_match_reference_in_host_emulation(emulator: Path, case: EmulationCase, tmp_path: Path):
-    nd = case.nd
-    geometry = DeformConvGeometry.build(nd, case.kernel, case.stride, list(case.pads), case.dilation, case.group,
-                                        case.offset_group)
-    out = geometry.output_size(case.size)
-    points = geometry.kernel_points
-    rng = np.random.default_rng(7)
-    offsets = (rng.random((case.batch, case.offset_group * points * nd, *out)) * 2 - 1) * case.offset_scale
-    tensors = {
-        "x": rng.standard_normal((case.batch, case.channels, *case.size)).astype(np.float32),
-        "w": (rng.standard_normal((case.out_channels, case.channels // case.group, *case.kernel)) * 0.3).astype(np.float32),
-        "offset": offsets.astype(np.float32),
-        "bias": rng.standard_normal(case.out_channels).astype(np.float32) if case.bias else None,
-        "mask": rng.random((case.batch, case.offset_group * points, *out)).astype(np.float32) if case.mask else None,
-    }
-    for key, value in tensors.items():
+def run_emulator(emulator: Path, case: DcnCase, inputs: DcnInputs, launch: Launch, folder: Path) -> np.ndarray:
+    """Run the kernels on the host for ``inputs`` (stored as float32 files); returns Y as float64."""
+    for key, value in zip(("x", "offset", "w", "bias", "mask"), inputs.arrays()):
         if value is not None:
-            value.tofile(tmp_path / f"{key}.f32")
+            value.astype(np.float32).tofile(folder / f"{key}.f32")
+    nd = case.ndim
 
     def triple(values, fill):  # the emulator takes [D, H, W]; 2-D leaves D at the neutral value
         return [fill] * (3 - nd) + list(values)
 
     args = [nd, case.batch, case.channels, case.out_channels, *triple(case.size, 1), *triple(case.kernel, 1),
             *triple(case.stride, 1), *triple(case.pads[:nd], 0), *triple(case.pads[nd:], 0),
-            *triple(case.dilation, 1), case.group, case.offset_group, int(case.bias), int(case.mask), case.chunk,
-            case.index_bits, case.storage_bits]
-    result = subprocess.run([str(emulator), str(tmp_path), *map(str, args)], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"{case.name}: emulator exit {result.returncode}:\n{result.stderr}"
-    got = np.fromfile(tmp_path / "y.f32", dtype=np.float32).reshape(case.batch, case.out_channels, *out)
-    # Reference from the stored values (FP16-rounded for FP16 storage): only the kernel's own error counts.
-    stored = {k: None if v is None else (v.astype(np.float16) if case.storage_bits == 16 else v).astype(np.float64)
-              for k, v in tensors.items()}
-    expected = deform_conv_reference(stored["x"], stored["offset"], stored["w"], stored["bias"], stored["mask"], geometry)
-    assert got.shape == expected.shape
-    if expected.size == 0:
-        return
-    scale_out = max(1.0, float(np.abs(expected).max()))
-    error = float(np.abs(got - expected).max())
-    tolerance = EMULATION_TOLERANCE[case.storage_bits]
-    assert error <= tolerance * scale_out, (
-        f"{case.name}: got max abs error {error:.3e}, expected <= {tolerance:.0e} x output scale {scale_out:.3f}"
-    )
+            *triple(case.dilation, 1), case.group, case.offset_group, int(case.bias), int(case.mask), launch.chunk,
+            launch.index_bits, 16 if launch.storage == "float16" else 32]
+    result = subprocess.run([str(emulator), str(folder), *map(str, args)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{case.id}: emulator exit {result.returncode}:\n{result.stderr}"
+    out = case.output_size()
+    y = np.fromfile(folder / "y.f32", dtype=np.float32).reshape(case.batch, case.out_channels, *out)
+    return y.astype(np.float64)
+
+
+@pytest.mark.parametrize("case, launch", _emulation_params())
+def test_kernels_match_reference_in_host_emulation(emulator: Path, case: DcnCase, launch: Launch, tmp_path: Path):
+    """The unchanged kernel source against the float64 reference of the values as stored (FP16-rounded for
+    FP16 storage), on the shared grid; NaN/Inf must appear exactly where the reference has them."""
+    inputs = case.inputs(launch.storage)
+    got = run_emulator(emulator, case, inputs, launch, tmp_path)
+    assert_matches_reference(got, reference_output(case, launch.storage), launch.storage, f"{case.id} (emulated CUDA)")
+    if case.offsets.kind == "shift":
+        assert_matches_reference(got, shifted_convolution(case, inputs), launch.storage, f"{case.id} vs shifted conv")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -3,9 +3,10 @@
 // For every offset group, position and kernel point, the 2^nd corner indices and weights (mask folded
 // in) come from comix_dcn/sampling.h once, and are blended over every channel of the offset group with a
 // contiguous (vectorised) loop over channels. Corners outside the input have weight 0 and index 0;
-// when the input holds Inf/NaN (kGuardNonFinite, decided per batch item by the driver) weight-0 corners
+// when the input holds Inf/NaN (kGuardNonFinite, decided per batch item by the driver) outside corners
 // are sent to the zero pixel appended to x_cl (index in_plane) instead, so 0 * Inf never leaks a NaN
-// into a sample that does not read that pixel. The guard costs ~25% of this step, hence optional.
+// into a sample whose corner is outside (the rule of comix_dcn/sampling.h; inside corners are read
+// even with weight 0, as the float64 reference does). The guard costs ~25% of this step, hence optional.
 // index_t is the spatial index type: int32_t when in_plane + 1 fits, int64_t otherwise (chosen at run
 // time by the driver).
 #pragma once
@@ -45,10 +46,10 @@ inline void blend_channels(const float* x_cl, int64_t channels, const SampleCorn
   }
 }
 
-// Sends weight-0 corners (outside the input, or frac exactly 0) to the zero pixel.
+// Sends the corners outside the input to the zero pixel (inside corners keep their index, weight 0 or not).
 template <int kCorners, typename index_t>
 inline void use_zero_pixel(SampleCorners<float, index_t, kCorners>& c, index_t zero_pixel) {
-  for (int i = 0; i < kCorners; ++i) c.index[i] = c.weight[i] != 0.0f ? c.index[i] : zero_pixel;
+  for (int i = 0; i < kCorners; ++i) c.index[i] = c.is_inside(i) ? c.index[i] : zero_pixel;
 }
 
 // Writes one (position, kernel point) sample of every channel of the offset group's segments.

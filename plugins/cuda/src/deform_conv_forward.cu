@@ -2,7 +2,8 @@
 //
 // Per chunk of samples: deformable im2col into the FP32 workspace, then the grouped tiled GEMM with
 // bias. Dispatch: storage type (float / __half) x index type (int32_t, or int64_t when any tensor or
-// the chunk's columns reach 2^31 elements). Every CUDA status is checked and returned.
+// the chunk's columns come within kInt32IndexHeadroom of 2^31 elements: comix_dcn/layout.h,
+// needs_64bit_index). Every CUDA status is checked and returned.
 #include <cuda_fp16.h>
 
 #include <algorithm>
@@ -217,9 +218,7 @@ LaunchResult forward_impl(const Geometry& geometry, const Shape& shape, Storage 
     chunk = std::min<int64_t>(e.batch, static_cast<int64_t>(workspace_bytes / per_sample));
   }
   float* columns = static_cast<float*>(workspace);
-  const int64_t column_elements = chunk * e.channels * e.kernel_points * e.out_plane();
-  const bool wide = needs_64bit_index(shape, geometry) || column_elements > std::numeric_limits<int32_t>::max() ||
-                    out_elements > std::numeric_limits<int32_t>::max();
+  const bool wide = needs_64bit_index(shape, geometry, chunk);  // every tensor and the chunk's columns
   if (storage == Storage::kFloat32) {
     return wide ? run_chunks<Geometry, float, int64_t>(geometry, e, t, columns, chunk, stream)
                 : run_chunks<Geometry, float, int32_t>(geometry, e, t, columns, chunk, stream);

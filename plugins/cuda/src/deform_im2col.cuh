@@ -4,6 +4,10 @@
 // offsets and the mask at (g, k, p) once, computes the interpolation corners once with the shared
 // sampling header (comix_dcn/sampling.h, mask folded into the weights), then walks the C/offset_group
 // channels of its offset group and writes one column value per channel. Writes are coalesced along p.
+// Only corners inside the input are loaded (SampleCorners::inside): an outside corner contributes exactly
+// 0 and never reads memory, so an Inf/NaN at pixel 0 cannot turn border samples into NaN (0 * NaN).
+// The grid-stride loop counts in 64 bits whatever index_t is: i + stride may pass 2^31 even when every
+// i < total fits int32_t.
 //
 // Column layout per sample: columns[(c*K + k) * P + p], c = input channel, so the rows of group
 // `grp` (channels grp*C/group ...) form one contiguous (C/group * K) x P matrix for the GEMM.
@@ -41,7 +45,9 @@ __device__ __forceinline__ void write_columns(const scalar_t* input, float* colu
     float value = 0.0f;
 #pragma unroll
     for (int i = 0; i < kCorners; ++i) {
-      value += corners.weight[i] * load_as_float(plane, static_cast<long long>(corners.index[i]));
+      if (corners.is_inside(i)) {
+        value += corners.weight[i] * load_as_float(plane, static_cast<long long>(corners.index[i]));
+      }
     }
     *column = value;
     plane += in_plane;
@@ -64,6 +70,12 @@ template <typename index_t>
 struct WorkItem {
   index_t p, k, g, n_local, n;
 };
+
+// First index and stride of a grid-stride loop over a 1-D grid, in 64 bits (never wraps).
+__device__ __forceinline__ long long grid_first_index() {
+  return static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+}
+__device__ __forceinline__ long long grid_stride() { return static_cast<long long>(gridDim.x) * blockDim.x; }
 
 // Splits the flat thread index i (p fastest, then k, g, chunk item) into a WorkItem.
 template <typename index_t>
@@ -93,10 +105,9 @@ __global__ void deform_im2col_2d_kernel(DeformConv2DGeometry geometry, Im2colSiz
                                         const scalar_t* __restrict__ input, const scalar_t* __restrict__ offset,
                                         const scalar_t* __restrict__ mask, float* __restrict__ columns) {
   const index_t out_plane = s.out_h * s.out_w;
-  const index_t total = s.chunk * s.offset_group * s.kernel_points * out_plane;
-  for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const WorkItem<index_t> item = work_item(i, out_plane, s);
+  const long long total = static_cast<long long>(s.chunk * s.offset_group * s.kernel_points) * out_plane;
+  for (long long i = grid_first_index(); i < total; i += grid_stride()) {
+    const WorkItem<index_t> item = work_item(static_cast<index_t>(i), out_plane, s);
     const index_t p = item.p, k = item.k, g = item.g, n = item.n;
     const index_t oh = p / s.out_w, ow = p - (p / s.out_w) * s.out_w;
     index_t kh, kw;
@@ -120,10 +131,9 @@ __global__ void deform_im2col_3d_kernel(DeformConv3DGeometry geometry, Im2colSiz
                                         const scalar_t* __restrict__ mask, float* __restrict__ columns) {
   const index_t out_hw = s.out_h * s.out_w;
   const index_t out_plane = s.out_d * out_hw;
-  const index_t total = s.chunk * s.offset_group * s.kernel_points * out_plane;
-  for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const WorkItem<index_t> item = work_item(i, out_plane, s);
+  const long long total = static_cast<long long>(s.chunk * s.offset_group * s.kernel_points) * out_plane;
+  for (long long i = grid_first_index(); i < total; i += grid_stride()) {
+    const WorkItem<index_t> item = work_item(static_cast<index_t>(i), out_plane, s);
     const index_t p = item.p, k = item.k, g = item.g, n = item.n;
     const index_t od = p / out_hw;
     const index_t oh = (p - od * out_hw) / s.out_w;

@@ -7,6 +7,7 @@
 // Tile: 64 (rows of Y) x 64 (positions) per block of 256 threads, 4x4 outputs per thread, depth 16.
 #pragma once
 
+#include "comix_dcn/layout.h"
 #include "storage_convert.cuh"
 
 namespace comix {
@@ -17,6 +18,10 @@ constexpr int kGemmTileM = 64;
 constexpr int kGemmTileN = 64;
 constexpr int kGemmTileK = 16;
 constexpr int kGemmThreads = 256;  // 16 x 16 threads, each 4 x 4 outputs
+// A tile starting below a count indexes up to one tile past it; 32-bit indexing leaves that much headroom.
+static_assert(kGemmTileM <= kInt32IndexHeadroom && kGemmTileN <= kInt32IndexHeadroom &&
+                  kGemmTileK <= kInt32IndexHeadroom,
+              "GEMM tiles must fit the 32-bit index headroom of comix_dcn/layout.h");
 
 template <typename index_t>
 struct GemmSizes {

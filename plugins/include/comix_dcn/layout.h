@@ -11,7 +11,8 @@
 // axis is the spatial axis in tensor order (2-D: 0 = h, 1 = w; 3-D: 0 = d, 1 = h, 2 = w).
 //
 // Element counts can pass 2^31 for large scenes: a host computes the shape once, asks
-// needs_64bit_index(), and instantiates its kernels with index_t = int64_t only then.
+// needs_64bit_index(), and instantiates its kernels with index_t = int64_t only then (counts within
+// kInt32IndexHeadroom of 2^31 already take int64_t, so no index formed past a count can wrap).
 #pragma once
 
 #include "comix_dcn/geometry.h"
@@ -76,16 +77,17 @@ struct DeformConv3DShape {
   COMIX_INLINE int64_t out_plane() const { return out_depth * out_height * out_width; }
 };
 
-// Largest element count any tensor (or an im2col column buffer of one batch item) of the call has.
+// Largest element count any tensor (or the im2col column buffer of `column_samples` batch items) of the
+// call has.
 template <typename Shape, typename Geometry>
-COMIX_INLINE int64_t largest_element_count(const Shape& s, const Geometry& g) {
+COMIX_INLINE int64_t largest_element_count(const Shape& s, const Geometry& g, int64_t column_samples = 1) {
   const int64_t K = g.kernel_points();
   const int64_t nd = Geometry::kSpatialDims;
   int64_t counts[5] = {
       s.batch * s.channels * s.in_plane(),                   // X
       s.batch * g.offset_group * K * nd * s.out_plane(),     // offset
       s.batch * s.out_channels * s.out_plane(),              // Y
-      s.channels * K * s.out_plane(),                        // columns of one batch item
+      column_samples * s.channels * K * s.out_plane(),       // columns of column_samples batch items
       s.out_channels * (s.channels / (g.group > 0 ? g.group : 1)) * K,  // W
   };
   int64_t largest = 0;
@@ -93,10 +95,21 @@ COMIX_INLINE int64_t largest_element_count(const Shape& s, const Geometry& g) {
   return largest;
 }
 
-// True when 32-bit signed indices could overflow: instantiate kernels with index_t = int64_t then.
+// 32-bit index headroom: a kernel may form an index up to this far past a count it is bounded by (a GEMM
+// tile that starts below the count spans a whole tile; tiled_gemm.cuh static_asserts its tiles fit).
+// Grid-stride loop counters are 64-bit in every kernel, so they never wrap whatever index_t is.
+constexpr int64_t kInt32IndexHeadroom = int64_t{1} << 16;
+// Largest element count that 32-bit indices serve: 2^31 - 1 - headroom.
+constexpr int64_t kInt32IndexMaxCount = int64_t{0x7fffffff} - kInt32IndexHeadroom;
+
+// True when an element count is too large for 32-bit signed indices (with the headroom above).
+COMIX_INLINE bool count_needs_64bit_index(int64_t count) { return count > kInt32IndexMaxCount; }
+
+// True when 32-bit signed indices could overflow for this call, with the im2col column buffer holding
+// `column_samples` batch items at a time: instantiate kernels with index_t = int64_t then.
 template <typename Shape, typename Geometry>
-COMIX_INLINE bool needs_64bit_index(const Shape& s, const Geometry& g) {
-  return largest_element_count(s, g) > static_cast<int64_t>(0x7fffffff);
+COMIX_INLINE bool needs_64bit_index(const Shape& s, const Geometry& g, int64_t column_samples = 1) {
+  return count_needs_64bit_index(largest_element_count(s, g, column_samples));
 }
 
 }  // namespace dcn

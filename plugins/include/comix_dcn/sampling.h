@@ -5,12 +5,19 @@
 // contributes zero (no clamping, no border replication); a point with every corner outside gives 0.
 // NaN coordinates give 0.
 //
+// Non-finite input values (the rule of comix/ops/spec.py, shared by every backend and the float64
+// reference): a corner OUTSIDE the input is never read and contributes exactly 0, so an Inf/NaN stored
+// anywhere cannot leak into it (0 * Inf would be NaN); a corner INSIDE is read and multiplied by its
+// weight with IEEE arithmetic, so an in-bounds Inf/NaN corner propagates even when its weight is 0.
+// SampleCorners::inside says which corners may be read.
+//
 // Two layers, so every host shares the math:
 //   *_corners(...)   -> SampleCorners: the 2^nd spatial indices (into a plane of in_plane elements,
-//                       row-major over the spatial axes) and weights; outside corners get weight 0 and
-//                       index 0, so a consumer can gather all corners branch-free. Hosts that sample
-//                       many channels at one point (CPU channels-last, CUDA several channels per thread)
-//                       compute the corners once and reuse them.
+//                       row-major over the spatial axes), weights and the inside bits; outside corners
+//                       get weight 0 and index 0 (a valid address), so a host that knows its input is
+//                       finite may gather all corners branch-free; otherwise read only the inside ones.
+//                       Hosts that sample many channels at one point (CPU channels-last, CUDA several
+//                       channels per thread) compute the corners once and reuse them.
 //   *_sample(...)    -> one value from one channel plane (scalar_t storage, acc_t arithmetic).
 // Templates: scalar_t = storage type (float, __half, double), acc_t = arithmetic type (float for float
 // and half storage: FP32 accumulation; double for the float64 check), index_t = int32_t or int64_t
@@ -26,6 +33,9 @@ template <typename acc_t, typename index_t, int kCorners>
 struct SampleCorners {
   index_t index[kCorners];  // spatial index of each corner in its plane (0 when outside)
   acc_t weight[kCorners];   // interpolation weight (0 when outside), already multiplied by `scale`
+  unsigned inside;          // bit i set when corner i lies inside the input: only those may be read
+
+  COMIX_INLINE bool is_inside(int i) const { return ((inside >> i) & 1u) != 0u; }
 };
 
 template <typename acc_t, typename index_t>
@@ -33,18 +43,13 @@ using BilinearCorners = SampleCorners<acc_t, index_t, 4>;
 template <typename acc_t, typename index_t>
 using TrilinearCorners = SampleCorners<acc_t, index_t, 8>;
 
-// True when a point along an axis of `size` samples at least one in-range corner: -1 < p < size.
-// Written so that NaN is "outside".
-template <typename acc_t, typename index_t>
-COMIX_INLINE bool axis_reachable(acc_t p, index_t size) {
-  return (p > static_cast<acc_t>(-1)) & (p < static_cast<acc_t>(size));
-}
-
-// Per-axis corner pair: low/high grid index and their weights; an outside corner has index 0, weight 0.
+// Per-axis corner pair: low/high grid index, their weights and whether each is inside the axis; an
+// outside corner has index 0, weight 0.
 template <typename acc_t, typename index_t>
 struct AxisCorners {
   index_t low, high;
   acc_t w_low, w_high;
+  bool low_in, high_in;
 };
 
 // Corner pair of one axis. Branch-free (selects only), so a host loop over many points vectorises and
@@ -66,16 +71,17 @@ COMIX_INLINE AxisCorners<acc_t, index_t> axis_corners(acc_t p, index_t size) {
   a.high = high_in ? high : static_cast<index_t>(0);
   a.w_low = low_in ? static_cast<acc_t>(1) - frac : static_cast<acc_t>(0);
   a.w_high = high_in ? frac : static_cast<acc_t>(0);
+  a.low_in = low_in;
+  a.high_in = high_in;
   return a;
 }
 
 // Corners of point (h, w) in an H x W plane; every weight multiplied by `scale` (the mask, or 1).
-// Returns false (all weights 0, all indices 0) when no corner is inside.
+// Returns false (inside = 0, all weights 0, all indices 0) when no corner is inside.
 template <typename acc_t, typename index_t>
 COMIX_INLINE bool bilinear_corners(acc_t h, acc_t w, index_t height, index_t width, acc_t scale,
                                    BilinearCorners<acc_t, index_t>& out) {
-  const bool inside = axis_reachable(h, height) & axis_reachable(w, width);
-  // an axis out of reach zeroes its two weights, hence every corner weight (products over axes)
+  // an axis out of reach has both corners outside, hence every corner of the point (products over axes)
   const AxisCorners<acc_t, index_t> ch = axis_corners(h, height);
   const AxisCorners<acc_t, index_t> cw = axis_corners(w, width);
   // corner order: (h_low, w_low), (h_low, w_high), (h_high, w_low), (h_high, w_high)
@@ -87,16 +93,18 @@ COMIX_INLINE bool bilinear_corners(acc_t h, acc_t w, index_t height, index_t wid
   out.weight[1] = scale * ch.w_low * cw.w_high;
   out.weight[2] = scale * ch.w_high * cw.w_low;
   out.weight[3] = scale * ch.w_high * cw.w_high;
-  return inside;
+  out.inside = static_cast<unsigned>(ch.low_in & cw.low_in) | (static_cast<unsigned>(ch.low_in & cw.high_in) << 1) |
+               (static_cast<unsigned>(ch.high_in & cw.low_in) << 2) |
+               (static_cast<unsigned>(ch.high_in & cw.high_in) << 3);
+  return out.inside != 0u;
 }
 
 // Corners of point (d, h, w) in a D x H x W volume; corner i has bits (d, h, w) = (i>>2, i>>1, i) & 1.
-// Returns false (all weights 0, all indices 0) when no corner is inside.
+// Returns false (inside = 0, all weights 0, all indices 0) when no corner is inside.
 template <typename acc_t, typename index_t>
 COMIX_INLINE bool trilinear_corners(acc_t d, acc_t h, acc_t w, index_t depth, index_t height, index_t width,
                                     acc_t scale, TrilinearCorners<acc_t, index_t>& out) {
-  const bool inside = axis_reachable(d, depth) & axis_reachable(h, height) & axis_reachable(w, width);
-  // an axis out of reach zeroes its two weights, hence every corner weight (products over axes)
+  // an axis out of reach has both corners outside, hence every corner of the point (products over axes)
   const AxisCorners<acc_t, index_t> cd = axis_corners(d, depth);
   const AxisCorners<acc_t, index_t> ch = axis_corners(h, height);
   const AxisCorners<acc_t, index_t> cw = axis_corners(w, width);
@@ -121,17 +129,25 @@ COMIX_INLINE bool trilinear_corners(acc_t d, acc_t h, acc_t w, index_t depth, in
   out.weight[5] = w10 * cw.w_high;
   out.weight[6] = w11 * cw.w_low;
   out.weight[7] = w11 * cw.w_high;
-  return inside;
+  out.inside = 0u;
+  for (int i = 0; i < 8; ++i) {
+    const bool in_d = (i & 4) ? cd.high_in : cd.low_in;
+    const bool in_h = (i & 2) ? ch.high_in : ch.low_in;
+    const bool in_w = (i & 1) ? cw.high_in : cw.low_in;
+    out.inside |= static_cast<unsigned>(in_d & in_h & in_w) << i;
+  }
+  return out.inside != 0u;
 }
 
-// Weighted sum of the corners of one channel. `element_stride` is the distance in elements between
-// consecutive spatial indices: 1 for a channel plane of NC* data, C for channels-last data.
+// Weighted sum of the inside corners of one channel (outside corners are not read). `element_stride` is
+// the distance in elements between consecutive spatial indices: 1 for a channel plane of NC* data, C for
+// channels-last data.
 template <typename scalar_t, typename acc_t, typename index_t, int kCorners>
 COMIX_INLINE acc_t gather_corners(const scalar_t* data, index_t element_stride,
                                   const SampleCorners<acc_t, index_t, kCorners>& c) {
   acc_t sum = 0;
   for (int i = 0; i < kCorners; ++i) {
-    sum += c.weight[i] * static_cast<acc_t>(data[c.index[i] * element_stride]);
+    if (c.is_inside(i)) sum += c.weight[i] * static_cast<acc_t>(data[c.index[i] * element_stride]);
   }
   return sum;
 }
