@@ -21,7 +21,7 @@ from comix.runtime import defaults
 from comix.tensorrt.build_options import DEFAULT_WORKSPACE_MIB
 from comix.tensorrt.cuda_memory import API_NAMES, DEFAULT_API
 from comix.tensorrt.engine_record import HARDWARE_LEVELS
-from comix.tensorrt.version import MIN_SUPPORTED
+from comix.tensorrt.version import INSTALL_HINT, MIN_SUPPORTED
 
 ENGINE_SUFFIXES = (".engine", ".plan")
 
@@ -97,7 +97,8 @@ def build_command(
         console.print(f"[yellow]TensorRT's Python package is not usable here[/] ({str(error).split(';')[0]}).\n"
                       f"The equivalent trtexec command for TensorRT {trt_version} (run it on the device):", highlight=False)
         _print_trtexec(console, model, output, graph, record, inputs, profile, options, plugin_library, trt_version)
-        raise CommandFailed(f"no engine was built here: TensorRT is not installed ({str(error).split(';')[-1].strip()})")
+        raise CommandFailed("no engine was built here (TensorRT's Python package is missing): run the trtexec line "
+                            f"above on the device, or {INSTALL_HINT}")
     _build(console, model, output, graph, record, inputs, profile, options, plugin_library, cuda)
 
 

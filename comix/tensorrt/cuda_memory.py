@@ -117,19 +117,19 @@ class CudaPython(CudaApi):
 
     def __init__(self, device: int = 0) -> None:
         try:
-            from cuda.bindings import runtime
+            from cuda.bindings import runtime as cudart
         except ImportError:
             try:
-                from cuda import cudart as runtime  # cuda-python 12.x
+                from cuda import cudart  # cuda-python 12.x
             except ImportError:
                 raise CudaUnavailable("cuda-python: not installed; pip install 'comix-deploy[gpu]' "
                                       "(or use --cuda pycuda)") from None
-        self.rt = runtime
+        self.rt = cudart
         self.device = device
-        count = self._call("cudaGetDeviceCount", runtime.cudaGetDeviceCount(), unavailable=True)
+        count = self._call("cudaGetDeviceCount", cudart.cudaGetDeviceCount(), unavailable=True)
         if device >= count:
             raise CudaUnavailable(f"CUDA device {device}: got {count} device(s), expected index < {count}")
-        self._call("cudaSetDevice", runtime.cudaSetDevice(device), unavailable=True)
+        self._call("cudaSetDevice", cudart.cudaSetDevice(device), unavailable=True)
 
     def _error_name(self, status) -> str:
         try:
@@ -152,9 +152,9 @@ class CudaPython(CudaApi):
         props = self._call("cudaGetDeviceProperties", self.rt.cudaGetDeviceProperties(self.device))
         name = props.name.decode(errors="replace").rstrip("\x00") if isinstance(props.name, bytes) else str(props.name)
         driver = self._call("cudaDriverGetVersion", self.rt.cudaDriverGetVersion())
-        runtime = self._call("cudaRuntimeGetVersion", self.rt.cudaRuntimeGetVersion())
+        version = self._call("cudaRuntimeGetVersion", self.rt.cudaRuntimeGetVersion())
         return DeviceInfo(self.device, name, (int(props.major), int(props.minor)), int(props.totalGlobalMem),
-                          _cuda_version(int(driver)), _cuda_version(int(runtime)))
+                          _cuda_version(int(driver)), _cuda_version(int(version)))
 
     def malloc(self, nbytes: int) -> int:
         return int(self._call("cudaMalloc", self.rt.cudaMalloc(max(nbytes, 1))))

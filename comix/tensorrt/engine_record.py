@@ -48,22 +48,22 @@ class EngineFacts:
     engine_schema_version: int = ENGINE_SCHEMA_VERSION
 
 
-def record_path(engine: str | os.PathLike) -> Path:
-    engine = Path(engine)
-    return engine.with_name(engine.name + ".json")
+def record_path(engine_path: str | os.PathLike) -> Path:
+    engine_path = Path(engine_path)
+    return engine_path.with_name(engine_path.name + ".json")
 
 
-def write_engine_record(engine: str | os.PathLike, facts: EngineFacts, model: ModelRecord) -> Path:
+def write_engine_record(engine_path: str | os.PathLike, facts: EngineFacts, model: ModelRecord) -> Path:
     """Write ``<engine>.json`` atomically: ``{"kind", "engine": facts, "model": model record}``."""
     document = {"kind": DOCUMENT_KIND, "engine": asdict(facts), "model": json.loads(model.to_json())}
-    return write_text_atomic(record_path(engine), json.dumps(document, indent=2))
+    return write_text_atomic(record_path(engine_path), json.dumps(document, indent=2))
 
 
-def read_engine_record(engine: str | os.PathLike) -> tuple[EngineFacts, ModelRecord]:
+def read_engine_record(engine_path: str | os.PathLike) -> tuple[EngineFacts, ModelRecord]:
     """(facts, model record) from ``<engine>.json``; clear errors for a missing, foreign or newer file."""
-    path = record_path(engine)
+    path = record_path(engine_path)
     if not path.is_file():
-        raise EngineMismatch(f"engine {engine}: got no {path.name} beside it, expected the record `comix build` "
+        raise EngineMismatch(f"engine {engine_path}: got no {path.name} beside it, expected the record `comix build` "
                              "writes (rebuild the engine with comix build, or copy its .json along)")
     try:
         document = json.loads(path.read_text())
@@ -152,8 +152,8 @@ def unchecked(facts: EngineFacts) -> list[str]:
     return missing
 
 
-def check_compatible(engine: str | os.PathLike, facts: EngineFacts, here: RuntimeEnvironment) -> None:
+def check_compatible(engine_path: str | os.PathLike, facts: EngineFacts, here: RuntimeEnvironment) -> None:
     """Raise :class:`EngineMismatch` listing every difference (one line per problem after the first sentence)."""
     problems = compatibility_problems(facts, here)
     if problems:
-        raise EngineMismatch(f"engine {engine} cannot run here: " + "; ".join(problems))
+        raise EngineMismatch(f"engine {engine_path} cannot run here: " + "; ".join(problems))

@@ -33,11 +33,11 @@ def _shape_spec(shapes: dict[str, tuple], index: int) -> str:
 
 
 def trtexec_command(onnx_path: str | os.PathLike, engine_path: str | os.PathLike, inputs: Sequence[GraphInput],
-                    profile: EngineProfile, options: BuildOptions, plugin_library: str | os.PathLike,
+                    plan: EngineProfile, options: BuildOptions, plugin_library: str | os.PathLike,
                     caps: Capabilities, parser_flag: bool) -> list[str]:
     """The argument list (``trtexec`` first). ``parser_flag``: the graph relies on --enablePluginOverride."""
     check_supported_by(options, caps)
-    shapes = profile.shapes(inputs)
+    shapes = plan.shapes(inputs)
     library = str(Path(plugin_library))
     command = ["trtexec", f"--onnx={onnx_path}", f"--saveEngine={engine_path}"]
     if options.serialize_plugins:
