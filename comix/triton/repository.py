@@ -75,7 +75,11 @@ def engine_tensors(facts) -> tuple[list[TensorConfig], list[TensorConfig], int]:
             raise RepositoryError(f"engine tensor {item['name']}: got type {item['dtype']}, expected one of "
                                   f"{sorted(TENSORRT_TYPES)}")
         shape = item.get("shape")
-        dims = tuple(int(d) for d in shape[1:]) if shape else (-1, height, width)
+        dims = [int(d) for d in shape[1:]] if shape else [-1, height, width]
+        if len(dims) == 3:  # (C, H, W): a spatial axis the profile fixes is that size, not -1
+            dims[1] = dims[1] if dims[1] > 0 else height
+            dims[2] = dims[2] if dims[2] > 0 else width
+        dims = tuple(dims)
         (inputs if item["mode"] == "input" else outputs).append(TensorConfig(item["name"], dtype, dims))
     return inputs, outputs, int(profile["batch"][2])
 
