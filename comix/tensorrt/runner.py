@@ -195,7 +195,10 @@ class EngineRunner:
                 self.run(feeds)
             return summarize(timer.samples)
         finally:
-            self.context.profiler = None
+            try:
+                self.context.profiler = None  # detach (bindings that refuse None keep it: harmless, it only collects)
+            except TypeError:
+                pass
             self.cuda_graphs = graphs
 
     def close(self) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from comix import __version__
+
 BACKENDS = {"onnxruntime": ("onnxruntime", "model.onnx"), "tensorrt": ("tensorrt", "model.plan")}
 INSTANCE_KINDS = {"gpu": "KIND_GPU", "cpu": "KIND_CPU"}
 # ONNX TensorProto element types and TensorRT DataType names -> Triton data types
@@ -73,7 +75,7 @@ def _quoted(text: str) -> str:
 def config_text(config: ModelConfig) -> str:
     """The ``config.pbtxt`` text."""
     backend, filename = BACKENDS[config.backend]
-    lines = [f"# written by comix export-triton", f"name: {_quoted(config.name)}", f'backend: "{backend}"',
+    lines = [f"# written by comix-deploy {__version__} (comix export-triton)", f"name: {_quoted(config.name)}", f'backend: "{backend}"',
              f'default_model_filename: "{filename}"', f"max_batch_size: {config.max_batch_size}",
              "input [\n" + ",\n".join(_tensor(t) for t in config.inputs) + "\n]",
              "output [\n" + ",\n".join(_tensor(t) for t in config.outputs) + "\n]"]
