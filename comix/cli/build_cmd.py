@@ -120,10 +120,13 @@ def _print_trtexec(console, model, output, graph, record, inputs, profile, optio
         onnx_for_trtexec = output.with_name(output.stem + ".trt.onnx")
         with atomic_path(onnx_for_trtexec) as temp:
             onnx.save(prepared, str(temp))
-    try:
-        library = str(find_plugin_library(plugin_library).path)
-    except PluginLibraryMissing:
-        library = f"plugins/build/tensorrt/{LIBRARY_NAME}"  # where `comix plugins build` puts it on the device
+    if plugin_library is not None:
+        library = str(plugin_library)  # the path on the device, as given (it need not exist here)
+    else:
+        try:
+            library = str(find_plugin_library().path)
+        except PluginLibraryMissing:
+            library = f"plugins/build/tensorrt/{LIBRARY_NAME}"  # where `comix plugins build` puts it on the device
     command = trtexec_command(onnx_for_trtexec, output, inputs, profile, options, library, caps, route.parser_flag)
     facts = EngineFacts(engine_file=output.name, onnx={"file": Path(model).name, "sha256": file_sha256(model)},
                         dcn_route=route.to_dict(), precision={"network": "strongly typed",
