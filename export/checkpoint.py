@@ -22,6 +22,7 @@ from comix.metadata import ModelRecord
 INPUT_NAMES = ("hsi", "x")
 OUTPUT_NAMES = ("logits",)
 DYNAMIC_AXES = {0: {0: "batch", 2: "height", 3: "width"}, 1: {0: "batch", 2: "height", 3: "width"}}
+OUTPUT_AXES = {0: {0: "batch", 2: "height", 3: "width"}}  # logits (B, K, H, W): the inputs' B, H, W
 
 
 @dataclass
@@ -118,5 +119,5 @@ def export_checkpoint(path: str | os.PathLike, output: str | os.PathLike,
         INPUT_NAMES, OUTPUT_NAMES, opset=options.opset, dynamic_axes=DYNAMIC_AXES if options.dynamic else None,
         portable=options.portable, record=model_record(checkpoint, options),
         parity=ParityCheck(model, cases, atol=options.atol) if options.validate else None,
-        validate=options.validate)
+        validate=options.validate, output_axes=OUTPUT_AXES if options.dynamic else None)
     return pipeline(model, inputs, Path(output))

@@ -56,12 +56,14 @@ class TorchOnnxExporter:
 
     ``dynamic_axes`` maps an input index to ``{axis: dim name}``: those axes are exported symbolic and
     the graph's symbols are renamed to the given names (axes the model ties together, like the batch
-    and H, W of both CoMiX inputs, share one symbol). ``None`` exports static shapes.
+    and H, W of both CoMiX inputs, share one symbol). ``None`` exports static shapes. ``output_axes``
+    (output index -> ``{axis: dim name}``) names output axes the model's contract ties to those names,
+    e.g. CoMiX's logits (B, K, H, W) have the inputs' H, W (see :func:`name_dims`).
     """
 
     def __init__(self, input_names: Sequence[str], output_names: Sequence[str], opset: int = DEFAULT_OPSET,
                  dynamic_axes: Mapping[int, Mapping[int, str]] | None = None, portable: bool = False,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, output_axes: Mapping[int, Mapping[int, str]] | None = None) -> None:
         if opset < MIN_OPSET:
             raise ValueError(f"opset: got {opset}, expected >= {MIN_OPSET} (ONNX DeformConv)")
         if portable and opset < MIN_PORTABLE_OPSET:
@@ -70,6 +72,7 @@ class TorchOnnxExporter:
         self.output_names = list(output_names)
         self.opset = opset
         self.dynamic_axes = dynamic_axes
+        self.output_axes = output_axes
         self.portable = portable
         self.verbose = verbose
 
@@ -103,15 +106,22 @@ class TorchOnnxExporter:
         proto = program.model_proto
         proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
         if self.dynamic_axes is not None:
-            name_dims(proto, self.dynamic_axes)
+            name_dims(proto, self.dynamic_axes, self.output_axes)
         return proto
 
 
-def name_dims(model: onnx.ModelProto, dynamic_axes: Mapping[int, Mapping[int, str]]) -> None:
-    """Rename the exporter's symbols (``s14``...) on the graph inputs to the requested names, everywhere.
+def name_dims(model: onnx.ModelProto, dynamic_axes: Mapping[int, Mapping[int, str]],
+              output_axes: Mapping[int, Mapping[int, str]] | None = None) -> None:
+    """Rename the exporter's symbols (``s14``...) on the graph inputs to the requested names, everywhere;
+    then give the graph outputs the names of ``output_axes``.
 
-    A symbol is renamed only where it is a whole ``dim_param`` (inputs, outputs, value_info), so derived
-    expressions like ``((s12 - 1)//4) + 1`` keep the original symbol, which stays consistent.
+    An input symbol is renamed only where it is a whole ``dim_param`` (inputs, outputs, value_info), so
+    derived expressions like ``((s12 - 1)//4) + 1`` inside the graph keep the original symbol, which stays
+    consistent. A graph output, though, is what every tool shows (Polygraphy, Netron, TensorRT's
+    parser, Triton): CoMiX pads to a multiple of 32 and crops back, so its logits' H, W come out as
+    ``Min(s12, 4*(((s12 + (PythonMod(-s12, 32)) - 1)//4)) + 4)``, which always equals ``s12``. The exporter
+    cannot prove that; the model's contract (and the parity check at sizes that are not multiples of 32,
+    which compares output shapes) does, so ``output_axes`` names those axes outright.
     """
     mapping: dict[str, str] = {}
     for index, axes in dynamic_axes.items():
@@ -125,3 +135,10 @@ def name_dims(model: onnx.ModelProto, dynamic_axes: Mapping[int, Mapping[int, st
         for dim in value.type.tensor_type.shape.dim:
             if dim.HasField("dim_param") and dim.dim_param in mapping:
                 dim.dim_param = mapping[dim.dim_param]
+    for index, axes in (output_axes or {}).items():
+        if index >= len(model.graph.output):
+            continue
+        dims = model.graph.output[index].type.tensor_type.shape.dim
+        for axis, name in axes.items():
+            if axis < len(dims) and not dims[axis].HasField("dim_value"):
+                dims[axis].dim_param = name

@@ -60,8 +60,9 @@ class ExportPipeline:
     def __init__(self, input_names: Sequence[str], output_names: Sequence[str], opset: int = DEFAULT_OPSET,
                  dynamic_axes=None, portable: bool = False, record: ModelRecord | None = None,
                  passes: Sequence[GraphPass] | None = None, parity: ParityCheck | None = None,
-                 validate: bool = True) -> None:
-        self.exporter = TorchOnnxExporter(input_names, output_names, opset, dynamic_axes, portable)
+                 validate: bool = True, output_axes=None) -> None:
+        self.exporter = TorchOnnxExporter(input_names, output_names, opset, dynamic_axes, portable,
+                                          output_axes=output_axes)
         self.portable = portable
         self.record = record or ModelRecord()
         self.passes = list(passes) if passes is not None else [FoldBatchNorm(), Simplify()]

@@ -21,8 +21,10 @@ LAYERS = [
     {"comix", "comix.atomic", "comix.hashing", "comix.metadata"},  # foundations: files, hashes, the model record
     {"comix.ops", "comix.data", "comix.viz"},          # the DCN op and its spec; readers and scenes; plots
     {"comix.model", "comix.plugins"},                  # the network; native kernels and their loaders
+    {"comix.tensorrt"},                                # TensorRT engines: build, describe, run (CUDA memory)
     {"comix.runtime"},                                 # backends, whole-scene inference
     {"comix.train", "comix.export"},                   # training and evaluation; torch -> ONNX
+    {"comix.triton", "comix.doctor"},                  # serving repositories; the environment check
     {"comix.calibration"},                             # precision: FP16 / INT8 graphs
     {"comix.demo"},                                    # the end-to-end run
     {"comix.cli"},                                     # commands: the top

@@ -42,6 +42,17 @@ def _register() -> None:
     command(app, "export")(export_cmd.export_command)
     command(app, "infer")(infer_cmd.infer_command)
     app.add_typer(plugins_cmd.app, name="plugins")
+    _register_deployment()
+
+
+def _register_deployment() -> None:
+    """TensorRT engines, comparisons, the environment check and Triton repositories."""
+    from comix.cli import build_cmd, compare_cmd, doctor_cmd, triton_cmd
+
+    command(app, "build")(build_cmd.build_command)
+    command(app, "compare")(compare_cmd.compare_command)
+    command(app, "doctor")(doctor_cmd.doctor_command)
+    command(app, "export-triton")(triton_cmd.export_triton_command)
 
 
 _register()

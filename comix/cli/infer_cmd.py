@@ -1,6 +1,7 @@
 """``comix infer MODEL --hsi H --x X -o seg.tif``: segment a whole scene with any backend.
 
-MODEL is an exported ``.onnx`` (ONNX Runtime backend) or a checkpoint folder (PyTorch backend). The work
+MODEL is an exported ``.onnx`` (ONNX Runtime backend), an engine from ``comix build`` (TensorRT backend)
+or a checkpoint folder (PyTorch backend, on the CPU or with ``--device cuda`` on our CUDA kernels). The work
 is :func:`comix.runtime.segment.segment_scene`; this module parses options and shows progress.
 """
 
@@ -17,7 +18,8 @@ from comix.runtime import defaults
 
 
 def infer_command(
-    model: Path = typer.Argument(..., help="Exported .onnx model, or a checkpoint folder for the PyTorch backend."),
+    model: Path = typer.Argument(..., help="Exported .onnx model, a TensorRT .engine from comix build, or a "
+                                 "checkpoint folder for the PyTorch backend."),
     hsi: Path = typer.Option(..., "--hsi", help="HSI cube: GeoTIFF/ENVI (bands first), .npy/.mat/.npz (see --layout)."),
     x: Path = typer.Option(..., "--x", help="X-modality raster (LiDAR DSM, SAR, ...) on the same H x W grid."),
     output: Path = typer.Option(..., "-o", "--output", help="Class raster to write: .tif (GeoTIFF, keeps the HSI's "
@@ -29,8 +31,12 @@ def infer_command(
                                 f"{defaults.TILE})."),
     batch: int = typer.Option(None, "--batch", help="Tiles per backend call; memory grows with this, not the scene "
                               f"(default: a static model's batch, else {defaults.BATCH})."),
-    backend: str = typer.Option("auto", "--backend", help="auto (.onnx -> onnxruntime, else torch), onnxruntime "
-                                "or torch."),
+    backend: str = typer.Option("auto", "--backend", help="auto (.onnx -> onnxruntime, .engine -> tensorrt, else "
+                                "torch), onnxruntime, tensorrt or torch."),
+    device: str = typer.Option("cpu", "--device", help="PyTorch backend only: cpu, or cuda (our CUDA DCN kernels "
+                               "through the PyTorch extension)."),
+    cuda_graphs: bool = typer.Option(False, "--cuda-graphs", help="TensorRT backend: capture each tile shape's "
+                                     "enqueue once as a CUDA graph and replay it."),
     probabilities: bool = typer.Option(False, "--probabilities", help="Also write per-class softmax probabilities "
                                        "(float32, K bands) as <output>.probabilities.tif/.npy."),
     hsi_key: str = typer.Option(None, "--hsi-key", help="Variable name inside a .mat/.npz HSI file."),
@@ -48,7 +54,7 @@ def infer_command(
     started = time.perf_counter()
     hsi_cube, x_raster, georef = read_scene_inputs(hsi, x, hsi_key, x_key, layout)
     read_seconds = time.perf_counter() - started
-    runner = open_backend(model, backend, threads)
+    runner = open_backend(model, backend, threads, device=device, cuda_graphs=cuda_graphs)
     with Progress(TextColumn("[bold]tiles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=quiet) as progress:
         task = progress.add_task("infer", total=None)

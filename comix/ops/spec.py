@@ -48,3 +48,8 @@ TRT_DEFORM_CONV_2D = ("DeformConv", "1")
 # 2-D in our domain: the same semantics as ONNX DeformConv, served by our ONNX Runtime library (faster
 # than ONNX Runtime's built-in one on CPU; see plugins/README.md). The exporter emits the standard node.
 DEFORM_CONV_2D = "DeformConv"
+
+# The 2-D plugin under a second name, for TensorRT parsers older than 10.15: they always send an ONNX
+# ``DeformConv`` node to TensorRT's own importer (NVIDIA's plugin, FP16 accumulation), so comix build
+# renames the nodes to this op type, which only our plugin library registers (same plugin, same fields).
+TRT_DEFORM_CONV_2D_ALIAS = ("DeformConv2D", "1")

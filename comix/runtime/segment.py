@@ -21,22 +21,35 @@ from comix.runtime.errors import RuntimeInputError
 from comix.runtime.outputs import output_paths, write_products
 from comix.runtime.sliding_window import ProgressCallback, SceneResult, SlidingWindow
 
-BACKENDS = ("auto", "onnxruntime", "torch")
+BACKENDS = ("auto", "onnxruntime", "torch", "tensorrt")
+DEVICES = ("cpu", "cuda")
 
 
-def open_backend(model: str | os.PathLike, backend: str = "auto", threads: int = 0) -> Backend:
-    """The backend for ``model``: ``auto`` picks ONNX Runtime for a ``.onnx`` file, PyTorch for a checkpoint."""
+def open_backend(model: str | os.PathLike, backend: str = "auto", threads: int = 0, device: str = "cpu",
+                 cuda_graphs: bool = False) -> Backend:
+    """The backend for ``model``: ``auto`` picks TensorRT for a ``.engine``, ONNX Runtime for a ``.onnx``
+    file, PyTorch for a checkpoint. ``device`` is for the PyTorch backend (``cuda``: our CUDA DCN kernels
+    through the PyTorch extension); ``cuda_graphs`` for TensorRT."""
     from comix.runtime.ort_backend import OnnxRuntimeBackend
     from comix.runtime.torch_backend import TorchBackend
 
     model = Path(model)
     if backend not in BACKENDS:
         raise RuntimeInputError(f"--backend: got {backend!r}, expected one of {list(BACKENDS)}")
+    if device not in DEVICES:
+        raise RuntimeInputError(f"--device: got {device!r}, expected one of {list(DEVICES)}")
     if backend == "auto":
-        backend = "onnxruntime" if model.suffix == ".onnx" else "torch"
+        backend = {".onnx": "onnxruntime", ".engine": "tensorrt", ".plan": "tensorrt"}.get(model.suffix, "torch")
+    if device == "cuda" and backend != "torch":
+        raise RuntimeInputError(f"--device cuda: got backend {backend!r}, expected torch (TensorRT always runs "
+                                "on the GPU; ONNX Runtime here runs on the CPU)")
     if backend == "onnxruntime":
         return OnnxRuntimeBackend(model, threads=threads)
-    return TorchBackend.from_checkpoint(model)
+    if backend == "tensorrt":
+        from comix.runtime.tensorrt_backend import TensorRTBackend
+
+        return TensorRTBackend(model, cuda_graphs=cuda_graphs)
+    return TorchBackend.from_checkpoint(model, device=device)
 
 
 def read_scene_inputs(hsi: str | os.PathLike, x: str | os.PathLike, hsi_key: str | None = None,

@@ -11,12 +11,31 @@ from comix.runtime.backend import Backend, ModelIO
 from comix.runtime.errors import RuntimeInputError
 
 
+def use_cuda_kernels() -> None:
+    """Make CUDA runs use our DCN kernels: check a GPU is visible, then load the PyTorch extension
+    (``comix.plugins.torch``), which registers them for the ``comix::deform_conv*`` ops' CUDA key.
+    Without the extension the ops would silently take their (slow) vectorised PyTorch kernel."""
+    if not torch.cuda.is_available():
+        raise RuntimeInputError(f"--device cuda: got torch {torch.__version__} with no usable CUDA device "
+                                f"(torch.version.cuda = {torch.version.cuda}), expected a CUDA build of torch and a "
+                                "GPU; `comix doctor` shows what is missing")
+    from comix.plugins.torch import load_extension
+
+    try:
+        load_extension()
+    except (RuntimeError, ImportError, OSError) as error:
+        raise RuntimeInputError(f"--device cuda: our CUDA DCN extension could not be loaded ({str(error).splitlines()[0]}); "
+                                "build it with `cd plugins/torch && python setup.py build_ext --inplace`") from None
+
+
 class TorchBackend(Backend):
     """Run ``module(hsi, x) -> logits`` in eval mode under ``torch.inference_mode``."""
 
     name = "torch"
 
     def __init__(self, module: torch.nn.Module, info: ModelIO | None = None, device: str = "cpu") -> None:
+        if device.startswith("cuda"):
+            use_cuda_kernels()
         self.module = module.eval().to(device)
         self.device = device
         if info is None:

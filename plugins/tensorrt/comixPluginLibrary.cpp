@@ -26,7 +26,9 @@ COMIX_PLUGIN_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_
         // while engines built with them are in use.
         static comix::trt::DeformConvPluginCreator deformConv2d(2);
         static comix::trt::DeformConvPluginCreator deformConv3d(3);
-        static nvinfer1::IPluginCreatorInterface* const creators[] = {&deformConv2d, &deformConv3d};
+        // the 2-D creator again under the name comix build gives DeformConv nodes for parsers < 10.15
+        static comix::trt::DeformConvPluginCreator deformConv2dAlias(2, comix::trt::kDeformConv2dAliasName);
+        static nvinfer1::IPluginCreatorInterface* const creators[] = {&deformConv2d, &deformConv3d, &deformConv2dAlias};
         nbCreators = static_cast<int32_t>(sizeof(creators) / sizeof(creators[0]));
         return creators;
     }

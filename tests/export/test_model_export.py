@@ -110,6 +110,9 @@ def test_portable_export_is_dynamic_portable_and_carries_metadata(portable_model
     assert {n.domain for n in model.graph.node} <= {"", "ai.onnx"}
     dims = [[d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input]
     assert dims == [["batch", BANDS, "height", "width"], ["batch", X_CHANNELS, "height", "width"]]
+    # the logits are named like the inputs, not the exporter's Min(s12, 4*(...)+4) expression of pad-and-crop
+    outputs = [[d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output]
+    assert outputs == [["batch", CLASSES, "height", "width"]]
     meta = ModelRecord.read_onnx(model)
     folder, torch_model = checkpoint
     assert meta.model_name == folder.name and meta.class_names == [f"c{i}" for i in range(CLASSES)]

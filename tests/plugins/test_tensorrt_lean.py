@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from comix.ops.geometry import DeformConvGeometry
-from comix.ops.spec import TRT_DEFORM_CONV_2D, TRT_DEFORM_CONV_3D, TRT_PLUGIN_NAMESPACE
+from comix.ops.spec import TRT_DEFORM_CONV_2D, TRT_DEFORM_CONV_2D_ALIAS, TRT_DEFORM_CONV_3D, TRT_PLUGIN_NAMESPACE
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "tools" / "check_tensorrt_headers.sh"
@@ -132,7 +132,7 @@ def test_creators_listed_in_tensorrt_registry(built):
     observed = built["observed"]
     assert observed["loaded"] is True
     creators = {c["name"]: c for c in observed["creators"]}
-    for (name, version), nd in ((TRT_DEFORM_CONV_2D, 2), (TRT_DEFORM_CONV_3D, 3)):
+    for (name, version), nd in ((TRT_DEFORM_CONV_2D, 2), (TRT_DEFORM_CONV_3D, 3), (TRT_DEFORM_CONV_2D_ALIAS, 2)):
         assert name in creators, f"registry creators: got {sorted(creators)}, expected {name}"
         assert creators[name]["version"] == version
         assert creators[name]["namespace"] == TRT_PLUGIN_NAMESPACE
@@ -245,15 +245,25 @@ def test_python_bindings_registry(built):
         plugin = creator.create_plugin("py_good", good, trt.TensorRTPhase.BUILD)
         core = plugin.get_capability_interface(trt.PluginCapabilityType.CORE) if plugin is not None else None
         refused = creator.create_plugin("py_bad", bad, trt.TensorRTPhase.BUILD)
+        alias = registry.get_creator("DeformConv2D", "1", "")
+        fields2d = trt.PluginFieldCollection([
+            trt.PluginField("kernel_shape", np.array([3, 2], dtype=np.int32), trt.PluginFieldType.INT32)])
+        aliased = alias.create_plugin("py_alias", fields2d, trt.TensorRTPhase.BUILD) if alias is not None else None
+        alias_core = aliased.get_capability_interface(trt.PluginCapabilityType.CORE) if aliased is not None else None
         print(json.dumps({{"loaded": handle is not None, "names": names,
                            "good": None if core is None else [core.plugin_name, core.plugin_version],
-                           "bad_is_none": refused is None}}))
+                           "bad_is_none": refused is None,
+                           "alias_plugin": None if alias_core is None else [alias_core.plugin_name,
+                                                                            alias_core.plugin_version]}}))
     """)
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, f"python bindings: got exit {run.returncode}:\n{run.stdout}\n{run.stderr}"
     observed = json.loads(run.stdout.strip().splitlines()[-1])
     assert observed["loaded"] is True
-    assert observed["names"] == [["DeformConv", "1"], ["DeformConv3D", "1"]]
+    assert observed["names"] == [["DeformConv", "1"], ["DeformConv2D", "1"], ["DeformConv3D", "1"]]
     assert observed["good"] == ["DeformConv3D", "1"]
     assert observed["bad_is_none"] is True
+    # the alias (the node name comix build gives DeformConv for parsers < 10.15) makes the ordinary 2-D
+    # plugin, so engines record "DeformConv" v1 and deserialize through the primary creator
+    assert observed["alias_plugin"] == [TRT_DEFORM_CONV_2D[0], TRT_DEFORM_CONV_2D[1]]
     assert "createPlugin('py_bad', build): attribute 'strides': got 2 values, expected 3" in run.stderr

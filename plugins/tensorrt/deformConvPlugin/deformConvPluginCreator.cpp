@@ -10,8 +10,9 @@
 namespace comix {
 namespace trt {
 
-DeformConvPluginCreator::DeformConvPluginCreator(int32_t spatialDims)
+DeformConvPluginCreator::DeformConvPluginCreator(int32_t spatialDims, char const* creatorName)
     : mSpatialDims(spatialDims)
+    , mCreatorName(creatorName != nullptr ? creatorName : deformConvPluginName(spatialDims))
     , mFieldNames(deformConvFieldNames(spatialDims))
 {
     mFieldCollection.nbFields = static_cast<int32_t>(mFieldNames.size());
@@ -52,7 +53,7 @@ nvinfer1::PluginFieldCollection const* DeformConvPluginCreator::getFieldNames() 
 
 char const* DeformConvPluginCreator::getPluginName() const noexcept
 {
-    return deformConvPluginName(mSpatialDims);
+    return mCreatorName;
 }
 
 char const* DeformConvPluginCreator::getPluginVersion() const noexcept

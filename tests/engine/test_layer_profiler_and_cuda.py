@@ -1,0 +1,86 @@
+"""Per-layer time summaries (worked example) and the CUDA adapter's behaviour where there is no GPU."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from comix.tensorrt.cuda_memory import CudaUnavailable, open_cuda
+from comix.tensorrt.layer_profiler import summarize
+
+
+def test_summary_is_median_mean_and_share_in_execution_order():
+    samples = {"conv": [1.0, 3.0, 2.0], "DeformConv3D": [4.0, 6.0, 5.0, 100.0], "head": [0.0, 0.0, 0.0]}
+    rows = summarize(samples)
+    assert [r.name for r in rows] == ["conv", "DeformConv3D", "head"]
+    conv, dcn, head = rows
+    assert (conv.median_ms, conv.mean_ms, conv.runs) == (2.0, 2.0, 3)
+    assert (dcn.median_ms, dcn.mean_ms, dcn.runs) == (5.5, 28.75, 4)  # median of 4 values: (5 + 6) / 2
+    assert conv.share == pytest.approx(2.0 / 7.5) and dcn.share == pytest.approx(5.5 / 7.5) and head.share == 0.0
+    assert summarize({"x": [0.0]})[0].share == 0.0
+
+
+@pytest.mark.tensorrt
+def test_layer_timer_is_a_real_tensorrt_profiler():
+    """The IProfiler subclass is accepted by TensorRT's bindings (lean runtime) and collects what is reported."""
+    try:
+        import tensorrt_lean_bindings as trt
+    except Exception as error:  # noqa: BLE001
+        pytest.skip(f"TensorRT lean wheels absent ({type(error).__name__}): pip install -e '.[tensorrt-lean]'")
+    from comix.tensorrt.layer_profiler import make_layer_timer
+
+    timer = make_layer_timer(trt)
+    assert isinstance(timer, trt.IProfiler)
+    timer.report_layer_time("a", 0.5)
+    timer.report_layer_time("a", 1.5)
+    assert timer.samples == {"a": [0.5, 1.5]}
+
+
+def _has_gpu() -> bool:
+    try:
+        open_cuda("cuda-python")
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cuda") is None, reason="cuda-python not installed")
+@pytest.mark.skipif(_has_gpu(), reason="a GPU is visible here (this checks the no-driver path)")
+def test_cuda_python_without_a_driver_says_so():
+    with pytest.raises(CudaUnavailable) as error:
+        open_cuda("cuda-python")
+    message = str(error.value)
+    assert "cudaGetDeviceCount: got cudaError" in message and "comix doctor" in message
+
+
+def test_unknown_binding_and_missing_pycuda_are_clear():
+    with pytest.raises(CudaUnavailable, match=r"--cuda: got 'cupy', expected one of \['cuda-python', 'pycuda'\]"):
+        open_cuda("cupy")
+    if importlib.util.find_spec("pycuda") is None:
+        with pytest.raises(CudaUnavailable, match="pycuda: cannot import"):
+            open_cuda("pycuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _has_gpu(), reason="no CUDA GPU (cuda-python sees none)")
+@pytest.mark.parametrize("api", ["cuda-python", "pycuda"])
+def test_round_trip_through_device_memory_and_a_cuda_graph(api):
+    if api == "pycuda" and importlib.util.find_spec("pycuda") is None:
+        pytest.skip("pycuda not installed")
+    cuda = open_cuda(api)
+    info = cuda.device_info()
+    assert info.compute_capability[0] >= 5 and info.total_memory > 0
+    host = cuda.pinned_empty((1000,), np.float32)
+    back = cuda.pinned_empty((1000,), np.float32)
+    host[:] = np.arange(1000, dtype=np.float32)
+    pointer, stream = cuda.malloc(host.nbytes), cuda.stream()
+    cuda.copy_to_device(pointer, host, stream)
+    cuda.copy_to_host(back, pointer, stream)
+    cuda.synchronize(stream)
+    assert np.array_equal(back, host)
+    cuda.free(pointer)
+    cuda.release_pinned(host)
+    cuda.release_pinned(back)
+    cuda.destroy_stream(stream)
