@@ -290,7 +290,8 @@ class GeoTiffRaster(WindowedRaster):
         try:
             return self.dataset.read(window=self._window(window))
         except rasterio.errors.RasterioError as error:
-            raise DataError(f"{self.path}: cannot read window {window}: {error} (truncated or corrupt file?)") from None
+            detail = str(error.__cause__ or error).strip().splitlines()[0]
+            raise DataError(f"{self.path}: cannot read {window}: {detail} (truncated or corrupt file?)") from None
 
     def _mask(self, window: Window) -> np.ndarray | None:
         if not self.has_mask:

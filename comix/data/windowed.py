@@ -48,6 +48,9 @@ class Window:
     def cols(self) -> slice:
         return slice(self.col, self.col + self.width)
 
+    def __str__(self) -> str:
+        return f"rows {self.row}-{self.row + self.height}, columns {self.col}-{self.col + self.width}"
+
     def clip(self, height: int, width: int) -> Window:
         """The part of this window inside a ``height x width`` raster (may be empty)."""
         row, col = max(self.row, 0), max(self.col, 0)

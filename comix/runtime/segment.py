@@ -28,7 +28,7 @@ from comix.runtime.errors import RuntimeInputError
 from comix.runtime.nodata import NodataFill
 from comix.runtime.outputs import ClassProducts, StagedFiles, output_paths
 from comix.runtime.scene_source import RasterRef, SceneSource
-from comix.runtime.sliding_window import ArraySink, SceneResult, SlidingWindow
+from comix.runtime.sliding_window import ArraySink, Executor, SceneResult, SlidingWindow
 from comix.runtime.streaming import ProgressCallback, StreamStats
 
 BACKENDS = ("auto", "onnxruntime", "torch")
@@ -87,12 +87,14 @@ class SegmentationRun:
 def segment_source(backend: Backend, source: SceneSource, output: str | os.PathLike, *, tile: int | None = None,
                    overlap: int | None = None, batch: int | None = None, probabilities: bool = False,
                    cog: bool = False, nodata_fill: str = NODATA_FILL, progress: ProgressCallback | None = None,
-                   summary: dict | None = None, keep_in_memory: bool = False) -> SegmentationRun:
+                   summary: dict | None = None, keep_in_memory: bool = False,
+                   executor: Executor | None = None) -> SegmentationRun:
     """Segment a scene read window by window and write its products (:mod:`comix.runtime.outputs`) named
     after ``output``, block by block: peak memory is one batch of tiles plus the blending band.
 
     ``summary`` entries (e.g. input paths) are added to the JSON summary; ``keep_in_memory`` also returns
-    the blended logits and classes (:class:`SceneResult`).
+    the blended logits and classes (:class:`SceneResult`); ``executor`` runs the tile batches elsewhere
+    (see :meth:`SlidingWindow.stream`).
     """
     from comix.data.geotiff_io import bounded_gdal_cache
 
@@ -106,7 +108,7 @@ def segment_source(backend: Backend, source: SceneSource, output: str | os.PathL
     in_memory = ArraySink() if keep_in_memory else None
     try:
         with bounded_gdal_cache():
-            stats = window.stream(source, [products] + ([in_memory] if in_memory else []))
+            stats = window.stream(source, [products] + ([in_memory] if in_memory else []), executor)
             entries = products.finish()
         plan = window.plan(source.height, source.width)
         streamed = stats.as_dict()

@@ -16,7 +16,7 @@ blending band, not the scene.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,10 +26,12 @@ from comix.runtime.defaults import NODATA_FILL, resolve_window
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.nodata import NodataFill
 from comix.runtime.scene_source import SceneSource
-from comix.runtime.streaming import BlockSink, LocalTileRunner, ProgressCallback, StreamStats, TilePlan, stream
+from comix.runtime.streaming import (BatchOutput, BlockSink, LocalTileRunner, ProgressCallback, StreamStats, TilePlan,
+                                     stream)
 from comix.runtime.tiling import DEFAULT_FLOOR
 
 NODATA_LABEL = 0
+Executor = Callable[[TilePlan, SceneSource], Iterator[BatchOutput]]
 
 
 @dataclass
@@ -132,12 +134,18 @@ class SlidingWindow:
         return TilePlan.for_scene(height, width, self.tile, self.overlap, self.batch, self.margin, self.floor,
                                   static_tile=self.backend.info.tile is not None)
 
-    def stream(self, source: SceneSource, sinks: Sequence[BlockSink]) -> StreamStats:
-        """Segment ``source`` window by window into ``sinks`` (see :mod:`comix.runtime.streaming`)."""
+    def stream(self, source: SceneSource, sinks: Sequence[BlockSink], executor: Executor | None = None) -> StreamStats:
+        """Segment ``source`` window by window into ``sinks`` (see :mod:`comix.runtime.streaming`).
+
+        ``executor(plan, source)`` yields one :class:`BatchOutput` per planned batch, in order; default: run
+        them here (:class:`LocalTileRunner`); the Ray engine passes one that runs them on its actors."""
         self.backend.check_shapes(source.hsi.shape, source.x.shape)
         plan = self.plan(source.height, source.width)
-        runner = LocalTileRunner(self.backend, source, plan, self.nodata_fill)
-        return stream(plan, runner.map(plan.batches), sinks, source.georef, self.backend.info.classes, self.progress)
+        if executor is None:
+            outputs = LocalTileRunner(self.backend, source, plan, self.nodata_fill).map(plan.batches)
+        else:
+            outputs = executor(plan, source)
+        return stream(plan, outputs, sinks, source.georef, self.backend.info.classes, self.progress)
 
     def __call__(self, hsi: np.ndarray, x: np.ndarray) -> SceneResult:
         """hsi (bands, H, W), x (C, H, W) raw float values -> :class:`SceneResult` (in memory)."""
