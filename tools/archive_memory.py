@@ -72,7 +72,6 @@ def main(argv=None) -> None:
     if args.child:
         print(json.dumps(child(*args.child, args.threads, args.batch)))
         return
-    from comix.data.geotiff_io import write_geotiff
     from comix.data.synthetic import houston_like
     from comix.runtime import OnnxRuntimeBackend, SlidingWindow
 

@@ -42,8 +42,7 @@ class BlendingBand:
         if needed <= self.weights.shape[0]:
             self.rows = max(self.rows, needed)
             return
-        capacity = max(needed, 2 * self.weights.shape[0])
-        grow = capacity - self.weights.shape[0]
+        grow = needed - self.weights.shape[0]  # exactly what is needed: the band is the width-dependent memory
         self.weights = np.concatenate([self.weights, np.zeros((grow, self.width), np.float32)])
         self.valid = np.concatenate([self.valid, np.zeros((grow, self.width), bool)])
         if self.sums is not None:
