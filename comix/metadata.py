@@ -8,7 +8,10 @@ Schema versions:
 
 * 1 — exports before the record had a version: no ``comix.schema_version`` key; the training tile was
   called ``tile_size``. Read and upgraded in memory.
-* 2 — ``schema_version``, ``training_tile`` and ``precision`` (empty for FP32).
+* 2 — ``schema_version``, ``training_tile`` and ``precision`` (empty for FP32). Later (same meaning of
+  every field, so the same version): ``normalization`` — the model's input statistics in raw units
+  (``hsi_mean``, ``hsi_std``, ``x_mean``, ``x_std``), which the runtime fills nodata pixels with; empty in
+  records written before it.
 
 A record of a newer version than this build reads is refused with a message (upgrade, or re-export).
 """
@@ -48,7 +51,8 @@ class ModelRecord:
 
     ``training_tile`` is [H, W] of the tiles the model was trained on; ``graph_kind`` is "canonical"
     (ai.comix nodes), "portable" (ai.onnx only) or "" for a non-ONNX artifact; ``precision`` is the
-    recipe of a calibrated graph (empty for FP32).
+    recipe of a calibrated graph (empty for FP32); ``normalization`` the per-band / per-channel input
+    statistics the graph applies to raw values (empty when unknown).
     """
 
     model_name: str = "unknown"
@@ -65,6 +69,7 @@ class ModelRecord:
     opset: int = 0
     exporter: str = "torch.onnx.export(dynamo=True)"
     precision: dict = field(default_factory=dict)
+    normalization: dict[str, list[float]] = field(default_factory=dict)
     tools: dict[str, str] = field(default_factory=tool_versions)
     schema_version: int = SCHEMA_VERSION
 

@@ -50,8 +50,9 @@ def _save(fig, path: Path) -> Path:
 
 
 def save_class_map(classes: np.ndarray, class_names: Sequence[str], path: str | Path, title: str = "",
-                   reference: np.ndarray | None = None) -> Path:
-    """PNG of a class raster (H, W; 0..K) with a legend; with ``reference``, the two side by side."""
+                   reference: np.ndarray | None = None, nodata_label: str | None = None) -> Path:
+    """PNG of a class raster (H, W; 0..K) with a legend; with ``reference``, the two side by side;
+    ``nodata_label`` names value 0 (black) in the legend (e.g. "no data")."""
     plt = _pyplot()
     from matplotlib.patches import Patch
 
@@ -67,6 +68,8 @@ def save_class_map(classes: np.ndarray, class_names: Sequence[str], path: str | 
         ax.axis("off")
     colours = class_colours(num_classes) / 255.0
     handles = [Patch(color=colours[k], label=f"{k} {name}") for k, name in enumerate(class_names, start=1)]
+    if nodata_label:
+        handles.append(Patch(facecolor=colours[0], edgecolor="0.5", label=f"0 {nodata_label}"))
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     if title:
         fig.suptitle(title)

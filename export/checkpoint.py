@@ -100,6 +100,7 @@ def model_record(checkpoint, options: ExportOptions) -> ModelRecord:
         x_channels=config.x_channels,
         training_tile=_training_tile(recipe.get("tile"), options.tile),
         checkpoint_sha256=checkpoint.weights_sha256,
+        normalization={key: [float(v) for v in values] for key, values in (document.get("normalization") or {}).items()},
     )
 
 

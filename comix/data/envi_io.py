@@ -2,13 +2,16 @@
 
 Supports data types 1, 2, 3, 4, 5, 12, 13, 14, 15, interleaves ``bsq``, ``bil``, ``bip``, both byte
 orders, ``header offset``, ``wavelength`` (+ ``wavelength units``), ``map info`` (north-up, with an
-optional ``coordinate system string``) and ``data ignore value``. The raw file is memory-mapped and its
-size checked against the header, so a truncated file is reported, not silently padded.
+optional ``coordinate system string``) and ``data ignore value`` (the nodata value, see
+:mod:`comix.data.windowed`). The raw file is memory-mapped and its size checked against the header, so a
+truncated file is reported, not silently padded; :class:`EnviRaster` reads it window by window.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ import numpy as np
 from comix.atomic import atomic_path
 from comix.data.errors import DataError
 from comix.data.georef import GeoRef
+from comix.data.windowed import ArrayRaster, ArrayShape
 
 ENVI_DTYPES = {1: "u1", 2: "i2", 3: "i4", 4: "f4", 5: "f8", 12: "u2", 13: "u4", 14: "i8", 15: "u8"}
 _UNIT_TO_NM = {"nanometers": 1.0, "nm": 1.0, "micrometers": 1000.0, "microns": 1000.0, "um": 1000.0,
@@ -67,14 +71,22 @@ def _int_field(fields: dict, name: str, header: Path, default: int | None = None
         raise DataError(f"{header}: '{name} = {fields[name]}', expected an integer") from error
 
 
-def read_envi(path: str | Path) -> tuple[np.ndarray, GeoRef | None, np.ndarray | None]:
-    """Read an ENVI image.
+@dataclass(frozen=True)
+class _EnviLayout:
+    """Where and how the pixels of an ENVI image lie in its raw file."""
 
-    Returns:
-        ``(array (bands, H, W) in the file's dtype, georef or None, wavelengths_nm (bands,) or None)``.
-        For an ENVI Spectral Library the array is ``(1, spectra, wavelengths)`` and the wavelengths
-        are per sample.
-    """
+    header: Path
+    data_path: Path
+    fields: dict
+    dtype: np.dtype
+    offset: int
+    stored_shape: tuple[int, int, int]
+    axes: str  # stored axis order: CHW (bsq), HCW (bil), HWC (bip)
+    bands: int
+    samples: int
+
+
+def _layout(path: str | Path) -> _EnviLayout:
     header, data_path = header_and_data_paths(path)
     fields = parse_envi_header(header)
     samples, lines = _int_field(fields, "samples", header), _int_field(fields, "lines", header)
@@ -94,14 +106,68 @@ def read_envi(path: str | Path) -> tuple[np.ndarray, GeoRef | None, np.ndarray |
     if size < expected:
         raise DataError(f"{data_path}: {size} bytes, expected {expected} for {bands} bands x {lines} lines x "
                         f"{samples} samples of {dtype.name} (+{offset} header bytes): truncated file?")
-    raw = np.memmap(data_path, dtype=dtype, mode="r", offset=offset, shape=shapes[interleave])
-    to_band_first = {"bsq": (0, 1, 2), "bil": (1, 0, 2), "bip": (2, 0, 1)}[interleave]
-    array = raw.transpose(to_band_first)
-    array = np.array(array, dtype=dtype.newbyteorder("="))
+    return _EnviLayout(header, data_path, fields, dtype, offset, shapes[interleave],
+                       {"bsq": "CHW", "bil": "HCW", "bip": "HWC"}[interleave], bands, samples)
+
+
+def _ignore_value(fields: dict, header: Path) -> float | None:
+    """The header's ``data ignore value`` (ENVI's nodata), None when absent."""
+    if "data ignore value" not in fields:
+        return None
+    try:
+        return float(fields["data ignore value"])
+    except ValueError:
+        raise DataError(f"{header}: 'data ignore value = {fields['data ignore value']}', expected a number") from None
+
+
+def read_envi(path: str | Path) -> tuple[np.ndarray, GeoRef | None, np.ndarray | None]:
+    """Read an ENVI image.
+
+    Returns:
+        ``(array (bands, H, W) in the file's dtype, georef or None, wavelengths_nm (bands,) or None)``.
+        For an ENVI Spectral Library the array is ``(1, spectra, wavelengths)`` and the wavelengths
+        are per sample.
+    """
+    layout = _layout(path)
+    raw = np.memmap(layout.data_path, dtype=layout.dtype, mode="r", offset=layout.offset, shape=layout.stored_shape)
+    array = raw.transpose([layout.axes.index(axis) for axis in "CHW"])
+    array = np.array(array, dtype=layout.dtype.newbyteorder("="))
+    fields, header = layout.fields, layout.header
     # a spectral library is one "band" of spectra (lines) x wavelengths (samples)
     per_sample = "spectral library" in fields.get("file type", "").lower()
-    wavelengths = _wavelengths_from_header(fields, header, samples if per_sample else bands)
+    wavelengths = _wavelengths_from_header(fields, header, layout.samples if per_sample else layout.bands)
     return array, _georef_from_header(fields, header), wavelengths
+
+
+class EnviRaster(ArrayRaster):
+    """An ENVI image read window by window from a memory map that is opened for each read and closed
+    after, so the pages read do not stay in this process's memory. Nodata: ``data ignore value``."""
+
+    def __init__(self, path: str | Path) -> None:
+        layout = _layout(path)
+        self.layout = layout
+        ignore = _ignore_value(layout.fields, layout.header)
+        super().__init__(ArrayShape(layout.stored_shape, layout.dtype), layout.axes, layout.data_path,
+                         _georef_from_header(layout.fields, layout.header),
+                         _wavelengths_from_header(layout.fields, layout.header, layout.bands),
+                         nodata=() if ignore is None else (ignore,),
+                         nodata_sources=() if ignore is None else (f"ENVI data ignore value {ignore:g}",))
+
+    @contextlib.contextmanager
+    def _array(self):
+        layout = self.layout
+        mapped = np.memmap(layout.data_path, dtype=layout.dtype, mode="r", offset=layout.offset,
+                           shape=layout.stored_shape)
+        try:
+            yield mapped
+        finally:
+            mapped._mmap.close()  # unmap now: resident pages go with it
+            del mapped
+
+
+def open_envi(path: str | Path) -> EnviRaster:
+    """An :class:`EnviRaster` for the header or the data file (clear :class:`DataError` when malformed)."""
+    return EnviRaster(path)
 
 
 def _wavelengths_from_header(fields: dict, header: Path, bands: int) -> np.ndarray | None:
@@ -145,8 +211,10 @@ def _georef_from_header(fields: dict, header: Path) -> GeoRef | None:
 
 
 def write_envi(path: str | Path, array: np.ndarray, wavelengths_nm=None, georef: GeoRef | None = None,
-               interleave: str = "bsq", description: str = "written by comix.data") -> Path:
-    """Write ``array`` (bands, H, W) as ``path`` (raw) + ``path.hdr``; each file atomic. Returns the header path."""
+               interleave: str = "bsq", description: str = "written by comix.data",
+               ignore_value: float | None = None) -> Path:
+    """Write ``array`` (bands, H, W) as ``path`` (raw) + ``path.hdr``; each file atomic. Returns the header path.
+    ``ignore_value`` is written as ``data ignore value`` (ENVI's nodata)."""
     path = Path(path)
     array = np.asarray(array)
     if array.ndim == 2:
@@ -164,6 +232,8 @@ def write_envi(path: str | Path, array: np.ndarray, wavelengths_nm=None, georef:
                  f"bands = {bands}", "header offset = 0", "file type = ENVI Standard",
                  f"data type = {codes[array.dtype.str[1:]]}", f"interleave = {interleave}",
                  f"byte order = {0 if array.dtype.byteorder in '<=|' else 1}"]
+    if ignore_value is not None:
+        lines_out.append(f"data ignore value = {float(ignore_value):g}")
     if wavelengths_nm is not None:
         lines_out += ["wavelength units = Nanometers",
                       "wavelength = {" + ", ".join(f"{float(w):.4f}" for w in wavelengths_nm) + "}"]

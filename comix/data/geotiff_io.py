@@ -15,8 +15,9 @@ import numpy as np
 from comix.atomic import atomic_path
 from comix.data.errors import DataError
 from comix.data.georef import GeoRef
+from comix.data.windowed import Window, WindowedRaster, nodata_values
 
-TAG_PIXEL_SCALE, TAG_TIEPOINT, TAG_GEOKEYS = 33550, 33922, 34735
+TAG_PIXEL_SCALE, TAG_TIEPOINT, TAG_GEOKEYS, TAG_GDAL_NODATA = 33550, 33922, 34735, 42113
 GEOKEY_GEOGRAPHIC, GEOKEY_PROJECTED, GEOKEY_MODEL_TYPE, GEOKEY_RASTER_TYPE = 2048, 3072, 1024, 1025
 
 
@@ -55,17 +56,34 @@ def _read_rasterio(path: Path):
             dataset = rasterio.open(path)
         with dataset:
             array = dataset.read()
-            georef = None
-            if dataset.crs is not None or not dataset.transform.is_identity:
-                crs = None
-                if dataset.crs is not None:
-                    epsg = dataset.crs.to_epsg()
-                    crs = f"EPSG:{epsg}" if epsg else dataset.crs.to_wkt()
-                georef = GeoRef(tuple(dataset.transform)[:6], crs)
+            georef = _georef_of(dataset)
             wavelengths = [dataset.tags(band).get("wavelength") for band in range(1, dataset.count + 1)]
     except rasterio.errors.RasterioError as error:
         raise DataError(f"{path}: cannot read as GeoTIFF: {error} (truncated or corrupt file?)") from error
     return array, georef, _wavelengths_or_none(wavelengths)
+
+
+def _georef_of(dataset) -> GeoRef | None:
+    """The georeference of an open rasterio dataset (None for a plain TIFF)."""
+    if dataset.crs is None and dataset.transform.is_identity:
+        return None
+    crs = None
+    if dataset.crs is not None:
+        epsg = dataset.crs.to_epsg()
+        crs = f"EPSG:{epsg}" if epsg else dataset.crs.to_wkt()
+    return GeoRef(tuple(dataset.transform)[:6], crs)
+
+
+def _georef_profile(georef: GeoRef | None) -> dict:
+    """rasterio profile entries (transform, crs) for a georeference."""
+    if georef is None:
+        return {}
+    from affine import Affine
+
+    profile = {"transform": Affine(*georef.transform)}
+    if georef.crs is not None:
+        profile["crs"] = georef.crs
+    return profile
 
 
 def _wavelengths_or_none(values) -> np.ndarray | None:
@@ -129,8 +147,9 @@ def _georef_from_tags(tags: dict) -> GeoRef | None:
 
 
 def write_geotiff(path: str | Path, array: np.ndarray, georef: GeoRef | None = None,
-                  wavelengths_nm: np.ndarray | None = None, backend: str = "auto") -> Path:
-    """Write ``array`` (C, H, W) or (H, W) as a band-interleaved GeoTIFF; atomic (temp name + rename)."""
+                  wavelengths_nm: np.ndarray | None = None, backend: str = "auto", nodata: float | None = None) -> Path:
+    """Write ``array`` (C, H, W) or (H, W) as a band-interleaved GeoTIFF; atomic (temp name + rename).
+    ``nodata`` is written as the GeoTIFF nodata tag (GDAL_NODATA)."""
     path = Path(path)
     array = np.asarray(array)
     if array.ndim == 2:
@@ -142,24 +161,22 @@ def write_geotiff(path: str | Path, array: np.ndarray, georef: GeoRef | None = N
     use_rasterio = backend == "rasterio" or (backend == "auto" and rasterio_available())
     with atomic_path(path, make_parents=True) as temp:
         if use_rasterio:
-            _write_rasterio(temp, array, georef, wavelengths_nm)
+            _write_rasterio(temp, array, georef, wavelengths_nm, nodata)
         else:
-            _write_tifffile(temp, array, georef, wavelengths_nm)
+            _write_tifffile(temp, array, georef, wavelengths_nm, nodata)
     return path
 
 
-def _write_rasterio(path: Path, array: np.ndarray, georef: GeoRef | None, wavelengths_nm) -> None:
+def _write_rasterio(path: Path, array: np.ndarray, georef: GeoRef | None, wavelengths_nm, nodata=None) -> None:
     import rasterio
-    from affine import Affine
 
     profile = {"driver": "GTiff", "height": array.shape[1], "width": array.shape[2], "count": array.shape[0],
                "dtype": array.dtype.name, "interleave": "band", "tiled": False}
     if _worth_compressing(array):
         profile["compress"] = "deflate"
-    if georef is not None:
-        profile["transform"] = Affine(*georef.transform)
-        if georef.crs is not None:
-            profile["crs"] = georef.crs
+    if nodata is not None:
+        profile["nodata"] = nodata
+    profile.update(_georef_profile(georef))
     import warnings
 
     with warnings.catch_warnings():
@@ -172,10 +189,12 @@ def _write_rasterio(path: Path, array: np.ndarray, georef: GeoRef | None, wavele
                 dataset.update_tags(band, wavelength=f"{float(wavelength):.4f}")
 
 
-def _write_tifffile(path: Path, array: np.ndarray, georef: GeoRef | None, wavelengths_nm) -> None:
+def _write_tifffile(path: Path, array: np.ndarray, georef: GeoRef | None, wavelengths_nm, nodata=None) -> None:
     import tifffile
 
     extratags = []
+    if nodata is not None:
+        extratags.append((TAG_GDAL_NODATA, "s", 0, repr(float(nodata)), True))
     if georef is not None:
         a, b, c, d, e, f = georef.transform
         if b != 0.0 or d != 0.0:
@@ -206,3 +225,141 @@ def _write_tifffile(path: Path, array: np.ndarray, georef: GeoRef | None, wavele
 def _worth_compressing(array: np.ndarray) -> bool:
     """Label rasters compress well; noisy float cubes barely do and are slow to deflate."""
     return array.dtype.kind in "biu"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Windowed reading and block writing (scenes larger than memory)
+
+GDAL_CACHE_BYTES = 64 << 20  # GDAL's block cache during a streamed run (its default is 5 % of RAM)
+
+
+def bounded_gdal_cache(cache_bytes: int = GDAL_CACHE_BYTES):
+    """Context manager: GDAL's block cache capped at ``cache_bytes`` while it is active, so reading and
+    writing a scene window by window keeps a bounded working set (GDAL would otherwise keep up to 5 % of RAM
+    of decoded blocks)."""
+    import rasterio
+
+    return rasterio.Env(GDAL_CACHEMAX=int(cache_bytes))
+
+
+class GeoTiffRaster(WindowedRaster):
+    """A GeoTIFF read window by window through rasterio (GDAL).
+
+    Nodata: the GeoTIFF nodata tag (per band, as GDAL reports it) and, where the file has one, its
+    internal mask or alpha band (GDAL's per-dataset mask), on top of NaN / Inf.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        import warnings
+
+        import rasterio
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise DataError(f"{self.path}: file not found, expected a GeoTIFF")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+                self.dataset = rasterio.open(self.path)
+        except rasterio.errors.RasterioError as error:
+            raise DataError(f"{self.path}: cannot read as GeoTIFF: {error} (truncated or corrupt file?)") from None
+        dataset = self.dataset
+        self.shape = (dataset.count, dataset.height, dataset.width)
+        self.dtype = np.dtype(dataset.dtypes[0])
+        self.georef = _georef_of(dataset)
+        self.wavelengths_nm = _wavelengths_or_none([dataset.tags(b).get("wavelength")
+                                                    for b in range(1, dataset.count + 1)])
+        declared = [v for v in dataset.nodatavals if v is not None]
+        self.nodata = nodata_values(*declared)
+        self.nodata_sources = (f"GeoTIFF nodata tag {declared[0]}",) if declared else ()
+        flags = {flag for band in dataset.mask_flag_enums for flag in band}
+        from rasterio.enums import MaskFlags
+
+        self.has_mask = bool(flags & {MaskFlags.per_dataset, MaskFlags.alpha})
+        if self.has_mask:
+            self.nodata_sources = (*self.nodata_sources, "GeoTIFF mask")
+
+    def _window(self, window: Window):
+        from rasterio.windows import Window as RioWindow
+
+        return RioWindow(window.col, window.row, window.width, window.height)
+
+    def _read(self, window: Window) -> np.ndarray:
+        import rasterio
+
+        try:
+            return self.dataset.read(window=self._window(window))
+        except rasterio.errors.RasterioError as error:
+            detail = str(error.__cause__ or error).strip().splitlines()[0]
+            raise DataError(f"{self.path}: cannot read {window}: {detail} (truncated or corrupt file?)") from None
+
+    def _mask(self, window: Window) -> np.ndarray | None:
+        if not self.has_mask:
+            return None
+        return self.dataset.read_masks(1, window=self._window(window)) > 0
+
+    def close(self) -> None:
+        self.dataset.close()
+
+
+def open_geotiff(path: str | Path) -> GeoTiffRaster:
+    """A :class:`GeoTiffRaster` for ``path`` (clear :class:`DataError` for a missing or corrupt file)."""
+    return GeoTiffRaster(path)
+
+
+class GeoTiffBlockWriter:
+    """Write a (C, H, W) GeoTIFF row block by row block: tiled (``block`` px), deflate-compressed,
+    BigTIFF when needed, georeferenced, with a nodata tag. The caller names the path (a temporary one:
+    atomicity is the caller's, see ``comix.runtime.outputs``).
+
+        writer = GeoTiffBlockWriter(path, 1, H, W, "uint8", georef, nodata=0)
+        writer.write(row, block (C, h, W)); ...; writer.close()
+    """
+
+    def __init__(self, path: str | Path, count: int, height: int, width: int, dtype, georef: GeoRef | None,
+                 nodata: float | None = None, block: int = 256, compress: str = "deflate") -> None:
+        import warnings
+
+        import rasterio
+
+        self.path = Path(path)
+        dtype = np.dtype(dtype)
+        profile = {"driver": "GTiff", "count": count, "height": height, "width": width, "dtype": dtype.name,
+                   "compress": compress, "BIGTIFF": "IF_SAFER", "interleave": "band"}
+        if height >= 16 and width >= 16:  # TIFF tiles are multiples of 16; tiny rasters stay striped
+            size = min(block, 16 * max(1, min(height, width) // 16))
+            profile.update(tiled=True, blockxsize=size, blockysize=size)
+        if dtype.kind == "f":
+            profile["predictor"] = 3  # floating-point predictor: probabilities compress ~2x better
+        elif dtype.kind in "iu":
+            profile["predictor"] = 2
+        if nodata is not None:
+            profile["nodata"] = nodata
+        profile.update(_georef_profile(georef))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            self.dataset = rasterio.open(self.path, "w", **profile)
+        self.count, self.width = count, width
+
+    def write(self, row: int, block: np.ndarray) -> None:
+        """``block`` (C, h, W) or (h, W) for rows ``row .. row + h``."""
+        from rasterio.windows import Window as RioWindow
+
+        block = block[None] if block.ndim == 2 else block
+        self.dataset.write(block, window=RioWindow(0, row, self.width, block.shape[1]))
+
+    def close(self) -> None:
+        self.dataset.close()
+
+
+COG_RESAMPLING = {"classes": "MODE", "continuous": "AVERAGE"}
+
+
+def copy_as_cog(source: str | Path, destination: str | Path, resampling: str = "MODE", block: int = 512) -> Path:
+    """Copy a GeoTIFF to a Cloud-Optimized GeoTIFF (GDAL's COG driver: tiles, deflate, internal overviews
+    computed with ``resampling`` — MODE for classes, AVERAGE for continuous values; nodata respected)."""
+    import rasterio.shutil
+
+    rasterio.shutil.copy(str(source), str(destination), driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=block,
+                         OVERVIEW_RESAMPLING=resampling, BIGTIFF="IF_SAFER")
+    return Path(destination)

@@ -17,6 +17,7 @@ import numpy as np
 
 from comix.atomic import atomic_path
 from comix.data.errors import DataError
+from comix.data.windowed import ArrayRaster
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 MAT_VERSIONS = ("5", "7.3")  # what write_mat writes: classic v5, or v7.3 (HDF5)
@@ -137,39 +138,85 @@ def _import_h5py(path: Path):
     return h5py
 
 
-def _read_mat73(path: Path, key: str, tokens: list[str | int]) -> np.ndarray:
+def _open_h5(path: Path):
     h5py = _import_h5py(path)
     try:
-        handle = h5py.File(path, "r")
+        return h5py.File(path, "r")
     except OSError as error:
         raise DataError(f"{path}: cannot open as MATLAB v7.3 (HDF5): {error} (truncated or corrupt file?)") from error
-    with handle:
-        node = handle
-        for depth, token in enumerate(tokens):
-            where = _render(tokens[:depth]) or "file"
-            if isinstance(token, int):
-                if not isinstance(node, h5py.Dataset) or node.dtype.kind != "O":
-                    raise DataError(f"{path}: {where} is not a cell array, cannot index [{token}] in key {key!r}")
-                refs = np.asarray(node).reshape(-1)  # reversed axes, C order = MATLAB's column-major order
-                if token >= refs.size:
-                    raise DataError(f"{path}: {where}[{token}] out of range in key {key!r}, got cell size {refs.size}")
-                node = handle[refs[token]]
-                continue
-            if not isinstance(node, h5py.Group) or token not in node:
-                present = [k for k in node.keys() if not k.startswith("#")] if isinstance(node, h5py.Group) else []
-                raise DataError(f"{path}: no key {token!r} in {where} (key {key!r}), expected one of the keys "
-                                f"present: {present}")
-            node = node[token]
-        if not isinstance(node, h5py.Dataset):
-            raise DataError(f"{path}: key {key!r} is a struct, expected an array; its fields: {list(node.keys())}")
+
+
+def _locate_mat73(handle, path: Path, key: str, tokens: list[str | int]):
+    """The ``h5py.Dataset`` that ``key`` names inside an open v7.3 file (numeric; axes MATLAB's reversed)."""
+    import h5py
+
+    node = handle
+    for depth, token in enumerate(tokens):
+        where = _render(tokens[:depth]) or "file"
+        if isinstance(token, int):
+            if not isinstance(node, h5py.Dataset) or node.dtype.kind != "O":
+                raise DataError(f"{path}: {where} is not a cell array, cannot index [{token}] in key {key!r}")
+            refs = np.asarray(node).reshape(-1)  # reversed axes, C order = MATLAB's column-major order
+            if token >= refs.size:
+                raise DataError(f"{path}: {where}[{token}] out of range in key {key!r}, got cell size {refs.size}")
+            node = handle[refs[token]]
+            continue
+        if not isinstance(node, h5py.Group) or token not in node:
+            present = [k for k in node.keys() if not k.startswith("#")] if isinstance(node, h5py.Group) else []
+            raise DataError(f"{path}: no key {token!r} in {where} (key {key!r}), expected one of the keys "
+                            f"present: {present}")
+        node = node[token]
+    if not isinstance(node, h5py.Dataset):
+        raise DataError(f"{path}: key {key!r} is a struct, expected an array; its fields: {list(node.keys())}")
+    if node.dtype.kind not in "biuf":
+        raise DataError(f"{path}: key {key!r} holds {node.dtype} data, expected a numeric array")
+    return node
+
+
+def _read_mat73(path: Path, key: str, tokens: list[str | int]) -> np.ndarray:
+    with _open_h5(path) as handle:
+        node = _locate_mat73(handle, path, key, tokens)
         try:
             data = node[()]
         except OSError as error:
             raise DataError(f"{path}: cannot read key {key!r}: {error} (truncated or corrupt file?)") from error
-    array = np.asarray(data)
-    if array.dtype.kind not in "biuf":
-        raise DataError(f"{path}: key {key!r} holds {array.dtype} data, expected a numeric array")
-    return array.T.copy()  # HDF5 axes are MATLAB's reversed
+    return np.asarray(data).T.copy()  # HDF5 axes are MATLAB's reversed
+
+
+class Mat73Raster(ArrayRaster):
+    """A MATLAB v7.3 (HDF5) variable read window by window: h5py reads only the chunks a window touches.
+    ``layout`` is the MATLAB axis order (HWC, CHW or HW); HDF5 stores the axes reversed."""
+
+    def __init__(self, path: str | Path, key: str, layout: str) -> None:
+        path = Path(path)
+        self.handle = _open_h5(path)
+        try:
+            dataset = _locate_mat73(self.handle, path, key, parse_key_path(key))
+            super().__init__(dataset, layout[::-1], path)
+        except BaseException:
+            self.handle.close()
+            raise
+        self.key = key
+
+    def _read(self, window):
+        try:
+            return super()._read(window)
+        except OSError as error:
+            raise DataError(f"{self.path}: cannot read key {self.key!r} window {window}: {error} "
+                            "(truncated or corrupt file?)") from None
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def open_mat(path: str | Path, key: str, layout: str) -> ArrayRaster:
+    """A windowed reader of one ``.mat`` variable in MATLAB ``layout``: v7.3 (HDF5) is read window by window
+    (:class:`Mat73Raster`); classic v5 files cannot be, so the variable is read whole (convert big scenes
+    to v7.3)."""
+    path = Path(path)
+    if mat_version(path) == "7.3":
+        return Mat73Raster(path, key, layout)
+    return ArrayRaster(read_mat(path, key), layout, path)
 
 
 def write_mat(path: str | Path, arrays: dict[str, np.ndarray], version: str = "5") -> Path:

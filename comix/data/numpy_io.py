@@ -1,13 +1,18 @@
-"""NumPy ``.npy`` and ``.npz`` rasters (arrays as stored; the dataset description gives their layout)."""
+"""NumPy ``.npy`` and ``.npz`` rasters (arrays as stored; the dataset description gives their layout).
+
+``.npy`` is also read window by window (:class:`NpyRaster`, memory-mapped) and written row block by row
+block (:class:`NpyBlockWriter`); a ``.npz`` member is compressed and can only be read whole."""
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from comix.data.errors import DataError
+from comix.data.windowed import ArrayRaster, ArrayShape
 
 
 def read_npy(path: str | Path) -> np.ndarray:
@@ -43,3 +48,70 @@ def read_npz(path: str | Path, key: str) -> np.ndarray:
             return archive[key]
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
         raise DataError(f"{path}: cannot read key {key!r}: {error} (truncated or corrupt file?)") from error
+
+
+class NpyRaster(ArrayRaster):
+    """A ``.npy`` array read window by window from a memory map opened for each read and closed after
+    (pages read do not stay in this process's memory). ``axes`` is its stored layout (HWC, CHW or HW)."""
+
+    def __init__(self, path: str | Path, axes: str) -> None:
+        path = Path(path)
+        mapped = self._open(path)
+        try:
+            spec = ArrayShape(tuple(mapped.shape), mapped.dtype)
+        finally:
+            _unmap(mapped)
+        super().__init__(spec, axes, path)
+
+    @staticmethod
+    def _open(path: Path) -> np.memmap:
+        if not path.is_file():
+            raise DataError(f"{path}: file not found, expected a .npy array")
+        try:
+            mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError) as error:
+            raise DataError(f"{path}: cannot read as .npy: {error} (truncated or corrupt file?)") from error
+        if not isinstance(mapped, np.memmap):
+            raise DataError(f"{path}: got an array that cannot be memory-mapped (object dtype?), expected numbers")
+        return mapped
+
+    @contextlib.contextmanager
+    def _array(self):
+        mapped = self._open(self.path)
+        try:
+            yield mapped
+        finally:
+            _unmap(mapped)
+
+
+def _unmap(mapped: np.memmap) -> None:
+    handle = getattr(mapped, "_mmap", None)
+    if handle is not None:
+        handle.close()
+
+
+class NpyBlockWriter:
+    """Write an (H, W) or (C, H, W) ``.npy`` array row block by row block (header first, then the rows in C
+    order), so the whole array never has to be in memory. The caller names the path (a temporary one)."""
+
+    def __init__(self, path: str | Path, shape: tuple[int, ...], dtype) -> None:
+        if len(shape) != 2:
+            raise DataError(f"NpyBlockWriter({path}): got shape {shape}, expected (H, W) (row blocks are "
+                            "contiguous only for 2-D arrays)")
+        self.path = Path(path)
+        self.shape, self.dtype = tuple(int(s) for s in shape), np.dtype(dtype)
+        self.handle = open(self.path, "wb")
+        np.lib.format.write_array_header_1_0(self.handle, {"descr": np.lib.format.dtype_to_descr(self.dtype),
+                                                           "fortran_order": False, "shape": self.shape})
+        self.rows_written = 0
+
+    def write(self, row: int, block: np.ndarray) -> None:
+        """Rows ``row .. row + h`` (h, W); blocks must come in order."""
+        if row != self.rows_written or block.shape[1:] != self.shape[1:]:
+            raise DataError(f"NpyBlockWriter({self.path}): got block of shape {block.shape} at row {row}, expected "
+                            f"(h, {self.shape[1]}) at row {self.rows_written}")
+        self.handle.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
+        self.rows_written += block.shape[0]
+
+    def close(self) -> None:
+        self.handle.close()

@@ -1,5 +1,7 @@
 """One entry point for every raster format: :func:`read_raster` dispatches on the format and returns
-the array in a stated axis layout, which :func:`to_chw` turns into band-first ``(C, H, W)``.
+the array in a stated axis layout, which :func:`to_chw` turns into band-first ``(C, H, W)``;
+:func:`open_raster` gives the same file as a :class:`~comix.data.windowed.WindowedRaster` read window by
+window, with its nodata (scenes larger than memory).
 
 Native layouts: MATLAB and NumPy arrays come as stored (MATLAB order for ``.mat`` of any version);
 GeoTIFF and ENVI readers already return ``(C, H, W)``.
@@ -12,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from comix.data.envi_io import read_envi
+from comix.data.envi_io import open_envi, read_envi
 from comix.data.errors import DataError
-from comix.data.geotiff_io import read_geotiff
+from comix.data.geotiff_io import open_geotiff, read_geotiff
 from comix.data.georef import GeoRef
-from comix.data.mat_io import read_mat
-from comix.data.numpy_io import read_npy, read_npz
+from comix.data.mat_io import open_mat, read_mat
+from comix.data.numpy_io import NpyRaster, read_npy, read_npz
+from comix.data.windowed import ArrayRaster, WindowedRaster
 
 FORMATS = ("mat", "geotiff", "envi", "npy", "npz")
 _SUFFIX_TO_FORMAT = {".mat": "mat", ".tif": "geotiff", ".tiff": "geotiff", ".hdr": "envi", ".img": "envi",
@@ -95,6 +98,41 @@ def read_raster(path: str | Path, key: str | None = None, fmt: str | None = None
     if array.ndim == 2:
         layout = "HW"
     return RasterData(array, layout, georef, wavelengths, path)
+
+
+def open_raster(path: str | Path, key: str | None = None, fmt: str | None = None, layout: str | None = None,
+                nodata: float | None = None) -> WindowedRaster:
+    """Open one raster for windowed reading, ``(C, H, W)`` windows whatever the stored layout.
+
+    GeoTIFF, ENVI, ``.npy`` and MATLAB v7.3 are read window by window; a MATLAB v5 variable and a ``.npz``
+    member cannot be and are read whole. ``nodata`` is a value that also means "no data" (for files that
+    declare none; NaN / Inf always do). Arguments as :func:`read_raster`.
+    """
+    path = Path(path)
+    fmt = fmt or infer_format(path)
+    if fmt not in FORMATS:
+        raise DataError(f"{path}: got format {fmt!r}, expected one of {list(FORMATS)}")
+    if fmt in ("mat", "npz") and not key:
+        raise DataError(f"{path}: a {fmt} file needs a 'key' naming the variable to read")
+    if fmt in ("geotiff", "envi") and layout not in (None, "CHW"):
+        raise DataError(f"{path}: {fmt} rasters are read band-first, got layout {layout!r}, expected 'CHW' or none")
+    if not path.exists() and fmt != "envi":
+        raise DataError(f"{path}: file not found")
+    layout = layout or DEFAULT_LAYOUT[fmt]
+    if layout not in LAYOUTS:
+        raise DataError(f"{path}: got layout {layout!r}, expected one of {list(LAYOUTS)}")
+    if fmt == "geotiff":
+        raster = open_geotiff(path)
+    elif fmt == "envi":
+        raster = open_envi(path)
+    elif fmt == "npy":
+        raster = NpyRaster(path, layout)
+    elif fmt == "mat":
+        raster = open_mat(path, key, layout)
+    else:
+        raster = ArrayRaster(read_npz(path, key), layout, path)
+    raster.add_nodata(nodata, "--nodata")
+    return raster
 
 
 def to_chw(raster: RasterData) -> np.ndarray:

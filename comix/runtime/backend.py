@@ -21,7 +21,8 @@ class ModelIO:
 
     ``bands`` / ``x_channels`` / ``classes`` are None when the model does not say. ``tile`` is the
     fixed (H, W) of a static-shape model, None for dynamic H, W; ``max_batch`` is the fixed batch of a
-    static model, None for dynamic.
+    static model, None for dynamic. ``hsi_mean`` / ``x_mean`` are the model's input normalisation means
+    (raw units, per band / channel): nodata pixels are filled with them (empty when the model does not say).
     """
 
     bands: int | None
@@ -35,6 +36,8 @@ class ModelIO:
     x_modality: str = ""
     training_tile: list[int] = field(default_factory=list)
     name: str = ""
+    hsi_mean: list[float] = field(default_factory=list)
+    x_mean: list[float] = field(default_factory=list)
 
 
 class Backend(ABC):
@@ -48,19 +51,23 @@ class Backend(ABC):
         """hsi (B, bands, H, W), x (B, C, H, W) float32 -> logits (B, classes, H, W) float32."""
 
     def check_scene(self, hsi: np.ndarray, x: np.ndarray) -> None:
-        """Raise :class:`RuntimeInputError` (got/expected) unless the scene fits the model."""
-        if hsi.ndim != 3:
-            raise RuntimeInputError(f"HSI cube: got shape {hsi.shape}, expected 3 axes (bands, H, W)")
-        if x.ndim != 3:
-            raise RuntimeInputError(f"X raster: got shape {x.shape}, expected 3 axes (C, H, W)")
-        if self.info.bands is not None and hsi.shape[0] != self.info.bands:
-            raise RuntimeInputError(f"HSI cube: got {hsi.shape[0]} bands, expected {self.info.bands} as the model "
+        """Raise :class:`RuntimeInputError` (got/expected) unless the scene fits the model (arrays or shapes)."""
+        self.check_shapes(tuple(np.shape(hsi)), tuple(np.shape(x)))
+
+    def check_shapes(self, hsi: tuple[int, ...], x: tuple[int, ...]) -> None:
+        """:meth:`check_scene` on the shapes hsi (bands, H, W) and x (C, H, W) alone (a scene on disk)."""
+        if len(hsi) != 3:
+            raise RuntimeInputError(f"HSI cube: got shape {hsi}, expected 3 axes (bands, H, W)")
+        if len(x) != 3:
+            raise RuntimeInputError(f"X raster: got shape {x}, expected 3 axes (C, H, W)")
+        if self.info.bands is not None and hsi[0] != self.info.bands:
+            raise RuntimeInputError(f"HSI cube: got {hsi[0]} bands, expected {self.info.bands} as the model "
                                     "was trained with")
-        if self.info.x_channels is not None and x.shape[0] != self.info.x_channels:
-            raise RuntimeInputError(f"X raster: got {x.shape[0]} channels, expected {self.info.x_channels} as the "
+        if self.info.x_channels is not None and x[0] != self.info.x_channels:
+            raise RuntimeInputError(f"X raster: got {x[0]} channels, expected {self.info.x_channels} as the "
                                     "model was trained with")
-        if min(hsi.shape[1:]) < 1:
-            raise RuntimeInputError(f"HSI cube: got H x W {hsi.shape[1:]}, expected at least 1 x 1 pixels")
-        if hsi.shape[1:] != x.shape[1:]:
-            raise RuntimeInputError(f"scene size: got HSI H x W {hsi.shape[1:]} and X H x W {x.shape[1:]}, expected "
+        if min(hsi[1:]) < 1:
+            raise RuntimeInputError(f"HSI cube: got H x W {hsi[1:]}, expected at least 1 x 1 pixels")
+        if hsi[1:] != x[1:]:
+            raise RuntimeInputError(f"scene size: got HSI H x W {hsi[1:]} and X H x W {x[1:]}, expected "
                                     "the same grid (co-registered rasters)")

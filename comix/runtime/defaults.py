@@ -9,6 +9,7 @@ from comix.runtime.backend import ModelIO
 
 TILE = 128
 BATCH = 4
+NODATA_FILL = "nearest"  # what nodata pixels are filled with for the model: comix.runtime.nodata
 
 
 def default_overlap(tile: int) -> int:

@@ -42,6 +42,7 @@ class OnnxRuntimeBackend(Backend):
         except MetadataError as error:
             raise RuntimeInputError(str(error)) from None
         record = self.record
+        statistics = record.normalization if isinstance(record.normalization, dict) else {}
         tile = (_fixed(hsi_shape[2]), _fixed(hsi_shape[3]))
         self.info = ModelIO(
             bands=_fixed(hsi_shape[1]), x_channels=_fixed(x_shape[1]),
@@ -49,7 +50,9 @@ class OnnxRuntimeBackend(Backend):
             tile=tile if None not in tile else None, max_batch=_fixed(hsi_shape[0]),
             class_names=list(record.class_names), class_colors=list(record.class_colors),
             wavelengths_nm=list(record.wavelengths_nm), x_modality=record.x_modality,
-            training_tile=list(record.training_tile), name=record.model_name)
+            training_tile=list(record.training_tile), name=record.model_name,
+            hsi_mean=[float(v) for v in statistics.get("hsi_mean", [])],
+            x_mean=[float(v) for v in statistics.get("x_mean", [])])
 
     def run(self, hsi: np.ndarray, x: np.ndarray) -> np.ndarray:
         feeds = {self.input_names[0]: np.ascontiguousarray(hsi, dtype=np.float32),

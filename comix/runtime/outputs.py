@@ -1,17 +1,20 @@
-"""Write the products of a whole-scene run, all or nothing.
+"""The products of a segmented scene, written block by block and all or nothing.
 
-From ``-o seg.tif``: ``seg.tif`` (class raster, label values 1..K, uint8, GeoTIFF with the input's
-georeference/CRS when known), ``seg.npy`` (same raster), ``seg.png`` (colours + legend),
-``seg.json`` (summary: class areas, timing, settings) and, when asked, ``seg.probabilities.tif``
-(float32 (K, H, W) softmax). ``-o seg.npy`` writes the .npy instead of the GeoTIFF.
+From ``-o seg.tif``: ``seg.tif`` (class raster, label values 1..K, 0 = no data with the GeoTIFF nodata tag
+0; uint8; tiled, deflate-compressed, BigTIFF when needed, the input's georeference/CRS; with ``cog`` a
+Cloud-Optimized GeoTIFF with overviews), ``seg.npy`` (same raster), ``seg.png`` (colours + legend, nodata
+black; a preview at most :data:`PREVIEW_MAX_PIXELS` on its long side), ``seg.json`` (summary: class
+areas, nodata counts, timing, settings) and, when asked, ``seg.probabilities.tif`` (float32 (K, H, W)
+softmax, NaN = no data). ``-o seg.npy`` writes the .npy instead of the GeoTIFF.
 
-Every file is written under a temporary name first; only when all are written are they renamed onto
-their final names, so a failure leaves none of them (and no temp files) behind.
+:class:`ClassProducts` is the :class:`~comix.runtime.streaming.BlockSink` that writes them: argmax to
+classes is this product writer's business, not the streaming engine's. Every file is written under a
+temporary name beside its final one (:class:`StagedFiles`); only when all are written are they renamed
+onto their final names, so a failure leaves none of them (and no temporary files) behind.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -21,9 +24,12 @@ import numpy as np
 
 from comix.atomic import check_parent
 from comix.runtime.errors import RuntimeInputError
-from comix.runtime.sliding_window import SceneResult
+from comix.runtime.sliding_window import NODATA_LABEL, label_raster, softmax
+from comix.runtime.streaming import BlockSink
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".npy")
+PREVIEW_MAX_PIXELS = 2048
+NODATA_NAME = "no data"
 
 
 def output_paths(output: str | os.PathLike, probabilities: bool) -> dict[str, Path]:
@@ -47,10 +53,13 @@ def output_paths(output: str | os.PathLike, probabilities: bool) -> dict[str, Pa
 
 
 class StagedFiles:
-    """Temp files beside their final names; ``commit()`` renames them all, ``discard()`` removes them."""
+    """Temp files beside their final names; ``commit()`` renames them all, ``discard()`` removes them.
+
+    Temporary names are ``.<final stem>.<random><suffix>`` (so a folder's stale ones can be recognised)."""
 
     def __init__(self) -> None:
         self.staged: list[tuple[Path, Path]] = []
+        self.scratch: list[Path] = []
 
     def temp_for(self, final: Path) -> Path:
         handle, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix, dir=final.parent)
@@ -58,77 +67,130 @@ class StagedFiles:
         self.staged.append((Path(name), final))
         return Path(name)
 
+    def scratch_for(self, final: Path) -> Path:
+        """A temporary file beside ``final`` that is removed at commit or discard (an intermediate)."""
+        handle, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".part{final.suffix}", dir=final.parent)
+        os.close(handle)
+        self.scratch.append(Path(name))
+        return Path(name)
+
     def commit(self) -> None:
+        for path in self.scratch:
+            path.unlink(missing_ok=True)
         for temp, final in self.staged:
             os.replace(temp, final)
         self.staged.clear()
+        self.scratch.clear()
 
     def discard(self) -> None:
-        for temp, _ in self.staged:
+        for temp in [t for t, _ in self.staged] + self.scratch:
             temp.unlink(missing_ok=True)
         self.staged.clear()
+        self.scratch.clear()
 
 
-def class_areas(classes: np.ndarray, class_names: Sequence[str], pixel_area: float | None) -> list[dict]:
-    """Per class: label value, name, pixel count, fraction of the scene, area in map units^2 if known."""
-    counts = np.bincount(classes.ravel(), minlength=len(class_names) + 1)
-    total = max(int(classes.size), 1)
+def class_areas(counts: np.ndarray, class_names: Sequence[str], pixel_area: float | None) -> list[dict]:
+    """Per class: label value, name, pixel count, fraction of the valid pixels, area in map units^2 if known.
+
+    ``counts`` is a bincount of label values (index 0 = nodata, not a class)."""
+    total = max(int(counts[1:].sum()), 1)
     rows = []
     for label, name in enumerate(class_names, start=1):
-        row = {"label": label, "name": name, "pixels": int(counts[label]), "fraction": int(counts[label]) / total}
+        pixels = int(counts[label]) if label < counts.size else 0
+        row = {"label": label, "name": name, "pixels": pixels, "fraction": pixels / total}
         if pixel_area is not None:
-            row["area_map_units2"] = int(counts[label]) * pixel_area
+            row["area_map_units2"] = pixels * pixel_area
         rows.append(row)
     return rows
 
 
-def _write_geotiff(path: Path, array: np.ndarray, georef) -> None:
-    from comix.data.geotiff_io import write_geotiff
+class ClassProducts(BlockSink):
+    """Class products of one scene (see the module doc) from blended logits, block by block.
 
-    write_geotiff(path, array, georef=georef)
+    ``staged`` owns the temporary files; the caller commits or discards it after :meth:`finish`.
+    """
 
+    def __init__(self, paths: dict[str, Path], staged: StagedFiles, class_names: Sequence[str], title: str = "",
+                 cog: bool = False) -> None:
+        self.paths, self.staged, self.class_names = paths, staged, list(class_names)
+        self.title, self.cog = title, cog
+        self.writers: dict[str, object] = {}
+        self.geotiffs: dict[str, tuple[Path, Path, str]] = {}  # key -> (written, staged final, COG resampling)
 
-def write_products(result: SceneResult, output: str | os.PathLike, class_names: Sequence[str], georef=None,
-                   probabilities: bool = False, summary: dict | None = None) -> dict[str, Path]:
-    """Write every product (see module doc) all-or-nothing; returns the final paths."""
-    paths = output_paths(output, probabilities)
-    classes = result.classes
-    num_classes = result.logits.shape[0]
-    names = list(class_names) if len(class_names) == num_classes else [f"class_{k}" for k in range(1, num_classes + 1)]
-    staged = StagedFiles()
-    try:
-        with open(staged.temp_for(paths["classes_npy"]), "wb") as handle:
-            np.save(handle, classes)
-        if "classes_tif" in paths:
-            _write_geotiff(staged.temp_for(paths["classes_tif"]), classes, georef)
-        if "probabilities" in paths:
-            temp = staged.temp_for(paths["probabilities"])
-            probs = result.probabilities()
-            if temp.suffix == ".npy":
-                with open(temp, "wb") as handle:
-                    np.save(handle, probs)
+    def begin(self, height: int, width: int, channels: int, georef=None) -> None:
+        from comix.data.geotiff_io import COG_RESAMPLING, GeoTiffBlockWriter
+        from comix.data.numpy_io import NpyBlockWriter
+
+        if len(self.class_names) != channels:
+            self.class_names = [f"class_{k}" for k in range(1, channels + 1)]
+        self.height, self.width, self.channels, self.georef = height, width, channels, georef
+        dtype = np.uint8 if channels < 255 else np.uint16
+        self.counts = np.zeros(channels + 1, dtype=np.int64)
+        self.step = max(1, -(-max(height, width) // PREVIEW_MAX_PIXELS))
+        self.preview = np.zeros((-(-height // self.step), -(-width // self.step)), dtype=dtype)
+        self.writers["classes_npy"] = NpyBlockWriter(self.staged.temp_for(self.paths["classes_npy"]),
+                                                     (height, width), dtype)
+        for key, count, kind, nodata, dtype_ in (("classes_tif", 1, "classes", NODATA_LABEL, dtype),
+                                                 ("probabilities", channels, "continuous", float("nan"), np.float32)):
+            if key not in self.paths:
+                continue
+            final = self.staged.temp_for(self.paths[key])
+            if final.suffix == ".npy":  # (K, H, W) probabilities as .npy: written through a memory map
+                self.writers[key] = np.lib.format.open_memmap(final, mode="w+", dtype=np.float32,
+                                                              shape=(channels, height, width))
+                continue
+            written = self.staged.scratch_for(self.paths[key]) if self.cog else final
+            self.geotiffs[key] = (written, final, COG_RESAMPLING[kind])
+            self.writers[key] = GeoTiffBlockWriter(written, count, height, width, dtype_, georef, nodata=nodata)
+
+    def write(self, row: int, outputs: np.ndarray, valid: np.ndarray) -> None:
+        classes = label_raster(outputs, valid=valid)
+        self.counts += np.bincount(classes.ravel(), minlength=self.channels + 1)
+        self.writers["classes_npy"].write(row, classes)
+        if "classes_tif" in self.writers:
+            self.writers["classes_tif"].write(row, classes)
+        if "probabilities" in self.writers:
+            writer = self.writers["probabilities"]
+            probabilities = softmax(outputs)
+            if isinstance(writer, np.memmap):
+                writer[:, row:row + outputs.shape[1]] = probabilities
             else:
-                _write_geotiff(temp, probs, georef)
+                writer.write(row, probabilities)
+        first = -row % self.step  # first row of this block on the preview grid
+        picked = classes[first::self.step, ::self.step]
+        self.preview[(row + first) // self.step:(row + first) // self.step + picked.shape[0]] = picked
+
+    def finish(self) -> dict:
+        from comix.data.geotiff_io import copy_as_cog
         from comix.viz import save_class_map
 
-        save_class_map(classes, names, staged.temp_for(paths["png"]), title=Path(output).stem)
+        self._close_writers()
+        for written, final, resampling in self.geotiffs.values():
+            if written != final:
+                copy_as_cog(written, final, resampling)
+        nodata = int(self.counts[NODATA_LABEL])
+        save_class_map(self.preview, self.class_names, self.staged.temp_for(self.paths["png"]), title=self.title,
+                       nodata_label=NODATA_NAME if nodata else None)
         pixel_area = None
-        if georef is not None:
-            width, height = georef.pixel_size
+        if self.georef is not None:
+            width, height = self.georef.pixel_size
             pixel_area = width * height
-        document = dict(summary or {})
-        document.update({
-            "scene": {"height": int(classes.shape[0]), "width": int(classes.shape[1])},
-            "classes": class_areas(classes, names, pixel_area),
-            "crs": getattr(georef, "crs", None),
-            "tiles": result.tiles, "batches": result.batches,
-            "timing": {"inference_seconds": result.seconds, "backend_seconds": result.backend_seconds,
-                       **result.timing},
-            "outputs": {key: str(path) for key, path in paths.items()},
-        })
-        staged.temp_for(paths["summary"]).write_text(json.dumps(document, indent=2))
-        staged.commit()
-    except BaseException:
-        staged.discard()
-        raise
-    return paths
+        return {"scene": {"height": self.height, "width": self.width},
+                "classes": class_areas(self.counts, self.class_names, pixel_area),
+                "nodata_pixels": nodata, "png_step": self.step,
+                "geotiff": {"layout": "COG with overviews" if self.cog else "tiled, deflate", "nodata": NODATA_LABEL}}
+
+    def _close_writers(self) -> None:
+        for writer in self.writers.values():
+            if isinstance(writer, np.memmap):
+                writer.flush()
+                writer._mmap.close()
+            else:
+                writer.close()
+        self.writers.clear()
+
+    def abort(self) -> None:
+        try:
+            self._close_writers()
+        finally:
+            self.staged.discard()

@@ -1,25 +1,35 @@
 """Segment one whole scene with any backend and write its products: what ``comix infer`` and the demo call.
 
     backend = open_backend(Path("model.onnx"))                 # .onnx -> ONNX Runtime, folder -> PyTorch
-    run = segment_scene(backend, hsi (bands, H, W), x (C, H, W), "out/seg.tif", georef=georef)
+    with open_scene("hsi.tif", "dsm.tif", nodata=-9999) as source:     # on disk, read window by window
+        run = segment_source(backend, source, "out/seg.tif")   # products written block by block
+    run = segment_scene(backend, hsi (bands, H, W), x (C, H, W), "out/seg.tif", georef=georef)  # in memory
     run.result.classes, run.paths["classes_tif"], run.summary
 
-The output path is checked before any work; tile, overlap and batch default as in
-:mod:`comix.runtime.defaults`; the products are written all-or-nothing (:mod:`comix.runtime.outputs`).
+Both are one code path (:mod:`comix.runtime.streaming`). The output path is checked before any work; tile,
+overlap and batch default as in :mod:`comix.runtime.defaults`; the products are written all-or-nothing
+(:mod:`comix.runtime.outputs`); nodata pixels are filled for the model (:mod:`comix.runtime.nodata`) and
+marked in every product.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from comix.runtime.backend import Backend
+from comix.runtime.defaults import NODATA_FILL
 from comix.runtime.errors import RuntimeInputError
-from comix.runtime.outputs import output_paths, write_products
-from comix.runtime.sliding_window import ProgressCallback, SceneResult, SlidingWindow
+from comix.runtime.nodata import NodataFill
+from comix.runtime.outputs import ClassProducts, StagedFiles, output_paths
+from comix.runtime.scene_source import RasterRef, SceneSource
+from comix.runtime.sliding_window import ArraySink, Executor, SceneResult, SlidingWindow
+from comix.runtime.streaming import ProgressCallback, StreamStats
 
 BACKENDS = ("auto", "onnxruntime", "torch", "tensorrt")
 DEVICES = ("cpu", "cuda")
@@ -65,31 +75,88 @@ def read_scene_inputs(hsi: str | os.PathLike, x: str | os.PathLike, hsi_key: str
     return arrays[0], arrays[1], georefs[0] or georefs[1]
 
 
+def open_scene(hsi: str | os.PathLike | RasterRef, x: str | os.PathLike | RasterRef | Sequence[RasterRef],
+               hsi_key: str | None = None, x_key: str | None = None, layout: str | None = None,
+               nodata: float | None = None, x_nodata: float | None = None, name: str = "") -> SceneSource:
+    """A scene on disk for windowed reading (any reader format; ``--nodata`` values as in
+    :meth:`SceneSource.from_files`)."""
+    hsi_ref = hsi if isinstance(hsi, RasterRef) else RasterRef(str(hsi), hsi_key, layout)
+    if isinstance(x, (str, os.PathLike)):
+        x = RasterRef(str(x), x_key, layout)
+    return SceneSource.from_files(hsi_ref, x, nodata=nodata, x_nodata=x_nodata, name=name)
+
+
 @dataclass
 class SegmentationRun:
-    """A finished scene: the blended result, the files written and the summary stored in the JSON."""
+    """A finished scene: the files written, the summary stored in the JSON, the stream's statistics and,
+    for an in-memory run, the blended result."""
 
-    result: SceneResult
+    result: SceneResult | None
     paths: dict[str, Path]
     summary: dict = field(default_factory=dict)
+    stats: StreamStats | None = None
+
+
+def segment_source(backend: Backend, source: SceneSource, output: str | os.PathLike, *, tile: int | None = None,
+                   overlap: int | None = None, batch: int | None = None, probabilities: bool = False,
+                   cog: bool = False, nodata_fill: str = NODATA_FILL, progress: ProgressCallback | None = None,
+                   summary: dict | None = None, keep_in_memory: bool = False,
+                   executor: Executor | None = None) -> SegmentationRun:
+    """Segment a scene read window by window and write its products (:mod:`comix.runtime.outputs`) named
+    after ``output``, block by block: peak memory is one batch of tiles plus the blending band.
+
+    ``summary`` entries (e.g. input paths) are added to the JSON summary; ``keep_in_memory`` also returns
+    the blended logits and classes (:class:`SceneResult`); ``executor`` runs the tile batches elsewhere
+    (see :meth:`SlidingWindow.stream`).
+    """
+    from comix.data.geotiff_io import bounded_gdal_cache
+
+    paths = output_paths(output, probabilities)  # a bad output path fails before any work
+    window = SlidingWindow(backend, tile=tile, overlap=overlap, batch=batch, progress=progress, nodata_fill=nodata_fill)
+    backend.check_shapes(source.hsi.shape, source.x.shape)
+    info = backend.info
+    names = info.class_names or ([f"class_{k}" for k in range(1, info.classes + 1)] if info.classes else [])
+    staged = StagedFiles()
+    products = ClassProducts(paths, staged, names, title=Path(output).stem, cog=cog)
+    in_memory = ArraySink() if keep_in_memory else None
+    try:
+        with bounded_gdal_cache():
+            stats = window.stream(source, [products] + ([in_memory] if in_memory else []), executor)
+            entries = products.finish()
+        plan = window.plan(source.height, source.width)
+        streamed = stats.as_dict()
+        nodata_pixels = streamed["nodata_pixels"]
+        document = {"model_name": info.name, "backend": backend.name, "tile": list(plan.tile),
+                    "overlap": window.overlap, "batch": window.batch, **(summary or {}), **entries,
+                    "crs": getattr(source.georef, "crs", None),
+                    "nodata": {"pixels": nodata_pixels, "fraction": nodata_pixels / max(streamed["pixels"], 1),
+                               "sources": source.nodata_sources(), "fill": NodataFill(info, nodata_fill).description,
+                               "skipped_tiles": stats.skipped_tiles},
+                    "tiles": stats.tiles, "batches": stats.batches, "timing": streamed["timing"],
+                    "memory": {"blending_band_bytes": stats.band_bytes},
+                    "outputs": {key: str(path) for key, path in paths.items()}}
+        staged.temp_for(paths["summary"]).write_text(json.dumps(document, indent=2))
+        staged.commit()
+    except BaseException:
+        products.abort()
+        raise
+    result = None
+    if in_memory is not None:
+        result = SceneResult(in_memory.logits, in_memory.classes, stats.tiles, stats.batches, stats.seconds,
+                             stats.backend_seconds, streamed["timing"], in_memory.valid, stats)
+    return SegmentationRun(result, paths, document, stats)
 
 
 def segment_scene(backend: Backend, hsi: np.ndarray, x: np.ndarray, output: str | os.PathLike, *, georef=None,
                   tile: int | None = None, overlap: int | None = None, batch: int | None = None,
-                  probabilities: bool = False, progress: ProgressCallback | None = None,
-                  summary: dict | None = None) -> SegmentationRun:
-    """Segment ``hsi`` (bands, H, W) + ``x`` (C, H, W) and write the products named after ``output``.
-
-    ``summary`` entries (e.g. input paths, read time) are added to the JSON summary.
-    """
-    output_paths(output, probabilities)  # a bad output path fails before any work
-    window = SlidingWindow(backend, tile=tile, overlap=overlap, batch=batch, progress=progress)
+                  probabilities: bool = False, cog: bool = False, nodata_fill: str = NODATA_FILL,
+                  progress: ProgressCallback | None = None, summary: dict | None = None) -> SegmentationRun:
+    """Segment an in-memory scene ``hsi`` (bands, H, W) + ``x`` (C, H, W) and write the products named after
+    ``output``; the blended result stays in ``run.result`` (:func:`segment_source` on the arrays)."""
+    output_paths(output, probabilities)
     backend.check_scene(hsi, x)
-    result = window(hsi, x)
-    info = backend.info
-    document = {"model_name": info.name, "backend": backend.name,
-                "tile": list(window.tile_for(*hsi.shape[1:])), "overlap": window.overlap, "batch": window.batch,
-                **(summary or {})}
-    names = info.class_names or [f"class_{k}" for k in range(1, result.logits.shape[0] + 1)]
-    paths = write_products(result, output, names, georef, probabilities, document)
-    return SegmentationRun(result, paths, document)
+    source = SceneSource.from_arrays(hsi, x, georef)
+    return segment_source(backend, source, output, tile=tile, overlap=overlap, batch=batch,
+                          probabilities=probabilities, cog=cog, nodata_fill=nodata_fill, progress=progress,
+                          summary=summary,
+                          keep_in_memory=True)

@@ -3,32 +3,41 @@
 ``SlidingWindow(backend, tile=(128, 128), overlap=48, batch=4)(hsi (bands, H, W), x (C, H, W))`` (defaults in
 :mod:`comix.runtime.defaults`)
 returns a :class:`SceneResult` with the blended logits (K, H, W) and the class raster (H, W) as label
-values ``1..K`` (logit channel k is label k + 1; 0 is kept for "no data", as in the training labels).
+values ``1..K`` (logit channel k is label k + 1; 0 is "no data", as in the training labels: pixels with
+NaN / Inf in any band get class 0 and NaN logits, and never reach the model as such — see
+:mod:`comix.runtime.nodata`).
 
-Memory: besides the scene itself and the (K, H, W) result, the working set is one batch of tiles
-(inputs, logits, window) plus a tile-sized padded copy only when the scene is smaller than one tile,
-so it is bounded by ``batch * tile``, not by the scene.
+It runs the streaming engine (:mod:`comix.runtime.streaming`) on an in-memory scene and keeps the result in
+memory; :meth:`SlidingWindow.stream` runs it on any :class:`~comix.runtime.scene_source.SceneSource` (a
+scene on disk, read window by window) into any sinks, so peak memory is one batch of tiles plus the
+blending band, not the scene.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from comix.runtime.backend import Backend
-from comix.runtime.defaults import resolve_window
+from comix.runtime.defaults import NODATA_FILL, resolve_window
 from comix.runtime.errors import RuntimeInputError
-from comix.runtime.tiling import DEFAULT_FLOOR, Tile, TileGrid
+from comix.runtime.nodata import NodataFill
+from comix.runtime.scene_source import SceneSource
+from comix.runtime.streaming import (BatchOutput, BlockSink, LocalTileRunner, ProgressCallback, StreamStats, TilePlan,
+                                     stream)
+from comix.runtime.tiling import DEFAULT_FLOOR
 
-ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles total)
+NODATA_LABEL = 0
+Executor = Callable[[TilePlan, SceneSource], Iterator[BatchOutput]]
 
 
 @dataclass
 class SceneResult:
-    """logits (K, H, W) float32 blended; classes (H, W) uint8/uint16 label values 1..K."""
+    """logits (K, H, W) float32 blended (NaN at nodata); classes (H, W) uint8/uint16 label values 1..K, 0 at
+    nodata; valid (H, W) bool."""
 
     logits: np.ndarray
     classes: np.ndarray
@@ -37,35 +46,51 @@ class SceneResult:
     seconds: float
     backend_seconds: float
     timing: dict = field(default_factory=dict)
+    valid: np.ndarray | None = None
+    stats: StreamStats | None = None
 
     def probabilities(self) -> np.ndarray:
-        """Softmax over classes, (K, H, W) float32, computed 64 rows at a time (bounded temporaries)."""
+        """Softmax over classes, (K, H, W) float32 (NaN at nodata), computed 64 rows at a time."""
         probs = np.empty_like(self.logits)
         for row in range(0, self.logits.shape[1], 64):
-            block = self.logits[:, row:row + 64]
-            shifted = np.exp(block - block.max(axis=0, keepdims=True))
-            probs[:, row:row + 64] = shifted / shifted.sum(axis=0, keepdims=True)
+            probs[:, row:row + 64] = softmax(self.logits[:, row:row + 64])
         return probs
 
 
-def _pad_to(array: np.ndarray, height: int, width: int) -> np.ndarray:
-    """(C, h, w) -> (C, max(h, height), max(w, width)) with edge values (only for scenes under one tile)."""
-    pad_h, pad_w = max(0, height - array.shape[1]), max(0, width - array.shape[2])
-    if pad_h == 0 and pad_w == 0:
-        return array
-    return np.pad(array, ((0, 0), (0, pad_h), (0, pad_w)), mode="edge")
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over axis 0 of (K, h, w) float32 logits (NaN stays NaN)."""
+    shifted = np.exp(logits - logits.max(axis=0, keepdims=True))
+    return shifted / shifted.sum(axis=0, keepdims=True)
 
 
-def label_raster(logits: np.ndarray, block: int = 64) -> np.ndarray:
+def label_raster(logits: np.ndarray, block: int = 64, valid: np.ndarray | None = None) -> np.ndarray:
     """(K, H, W) logits -> (H, W) label values ``argmax + 1`` (uint8, uint16 past 254 classes), computed in
-    ``block`` x ``block`` pieces so the int64 argmax temporaries do not grow with the scene."""
+    ``block`` x ``block`` pieces so the int64 argmax temporaries do not grow with the scene; 0 where
+    ``valid`` (H, W) is False."""
     dtype = np.uint8 if logits.shape[0] < 255 else np.uint16
     classes = np.empty(logits.shape[1:], dtype=dtype)
     for row in range(0, logits.shape[1], block):
         for col in range(0, logits.shape[2], block):
             piece = logits[:, row:row + block, col:col + block]
             classes[row:row + block, col:col + block] = piece.argmax(axis=0) + 1
+    if valid is not None:
+        classes[~valid] = NODATA_LABEL
     return classes
+
+
+class ArraySink(BlockSink):
+    """Keeps the whole result in memory: logits (K, H, W), classes (H, W), valid (H, W)."""
+
+    def begin(self, height: int, width: int, channels: int, georef=None) -> None:
+        self.logits = np.empty((channels, height, width), dtype=np.float32)
+        self.classes = np.zeros((height, width), dtype=np.uint8 if channels < 255 else np.uint16)
+        self.valid = np.zeros((height, width), dtype=bool)
+
+    def write(self, row: int, outputs: np.ndarray, valid: np.ndarray) -> None:
+        rows = slice(row, row + outputs.shape[1])
+        self.logits[:, rows] = outputs
+        self.classes[rows] = label_raster(outputs, valid=valid)
+        self.valid[rows] = valid
 
 
 class SlidingWindow:
@@ -73,8 +98,10 @@ class SlidingWindow:
 
     def __init__(self, backend: Backend, tile: tuple[int, int] | int | None = None, overlap: int | None = None,
                  batch: int | None = None, margin: int | None = None, floor: float = DEFAULT_FLOOR,
-                 progress: ProgressCallback | None = None) -> None:
-        """``tile``/``overlap``/``batch`` None: the model's fixed sizes, else :mod:`comix.runtime.defaults`."""
+                 progress: ProgressCallback | None = None, nodata_fill: str = NODATA_FILL) -> None:
+        """``tile``/``overlap``/``batch`` None: the model's fixed sizes, else :mod:`comix.runtime.defaults`;
+        ``nodata_fill``: what nodata pixels are filled with for the model (:mod:`comix.runtime.nodata`)."""
+        NodataFill(backend.info, nodata_fill)  # refuse an unknown fill before any work
         tile, overlap, batch = resolve_window(backend.info, tile, overlap, batch)
         fixed = backend.info.tile
         if fixed is not None and tuple(fixed) != tile:
@@ -95,60 +122,37 @@ class SlidingWindow:
         self.margin = margin
         self.floor = floor
         self.progress = progress
+        self.nodata_fill = nodata_fill
 
     def tile_for(self, height: int, width: int) -> tuple[int, int]:
         """The tile used on a (height, width) scene: a dynamic-shape model gets at most the scene size
         (no padding needed); a static one always gets its fixed tile (small scenes are edge-padded)."""
-        if self.backend.info.tile is not None:
-            return self.tile
-        return min(self.tile[0], height), min(self.tile[1], width)
+        return self.plan(height, width).tile
+
+    def plan(self, height: int, width: int) -> TilePlan:
+        """The tiles and batches for a (height, width) scene."""
+        return TilePlan.for_scene(height, width, self.tile, self.overlap, self.batch, self.margin, self.floor,
+                                  static_tile=self.backend.info.tile is not None)
+
+    def stream(self, source: SceneSource, sinks: Sequence[BlockSink], executor: Executor | None = None) -> StreamStats:
+        """Segment ``source`` window by window into ``sinks`` (see :mod:`comix.runtime.streaming`).
+
+        ``executor(plan, source)`` yields one :class:`BatchOutput` per planned batch, in order; default: run
+        them here (:class:`LocalTileRunner`); the Ray engine passes one that runs them on its actors."""
+        self.backend.check_shapes(source.hsi.shape, source.x.shape)
+        plan = self.plan(source.height, source.width)
+        if executor is None:
+            outputs = LocalTileRunner(self.backend, source, plan, self.nodata_fill).map(plan.batches)
+        else:
+            outputs = executor(plan, source)
+        return stream(plan, outputs, sinks, source.georef, self.backend.info.classes, self.progress)
 
     def __call__(self, hsi: np.ndarray, x: np.ndarray) -> SceneResult:
-        """hsi (bands, H, W), x (C, H, W) raw float values -> :class:`SceneResult`."""
+        """hsi (bands, H, W), x (C, H, W) raw float values -> :class:`SceneResult` (in memory)."""
         self.backend.check_scene(hsi, x)
         start = time.perf_counter()
-        height, width = hsi.shape[1:]
-        th, tw = self.tile_for(height, width)
-        grid = TileGrid(height, width, th, tw, min(self.overlap, max(0, min(th, tw) - 1)), self.margin, self.floor)
-        hsi = _pad_to(hsi, th, tw)
-        x = _pad_to(x, th, tw)
-        tiles = grid.tiles()
-        accumulated: np.ndarray | None = None
-        weights = np.zeros((grid.padded_height, grid.padded_width), dtype=np.float32)
-        backend_seconds, batches = 0.0, 0
-        full = self.backend.info.max_batch is not None
-        for first in range(0, len(tiles), self.batch):
-            chunk = tiles[first:first + self.batch]
-            count = len(chunk)
-            size = self.batch if full else count  # a static-batch model always gets a full batch
-            hsi_batch = np.zeros((size, hsi.shape[0], th, tw), dtype=np.float32)
-            x_batch = np.zeros((size, x.shape[0], th, tw), dtype=np.float32)
-            for i, tile in enumerate(chunk):
-                hsi_batch[i] = hsi[:, tile.top:tile.top + th, tile.left:tile.left + tw]
-                x_batch[i] = x[:, tile.top:tile.top + th, tile.left:tile.left + tw]
-            t0 = time.perf_counter()
-            logits = self.backend.run(hsi_batch, x_batch)
-            backend_seconds += time.perf_counter() - t0
-            batches += 1
-            if logits.ndim != 4 or logits.shape[0] != size or logits.shape[2:] != (th, tw):
-                raise RuntimeInputError(f"backend output: got shape {logits.shape}, "
-                                        f"expected ({size}, classes, {th}, {tw})")
-            if accumulated is None:
-                accumulated = np.zeros((logits.shape[1], grid.padded_height, grid.padded_width), dtype=np.float32)
-            for i, tile in enumerate(chunk):
-                self._accumulate(accumulated, weights, logits[i], grid.window(tile), tile)
-            if self.progress is not None:
-                self.progress(first + count, len(tiles))
-        logits = accumulated[:, :height, :width]
-        logits /= weights[None, :height, :width]
-        classes = label_raster(logits)
+        sink = ArraySink()
+        stats = self.stream(SceneSource.from_arrays(hsi, x), [sink])
         seconds = time.perf_counter() - start
-        return SceneResult(logits, classes, len(tiles), batches, seconds, backend_seconds,
-                           {"tiles_per_second": len(tiles) / seconds if seconds else 0.0})
-
-    @staticmethod
-    def _accumulate(accumulated: np.ndarray, weights: np.ndarray, logits: np.ndarray, window: np.ndarray,
-                    tile: Tile) -> None:
-        th, tw = window.shape
-        accumulated[:, tile.top:tile.top + th, tile.left:tile.left + tw] += logits * window
-        weights[tile.top:tile.top + th, tile.left:tile.left + tw] += window
+        return SceneResult(sink.logits, sink.classes, stats.tiles, stats.batches, seconds, stats.backend_seconds,
+                           {"tiles_per_second": stats.tiles / seconds if seconds else 0.0}, sink.valid, stats)

@@ -28,6 +28,18 @@ def use_cuda_kernels() -> None:
                                 "build it with `cd plugins/torch && python setup.py build_ext --inplace`") from None
 
 
+def normalization_means(module: torch.nn.Module) -> tuple[list[float], list[float]]:
+    """The per-band HSI and per-channel X normalisation means a module applies to raw inputs: CoMiX's
+    ``hsi_norm`` / ``x_norm`` (:class:`~comix.model.normalization.InputNormalization`) or ``hsi_mean`` /
+    ``x_mean`` buffers; empty lists when it has neither."""
+    for hsi_name, x_name in (("hsi_norm.mean", "x_norm.mean"), ("hsi_mean", "x_mean")):
+        buffers = dict(module.named_buffers())
+        if hsi_name in buffers and x_name in buffers:
+            return (buffers[hsi_name].detach().flatten().double().tolist(),
+                    buffers[x_name].detach().flatten().double().tolist())
+    return [], []
+
+
 class TorchBackend(Backend):
     """Run ``module(hsi, x) -> logits`` in eval mode under ``torch.inference_mode``."""
 
@@ -43,6 +55,8 @@ class TorchBackend(Backend):
             info = ModelIO(bands=getattr(config, "bands", getattr(module, "bands", None)),
                            x_channels=getattr(config, "x_channels", getattr(module, "x_channels", None)),
                            classes=getattr(config, "classes", getattr(module, "classes", None)))
+        if not info.hsi_mean:
+            info.hsi_mean, info.x_mean = normalization_means(module)
         self.info = info
 
     @classmethod
