@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from comix.runtime import defaults
+from comix.tasks import SEGMENTATION, require_task
 
 
 def infer_command(
@@ -45,10 +46,11 @@ def infer_command(
 
     console = Console(stderr=True)
     output_paths(output, probabilities)  # a bad output path fails before reading the scene
+    runner = open_backend(model, backend, threads)
+    require_task(runner.info.task, SEGMENTATION, str(model), "comix infer")  # a SHIP model: before any reading
     started = time.perf_counter()
     hsi_cube, x_raster, georef = read_scene_inputs(hsi, x, hsi_key, x_key, layout)
     read_seconds = time.perf_counter() - started
-    runner = open_backend(model, backend, threads)
     with Progress(TextColumn("[bold]tiles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=quiet) as progress:
         task = progress.add_task("infer", total=None)

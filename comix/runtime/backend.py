@@ -35,6 +35,17 @@ class ModelIO:
     x_modality: str = ""
     training_tile: list[int] = field(default_factory=list)
     name: str = ""
+    # what the model does (comix.tasks) and its config (a fusion model's ratio, data range, ...); for a fusion
+    # model bands / x_channels / classes are its primary, guide and output channels
+    task: str = "segmentation"
+    config: dict = field(default_factory=dict)
+    input_labels: tuple[str, str] = ("HSI cube", "X raster")
+
+
+def fusion_input_labels(task: str) -> tuple[str, str] | None:
+    """How a fusion model's two inputs are called in messages (None for segmentation)."""
+    return {"fusion-irvis": ("visible image", "infrared image"),
+            "fusion-pansharpen": ("MS image", "PAN image")}.get(task)
 
 
 class Backend(ABC):
@@ -49,18 +60,19 @@ class Backend(ABC):
 
     def check_scene(self, hsi: np.ndarray, x: np.ndarray) -> None:
         """Raise :class:`RuntimeInputError` (got/expected) unless the scene fits the model."""
+        first, second = self.info.input_labels
         if hsi.ndim != 3:
-            raise RuntimeInputError(f"HSI cube: got shape {hsi.shape}, expected 3 axes (bands, H, W)")
+            raise RuntimeInputError(f"{first}: got shape {hsi.shape}, expected 3 axes (bands, H, W)")
         if x.ndim != 3:
-            raise RuntimeInputError(f"X raster: got shape {x.shape}, expected 3 axes (C, H, W)")
+            raise RuntimeInputError(f"{second}: got shape {x.shape}, expected 3 axes (C, H, W)")
         if self.info.bands is not None and hsi.shape[0] != self.info.bands:
-            raise RuntimeInputError(f"HSI cube: got {hsi.shape[0]} bands, expected {self.info.bands} as the model "
+            raise RuntimeInputError(f"{first}: got {hsi.shape[0]} bands, expected {self.info.bands} as the model "
                                     "was trained with")
         if self.info.x_channels is not None and x.shape[0] != self.info.x_channels:
-            raise RuntimeInputError(f"X raster: got {x.shape[0]} channels, expected {self.info.x_channels} as the "
+            raise RuntimeInputError(f"{second}: got {x.shape[0]} channels, expected {self.info.x_channels} as the "
                                     "model was trained with")
         if min(hsi.shape[1:]) < 1:
-            raise RuntimeInputError(f"HSI cube: got H x W {hsi.shape[1:]}, expected at least 1 x 1 pixels")
+            raise RuntimeInputError(f"{first}: got H x W {hsi.shape[1:]}, expected at least 1 x 1 pixels")
         if hsi.shape[1:] != x.shape[1:]:
-            raise RuntimeInputError(f"scene size: got HSI H x W {hsi.shape[1:]} and X H x W {x.shape[1:]}, expected "
-                                    "the same grid (co-registered rasters)")
+            raise RuntimeInputError(f"scene size: got {first} H x W {hsi.shape[1:]} and {second} H x W {x.shape[1:]}, "
+                                    "expected the same grid (co-registered rasters)")

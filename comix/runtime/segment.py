@@ -20,6 +20,7 @@ from comix.runtime.backend import Backend
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.outputs import output_paths, write_products
 from comix.runtime.sliding_window import ProgressCallback, SceneResult, SlidingWindow
+from comix.tasks import SEGMENTATION, require_task
 
 BACKENDS = ("auto", "onnxruntime", "torch")
 
@@ -70,6 +71,7 @@ def segment_scene(backend: Backend, hsi: np.ndarray, x: np.ndarray, output: str 
     ``summary`` entries (e.g. input paths, read time) are added to the JSON summary.
     """
     output_paths(output, probabilities)  # a bad output path fails before any work
+    require_task(backend.info.task, SEGMENTATION, backend.info.name or "model", "segment_scene")
     window = SlidingWindow(backend, tile=tile, overlap=overlap, batch=batch, progress=progress)
     backend.check_scene(hsi, x)
     result = window(hsi, x)

@@ -4,6 +4,7 @@
 :mod:`comix.runtime.defaults`)
 returns a :class:`SceneResult` with the blended logits (K, H, W) and the class raster (H, W) as label
 values ``1..K`` (logit channel k is label k + 1; 0 is kept for "no data", as in the training labels).
+With ``labels=False`` (image outputs: fusion) the blended output is the result and no class raster is made.
 
 Memory: besides the scene itself and the (K, H, W) result, the working set is one batch of tiles
 (inputs, logits, window) plus a tile-sized padded copy only when the scene is smaller than one tile,
@@ -28,10 +29,11 @@ ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles total)
 
 @dataclass
 class SceneResult:
-    """logits (K, H, W) float32 blended; classes (H, W) uint8/uint16 label values 1..K."""
+    """logits (K, H, W) float32 blended (the image itself for an image model); classes (H, W) uint8/uint16 label
+    values 1..K, or None when the window was asked for no labels."""
 
     logits: np.ndarray
-    classes: np.ndarray
+    classes: np.ndarray | None
     tiles: int
     batches: int
     seconds: float
@@ -73,7 +75,7 @@ class SlidingWindow:
 
     def __init__(self, backend: Backend, tile: tuple[int, int] | int | None = None, overlap: int | None = None,
                  batch: int | None = None, margin: int | None = None, floor: float = DEFAULT_FLOOR,
-                 progress: ProgressCallback | None = None) -> None:
+                 progress: ProgressCallback | None = None, labels: bool = True) -> None:
         """``tile``/``overlap``/``batch`` None: the model's fixed sizes, else :mod:`comix.runtime.defaults`."""
         tile, overlap, batch = resolve_window(backend.info, tile, overlap, batch)
         fixed = backend.info.tile
@@ -95,6 +97,7 @@ class SlidingWindow:
         self.margin = margin
         self.floor = floor
         self.progress = progress
+        self.labels = labels
 
     def tile_for(self, height: int, width: int) -> tuple[int, int]:
         """The tile used on a (height, width) scene: a dynamic-shape model gets at most the scene size
@@ -141,7 +144,7 @@ class SlidingWindow:
                 self.progress(first + count, len(tiles))
         logits = accumulated[:, :height, :width]
         logits /= weights[None, :height, :width]
-        classes = label_raster(logits)
+        classes = label_raster(logits) if self.labels else None
         seconds = time.perf_counter() - start
         return SceneResult(logits, classes, len(tiles), batches, seconds, backend_seconds,
                            {"tiles_per_second": len(tiles) / seconds if seconds else 0.0})

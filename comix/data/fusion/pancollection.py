@@ -23,7 +23,7 @@ from comix.data.errors import DataError
 from comix.data.fusion.pairs import PansharpenSet
 
 REQUIRED = ("ms", "pan")
-OPTIONAL = ("gt", "lms")
+OPTIONAL = ("gt", "lms", "truth")  # truth: the ideal MS of synthetic full-resolution sets (ours; others ignore it)
 DEFAULT_DATA_RANGE = 2047.0
 
 
@@ -64,7 +64,7 @@ def read_pancollection(path: str | os.PathLike, data_range: float = DEFAULT_DATA
                         "expected one integer resolution ratio (e.g. 4)")
     try:
         return PansharpenSet(ms, pan, arrays.get("gt"), arrays.get("lms"), int(ratio_h), float(data_range),
-                             name=path.stem, metadata={"source": str(path)})
+                             name=path.stem, truth=arrays.get("truth"), metadata={"source": str(path)})
     except DataError as error:
         raise DataError(f"{path}: {error}") from None
 
@@ -77,7 +77,7 @@ def write_pancollection(path: str | os.PathLike, data: PansharpenSet, scale: flo
     factor = 1.0 if scale is None else float(scale)
     with atomic_path(path) as temp:
         with h5py.File(temp, "w") as handle:
-            for key in ("gt", "lms", "ms", "pan"):
+            for key in ("gt", "lms", "ms", "pan", "truth"):
                 value = getattr(data, key)
                 if value is not None:
                     handle.create_dataset(key, data=value.astype(np.float64) * factor)

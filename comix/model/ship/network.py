@@ -53,6 +53,9 @@ class ShipNet(nn.Module):
         self.head = nn.Sequential(InvBlock(stages * width, stages * width // 2, config.inv_clamp),
                                   nn.Conv2d(stages * width, width, 1))
         self.refine = Refine(width, config.fused_channels)
+        if config.residual_output:  # ours: start as the upsampled MS itself, then learn the detail to inject
+            nn.init.zeros_(self.refine.conv_last.weight)
+            nn.init.zeros_(self.refine.conv_last.bias)
 
     @property
     def task(self) -> str:
