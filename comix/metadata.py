@@ -12,6 +12,9 @@ Schema versions:
   every field, so the same version): ``normalization`` — the model's input statistics in raw units
   (``hsi_mean``, ``hsi_std``, ``x_mean``, ``x_std``), which the runtime fills nodata pixels with; empty in
   records written before it.
+* 3 — ``task`` (:data:`comix.tasks.TASKS`): a record may describe a SHIP fusion model, whose output is an
+  image. Records of versions 1 and 2 are CoMiX segmentation models and read as ``task = "segmentation"``;
+  a build that reads only version 2 refuses a version-3 record instead of running a fusion model as CoMiX.
 
 A record of a newer version than this build reads is refused with a message (upgrade, or re-export).
 """
@@ -23,8 +26,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from importlib import metadata as importlib_metadata
 
+from comix.tasks import SEGMENTATION
+
 PREFIX = "comix."
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TOOLS = ("comix-deploy", "torch", "onnx", "onnxscript", "onnxslim", "onnxruntime")
 # old key -> field, per schema version before the current one
 _RENAMED = {1: {"tile_size": "training_tile"}}
@@ -52,10 +57,14 @@ class ModelRecord:
     ``training_tile`` is [H, W] of the tiles the model was trained on; ``graph_kind`` is "canonical"
     (ai.comix nodes), "portable" (ai.onnx only) or "" for a non-ONNX artifact; ``precision`` is the
     recipe of a calibrated graph (empty for FP32); ``normalization`` the per-band / per-channel input
-    statistics the graph applies to raw values (empty when unknown).
+    statistics the graph applies to raw values (empty when unknown); ``task`` is what the model does
+    (``segmentation`` for CoMiX, ``fusion-irvis`` / ``fusion-pansharpen`` for SHIP, whose ``config`` is a
+    ShipConfig and whose ``class_names`` are empty), so tools choose the metric and refuse a model of the
+    wrong kind.
     """
 
     model_name: str = "unknown"
+    task: str = SEGMENTATION
     config: dict = field(default_factory=dict)
     class_names: list[str] = field(default_factory=list)
     class_colors: list[list[int]] = field(default_factory=list)

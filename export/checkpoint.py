@@ -18,6 +18,7 @@ from comix.export.exporter import DEFAULT_OPSET
 from comix.export.pipeline import ExportPipeline, ExportResult
 from comix.export.validate import DEFAULT_ATOL, ParityCheck
 from comix.metadata import ModelRecord
+from comix.tasks import SEGMENTATION, require_task
 
 INPUT_NAMES = ("hsi", "x")
 OUTPUT_NAMES = ("logits",)
@@ -111,6 +112,7 @@ def export_checkpoint(path: str | os.PathLike, output: str | os.PathLike,
 
     options = options or ExportOptions()
     checkpoint = load_checkpoint(path)
+    require_task(checkpoint.task, SEGMENTATION, str(path), "comix export")
     model = checkpoint.model.eval()
     height, width = trace_size(options)
     trace_batch = 2 if options.dynamic else options.batch

@@ -60,7 +60,7 @@ class ExportPipeline:
     def __init__(self, input_names: Sequence[str], output_names: Sequence[str], opset: int = DEFAULT_OPSET,
                  dynamic_axes=None, portable: bool = False, record: ModelRecord | None = None,
                  passes: Sequence[GraphPass] | None = None, parity: ParityCheck | None = None,
-                 validate: bool = True, output_axes=None) -> None:
+                 validate: bool = True, output_axes=None, graph_kind: str | None = None) -> None:
         self.exporter = TorchOnnxExporter(input_names, output_names, opset, dynamic_axes, portable,
                                           output_axes=output_axes)
         self.portable = portable
@@ -68,6 +68,7 @@ class ExportPipeline:
         self.passes = list(passes) if passes is not None else [FoldBatchNorm(), Simplify()]
         self.parity = parity
         self.validate = validate
+        self.graph_kind = graph_kind  # None: "portable" or "canonical" from ``portable``
 
     def build(self, module: torch.nn.Module, inputs: Sequence[torch.Tensor]) -> onnx.ModelProto:
         """Trace and run the graph passes; return the in-memory model with metadata."""
@@ -75,7 +76,7 @@ class ExportPipeline:
         for graph_pass in self.passes:
             model = graph_pass(model)
         self.record.opset = self.exporter.opset
-        self.record.graph_kind = "portable" if self.portable else "canonical"
+        self.record.graph_kind = self.graph_kind or ("portable" if self.portable else "canonical")
         return self.record.write_onnx(model)
 
     def __call__(self, module: torch.nn.Module, inputs: Sequence[torch.Tensor],

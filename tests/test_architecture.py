@@ -18,8 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"comix": "comix", "export": "comix.export", "plugins": "comix.plugins", "calibration": "comix.calibration"}
 
 LAYERS = [
+    {"comix.tasks"},                                   # what a model does (segmentation / fusion), no imports
     {"comix", "comix.atomic", "comix.hashing", "comix.metadata"},  # foundations: files, hashes, the model record
-    {"comix.ops", "comix.data", "comix.viz"},          # the DCN op and its spec; readers and scenes; plots
+    {"comix.ops", "comix.data", "comix.viz", "comix.quality"},  # ops and their spec; readers and scenes; plots;
+                                                       # image-quality metrics (numpy)
     {"comix.model", "comix.plugins"},                  # the network; native kernels and their loaders
     {"comix.tensorrt"},                                # TensorRT engines: build, describe, run (CUDA memory)
     {"comix.runtime"},                                 # backends, whole-scene inference
@@ -27,7 +29,7 @@ LAYERS = [
     {"comix.train", "comix.export"},                   # training and evaluation; torch -> ONNX
     {"comix.triton", "comix.doctor"},                  # serving repositories; the environment check
     {"comix.calibration"},                             # precision: FP16 / INT8 graphs
-    {"comix.demo"},                                    # the end-to-end run
+    {"comix.demo", "comix.demo_fusion"},               # the end-to-end runs (CoMiX; SHIP fusion)
     {"comix.cli"},                                     # commands: the top
 ]
 LAYER_OF = {package: index for index, layer in enumerate(LAYERS) for package in layer}

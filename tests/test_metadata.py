@@ -61,11 +61,19 @@ def test_a_version_1_export_still_reads_with_its_tile_upgraded():
     assert record.training_tile == [64, 64] and record.model_name == "comix_t"
     assert record.class_names == ["grass", "roofs"] and record.x_channels == 1 and record.opset == 20
     assert record.precision == {}
+    assert record.task == "segmentation"  # records before version 3 describe CoMiX models
+
+
+def test_a_fusion_record_round_trips_with_its_task():
+    record = ModelRecord(model_name="ship_pansharpen", task="fusion-pansharpen", config={"primary_channels": 4})
+    assert ModelRecord.from_props(record.to_props()).task == "fusion-pansharpen"
+    assert ModelRecord.from_json(record.to_json()) == record
 
 
 def test_a_newer_schema_is_refused_with_what_to_do():
     props = {**VERSION_1_PROPS, PREFIX + "schema_version": str(SCHEMA_VERSION + 1)}
-    with pytest.raises(MetadataError, match=r"schema version 3, expected <= 2.*upgrade it, or re-export"):
+    with pytest.raises(MetadataError, match=rf"schema version {SCHEMA_VERSION + 1}, expected <= {SCHEMA_VERSION}"
+                                            r".*upgrade it, or re-export"):
         ModelRecord.from_props(props)
 
 

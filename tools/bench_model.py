@@ -64,7 +64,7 @@ def main() -> None:
     # One thread by default: on a shared 2-core machine two OpenMP threads wait on each other at every op
     # and the timings become noise (comix_t: 97 ms quiet vs 3.5 s under load with 2 threads).
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--variants", nargs="*", default=list_variants())
+    parser.add_argument("--variants", nargs="*", default=list_variants("segmentation"))
     parser.add_argument("--train-step", action="store_true", help="also time a comix_t train step (batch 8, 64x64)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -32,7 +32,7 @@ def _root(
 
 def _register() -> None:
     """Mount the commands and command groups, in the order of a run through the toolchain."""
-    from comix.cli import data_cmd, demo_cmd, eval_cmd, export_cmd, infer_cmd, model_cmd, plugins_cmd, train_cmd
+    from comix.cli import data_cmd, demo_cmd, eval_cmd, export_cmd, fusion_cmd, infer_cmd, model_cmd, plugins_cmd, train_cmd
 
     command(app, "demo")(demo_cmd.demo)
     app.add_typer(data_cmd.app, name="data")
@@ -42,6 +42,7 @@ def _register() -> None:
     command(app, "export")(export_cmd.export_command)
     command(app, "infer")(infer_cmd.infer_command)
     app.add_typer(plugins_cmd.app, name="plugins")
+    app.add_typer(fusion_cmd.app, name="fusion")
     _register_deployment()
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from comix.runtime import defaults
+from comix.tasks import SEGMENTATION, require_task
 from comix.train.evaluate import SPLITS
 
 
@@ -29,6 +30,7 @@ def evaluate(
     if split not in SPLITS:
         raise ValueError(f"--split: got {split!r}, expected one of {list(SPLITS)}")
     loaded = load_checkpoint(model)
+    require_task(loaded.task, SEGMENTATION, str(model), "comix eval")
     scene = load_scene(dataset)
     zero_x = loaded.training_recipe.get("modalities") == "hsi"
     metrics, prediction = evaluate_scene(TorchBackend(loaded.model), scene, tile=tile, overlap=overlap, split=split,

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from comix.cli.errors import CommandFailed, fail
 from comix.runtime import defaults
+from comix.tasks import SEGMENTATION, require_task
 
 
 def infer_command(
@@ -98,6 +99,7 @@ def infer_command(
 
     output_paths(output, probabilities)  # a bad output path fails before reading the scene
     runner = open_backend(model, backend, threads, device=device, cuda_graphs=cuda_graphs)
+    require_task(runner.info.task, SEGMENTATION, str(model), "comix infer")  # a SHIP model: before any reading
     with open_scene(hsi, x, hsi_key, x_key, layout, nodata, x_nodata) as source, _bar(console, quiet, "tiles") as bar:
         task = bar.add_task("infer", total=None)
         run = segment_source(runner, source, output, tile=tile, overlap=overlap, batch=batch,

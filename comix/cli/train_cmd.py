@@ -34,9 +34,12 @@ def train(
     import torch
 
     from comix.data.loader import load_scene
+    from comix.model.registry import variant_task
+    from comix.tasks import SEGMENTATION, require_task
     from comix.train.trainer import Trainer
     from comix.viz import save_training_curves
 
+    require_task(variant_task(variant), SEGMENTATION, f"variant {variant}", "comix train")
     if threads:
         torch.set_num_threads(threads)
     recipe = TrainRecipe(variant=variant, tile=tile, batch_size=batch_size, steps=steps, lr=lr,

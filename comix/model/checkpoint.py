@@ -2,7 +2,7 @@
 
 ``config.json`` (format ``comix-checkpoint``, version 1)::
 
-    {"format": "comix-checkpoint", "format_version": 1, "variant": "comix_t",
+    {"format": "comix-checkpoint", "format_version": 1, "variant": "comix_t", "task": "segmentation",
      "model_config": {...ComixConfig fields...},
      "normalization": {"hsi_mean": [...], "hsi_std": [...], "x_mean": [...], "x_std": [...]},
      "class_names": [...], "band_wavelengths_nm": [...] or null, "training_recipe": {...},
@@ -11,6 +11,10 @@
 Loading rebuilds the model from ``model_config`` and checks everything: format and version, config
 validity, class-name and wavelength counts, the weights file's size and hash (a truncated or altered
 file is named as such), tensor names and shapes, and that the JSON statistics equal the stored buffers.
+
+``task`` says which network the config builds: ``segmentation`` (CoMiX, the default, so checkpoints written
+before the key existed read as CoMiX) or a fusion task (SHIP: ``ShipConfig``, no class names or
+normalisation statistics; ``band_wavelengths_nm`` then lists the fused bands).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from comix.atomic import atomic_path, write_text_atomic
 from comix.hashing import file_sha256
 from comix.model.config import ComixConfig, ConfigError
 from comix.model.network import ComixNet
+from comix.model.ship import ShipConfig, ShipConfigError, ShipNet
+from comix.tasks import FUSION_TASKS, SEGMENTATION, TASKS
 
 FORMAT_NAME = "comix-checkpoint"
 FORMAT_VERSION = 1
@@ -44,12 +50,17 @@ class CheckpointError(ValueError):
 class Checkpoint:
     """A loaded checkpoint: the rebuilt model (eval mode) and the metadata saved with it."""
 
-    model: ComixNet
+    model: ComixNet | ShipNet
     variant: str
     class_names: list[str]
     band_wavelengths_nm: list[float] | None
     training_recipe: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        """``segmentation`` (CoMiX) or a fusion task (SHIP)."""
+        return str(self.metadata.get("task", SEGMENTATION))
 
     @property
     def weights_sha256(self) -> str:
@@ -65,12 +76,14 @@ def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
     return path / WEIGHTS_FILE, path / CONFIG_FILE
 
 
-def _normalization(model: ComixNet) -> dict[str, list[float]]:
+def _normalization(model: ComixNet | ShipNet) -> dict[str, list[float]]:
+    if isinstance(model, ShipNet):
+        return {}  # SHIP scales by config.data_range
     return {"hsi_mean": model.hsi_norm.mean.tolist(), "hsi_std": model.hsi_norm.std.tolist(),
             "x_mean": model.x_norm.mean.tolist(), "x_std": model.x_norm.std.tolist()}
 
 
-def save_checkpoint(model: ComixNet, path: str | Path, *, variant: str = "", class_names: list[str] | None = None,
+def save_checkpoint(model: ComixNet | ShipNet, path: str | Path, *, variant: str = "", class_names: list[str] | None = None,
                     band_wavelengths_nm: list[float] | None = None,
                     training_recipe: dict[str, Any] | None = None) -> Path:
     """Write ``path/model.safetensors`` and ``path/config.json``; returns the folder.
@@ -79,7 +92,10 @@ def save_checkpoint(model: ComixNet, path: str | Path, *, variant: str = "", cla
     ``band_wavelengths_nm`` (if given) must have ``config.bands`` finite values.
     """
     cfg = model.config
-    names = list(class_names) if class_names is not None else [f"class_{i}" for i in range(cfg.classes)]
+    task = model.task if isinstance(model, ShipNet) else SEGMENTATION
+    if class_names is None:
+        class_names = [] if task in FUSION_TASKS else [f"class_{i}" for i in range(cfg.classes)]
+    names = list(class_names)
     _check_metadata(names, band_wavelengths_nm, cfg, "save_checkpoint")
     weights_path, config_path = checkpoint_paths(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,6 +106,7 @@ def save_checkpoint(model: ComixNet, path: str | Path, *, variant: str = "", cla
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "variant": variant,
+        "task": task,
         "model_config": cfg.to_dict(),
         "normalization": _normalization(model),
         "class_names": names,
@@ -101,15 +118,17 @@ def save_checkpoint(model: ComixNet, path: str | Path, *, variant: str = "", cla
     return weights_path.parent
 
 
-def _check_metadata(class_names: list[str], wavelengths: list[float] | None, cfg: ComixConfig, where: str) -> None:
-    if len(class_names) != cfg.classes or not all(isinstance(n, str) for n in class_names):
-        raise CheckpointError(f"{where}: class_names: got {len(class_names)} names, expected {cfg.classes} strings "
-                              "(config.classes)")
+def _check_metadata(class_names: list[str], wavelengths: list[float] | None, cfg: ComixConfig | ShipConfig,
+                    where: str) -> None:
+    classes, bands = (0, cfg.primary_channels) if isinstance(cfg, ShipConfig) else (cfg.classes, cfg.bands)
+    if len(class_names) != classes or not all(isinstance(n, str) for n in class_names):
+        raise CheckpointError(f"{where}: class_names: got {len(class_names)} names, expected {classes} strings "
+                              "(config.classes; none for a fusion model)")
     if wavelengths is not None:
         values = list(wavelengths)
-        if len(values) != cfg.bands:
-            raise CheckpointError(f"{where}: band_wavelengths_nm: got {len(values)} values, expected {cfg.bands} "
-                                  "(config.bands)")
+        if len(values) != bands:
+            raise CheckpointError(f"{where}: band_wavelengths_nm: got {len(values)} values, expected {bands} "
+                                  "(config.bands / primary_channels)")
         if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
             raise CheckpointError(f"{where}: band_wavelengths_nm: got non-finite or non-numeric values")
 
@@ -130,6 +149,8 @@ def _read_document(config_path: Path) -> dict[str, Any]:
     for key in ("model_config", "normalization", "class_names", "weights"):
         if key not in document:
             raise CheckpointError(f"{config_path}: missing key {key!r}")
+    if document.setdefault("task", SEGMENTATION) not in TASKS:
+        raise CheckpointError(f"{config_path}: task: got {document['task']!r}, expected one of {list(TASKS)}")
     return document
 
 
@@ -147,7 +168,7 @@ def _check_weights_file(weights_path: Path, expected: dict[str, Any]) -> None:
                               "the weights file was altered or belongs to another checkpoint")
 
 
-def _check_state(state: dict[str, torch.Tensor], model: ComixNet, weights_path: Path) -> None:
+def _check_state(state: dict[str, torch.Tensor], model: ComixNet | ShipNet, weights_path: Path) -> None:
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -170,9 +191,15 @@ def load_checkpoint(path: str | Path, *, map_location: str = "cpu") -> Checkpoin
     document = _read_document(config_path)
     try:
         values = dict(document["model_config"])
-        cfg = ComixConfig.from_dict(values)
-        model = ComixNet(cfg)
-    except (ConfigError, TypeError, ValueError) as error:
+        if document["task"] in FUSION_TASKS:
+            cfg = ShipConfig.from_dict(values)
+            model = ShipNet(cfg)
+            if model.task != document["task"]:
+                raise ShipConfigError(f"task: got {document['task']!r} beside a {model.task!r} config")
+        else:
+            cfg = ComixConfig.from_dict(values)
+            model = ComixNet(cfg)
+    except (ConfigError, ShipConfigError, TypeError, ValueError) as error:
         raise CheckpointError(f"{config_path}: model_config is invalid: {error}") from None
     _check_metadata(document["class_names"], document.get("band_wavelengths_nm"), cfg, str(config_path))
     _check_weights_file(weights_path, document["weights"])

@@ -38,6 +38,17 @@ class ModelIO:
     name: str = ""
     hsi_mean: list[float] = field(default_factory=list)
     x_mean: list[float] = field(default_factory=list)
+    # what the model does (comix.tasks) and its config (a fusion model's ratio, data range, ...); for a fusion
+    # model bands / x_channels / classes are its primary, guide and output channels
+    task: str = "segmentation"
+    config: dict = field(default_factory=dict)
+    input_labels: tuple[str, str] = ("HSI cube", "X raster")
+
+
+def fusion_input_labels(task: str) -> tuple[str, str] | None:
+    """How a fusion model's two inputs are called in messages (None for segmentation)."""
+    return {"fusion-irvis": ("visible image", "infrared image"),
+            "fusion-pansharpen": ("MS image", "PAN image")}.get(task)
 
 
 class Backend(ABC):
@@ -56,18 +67,19 @@ class Backend(ABC):
 
     def check_shapes(self, hsi: tuple[int, ...], x: tuple[int, ...]) -> None:
         """:meth:`check_scene` on the shapes hsi (bands, H, W) and x (C, H, W) alone (a scene on disk)."""
+        first, second = self.info.input_labels
         if len(hsi) != 3:
-            raise RuntimeInputError(f"HSI cube: got shape {hsi}, expected 3 axes (bands, H, W)")
+            raise RuntimeInputError(f"{first}: got shape {hsi}, expected 3 axes (bands, H, W)")
         if len(x) != 3:
-            raise RuntimeInputError(f"X raster: got shape {x}, expected 3 axes (C, H, W)")
+            raise RuntimeInputError(f"{second}: got shape {x}, expected 3 axes (C, H, W)")
         if self.info.bands is not None and hsi[0] != self.info.bands:
-            raise RuntimeInputError(f"HSI cube: got {hsi[0]} bands, expected {self.info.bands} as the model "
+            raise RuntimeInputError(f"{first}: got {hsi[0]} bands, expected {self.info.bands} as the model "
                                     "was trained with")
         if self.info.x_channels is not None and x[0] != self.info.x_channels:
-            raise RuntimeInputError(f"X raster: got {x[0]} channels, expected {self.info.x_channels} as the "
+            raise RuntimeInputError(f"{second}: got {x[0]} channels, expected {self.info.x_channels} as the "
                                     "model was trained with")
         if min(hsi[1:]) < 1:
-            raise RuntimeInputError(f"HSI cube: got H x W {hsi[1:]}, expected at least 1 x 1 pixels")
+            raise RuntimeInputError(f"{first}: got H x W {hsi[1:]}, expected at least 1 x 1 pixels")
         if hsi[1:] != x[1:]:
-            raise RuntimeInputError(f"scene size: got HSI H x W {hsi[1:]} and X H x W {x[1:]}, expected "
-                                    "the same grid (co-registered rasters)")
+            raise RuntimeInputError(f"scene size: got {first} H x W {hsi[1:]} and {second} H x W {x[1:]}, "
+                                    "expected the same grid (co-registered rasters)")

@@ -19,6 +19,13 @@ def default_overlap(tile: int) -> int:
     return (3 * tile) // 8
 
 
+def default_fusion_overlap(tile: int) -> int:
+    """Overlap of fusion (SHIP) tiles when none is given: 1/4 of the tile (32 px at 128). SHIP's Fourier product is a
+    circular convolution over the tile, so pixels near a tile border see the opposite border's content; the
+    measurement in docs/ship.md ("Tiles and the circular convolution") chose this value."""
+    return tile // 4
+
+
 def resolve_window(info: ModelIO, tile: int | tuple[int, int] | None = None, overlap: int | None = None,
                    batch: int | None = None) -> tuple[tuple[int, int], int, int]:
     """(tile (H, W), overlap, batch) for a model: what was asked, else the model's fixed sizes, else defaults.

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from comix.metadata import MetadataError, ModelRecord
-from comix.runtime.backend import Backend, ModelIO
+from comix.runtime.backend import Backend, ModelIO, fusion_input_labels
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.session import SessionFactory
 
@@ -50,7 +50,8 @@ class OnnxRuntimeBackend(Backend):
             tile=tile if None not in tile else None, max_batch=_fixed(hsi_shape[0]),
             class_names=list(record.class_names), class_colors=list(record.class_colors),
             wavelengths_nm=list(record.wavelengths_nm), x_modality=record.x_modality,
-            training_tile=list(record.training_tile), name=record.model_name,
+            training_tile=list(record.training_tile), name=record.model_name, task=record.task,
+            config=dict(record.config), input_labels=fusion_input_labels(record.task) or ("HSI cube", "X raster"),
             hsi_mean=[float(v) for v in statistics.get("hsi_mean", [])],
             x_mean=[float(v) for v in statistics.get("x_mean", [])])
 

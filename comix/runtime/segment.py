@@ -30,6 +30,7 @@ from comix.runtime.outputs import ClassProducts, StagedFiles, output_paths
 from comix.runtime.scene_source import RasterRef, SceneSource
 from comix.runtime.sliding_window import ArraySink, Executor, SceneResult, SlidingWindow
 from comix.runtime.streaming import ProgressCallback, StreamStats
+from comix.tasks import SEGMENTATION, require_task
 
 BACKENDS = ("auto", "onnxruntime", "torch", "tensorrt")
 DEVICES = ("cpu", "cuda")
@@ -112,6 +113,7 @@ def segment_source(backend: Backend, source: SceneSource, output: str | os.PathL
     from comix.data.geotiff_io import bounded_gdal_cache
 
     paths = output_paths(output, probabilities)  # a bad output path fails before any work
+    require_task(backend.info.task, SEGMENTATION, backend.info.name or "model", "segmentation")
     window = SlidingWindow(backend, tile=tile, overlap=overlap, batch=batch, progress=progress, nodata_fill=nodata_fill)
     backend.check_shapes(source.hsi.shape, source.x.shape)
     info = backend.info

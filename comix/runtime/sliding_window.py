@@ -6,6 +6,7 @@ returns a :class:`SceneResult` with the blended logits (K, H, W) and the class r
 values ``1..K`` (logit channel k is label k + 1; 0 is "no data", as in the training labels: pixels with
 NaN / Inf in any band get class 0 and NaN logits, and never reach the model as such — see
 :mod:`comix.runtime.nodata`).
+With ``labels=False`` (image outputs: fusion) the blended output is the result and no class raster is made.
 
 It runs the streaming engine (:mod:`comix.runtime.streaming`) on an in-memory scene and keeps the result in
 memory; :meth:`SlidingWindow.stream` runs it on any :class:`~comix.runtime.scene_source.SceneSource` (a
@@ -36,11 +37,12 @@ Executor = Callable[[TilePlan, SceneSource], Iterator[BatchOutput]]
 
 @dataclass
 class SceneResult:
-    """logits (K, H, W) float32 blended (NaN at nodata); classes (H, W) uint8/uint16 label values 1..K, 0 at
-    nodata; valid (H, W) bool."""
+    """logits (K, H, W) float32 blended, NaN at nodata (the image itself for an image model); classes (H, W)
+    uint8/uint16 label values 1..K, 0 at nodata, or None when the window was asked for no labels; valid (H, W)
+    bool."""
 
     logits: np.ndarray
-    classes: np.ndarray
+    classes: np.ndarray | None
     tiles: int
     batches: int
     seconds: float
@@ -79,17 +81,24 @@ def label_raster(logits: np.ndarray, block: int = 64, valid: np.ndarray | None =
 
 
 class ArraySink(BlockSink):
-    """Keeps the whole result in memory: logits (K, H, W), classes (H, W), valid (H, W)."""
+    """Keeps the whole result in memory: logits (K, H, W), classes (H, W) (None with ``labels=False``: an
+    image-output model), valid (H, W)."""
+
+    def __init__(self, labels: bool = True) -> None:
+        self.labels = labels
+        self.classes: np.ndarray | None = None
 
     def begin(self, height: int, width: int, channels: int, georef=None) -> None:
         self.logits = np.empty((channels, height, width), dtype=np.float32)
-        self.classes = np.zeros((height, width), dtype=np.uint8 if channels < 255 else np.uint16)
+        if self.labels:
+            self.classes = np.zeros((height, width), dtype=np.uint8 if channels < 255 else np.uint16)
         self.valid = np.zeros((height, width), dtype=bool)
 
     def write(self, row: int, outputs: np.ndarray, valid: np.ndarray) -> None:
         rows = slice(row, row + outputs.shape[1])
         self.logits[:, rows] = outputs
-        self.classes[rows] = label_raster(outputs, valid=valid)
+        if self.labels:
+            self.classes[rows] = label_raster(outputs, valid=valid)
         self.valid[rows] = valid
 
 
@@ -98,9 +107,11 @@ class SlidingWindow:
 
     def __init__(self, backend: Backend, tile: tuple[int, int] | int | None = None, overlap: int | None = None,
                  batch: int | None = None, margin: int | None = None, floor: float = DEFAULT_FLOOR,
-                 progress: ProgressCallback | None = None, nodata_fill: str = NODATA_FILL) -> None:
+                 progress: ProgressCallback | None = None, nodata_fill: str = NODATA_FILL,
+                 labels: bool = True) -> None:
         """``tile``/``overlap``/``batch`` None: the model's fixed sizes, else :mod:`comix.runtime.defaults`;
-        ``nodata_fill``: what nodata pixels are filled with for the model (:mod:`comix.runtime.nodata`)."""
+        ``nodata_fill``: what nodata pixels are filled with for the model (:mod:`comix.runtime.nodata`);
+        ``labels=False``: an image-output model, no class raster."""
         NodataFill(backend.info, nodata_fill)  # refuse an unknown fill before any work
         tile, overlap, batch = resolve_window(backend.info, tile, overlap, batch)
         fixed = backend.info.tile
@@ -123,6 +134,7 @@ class SlidingWindow:
         self.floor = floor
         self.progress = progress
         self.nodata_fill = nodata_fill
+        self.labels = labels
 
     def tile_for(self, height: int, width: int) -> tuple[int, int]:
         """The tile used on a (height, width) scene: a dynamic-shape model gets at most the scene size
@@ -151,7 +163,7 @@ class SlidingWindow:
         """hsi (bands, H, W), x (C, H, W) raw float values -> :class:`SceneResult` (in memory)."""
         self.backend.check_scene(hsi, x)
         start = time.perf_counter()
-        sink = ArraySink()
+        sink = ArraySink(labels=self.labels)
         stats = self.stream(SceneSource.from_arrays(hsi, x), [sink])
         seconds = time.perf_counter() - start
         return SceneResult(sink.logits, sink.classes, stats.tiles, stats.batches, seconds, stats.backend_seconds,

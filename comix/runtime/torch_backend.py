@@ -7,7 +7,7 @@ import os
 import numpy as np
 import torch
 
-from comix.runtime.backend import Backend, ModelIO
+from comix.runtime.backend import Backend, ModelIO, fusion_input_labels
 from comix.runtime.errors import RuntimeInputError
 
 
@@ -50,6 +50,12 @@ class TorchBackend(Backend):
             use_cuda_kernels()
         self.module = module.eval().to(device)
         self.device = device
+        labels = fusion_input_labels(str(getattr(module, "task", "")))
+        if info is None and labels is not None:  # a SHIP model built in memory
+            config = module.config
+            info = ModelIO(bands=config.primary_channels, x_channels=config.guide_channels,
+                           classes=config.primary_channels, name=type(module).__name__, task=module.task,
+                           config=config.to_dict(), input_labels=labels)
         if info is None:
             config = getattr(module, "config", None)
             info = ModelIO(bands=getattr(config, "bands", getattr(module, "bands", None)),
@@ -61,7 +67,7 @@ class TorchBackend(Backend):
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: str = "cpu") -> TorchBackend:
-        """Load a CoMiX checkpoint folder (model.safetensors + config.json)."""
+        """Load a checkpoint folder (model.safetensors + config.json): CoMiX, or SHIP (info.task says which)."""
         from comix.model.checkpoint import CheckpointError, load_checkpoint
 
         try:
@@ -70,6 +76,12 @@ class TorchBackend(Backend):
             raise RuntimeInputError(str(error)) from None
         config = checkpoint.model.config
         metadata = checkpoint.metadata
+        labels = fusion_input_labels(checkpoint.task)
+        if labels is not None:  # a SHIP fusion model: primary, guide and output channels
+            info = ModelIO(bands=config.primary_channels, x_channels=config.guide_channels,
+                           classes=config.primary_channels, wavelengths_nm=list(checkpoint.band_wavelengths_nm or []),
+                           name=checkpoint.variant, task=checkpoint.task, config=config.to_dict(), input_labels=labels)
+            return cls(checkpoint.model, info, device)
         info = ModelIO(bands=config.bands, x_channels=config.x_channels, classes=config.classes,
                        class_names=list(checkpoint.class_names),
                        wavelengths_nm=list(checkpoint.band_wavelengths_nm or []),

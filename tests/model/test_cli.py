@@ -22,4 +22,9 @@ def test_info_unknown_variant_suggests_closest():
 
 def test_list_prints_variants():
     result = CliRunner().invoke(app, ["list"])
-    assert result.exit_code == 0 and result.output.split() == ["comix_b", "comix_s", "comix_t"]
+    rows = [line.split("\t") for line in result.output.splitlines()]
+    assert result.exit_code == 0 and [name for name, _ in rows if name.startswith("comix")] == \
+        ["comix_b", "comix_s", "comix_t"]
+    tasks = dict(rows)
+    assert tasks["comix_t"] == "segmentation" and tasks["ship_irvis"] == "fusion-irvis"
+    assert tasks["ship_pp_pansharpen"] == "fusion-pansharpen"

@@ -12,7 +12,8 @@ def test_unknown_variant_lists_valid_names_and_suggests_closest():
     with pytest.raises(UnknownVariantError) as info:
         build_model("comix_tt")
     assert str(info.value) == ("unknown CoMiX variant 'comix_tt'. Did you mean 'comix_t'? "
-                               "Valid variants: comix_b, comix_s, comix_t")
+                               "Valid variants: comix_b, comix_s, comix_t, ship_irvis, ship_pansharpen, "
+                               "ship_pp_irvis, ship_pp_pansharpen")
 
 
 def test_unknown_config_field_suggests_closest():

@@ -12,11 +12,11 @@ SIZES = [(64, 64), (100, 76)]
 
 def _forward_params():
     return [pytest.param(v, c, size, id=f"{v}-{c[0]}b{c[1]}x-{size[0]}x{size[1]}")
-            for v in list_variants() for c in INPUT_CASES for size in SIZES]
+            for v in list_variants("segmentation") for c in INPUT_CASES for size in SIZES]
 
 
 def test_registry_lists_the_three_variants():
-    assert list_variants() == ["comix_b", "comix_s", "comix_t"]
+    assert list_variants("segmentation") == ["comix_b", "comix_s", "comix_t"]
 
 
 @pytest.mark.parametrize("variant, case, size", _forward_params())
@@ -32,7 +32,7 @@ def test_forward_gives_logits_at_input_size(variant, case, size):
     assert torch.isfinite(logits).all()
 
 
-@pytest.mark.parametrize("variant", list_variants())
+@pytest.mark.parametrize("variant", list_variants("segmentation"))
 @pytest.mark.parametrize("case", INPUT_CASES, ids=lambda c: f"{c[0]}b{c[1]}x")
 def test_backward_reaches_offset_branch_of_2d_and_3d_dcns(variant, case):
     bands, x_channels = case
@@ -51,7 +51,7 @@ def test_backward_reaches_offset_branch_of_2d_and_3d_dcns(variant, case):
     assert unused == [], f"parameters outside the graph: {unused}"
 
 
-@pytest.mark.parametrize("variant", list_variants())
+@pytest.mark.parametrize("variant", list_variants("segmentation"))
 def test_every_variant_exposes_the_shared_methods(variant):
     model = build_model(variant)
     for method in ("forward", "check_inputs", "forward_features", "set_normalization", "deformable_convs"):

@@ -76,12 +76,16 @@ class GeneratedScene:
         dense_labels: int64 ``(H, W)`` class of every pixel ``1..K``.
         shadow: bool ``(H, W)`` cast-shadow mask.
         terrain: float32 ``(H, W)`` bare-earth elevation (m).
+        canvas: the painted :class:`Canvas` (materials, object heights and ids) the scene was rendered from.
+        shade: float32 ``(H, W)`` surface shading factor (1 = flat ground in sun).
     """
 
     scene: Scene
     dense_labels: np.ndarray
     shadow: np.ndarray
     terrain: np.ndarray
+    canvas: Canvas | None = None
+    shade: np.ndarray | None = None
 
 
 def generate(recipe: SceneRecipe, seed: int, height: int, width: int) -> GeneratedScene:
@@ -107,4 +111,4 @@ def generate(recipe: SceneRecipe, seed: int, height: int, width: int) -> Generat
                   georef=GeoRef.from_origin(recipe.origin[0], recipe.origin[1], recipe.gsd_m, recipe.gsd_m, recipe.crs),
                   name=f"{recipe.name}_seed{seed}",
                   metadata={"generator": "comix.data.synthetic", "preset": recipe.name, "seed": seed})
-    return GeneratedScene(scene, canvas.classes.copy(), shadow, ground)
+    return GeneratedScene(scene, canvas.classes.copy(), shadow, ground, canvas=canvas, shade=shade)

@@ -25,6 +25,42 @@ MATERIALS = ("grass", "grass_stressed", "canopy", "soil", "water", "shingle", "p
              "paint", "gravel", "wood", "vine")
 MATERIAL_ID = {name: index for index, name in enumerate(MATERIALS)}
 
+
+@dataclass(frozen=True)
+class ThermalProperties:
+    """Long-wave infrared (8-14 um) behaviour of a material on a clear summer afternoon (air ~305 K).
+
+    Attributes:
+        emissivity: broadband 8-14 um emissivity (1 - reflectance of the sky's downwelling radiance).
+        sunlit_k: (low, high) range of the surface temperature in full sun, drawn per object (K).
+        shadow_drop_k: how much cooler the surface is in a cast shadow (K; high for low-inertia, dark surfaces).
+    """
+
+    emissivity: float
+    sunlit_k: tuple[float, float]
+    shadow_drop_k: float
+
+
+# Broadband LWIR emissivities from published tables (vegetation and water ~0.98-0.99, asphalt ~0.95, concrete
+# and mineral surfaces ~0.92, weathered galvanised metal roofs ~0.2-0.3: bright in the visible, *cold* in a
+# thermal image). Afternoon temperatures follow the usual order: dark impervious surfaces hottest, metal roofs
+# hot but low-emissivity, dry grass and soil warm, transpiring vegetation and water near the air temperature.
+THERMAL: dict[str, ThermalProperties] = {
+    "grass": ThermalProperties(0.98, (303.0, 307.0), 3.0),
+    "grass_stressed": ThermalProperties(0.96, (310.0, 315.0), 6.0),
+    "canopy": ThermalProperties(0.98, (300.0, 304.0), 2.0),
+    "soil": ThermalProperties(0.93, (314.0, 322.0), 10.0),
+    "water": ThermalProperties(0.99, (299.0, 301.0), 0.5),
+    "shingle": ThermalProperties(0.91, (325.0, 335.0), 12.0),
+    "paved": ThermalProperties(0.95, (322.0, 332.0), 12.0),
+    "concrete": ThermalProperties(0.92, (312.0, 318.0), 8.0),
+    "metal": ThermalProperties(0.25, (318.0, 330.0), 10.0),
+    "paint": ThermalProperties(0.90, (318.0, 326.0), 8.0),
+    "gravel": ThermalProperties(0.92, (318.0, 325.0), 10.0),
+    "wood": ThermalProperties(0.90, (312.0, 318.0), 6.0),
+    "vine": ThermalProperties(0.97, (304.0, 308.0), 3.0),
+}
+
 # material -> (earthlib LEVEL_3 categories, brightness range)
 _EARTHLIB_POOLS = {
     "soil": (("soil", "dirt", "sand"), (0.8, 1.1)),

@@ -1,0 +1,106 @@
+"""SHIP training pieces: the losses, the classic baselines, scoring through a backend, a short training run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from comix.data.fusion import IrVisSet, irvis_set, pansharpen_scene, wald_reduced
+from comix.model import load_checkpoint
+from comix.runtime.torch_backend import TorchBackend
+from comix.tasks import TaskMismatchError
+from comix.train.fusion.baselines import BaselineBackend, baselines_for
+from comix.train.fusion.evaluate import metric_deltas, score_fusion
+from comix.train.fusion.losses import irvis_losses, sobel_magnitude, spectral_angle
+from comix.train.fusion.recipe import FusionRecipe
+from comix.train.fusion.trainer import FusionTrainer
+
+from fusion_helpers import TINY, tiny_ship
+
+
+def test_sobel_magnitude_of_a_step_edge_is_four():
+    step = torch.zeros(1, 1, 6, 6)
+    step[..., 3:] = 1.0
+    magnitude = sobel_magnitude(step)[0, 0, 1:-1]  # rows away from the zero padding
+    assert torch.all(magnitude[:, 2:4] == 4.0) and torch.all(magnitude[:, :2] == 0.0)
+
+
+def test_irvis_losses_vanish_where_they_should():
+    y = torch.rand(1, 1, 8, 8)
+    ir = torch.zeros(1, 1, 8, 8)
+    terms = irvis_losses(y, ir, y, torch.zeros_like(y))  # fused = visible = max(visible, 0-IR)
+    assert float(terms["max_l1"]) == 0.0 and float(terms["gradient"]) == 0.0
+    assert float(spectral_angle(torch.rand(2, 4, 5, 5) + 0.1, torch.rand(2, 4, 5, 5) * 0 + 1)) > 0.0
+
+
+def test_baselines_follow_their_formulas():
+    rng = np.random.default_rng(0)
+    ms, pan = rng.random((1, 4, 8, 8)).astype(np.float32) + 0.1, rng.random((1, 1, 8, 8)).astype(np.float32) + 0.1
+    brovey = BaselineBackend("brovey", "fusion-pansharpen", 4).run(ms, pan)
+    np.testing.assert_allclose(brovey, ms * pan / ms.mean(axis=1, keepdims=True), rtol=1e-5)
+    gs = BaselineBackend("gram_schmidt", "fusion-pansharpen", 4).run(ms, pan)
+    detail = (gs - ms).mean(axis=1)[0].ravel()
+    assert np.corrcoef(detail, pan.ravel())[0, 1] > 0.5  # the injected detail is the PAN's
+    visible, infrared = rng.random((1, 3, 4, 4)).astype(np.float32), rng.random((1, 1, 4, 4)).astype(np.float32)
+    fused = BaselineBackend("max", "fusion-irvis", 3).run(visible, infrared)
+    luma = np.tensordot([0.299, 0.587, 0.114], fused[0], axes=1)
+    np.testing.assert_allclose(luma, np.maximum(np.tensordot([0.299, 0.587, 0.114], visible[0], axes=1), infrared[0, 0]),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="expected one of"):
+        BaselineBackend("ihs", "fusion-pansharpen", 4)
+
+
+def test_scores_of_methods_and_their_deltas(small_scene):
+    reduced = wald_reduced(pansharpen_scene(small_scene))
+    scores = {name: score_fusion(backend, reduced).metrics for name, backend in baselines_for("fusion-pansharpen", 4).items()}
+    assert set(scores["bicubic"]) == {"psnr", "ssim", "sam", "ergas", "q2n"}
+    assert scores["brovey"]["sam"] == pytest.approx(scores["bicubic"]["sam"], abs=1e-3)  # Brovey keeps the angles
+    deltas = metric_deltas(scores["brovey"], scores["bicubic"])
+    assert deltas["psnr"]["loss"] == pytest.approx(scores["bicubic"]["psnr"] - scores["brovey"]["psnr"])
+    assert deltas["ergas"]["loss"] == pytest.approx(scores["brovey"]["ergas"] - scores["bicubic"]["ergas"])
+    with pytest.raises(TaskMismatchError, match="expects a SHIP infrared-visible fusion model"):
+        score_fusion(baselines_for("fusion-pansharpen", 4)["bicubic"], irvis_set([small_scene]))
+
+
+@pytest.mark.parametrize("kind", ["pansharpen", "irvis"])
+def test_a_short_training_run_lowers_the_loss_and_writes_a_fusion_checkpoint(tmp_path, small_scene, kind):
+    if kind == "pansharpen":
+        data = wald_reduced(pansharpen_scene(small_scene))
+        variant = "ship_pansharpen"
+    else:
+        pair = irvis_set([small_scene])
+        data = IrVisSet([v[:, :64, :64] for v in pair.visible], [i[:, :64, :64] for i in pair.infrared],
+                        [m[:, :64, :64] for m in pair.masks])
+        variant = "ship_irvis"
+    # one crop covering the whole image, no augmentation: every step sees the same batch, so the loss must fall
+    size = data.pan.shape[-1] if kind == "pansharpen" else 64
+    recipe = FusionRecipe(variant=variant, steps=6, batch_size=1, patch=size, lr=3e-3, eval_every=6, augment=False,
+                          model_overrides=TINY)
+    trainer = FusionTrainer(data, data, recipe, tmp_path / "run", show_progress=False)
+    batch = trainer.sampler.batch(1)
+    with torch.no_grad():
+        before = float(trainer.loss(batch)[0])
+    result = trainer.fit()
+    with torch.no_grad():
+        after = float(trainer.loss(batch)[0])
+    assert after < before
+    loaded = load_checkpoint(tmp_path / "run")
+    assert loaded.task == f"fusion-{kind}" and loaded.training_recipe["steps"] == 6
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history[-1]["step"] == 6 and result.last_scores is not None
+
+
+def test_training_refuses_a_variant_of_the_other_task(small_scene):
+    data = wald_reduced(pansharpen_scene(small_scene))
+    with pytest.raises(TaskMismatchError, match="variant ship_irvis: got a SHIP infrared-visible fusion model"):
+        FusionTrainer(data, None, FusionRecipe(variant="ship_irvis"), "unused")
+
+
+def test_torch_backend_of_a_ship_model_describes_its_inputs():
+    backend = TorchBackend(tiny_ship("ship_pansharpen"))
+    assert backend.info.task == "fusion-pansharpen" and backend.info.input_labels == ("MS image", "PAN image")
+    with pytest.raises(ValueError, match="MS image: got 3 bands, expected 4"):
+        backend.check_scene(np.zeros((3, 8, 8), np.float32), np.zeros((1, 8, 8), np.float32))
