@@ -51,7 +51,7 @@ def write_dataset(folder: Path, **kwargs) -> Path:
     return write_scene(make_scene(**kwargs), folder, fmt="npz")
 
 
-def train_tiny(scene: Scene, steps: int = 120, seed: int = 0) -> TinyHsiXNet:
+def train_tiny(scene: Scene, steps: int = 40, seed: int = 0) -> TinyHsiXNet:
     """TinyHsiXNet with the scene's normalisation statistics, trained full-image on the training pixels."""
     net = TinyHsiXNet(scene.num_bands, scene.x.shape[0], scene.num_classes, width=8, seed=seed)
     with torch.no_grad():
