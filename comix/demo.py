@@ -7,7 +7,9 @@
 5. export to ONNX (portable graph unless the custom-op library is built), validated against PyTorch
 6. run the exported model on the whole scene with ONNX Runtime (class GeoTIFF, PNG, JSON summary) and
    check it against the PyTorch prediction
-7. write ``report.md`` and ``summary.json`` naming every artifact and number
+7. calibrate FP16 and INT8 (TensorRT Q/DQ form) graphs and score FP32 vs FP16 vs INT8 on the held-out
+   pixels (``precision/``: graphs, recipes, accuracy JSON/table/plot, one-tile latency)
+8. write ``report.md`` and ``summary.json`` naming every artifact and number
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class DemoOptions:
 
 
 def _step(console: Console, number: int, text: str) -> float:
-    console.print(f"[bold cyan]{number}/7[/] {text}")
+    console.print(f"[bold cyan]{number}/8[/] {text}")
     return time.perf_counter()
 
 
@@ -110,6 +112,14 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
     console.print(f"ONNX Runtime vs PyTorch class agreement over the scene: {agreement:.6f}")
     seconds["infer"] = time.perf_counter() - start
 
+    start = _step(console, 7, "calibrate FP16 and INT8 graphs; score FP32 vs FP16 vs INT8 on the held-out pixels")
+    from comix.calibration.compare import compare_precisions
+
+    precision = compare_precisions(out / "model.onnx", description, out / "precision", threads=options.threads or 1,
+                                   cache_dir=out / "precision" / "cache")
+    console.print(precision["table"], highlight=False)
+    seconds["calibrate"] = time.perf_counter() - start
+
     summary = {
         "tool": f"comix {__version__}",
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
@@ -123,6 +133,8 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
                    "validation": validation},
         "inference": {"outputs": {k: str(v) for k, v in products.items()}, "seconds": inference.seconds,
                       "tiles": inference.tiles, "onnxruntime_vs_torch_agreement": agreement},
+        "precision": {key: precision[key] for key in ("graphs", "table", "latency_one_tile_ms",
+                                                      "latency_ratio_to_fp32", "kept_float")},
         "seconds": seconds,
     }
     _write_report(out, summary)
@@ -172,6 +184,11 @@ def _write_report(out: Path, summary: dict) -> None:
         f"{summary['inference']['onnxruntime_vs_torch_agreement']:.6f}.",
         "",
         "![onnxruntime prediction](infer/seg.png)", "",
+        "## FP16 and INT8 graphs (precision/)", "",
+        summary["precision"]["table"],
+        "One 128x128 tile in ONNX Runtime (CPU, median ms): " + ", ".join(
+            f"{name} {value['median_ms']:.1f}" for name, value in summary["precision"]["latency_one_tile_ms"].items()),
+        "", "![per-class IoU change](precision/accuracy.png)", "",
     ]
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=str))
     write_text_atomic(out / "report.md", "\n".join(lines) + "\n")

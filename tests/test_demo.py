@@ -27,5 +27,10 @@ def test_demo_writes_the_whole_report(tmp_path):
                  "eval/metrics.json", "eval/prediction.png", "eval/confusion.png", "model.onnx", "infer/seg.tif",
                  "infer/seg.png", "infer/seg.json"):
         assert (out / name).is_file(), name
+    for name in ("precision/model.fp16.onnx", "precision/model.int8.onnx", "precision/accuracy.json",
+                 "precision/accuracy.png", "precision/model.int8.onnx.calibration.json"):
+        assert (out / name).is_file(), name
+    assert set(summary["precision"]["latency_one_tile_ms"]) == {"fp32", "fp16", "int8"}
     report = (out / "report.md").read_text()
+    assert "FP16 and INT8 graphs" in report and "| int8 |" in report
     assert "Held-out accuracy" in report and "parity passed" in report

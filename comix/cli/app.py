@@ -32,7 +32,8 @@ def _root(
 
 def _register() -> None:
     """Mount the commands and command groups, in the order of a run through the toolchain."""
-    from comix.cli import data_cmd, demo_cmd, eval_cmd, export_cmd, fusion_cmd, infer_cmd, model_cmd, plugins_cmd, train_cmd
+    from comix.cli import (calibrate_cmd, data_cmd, demo_cmd, eval_cmd, export_cmd, fusion_cmd, infer_cmd, model_cmd,
+                           plugins_cmd, train_cmd)
 
     command(app, "demo")(demo_cmd.demo)
     app.add_typer(data_cmd.app, name="data")
@@ -40,6 +41,8 @@ def _register() -> None:
     command(app, "train")(train_cmd.train)
     command(app, "eval")(eval_cmd.evaluate)
     command(app, "export")(export_cmd.export_command)
+    command(app, "calibrate")(calibrate_cmd.calibrate_command)
+    command(app, "lint")(calibrate_cmd.lint_command)
     command(app, "infer")(infer_cmd.infer_command)
     app.add_typer(plugins_cmd.app, name="plugins")
     app.add_typer(fusion_cmd.app, name="fusion")

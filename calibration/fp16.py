@@ -1,0 +1,93 @@
+"""FP16 graphs: FP32 inputs and outputs, FP16 inside, FP32 kept where range or accuracy needs it.
+
+ONNX Runtime's float16 converter (``onnxruntime.transformers.float16``) does the mechanical part (types,
+initializers, Cast nodes at every FP32/FP16 border); this module decides which nodes stay FP32 and why
+(:func:`fp32_nodes`), which is written beside the model and into its record:
+
+* input normalisation — the elementwise nodes between a graph input and the first non-elementwise op:
+  raw values (reflectance x 10 000, elevations in metres) have an FP16 spacing of up to 8, coarser than
+  the normalised signal needs;
+* normalisation statistics and softmax (LayerNormalization, BatchNormalization, Softmax, ...): means,
+  variances and exponentials over many elements;
+* reductions (ReduceMean/Sum/Max, global pools): sums over a whole tile;
+* the DCN nodes: positions ``p + offset`` up to the tile size keep only 1/16 px in FP16 at 64-128 px, and
+  the kernels accumulate in FP32 (ONNX Runtime's op is FP32 only);
+* range — any node whose calibrated ``|max|`` passes half of FP16's largest value (65 504).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+
+import onnx
+
+from comix.calibration.graph import consumers, graph_inputs, is_dcn
+from comix.calibration.recipe import FP16_HEADROOM, FP16_MAX
+from comix.calibration.statistics import ActivationStatistics
+
+NORMALISATION_OPS = {"LayerNormalization", "BatchNormalization", "InstanceNormalization", "GroupNormalization",
+                     "Softmax", "LogSoftmax", "RMSNormalization"}
+REDUCTION_OPS = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare", "ReduceProd",
+                 "GlobalAveragePool", "GlobalMaxPool", "CumSum"}
+ELEMENTWISE_OPS = {"Sub", "Div", "Mul", "Add", "Cast", "Identity", "Reshape", "Unsqueeze", "Expand"}
+# shape arithmetic and indexing: not float compute; the converter leaves non-float tensors alone
+_INTEGER_OPS = {"Shape", "Gather", "Range", "ConstantOfShape", "NonZero", "Equal", "Where"}
+
+
+def fp32_nodes(model: onnx.ModelProto, statistics: ActivationStatistics | None) -> dict[str, str]:
+    """node name -> why it stays FP32, for every node that does (see the module doc)."""
+    kept: dict[str, str] = {}
+    inputs = graph_inputs(model)
+    readers = consumers(model)
+    # input normalisation: breadth-first from the graph inputs through elementwise nodes only
+    frontier = [inputs.hsi, inputs.x]
+    while frontier:
+        for node in readers.get(frontier.pop(), []):
+            if node.op_type in ELEMENTWISE_OPS and node.name not in kept:
+                kept[node.name] = "input normalisation: raw input values need FP32 resolution"
+                frontier += list(node.output)
+    for node in model.graph.node:
+        if node.name in kept:
+            continue
+        if is_dcn(node):
+            kept[node.name] = ("deformable convolution: sampling positions need sub-pixel precision and the "
+                               "kernels accumulate in FP32")
+        elif node.op_type in NORMALISATION_OPS:
+            kept[node.name] = f"{node.op_type}: statistics/exponentials over many elements"
+        elif node.op_type in REDUCTION_OPS:
+            kept[node.name] = f"{node.op_type}: reduction over a whole tile"
+        elif statistics is not None:
+            peak = max((statistics.absmax(out) for out in node.output if out in statistics.maximum), default=0.0)
+            if peak > FP16_MAX * FP16_HEADROOM:
+                kept[node.name] = f"range: calibrated |max| {peak:.4g} exceeds {FP16_HEADROOM:g} x FP16 max"
+    return kept
+
+
+def convert_fp16(model: onnx.ModelProto, keep: dict[str, str]) -> tuple[onnx.ModelProto, list[dict]]:
+    """(FP16 graph with FP32 inputs/outputs, the kept nodes as ``{"node", "op_type", "reason"}``)."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    import comix.export.schema  # noqa: F401 - DeformConv3D's schema, for the converter's shape inference
+
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    op_types = {n.name: n.op_type for n in model.graph.node}
+    with _quiet():
+        converted = convert_float_to_float16(copy, keep_io_types=True, node_block_list=sorted(keep),
+                                             op_block_list=sorted(_INTEGER_OPS))
+    kept = [{"node": name, "op_type": op_types.get(name, "?"), "reason": reason} for name, reason in keep.items()]
+    return converted, kept
+
+
+@contextlib.contextmanager
+def _quiet():
+    logger = logging.getLogger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)

@@ -1,0 +1,42 @@
+"""Latency of one tile through ONNX Runtime, measured side by side for several graphs (interleaved rounds).
+
+Used by ``comix calibrate`` (what a fallback costs in speed) and ``tools/bench_precision.py``. On a shared
+machine graphs are timed in interleaved rounds (A B C A B C ...), so a burst of load hits all of them;
+the median per graph and the ratios of medians are what to quote.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Mapping
+
+import numpy as np
+import onnx
+
+from comix.calibration.graph import graph_inputs
+
+
+def tile_latency(models: Mapping[str, onnx.ModelProto | bytes], bands: int, x_channels: int, tile: int = 128,
+                 rounds: int = 10, warmup: int = 2, threads: int = 1, seed: int = 0) -> dict[str, dict]:
+    """name -> {"median_ms", "min_ms", "runs"} for one (1, bands, tile, tile) + (1, C, tile, tile) tile."""
+    from comix.runtime.session import SessionFactory
+
+    rng = np.random.default_rng(seed)
+    hsi = rng.uniform(0.0, 1.0, (1, bands, tile, tile)).astype(np.float32)
+    x = rng.uniform(0.0, 1.0, (1, x_channels, tile, tile)).astype(np.float32)
+    sessions, feeds = {}, {}
+    for name, model in models.items():
+        proto = model if isinstance(model, onnx.ModelProto) else onnx.load_from_string(model)
+        names = graph_inputs(proto)
+        sessions[name] = SessionFactory(proto, providers=["CPUExecutionProvider"], threads=threads)()
+        feeds[name] = {names.hsi: hsi, names.x: x}
+    times: dict[str, list[float]] = {name: [] for name in sessions}
+    for round_index in range(warmup + rounds):
+        for name, session in sessions.items():
+            start = time.perf_counter()
+            session.run(None, feeds[name])
+            if round_index >= warmup:
+                times[name].append(1000.0 * (time.perf_counter() - start))
+    return {name: {"median_ms": statistics.median(values), "min_ms": min(values), "runs": len(values)}
+            for name, values in times.items()}

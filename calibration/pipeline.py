@@ -1,0 +1,291 @@
+"""What ``comix calibrate`` runs: FP32 graph + dataset -> FP16 or INT8 graph, report, lint, all or nothing.
+
+    result = calibrate(CalibrationRequest(model="model.onnx", precision="int8", dataset="scene.yaml",
+                                          output="model.int8.onnx"))
+
+Steps: read and check the model (FP32, not already reduced) and the dataset (band and channel counts,
+labelled pixels); draw stratified calibration tiles from the training pixels; collect activation
+statistics through our own ONNX Runtime session (or take them from the content-keyed cache); convert
+(FP16 with its FP32 keep-list, or INT8 Q/DQ for the target); rank nodes by isolated quantisation error;
+with ``max_drop`` move the most sensitive back to float until the held-out drop fits; lint for
+TensorRT; score FP32 against the new graph on the held-out pixels. Nothing is written until every step
+passed; then the graph, ``<output>.calibration.json`` (recipe, kept nodes, sensitivity, lint, latency)
+and the accuracy report (``<output stem>.accuracy.json/.md/.png``) appear together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnx
+
+from comix.atomic import atomic_path, check_parent, write_text_atomic
+from comix.calibration import recipe as defaults
+from comix.calibration.accuracy import AccuracyReport, accuracy_report, write_accuracy_report
+from comix.calibration.cache import StatisticsCache
+from comix.calibration.errors import CalibrationError
+from comix.calibration.fp16 import convert_fp16, fp32_nodes
+from comix.calibration.graph import graph_inputs, load_fp32_model, model_sha256, op_census
+from comix.calibration.int8 import OFFSET_MODES, OFFSET_REASON, activation_tensors, offset_convs, quantize_int8
+from comix.calibration.latency import tile_latency
+from comix.calibration.lint import LintReport, lint_graph
+from comix.calibration.recipe import PRECISIONS, TARGETS, PrecisionRecipe
+from comix.calibration.sensitivity import FallbackResult, fallback_search, node_sensitivity, sensitivity_table
+from comix.calibration.statistics import ActivationStatistics, collect_statistics
+from comix.calibration.tiles import CalibrationTiles, calibration_tiles, check_scene
+from comix.metadata import ModelRecord, tool_versions
+
+# (stage, done, total): "tiles" while statistics are collected, "score" while graphs are scored, ...
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class CalibrationRequest:
+    model: Path
+    precision: str
+    dataset: Path
+    output: Path
+    target: str = defaults.DEFAULT_TARGET
+    method: str = defaults.DEFAULT_METHOD
+    percentile: float = defaults.DEFAULT_PERCENTILE
+    tiles: int = defaults.DEFAULT_TILES
+    tile: int | None = None                 # default: the runtime tile (comix.runtime.defaults.TILE)
+    seed: int = defaults.DEFAULT_SEED
+    dcn_offsets: str = "int8"
+    exclude: list[str] = field(default_factory=list)
+    max_drop: float | None = None           # mIoU points
+    report: bool = True
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    rebuild_cache: bool = False
+    threads: int = 1
+    lint_strict: bool = True                # a TensorRT-target graph that fails the lint is not written
+
+
+@dataclass
+class CalibrationResult:
+    output: Path
+    sidecar: Path
+    recipe: PrecisionRecipe
+    lint: LintReport
+    statistics_from_cache: bool
+    cache_path: Path | None
+    accuracy: AccuracyReport | None = None
+    report_paths: list[Path] = field(default_factory=list)
+    sensitivity: list[dict] = field(default_factory=list)
+    fallback: FallbackResult | None = None
+    latency: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+
+
+class LintFailed(RuntimeError):
+    """The graph this tool made fails the TensorRT lint (a defect of the tool, not of the input)."""
+
+
+def _check_request(request: CalibrationRequest) -> None:
+    if request.precision not in PRECISIONS:
+        raise CalibrationError(f"--precision: got {request.precision!r}, expected one of {list(PRECISIONS)}")
+    if request.target not in TARGETS:
+        raise CalibrationError(f"--target: got {request.target!r}, expected one of {list(TARGETS)}")
+    if request.method not in defaults.METHODS:
+        raise CalibrationError(f"--method: got {request.method!r}, expected one of {list(defaults.METHODS)}")
+    if request.dcn_offsets not in OFFSET_MODES:
+        raise CalibrationError(f"--dcn-offsets: got {request.dcn_offsets!r}, expected one of {list(OFFSET_MODES)}")
+    if request.max_drop is not None and request.max_drop < 0:
+        raise CalibrationError(f"--max-drop: got {request.max_drop}, expected a non-negative number of mIoU points")
+    if request.max_drop is not None and request.precision != "int8":
+        raise CalibrationError("--max-drop: got it with --precision fp16, expected it only with int8 (FP16 has no "
+                               "per-node fallback search)")
+    output = Path(request.output)
+    if output.suffix != ".onnx":
+        raise CalibrationError(f"output {output}: got suffix {output.suffix!r}, expected '.onnx'")
+    check_parent(output)
+    if Path(request.model).resolve() == output.resolve():
+        raise CalibrationError(f"output {output}: got the input model's own path, expected a new file")
+
+
+def sidecar_path(output: str | os.PathLike) -> Path:
+    """``model.int8.onnx`` -> ``model.int8.onnx.calibration.json``."""
+    output = Path(output)
+    return output.with_name(output.name + ".calibration.json")
+
+
+def report_stem(output: str | os.PathLike) -> Path:
+    """``model.int8.onnx`` -> ``model.int8.accuracy`` (+ .json / .md / .png)."""
+    output = Path(output)
+    return output.with_name(output.stem + ".accuracy")
+
+
+def _statistics(request: CalibrationRequest, model: onnx.ModelProto, data: bytes, tiles: CalibrationTiles,
+                histogram_tensors: list[str], symmetric: bool, method: str,
+                progress: Progress | None) -> tuple[ActivationStatistics, bool, Path | None]:
+    import onnxruntime
+
+    inputs = {"model_sha256": model_sha256(data), "tiles_sha256": tiles.sha256(), "method": method,
+              "percentile": request.percentile if method == "percentile" else None, "symmetric": symmetric,
+              "histogram_bins": defaults.HISTOGRAM_BINS, "tensors": sorted(histogram_tensors),
+              "onnxruntime": onnxruntime.__version__}
+    cache = StatisticsCache(request.cache_dir) if request.use_cache else None
+    if cache is not None and not request.rebuild_cache:
+        cached = cache.load(inputs)
+        if cached is not None:
+            return cached, True, cache.path(inputs)
+    statistics = collect_statistics(model, tiles, method, symmetric, request.percentile, histogram_tensors,
+                                    threads=request.threads,
+                                    progress=(lambda done, total: progress("tiles", done, total)) if progress else None)
+    path = cache.store(inputs, statistics) if cache is not None else None
+    return statistics, False, path
+
+
+def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> CalibrationResult:
+    """Run every step of the module doc; raises :class:`CalibrationError` (bad input) before writing anything."""
+    from comix.data.loader import load_scene
+    from comix.runtime.defaults import TILE
+    from comix.runtime.ort_backend import OnnxRuntimeBackend
+
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    _check_request(request)
+    model, data = load_fp32_model(request.model)
+    record = ModelRecord.read_onnx(model)
+    inputs = graph_inputs(model)
+    scene = load_scene(request.dataset)
+    check_scene(scene, inputs, str(request.dataset))
+    tile = request.tile or TILE
+    tiles = calibration_tiles(scene, request.tiles, tile, request.seed)
+    target = TARGETS[request.target]
+    seconds["prepare"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    int8 = request.precision == "int8"
+    histogram_tensors = activation_tensors(model, target) if int8 else []
+    method = request.method if int8 else "max"
+    symmetric = target.activation_symmetric if int8 else True
+    statistics, from_cache, cache_path = _statistics(request, model, data, tiles, histogram_tensors, symmetric,
+                                                     method, progress)
+    seconds["statistics"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    known = {n.name for n in model.graph.node}
+    unknown = [name for name in request.exclude if name not in known]
+    if unknown:
+        raise CalibrationError(f"--exclude: got node names {unknown[:3]} not in the graph, expected names from "
+                               "the model (see the sensitivity ranking in a previous report)")
+    sensitivity, fallback, latency = [], None, {}
+    if int8:
+        exclude = {name: "excluded with --exclude" for name in request.exclude}
+        if request.dcn_offsets == "float":
+            exclude.update({name: OFFSET_REASON for name in offset_convs(model) if name not in exclude})
+        ranked = node_sensitivity(model, statistics, target, tiles, set(exclude), threads=request.threads)
+        sensitivity = sensitivity_table(ranked, top=len(ranked))
+        reduced, kept = quantize_int8(model, statistics, target, exclude)
+        if request.max_drop is not None:
+            fallback, reduced, kept = _fallback(request, model, statistics, target, exclude, ranked, scene, progress)
+    else:
+        keep = fp32_nodes(model, statistics)
+        reduced, kept = convert_fp16(model, keep)
+    seconds["convert"] = time.perf_counter() - start
+
+    recipe = PrecisionRecipe(
+        precision=request.precision, target=request.target if int8 else "any", method=method if int8 else "",
+        tiles=len(tiles), tile_size=tiles.tile_size, data_sha256=tiles.sha256(), source_model_sha256=model_sha256(data),
+        options={"percentile": request.percentile if method == "percentile" else None, "seed": request.seed,
+                 "dcn_offsets": request.dcn_offsets if int8 else None, "max_drop": request.max_drop,
+                 "activation": f"{target.activation_type} {'symmetric' if target.activation_symmetric else 'asymmetric'}"
+                 if int8 else "fp16", "weights": ("int8 symmetric per-channel" + (", 7-bit" if target.reduce_range
+                                                                                   else "")) if int8 else "fp16",
+                 "source_model": str(request.model), "dataset": str(request.dataset)},
+        kept_float=kept, fallback=fallback.excluded if fallback else [], tools=tool_versions())
+    record.precision = recipe.as_dict()
+    record.tools = recipe.tools
+    record.write_onnx(reduced)
+
+    lint = lint_graph(reduced, statistics)
+    if int8 and request.target == "tensorrt" and request.lint_strict and not lint.passed:
+        first = lint.errors[0]
+        raise LintFailed(f"the INT8 graph fails the TensorRT lint ({len(lint.errors)} errors; first: "
+                         f"{first.message}); nothing was written")
+
+    accuracy, report_paths = None, []
+    with atomic_path(request.output) as temp:
+        onnx.save_model(reduced, str(temp))
+        if request.report:
+            start = time.perf_counter()
+            backends = {"fp32": OnnxRuntimeBackend(request.model, threads=request.threads),
+                        request.precision: OnnxRuntimeBackend(temp, threads=request.threads)}
+            accuracy = accuracy_report(backends, scene, progress=(lambda d, t: progress("score", d, t))
+                                       if progress else None)
+            seconds["score"] = time.perf_counter() - start
+        if int8:
+            start = time.perf_counter()
+            graphs = {"fp32": model, "int8": reduced}
+            latency = tile_latency(graphs, scene.num_bands, scene.x.shape[0], tile=tile, rounds=5,
+                                   threads=request.threads)
+            seconds["latency"] = time.perf_counter() - start
+        sidecar = {
+            "model": str(request.output), "source_model": str(request.model), "recipe": recipe.as_dict(),
+            "calibration_tiles": {"count": len(tiles), "tile": tiles.tile_size, "corners": tiles.corners,
+                                  "class_coverage": tiles.coverage(scene.class_names)},
+            "statistics": {"from_cache": from_cache, "cache": str(cache_path) if cache_path else None,
+                           "tensors": len(statistics.maximum), "calibrated": len(statistics.threshold)},
+            "kept_float": kept, "sensitivity": sensitivity, "fallback": fallback.as_dict() if fallback else None,
+            "lint": lint.as_dict(), "latency_one_tile_ms": latency, "op_census": op_census(reduced),
+            "accuracy": _accuracy_summary(accuracy), "seconds": seconds,
+        }
+        sidecar_file = write_text_atomic(sidecar_path(request.output), json.dumps(sidecar, indent=2, default=str))
+        if accuracy is not None:
+            report_paths = write_accuracy_report(accuracy, report_stem(request.output))
+    return CalibrationResult(Path(request.output), sidecar_file, recipe, lint, from_cache, cache_path, accuracy,
+                             report_paths, sensitivity, fallback, latency, seconds)
+
+
+def _accuracy_summary(accuracy: AccuracyReport | None) -> dict | None:
+    if accuracy is None:
+        return None
+    return {g.name: {"mean_iou": g.mean_iou, "overall_accuracy": g.overall_accuracy, "delta_points": g.delta_points,
+                     "argmax_agreement_scored": g.argmax_agreement_scored} for g in accuracy.graphs}
+
+
+def _fallback(request, model, statistics, target, exclude, ranked, scene, progress):
+    """Run the ``--max-drop`` search; returns (result, graph, kept nodes) of the first graph within budget."""
+    from comix.runtime.ort_backend import OnnxRuntimeBackend
+    from comix.train.evaluate import evaluate_scene
+
+    reference, _ = evaluate_scene(OnnxRuntimeBackend(request.model, threads=request.threads), scene)
+    built: dict[int, tuple] = {}
+    names = [s.node for s in ranked]
+
+    def score(excluded: list[str]) -> float:
+        extra = {name: f"fallback: among the {len(excluded)} most sensitive nodes (--max-drop)" for name in excluded}
+        graph, kept = quantize_int8(model, statistics, target, {**exclude, **extra})
+        built[len(excluded)] = (graph, kept)
+        metrics, _ = evaluate_scene(OnnxRuntimeBackend(graph.SerializeToString(), threads=request.threads), scene)
+        if progress:
+            progress("fallback", len(excluded), len(names))
+        return metrics.mean_iou
+
+    result = fallback_search(names, reference.mean_iou, request.max_drop, score)
+    graph, kept = built[len(result.excluded)]
+    return result, graph, kept
+
+
+def load_statistics_file(path: str | os.PathLike) -> ActivationStatistics:
+    """Statistics from a cache entry file (for ``comix lint --statistics``); refuses a corrupt one."""
+    from comix.calibration.cache import FORMAT, CacheCorrupt
+
+    path = Path(path)
+    if not path.is_file():
+        raise CalibrationError(f"--statistics {path}: got no such file, expected a cache entry of comix calibrate")
+    try:
+        document = json.loads(path.read_text())
+        if document.get("format") != FORMAT:
+            raise ValueError("no header")
+        return ActivationStatistics.from_dict(document["statistics"])
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise CacheCorrupt(f"--statistics {path}: got an unreadable entry ({type(error).__name__}), expected a "
+                           "cache entry written by comix calibrate") from None
