@@ -60,6 +60,20 @@ def infer_format(path: str | Path) -> str:
                     f"{sorted(_SUFFIX_TO_FORMAT)} or a 'format' of {list(FORMATS)}")
 
 
+def _checked_source(path: str | Path, key: str | None, fmt: str | None) -> tuple[Path, str]:
+    """``(path, format)`` of a raster to read, or a :class:`DataError` naming what is wrong with the request
+    (unknown format, a MAT/NPZ file without a key, a missing file; an ENVI path may name the header)."""
+    path = Path(path)
+    fmt = fmt or infer_format(path)
+    if fmt not in FORMATS:
+        raise DataError(f"{path}: got format {fmt!r}, expected one of {list(FORMATS)}")
+    if fmt in ("mat", "npz") and not key:
+        raise DataError(f"{path}: a {fmt} file needs a 'key' naming the variable to read")
+    if not path.exists() and fmt != "envi":
+        raise DataError(f"{path}: file not found")
+    return path, fmt
+
+
 def read_raster(path: str | Path, key: str | None = None, fmt: str | None = None,
                 layout: str | None = None) -> RasterData:
     """Read one raster.
@@ -71,14 +85,7 @@ def read_raster(path: str | Path, key: str | None = None, fmt: str | None = None
         layout: axis layout of the stored array for ``mat``/``npy``/``npz`` (default ``"HWC"``);
             GeoTIFF and ENVI are always ``"CHW"``.
     """
-    path = Path(path)
-    fmt = fmt or infer_format(path)
-    if fmt not in FORMATS:
-        raise DataError(f"{path}: got format {fmt!r}, expected one of {list(FORMATS)}")
-    if fmt in ("mat", "npz") and not key:
-        raise DataError(f"{path}: a {fmt} file needs a 'key' naming the variable to read")
-    if not path.exists() and fmt != "envi":
-        raise DataError(f"{path}: file not found")
+    path, fmt = _checked_source(path, key, fmt)
     georef = wavelengths = None
     if fmt == "mat":
         array = read_mat(path, key)
@@ -108,16 +115,9 @@ def open_raster(path: str | Path, key: str | None = None, fmt: str | None = None
     member cannot be and are read whole. ``nodata`` is a value that also means "no data" (for files that
     declare none; NaN / Inf always do). Arguments as :func:`read_raster`.
     """
-    path = Path(path)
-    fmt = fmt or infer_format(path)
-    if fmt not in FORMATS:
-        raise DataError(f"{path}: got format {fmt!r}, expected one of {list(FORMATS)}")
-    if fmt in ("mat", "npz") and not key:
-        raise DataError(f"{path}: a {fmt} file needs a 'key' naming the variable to read")
+    path, fmt = _checked_source(path, key, fmt)
     if fmt in ("geotiff", "envi") and layout not in (None, "CHW"):
         raise DataError(f"{path}: {fmt} rasters are read band-first, got layout {layout!r}, expected 'CHW' or none")
-    if not path.exists() and fmt != "envi":
-        raise DataError(f"{path}: file not found")
     layout = layout or DEFAULT_LAYOUT[fmt]
     if layout not in LAYOUTS:
         raise DataError(f"{path}: got layout {layout!r}, expected one of {list(LAYOUTS)}")

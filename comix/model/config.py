@@ -155,14 +155,20 @@ def field_names() -> list[str]:
     return [f.name for f in dataclasses.fields(ComixConfig)]
 
 
-def check_field_names(values: dict[str, Any]) -> None:
-    """Raise ``ConfigError`` for keys that are not ``ComixConfig`` fields, suggesting the closest one."""
-    valid = field_names()
+def reject_unknown_fields(values: dict[str, Any], config_type: type, error: type[Exception], label: str) -> None:
+    """Raise ``error`` for the first key of ``values`` that is not a field of the dataclass ``config_type``,
+    naming the closest field and listing the valid ones (``label``: "config", "SHIP config")."""
+    valid = [f.name for f in dataclasses.fields(config_type)]
     for key in values:
         if key not in valid:
             close = difflib.get_close_matches(key, valid, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"unknown config field {key!r}.{hint} Valid fields: {', '.join(valid)}")
+            raise error(f"unknown {label} field {key!r}.{hint} Valid fields: {', '.join(valid)}")
+
+
+def check_field_names(values: dict[str, Any]) -> None:
+    """Raise ``ConfigError`` for keys that are not ``ComixConfig`` fields, suggesting the closest one."""
+    reject_unknown_fields(values, ComixConfig, ConfigError, "config")
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -179,4 +185,5 @@ def _in_range(name: str, value: Any, lower: float, upper: float, upper_open: boo
         raise ConfigError(f"{name}: got {value}, expected a value in [{lower}, {upper}{bracket}")
 
 
-__all__ = ["ComixConfig", "ConfigError", "NUM_STAGES", "STRIDE_MULTIPLE", "check_field_names", "field_names"]
+__all__ = ["ComixConfig", "ConfigError", "NUM_STAGES", "STRIDE_MULTIPLE", "check_field_names", "field_names",
+           "reject_unknown_fields"]

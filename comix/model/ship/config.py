@@ -8,10 +8,10 @@ only in words, so its three mechanisms are switches (off = SHIP); pan-sharpening
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from comix.model.config import reject_unknown_fields
 from comix.ops.spectral import LOWERINGS
 from comix.tasks import FUSION_IRVIS, FUSION_PANSHARPEN, FUSION_TASKS
 
@@ -136,12 +136,7 @@ def field_names() -> list[str]:
 
 def check_field_names(values: dict[str, Any]) -> None:
     """Raise :class:`ShipConfigError` for keys that are not ``ShipConfig`` fields, suggesting the closest one."""
-    valid = field_names()
-    for key in values:
-        if key not in valid:
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ShipConfigError(f"unknown SHIP config field {key!r}.{hint} Valid fields: {', '.join(valid)}")
+    reject_unknown_fields(values, ShipConfig, ShipConfigError, "SHIP config")
 
 
 __all__ = ["FUSION_IRVIS", "FUSION_PANSHARPEN", "ShipConfig", "ShipConfigError", "check_field_names", "field_names"]
