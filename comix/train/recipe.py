@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from comix.model.config import reject_unknown_fields
 from comix.runtime import defaults
 
 MODALITIES = ("hsi+x", "hsi")
@@ -65,8 +66,5 @@ class TrainRecipe:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainRecipe:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"training recipe: unknown fields {unknown}, expected some of {sorted(known)}")
+        reject_unknown_fields(values, cls, ValueError, "training recipe")
         return cls(**values)

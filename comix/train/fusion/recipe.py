@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from comix.model.config import reject_unknown_fields
+
 IRVIS_LOSS_WEIGHTS = {"mask_l1": 3.0, "max_l1": 10.0, "gradient": 10.0}  # the public code's configuration
 PANSHARPEN_LOSS_WEIGHTS = {"l1": 1.0, "sam": 0.1}  # ours: L1 plus a spectral-angle term (radians)
 
@@ -49,8 +51,5 @@ class FusionRecipe:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FusionRecipe:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"fusion recipe: unknown fields {unknown}, expected some of {sorted(known)}")
+        reject_unknown_fields(values, cls, ValueError, "fusion recipe")
         return cls(**values)
