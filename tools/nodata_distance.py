@@ -225,8 +225,9 @@ def wide_check(backend, scene, width: int) -> dict:
     return {"shape": list(hsi.shape[1:]), "hole_at": [top, left], "tile": list(plan.tile),
             "overlap": plan.grid.overlap,
             "pixels_under_hole_tiles": int(touched.sum()), "pixels_clear": int(far.sum()),
-            "changed_under_hole_tiles": changed_by_distance(np.where(touched, result.classes, 0),
-                                                            np.where(touched, clean.classes, 0), distance),
+            # pixels clear of the hole's tiles get distance -1: in no bin, so the counts are of hole-tile pixels
+            "changed_under_hole_tiles": changed_by_distance(result.classes, clean.classes,
+                                                            np.where(touched, distance, -1.0)),
             "clear_logits_identical": bool(np.array_equal(result.logits[:, far], clean.logits[:, far])),
             "clear_changed_classes": int((result.classes[far] != clean.classes[far]).sum()),
             "min_distance_of_clear_pixels": float(distance[far].min()) if far.any() else None}
@@ -234,10 +235,12 @@ def wide_check(backend, scene, width: int) -> dict:
 
 def print_tables(document: dict) -> None:
     keys = [f"{lo}-{hi - 1}" if hi != 10_000 else f">={lo}" for lo, hi in BINS] + [">=10"]
-    print("\n| case | " + " | ".join(f"{k} px" for k in keys) + " |\n|---" * (len(keys) + 1) + "|")
-    for case, counts in document["changed_by_distance"].items():
-        cells = [f"{100 * counts[k][0] / max(counts[k][1], 1):.2f} % ({counts[k][0]})" for k in keys]
-        print(f"| {case} | " + " | ".join(cells) + " |")
+    print("\n| case | " + " | ".join(f"{k} px" for k in keys) + " |\n" + "|---" * (len(keys) + 1) + "|")
+    rows = dict(document["changed_by_distance"])
+    if document["wide"]:
+        rows[f"wide {document['wide']['shape']}, under hole tiles"] = document["wide"]["changed_under_hole_tiles"]
+    for case, counts in rows.items():
+        print(f"| {case} | " + " | ".join(_cell(*counts[k]) for k in keys) + " |")
     print(f"\nencodings identical: {document['encodings_identical']}; hole nodata in every product: "
           f"{document['hole_nodata_in_every_product']}; nodata values reaching the model: "
           f"{document['nodata_values_reaching_the_model']}")
@@ -247,6 +250,10 @@ def print_tables(document: dict) -> None:
               f"{wide['min_distance_of_clear_pixels']:.0f} px from the hole): logits identical "
               f"{wide['clear_logits_identical']}, classes changed {wide['clear_changed_classes']}; under hole tiles "
               f">= 10 px: {wide['changed_under_hole_tiles']['>=10']}")
+
+
+def _cell(changed: int, pixels: int) -> str:
+    return f"{100 * changed / pixels:.2f} % ({changed} / {pixels})" if pixels else "— (no pixel)"
 
 
 def plot(document: dict, path: Path) -> None:
@@ -260,7 +267,8 @@ def plot(document: dict, path: Path) -> None:
     styles = {"nan": "o-", "geotiff -9999": "x--", "envi ignore": "+:", "mean fill": "s-",
               "real content: shifted": "^-.", "real content: mirrored": "v-."}
     for case, counts in document["changed_by_distance"].items():
-        ax.plot(keys, [100 * counts[k][0] / max(counts[k][1], 1) for k in keys], styles[case], label=case)
+        ax.plot(keys, [100 * counts[k][0] / counts[k][1] if counts[k][1] else np.nan for k in keys], styles[case],
+                label=case)
     ax.set_xlabel("distance from the 15 x 20 hole (px)")
     ax.set_ylabel("pixels whose class changed (%)")
     ax.set_title(f"nodata hole in {len(document['crops'])} crops of {CROP[0]} x {CROP[1]}: trained comix_t")
