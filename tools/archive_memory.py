@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -51,7 +52,8 @@ def child(hsi: Path, x: Path, model: Path, output: Path, threads: int, batch: in
     with open_scene(hsi, x) as source:
         run = segment_source(backend, source, output, batch=batch)
     return {"height": run.summary["scene"]["height"], "width": run.summary["scene"]["width"],
-            "tiles": run.stats.tiles, "seconds": time.perf_counter() - start,
+            "tiles": run.stats.tiles, "strips": run.stats.strips, "boundary_tiles": run.stats.boundary_tiles,
+            "seconds": time.perf_counter() - start,
             "blending_band_bytes": run.stats.band_bytes, "peak_rss_before_inference": before,
             "peak_rss": peak_rss_of_this_process()}
 
@@ -106,12 +108,13 @@ def main(argv=None) -> None:
                    "--child", str(hsi_path), str(x_path), str(model), str(out)]
         if args.batch:
             command[2:2] = ["--batch", str(args.batch)]
+        load_before = os.getloadavg()[0]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise SystemExit(f"child x{factor}: exit {result.returncode}: {result.stderr[-3000:]}")
         row = json.loads(result.stdout.strip().splitlines()[-1])
         row.update(factor=factor, input_bytes=hsi_path.stat().st_size + x_path.stat().st_size,
-                   write_seconds=write_seconds)
+                   write_seconds=write_seconds, load_average=[load_before, os.getloadavg()[0]])
         if factor == 1:
             backend = OnnxRuntimeBackend(model, threads=args.threads)
             in_memory = SlidingWindow(backend, batch=args.batch)(scene.hsi, scene.x).classes
@@ -119,19 +122,24 @@ def main(argv=None) -> None:
             row["differing_classes_vs_in_memory"] = int((in_memory != streamed).sum())
         rows.append(row)
         print(f"x{factor:<3} {row['height']} x {row['width']}: input {row['input_bytes'] / 2**30:.2f} GiB, "
-              f"{row['tiles']} tiles in {row['seconds']:.0f} s, peak RSS {row['peak_rss'] / 2**20:.0f} MiB "
+              f"{row['tiles']} tiles ({row['strips']} strips, {row['boundary_tiles']} run twice) in {row['seconds']:.0f} s "
+              f"(load {row['load_average'][0]:.1f} -> {row['load_average'][1]:.1f}), peak RSS {row['peak_rss'] / 2**20:.0f} MiB "
               f"(before inference {row['peak_rss_before_inference'] / 2**20:.0f} MiB), blending band "
               f"{row['blending_band_bytes'] / 2**20:.1f} MiB", flush=True)
         if not args.keep and factor != 1:
             for path in (hsi_path, x_path):
                 path.unlink()
     base = rows[0]["peak_rss"]
-    print("\n| scene | H x W | input on disk | tiles | seconds | peak RSS | vs 1x |\n|---|---|---|---|---|---|---|")
+    print("\n| scene | H x W | input on disk | tiles (strips, run twice) | seconds | load | peak RSS | vs 1x | "
+          "blending band |\n|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['factor']}x | {row['height']} x {row['width']} | {row['input_bytes'] / 2**30:.2f} GiB | "
-              f"{row['tiles']} | {row['seconds']:.0f} | {row['peak_rss'] / 2**20:.0f} MiB | "
-              f"{100 * (row['peak_rss'] / base - 1):+.1f} % |")
-    document = {"machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine()},
+              f"{row['tiles']} ({row['strips']}, {row['boundary_tiles']}) | {row['seconds']:.0f} | "
+              f"{row['load_average'][0]:.0f}-{row['load_average'][1]:.0f} | {row['peak_rss'] / 2**20:.0f} MiB | "
+              f"{100 * (row['peak_rss'] / base - 1):+.1f} % | {row['blending_band_bytes'] / 2**20:.1f} MiB |")
+    document = {"machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                            "cpus": os.cpu_count()},
+                "date": time.strftime("%Y-%m-%d"),
                 "model": str(model), "threads": args.threads, "rows": rows}
     args.output.write_text(json.dumps(document, indent=2))
     _plot(rows, args.png)

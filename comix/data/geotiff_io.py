@@ -307,17 +307,20 @@ def open_geotiff(path: str | Path) -> GeoTiffRaster:
     return GeoTiffRaster(path)
 
 
+BLOCK = 256  # px, TIFF tile side of the products; the runtime's strips start on multiples of it
+
+
 class GeoTiffBlockWriter:
-    """Write a (C, H, W) GeoTIFF row block by row block: tiled (``block`` px), deflate-compressed,
+    """Write a (C, H, W) GeoTIFF block by block: tiled (``block`` px), deflate-compressed,
     BigTIFF when needed, georeferenced, with a nodata tag. The caller names the path (a temporary one:
     atomicity is the caller's, see ``comix.runtime.outputs``).
 
         writer = GeoTiffBlockWriter(path, 1, H, W, "uint8", georef, nodata=0)
-        writer.write(row, block (C, h, W)); ...; writer.close()
+        writer.write(row, block (C, h, w), col); ...; writer.close()
     """
 
     def __init__(self, path: str | Path, count: int, height: int, width: int, dtype, georef: GeoRef | None,
-                 nodata: float | None = None, block: int = 256, compress: str = "deflate") -> None:
+                 nodata: float | None = None, block: int = BLOCK, compress: str = "deflate") -> None:
         import warnings
 
         import rasterio
@@ -341,12 +344,14 @@ class GeoTiffBlockWriter:
             self.dataset = rasterio.open(self.path, "w", **profile)
         self.count, self.width = count, width
 
-    def write(self, row: int, block: np.ndarray) -> None:
-        """``block`` (C, h, W) or (h, W) for rows ``row .. row + h``."""
+    def write(self, row: int, block: np.ndarray, col: int = 0) -> None:
+        """``block`` (C, h, w) or (h, w) for rows ``row .. row + h`` and columns ``col .. col + w``. Blocks whose
+        edges fall on the TIFF tile grid (:data:`BLOCK` px) write each tile once; others make GDAL merge and
+        rewrite partly written tiles."""
         from rasterio.windows import Window as RioWindow
 
         block = block[None] if block.ndim == 2 else block
-        self.dataset.write(block, window=RioWindow(0, row, self.width, block.shape[1]))
+        self.dataset.write(block, window=RioWindow(col, row, block.shape[2], block.shape[1]))
 
     def close(self) -> None:
         self.dataset.close()

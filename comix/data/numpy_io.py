@@ -1,11 +1,12 @@
 """NumPy ``.npy`` and ``.npz`` rasters (arrays as stored; the dataset description gives their layout).
 
-``.npy`` is also read window by window (:class:`NpyRaster`, memory-mapped) and written row block by row
-block (:class:`NpyBlockWriter`); a ``.npz`` member is compressed and can only be read whole."""
+``.npy`` is also read window by window (:class:`NpyRaster`, memory-mapped) and written block by block
+(:class:`NpyBlockWriter`); a ``.npz`` member is compressed and can only be read whole."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import zipfile
 from pathlib import Path
 
@@ -91,27 +92,52 @@ def _unmap(mapped: np.memmap) -> None:
 
 
 class NpyBlockWriter:
-    """Write an (H, W) or (C, H, W) ``.npy`` array row block by row block (header first, then the rows in C
-    order), so the whole array never has to be in memory. The caller names the path (a temporary one)."""
+    """Write an (H, W) or (C, H, W) ``.npy`` array block by block, so the whole array never has to be in
+    memory. A block is any rectangle of rows and columns (all channels), written where it belongs with
+    positioned writes into a file sized up front (no memory map: mapped pages would count as the
+    process's memory until the kernel drops them). The caller names the path (a temporary one)."""
 
     def __init__(self, path: str | Path, shape: tuple[int, ...], dtype) -> None:
-        if len(shape) != 2:
-            raise DataError(f"NpyBlockWriter({path}): got shape {shape}, expected (H, W) (row blocks are "
-                            "contiguous only for 2-D arrays)")
+        if len(shape) not in (2, 3):
+            raise DataError(f"NpyBlockWriter({path}): got shape {shape}, expected (H, W) or (C, H, W)")
         self.path = Path(path)
         self.shape, self.dtype = tuple(int(s) for s in shape), np.dtype(dtype)
         self.handle = open(self.path, "wb")
         np.lib.format.write_array_header_1_0(self.handle, {"descr": np.lib.format.dtype_to_descr(self.dtype),
                                                            "fortran_order": False, "shape": self.shape})
-        self.rows_written = 0
+        self.offset = self.handle.tell()
+        self.handle.truncate(self.offset + int(np.prod(self.shape)) * self.dtype.itemsize)
+        self.handle.flush()
 
-    def write(self, row: int, block: np.ndarray) -> None:
-        """Rows ``row .. row + h`` (h, W); blocks must come in order."""
-        if row != self.rows_written or block.shape[1:] != self.shape[1:]:
-            raise DataError(f"NpyBlockWriter({self.path}): got block of shape {block.shape} at row {row}, expected "
-                            f"(h, {self.shape[1]}) at row {self.rows_written}")
-        self.handle.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
-        self.rows_written += block.shape[0]
+    def write(self, row: int, block: np.ndarray, col: int = 0) -> None:
+        """Rows ``row .. row + h`` and columns ``col .. col + w``: ``block`` (h, w), or (C, h, w) for a
+        (C, H, W) array. Blocks may come in any order."""
+        channels, height, width = (1, *self.shape) if len(self.shape) == 2 else self.shape
+        block = np.asarray(block, dtype=self.dtype)
+        block3 = block[None] if block.ndim == 2 and len(self.shape) == 2 else block
+        if (block3.ndim != 3 or block3.shape[0] != channels or row < 0 or col < 0
+                or row + block3.shape[1] > height or col + block3.shape[2] > width):
+            expected = "(h, w)" if len(self.shape) == 2 else f"({channels}, h, w)"
+            raise DataError(f"NpyBlockWriter({self.path}): got block of shape {block.shape} at row {row}, column "
+                            f"{col}, expected {expected} inside the {height} x {width} array")
+        item = self.dtype.itemsize
+        fd = self.handle.fileno()
+        h, w = block3.shape[1:]
+        for channel in range(channels):
+            start = self.offset + ((channel * height + row) * width + col) * item
+            if w == width:  # whole rows: one contiguous write
+                _pwrite_all(fd, np.ascontiguousarray(block3[channel]).tobytes(), start)
+                continue
+            for r in range(h):
+                _pwrite_all(fd, np.ascontiguousarray(block3[channel, r]).tobytes(), start + r * width * item)
 
     def close(self) -> None:
         self.handle.close()
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    """``os.pwrite`` until every byte is written (a positioned write may write fewer bytes than asked)."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written

@@ -1,10 +1,13 @@
-"""The blending band: the rows of a scene that tiles are still being added to, and nothing more.
+"""The blending band: the rows of a scene (or of one vertical strip of it) that tiles are still being added
+to, and nothing more.
 
 Tiles arrive in row-major order. Each adds ``outputs * window`` and ``window`` (see
 :mod:`comix.runtime.tiling`) to the rows it covers, and its validity mask. Rows above the next tile's
 top are final: :meth:`BlendingBand.pop` divides them by their summed weights and hands them on, and the band
-forgets them. So the band holds about one tile height (plus the rows a batch spans) times the scene width
-— never the whole scene.
+forgets them. So the band holds about one tile height (plus the rows a batch spans) times its width — never
+the whole scene. Its width is the scene's, or, for a scene planned in strips
+(:class:`~comix.runtime.streaming.TilePlan`), the columns ``left .. right`` of one strip: a tile reaching
+past them adds only its part inside (the neighbouring strip runs that tile again for its own columns).
 
 Outputs are per-pixel channels of any kind (class logits for segmentation; an image for a model that
 outputs one): the band only blends.
@@ -18,17 +21,26 @@ from comix.runtime.tiling import Tile
 
 
 class BlendingBand:
-    """Rows ``top .. top + rows`` of a ``width``-wide scene: weighted sums (K, rows, W) float32, weights
-    (rows, W) float32 and validity (rows, W) bool. ``channels`` K may be unknown until the first output."""
+    """Rows ``top .. top + rows`` and columns ``left .. right`` of a ``height x width`` scene: weighted sums
+    (K, rows, right - left) float32, weights (rows, right - left) float32 and validity (rows, right - left) bool.
+    ``channels`` K may be unknown until the first output; ``columns`` (left, right) default to the whole width."""
 
-    def __init__(self, height: int, width: int, channels: int | None = None) -> None:
+    def __init__(self, height: int, width: int, channels: int | None = None,
+                 columns: tuple[int, int] | None = None) -> None:
         self.height, self.width = height, width
+        self.left, self.right = columns if columns is not None else (0, width)
+        if not 0 <= self.left < self.right <= width:
+            raise ValueError(f"band columns: got {self.left} .. {self.right}, expected 0 <= left < right <= {width}")
         self.channels = channels
         self.top = 0
         self.rows = 0
         self.sums: np.ndarray | None = None
-        self.weights = np.zeros((0, width), dtype=np.float32)
-        self.valid = np.zeros((0, width), dtype=bool)
+        self.weights = np.zeros((0, self.columns), dtype=np.float32)
+        self.valid = np.zeros((0, self.columns), dtype=bool)
+
+    @property
+    def columns(self) -> int:
+        return self.right - self.left
 
     @property
     def nbytes(self) -> int:
@@ -37,49 +49,60 @@ class BlendingBand:
     def _reserve(self, end: int) -> None:
         """Make rows up to ``end`` (exclusive, scene coordinates) available."""
         if self.sums is None and self.channels is not None:
-            self.sums = np.zeros((self.channels, self.weights.shape[0], self.width), dtype=np.float32)
+            self.sums = np.zeros((self.channels, self.weights.shape[0], self.columns), dtype=np.float32)
         needed = end - self.top
         if needed <= self.weights.shape[0]:
             self.rows = max(self.rows, needed)
             return
         grow = needed - self.weights.shape[0]  # exactly what is needed: the band is the width-dependent memory
-        self.weights = np.concatenate([self.weights, np.zeros((grow, self.width), np.float32)])
-        self.valid = np.concatenate([self.valid, np.zeros((grow, self.width), bool)])
+        self.weights = np.concatenate([self.weights, np.zeros((grow, self.columns), np.float32)])
+        self.valid = np.concatenate([self.valid, np.zeros((grow, self.columns), bool)])
         if self.sums is not None:
-            self.sums = np.concatenate([self.sums, np.zeros((self.channels, grow, self.width), np.float32)], axis=1)
+            self.sums = np.concatenate([self.sums, np.zeros((self.channels, grow, self.columns), np.float32)], axis=1)
         self.rows = needed
 
     def add(self, tile: Tile, outputs: np.ndarray | None, window: np.ndarray, valid: np.ndarray) -> None:
         """One tile: ``outputs`` (K, th, tw) float32 or None for a skipped (all-nodata) tile, ``window``
-        (th, tw) blending weights, ``valid`` (th, tw) bool. Parts outside the scene are cropped."""
+        (th, tw) blending weights, ``valid`` (th, tw) bool. Parts outside the scene or the band's columns are
+        cropped."""
         if tile.top < self.top:
             raise ValueError(f"tile at row {tile.top} arrived after rows up to {self.top} were final")
         th, tw = window.shape
-        h, w = min(th, self.height - tile.top), min(tw, self.width - tile.left)
+        h = min(th, self.height - tile.top)
+        first, last = max(tile.left, self.left), min(tile.left + tw, self.right)
+        if last <= first:
+            raise ValueError(f"tile at column {tile.left} (width {tw}) does not reach the band's columns "
+                             f"{self.left} .. {self.right}")
         if outputs is not None and self.channels is None:
             self.channels = outputs.shape[0]
         self._reserve(tile.top + h)
         rows = slice(tile.top - self.top, tile.top - self.top + h)
-        cols = slice(tile.left, tile.left + w)
-        self.valid[rows, cols] |= valid[:h, :w]
+        cols = slice(first - self.left, last - self.left)
+        inside = (slice(0, h), slice(first - tile.left, last - tile.left))
+        self.valid[rows, cols] |= valid[inside]
         if outputs is not None:
-            self.sums[:, rows, cols] += outputs[:, :h, :w] * window[:h, :w]
-            self.weights[rows, cols] += window[:h, :w]
+            self.sums[:, rows, cols] += outputs[(slice(None), *inside)] * window[inside]
+            self.weights[rows, cols] += window[inside]
 
-    def pop(self, end: int) -> tuple[int, np.ndarray, np.ndarray] | None:
-        """Finish rows ``top .. end``: ``(first row, blended (K, n, W) float32 with NaN at nodata, valid (n, W))``,
-        or None when there is nothing to hand on yet (no rows, or the channel count is still unknown)."""
+    def pop(self, end: int) -> tuple[int, np.ndarray | None, np.ndarray] | None:
+        """Finish rows ``top .. end``: ``(first row, blended (K, n, right - left) float32 with NaN at nodata,
+        valid (n, right - left))``, or None when there are no rows. While the channel count is unknown (every
+        tile so far was skipped, so these rows are all nodata) ``blended`` is None."""
         count = min(end, self.height) - self.top
-        if count <= 0 or self.channels is None:
+        if count <= 0:
             return None
         self._reserve(self.top + count)
-        weights = self.weights[:count]
         valid = self.valid[:count].copy()
-        blended = np.full((self.channels, count, self.width), np.nan, dtype=np.float32)
-        np.divide(self.sums[:, :count], weights[None], out=blended, where=valid[None] & (weights[None] > 0))
+        blended = None
+        if self.channels is not None:
+            weights = self.weights[:count]
+            blended = np.full((self.channels, count, self.columns), np.nan, dtype=np.float32)
+            np.divide(self.sums[:, :count], weights[None], out=blended, where=valid[None] & (weights[None] > 0))
         first = self.top
         keep = self.weights.shape[0] - count
         for array, axis in ((self.sums, 1), (self.weights, 0), (self.valid, 0)):
+            if array is None:
+                continue
             index = [slice(None)] * array.ndim
             moved = [slice(None)] * array.ndim
             cleared = [slice(None)] * array.ndim

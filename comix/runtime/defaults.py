@@ -5,11 +5,18 @@ A static-shape model overrides the tile and batch with its own (see :func:`resol
 
 from __future__ import annotations
 
+from comix.data.geotiff_io import BLOCK
 from comix.runtime.backend import ModelIO
 
 TILE = 128
 BATCH = 4
 NODATA_FILL = "nearest"  # what nodata pixels are filled with for the model: comix.runtime.nodata
+# Scenes wider than this are run in vertical strips of at most this many columns (comix.runtime.streaming),
+# so the blending band, and with it peak memory, does not grow with the scene. A multiple of the products'
+# GeoTIFF tile (BLOCK): strip edges fall on tile edges. 2048 px: the band of a 15-class model is ~17 MB and
+# at tile 128 / overlap 48 one tile column in ~25 is run twice (the one across each strip edge).
+STRIP_WIDTH = 8 * BLOCK
+STRIP_ALIGN = BLOCK
 
 
 def default_overlap(tile: int) -> int:

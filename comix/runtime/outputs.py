@@ -107,8 +107,11 @@ def class_areas(counts: np.ndarray, class_names: Sequence[str], pixel_area: floa
 class ClassProducts(BlockSink):
     """Class products of one scene (see the module doc) from blended logits, block by block.
 
-    ``staged`` owns the temporary files; the caller commits or discards it after :meth:`finish`.
+    ``staged`` owns the temporary files; the caller commits or discards it after :meth:`finish`. Takes column
+    blocks (a scene planned in strips): every writer writes rectangles.
     """
+
+    column_blocks = True
 
     def __init__(self, paths: dict[str, Path], staged: StagedFiles, class_names: Sequence[str], title: str = "",
                  cog: bool = False) -> None:
@@ -135,30 +138,28 @@ class ClassProducts(BlockSink):
             if key not in self.paths:
                 continue
             final = self.staged.temp_for(self.paths[key])
-            if final.suffix == ".npy":  # (K, H, W) probabilities as .npy: written through a memory map
-                self.writers[key] = np.lib.format.open_memmap(final, mode="w+", dtype=np.float32,
-                                                              shape=(channels, height, width))
+            if final.suffix == ".npy":  # (K, H, W) probabilities as .npy
+                self.writers[key] = NpyBlockWriter(final, (channels, height, width), np.float32)
                 continue
             written = self.staged.scratch_for(self.paths[key]) if self.cog else final
             self.geotiffs[key] = (written, final, COG_RESAMPLING[kind])
             self.writers[key] = GeoTiffBlockWriter(written, count, height, width, dtype_, georef, nodata=nodata)
 
     def write(self, row: int, outputs: np.ndarray, valid: np.ndarray) -> None:
+        self.write_block(row, 0, outputs, valid)
+
+    def write_block(self, row: int, col: int, outputs: np.ndarray, valid: np.ndarray) -> None:
         classes = label_raster(outputs, valid=valid)
         self.counts += np.bincount(classes.ravel(), minlength=self.channels + 1)
-        self.writers["classes_npy"].write(row, classes)
-        if "classes_tif" in self.writers:
-            self.writers["classes_tif"].write(row, classes)
+        for key in ("classes_npy", "classes_tif"):
+            if key in self.writers:
+                self.writers[key].write(row, classes, col)
         if "probabilities" in self.writers:
-            writer = self.writers["probabilities"]
-            probabilities = softmax(outputs)
-            if isinstance(writer, np.memmap):
-                writer[:, row:row + outputs.shape[1]] = probabilities
-            else:
-                writer.write(row, probabilities)
-        first = -row % self.step  # first row of this block on the preview grid
-        picked = classes[first::self.step, ::self.step]
-        self.preview[(row + first) // self.step:(row + first) // self.step + picked.shape[0]] = picked
+            self.writers["probabilities"].write(row, softmax(outputs), col)
+        top, left = -row % self.step, -col % self.step  # first row / column of this block on the preview grid
+        picked = classes[top::self.step, left::self.step]
+        first_row, first_col = (row + top) // self.step, (col + left) // self.step
+        self.preview[first_row:first_row + picked.shape[0], first_col:first_col + picked.shape[1]] = picked
 
     def finish(self) -> dict:
         from comix.data.geotiff_io import copy_as_cog
@@ -182,11 +183,7 @@ class ClassProducts(BlockSink):
 
     def _close_writers(self) -> None:
         for writer in self.writers.values():
-            if isinstance(writer, np.memmap):
-                writer.flush()
-                writer._mmap.close()
-            else:
-                writer.close()
+            writer.close()
         self.writers.clear()
 
     def abort(self) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from comix.runtime.backend import Backend
-from comix.runtime.defaults import NODATA_FILL
+from comix.runtime.defaults import NODATA_FILL, STRIP_WIDTH
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.nodata import NodataFill
 from comix.runtime.outputs import ClassProducts, StagedFiles, output_paths
@@ -102,9 +102,10 @@ def segment_source(backend: Backend, source: SceneSource, output: str | os.PathL
                    overlap: int | None = None, batch: int | None = None, probabilities: bool = False,
                    cog: bool = False, nodata_fill: str = NODATA_FILL, progress: ProgressCallback | None = None,
                    summary: dict | None = None, keep_in_memory: bool = False,
-                   executor: Executor | None = None) -> SegmentationRun:
+                   executor: Executor | None = None, strip_width: int | None = STRIP_WIDTH) -> SegmentationRun:
     """Segment a scene read window by window and write its products (:mod:`comix.runtime.outputs`) named
-    after ``output``, block by block: peak memory is one batch of tiles plus the blending band.
+    after ``output``, block by block: peak memory is one batch of tiles plus the blending band of one
+    strip (scenes wider than ``strip_width`` run in vertical strips, see :mod:`comix.runtime.streaming`).
 
     ``summary`` entries (e.g. input paths) are added to the JSON summary; ``keep_in_memory`` also returns
     the blended logits and classes (:class:`SceneResult`); ``executor`` runs the tile batches elsewhere
@@ -114,7 +115,8 @@ def segment_source(backend: Backend, source: SceneSource, output: str | os.PathL
 
     paths = output_paths(output, probabilities)  # a bad output path fails before any work
     require_task(backend.info.task, SEGMENTATION, backend.info.name or "model", "segmentation")
-    window = SlidingWindow(backend, tile=tile, overlap=overlap, batch=batch, progress=progress, nodata_fill=nodata_fill)
+    window = SlidingWindow(backend, tile=tile, overlap=overlap, batch=batch, progress=progress, nodata_fill=nodata_fill,
+                           strip_width=strip_width)
     backend.check_shapes(source.hsi.shape, source.x.shape)
     info = backend.info
     names = info.class_names or ([f"class_{k}" for k in range(1, info.classes + 1)] if info.classes else [])
@@ -134,7 +136,8 @@ def segment_source(backend: Backend, source: SceneSource, output: str | os.PathL
                     "nodata": {"pixels": nodata_pixels, "fraction": nodata_pixels / max(streamed["pixels"], 1),
                                "sources": source.nodata_sources(), "fill": NodataFill(info, nodata_fill).description,
                                "skipped_tiles": stats.skipped_tiles},
-                    "tiles": stats.tiles, "batches": stats.batches, "timing": streamed["timing"],
+                    "tiles": stats.tiles, "strips": stats.strips, "boundary_tiles": stats.boundary_tiles,
+                    "batches": stats.batches, "timing": streamed["timing"],
                     "memory": {"blending_band_bytes": stats.band_bytes},
                     "outputs": {key: str(path) for key, path in paths.items()}}
         staged.temp_for(paths["summary"]).write_text(json.dumps(document, indent=2))

@@ -11,7 +11,7 @@ With ``labels=False`` (image outputs: fusion) the blended output is the result a
 It runs the streaming engine (:mod:`comix.runtime.streaming`) on an in-memory scene and keeps the result in
 memory; :meth:`SlidingWindow.stream` runs it on any :class:`~comix.runtime.scene_source.SceneSource` (a
 scene on disk, read window by window) into any sinks, so peak memory is one batch of tiles plus the
-blending band, not the scene.
+blending band of one strip, not the scene.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from comix.runtime.backend import Backend
-from comix.runtime.defaults import NODATA_FILL, resolve_window
+from comix.runtime.defaults import NODATA_FILL, STRIP_ALIGN, STRIP_WIDTH, resolve_window
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.nodata import NodataFill
 from comix.runtime.scene_source import SceneSource
@@ -88,6 +88,8 @@ class ArraySink(BlockSink):
         self.labels = labels
         self.classes: np.ndarray | None = None
 
+    column_blocks = True
+
     def begin(self, height: int, width: int, channels: int, georef=None) -> None:
         self.logits = np.empty((channels, height, width), dtype=np.float32)
         if self.labels:
@@ -95,11 +97,14 @@ class ArraySink(BlockSink):
         self.valid = np.zeros((height, width), dtype=bool)
 
     def write(self, row: int, outputs: np.ndarray, valid: np.ndarray) -> None:
-        rows = slice(row, row + outputs.shape[1])
-        self.logits[:, rows] = outputs
+        self.write_block(row, 0, outputs, valid)
+
+    def write_block(self, row: int, col: int, outputs: np.ndarray, valid: np.ndarray) -> None:
+        block = (slice(row, row + outputs.shape[1]), slice(col, col + outputs.shape[2]))
+        self.logits[(slice(None), *block)] = outputs
         if self.labels:
-            self.classes[rows] = label_raster(outputs, valid=valid)
-        self.valid[rows] = valid
+            self.classes[block] = label_raster(outputs, valid=valid)
+        self.valid[block] = valid
 
 
 class SlidingWindow:
@@ -108,10 +113,12 @@ class SlidingWindow:
     def __init__(self, backend: Backend, tile: tuple[int, int] | int | None = None, overlap: int | None = None,
                  batch: int | None = None, margin: int | None = None, floor: float = DEFAULT_FLOOR,
                  progress: ProgressCallback | None = None, nodata_fill: str = NODATA_FILL,
-                 labels: bool = True) -> None:
+                 labels: bool = True, strip_width: int | None = STRIP_WIDTH) -> None:
         """``tile``/``overlap``/``batch`` None: the model's fixed sizes, else :mod:`comix.runtime.defaults`;
         ``nodata_fill``: what nodata pixels are filled with for the model (:mod:`comix.runtime.nodata`);
-        ``labels=False``: an image-output model, no class raster."""
+        ``labels=False``: an image-output model, no class raster; ``strip_width``: wider scenes run in vertical
+        strips of at most this many columns (None: never), their edges on multiples of the products' GeoTIFF
+        tile (or of ``strip_width`` when narrower; see :mod:`comix.runtime.streaming`)."""
         NodataFill(backend.info, nodata_fill)  # refuse an unknown fill before any work
         tile, overlap, batch = resolve_window(backend.info, tile, overlap, batch)
         fixed = backend.info.tile
@@ -135,16 +142,22 @@ class SlidingWindow:
         self.progress = progress
         self.nodata_fill = nodata_fill
         self.labels = labels
+        if strip_width is not None and strip_width < 1:
+            raise RuntimeInputError(f"strip width: got {strip_width}, expected >= 1 columns (or None: no strips)")
+        self.strip_width = strip_width
 
     def tile_for(self, height: int, width: int) -> tuple[int, int]:
         """The tile used on a (height, width) scene: a dynamic-shape model gets at most the scene size
         (no padding needed); a static one always gets its fixed tile (small scenes are edge-padded)."""
         return self.plan(height, width).tile
 
-    def plan(self, height: int, width: int) -> TilePlan:
-        """The tiles and batches for a (height, width) scene."""
+    def plan(self, height: int, width: int, strips: bool = True) -> TilePlan:
+        """The tiles and batches for a (height, width) scene; ``strips`` False: one strip (for sinks that take
+        whole rows only)."""
         return TilePlan.for_scene(height, width, self.tile, self.overlap, self.batch, self.margin, self.floor,
-                                  static_tile=self.backend.info.tile is not None)
+                                  static_tile=self.backend.info.tile is not None,
+                                  strip_width=self.strip_width if strips else None,
+                                  strip_align=min(STRIP_ALIGN, self.strip_width or STRIP_ALIGN))
 
     def stream(self, source: SceneSource, sinks: Sequence[BlockSink], executor: Executor | None = None) -> StreamStats:
         """Segment ``source`` window by window into ``sinks`` (see :mod:`comix.runtime.streaming`).
@@ -152,7 +165,7 @@ class SlidingWindow:
         ``executor(plan, source)`` yields one :class:`BatchOutput` per planned batch, in order; default: run
         them here (:class:`LocalTileRunner`); the Ray engine passes one that runs them on its actors."""
         self.backend.check_shapes(source.hsi.shape, source.x.shape)
-        plan = self.plan(source.height, source.width)
+        plan = self.plan(source.height, source.width, strips=all(sink.column_blocks for sink in sinks))
         if executor is None:
             outputs = LocalTileRunner(self.backend, source, plan, self.nodata_fill).map(plan.batches)
         else:

@@ -179,5 +179,31 @@ def test_block_writers_equal_whole_writes(tmp_path):
 
     with rasterio.open(tmp_path / "c.tif") as dataset:
         assert dataset.nodata == 0 and dataset.block_shapes[0] == (32, 32) and dataset.compression.value == "DEFLATE"
-    with pytest.raises(DataError, match="expected .* at row 0"):
-        NpyBlockWriter(tmp_path / "d.npy", (4, 4), np.uint8).write(2, classes[:2, :4])
+    with pytest.raises(DataError, match=r"got block of shape \(3, 4\) at row 2, column 0, expected \(h, w\) inside"):
+        NpyBlockWriter(tmp_path / "d.npy", (4, 4), np.uint8).write(2, classes[:3, :4])
+
+
+def test_block_writers_take_rectangles_in_any_order(tmp_path):
+    """Strip-planned scenes write column blocks, strip by strip: every writer puts each where it belongs."""
+    rng = np.random.default_rng(4)
+    classes = rng.integers(1, 12, (70, 90)).astype(np.uint8)
+    probs = rng.random((3, 70, 90)).astype(np.float32)
+    blocks = [(row, col, rows, cols) for col, cols in ((32, 58), (0, 32)) for row, rows in ((0, 17), (17, 53))]
+    npy = NpyBlockWriter(tmp_path / "c.npy", classes.shape, classes.dtype)
+    pnpy = NpyBlockWriter(tmp_path / "p.npy", probs.shape, probs.dtype)
+    tif = GeoTiffBlockWriter(tmp_path / "c.tif", 1, 70, 90, np.uint8, GEOREF, nodata=0, block=32)
+    ptif = GeoTiffBlockWriter(tmp_path / "p.tif", 3, 70, 90, np.float32, None, nodata=float("nan"), block=32)
+    for row, col, rows, cols in blocks:
+        piece = (slice(row, row + rows), slice(col, col + cols))
+        npy.write(row, classes[piece], col)
+        tif.write(row, classes[piece], col)
+        pnpy.write(row, probs[(slice(None), *piece)], col)
+        ptif.write(row, probs[(slice(None), *piece)], col)
+    for writer in (npy, pnpy, tif, ptif):
+        writer.close()
+    np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), classes)
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), probs)
+    np.testing.assert_array_equal(read_geotiff(tmp_path / "c.tif")[0][0], classes)
+    np.testing.assert_array_equal(read_geotiff(tmp_path / "p.tif")[0], probs)
+    with pytest.raises(DataError, match=r"got block of shape \(2, 5, 4\) at row 0, column 88, expected \(3, h, w\)"):
+        NpyBlockWriter(tmp_path / "e.npy", probs.shape, np.float32).write(0, probs[:2, :5, :4], 88)

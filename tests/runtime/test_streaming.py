@@ -16,7 +16,8 @@ from comix.runtime import SlidingWindow, TorchBackend
 from comix.runtime.backend import Backend, ModelIO
 from comix.runtime.scene_source import SceneSource
 from comix.runtime.segment import open_scene, segment_scene, segment_source
-from comix.runtime.streaming import BatchOutput, BlockSink, TilePlan, stream
+from comix.runtime.errors import RuntimeInputError
+from comix.runtime.streaming import BatchOutput, BlockSink, TilePlan, stream, strip_edges
 
 GEOREF = GeoRef.from_origin(271000.0, 3290000.0, 2.5, 2.5, crs="EPSG:32615")
 
@@ -64,6 +65,126 @@ def test_band_equals_a_whole_scene_accumulator_and_stays_small(height, width, ti
     rows_per_batch = -(-batch // tiles_per_row) + 1
     stride = plan.tile[0] - plan.grid.overlap
     assert stats.band_bytes <= (plan.tile[0] + rows_per_batch * stride) * width * (3 * 4 + 4 + 1) * 2
+
+
+class ColumnBlocks(BlockSink):
+    """Assembles the scene from column blocks and records their order."""
+
+    column_blocks = True
+
+    def begin(self, height, width, channels, georef=None):
+        self.scene = np.full((channels, height, width), -1.0, np.float32)
+        self.written = np.zeros((height, width), np.int64)
+        self.blocks = []
+
+    def write(self, row, outputs, valid):
+        self.write_block(row, 0, outputs, valid)
+
+    def write_block(self, row, col, outputs, valid):
+        self.blocks.append((row, col, *outputs.shape[1:]))
+        self.scene[:, row:row + outputs.shape[1], col:col + outputs.shape[2]] = outputs
+        self.written[row:row + outputs.shape[1], col:col + outputs.shape[2]] += 1
+
+
+@pytest.mark.parametrize("height,width,tile,overlap,batch,strip,align",
+                         [(61, 203, (24, 32), 8, 3, 64, 16), (40, 150, (16, 20), 9, 4, 40, 1),
+                          (33, 97, (16, 16), 0, 2, 32, 8), (20, 300, (16, 24), 12, 5, 50, 5)])
+def test_strips_give_the_whole_scene_blend_with_a_band_of_one_strip(height, width, tile, overlap, batch, strip, align):
+    plan = TilePlan.for_scene(height, width, tile, overlap, batch, strip_width=strip, strip_align=align)
+    edges = [plan.strips[0].left] + [s.right for s in plan.strips]
+    widest = max(strip // align * align, -(-tile[1] // align) * align)
+    assert edges[0] == 0 and edges[-1] == width and len(plan.strips) > 1
+    assert all(e % align == 0 and 0 < b - a <= widest for a, b, e in zip(edges, edges[1:], edges[1:-1]))
+    assert plan.tiles == sum(len(b) for b in plan.batches) >= len(plan.grid)
+    if overlap == 0:  # edges fall between tile columns: nothing runs twice
+        assert plan.tiles == len(plan.grid)
+    # each strip runs exactly the tiles that reach into its columns, every grid tile at least once
+    scheduled = [t for b in plan.batches for t in b]
+    assert set(scheduled) == set(plan.grid.tiles())
+    rng = np.random.default_rng(1)
+    outputs = {t: rng.normal(size=(3, *plan.tile)).astype(np.float32) for t in plan.grid.tiles()}
+    valid = np.ones(plan.tile, bool)
+    sink = ColumnBlocks()
+    stats = stream(plan, iter([BatchOutput(b, [outputs[t] for t in b], [valid] * len(b)) for b in plan.batches]),
+                   [sink])
+    assert (sink.written == 1).all(), "every pixel written exactly once"
+    np.testing.assert_array_equal(sink.scene, _whole_scene_blend(plan, outputs, 3))
+    assert stats.strips == len(plan.strips) and stats.boundary_tiles == plan.tiles - len(plan.grid)
+    stride = plan.tile[0] - plan.grid.overlap
+    rows = plan.tile[0] + (-(-batch // 1) + 1) * stride
+    assert stats.band_bytes <= rows * widest * (3 * 4 + 4 + 1), "the band is one strip wide"
+    columns = [col for _, col, _, _ in sink.blocks]
+    assert columns == sorted(columns), "strip by strip, left to right"
+    with pytest.raises(RuntimeInputError, match="take whole rows only"):
+        stream(plan, iter([]), [Blocks()])
+
+
+def test_an_all_nodata_first_strip_is_written_once_the_channel_count_is_known():
+    """Before any tile has run the class count is unknown: the finished rows of a strip without valid pixels
+    are held as (row, column, size) only and written as nodata when the first tile has run."""
+    plan = TilePlan.for_scene(40, 150, (16, 20), 6, 4, strip_width=40, strip_align=1)
+    first = plan.strips[0]
+    rng = np.random.default_rng(2)
+    outputs = {t: rng.normal(size=(2, 16, 20)).astype(np.float32) for t in plan.grid.tiles()}
+
+    def batch_output(batch):
+        empty = [t.left < first.right for t in batch]  # every tile of strip 0: K unknown until strip 1
+        return BatchOutput(batch, [None if e else outputs[t] for t, e in zip(batch, empty)],
+                           [np.full((16, 20), not e) for e in empty])
+
+    sink = ColumnBlocks()
+    stats = stream(plan, map(batch_output, plan.batches), [sink], channels=None)
+    assert (sink.written == 1).all() and stats.skipped_tiles > 0
+    whole = ColumnBlocks()
+    stream(plan, map(batch_output, plan.batches), [whole], channels=2)  # K known from the start
+    np.testing.assert_array_equal(sink.scene, whole.scene)
+    assert np.isnan(sink.scene[:, :, :first.right]).all() and np.isfinite(sink.scene[:, :, first.right + 20:]).all()
+
+
+def test_strip_edges_avoid_straddling_tiles():
+    from comix.runtime.tiling import TileGrid
+
+    grid = TileGrid(100, 7620, 128, 128, 48)  # the 16x Houston mosaic's width, default tile and overlap
+    edges = strip_edges(grid, 2048, 256)
+    assert edges[0] == 0 and edges[-1] == 7620 and all(e % 256 == 0 for e in edges[1:-1])
+    assert all(1024 <= b - a <= 2048 for a, b in zip(edges[:-2], edges[1:-1]))
+    starts = np.asarray(grid.cols)
+    straddling = [int(((starts < e) & (starts + 128 > e)).sum()) for e in edges[1:-1]]
+    assert straddling == [1] * len(straddling), "one tile column runs twice per edge (overlap < tile / 2)"
+    assert strip_edges(grid, 10_000, 256) == [0, 7620]
+
+
+def test_strips_give_the_same_products_as_one_band(tmp_path):
+    """A real model through strips: the blend is exact (test above); what can differ is a tile's logits in
+    their last bits, because strips batch other tiles together and batched kernels may round differently.
+    So logits agree to float32 rounding, classes wherever the top two logits are not tied to that level, and
+    each product file says the same as the in-memory result."""
+    backend = TorchBackend(tiny_net())
+    hsi, x = make_scene(50, 170, seed=5)
+    hsi[:, 20:30, 60:75] = np.nan
+    whole = segment_scene(backend, hsi, x, tmp_path / "whole.tif", georef=GEOREF, tile=32, overlap=12, batch=3)
+    with SceneSource.from_arrays(hsi, x, GEOREF) as source:
+        strips = segment_source(backend, source, tmp_path / "strips.tif", tile=32, overlap=12, batch=3,
+                                probabilities=True, keep_in_memory=True, strip_width=48)
+    assert whole.stats.strips == 1  # narrower than the default strip width
+    assert strips.stats.strips == 4 and strips.summary["strips"] == 4
+    assert strips.summary["boundary_tiles"] == strips.stats.tiles - whole.stats.tiles > 0
+    a, b = strips.result.logits, whole.result.logits
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    top2 = np.sort(np.nan_to_num(b, nan=0.0), axis=0)[-2:]
+    decided = (top2[1] - top2[0]) > 1e-4
+    np.testing.assert_array_equal(strips.result.classes[decided], whole.result.classes[decided])
+    classes = strips.result.classes
+    np.testing.assert_array_equal(np.load(tmp_path / "strips.npy"), classes)
+    np.testing.assert_array_equal(read_geotiff(tmp_path / "strips.tif")[0][0], classes)
+    probs = read_geotiff(tmp_path / "strips.probabilities.tif")[0]
+    np.testing.assert_allclose(probs, strips.result.probabilities(), rtol=1e-6, atol=1e-7)
+    summary = json.loads((tmp_path / "strips.json").read_text())
+    assert sum(c["pixels"] for c in summary["classes"]) == int((classes > 0).sum()) == 50 * 170 - 150
+    from PIL import Image
+
+    assert np.asarray(Image.open(tmp_path / "strips.png")).shape == np.asarray(Image.open(tmp_path / "whole.png")).shape
 
 
 def test_tiles_without_valid_pixels_are_skipped_and_nodata_is_nan():
