@@ -22,6 +22,7 @@ LAYERS = [
     {"comix.ops", "comix.data", "comix.viz"},          # the DCN op and its spec; readers and scenes; plots
     {"comix.model", "comix.plugins"},                  # the network; native kernels and their loaders
     {"comix.runtime"},                                 # backends, whole-scene inference
+    {"comix.profile"},                                 # latency profiling over any backend
     {"comix.train", "comix.export"},                   # training and evaluation; torch -> ONNX
     {"comix.calibration"},                             # precision: FP16 / INT8 graphs
     {"comix.demo"},                                    # the end-to-end run

@@ -10,7 +10,8 @@ from comix.cli.errors import command
 
 app = typer.Typer(
     name="comix",
-    help="CoMiX HSI-X segmentation: model, data, training, ONNX export, plugins and whole-scene inference.",
+    help="CoMiX HSI-X segmentation: model, data, training, ONNX export, plugins, whole-scene inference and "
+         "latency profiling.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -32,7 +33,8 @@ def _root(
 
 def _register() -> None:
     """Mount the commands and command groups, in the order of a run through the toolchain."""
-    from comix.cli import data_cmd, demo_cmd, eval_cmd, export_cmd, infer_cmd, model_cmd, plugins_cmd, train_cmd
+    from comix.cli import (data_cmd, demo_cmd, eval_cmd, export_cmd, infer_cmd, model_cmd, plugins_cmd, profile_cmd,
+                           train_cmd)
 
     command(app, "demo")(demo_cmd.demo)
     app.add_typer(data_cmd.app, name="data")
@@ -41,6 +43,7 @@ def _register() -> None:
     command(app, "eval")(eval_cmd.evaluate)
     command(app, "export")(export_cmd.export_command)
     command(app, "infer")(infer_cmd.infer_command)
+    command(app, "profile")(profile_cmd.profile_command)
     app.add_typer(plugins_cmd.app, name="plugins")
 
 
