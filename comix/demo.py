@@ -7,7 +7,8 @@
 5. export to ONNX (portable graph unless the custom-op library is built), validated against PyTorch
 6. run the exported model on the whole scene with ONNX Runtime (class GeoTIFF, PNG, JSON summary) and
    check it against the PyTorch prediction
-7. write ``report.md`` and ``summary.json`` naming every artifact and number
+7. profile the exported model's latency on tiles of the scene (``comix profile``: tables, JSON, plots)
+8. write ``report.md`` and ``summary.json`` naming every artifact and number
 """
 
 from __future__ import annotations
@@ -110,6 +111,12 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
     console.print(f"ONNX Runtime vs PyTorch class agreement over the scene: {agreement:.6f}")
     seconds["infer"] = time.perf_counter() - start
 
+    start = _step(console, 7, "latency profile of the exported model (ONNX Runtime, tiles of the scene)")
+    profiled = _profile(out, description, options.threads)
+    console.print(f"median {profiled['p50_ms']:.1f} ms per {profiled['tile']} tile, "
+                  f"{profiled['tiles_per_second']:.2f} tiles/s; report {profiled['path']}")
+    seconds["profile"] = time.perf_counter() - start
+
     summary = {
         "tool": f"comix {__version__}",
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
@@ -123,11 +130,33 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
                    "validation": validation},
         "inference": {"outputs": {k: str(v) for k, v in products.items()}, "seconds": inference.seconds,
                       "tiles": inference.tiles, "onnxruntime_vs_torch_agreement": agreement},
+        "profile": profiled,
         "seconds": seconds,
     }
     _write_report(out, summary)
     console.print(f"[bold green]done[/] in {sum(seconds.values()):.0f} s: report {out / 'report.md'}")
     return summary
+
+
+def _profile(out: Path, description: Path, threads: int) -> dict:
+    """``comix profile`` of ``out/model.onnx`` on tiles of the scene into ``out/profile``; key numbers back."""
+    from comix.profile import ProfileOptions, StoppingRule, markdown, profile, write_report
+
+    scene_folder = Path(description).parent  # the GeoTIFFs comix.data.scene_writer wrote in step 1
+    options = ProfileOptions(threads=[threads or 1], rule=StoppingRule(warmup=2, min_iterations=5, max_iterations=30,
+                                                                       max_seconds=15.0),
+                             breakdown_runs=3, scene=(scene_folder / "hsi.tif", scene_folder / "x.tif"),
+                             time_scene=False)
+    report = profile(out / "model.onnx", options)
+    (out / "profile").mkdir(exist_ok=True)
+    write_report(report, out / "profile")
+    config = report.configs[0]
+    return {"path": str(out / "profile"), "tile": f"{config.tile[0]}x{config.tile[1]}", "threads": config.threads,
+            "p50_ms": config.latency.p50_ms, "p99_ms": config.latency.p99_ms,
+            "tiles_per_second": config.throughput.tiles_per_second,
+            "seconds_per_km2": config.throughput.seconds_per_km2,
+            "fraction_of_nominal_peak": config.fraction_of_nominal_peak, "parts_ms": config.parts_ms,
+            "markdown": markdown(report, heading="###", layers=10)}
 
 
 def _write_report(out: Path, summary: dict) -> None:
@@ -172,6 +201,11 @@ def _write_report(out: Path, summary: dict) -> None:
         f"{summary['inference']['onnxruntime_vs_torch_agreement']:.6f}.",
         "",
         "![onnxruntime prediction](infer/seg.png)", "",
+        "## Latency profile",
+        "",
+        summary["profile"]["markdown"],
+        "",
+        "![latency](profile/latency_histogram.png)", "", "![parts](profile/parts.png)", "",
     ]
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=str))
     write_text_atomic(out / "report.md", "\n".join(lines) + "\n")
