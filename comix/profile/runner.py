@@ -167,6 +167,17 @@ def throughput(median_s: float, batch: int, tile: tuple[int, int], gsd_m: float 
     return result
 
 
+def memory_device(backend: Backend) -> str:
+    """Where the backend's tensors live, for the memory monitor: "torch-cuda", "gpu" or "cpu"."""
+    if str(getattr(backend, "device", "cpu")).startswith("cuda"):
+        return "torch-cuda"
+    session = getattr(backend, "session", None)
+    providers = session.get_providers() if session is not None and hasattr(session, "get_providers") else []
+    if backend.name == "tensorrt" or {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(providers):
+        return "gpu"
+    return "cpu"
+
+
 class _Threads:
     """Set PyTorch's intra-op threads for a torch backend while active (ONNX Runtime takes them per session)."""
 
@@ -240,9 +251,8 @@ def profile_config(backend: Backend, tile: tuple[int, int], batch: int, threads:
     label = f"{tile[0]}x{tile[1]} b{batch} t{threads or 'default'}"
     with _Threads(backend, threads):
         used = effective_threads(backend, threads)
-        cuda = getattr(backend, "device", "cpu").startswith("cuda")
         with ExitStack() as stack:
-            memory = stack.enter_context(PeakMemoryMonitor(cuda=cuda))
+            memory = stack.enter_context(PeakMemoryMonitor(memory_device(backend)))
             power = stack.enter_context(TegrastatsSampler()) if options.power else None
             measured = measure(lambda: backend.run(hsi, x), options.rule,
                                on_iteration=(lambda n: progress(label, n, options.rule.max_iterations))

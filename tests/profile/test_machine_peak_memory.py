@@ -63,3 +63,40 @@ def test_peak_memory_sees_an_allocation_inside_the_measurement():
     result = monitor.result
     assert result.host_method.startswith("VmHWM")
     assert result.host_growth_mib >= 48, result
+
+
+def test_gpu_memory_from_nvidia_smi_samples(tmp_path, monkeypatch):
+    """Any non-PyTorch GPU backend: used memory sampled by nvidia-smi (a fake one here), peak minus start."""
+    import os
+    import stat
+    import time
+
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\n[ \"$1\" = \"--id=1\" ] || exit 3\n"
+                    "for v in 1000 1200 1750 1300; do echo \"$v\"; sleep 0.05; done\nsleep 5\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,0")  # the process's first GPU is device 1
+    with PeakMemoryMonitor("gpu") as monitor:
+        time.sleep(0.6)
+    assert monitor.result.device_peak_mib == pytest.approx(750.0)
+    assert monitor.result.device_method.startswith("nvidia-smi")
+    with pytest.raises(ValueError, match="expected 'cpu', 'torch-cuda' or 'gpu'"):
+        PeakMemoryMonitor("tpu")
+
+
+def test_memory_device_follows_where_the_backend_runs():
+    """PyTorch on CUDA -> its allocator; ONNX Runtime on a GPU provider or TensorRT -> nvidia-smi; else host."""
+    from types import SimpleNamespace
+
+    from comix.profile.runner import memory_device
+
+    def ort(*providers):
+        return SimpleNamespace(name="onnxruntime", session=SimpleNamespace(get_providers=lambda: list(providers)))
+
+    assert memory_device(SimpleNamespace(name="torch", device="cuda:0")) == "torch-cuda"
+    assert memory_device(SimpleNamespace(name="torch", device="cpu")) == "cpu"
+    assert memory_device(ort("CUDAExecutionProvider", "CPUExecutionProvider")) == "gpu"
+    assert memory_device(ort("TensorrtExecutionProvider")) == "gpu"
+    assert memory_device(ort("CPUExecutionProvider")) == "cpu"
+    assert memory_device(SimpleNamespace(name="tensorrt")) == "gpu"
