@@ -6,12 +6,15 @@ initializers, Cast nodes at every FP32/FP16 border); this module decides which n
 
 * input normalisation — the elementwise nodes between a graph input and the first non-elementwise op:
   raw values (reflectance x 10 000, elevations in metres) have an FP16 spacing of up to 8, coarser than
-  the normalised signal needs;
+  the normalised signal needs; for the same reason the first convolution on that chain (the export folds
+  the HSI normalisation into the band projection, so it reads the raw cube);
 * normalisation statistics and softmax (LayerNormalization, BatchNormalization, Softmax, ...): means,
   variances and exponentials over many elements;
 * reductions (ReduceMean/Sum/Max, global pools): sums over a whole tile;
 * the DCN nodes: positions ``p + offset`` up to the tile size keep only 1/16 px in FP16 at 64-128 px, and
-  the kernels accumulate in FP32 (ONNX Runtime's op is FP32 only);
+  the kernels accumulate in FP32 (ONNX Runtime's op is FP32 only); and every node between a DCN's offset or
+  mask input and the convolution that predicts it: the portable 3-D lowering (comix.ops.portable) computes
+  sampling rows of a flattened volume there, up to D*(H+1) px, where FP16 keeps whole pixels at best;
 * range — any node whose calibrated ``|max|`` passes half of FP16's largest value (65 504).
 """
 
@@ -23,7 +26,7 @@ import logging
 
 import onnx
 
-from comix.calibration.graph import consumers, graph_inputs, is_dcn
+from comix.calibration.graph import consumers, dcn_nodes, graph_inputs, is_dcn, producers
 from comix.calibration.recipe import FP16_HEADROOM, FP16_MAX
 from comix.calibration.statistics import ActivationStatistics
 
@@ -32,6 +35,7 @@ NORMALISATION_OPS = {"LayerNormalization", "BatchNormalization", "InstanceNormal
 REDUCTION_OPS = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare", "ReduceProd",
                  "GlobalAveragePool", "GlobalMaxPool", "CumSum"}
 ELEMENTWISE_OPS = {"Sub", "Div", "Mul", "Add", "Cast", "Identity", "Reshape", "Unsqueeze", "Expand"}
+FIRST_LAYER_OPS = {"Conv", "MatMul", "Gemm"}
 # shape arithmetic and indexing: not float compute; the converter leaves non-float tensors alone
 _INTEGER_OPS = {"Shape", "Gather", "Range", "ConstantOfShape", "NonZero", "Equal", "Where"}
 
@@ -45,9 +49,17 @@ def fp32_nodes(model: onnx.ModelProto, statistics: ActivationStatistics | None) 
     frontier = [inputs.hsi, inputs.x]
     while frontier:
         for node in readers.get(frontier.pop(), []):
-            if node.op_type in ELEMENTWISE_OPS and node.name not in kept:
+            if node.name in kept:
+                continue
+            if node.op_type in ELEMENTWISE_OPS:
                 kept[node.name] = "input normalisation: raw input values need FP32 resolution"
                 frontier += list(node.output)
+            elif node.op_type in FIRST_LAYER_OPS:
+                kept[node.name] = ("first layer on the input: it reads raw values (the export may fold the "
+                                   "input normalisation into it), which need FP32 resolution")
+    for node in sampling_path(model):
+        kept.setdefault(node.name, "DCN sampling positions: offset/mask arithmetic (flattened-volume rows in the "
+                                   "portable lowering) needs FP32")
     for node in model.graph.node:
         if node.name in kept:
             continue
@@ -63,6 +75,22 @@ def fp32_nodes(model: onnx.ModelProto, statistics: ActivationStatistics | None) 
             if peak > FP16_MAX * FP16_HEADROOM:
                 kept[node.name] = f"range: calibrated |max| {peak:.4g} exceeds {FP16_HEADROOM:g} x FP16 max"
     return kept
+
+
+def sampling_path(model: onnx.ModelProto) -> list[onnx.NodeProto]:
+    """The nodes between each DCN's offset (input 2) or mask (input 4) and the layers that predict them
+    (walked backwards, stopping at a Conv/MatMul/Gemm or another DCN, which are not included)."""
+    made_by = producers(model)
+    found: dict[str, onnx.NodeProto] = {}
+    for dcn in dcn_nodes(model):
+        stack = [dcn.input[i] for i in (2, 4) if len(dcn.input) > i and dcn.input[i]]
+        while stack:
+            node = made_by.get(stack.pop())
+            if node is None or node.name in found or node.op_type in FIRST_LAYER_OPS or is_dcn(node):
+                continue
+            found[node.name] = node
+            stack += [name for name in node.input if name]
+    return list(found.values())
 
 
 def convert_fp16(model: onnx.ModelProto, keep: dict[str, str]) -> tuple[onnx.ModelProto, list[dict]]:

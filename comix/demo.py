@@ -9,7 +9,8 @@
    check it against the PyTorch prediction
 7. calibrate FP16 and INT8 (TensorRT Q/DQ form) graphs and score FP32 vs FP16 vs INT8 on the held-out
    pixels (``precision/``: graphs, recipes, accuracy JSON/table/plot, one-tile latency)
-8. write ``report.md`` and ``summary.json`` naming every artifact and number
+8. profile the exported model's latency on tiles of the scene (``comix profile``: tables, JSON, plots)
+Then ``report.md`` and ``summary.json`` are written, naming every artifact and number
 """
 
 from __future__ import annotations
@@ -120,6 +121,12 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
     console.print(precision["table"], highlight=False)
     seconds["calibrate"] = time.perf_counter() - start
 
+    start = _step(console, 8, "latency profile of the exported model (ONNX Runtime, tiles of the scene)")
+    profiled = _profile(out, description, options.threads)
+    console.print(f"median {profiled['p50_ms']:.1f} ms per {profiled['tile']} tile, "
+                  f"{profiled['tiles_per_second']:.2f} tiles/s; report {profiled['path']}")
+    seconds["profile"] = time.perf_counter() - start
+
     summary = {
         "tool": f"comix {__version__}",
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
@@ -135,11 +142,33 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
                       "tiles": inference.tiles, "onnxruntime_vs_torch_agreement": agreement},
         "precision": {key: precision[key] for key in ("graphs", "table", "latency_one_tile_ms",
                                                       "latency_ratio_to_fp32", "kept_float")},
+        "profile": profiled,
         "seconds": seconds,
     }
     _write_report(out, summary)
     console.print(f"[bold green]done[/] in {sum(seconds.values()):.0f} s: report {out / 'report.md'}")
     return summary
+
+
+def _profile(out: Path, description: Path, threads: int) -> dict:
+    """``comix profile`` of ``out/model.onnx`` on tiles of the scene into ``out/profile``; key numbers back."""
+    from comix.profile import ProfileOptions, StoppingRule, markdown, profile, write_report
+
+    scene_folder = Path(description).parent  # the GeoTIFFs comix.data.scene_writer wrote in step 1
+    options = ProfileOptions(threads=[threads or 1], rule=StoppingRule(warmup=2, min_iterations=5, max_iterations=30,
+                                                                       max_seconds=15.0),
+                             breakdown_runs=3, scene=(scene_folder / "hsi.tif", scene_folder / "x.tif"),
+                             time_scene=False)
+    report = profile(out / "model.onnx", options)
+    (out / "profile").mkdir(exist_ok=True)
+    write_report(report, out / "profile")
+    config = report.configs[0]
+    return {"path": str(out / "profile"), "tile": f"{config.tile[0]}x{config.tile[1]}", "threads": config.threads,
+            "p50_ms": config.latency.p50_ms, "p99_ms": config.latency.p99_ms,
+            "tiles_per_second": config.throughput.tiles_per_second,
+            "seconds_per_km2": config.throughput.seconds_per_km2,
+            "fraction_of_nominal_peak": config.fraction_of_nominal_peak, "parts_ms": config.parts_ms,
+            "markdown": markdown(report, heading="###", layers=10)}
 
 
 def _write_report(out: Path, summary: dict) -> None:
@@ -189,6 +218,11 @@ def _write_report(out: Path, summary: dict) -> None:
         "One 128x128 tile in ONNX Runtime (CPU, median ms): " + ", ".join(
             f"{name} {value['median_ms']:.1f}" for name, value in summary["precision"]["latency_one_tile_ms"].items()),
         "", "![per-class IoU change](precision/accuracy.png)", "",
+        "## Latency profile",
+        "",
+        summary["profile"]["markdown"],
+        "",
+        "![latency](profile/latency_histogram.png)", "", "![parts](profile/parts.png)", "",
     ]
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=str))
     write_text_atomic(out / "report.md", "\n".join(lines) + "\n")

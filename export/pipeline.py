@@ -19,7 +19,7 @@ import torch
 
 from comix.atomic import atomic_path, check_parent, write_text_atomic
 from comix.export.exporter import DEFAULT_OPSET, TorchOnnxExporter
-from comix.export.passes import FoldBatchNorm, Simplify
+from comix.export.passes import FoldBatchNorm, FoldInputNormalization, ScopeNodeNames, Simplify
 from comix.export.validate import ParityCheck, ValidationError, ValidationReport, check_graph
 from comix.metadata import ModelRecord
 
@@ -65,7 +65,8 @@ class ExportPipeline:
                                           output_axes=output_axes)
         self.portable = portable
         self.record = record or ModelRecord()
-        self.passes = list(passes) if passes is not None else [FoldBatchNorm(), Simplify()]
+        self.passes = list(passes) if passes is not None else [ScopeNodeNames(), FoldBatchNorm(), Simplify(),
+                                                                   FoldInputNormalization()]
         self.parity = parity
         self.validate = validate
         self.graph_kind = graph_kind  # None: "portable" or "canonical" from ``portable``

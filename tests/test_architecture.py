@@ -25,7 +25,8 @@ LAYERS = [
     {"comix.model", "comix.plugins"},                  # the network; native kernels and their loaders
     {"comix.tensorrt"},                                # TensorRT engines: build, describe, run (CUDA memory)
     {"comix.runtime"},                                 # backends, whole-scene inference
-    {"comix.archive"},                                 # many scenes: lists, resume, run summary, Ray engine
+    {"comix.archive", "comix.profile"},                # many scenes (lists, resume, run summary, Ray); latency
+                                                       # profiling over any backend
     {"comix.train", "comix.export"},                   # training and evaluation; torch -> ONNX
     {"comix.triton", "comix.doctor"},                  # serving repositories; the environment check
     {"comix.calibration"},                             # precision: FP16 / INT8 graphs

@@ -25,7 +25,8 @@ def test_demo_writes_the_whole_report(tmp_path):
     assert validation["checker"] == validation["parity"] == "passed" and validation["max_abs_error"] <= 1e-4
     for name in ("report.md", "scene/dataset.yaml", "checkpoint/model.safetensors", "checkpoint/training_curves.png",
                  "eval/metrics.json", "eval/prediction.png", "eval/confusion.png", "model.onnx", "infer/seg.tif",
-                 "infer/seg.png", "infer/seg.json"):
+                 "infer/seg.png", "infer/seg.json", "profile/profile.json", "profile/profile.md",
+                 "profile/latency_histogram.png", "profile/parts.png"):
         assert (out / name).is_file(), name
     for name in ("precision/model.fp16.onnx", "precision/model.int8.onnx", "precision/accuracy.json",
                  "precision/accuracy.png", "precision/model.int8.onnx.calibration.json"):
@@ -34,3 +35,5 @@ def test_demo_writes_the_whole_report(tmp_path):
     report = (out / "report.md").read_text()
     assert "FP16 and INT8 graphs" in report and "| int8 |" in report
     assert "Held-out accuracy" in report and "parity passed" in report
+    assert summary["profile"]["p50_ms"] > 0 and "HSI branch" in summary["profile"]["parts_ms"]
+    assert "## Latency profile" in report and "time per model part" in report

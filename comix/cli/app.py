@@ -10,7 +10,8 @@ from comix.cli.errors import command
 
 app = typer.Typer(
     name="comix",
-    help="CoMiX HSI-X segmentation: model, data, training, ONNX export, plugins and whole-scene inference.",
+    help="CoMiX HSI-X segmentation: model, data, training, ONNX export, plugins, whole-scene inference and "
+         "latency profiling.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -33,7 +34,7 @@ def _root(
 def _register() -> None:
     """Mount the commands and command groups, in the order of a run through the toolchain."""
     from comix.cli import (calibrate_cmd, data_cmd, demo_cmd, eval_cmd, export_cmd, fusion_cmd, infer_cmd, model_cmd,
-                           plugins_cmd, train_cmd)
+                           plugins_cmd, profile_cmd, train_cmd)
 
     command(app, "demo")(demo_cmd.demo)
     app.add_typer(data_cmd.app, name="data")
@@ -44,6 +45,7 @@ def _register() -> None:
     command(app, "calibrate")(calibrate_cmd.calibrate_command)
     command(app, "lint")(calibrate_cmd.lint_command)
     command(app, "infer")(infer_cmd.infer_command)
+    command(app, "profile")(profile_cmd.profile_command)
     app.add_typer(plugins_cmd.app, name="plugins")
     app.add_typer(fusion_cmd.app, name="fusion")
     _register_deployment()

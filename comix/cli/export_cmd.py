@@ -16,8 +16,9 @@ from comix.export.validate import DEFAULT_ATOL
 def export_command(
     checkpoint: Path = typer.Argument(..., help="Checkpoint folder (model.safetensors + config.json) or either file."),
     output: Path = typer.Option(..., "-o", "--output", help="Path of the ONNX file to write (its folder must exist)."),
-    portable: bool = typer.Option(False, "--portable", help="Lower the 3-D DCN to standard ONNX ops (GridSample + "
-                                  "MatMul) so any ONNX runtime can run the model without our custom-op library."),
+    portable: bool = typer.Option(False, "--portable", help="Lower the 3-D DCN to standard ONNX ops (a 2-D "
+                                  "DeformConv on the flattened volume; GridSample + MatMul for a strided one) so "
+                                  "any ONNX runtime can run the model without our custom-op library."),
     opset: int = typer.Option(DEFAULT_OPSET, "--opset", help=f"ONNX opset (>= {MIN_OPSET} for DeformConv; "
                               f">= {MIN_PORTABLE_OPSET} with --portable)."),
     dynamic: bool = typer.Option(True, "--dynamic/--static", help="Symbolic batch, height and width (default), or "

@@ -2,7 +2,9 @@
 
 This is the kernel behind the ``comix::deform_conv2d`` / ``comix::deform_conv3d`` ops of
 :mod:`comix.ops.library` on every device without a native kernel, their backward (by autograd through
-it), and the ``--portable`` ONNX lowering of the 3-D op. Call the ops, not this function directly.
+it), and the ``--portable`` ONNX lowering of a 3-D op whose geometry changes the size (strided); the
+size-keeping 3-D geometry of every CoMiX block is lowered by :mod:`comix.ops.portable` instead (one 2-D
+DeformConv, much faster in ONNX Runtime than a 5-D GridSample). Call the ops, not this function directly.
 
 Plain PyTorch ops only (grid_sample, matmul), so autograd gives gradients for input, weight, offset, mask
 and bias, and it runs wherever PyTorch runs. The algorithm is a deformable im2col:

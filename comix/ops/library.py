@@ -12,7 +12,7 @@ Everything that runs a CoMiX DCN goes through these two ops:
   inputs), so gradients are the same whichever forward kernel ran;
 * **export**: ``torch.export`` keeps each op as one node (the fake kernel gives its shape); the ONNX
   exporter translates it (``DeformConv`` / ``ai.comix::DeformConv3D``), or, for the portable graph,
-  decomposes the 3-D op into the vectorised implementation (:data:`DECOMPOSITIONS`).
+  decomposes the 3-D op with :mod:`comix.ops.portable` (:data:`DECOMPOSITIONS`).
 
 Both ops take ONNX ``DeformConv``'s argument order after the tensors: ``input (N, C, *S)``,
 ``offset (N, OG*K*nd, *oS)``, ``weight (O, C/group, *k)``, ``bias (O,)?``, ``mask (N, OG*K, *oS)?``, then
@@ -94,9 +94,21 @@ OPS = {2: deform_conv2d_op, 3: deform_conv3d_op}
 # The overloads as they appear in a torch.export graph (keys of translation and decomposition tables).
 OVERLOADS = {2: torch.ops.comix.deform_conv2d.default, 3: torch.ops.comix.deform_conv3d.default}
 
-# For torch.export's run_decompositions: the portable ONNX graph lowers the 3-D op to the vectorised
-# implementation (GridSample + MatMul); the 2-D op stays one standard ONNX DeformConv.
-DECOMPOSITIONS = {OVERLOADS[3]: _vectorised_3d}
+
+
+def _portable_3d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
+                 kernel: Sequence[int], stride: Sequence[int], pads: Sequence[int], dilation: Sequence[int],
+                 group: int, offset_group: int) -> Tensor:
+    from comix.ops.portable import deform_conv3d_portable
+
+    return deform_conv3d_portable(input, offset, weight, bias, mask,
+                                  _geometry(3, kernel, stride, pads, dilation, group, offset_group))
+
+
+# For torch.export's run_decompositions: the portable ONNX graph lowers the 3-D op with
+# comix.ops.portable (one 2-D DeformConv on the flattened volume where the geometry keeps the size, else
+# the vectorised GridSample + MatMul implementation); the 2-D op stays one standard ONNX DeformConv.
+DECOMPOSITIONS = {OVERLOADS[3]: _portable_3d}
 
 
 def deform_conv(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,

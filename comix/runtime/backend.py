@@ -3,6 +3,9 @@
 ``backend.run(hsi (B, bands, T_h, T_w) float32, x (B, C, T_h, T_w) float32) -> logits (B, K, T_h, T_w)``
 float32 numpy, raw input values (normalisation is inside the model). ``backend.info`` says what the
 model expects, so the sliding-window driver can check a scene before any work and choose tiles.
+
+A backend may also time its own layers (``layer_times``, used by ``comix profile``): ONNX Runtime through
+its profiler, PyTorch through ``torch.profiler`` with module scopes, TensorRT through its layer profiler.
 """
 
 from __future__ import annotations
@@ -51,6 +54,21 @@ def fusion_input_labels(task: str) -> tuple[str, str] | None:
             "fusion-pansharpen": ("MS image", "PAN image")}.get(task)
 
 
+@dataclass
+class LayerTime:
+    """Mean time of one layer (graph node, engine layer or module scope) per ``run`` call.
+
+    ``name`` is the node/layer name, for exported models ``<module path>[<Class>]/<node>`` (see
+    :func:`comix.export.passes.scoped_name`); ``kind`` is the op type (``Conv``, ``DeformConv3D``) or the
+    aten op; ``milliseconds`` the mean over the profiled runs; ``calls`` how often it ran per run.
+    """
+
+    name: str
+    kind: str
+    milliseconds: float
+    calls: int = 1
+
+
 class Backend(ABC):
     """Runs a CoMiX model on batches of tiles."""
 
@@ -60,6 +78,11 @@ class Backend(ABC):
     @abstractmethod
     def run(self, hsi: np.ndarray, x: np.ndarray) -> np.ndarray:
         """hsi (B, bands, H, W), x (B, C, H, W) float32 -> logits (B, classes, H, W) float32."""
+
+    def layer_times(self, hsi: np.ndarray, x: np.ndarray, runs: int) -> list[LayerTime] | None:
+        """Per-layer times of ``run(hsi, x)``, averaged over ``runs`` profiled calls after one warm-up;
+        None when this backend cannot break its time down (the default)."""
+        return None
 
     def check_scene(self, hsi: np.ndarray, x: np.ndarray) -> None:
         """Raise :class:`RuntimeInputError` (got/expected) unless the scene fits the model (arrays or shapes)."""

@@ -6,8 +6,7 @@ larger than the profile's maximum and pads batches smaller than its minimum, and
 from the record beside the engine. ``info.tile`` is the profile's tile when the engine was built for one
 tile size (the default), so the sliding window feeds exactly that size.
 
-Optional method (no other backend has it): :meth:`TensorRTBackend.layer_times` — per-layer times from
-TensorRT's profiler, for ``comix profile``.
+:meth:`TensorRTBackend.layer_times` gives ``comix profile`` per-layer times from TensorRT's profiler.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import os
 
 import numpy as np
 
-from comix.runtime.backend import Backend, ModelIO
+from comix.runtime.backend import Backend, LayerTime, ModelIO
 
 
 class TensorRTBackend(Backend):
@@ -64,11 +63,13 @@ class TensorRTBackend(Backend):
             results.append(logits[:count].astype(np.float32, copy=False))
         return np.concatenate(results, axis=0)
 
-    def layer_times(self, hsi: np.ndarray, x: np.ndarray, repeats: int = 20):
-        """Per-layer times of one batch (``hsi`` (B, bands, H, W), ``x`` (B, C, H, W) within the profile):
-        list of :class:`comix.tensorrt.layer_profiler.LayerTime` (name, median_ms, mean_ms, runs, share) in
-        execution order, over ``repeats`` runs."""
-        return self.runner.layer_times(self._feeds(hsi, x), repeats=repeats)
+    def layer_times(self, hsi: np.ndarray, x: np.ndarray, runs: int) -> list[LayerTime]:
+        """Per-layer mean times of one batch (``hsi`` (B, bands, H, W), ``x`` (B, C, H, W) within the
+        profile) over ``runs`` runs, in execution order. Layer names are the ONNX node names the parser kept
+        (module scopes included), so ``comix profile`` sorts them into model parts; TensorRT does not
+        report a layer's type here, so ``kind`` is empty."""
+        rows = self.runner.layer_times(self._feeds(hsi, x), repeats=runs)
+        return [LayerTime(row.name, "", row.mean_ms) for row in rows]
 
     def close(self) -> None:
         self.runner.close()

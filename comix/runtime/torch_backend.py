@@ -7,7 +7,7 @@ import os
 import numpy as np
 import torch
 
-from comix.runtime.backend import Backend, ModelIO, fusion_input_labels
+from comix.runtime.backend import Backend, LayerTime, ModelIO, fusion_input_labels
 from comix.runtime.errors import RuntimeInputError
 
 
@@ -94,3 +94,10 @@ class TorchBackend(Backend):
             logits = self.module(torch.from_numpy(np.ascontiguousarray(hsi, dtype=np.float32)).to(self.device),
                                  torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device))
         return logits.float().cpu().numpy()
+
+    def layer_times(self, hsi: np.ndarray, x: np.ndarray, runs: int) -> list[LayerTime]:
+        """Self time per module call from ``torch.profiler`` (CPU time of the host thread; on a GPU this
+        is launch time, not kernel time)."""
+        from comix.runtime.torch_profile import module_times
+
+        return module_times(self.module, lambda: self.run(hsi, x), runs)

@@ -40,14 +40,19 @@ def test_gradcheck_through_the_op_with_optional_inputs_absent(ndim):
     assert torch.autograd.gradcheck(lambda a, b, c: OPS[ndim](a, b, c, None, None, *attributes), inputs)
 
 
-def test_modules_call_the_op_and_export_keeps_one_node_per_dcn():
-    captured = torch.export.export(_Pair(), (torch.randn(1, 2, 4, 5, 6), torch.randn(1, 3, 5, 6)))
+@pytest.mark.parametrize("stride,lowered_to_2d", [(1, True), (2, False)])
+def test_modules_call_the_op_and_export_keeps_one_node_per_dcn(stride, lowered_to_2d):
+    """Canonical capture: one node per DCN. Portable decomposition: a size-keeping 3-D DCN becomes one more
+    2-D op (comix.ops.portable), any other geometry the GridSample implementation."""
+    captured = torch.export.export(_Pair(stride), (torch.randn(1, 2, 4, 5, 6), torch.randn(1, 3, 5, 6)))
     targets = [node.target for node in captured.graph.nodes if node.op == "call_function"]
     assert targets.count(OVERLOADS[3]) == 1 and targets.count(OVERLOADS[2]) == 1
     decomposed = captured.run_decompositions(DECOMPOSITIONS)
     targets = [node.target for node in decomposed.graph.nodes if node.op == "call_function"]
-    assert OVERLOADS[3] not in targets and OVERLOADS[2] in targets
-    assert torch.ops.aten.grid_sampler_3d.default in targets or torch.ops.aten.grid_sampler.default in targets
+    grid_sampled = torch.ops.aten.grid_sampler_3d.default in targets or torch.ops.aten.grid_sampler.default in targets
+    assert OVERLOADS[3] not in targets
+    assert targets.count(OVERLOADS[2]) == (2 if lowered_to_2d else 1)
+    assert grid_sampled != lowered_to_2d
 
 
 def test_no_cuda_kernel_is_registered_without_the_extension():
@@ -63,9 +68,9 @@ def test_deform_conv_refuses_a_weight_that_disagrees_with_the_geometry():
 
 
 class _Pair(torch.nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, stride: int = 1) -> None:
         super().__init__()
-        self.d3 = DeformConv3d(2, 2, 3, padding=1)
+        self.d3 = DeformConv3d(2, 2, 3, padding=1, stride=stride)
         self.d2 = DeformConv2d(3, 4, 3, padding=1)
 
     def forward(self, a, b):

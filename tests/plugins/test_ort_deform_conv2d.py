@@ -1,7 +1,7 @@
 """ai.comix DeformConv (2-D, our CPU custom op) against the float64 reference and ONNX Runtime's own DeformConv.
 
 The library registers a 2-D op in our domain because it measured faster than ORT's built-in kernel
-(tools/bench_cpu_dcn.py). Comparing with the built-in also checks that our reading of the ONNX
+(tools/bench.py, section dcn). Comparing with the built-in also checks that our reading of the ONNX
 DeformConv semantics (offset layout, pads order, border rule) is ONNX Runtime's. Cases: the shared 2-D grid
 (comix.ops.cases).
 """

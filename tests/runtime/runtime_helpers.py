@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from comix.export.exporter import TorchOnnxExporter
-from comix.export.passes import FoldBatchNorm, Simplify
+from comix.export.passes import FoldBatchNorm, ScopeNodeNames, Simplify
 from comix.export.testing import TinyHsiXNet
 from comix.metadata import ModelRecord
 
@@ -36,7 +36,7 @@ def export_tiny(portable: bool, path, dynamic=DYNAMIC):
     net = tiny_net()
     sample = (torch.randn(2, BANDS, 23, 29), torch.randn(2, X_CHANNELS, 23, 29))
     model = TorchOnnxExporter(["hsi", "x"], ["logits"], dynamic_axes=dynamic, portable=portable)(net, sample)
-    model = Simplify()(FoldBatchNorm()(model))
+    model = Simplify()(FoldBatchNorm()(ScopeNodeNames()(model)))
     ModelRecord(model_name="tiny", class_names=CLASS_NAMES, class_colors=[[0, 0, 255], [0, 128, 0],
                 [200, 0, 0], [90, 90, 90]], hsi_bands=BANDS, x_channels=X_CHANNELS,
                 graph_kind="portable" if portable else "canonical").write_onnx(model)

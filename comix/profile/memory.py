@@ -1,0 +1,143 @@
+"""Peak memory while a measurement runs: host (this process's resident set) and, where there is one,
+the GPU.
+
+Host: Linux keeps a process's high-water mark ``VmHWM``; writing ``5`` to ``/proc/self/clear_refs`` resets
+it to the current resident set, so the peak of one measurement can be read on its own. Where that is not
+possible the peak since the process started (``ru_maxrss``) is reported, marked as such.
+
+GPU: with the PyTorch backend, the caching allocator's peak (``torch.cuda.max_memory_allocated``); with any
+other backend on a GPU (ONNX Runtime's CUDA provider, TensorRT), the device's used memory sampled by
+``nvidia-smi`` every 100 ms, minus what was used when the measurement started.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+STATUS = Path("/proc/self/status")
+CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def _status_kib(key: str) -> int | None:
+    try:
+        for line in STATUS.read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+@dataclass
+class MemoryPeak:
+    """Host peak resident set (MiB), the resident set at the start (MiB), how it was measured, and the
+    GPU memory peak (MiB) when a GPU was used, with how it was measured."""
+
+    host_peak_mib: float
+    host_start_mib: float
+    host_method: str
+    device_peak_mib: float | None = None
+    device_method: str = ""
+
+    @property
+    def host_growth_mib(self) -> float:
+        return self.host_peak_mib - self.host_start_mib
+
+
+def visible_gpu() -> str:
+    """The GPU a CUDA process uses first: the first entry of CUDA_VISIBLE_DEVICES (index or UUID), else 0."""
+    first = os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")[0].strip()
+    return first or "0"
+
+
+class NvidiaSmiSampler:
+    """Peak growth of the GPU's used memory (MiB) over the sampler's lifetime, from ``nvidia-smi -lms``."""
+
+    def __init__(self, executable: str = "nvidia-smi", interval_ms: int = 100) -> None:
+        self.executable = executable
+        self.interval_ms = interval_ms
+        self.samples: list[float] = []
+        self._process: subprocess.Popen | None = None
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> NvidiaSmiSampler:
+        path = shutil.which(self.executable)
+        if path is not None:
+            self._process = subprocess.Popen(
+                [path, f"--id={visible_gpu()}", "--query-gpu=memory.used", "--format=csv,noheader,nounits",
+                 f"-lms={self.interval_ms}"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            self._thread = threading.Thread(target=self._read, daemon=True)
+            self._thread.start()
+        return self
+
+    def _read(self) -> None:
+        for line in self._process.stdout:
+            try:
+                self.samples.append(float(line.split(",")[0]))
+            except ValueError:
+                continue
+
+    def __exit__(self, *exc) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+            self._thread.join(timeout=5)
+
+    @property
+    def peak_growth_mib(self) -> float | None:
+        return max(self.samples) - self.samples[0] if len(self.samples) >= 2 else None
+
+
+class PeakMemoryMonitor:
+    """``with PeakMemoryMonitor(device=...) as monitor: ...`` then ``monitor.result``; ``device`` is "cpu",
+    "torch-cuda" (PyTorch's allocator) or "gpu" (any other GPU backend: nvidia-smi)."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        if device not in ("cpu", "torch-cuda", "gpu"):
+            raise ValueError(f"device: got {device!r}, expected 'cpu', 'torch-cuda' or 'gpu'")
+        self.device = device
+        self.result: MemoryPeak | None = None
+        self._reset = False
+        self._start_kib = 0
+        self._smi: NvidiaSmiSampler | None = None
+
+    def __enter__(self) -> PeakMemoryMonitor:
+        try:
+            CLEAR_REFS.write_text("5")
+            self._reset = True
+        except OSError:
+            self._reset = False
+        self._start_kib = _status_kib("VmRSS") or 0
+        if self.device == "torch-cuda":
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+        elif self.device == "gpu":
+            self._smi = NvidiaSmiSampler().__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        hwm = _status_kib("VmHWM") if self._reset else None
+        if hwm is not None:
+            peak_kib, method = hwm, "VmHWM after reset (this measurement)"
+        else:
+            peak_kib, method = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "ru_maxrss (since process start)"
+        device, device_method = None, ""
+        if self.device == "torch-cuda":
+            import torch
+
+            device, device_method = torch.cuda.max_memory_allocated() / 2**20, "torch.cuda.max_memory_allocated"
+        elif self._smi is not None:
+            self._smi.__exit__(*exc)
+            device = self._smi.peak_growth_mib
+            device_method = "nvidia-smi used memory, peak - start" if device is not None else "nvidia-smi: no samples"
+        self.result = MemoryPeak(peak_kib / 1024, self._start_kib / 1024, method, device, device_method)
