@@ -12,7 +12,9 @@ initializers, Cast nodes at every FP32/FP16 border); this module decides which n
 * reductions (ReduceMean/Sum/Max, global pools): sums over a whole tile;
 * the DCN nodes: positions ``p + offset`` up to the tile size keep only 1/16 px in FP16 at 64-128 px, and
   the kernels accumulate in FP32 (ONNX Runtime's op is FP32 only);
-* range — any node whose calibrated ``|max|`` passes half of FP16's largest value (65 504).
+* range — any node whose calibrated ``|max|`` passes half of FP16's largest value (65 504);
+* a task's own rules: a SHIP fusion graph's Fourier product, LayerNorm statistics, exponentials, divisions and
+  output scaling (:mod:`comix.calibration.fusion_rules`).
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ ELEMENTWISE_OPS = {"Sub", "Div", "Mul", "Add", "Cast", "Identity", "Reshape", "U
 _INTEGER_OPS = {"Shape", "Gather", "Range", "ConstantOfShape", "NonZero", "Equal", "Where"}
 
 
-def fp32_nodes(model: onnx.ModelProto, statistics: ActivationStatistics | None) -> dict[str, str]:
-    """node name -> why it stays FP32, for every node that does (see the module doc)."""
+def fp32_nodes(model: onnx.ModelProto, statistics: ActivationStatistics | None,
+               task_rules: dict[str, str] | None = None) -> dict[str, str]:
+    """node name -> why it stays FP32, for every node that does (see the module doc). ``task_rules``: the
+    task's own keep-list (a SHIP fusion graph: :func:`comix.calibration.fusion_rules.fusion_fp32_nodes`)."""
     kept: dict[str, str] = {}
     inputs = graph_inputs(model)
     readers = consumers(model)
@@ -48,6 +52,8 @@ def fp32_nodes(model: onnx.ModelProto, statistics: ActivationStatistics | None) 
             if node.op_type in ELEMENTWISE_OPS and node.name not in kept:
                 kept[node.name] = "input normalisation: raw input values need FP32 resolution"
                 frontier += list(node.output)
+    for name, reason in (task_rules or {}).items():
+        kept.setdefault(name, reason)
     for node in model.graph.node:
         if node.name in kept:
             continue
@@ -77,8 +83,44 @@ def convert_fp16(model: onnx.ModelProto, keep: dict[str, str]) -> tuple[onnx.Mod
     with _quiet():
         converted = convert_float_to_float16(copy, keep_io_types=True, node_block_list=sorted(keep),
                                              op_block_list=sorted(_INTEGER_OPS))
+    drop_fp16_round_trips(converted)
     kept = [{"node": name, "op_type": op_types.get(name, "?"), "reason": reason} for name, reason in keep.items()]
     return converted, kept
+
+
+def drop_fp16_round_trips(model: onnx.ModelProto) -> int:
+    """Remove ``Cast(to FP16) -> Cast(to FP32)`` round trips; returns how many readers were rewired.
+
+    The converter casts every kept node's output to FP16 and back to FP32 before the next kept node, so a chain of
+    FP32 nodes (a Fourier product, a LayerNorm) would still store its values in FP16 between them — overflowing
+    past 65 504 and rounding what the keep-list was for. The FP32 readers read the FP32 tensor instead."""
+    float16, float32 = onnx.TensorProto.FLOAT16, onnx.TensorProto.FLOAT
+    outputs = {o.name for o in model.graph.output}
+
+    def cast_to(node: onnx.NodeProto) -> int | None:
+        return next((a.i for a in node.attribute if a.name == "to"), None) if node.op_type == "Cast" else None
+
+    readers = consumers(model)
+    rewired, dead = 0, set()
+    for down in [n for n in model.graph.node if cast_to(n) == float16]:
+        for back in readers.get(down.output[0], []):
+            if cast_to(back) != float32 or back.output[0] in outputs:
+                continue
+            for reader in readers.get(back.output[0], []):
+                for index, name in enumerate(reader.input):
+                    if name == back.output[0]:
+                        reader.input[index] = down.input[0]
+                        rewired += 1
+            dead.add(back.name)
+    remaining = consumers(model) if dead else readers
+    for down in [n for n in model.graph.node if cast_to(n) == float16]:
+        users = [r for r in remaining.get(down.output[0], []) if r.name not in dead]
+        if not users and down.output[0] not in outputs:
+            dead.add(down.name)
+    kept_nodes = [n for n in model.graph.node if n.name not in dead]
+    del model.graph.node[:]
+    model.graph.node.extend(kept_nodes)
+    return rewired
 
 
 @contextlib.contextmanager
