@@ -120,6 +120,10 @@ def drop_fp16_round_trips(model: onnx.ModelProto) -> int:
     kept_nodes = [n for n in model.graph.node if n.name not in dead]
     del model.graph.node[:]
     model.graph.node.extend(kept_nodes)
+    produced = {out for node in kept_nodes for out in node.output}
+    stale = [v for v in model.graph.value_info if v.name not in produced]  # types of the removed casts' outputs
+    for value in stale:
+        model.graph.value_info.remove(value)
     return rewired
 
 

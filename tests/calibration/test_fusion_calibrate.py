@@ -18,7 +18,9 @@ from comix.calibration.fusion_accuracy import fusion_accuracy_report
 from comix.calibration.fusion_rules import (FP16_GROUPS, fragile_groups, fusion_fp32_nodes, fusion_int8_exclusions,
                                             layernorm_nodes, spectral_nodes)
 from comix.calibration.fusion_tiles import fusion_calibration_tiles, stratum_coverage
+from comix.calibration.lint import lint_graph
 from comix.calibration.pipeline import CalibrationRequest, calibrate, sidecar_path
+from comix.calibration.statistics import ActivationStatistics
 from comix.cli.app import app
 from comix.data.fusion.make import FusionDataPlan, make_fusion_data
 from comix.data.fusion.pairs import IrVisSet, PansharpenSet
@@ -53,9 +55,11 @@ def test_the_fragile_parts_are_found_by_structure():
     assert groups["exp"] == ["coupling_exp"] and groups["softmax"] == ["softmax"] and groups["division"] == ["ln_div"]
     assert groups["output"] == ["residual"]
     assert fusion_int8_exclusions(model).keys() == {"fwd_ms", "fwd_pan", "inverse"}  # MatMuls only
-    kept = fusion_fp32_nodes(model)
-    assert set(kept) == set(SPECTRAL + LAYERNORM + ["coupling_exp", "residual"])
+    kept = fusion_fp32_nodes(model)  # the default rule: Fourier product and LayerNorm statistics
+    assert set(kept) == set(SPECTRAL + LAYERNORM)
     assert kept["product"] == FP16_GROUPS["fourier"] and kept["ln_sqrt"] == FP16_GROUPS["layernorm"]
+    everything = fusion_fp32_nodes(model, tuple(FP16_GROUPS))
+    assert set(everything) == set(SPECTRAL + LAYERNORM + ["coupling_exp", "residual"])
 
 
 def test_fp16_fusion_graph_keeps_the_rule_in_fp32():
@@ -65,7 +69,7 @@ def test_fp16_fusion_graph_keeps_the_rule_in_fp32():
     types = {v.name: v.type.tensor_type.elem_type
              for v in onnx.shape_inference.infer_shapes(graph).graph.value_info}
     by_name = {n.name: n for n in graph.graph.node}
-    for name in SPECTRAL + LAYERNORM + ["coupling_exp", "softmax"]:
+    for name in SPECTRAL + LAYERNORM + ["softmax"]:
         for tensor in (*by_name[name].input, *by_name[name].output):
             if tensor in types:
                 assert types[tensor] == onnx.TensorProto.FLOAT, (name, tensor)
@@ -86,6 +90,12 @@ def test_kept_fp32_chains_do_not_round_trip_through_fp16():
     # 9e4 * x would be inf in FP16 storage; kept FP32, only the final FP16 Relu rounds (11-bit mantissa)
     np.testing.assert_allclose(y, x, rtol=2 ** -10)
     assert len(casts) <= 2
+    # the TensorRT lint's FP16 range rule sees no FP16 tensor above 65 504 (no stale FP16 types of removed casts)
+    peaks = {"x": 2.0, "a": 600.0, "b": 1.8e5, "c": 2.0, "y": 2.0}
+    statistics = ActivationStatistics("max", True, 100.0, 1, {k: 0.0 for k in peaks}, peaks)
+    assert lint_graph(graph, statistics).passed
+    unkept, _ = convert_fp16(model, {})
+    assert not lint_graph(unkept, statistics).passed  # the rule does fire when 'b' is FP16
 
 
 def test_int8_fusion_graph_quantises_no_fragile_op_and_no_fourier_matmul(fusion_data, tmp_path):
@@ -246,10 +256,16 @@ def test_fp16_and_int8_report_their_metric_loss_against_fp32(task, tiny_exports,
         record = ModelRecord.read_onnx(graph_proto)
         assert record.task == f"fusion-{task}" and record.precision["precision"] == precision
         reasons = {k["reason"] for k in record.precision["kept_float"]}
-        assert any(r.startswith("Fourier product") for r in reasons)
-        if precision == "fp16":
+        fourier = set(spectral_nodes(onnx.load(str(model))))
+        assert fourier  # DFT nodes (pan-sharpening export) or cos/sin MatMuls (IR-VIS export) were found
+        if precision == "int8":  # no Fourier node reads a dequantised tensor; its MatMuls are listed as kept
+            made_by = {o: n for n in graph_proto.graph.node for o in n.output}
+            for node in (n for n in graph_proto.graph.node if n.name in fourier):
+                assert all(made_by[i].op_type != "DequantizeLinear" for i in node.input if i in made_by), node.name
+            assert any(r.startswith("Fourier product") for r in reasons) == (task == "irvis")
+        else:
+            assert any(r.startswith("Fourier product") for r in reasons)
             assert any(r.startswith("LayerNorm statistics") for r in reasons)
-            fourier = set(spectral_nodes(onnx.load(str(model))))
             types = {v.name: v.type.tensor_type.elem_type
                      for v in onnx.shape_inference.infer_shapes(graph_proto).graph.value_info}
             for node in (n for n in graph_proto.graph.node if n.name in fourier):
