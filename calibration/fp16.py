@@ -15,7 +15,9 @@ initializers, Cast nodes at every FP32/FP16 border); this module decides which n
   the kernels accumulate in FP32 (ONNX Runtime's op is FP32 only); and every node between a DCN's offset or
   mask input and the convolution that predicts it: the portable 3-D lowering (comix.ops.portable) computes
   sampling rows of a flattened volume there, up to D*(H+1) px, where FP16 keeps whole pixels at best;
-* range — any node whose calibrated ``|max|`` passes half of FP16's largest value (65 504).
+* range — any node whose calibrated ``|max|`` passes half of FP16's largest value (65 504);
+* a task's own rules: a SHIP fusion graph's Fourier product, LayerNorm statistics, exponentials, divisions and
+  output scaling (:mod:`comix.calibration.fusion_rules`).
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ FIRST_LAYER_OPS = {"Conv", "MatMul", "Gemm"}
 _INTEGER_OPS = {"Shape", "Gather", "Range", "ConstantOfShape", "NonZero", "Equal", "Where"}
 
 
-def fp32_nodes(model: onnx.ModelProto, statistics: ActivationStatistics | None) -> dict[str, str]:
-    """node name -> why it stays FP32, for every node that does (see the module doc)."""
+def fp32_nodes(model: onnx.ModelProto, statistics: ActivationStatistics | None,
+               task_rules: dict[str, str] | None = None) -> dict[str, str]:
+    """node name -> why it stays FP32, for every node that does (see the module doc). ``task_rules``: the
+    task's own keep-list (a SHIP fusion graph: :func:`comix.calibration.fusion_rules.fusion_fp32_nodes`)."""
     kept: dict[str, str] = {}
     inputs = graph_inputs(model)
     readers = consumers(model)
@@ -60,6 +64,8 @@ def fp32_nodes(model: onnx.ModelProto, statistics: ActivationStatistics | None) 
     for node in sampling_path(model):
         kept.setdefault(node.name, "DCN sampling positions: offset/mask arithmetic (flattened-volume rows in the "
                                    "portable lowering) needs FP32")
+    for name, reason in (task_rules or {}).items():
+        kept.setdefault(name, reason)
     for node in model.graph.node:
         if node.name in kept:
             continue
@@ -105,8 +111,48 @@ def convert_fp16(model: onnx.ModelProto, keep: dict[str, str]) -> tuple[onnx.Mod
     with _quiet():
         converted = convert_float_to_float16(copy, keep_io_types=True, node_block_list=sorted(keep),
                                              op_block_list=sorted(_INTEGER_OPS))
+    drop_fp16_round_trips(converted)
     kept = [{"node": name, "op_type": op_types.get(name, "?"), "reason": reason} for name, reason in keep.items()]
     return converted, kept
+
+
+def drop_fp16_round_trips(model: onnx.ModelProto) -> int:
+    """Remove ``Cast(to FP16) -> Cast(to FP32)`` round trips; returns how many readers were rewired.
+
+    The converter casts every kept node's output to FP16 and back to FP32 before the next kept node, so a chain of
+    FP32 nodes (a Fourier product, a LayerNorm) would still store its values in FP16 between them — overflowing
+    past 65 504 and rounding what the keep-list was for. The FP32 readers read the FP32 tensor instead."""
+    float16, float32 = onnx.TensorProto.FLOAT16, onnx.TensorProto.FLOAT
+    outputs = {o.name for o in model.graph.output}
+
+    def cast_to(node: onnx.NodeProto) -> int | None:
+        return next((a.i for a in node.attribute if a.name == "to"), None) if node.op_type == "Cast" else None
+
+    readers = consumers(model)
+    rewired, dead = 0, set()
+    for down in [n for n in model.graph.node if cast_to(n) == float16]:
+        for back in readers.get(down.output[0], []):
+            if cast_to(back) != float32 or back.output[0] in outputs:
+                continue
+            for reader in readers.get(back.output[0], []):
+                for index, name in enumerate(reader.input):
+                    if name == back.output[0]:
+                        reader.input[index] = down.input[0]
+                        rewired += 1
+            dead.add(back.name)
+    remaining = consumers(model) if dead else readers
+    for down in [n for n in model.graph.node if cast_to(n) == float16]:
+        users = [r for r in remaining.get(down.output[0], []) if r.name not in dead]
+        if not users and down.output[0] not in outputs:
+            dead.add(down.name)
+    kept_nodes = [n for n in model.graph.node if n.name not in dead]
+    del model.graph.node[:]
+    model.graph.node.extend(kept_nodes)
+    produced = {out for node in kept_nodes for out in node.output}
+    stale = [v for v in model.graph.value_info if v.name not in produced]  # types of the removed casts' outputs
+    for value in stale:
+        model.graph.value_info.remove(value)
+    return rewired
 
 
 @contextlib.contextmanager

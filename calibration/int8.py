@@ -70,8 +70,10 @@ def activation_tensors(model: onnx.ModelProto, target: Int8Target) -> list[str]:
 
 
 def quantize_int8(model: onnx.ModelProto, statistics: ActivationStatistics, target: Int8Target,
-                  exclude: dict[str, str] | None = None) -> tuple[onnx.ModelProto, list[dict]]:
-    """(Q/DQ graph, nodes left float with their reasons). ``exclude``: node name -> reason."""
+                  exclude: dict[str, str] | None = None,
+                  float_readers: list[str] | None = None) -> tuple[onnx.ModelProto, list[dict]]:
+    """(Q/DQ graph, nodes left float with their reasons). ``exclude``: node name -> reason; ``float_readers``:
+    nodes (beside the DCNs) whose inputs must be the float tensors, never a dequantised one."""
     from onnxruntime.quantization import QuantType
     from onnxruntime.quantization.calibrate import CalibrationMethod, TensorData, TensorsData
     from onnxruntime.quantization.qdq_quantizer import QDQQuantizer
@@ -101,6 +103,8 @@ def quantize_int8(model: onnx.ModelProto, statistics: ActivationStatistics, targ
         quantized = quantizer.quantize_model()
     del quantized.graph.value_info[:]  # stale after Q/DQ insertion; runtimes infer their own
     keep_dcn_inputs_float(quantized)
+    if float_readers:
+        keep_inputs_float(quantized, float_readers)
     return quantized, kept
 
 
@@ -110,9 +114,16 @@ def keep_dcn_inputs_float(model: onnx.ModelProto) -> int:
     ONNX Runtime's quantiser hands the dequantised tensor to *every* reader of a quantised activation,
     so a DCN that shares its input with its (quantised) offset conv would sample quantisation noise and
     TensorRT would keep an unfused DequantizeLinear before our plugin. The DCN reads the float tensor."""
+    return keep_inputs_float(model, [node.name for node in dcn_nodes(model)])
+
+
+def keep_inputs_float(model: onnx.ModelProto, names: list[str]) -> int:
+    """Rewire every input of the named nodes that reads a Q->DQ pair back to the pair's float source; returns
+    the count (see :func:`keep_dcn_inputs_float` for why)."""
     made_by = producers(model)
+    wanted = set(names)
     rewired = 0
-    for node in dcn_nodes(model):
+    for node in (n for n in model.graph.node if n.name in wanted):
         for index, name in enumerate(node.input):
             dq = made_by.get(name)
             if dq is None or dq.op_type != "DequantizeLinear":

@@ -17,14 +17,18 @@ import onnx
 from comix.calibration.graph import graph_inputs
 
 
-def tile_latency(models: Mapping[str, onnx.ModelProto | bytes], bands: int, x_channels: int, tile: int = 128,
-                 rounds: int = 10, warmup: int = 2, threads: int = 1, seed: int = 0) -> dict[str, dict]:
-    """name -> {"median_ms", "min_ms", "runs"} for one (1, bands, tile, tile) + (1, C, tile, tile) tile."""
+def tile_latency(models: Mapping[str, onnx.ModelProto | bytes], bands: int, x_channels: int,
+                 tile: int | tuple[int, int] = 128, rounds: int = 10, warmup: int = 2, threads: int = 1,
+                 seed: int = 0) -> dict[str, dict]:
+    """name -> {"median_ms", "min_ms", "runs"} for one (1, bands, H, W) + (1, C, H, W) tile (``tile`` = H = W or
+    (H, W)); ``bands`` / ``x_channels`` are the first and second input's channels (a fusion model's primary and
+    guide image)."""
     from comix.runtime.session import SessionFactory
 
     rng = np.random.default_rng(seed)
-    hsi = rng.uniform(0.0, 1.0, (1, bands, tile, tile)).astype(np.float32)
-    x = rng.uniform(0.0, 1.0, (1, x_channels, tile, tile)).astype(np.float32)
+    height, width = (tile, tile) if isinstance(tile, int) else tile
+    hsi = rng.uniform(0.0, 1.0, (1, bands, height, width)).astype(np.float32)
+    x = rng.uniform(0.0, 1.0, (1, x_channels, height, width)).astype(np.float32)
     sessions, feeds = {}, {}
     for name, model in models.items():
         proto = model if isinstance(model, onnx.ModelProto) else onnx.load_from_string(model)

@@ -167,7 +167,10 @@ def _fp16_range(model: onnx.ModelProto, statistics: ActivationStatistics, report
     inferred = onnx.shape_inference.infer_shapes(model)
     types = {v.name: v.type.tensor_type.elem_type for v in (*inferred.graph.value_info, *inferred.graph.output)}
     made_by = producers(model)
+    inputs = {v.name for v in model.graph.input}
     for name in statistics.maximum:
+        if name not in made_by and name not in inputs:  # not in this graph (e.g. a cast removed by the converter)
+            continue
         peak = statistics.absmax(name)
         if peak <= FP16_MAX:
             continue

@@ -3,12 +3,14 @@
     result = calibrate(CalibrationRequest(model="model.onnx", precision="int8", dataset="scene.yaml",
                                           output="model.int8.onnx"))
 
-Steps: read and check the model (FP32, not already reduced) and the dataset (band and channel counts,
-labelled pixels); draw stratified calibration tiles from the training pixels; collect activation
+Steps: read and check the model (FP32, not already reduced) and the data of its task
+(:mod:`comix.calibration.data`: a labelled scene for CoMiX — band and channel counts, labelled pixels — or
+fusion pairs for SHIP); draw stratified calibration tiles (training pixels / content strata); collect activation
 statistics through our own ONNX Runtime session (or take them from the content-keyed cache); convert
-(FP16 with its FP32 keep-list, or INT8 Q/DQ for the target); rank nodes by isolated quantisation error;
-with ``max_drop`` move the most sensitive back to float until the held-out drop fits; lint for
-TensorRT; score FP32 against the new graph on the held-out pixels. Nothing is written until every step
+(FP16 with its FP32 keep-list, or INT8 Q/DQ for the target; a fusion graph adds its own rules,
+:mod:`comix.calibration.fusion_rules`); rank nodes by isolated quantisation error; with ``max_drop`` move the
+most sensitive back to float until the held-out loss fits the budget (mIoU points, or the fusion budget
+metric's unit); lint for TensorRT; score FP32 against the new graph on the held-out data. Nothing is written until every step
 passed; then the graph, ``<output>.calibration.json`` (recipe, kept nodes, sensitivity, lint, latency)
 and the accuracy report (``<output stem>.accuracy.json/.md/.png``) appear together.
 """
@@ -26,10 +28,11 @@ import onnx
 
 from comix.atomic import atomic_path, check_parent, write_text_atomic
 from comix.calibration import recipe as defaults
-from comix.calibration.accuracy import AccuracyReport, accuracy_report, write_accuracy_report
 from comix.calibration.cache import StatisticsCache
+from comix.calibration.data import CalibrationData, input_channels, open_calibration_data
 from comix.calibration.errors import CalibrationError
 from comix.calibration.fp16 import convert_fp16, fp32_nodes
+from comix.calibration.fusion_rules import fusion_fp32_nodes, fusion_int8_exclusions, fusion_int8_float_readers
 from comix.calibration.graph import graph_inputs, load_fp32_model, model_sha256, op_census
 from comix.calibration.int8 import OFFSET_MODES, OFFSET_REASON, activation_tensors, offset_convs, quantize_int8
 from comix.calibration.latency import tile_latency
@@ -37,8 +40,9 @@ from comix.calibration.lint import LintReport, lint_graph
 from comix.calibration.recipe import PRECISIONS, TARGETS, PrecisionRecipe
 from comix.calibration.sensitivity import FallbackResult, fallback_search, node_sensitivity, sensitivity_table
 from comix.calibration.statistics import ActivationStatistics, collect_statistics
-from comix.calibration.tiles import CalibrationTiles, calibration_tiles, check_scene
+from comix.calibration.tiles import CalibrationTiles
 from comix.metadata import ModelRecord, tool_versions
+from comix.tasks import FUSION_TASKS
 
 # (stage, done, total): "tiles" while statistics are collected, "score" while graphs are scored, ...
 Progress = Callable[[str, int, int], None]
@@ -58,7 +62,9 @@ class CalibrationRequest:
     seed: int = defaults.DEFAULT_SEED
     dcn_offsets: str = "int8"
     exclude: list[str] = field(default_factory=list)
-    max_drop: float | None = None           # mIoU points
+    max_drop: float | None = None           # budget: mIoU points, or the fusion budget metric's unit (PSNR: dB)
+    budget_metric: str | None = None        # fusion: the metric --max-drop is in (default per task, calibration.data)
+    calibration_data: Path | None = None    # fusion: crops from here instead of from `dataset`
     report: bool = True
     cache_dir: Path | None = None
     use_cache: bool = True
@@ -75,7 +81,7 @@ class CalibrationResult:
     lint: LintReport
     statistics_from_cache: bool
     cache_path: Path | None
-    accuracy: AccuracyReport | None = None
+    accuracy: object | None = None          # AccuracyReport (segmentation) or FusionAccuracyReport (fusion)
     report_paths: list[Path] = field(default_factory=list)
     sensitivity: list[dict] = field(default_factory=list)
     fallback: FallbackResult | None = None
@@ -85,6 +91,31 @@ class CalibrationResult:
 
 class LintFailed(RuntimeError):
     """The graph this tool made fails the TensorRT lint (a defect of the tool, not of the input)."""
+
+
+class NonFiniteOutput(RuntimeError):
+    """The reduced graph gives inf/NaN where the FP32 graph does not (a precision rule missed a node)."""
+
+
+FINITE_CHECK_TILES = 4  # calibration tiles the reduced graph runs on before anything is written
+
+
+def check_finite(graph: onnx.ModelProto, tiles: CalibrationTiles, precision: str, threads: int = 1) -> None:
+    """Run ``graph`` on the first calibration tiles (the FP32 graph was finite on all of them: the statistics
+    pass refuses otherwise) and refuse a graph whose output is not finite."""
+    import numpy as np
+
+    from comix.runtime.session import SessionFactory
+
+    session = SessionFactory(graph, providers=["CPUExecutionProvider"], threads=threads)()
+    names = graph_inputs(graph)
+    for index in range(min(FINITE_CHECK_TILES, len(tiles))):
+        outputs = session.run(None, {names.hsi: tiles.hsi[index:index + 1], names.x: tiles.x[index:index + 1]})
+        bad = sum(int(np.size(o) - np.isfinite(o).sum()) for o in outputs)
+        if bad:
+            raise NonFiniteOutput(f"the {precision.upper()} graph gives {bad} non-finite output values on calibration "
+                                  f"tile {index}, where the FP32 graph gives none; nothing was written (keep the "
+                                  "offending nodes in float with --exclude, and report it)")
 
 
 def _check_request(request: CalibrationRequest) -> None:
@@ -97,7 +128,8 @@ def _check_request(request: CalibrationRequest) -> None:
     if request.dcn_offsets not in OFFSET_MODES:
         raise CalibrationError(f"--dcn-offsets: got {request.dcn_offsets!r}, expected one of {list(OFFSET_MODES)}")
     if request.max_drop is not None and request.max_drop < 0:
-        raise CalibrationError(f"--max-drop: got {request.max_drop}, expected a non-negative number of mIoU points")
+        raise CalibrationError(f"--max-drop: got {request.max_drop}, expected a non-negative budget (mIoU points, "
+                               "or the loss allowed in --budget-metric for a fusion model)")
     if request.max_drop is not None and request.precision != "int8":
         raise CalibrationError("--max-drop: got it with --precision fp16, expected it only with int8 (FP16 has no "
                                "per-node fallback search)")
@@ -144,8 +176,6 @@ def _statistics(request: CalibrationRequest, model: onnx.ModelProto, data: bytes
 
 def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> CalibrationResult:
     """Run every step of the module doc; raises :class:`CalibrationError` (bad input) before writing anything."""
-    from comix.data.loader import load_scene
-    from comix.runtime.defaults import TILE
     from comix.runtime.ort_backend import OnnxRuntimeBackend
 
     seconds: dict[str, float] = {}
@@ -153,11 +183,9 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
     _check_request(request)
     model, data = load_fp32_model(request.model)
     record = ModelRecord.read_onnx(model)
-    inputs = graph_inputs(model)
-    scene = load_scene(request.dataset)
-    check_scene(scene, inputs, str(request.dataset))
-    tile = request.tile or TILE
-    tiles = calibration_tiles(scene, request.tiles, tile, request.seed)
+    source = open_calibration_data(model, record, request.dataset, request.calibration_data, request.budget_metric)
+    fusion = record.task in FUSION_TASKS
+    tiles = source.tiles(request.tiles, request.tile, request.seed)
     target = TARGETS[request.target]
     seconds["prepare"] = time.perf_counter() - start
 
@@ -181,13 +209,17 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
         exclude = {name: "excluded with --exclude" for name in request.exclude}
         if request.dcn_offsets == "float":
             exclude.update({name: OFFSET_REASON for name in offset_convs(model) if name not in exclude})
+        if fusion:
+            exclude.update({name: why for name, why in fusion_int8_exclusions(model).items() if name not in exclude})
+        float_readers = fusion_int8_float_readers(model) if fusion else None
         ranked = node_sensitivity(model, statistics, target, tiles, set(exclude), threads=request.threads)
         sensitivity = sensitivity_table(ranked, top=len(ranked))
-        reduced, kept = quantize_int8(model, statistics, target, exclude)
+        reduced, kept = quantize_int8(model, statistics, target, exclude, float_readers)
         if request.max_drop is not None:
-            fallback, reduced, kept = _fallback(request, model, statistics, target, exclude, ranked, scene, progress)
+            fallback, reduced, kept = _fallback(request, source, model, statistics, target, exclude, float_readers,
+                                                ranked, progress)
     else:
-        keep = fp32_nodes(model, statistics)
+        keep = fp32_nodes(model, statistics, fusion_fp32_nodes(model) if fusion else None)
         reduced, kept = convert_fp16(model, keep)
     seconds["convert"] = time.perf_counter() - start
 
@@ -196,15 +228,18 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
         tiles=len(tiles), tile_size=tiles.tile_size, data_sha256=tiles.sha256(), source_model_sha256=model_sha256(data),
         options={"percentile": request.percentile if method == "percentile" else None, "seed": request.seed,
                  "dcn_offsets": request.dcn_offsets if int8 else None, "max_drop": request.max_drop,
+                 "budget_metric": source.budget_metric, "budget_unit": source.budget_unit, "task": record.task,
                  "activation": f"{target.activation_type} {'symmetric' if target.activation_symmetric else 'asymmetric'}"
                  if int8 else "fp16", "weights": ("int8 symmetric per-channel" + (", 7-bit" if target.reduce_range
                                                                                    else "")) if int8 else "fp16",
-                 "source_model": str(request.model), "dataset": str(request.dataset)},
+                 "source_model": str(request.model), "dataset": str(request.dataset),
+                 "calibration_data": str(request.calibration_data) if request.calibration_data else None},
         kept_float=kept, fallback=fallback.excluded if fallback else [], tools=tool_versions())
     record.precision = recipe.as_dict()
     record.tools = recipe.tools
     record.write_onnx(reduced)
 
+    check_finite(reduced, tiles, request.precision, request.threads)
     lint = lint_graph(reduced, statistics)
     if int8 and request.target == "tensorrt" and request.lint_strict and not lint.passed:
         first = lint.errors[0]
@@ -218,58 +253,50 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
             start = time.perf_counter()
             backends = {"fp32": OnnxRuntimeBackend(request.model, threads=request.threads),
                         request.precision: OnnxRuntimeBackend(temp, threads=request.threads)}
-            accuracy = accuracy_report(backends, scene, progress=(lambda d, t: progress("score", d, t))
-                                       if progress else None)
+            accuracy = source.report(backends, progress=(lambda d, t: progress("score", d, t)) if progress else None)
             seconds["score"] = time.perf_counter() - start
         if int8:
             start = time.perf_counter()
             graphs = {"fp32": model, "int8": reduced}
-            latency = tile_latency(graphs, scene.num_bands, scene.x.shape[0], tile=tile, rounds=5,
+            latency = tile_latency(graphs, *input_channels(tiles), tile=tuple(tiles.tile_size), rounds=5,
                                    threads=request.threads)
             seconds["latency"] = time.perf_counter() - start
         sidecar = {
-            "model": str(request.output), "source_model": str(request.model), "recipe": recipe.as_dict(),
+            "model": str(request.output), "source_model": str(request.model), "task": record.task,
+            "recipe": recipe.as_dict(),
             "calibration_tiles": {"count": len(tiles), "tile": tiles.tile_size, "corners": tiles.corners,
-                                  "class_coverage": tiles.coverage(scene.class_names)},
+                                  **source.coverage(tiles)},
             "statistics": {"from_cache": from_cache, "cache": str(cache_path) if cache_path else None,
                            "tensors": len(statistics.maximum), "calibrated": len(statistics.threshold)},
             "kept_float": kept, "sensitivity": sensitivity, "fallback": fallback.as_dict() if fallback else None,
             "lint": lint.as_dict(), "latency_one_tile_ms": latency, "op_census": op_census(reduced),
-            "accuracy": _accuracy_summary(accuracy), "seconds": seconds,
+            "accuracy": source.summary(accuracy) if accuracy is not None else None, "seconds": seconds,
         }
         sidecar_file = write_text_atomic(sidecar_path(request.output), json.dumps(sidecar, indent=2, default=str))
         if accuracy is not None:
-            report_paths = write_accuracy_report(accuracy, report_stem(request.output))
+            report_paths = source.write_report(accuracy, report_stem(request.output))
     return CalibrationResult(Path(request.output), sidecar_file, recipe, lint, from_cache, cache_path, accuracy,
                              report_paths, sensitivity, fallback, latency, seconds)
 
 
-def _accuracy_summary(accuracy: AccuracyReport | None) -> dict | None:
-    if accuracy is None:
-        return None
-    return {g.name: {"mean_iou": g.mean_iou, "overall_accuracy": g.overall_accuracy, "delta_points": g.delta_points,
-                     "argmax_agreement_scored": g.argmax_agreement_scored} for g in accuracy.graphs}
-
-
-def _fallback(request, model, statistics, target, exclude, ranked, scene, progress):
+def _fallback(request, source: CalibrationData, model, statistics, target, exclude, float_readers, ranked, progress):
     """Run the ``--max-drop`` search; returns (result, graph, kept nodes) of the first graph within budget."""
     from comix.runtime.ort_backend import OnnxRuntimeBackend
-    from comix.train.evaluate import evaluate_scene
 
-    reference, _ = evaluate_scene(OnnxRuntimeBackend(request.model, threads=request.threads), scene)
+    reference = source.budget_value(OnnxRuntimeBackend(request.model, threads=request.threads))
     built: dict[int, tuple] = {}
     names = [s.node for s in ranked]
 
-    def score(excluded: list[str]) -> float:
+    def loss(excluded: list[str]) -> tuple[float, float]:
         extra = {name: f"fallback: among the {len(excluded)} most sensitive nodes (--max-drop)" for name in excluded}
-        graph, kept = quantize_int8(model, statistics, target, {**exclude, **extra})
+        graph, kept = quantize_int8(model, statistics, target, {**exclude, **extra}, float_readers)
         built[len(excluded)] = (graph, kept)
-        metrics, _ = evaluate_scene(OnnxRuntimeBackend(graph.SerializeToString(), threads=request.threads), scene)
+        value = source.budget_value(OnnxRuntimeBackend(graph.SerializeToString(), threads=request.threads))
         if progress:
             progress("fallback", len(excluded), len(names))
-        return metrics.mean_iou
+        return value, source.budget_loss(value, reference)
 
-    result = fallback_search(names, reference.mean_iou, request.max_drop, score)
+    result = fallback_search(names, request.max_drop, loss, source.budget_metric, source.budget_unit, reference)
     graph, kept = built[len(result.excluded)]
     return result, graph, kept
 

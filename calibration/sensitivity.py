@@ -8,7 +8,8 @@ what upstream nodes passed on. One run over a few calibration tiles gives every 
 ``10 log10(sum y^2 / sum (y_q - y)^2)`` (dB; lower = more sensitive).
 
 Fallback (:func:`fallback_search`): with the nodes ranked most sensitive first, the ``k`` first go back to
-float for k = 0, 1, 2, 4, 8, ... until the held-out mIoU drop is within the budget (or every node is float).
+float for k = 0, 1, 2, 4, 8, ... until the held-out loss is within the budget (or every node is float): mIoU
+points for segmentation, the budget metric's own unit for fusion (e.g. PSNR dB).
 """
 
 from __future__ import annotations
@@ -141,15 +142,21 @@ def node_sensitivity(model: onnx.ModelProto, statistics: ActivationStatistics, t
 
 @dataclass
 class FallbackStep:
+    """One graph of the search: ``excluded`` nodes back in float, its budget metric ``value`` and ``loss``."""
+
     excluded: int
-    mean_iou: float
-    drop_points: float
+    value: float
+    loss: float
 
 
 @dataclass
 class FallbackResult:
-    budget_points: float
-    reference_mean_iou: float
+    """The search: the budget metric, its unit, the budget, the FP32 value, the steps and the nodes moved back."""
+
+    metric: str
+    unit: str
+    budget: float
+    reference: float
     steps: list[FallbackStep]
     excluded: list[str]
     met: bool
@@ -158,23 +165,24 @@ class FallbackResult:
         return asdict(self)
 
 
-def fallback_search(ranked: list[str], reference_mean_iou: float, budget_points: float,
-                    score: Callable[[list[str]], float]) -> FallbackResult:
-    """Exclude the ``k`` most sensitive nodes (k = 0, 1, 2, 4, ...) until the drop is within budget.
+def fallback_search(ranked: list[str], budget: float, loss: Callable[[list[str]], tuple[float, float]],
+                    metric: str = "mean_iou", unit: str = "points", reference: float = float("nan")) -> FallbackResult:
+    """Exclude the ``k`` most sensitive nodes (k = 0, 1, 2, 4, ...) until the loss is within ``budget``.
 
-    ``score(excluded)`` returns the held-out mIoU (fraction) of the graph quantised without ``excluded``.
+    ``loss(excluded)`` returns (metric value, loss against FP32 in ``unit``, > 0 = worse) of the graph quantised
+    without ``excluded``: for segmentation the held-out mIoU and its drop in points, for fusion the budget
+    metric (e.g. PSNR) and its sign-aware loss (dB).
     """
     steps: list[FallbackStep] = []
     counts = [0]
     while counts[-1] < len(ranked):
         counts.append(min(len(ranked), max(1, 2 * counts[-1])))
     for k in counts:
-        miou = score(ranked[:k])
-        drop = 100.0 * (reference_mean_iou - miou)
-        steps.append(FallbackStep(k, miou, drop))
-        if drop <= budget_points:
-            return FallbackResult(budget_points, reference_mean_iou, steps, ranked[:k], True)
-    return FallbackResult(budget_points, reference_mean_iou, steps, list(ranked), False)
+        value, lost = loss(ranked[:k])
+        steps.append(FallbackStep(k, value, lost))
+        if lost <= budget:
+            return FallbackResult(metric, unit, budget, reference, steps, ranked[:k], True)
+    return FallbackResult(metric, unit, budget, reference, steps, list(ranked), False)
 
 
 def sensitivity_table(ranked: list[NodeSensitivity], top: int = 15) -> list[dict]:

@@ -20,13 +20,17 @@ from comix.hashing import bytes_sha256
 
 @dataclass
 class CalibrationTiles:
-    """hsi float32 (N, bands, T, T), x float32 (N, C, T, T), raw units; ``corners`` (top, left) per tile;
-    ``classes`` the label values present (training pixels) in each tile."""
+    """hsi float32 (N, bands, T, T), x float32 (N, C, T, T), raw units — the graph's first and second inputs (a
+    fusion model's primary and guide image); ``corners`` (top, left) per tile; ``classes`` the label values present
+    (training pixels) in each tile (segmentation); ``samples`` / ``strata`` the sample index and content stratum
+    of each crop (fusion, :mod:`comix.calibration.fusion_tiles`)."""
 
     hsi: np.ndarray
     x: np.ndarray
     corners: list[tuple[int, int]]
     classes: list[list[int]] = field(default_factory=list)
+    samples: list[int] = field(default_factory=list)
+    strata: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.hsi.shape[0])

@@ -1,4 +1,6 @@
-"""``comix calibrate MODEL.onnx --precision fp16|int8 --data DATASET.yaml -o OUT.onnx`` and ``comix lint``.
+"""``comix calibrate MODEL.onnx --precision fp16|int8 --data DATA -o OUT.onnx`` and ``comix lint``.
+
+DATA follows the model's task: a CoMiX scene's dataset YAML, a PanCollection .h5 or an IR-VIS pair folder (SHIP).
 
 The work is :func:`comix.calibration.pipeline.calibrate`; this module parses options, shows progress and
 prints the summary. ``comix lint`` runs the TensorRT lint alone on any Q/DQ or FP16 graph.
@@ -24,8 +26,12 @@ _STAGES = {"tiles": "calibration tiles", "score": "scoring graphs on held-out pi
 def calibrate_command(
     model: Path = typer.Argument(..., help="FP32 ONNX graph written by `comix export` (canonical or --portable)."),
     precision: str = typer.Option(..., "--precision", help=f"Precision inside the graph: {', '.join(recipe.PRECISIONS)}."),
-    data: Path = typer.Option(..., "--data", help="Dataset description (YAML) of a scene: calibration tiles come from "
-                              "its training pixels, the accuracy report from its held-out pixels."),
+    data: Path = typer.Option(..., "--data", help="Held-out data of the model's task. CoMiX: a scene's dataset YAML "
+                              "(tiles from its training pixels, report on its held-out pixels). SHIP: a PanCollection "
+                              ".h5 (pan-sharpening) or an ir/ vi/ pair folder (IR-VIS), scored with the task's "
+                              "metrics; calibration crops come from it unless --calibration-data is given."),
+    calibration_data: Path = typer.Option(None, "--calibration-data", help="SHIP only: fusion data to draw the "
+                                          "calibration crops from (e.g. train.h5), instead of --data."),
     output: Path = typer.Option(..., "-o", "--output", help="Path of the calibrated .onnx (its folder must exist)."),
     target: str = typer.Option(recipe.DEFAULT_TARGET, "--target", help="Runtime the INT8 form is made for: tensorrt "
                                "(symmetric S8S8 Q/DQ TensorRT fuses) or cpu (U8S8, 7-bit weights: what ONNX Runtime "
@@ -35,16 +41,21 @@ def calibrate_command(
     percentile: float = typer.Option(recipe.DEFAULT_PERCENTILE, "--percentile", help="Percentile of |x| kept by "
                                      "--method percentile."),
     tiles: int = typer.Option(recipe.DEFAULT_TILES, "--tiles", min=1, help="Number of calibration tiles "
-                              "(stratified over classes, rarest first)."),
-    tile: int = typer.Option(None, "--tile", min=8, help="Calibration tile size in px (default: the runtime tile)."),
+                              "(stratified over classes, rarest first; SHIP: over content strata)."),
+    tile: int = typer.Option(None, "--tile", min=8, help="Calibration tile size in px (default: a static graph's "
+                             "tile, else the runtime tile)."),
     seed: int = typer.Option(recipe.DEFAULT_SEED, "--seed", help="Seed of the tile draw."),
     dcn_offsets: str = typer.Option("int8", "--dcn-offsets", help="Offset/mask convolutions of the DCN blocks: int8 "
                                     "or float (the DCN nodes themselves never take INT8)."),
     exclude: list[str] = typer.Option([], "--exclude", help="Node name to keep in float (repeatable)."),
-    max_drop: float = typer.Option(None, "--max-drop", help="INT8: largest held-out mIoU drop in points; the most "
-                                   "sensitive nodes go back to float until it holds."),
+    max_drop: float = typer.Option(None, "--max-drop", help="INT8: largest held-out loss against FP32 — CoMiX: mIoU "
+                                   "points; SHIP: in --budget-metric's unit (PSNR: dB); the most sensitive nodes go "
+                                   "back to float until it holds."),
+    budget_metric: str = typer.Option(None, "--budget-metric", help="SHIP: the metric --max-drop is in (default: psnr "
+                                      "for pan-sharpening with a reference, qnr without, ssim for IR-VIS)."),
     report: bool = typer.Option(True, "--report/--no-report", help="Score FP32 and the new graph on the held-out "
-                                "pixels (JSON, Markdown table, per-class delta PNG beside the output)."),
+                                "data (JSON, Markdown table, PNG beside the output): OA/mIoU for CoMiX, the task's "
+                                "image-quality metrics for SHIP."),
     cache_dir: Path = typer.Option(None, "--cache-dir", help="Statistics cache folder (default: $COMIX_CACHE_DIR or "
                                    "~/.cache/comix/calibration)."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse statistics of identical inputs."),
@@ -53,11 +64,13 @@ def calibrate_command(
     threads: int = typer.Option(1, "--threads", min=0, help="ONNX Runtime intra-op threads (0 = its default)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """Write an FP16 or INT8 (explicit Q/DQ) graph calibrated on a scene, with its recipe, the TensorRT lint
-    and an accuracy report (FP32 vs the new graph on held-out pixels)."""
-    from comix.calibration.pipeline import CalibrationRequest, LintFailed, calibrate
+    """Write an FP16 or INT8 (explicit Q/DQ) graph calibrated on the data of the model's task (a CoMiX scene or
+    SHIP fusion pairs), with its recipe, the TensorRT lint and an accuracy report (FP32 vs the new graph on
+    held-out data)."""
+    from comix.calibration.pipeline import CalibrationRequest, LintFailed, NonFiniteOutput, calibrate
 
     request = CalibrationRequest(model=model, precision=precision, dataset=data, output=output, target=target,
+                                 calibration_data=calibration_data, budget_metric=budget_metric,
                                  method=method, percentile=percentile, tiles=tiles, tile=tile, seed=seed,
                                  dcn_offsets=dcn_offsets, exclude=list(exclude), max_drop=max_drop, report=report,
                                  cache_dir=cache_dir, use_cache=cache, rebuild_cache=rebuild_cache, threads=threads)
@@ -73,7 +86,7 @@ def calibrate_command(
 
         try:
             result = calibrate(request, progress=update)
-        except LintFailed as error:
+        except (LintFailed, NonFiniteOutput) as error:
             raise CommandFailed(str(error)) from None
     _print_summary(result)
 
@@ -93,13 +106,21 @@ def _print_summary(result) -> None:
         table.add_row("most sensitive (SQNR)", worst)
     if result.fallback is not None:
         f = result.fallback
-        table.add_row("--max-drop", f"{'met' if f.met else 'NOT met'}: {len(f.excluded)} nodes back to float, drop "
-                      f"{f.steps[-1].drop_points:.2f} points (budget {f.budget_points:g})")
+        table.add_row("--max-drop", f"{'met' if f.met else 'NOT met'}: {len(f.excluded)} nodes back to float, "
+                      f"{f.metric} loss {f.steps[-1].loss:.3g} {f.unit} (budget {f.budget:g})")
     if result.latency:
         fp32, reduced = result.latency["fp32"]["median_ms"], result.latency["int8"]["median_ms"]
         table.add_row("one tile, ORT CPU", f"fp32 {fp32:.1f} ms, int8 {reduced:.1f} ms ({reduced / fp32:.2f}x)")
     table.add_row("TensorRT lint", result.lint.summary())
-    if result.accuracy is not None:
+    if result.accuracy is not None and hasattr(result.accuracy, "budget_metric"):  # fusion: image quality
+        metric = result.accuracy.budget_metric
+        for g in result.accuracy.graphs:
+            text = ", ".join(f"{name} {value:.4g}" for name, value in g.metrics.items())
+            if g.deltas:
+                text += (f" ({metric} loss {g.deltas[metric]['loss']:+.4g}; PSNR vs fp32 "
+                         f"{g.fidelity['psnr_db']:.1f} dB)")
+            table.add_row(f"held-out {g.name}", text)
+    elif result.accuracy is not None:
         for g in result.accuracy.graphs:
             table.add_row(f"held-out {g.name}", f"OA {g.overall_accuracy:.4f}, mIoU {g.mean_iou:.4f} "
                           f"(Δ {g.delta_points['mean_iou']:+.2f} points), argmax agreement {g.argmax_agreement_scored:.4%}")

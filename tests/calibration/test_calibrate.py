@@ -115,7 +115,7 @@ def test_rerun_is_served_from_the_cache_and_changed_data_is_not(portable_model, 
 def test_max_drop_moves_the_most_sensitive_nodes_back_to_float(portable_model, dataset, tmp_path):
     result = calibrate(_request(portable_model, dataset, tmp_path / "m.onnx", report=False, max_drop=0.0))
     fallback = result.fallback
-    assert fallback.met and fallback.steps[0].excluded == 0 and fallback.steps[-1].drop_points <= 0.0
+    assert fallback.met and fallback.steps[0].excluded == 0 and fallback.steps[-1].loss <= 0.0
     ranked = [s["node"] for s in result.sensitivity]
     assert fallback.excluded == ranked[:len(fallback.excluded)]
     graph = onnx.load(str(result.output))
