@@ -22,13 +22,10 @@ initializers, Cast nodes at every FP32/FP16 border); this module decides which n
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
-
 import onnx
 
 from comix.calibration.graph import consumers, dcn_nodes, graph_inputs, is_dcn, producers
+from comix.calibration.quiet import quiet
 from comix.calibration.recipe import FP16_HEADROOM, FP16_MAX
 from comix.calibration.statistics import ActivationStatistics
 
@@ -108,7 +105,7 @@ def convert_fp16(model: onnx.ModelProto, keep: dict[str, str]) -> tuple[onnx.Mod
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
     op_types = {n.name: n.op_type for n in model.graph.node}
-    with _quiet():
+    with quiet():
         converted = convert_float_to_float16(copy, keep_io_types=True, node_block_list=sorted(keep),
                                              op_block_list=sorted(_INTEGER_OPS))
     drop_fp16_round_trips(converted)
@@ -153,15 +150,3 @@ def drop_fp16_round_trips(model: onnx.ModelProto) -> int:
     for value in stale:
         model.graph.value_info.remove(value)
     return rewired
-
-
-@contextlib.contextmanager
-def _quiet():
-    logger = logging.getLogger()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-    finally:
-        logger.setLevel(level)

@@ -13,14 +13,11 @@ default (``dcn_offsets="int8"``) or kept float (``"float"``): docs/calibration.m
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
-
 import numpy as np
 import onnx
 
 from comix.calibration.graph import consumers, dcn_nodes, is_dcn, producers
+from comix.calibration.quiet import quiet
 from comix.calibration.recipe import Int8Target
 from comix.calibration.statistics import ActivationStatistics
 
@@ -99,7 +96,7 @@ def quantize_int8(model: onnx.ModelProto, statistics: ActivationStatistics, targ
     }
     quantizer = QDQQuantizer(inferred, True, target.reduce_range, QuantType.QInt8, activation, ranges, [],
                              sorted(exclude) + [n.name for n in dcn_nodes(model)], list(target.op_types), extra)
-    with _quiet():
+    with quiet():
         quantized = quantizer.quantize_model()
     del quantized.graph.value_info[:]  # stale after Q/DQ insertion; runtimes infer their own
     keep_dcn_inputs_float(quantized)
@@ -137,19 +134,6 @@ def keep_inputs_float(model: onnx.ModelProto, names: list[str]) -> int:
 
 def _op_type(model: onnx.ModelProto, name: str) -> str:
     return next((n.op_type for n in model.graph.node if n.name == name), "?")
-
-
-@contextlib.contextmanager
-def _quiet():
-    """ONNX Runtime's quantiser logs and prints per tensor; keep the command's output readable."""
-    logger = logging.getLogger()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-    finally:
-        logger.setLevel(level)
 
 
 def qdq_consumers(model: onnx.ModelProto) -> dict[str, list[str]]:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 import resource
 import shutil
-import subprocess
-import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from comix.profile.line_sampler import LineSampler
 
 STATUS = Path("/proc/self/status")
 CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -56,41 +56,27 @@ def visible_gpu() -> str:
     return first or "0"
 
 
-class NvidiaSmiSampler:
+class NvidiaSmiSampler(LineSampler):
     """Peak growth of the GPU's used memory (MiB) over the sampler's lifetime, from ``nvidia-smi -lms``."""
 
     def __init__(self, executable: str = "nvidia-smi", interval_ms: int = 100) -> None:
+        super().__init__()
         self.executable = executable
         self.interval_ms = interval_ms
         self.samples: list[float] = []
-        self._process: subprocess.Popen | None = None
-        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> NvidiaSmiSampler:
         path = shutil.which(self.executable)
         if path is not None:
-            self._process = subprocess.Popen(
-                [path, f"--id={visible_gpu()}", "--query-gpu=memory.used", "--format=csv,noheader,nounits",
-                 f"-lms={self.interval_ms}"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            self._thread = threading.Thread(target=self._read, daemon=True)
-            self._thread.start()
+            self.start([path, f"--id={visible_gpu()}", "--query-gpu=memory.used", "--format=csv,noheader,nounits",
+                        f"-lms={self.interval_ms}"])
         return self
 
-    def _read(self) -> None:
-        for line in self._process.stdout:
-            try:
-                self.samples.append(float(line.split(",")[0]))
-            except ValueError:
-                continue
-
-    def __exit__(self, *exc) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-            self._thread.join(timeout=5)
+    def on_line(self, line: str) -> None:
+        try:
+            self.samples.append(float(line.split(",")[0]))
+        except ValueError:
+            pass
 
     @property
     def peak_growth_mib(self) -> float | None:

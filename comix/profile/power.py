@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import threading
 from dataclasses import dataclass, field
+
+from comix.profile.line_sampler import LineSampler
 
 TEGRASTATS = "tegrastats"
 INPUT_RAILS = ("VDD_IN", "POM_5V_IN")
@@ -52,44 +52,28 @@ class PowerSamples:
         return sum(self.milliwatts) / len(self.milliwatts) / 1e3 if self.milliwatts else None
 
 
-class TegrastatsSampler:
+class TegrastatsSampler(LineSampler):
     """``with TegrastatsSampler(interval_ms) as sampler: ...`` then ``sampler.samples``.
 
     Raises ``FileNotFoundError`` (one sentence) on entry when ``tegrastats`` is not on PATH.
     """
 
     def __init__(self, interval_ms: int = 100, executable: str = TEGRASTATS) -> None:
+        super().__init__()
         self.interval_ms = interval_ms
         self.executable = executable
         self.samples = PowerSamples()
-        self._process: subprocess.Popen | None = None
-        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> TegrastatsSampler:
         path = shutil.which(self.executable)
         if path is None:
             raise FileNotFoundError(f"--power: got no {self.executable} on PATH, expected a Jetson with tegrastats "
                                     "(power is measured only on Jetson boards)")
-        self._process = subprocess.Popen([path, "--interval", str(self.interval_ms)], stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL, text=True)
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
+        self.start([path, "--interval", str(self.interval_ms)])
         return self
 
-    def _read(self) -> None:
-        assert self._process is not None and self._process.stdout is not None
-        for line in self._process.stdout:
-            power = input_power_mw(parse_rails(line))
-            if power is not None:
-                self.samples.milliwatts.append(power[0])
-                self.samples.source = power[1]
-
-    def __exit__(self, *exc) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def on_line(self, line: str) -> None:
+        power = input_power_mw(parse_rails(line))
+        if power is not None:
+            self.samples.milliwatts.append(power[0])
+            self.samples.source = power[1]
