@@ -35,6 +35,7 @@ REDUCTION_OPS = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2"
                  "GlobalAveragePool", "GlobalMaxPool", "CumSum"}
 ELEMENTWISE_OPS = {"Sub", "Div", "Mul", "Add", "Cast", "Identity", "Reshape", "Unsqueeze", "Expand"}
 FIRST_LAYER_OPS = {"Conv", "MatMul", "Gemm"}
+_SIZE_OPS = {"Shape", "Size"}
 # shape arithmetic and indexing: not float compute; the converter leaves non-float tensors alone
 _INTEGER_OPS = {"Shape", "Gather", "Range", "ConstantOfShape", "NonZero", "Equal", "Where"}
 
@@ -82,14 +83,16 @@ def fp32_nodes(model: onnx.ModelProto, statistics: ActivationStatistics | None,
 
 def sampling_path(model: onnx.ModelProto) -> list[onnx.NodeProto]:
     """The nodes between each DCN's offset (input 2) or mask (input 4) and the layers that predict them
-    (walked backwards, stopping at a Conv/MatMul/Gemm or another DCN, which are not included)."""
+    (walked backwards, stopping at a Conv/MatMul/Gemm or another DCN, which are not included, and at ``Shape``
+    nodes: the sizes they read are integers, so the feature maps behind them are not on the path)."""
     made_by = producers(model)
     found: dict[str, onnx.NodeProto] = {}
     for dcn in dcn_nodes(model):
         stack = [dcn.input[i] for i in (2, 4) if len(dcn.input) > i and dcn.input[i]]
         while stack:
             node = made_by.get(stack.pop())
-            if node is None or node.name in found or node.op_type in FIRST_LAYER_OPS or is_dcn(node):
+            if node is None or node.name in found or node.op_type in FIRST_LAYER_OPS or is_dcn(node) \
+                    or node.op_type in _SIZE_OPS:
                 continue
             found[node.name] = node
             stack += [name for name in node.input if name]

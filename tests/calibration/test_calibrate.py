@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from calibration_helpers import write_dataset
 from comix.calibration import pipeline
+from comix.calibration.fp16 import sampling_path
 from comix.calibration.graph import dcn_nodes
 from comix.calibration.pipeline import CalibrationRequest, calibrate
 from comix.cli.app import app
@@ -92,6 +93,12 @@ def test_fp16_graph_keeps_io_float32_and_the_listed_nodes(portable_model, datase
     reasons = {k["node"]: k["reason"] for k in result.recipe.kept_float}
     assert any(r.startswith("input normalisation") for r in reasons.values())
     assert any(r.startswith("deformable convolution") for r in reasons.values())
+    # the portable 3-D lowering's flattened-volume coordinates (Floor of the depth position) stay FP32, and the
+    # walk back from the DCN inputs stops at sizes (Shape) instead of entering the feature maps behind them
+    path = {node.name: node.op_type for node in sampling_path(onnx.load(str(portable_model)))}
+    assert "Floor" in path.values() and "Shape" not in path.values()
+    assert all(reasons[name].startswith("DCN sampling positions") for name in path if name in reasons)
+    assert all(name in reasons for name in path)
     fp16 = result.accuracy.graph("fp16")
     assert fp16.argmax_agreement_scored >= 0.999 and fp16.logit_error["relative_rms"] < 0.01
     assert result.lint.passed and ModelRecord.read_onnx(graph).precision["precision"] == "fp16"
