@@ -20,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from comix.atomic import atomic_path, write_text_atomic
+from comix.atomic import write_text_atomic
 from comix.data.scene import Scene
 from comix.runtime.backend import Backend
 from comix.runtime.sliding_window import SlidingWindow
 from comix.train.evaluate import split_reference
 from comix.train.metrics import confusion_matrix, metrics_from_confusion
+from comix.viz import save_figure
 
 
 @dataclass
@@ -156,11 +157,7 @@ def save_delta_plot(report: AccuracyReport, path: str | Path) -> Path:
     ax.set_title(f"{report.scene}: per-class IoU change on {report.pixels} {report.split} pixels")
     if others:
         ax.legend()
-    path = Path(path)
-    with atomic_path(path) as temp:
-        fig.savefig(temp, dpi=120, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def write_accuracy_report(report: AccuracyReport, stem: str | Path) -> list[Path]:

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from comix.atomic import atomic_path, write_text_atomic
+from comix.atomic import write_text_atomic
 from comix.data.fusion.pairs import IrVisSet, PansharpenSet
 from comix.runtime.backend import Backend
 from comix.train.fusion.evaluate import higher_is_better, metric_deltas, score_fusion
+from comix.viz import save_figure
 
 
 @dataclass
@@ -158,11 +159,7 @@ def save_fusion_plot(report: FusionAccuracyReport, path: str | Path) -> Path:
         axis.set_title(f"|{graph.name} - {report.reference}| (sample 0)", fontsize=9)
         axis.axis("off")
         fig.colorbar(shown, ax=axis, shrink=0.8, label="data units")
-    path = Path(path)
-    with atomic_path(path) as temp:
-        fig.savefig(temp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def write_fusion_report(report: FusionAccuracyReport, stem: str | Path) -> list[Path]:

@@ -60,7 +60,7 @@ def save_comparison(panels: list[tuple[str, np.ndarray]], path: Path, title: str
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from comix.atomic import atomic_path
+    from comix.viz import save_figure
 
     figure, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
     for axis, (name, picture) in zip(axes, panels):
@@ -69,10 +69,7 @@ def save_comparison(panels: list[tuple[str, np.ndarray]], path: Path, title: str
         axis.axis("off")
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    with atomic_path(path) as temp:
-        figure.savefig(temp, dpi=100, format="png")
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=100)
 
 
 def run_fusion_demo(options: FusionDemoOptions, console: Console | None = None) -> dict:

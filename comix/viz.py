@@ -41,11 +41,13 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
-    """Save through a temporary name so a failed write leaves nothing under the final name."""
+def save_figure(fig, path: str | Path, dpi: int = 120, tight: bool = False) -> Path:
+    """Write ``fig`` as a PNG through a temporary name (a failed write leaves nothing under the final name),
+    then close it. ``tight``: crop to the drawn area (``bbox_inches="tight"``)."""
     path = Path(path)
     with atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=120, bbox_inches="tight")
+        fig.savefig(temporary, dpi=dpi, format="png", **({"bbox_inches": "tight"} if tight else {}))
+    _pyplot().close(fig)
     return path
 
 
@@ -73,8 +75,7 @@ def save_class_map(classes: np.ndarray, class_names: Sequence[str], path: str | 
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     if title:
         fig.suptitle(title)
-    path = _save(fig, path)
-    plt.close(fig)
+    path = save_figure(fig, path, tight=True)
     return path
 
 
@@ -100,8 +101,7 @@ def save_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str], pat
     fig.colorbar(image, ax=ax, fraction=0.046, label="fraction of the reference class")
     if title:
         ax.set_title(title)
-    path = _save(fig, path)
-    plt.close(fig)
+    path = save_figure(fig, path, tight=True)
     return path
 
 
@@ -124,6 +124,5 @@ def save_training_curves(history: Sequence[dict], path: str | Path) -> Path:
         ax_score.set_ylabel("score")
         ax_score.legend(loc="lower right", fontsize=8)
     ax_loss.legend(loc="upper right", fontsize=8)
-    path = _save(fig, path)
-    plt.close(fig)
+    path = save_figure(fig, path, tight=True)
     return path

@@ -116,7 +116,7 @@ def _plot(path: Path, a, b, hsi, x, report) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from comix.atomic import atomic_path
+    from comix.viz import save_figure
 
     logits_a, logits_b = a.run(hsi, x), b.run(hsi, x)
     diff = np.abs(logits_a - logits_b).ravel()
@@ -133,6 +133,4 @@ def _plot(path: Path, a, b, hsi, x, report) -> None:
     right.set_ylabel("A logit")
     right.set_title(f"argmax agreement {report.argmax_agreement:.3%}")
     figure.tight_layout()
-    with atomic_path(path) as temp:
-        figure.savefig(temp, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path, dpi=110)

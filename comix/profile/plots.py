@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from comix.atomic import atomic_path
 from comix.profile.machine import describe
 from comix.profile.result import ProfileReport
+from comix.viz import save_figure
 
 MAX_SERIES = 8  # more configurations than this are drawn only in the sweep plot
 
@@ -21,14 +21,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _save(fig, path: str | Path) -> Path:
-    path = Path(path)
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=120, bbox_inches="tight", format="png")
-    _pyplot().close(fig)
-    return path
 
 
 def _title(report: ProfileReport, what: str) -> str:
@@ -54,7 +46,7 @@ def latency_histogram(report: ProfileReport, path: str | Path) -> Path:
     ax.set_ylabel("calls")
     ax.set_title(_title(report, "latency per call"), fontsize=9)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path, tight=True)
 
 
 def part_bars(report: ProfileReport, path: str | Path) -> Path | None:
@@ -81,7 +73,7 @@ def part_bars(report: ProfileReport, path: str | Path) -> Path | None:
     ax.set_xlabel("milliseconds per call (profiled)")
     ax.set_title(_title(report, "where the time goes"), fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
-    return _save(fig, path)
+    return save_figure(fig, path, tight=True)
 
 
 def sweep_curves(report: ProfileReport, path: str | Path) -> Path | None:
@@ -116,4 +108,4 @@ def sweep_curves(report: ProfileReport, path: str | Path) -> Path | None:
             grid[row][column].grid(alpha=0.3)
         grid[0][column].legend(fontsize=6)
     fig.suptitle(_title(report, "sweep"), fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path, tight=True)
