@@ -20,7 +20,7 @@ from comix.calibration.graph import graph_inputs
 def tile_latency(models: Mapping[str, onnx.ModelProto | bytes], bands: int, x_channels: int,
                  tile: int | tuple[int, int] = 128, rounds: int = 10, warmup: int = 2, threads: int = 1,
                  seed: int = 0) -> dict[str, dict]:
-    """name -> {"median_ms", "min_ms", "runs"} for one (1, bands, H, W) + (1, C, H, W) tile (``tile`` = H = W or
+    """name -> {"median_ms", "min_ms", "runs", "times_ms" (per round)} for one (1, bands, H, W) + (1, C, H, W) tile (``tile`` = H = W or
     (H, W)); ``bands`` / ``x_channels`` are the first and second input's channels (a fusion model's primary and
     guide image)."""
     from comix.runtime.session import SessionFactory
@@ -42,5 +42,11 @@ def tile_latency(models: Mapping[str, onnx.ModelProto | bytes], bands: int, x_ch
             session.run(None, feeds[name])
             if round_index >= warmup:
                 times[name].append(1000.0 * (time.perf_counter() - start))
-    return {name: {"median_ms": statistics.median(values), "min_ms": min(values), "runs": len(values)}
-            for name, values in times.items()}
+    return {name: {"median_ms": statistics.median(values), "min_ms": min(values), "runs": len(values),
+                   "times_ms": values} for name, values in times.items()}
+
+
+def paired_ratio(timed: Mapping[str, dict], name: str, reference: str) -> float:
+    """Median over rounds of ``name``'s time / ``reference``'s time in the same round (:func:`tile_latency`'s
+    result): the two ran back to back, so a burst of load that spans a round cancels out of its ratio."""
+    return statistics.median(a / b for a, b in zip(timed[name]["times_ms"], timed[reference]["times_ms"]))

@@ -8,7 +8,8 @@ Steps: read and check the model (FP32, not already reduced) and the data of its 
 fusion pairs for SHIP); draw stratified calibration tiles (training pixels / content strata); collect activation
 statistics through our own ONNX Runtime session (or take them from the content-keyed cache); convert
 (FP16 with its FP32 keep-list, or INT8 Q/DQ for the target; a fusion graph adds its own rules,
-:mod:`comix.calibration.fusion_rules`); rank nodes by isolated quantisation error; with ``max_drop`` move the
+:mod:`comix.calibration.fusion_rules`; the CPU target times node groups INT8 vs float first,
+:mod:`comix.calibration.speed`); rank nodes by isolated quantisation error; with ``max_drop`` move the
 most sensitive back to float until the held-out loss fits the budget (mIoU points, or the fusion budget
 metric's unit); lint for TensorRT; score FP32 against the new graph on the held-out data. Nothing is written until every step
 passed; then the graph, ``<output>.calibration.json`` (recipe, kept nodes, sensitivity, lint, latency)
@@ -35,10 +36,11 @@ from comix.calibration.fp16 import convert_fp16, fp32_nodes
 from comix.calibration.fusion_rules import fusion_fp32_nodes, fusion_int8_exclusions, fusion_int8_float_readers
 from comix.calibration.graph import graph_inputs, load_fp32_model, model_sha256, op_census
 from comix.calibration.int8 import OFFSET_MODES, OFFSET_REASON, activation_tensors, offset_convs, quantize_int8
-from comix.calibration.latency import tile_latency
+from comix.calibration.latency import paired_ratio, tile_latency
 from comix.calibration.lint import LintReport, lint_graph
 from comix.calibration.recipe import PRECISIONS, TARGETS, PrecisionRecipe
 from comix.calibration.sensitivity import FallbackResult, fallback_search, node_sensitivity, sensitivity_table
+from comix.calibration.speed import SPEED_ROUNDS, SpeedTrial, float_reasons, node_groups, select_float_groups
 from comix.calibration.statistics import ActivationStatistics, collect_statistics
 from comix.calibration.tiles import CalibrationTiles
 from comix.metadata import ModelRecord, tool_versions
@@ -65,6 +67,7 @@ class CalibrationRequest:
     max_drop: float | None = None           # budget: mIoU points, or the fusion budget metric's unit (PSNR: dB)
     budget_metric: str | None = None        # fusion: the metric --max-drop is in (default per task, calibration.data)
     calibration_data: Path | None = None    # fusion: crops from here instead of from `dataset`
+    speed_pass: bool = True                 # --target cpu: groups slower in INT8 on this CPU stay float
     report: bool = True
     cache_dir: Path | None = None
     use_cache: bool = True
@@ -87,6 +90,7 @@ class CalibrationResult:
     fallback: FallbackResult | None = None
     latency: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
+    speed_trials: list[SpeedTrial] = field(default_factory=list)
 
 
 class LintFailed(RuntimeError):
@@ -204,7 +208,7 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
     if unknown:
         raise CalibrationError(f"--exclude: got node names {unknown[:3]} not in the graph, expected names from "
                                "the model (see the sensitivity ranking in a previous report)")
-    sensitivity, fallback, latency = [], None, {}
+    sensitivity, fallback, latency, speed_trials = [], None, {}, []
     if int8:
         exclude = {name: "excluded with --exclude" for name in request.exclude}
         if request.dcn_offsets == "float":
@@ -212,6 +216,11 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
         if fusion:
             exclude.update({name: why for name, why in fusion_int8_exclusions(model).items() if name not in exclude})
         float_readers = fusion_int8_float_readers(model) if fusion else None
+        if request.target == "cpu" and request.speed_pass:
+            start_speed = time.perf_counter()
+            speed_trials = _speed_pass(request, model, statistics, target, exclude, float_readers, tiles, progress)
+            exclude.update(float_reasons(speed_trials))
+            seconds["speed_pass"] = time.perf_counter() - start_speed
         ranked = node_sensitivity(model, statistics, target, tiles, set(exclude), threads=request.threads)
         sensitivity = sensitivity_table(ranked, top=len(ranked))
         reduced, kept = quantize_int8(model, statistics, target, exclude, float_readers)
@@ -228,6 +237,7 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
         tiles=len(tiles), tile_size=tiles.tile_size, data_sha256=tiles.sha256(), source_model_sha256=model_sha256(data),
         options={"percentile": request.percentile if method == "percentile" else None, "seed": request.seed,
                  "dcn_offsets": request.dcn_offsets if int8 else None, "max_drop": request.max_drop,
+                 "speed_pass": int8 and request.target == "cpu" and request.speed_pass,
                  "budget_metric": source.budget_metric, "budget_unit": source.budget_unit, "task": record.task,
                  "activation": f"{target.activation_type} {'symmetric' if target.activation_symmetric else 'asymmetric'}"
                  if int8 else "fp16", "weights": ("int8 symmetric per-channel" + (", 7-bit" if target.reduce_range
@@ -268,7 +278,8 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
                                   **source.coverage(tiles)},
             "statistics": {"from_cache": from_cache, "cache": str(cache_path) if cache_path else None,
                            "tensors": len(statistics.maximum), "calibrated": len(statistics.threshold)},
-            "kept_float": kept, "sensitivity": sensitivity, "fallback": fallback.as_dict() if fallback else None,
+            "kept_float": kept, "speed_pass": [t.as_dict() for t in speed_trials], "sensitivity": sensitivity,
+            "fallback": fallback.as_dict() if fallback else None,
             "lint": lint.as_dict(), "latency_one_tile_ms": latency, "op_census": op_census(reduced),
             "accuracy": source.summary(accuracy) if accuracy is not None else None, "seconds": seconds,
         }
@@ -276,7 +287,27 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
         if accuracy is not None:
             report_paths = source.write_report(accuracy, report_stem(request.output))
     return CalibrationResult(Path(request.output), sidecar_file, recipe, lint, from_cache, cache_path, accuracy,
-                             report_paths, sensitivity, fallback, latency, seconds)
+                             report_paths, sensitivity, fallback, latency, seconds, speed_trials)
+
+
+def _speed_pass(request: CalibrationRequest, model, statistics, target, exclude: dict[str, str], float_readers,
+                tiles: CalibrationTiles, progress: Progress | None) -> list[SpeedTrial]:
+    """Time the quantised node groups float vs INT8 on this CPU (:mod:`comix.calibration.speed`)."""
+
+    def build(extra: list[str]) -> onnx.ModelProto:
+        return quantize_int8(model, statistics, target, {**exclude, **dict.fromkeys(extra, "speed trial")},
+                             float_readers)[0]
+
+    def measure(graphs) -> dict[str, float]:
+        timed = tile_latency(graphs, *input_channels(tiles), tile=tuple(tiles.tile_size), rounds=SPEED_ROUNDS,
+                             threads=request.threads)
+        return {"int8": timed["int8"]["median_ms"], "float": timed["float"]["median_ms"],
+                "ratio": paired_ratio(timed, "float", "int8")}
+
+    groups = node_groups(model, target, skip=set(exclude))
+    _, trials = select_float_groups(groups, build, measure,
+                                    progress=(lambda d, t: progress("speed", d, t)) if progress else None)
+    return trials
 
 
 def _fallback(request, source: CalibrationData, model, statistics, target, exclude, float_readers, ranked, progress):

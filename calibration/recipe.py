@@ -11,7 +11,9 @@ Targets (``--target``), because the fast INT8 form differs between runtimes:
   left in float (TensorRT folds them itself). Runs in TensorRT 10.x and 11 as a strongly typed network.
 * ``cpu`` — the form ONNX Runtime's x86 kernels fuse: unsigned INT8 activations with a zero point,
   signed per-channel weights reduced to 7 bits (``reduce_range``: without VNNI, AVX2's u8*s8 pair sums
-  saturate at 16 bits, which is what wrecked the classes in the issue's U8S8 trial), INT32 biases.
+  saturate at 16 bits, which is what wrecked the classes in the issue's U8S8 trial), INT32 biases. Its
+  speed pass (:mod:`comix.calibration.speed`) keeps float the node groups that run slower in INT8 on the
+  calibrating CPU.
 """
 
 from __future__ import annotations

@@ -216,7 +216,9 @@ def _write_report(out: Path, summary: dict) -> None:
         "## FP16 and INT8 graphs (precision/)", "",
         summary["precision"]["table"],
         "One 128x128 tile in ONNX Runtime (CPU, median ms): " + ", ".join(
-            f"{name} {value['median_ms']:.1f}" for name, value in summary["precision"]["latency_one_tile_ms"].items()),
+            f"{name} {value['median_ms']:.1f}" for name, value in summary["precision"]["latency_one_tile_ms"].items())
+        + ". The INT8 graph is the TensorRT form (Q/DQ that TensorRT fuses; ONNX Runtime runs it unfused, so this is "
+        "not its speed); `comix calibrate --target cpu` makes the form ONNX Runtime fuses, tuned to this CPU.",
         "", "![per-class IoU change](precision/accuracy.png)", "",
         "## Latency profile",
         "",

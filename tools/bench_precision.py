@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -29,28 +28,15 @@ import onnxruntime as ort
 from comix.calibration.graph import graph_inputs
 from comix.calibration.latency import tile_latency
 from comix.metadata import ModelRecord
-from comix.runtime.session import find_custom_op_library, uses_custom_domain
+from ort_trace import profile_nodes
 
 
 def _profile(model: onnx.ModelProto, feeds: dict, threads: int, runs: int) -> dict[str, float]:
     """op type -> mean ms per run, from ORT's profiler (kernel time of every node it ran)."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.enable_profiling = True
-    with tempfile.TemporaryDirectory() as folder:
-        options.profile_file_prefix = str(Path(folder) / "profile")
-        if uses_custom_domain(model):
-            options.register_custom_ops_library(str(find_custom_op_library()))
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        for _ in range(runs + 1):
-            session.run(None, feeds)
-        events = json.loads(Path(session.end_profiling()).read_text())
-    per_op: dict[str, list[float]] = defaultdict(list)
-    for event in events:
-        if event.get("cat") == "Node" and event.get("name", "").endswith("_kernel_time"):
-            per_op[event["args"]["op_name"]].append(event["dur"] / 1000.0)
-    # the first run is a warm-up: drop its share
-    return {op: sum(times) * runs / (runs + 1) / runs for op, times in per_op.items()}
+    per_op: dict[str, float] = defaultdict(float)
+    for node in profile_nodes(model, feeds, threads, runs):
+        per_op[node.op_type] += node.milliseconds
+    return dict(per_op)
 
 
 def main() -> None:

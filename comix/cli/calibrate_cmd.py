@@ -20,7 +20,7 @@ from comix.calibration import recipe
 from comix.cli.errors import CommandFailed
 
 _STAGES = {"tiles": "calibration tiles", "score": "scoring graphs on held-out pixels",
-           "fallback": "fallback search (--max-drop)"}
+           "fallback": "fallback search (--max-drop)", "speed": "speed pass (INT8 vs float per group)"}
 
 
 def calibrate_command(
@@ -48,6 +48,10 @@ def calibrate_command(
     dcn_offsets: str = typer.Option("int8", "--dcn-offsets", help="Offset/mask convolutions of the DCN blocks: int8 "
                                     "or float (the DCN nodes themselves never take INT8)."),
     exclude: list[str] = typer.Option([], "--exclude", help="Node name to keep in float (repeatable)."),
+    speed_pass: bool = typer.Option(True, "--speed-pass/--no-speed-pass", help="--target cpu: time each group of "
+                                    "quantised nodes (model part x conv/3-D conv/matmul) INT8 vs float on this CPU "
+                                    "and keep float the groups INT8 makes slower (about a minute; the result is "
+                                    "tuned to this machine and says so)."),
     max_drop: float = typer.Option(None, "--max-drop", help="INT8: largest held-out loss against FP32 — CoMiX: mIoU "
                                    "points; SHIP: in --budget-metric's unit (PSNR: dB); the most sensitive nodes go "
                                    "back to float until it holds."),
@@ -72,7 +76,8 @@ def calibrate_command(
     request = CalibrationRequest(model=model, precision=precision, dataset=data, output=output, target=target,
                                  calibration_data=calibration_data, budget_metric=budget_metric,
                                  method=method, percentile=percentile, tiles=tiles, tile=tile, seed=seed,
-                                 dcn_offsets=dcn_offsets, exclude=list(exclude), max_drop=max_drop, report=report,
+                                 dcn_offsets=dcn_offsets, exclude=list(exclude), speed_pass=speed_pass,
+                                 max_drop=max_drop, report=report,
                                  cache_dir=cache_dir, use_cache=cache, rebuild_cache=rebuild_cache, threads=threads)
     console = Console(stderr=True)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -101,6 +106,12 @@ def _print_summary(result) -> None:
     table.add_row("calibration tiles", f"{r.tiles} x {r.tile_size[0]}x{r.tile_size[1]}"
                   + (" (statistics from cache)" if result.statistics_from_cache else ""))
     table.add_row("nodes kept float", str(len(r.kept_float)))
+    if result.speed_trials:
+        slow = [t.group for t in result.speed_trials if t.kept_float]
+        table.add_row("speed pass (this CPU)", f"{len(slow)} of {len(result.speed_trials)} groups float"
+                      + (f": {', '.join(slow)}" if slow else "")
+                      + ("; every group ran faster in float here, so the graph has no INT8 node"
+                         if len(slow) == len(result.speed_trials) else ""))
     if result.sensitivity:
         worst = ", ".join(f"{s['node']} {s['sqnr_db']:.1f} dB" for s in result.sensitivity[:3])
         table.add_row("most sensitive (SQNR)", worst)

@@ -15,6 +15,8 @@ from calibration_helpers import write_dataset
 from comix.calibration import pipeline
 from comix.calibration.fp16 import sampling_path
 from comix.calibration.graph import dcn_nodes
+from comix.calibration.int8 import quantizable_nodes
+from comix.calibration.recipe import TARGETS
 from comix.calibration.pipeline import CalibrationRequest, calibrate
 from comix.cli.app import app
 from comix.metadata import ModelRecord
@@ -146,14 +148,43 @@ def test_cli_calibrate_lint_and_eval_of_the_onnx_graph(portable_model, dataset, 
     assert _invoke("lint", out).exit_code == 0
     cpu = tmp_path / "tiny.cpu.onnx"
     assert _invoke("calibrate", portable_model, "--precision", "int8", "--target", "cpu", "--data", dataset, "-o",
-                   cpu, "--tiles", 6, "--tile", 32, "--no-report", "--no-cache", "--quiet").exit_code == 0
+                   cpu, "--tiles", 6, "--tile", 32, "--no-report", "--no-speed-pass", "--cache-dir", tmp_path / "cache",
+                   "--quiet").exit_code == 0
     linted = _invoke("lint", cpu, "--json")
     assert linted.exit_code == 1 and "zero-point" in linted.output  # the CPU form is not TensorRT's
+    assert json.loads(cpu.with_name(cpu.name + ".calibration.json").read_text())["speed_pass"] == []
+    timed = calibrate(_request(portable_model, dataset, tmp_path / "tiny.cpu.timed.onnx", target="cpu", report=False))
+    assert timed.statistics_from_cache  # same tiles and form as the run above: only the speed pass is new
+    _assert_speed_pass_recorded(timed.output)
     scored = _invoke("eval", out, dataset, "-o", tmp_path / "eval")
     assert scored.exit_code == 0, scored.output
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     report = json.loads((tmp_path / "tiny.int8.accuracy.json").read_text())
     assert metrics["mean_iou"] == pytest.approx(report["graphs"][1]["mean_iou"], abs=1e-12)
+
+
+def _assert_speed_pass_recorded(path):
+    """The CPU form's speed pass timed every quantisable group on this machine; the groups it kept float carry
+    their measurement as the reason, the others are quantised (their Conv/MatMul reads a DequantizeLinear)."""
+    sidecar = json.loads(path.with_name(path.name + ".calibration.json").read_text())
+    trials = sidecar["speed_pass"]
+    assert trials and sidecar["recipe"]["options"]["speed_pass"] is True
+    assert sorted(n for t in trials for n in t["nodes"]) == sorted(
+        n.name for n in quantizable_nodes(onnx.load(str(sidecar["source_model"])), TARGETS["cpu"]))
+    reasons = {k["node"]: k["reason"] for k in sidecar["recipe"]["kept_float"]}
+    graph = onnx.load(str(path))
+    made_by = {o: n for n in graph.graph.node for o in n.output}
+    nodes = {n.name: n for n in graph.graph.node}
+    for trial in trials:
+        assert trial["int8_ms"] > 0 and trial["float_ms"] > 0
+        for name in trial["nodes"]:
+            if trial["kept_float"]:
+                assert reasons[name].startswith("speed pass: INT8 slower on this CPU")
+                assert name in nodes
+            else:
+                assert name not in reasons
+                assert any(made_by.get(i) is not None and made_by[i].op_type == "DequantizeLinear"
+                           for i in nodes[name].input), name
 
 
 @pytest.mark.parametrize("case, message", [

@@ -1,0 +1,98 @@
+"""The speed pass of ``--target cpu``: node groups whose INT8 form runs slower than float here stay float.
+
+ONNX Runtime's INT8 kernels are not uniformly faster than its FP32 ones. On an x86 core without VNNI
+(AVX2 only) its U8S8 kernels pair bytes with ``vpmaddubsw`` — at best about twice the multiply-adds of an
+FP32 FMA per instruction — while its FP32 convolutions run NCHWc-blocked; a 3-D convolution with few
+channels becomes ``Transpose -> QLinearConv (NHWC) -> Transpose`` and runs slower than float (measured on
+comix_t, docs/calibration.md: its stem's 1-channel 3-D convolution 10.6 ms INT8 vs 1.5 ms FP32). Which op
+wins depends on the CPU, so this is decided by timing on the machine that calibrates, the way TensorRT
+times tactics: the quantised nodes are grouped (model part x kind: 3-D conv, conv, matmul), and group by
+group, in graph order, a graph with that group float is timed against the current graph (one tile, the two
+back to back in each of :data:`SPEED_ROUNDS` rounds); the group stays float when the median over rounds of
+float time / INT8 time is below ``1 -`` :data:`SPEED_MARGIN` (a ratio per round, so load that comes and goes
+between rounds cancels out).
+
+The result is machine-specific and says so: the trials (group, nodes, both medians) go into the graph's
+sidecar and every node left float carries its group's measurement as its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+
+import onnx
+
+from comix.calibration.int8 import quantizable_nodes
+from comix.calibration.recipe import Int8Target
+from comix.profile.parts import part_of
+
+SPEED_MARGIN = 0.015  # float must beat INT8 by this fraction of the tile: noise on a shared core leaves a group INT8
+SPEED_ROUNDS = 10     # interleaved rounds per trial (plus the warm-up of comix.calibration.latency)
+
+# excluded node names -> graph; {"int8": graph, "float": graph} -> {"int8": ms, "float": ms, "ratio": float/int8}
+BuildGraph = Callable[[list[str]], onnx.ModelProto]
+MeasureGraphs = Callable[[Mapping[str, onnx.ModelProto]], dict[str, float]]
+
+
+@dataclass
+class SpeedTrial:
+    """One group timed both ways (medians); float won when ``ratio`` (median per-round float / INT8) ``< 1 - margin``."""
+
+    group: str
+    nodes: list[str]
+    int8_ms: float
+    float_ms: float
+    ratio: float
+    kept_float: bool
+
+    def reason(self) -> str:
+        return (f"speed pass: INT8 slower on this CPU (group {self.group!r}: one tile {self.float_ms:.1f} ms with "
+                f"it float vs {self.int8_ms:.1f} ms INT8, ratio {self.ratio:.3f})")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _kind(node: onnx.NodeProto, weight_ranks: dict[str, int]) -> str:
+    if node.op_type == "Conv":
+        return "3-D conv" if weight_ranks.get(node.input[1], 4) == 5 else "conv"
+    return "matmul"
+
+
+def node_groups(model: onnx.ModelProto, target: Int8Target, skip: set[str] = frozenset()) -> dict[str, list[str]]:
+    """Group name ("<model part> (<kind>)") -> names of the quantisable nodes in it, in graph order; ``skip``:
+    nodes already float (excluded) that no group takes."""
+    weight_ranks = {t.name: len(t.dims) for t in model.graph.initializer}
+    groups: dict[str, list[str]] = {}
+    for node in quantizable_nodes(model, target):
+        if node.name not in skip:
+            groups.setdefault(f"{part_of(node.name, node.op_type)} ({_kind(node, weight_ranks)})", []).append(node.name)
+    return groups
+
+
+def select_float_groups(groups: Mapping[str, list[str]], build: BuildGraph, measure: MeasureGraphs,
+                        margin: float = SPEED_MARGIN,
+                        progress: Callable[[int, int], None] | None = None) -> tuple[list[str], list[SpeedTrial]]:
+    """(nodes to keep float, every trial). Greedy in the order of ``groups``: each trial times the graph with the
+    group float against the graph of the decisions so far, so a later trial sees the earlier ones."""
+    kept: list[str] = []
+    current = build(kept)
+    trials: list[SpeedTrial] = []
+    for index, (group, nodes) in enumerate(groups.items()):
+        candidate = build(kept + list(nodes))
+        times = measure({"int8": current, "float": candidate})
+        trial = SpeedTrial(group, list(nodes), times["int8"], times["float"], times["ratio"],
+                           kept_float=times["ratio"] < 1.0 - margin)
+        trials.append(trial)
+        if trial.kept_float:
+            kept += nodes
+            current = candidate
+        if progress:
+            progress(index + 1, len(groups))
+    return kept, trials
+
+
+def float_reasons(trials: list[SpeedTrial]) -> dict[str, str]:
+    """Node name -> the reason recorded for it, for the groups the pass kept float."""
+    return {node: trial.reason() for trial in trials if trial.kept_float for node in trial.nodes}
