@@ -23,7 +23,7 @@ from comix.model.registry import build_model, variant_task
 from comix.runtime.torch_backend import TorchBackend
 from comix.tasks import FUSION_IRVIS, FUSION_PANSHARPEN, require_task
 from comix.train.fusion.evaluate import FusionScores, score_fusion
-from comix.train.fusion.losses import irvis_losses, pansharpen_losses, weighted_total
+from comix.train.fusion.losses import SSIM_WINDOW, irvis_losses, pansharpen_losses, weighted_total
 from comix.train.fusion.recipe import IRVIS_LOSS_WEIGHTS, PANSHARPEN_LOSS_WEIGHTS, FusionRecipe
 
 HISTORY = "history.json"
@@ -108,6 +108,9 @@ class FusionTrainer:
             overrides.setdefault("ratio", int(train.ratio))
         else:
             overrides.setdefault("primary_channels", train.visible_channels)
+        if self.task == FUSION_IRVIS and recipe.patch < SSIM_WINDOW:
+            raise ValueError(f"patch: got {recipe.patch}, expected at least {SSIM_WINDOW} for IR-VIS training (the "
+                             f"ssim loss term's {SSIM_WINDOW} x {SSIM_WINDOW} window)")
         self.model = build_model(recipe.variant, **overrides)
         self.weights = recipe.loss_weights or (PANSHARPEN_LOSS_WEIGHTS if self.task == FUSION_PANSHARPEN
                                                else IRVIS_LOSS_WEIGHTS)
