@@ -12,7 +12,7 @@ back to back in each of :data:`SPEED_ROUNDS` rounds); the group stays float when
 float time / INT8 time is below ``1 -`` :data:`SPEED_MARGIN` (a ratio per round, so load that comes and goes
 between rounds cancels out).
 
-The result is machine-specific and says so: the trials (group, nodes, both medians) go into the graph's
+The result is machine-specific and says so: the trials (group, nodes, both medians, the ratio) go into the graph's
 sidecar and every node left float carries its group's measurement as its reason.
 """
 
@@ -37,7 +37,8 @@ MeasureGraphs = Callable[[Mapping[str, onnx.ModelProto]], dict[str, float]]
 
 @dataclass
 class SpeedTrial:
-    """One group timed both ways (medians); float won when ``ratio`` (median per-round float / INT8) ``< 1 - margin``."""
+    """One group timed both ways (medians); float won when ``ratio`` (the median of per-round float / INT8 times)
+    is below ``1 - margin``."""
 
     group: str
     nodes: list[str]
