@@ -1,7 +1,8 @@
 """SHIP vs the classic methods on held-out synthetic data, trained on the CPU in a few minutes.
 
     python tools/compare_fusion_baselines.py --task pansharpen --threads 1
-    python tools/compare_fusion_baselines.py --task irvis --threads 1
+    python tools/compare_fusion_baselines.py --task irvis --threads 1 --steps 900
+    python tools/compare_fusion_baselines.py --task irvis --threads 1 --loss-weight max_l1=10 --loss-weight ssim=0
 
 Makes Houston-like scenes (training seeds 0.., held-out seeds 1000..), the task's data (Wald's protocol /
 thermal band), trains a SHIP variant (default width 8 for the CPU budget), scores it and the baselines with the
@@ -21,7 +22,7 @@ from comix.data.fusion.make import FusionDataPlan, make_irvis_sets, make_panshar
 from comix.runtime.torch_backend import TorchBackend
 from comix.train.fusion.baselines import baselines_for
 from comix.train.fusion.evaluate import higher_is_better, score_fusion
-from comix.train.fusion.recipe import FusionRecipe
+from comix.train.fusion.recipe import IRVIS_LOSS_WEIGHTS, PANSHARPEN_LOSS_WEIGHTS, FusionRecipe
 from comix.train.fusion.trainer import FusionTrainer
 
 
@@ -39,6 +40,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--output", default="runs/compare_fusion")
+    parser.add_argument("--loss-weight", action="append", default=[], metavar="TERM=WEIGHT",
+                        help="a training loss weight (repeatable; default: the task's, comix.train.fusion.recipe)")
     parser.add_argument("--json", default=None, help="also write the numbers here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -49,8 +52,15 @@ def main() -> None:
     data_seconds = time.perf_counter() - start
     train, test = sets["train"], sets["test"]
     variant = args.variant or ("ship_pansharpen" if args.task == "pansharpen" else "ship_irvis")
+    weights = {}
+    for item in args.loss_weight:
+        term, _, value = item.partition("=")
+        weights[term] = float(value)
+    if weights:  # a partial list completes from the defaults: each run names only what it changes
+        weights = {**(PANSHARPEN_LOSS_WEIGHTS if args.task == "pansharpen" else IRVIS_LOSS_WEIGHTS), **weights}
     recipe = FusionRecipe(variant=variant, steps=args.steps, batch_size=args.batch_size, patch=args.patch,
-                          seed=args.seed, eval_every=args.steps, model_overrides={"width": args.width})
+                          seed=args.seed, eval_every=args.steps, model_overrides={"width": args.width},
+                          loss_weights=weights)
     result = FusionTrainer(train, None, recipe, args.output).fit()
     from comix.model import load_checkpoint
 
