@@ -29,6 +29,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from comix.calibration.graph import graph_inputs
 from comix.metadata import ModelRecord
+from comix.runtime.session import SessionFactory
 from ort_trace import NodeRun, profile_nodes
 
 CONVERTIBLE = {"Conv", "FusedConv", "MatMul", "FusedMatMul", "Gemm", "FusedGemm", "ReorderInput", "ReorderOutput"}
@@ -69,20 +70,14 @@ def _conv_pair(cin: int, cout: int, kernel: int, spatial: tuple[int, int], rng) 
             {"xq": np.round(x * 255).astype(np.uint8)})
 
 
-def _session(model: bytes, threads: int) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-
-
 def conv_speedups(threads: int, rounds: int) -> list[dict]:
     """Per shape: FP32 and INT8 medians (interleaved rounds), the ratio and the FP32 multiply-add rate."""
     rng = np.random.default_rng(0)
     rows = []
     for cin, cout, kernel, spatial in CONV_SHAPES:
         fp32, fp32_feeds, int8, int8_feeds = _conv_pair(cin, cout, kernel, spatial, rng)
-        runs = {"fp32": (_session(fp32, threads), fp32_feeds), "int8": (_session(int8, threads), int8_feeds)}
+        runs = {name: (SessionFactory(model, providers=["CPUExecutionProvider"], threads=threads)(), feeds)
+                for name, model, feeds in (("fp32", fp32, fp32_feeds), ("int8", int8, int8_feeds))}
         times: dict[str, list[float]] = {name: [] for name in runs}
         for index in range(rounds + 2):
             for name, (session, feeds) in runs.items():

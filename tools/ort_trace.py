@@ -1,7 +1,8 @@
 """Per-node kernel times of one ONNX Runtime CPU session with the input shapes each node ran on (for benchmarks).
 
 ``comix.runtime.ort_profile`` is the product's reader (times and module scopes); the benchmark scripts also
-need the shapes ORT reports per node (``args.input_type_shape``), to count multiply-adds.
+need the shapes ORT reports per node (``args.input_type_shape``), to count multiply-adds. Both read the trace
+through :func:`comix.runtime.ort_profile.kernel_events`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import onnx
-import onnxruntime as ort
 
-from comix.runtime.session import find_custom_op_library, uses_custom_domain
+from comix.runtime.ort_profile import WARMUP_RUNS, kernel_events
+from comix.runtime.session import SessionFactory
 
 
 @dataclass
@@ -28,33 +29,18 @@ class NodeRun:
 
 
 def profile_nodes(model: onnx.ModelProto, feeds: dict, threads: int, runs: int) -> list[NodeRun]:
-    """Nodes in order of first execution, times averaged over ``runs`` runs after one unprofiled-in-the-mean
-    warm-up run."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.enable_profiling = True
+    """Nodes in order of first execution, times averaged over ``runs`` runs after the warm-up run(s) of
+    ``comix.runtime.ort_profile``."""
     with tempfile.TemporaryDirectory() as folder:
-        options.profile_file_prefix = str(Path(folder) / "profile")
-        if uses_custom_domain(model):
-            options.register_custom_ops_library(str(find_custom_op_library()))
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        for _ in range(runs + 1):
+        factory = SessionFactory(model, providers=["CPUExecutionProvider"], threads=threads)
+        session = factory.profiling(Path(folder) / "profile")()
+        for _ in range(WARMUP_RUNS + runs):
             session.run(None, feeds)
         events = json.loads(Path(session.end_profiling()).read_text())
-    model_runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
-                        key=lambda e: e["ts"])[-runs:]
-    windows = [(e["ts"], e["ts"] + e["dur"]) for e in model_runs]
     nodes: dict[str, NodeRun] = {}
-    for event in events:
-        name = event.get("name", "")
-        if event.get("cat") != "Node" or not name.endswith("_kernel_time"):
-            continue
-        if not any(start <= event["ts"] <= end for start, end in windows):
-            continue
+    for name, event in kernel_events(events, runs):
         args = event.get("args", {})
-        node = nodes.setdefault(name[: -len("_kernel_time")], NodeRun(
-            name[: -len("_kernel_time")], args.get("op_name", ""), 0.0,
-            [next(iter(shape.values())) for shape in args.get("input_type_shape", [])]))
+        node = nodes.setdefault(name, NodeRun(name, args.get("op_name", ""), 0.0, [
+            next(iter(shape.values())) for shape in args.get("input_type_shape", [])]))
         node.milliseconds += event["dur"] / 1000.0 / runs
     return list(nodes.values())

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,25 +29,29 @@ KERNEL_SUFFIX = "_kernel_time"
 WARMUP_RUNS = 1  # the first run allocates and plans; it is profiled but not counted
 
 
+def kernel_events(events: Sequence[Mapping], runs: int) -> Iterator[tuple[str, Mapping]]:
+    """(node name, event) of every node's kernel event inside the last ``runs`` ``model_run`` events of a trace."""
+    model_runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
+                        key=lambda e: e["ts"])
+    if runs < 1 or len(model_runs) < runs:
+        raise ValueError(f"ONNX Runtime profile: got {len(model_runs)} model runs, expected at least {runs}")
+    windows = [(e["ts"], e["ts"] + e["dur"]) for e in model_runs[-runs:]]
+    for event in events:
+        name = event.get("name", "")
+        if event.get("cat") != "Node" or not name.endswith(KERNEL_SUFFIX):
+            continue
+        if any(start <= event["ts"] <= end for start, end in windows):
+            yield name[: -len(KERNEL_SUFFIX)], event
+
+
 def node_times(events: Sequence[Mapping], runs: int) -> list[LayerTime]:
     """Mean kernel time per node over the last ``runs`` ``model_run`` events of a trace.
 
     Returns one :class:`LayerTime` per node name, in order of first execution; ``calls`` is how often
     the node ran per run (1 in a plain graph).
     """
-    model_runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
-                        key=lambda e: e["ts"])
-    if runs < 1 or len(model_runs) < runs:
-        raise ValueError(f"ONNX Runtime profile: got {len(model_runs)} model runs, expected at least {runs}")
-    windows = [(e["ts"], e["ts"] + e["dur"]) for e in model_runs[-runs:]]
     totals: dict[str, list] = {}
-    for event in events:
-        name = event.get("name", "")
-        if event.get("cat") != "Node" or not name.endswith(KERNEL_SUFFIX):
-            continue
-        if not any(start <= event["ts"] <= end for start, end in windows):
-            continue
-        node = name[: -len(KERNEL_SUFFIX)]
+    for node, event in kernel_events(events, runs):
         entry = totals.setdefault(node, [event.get("args", {}).get("op_name", ""), 0.0, 0])
         entry[1] += float(event["dur"])
         entry[2] += 1
