@@ -15,10 +15,26 @@ from setuptools import find_namespace_packages, setup
 
 HERE = Path(__file__).resolve().parent
 # installed package name -> folder in the repository
-NAMESPACE = {"comix": "comix", "comix.export": "export", "comix.calibration": "calibration", "comix.plugins": "plugins"}
+NAMESPACE = {
+    "comix": "comix",
+    "comix.export": "export",
+    "comix.calibration": "calibration",
+    "comix.plugins": "plugins",
+}
 # native sources shipped inside comix.plugins (built on the user's machine by `comix plugins build`)
-PLUGIN_SOURCES = ["CMakeLists.txt", "README.md", "**/CMakeLists.txt", "**/*.cmake", "**/*.map", "**/*.md",
-                  "**/*.h", "**/*.hpp", "**/*.cpp", "**/*.cu", "**/*.cuh"]
+PLUGIN_SOURCES = [
+    "CMakeLists.txt",
+    "README.md",
+    "**/CMakeLists.txt",
+    "**/*.cmake",
+    "**/*.map",
+    "**/*.md",
+    "**/*.h",
+    "**/*.hpp",
+    "**/*.cpp",
+    "**/*.cu",
+    "**/*.cuh",
+]
 
 
 def _packages() -> tuple[list[str], dict[str, str]]:
@@ -29,11 +45,17 @@ def _packages() -> tuple[list[str], dict[str, str]]:
         package_dir[name] = folder
         packages.append(name)
         # namespace discovery: folders that hold only C++/CUDA sources ship as data of their package
-        found = find_namespace_packages(str(HERE / folder), exclude=["build", "build.*", "*__pycache__*"])
+        found = find_namespace_packages(
+            str(HERE / folder), exclude=["build", "build.*", "*__pycache__*"]
+        )
         packages += [f"{name}.{sub}" for sub in found]
     return packages, package_dir
 
 
 PACKAGES, PACKAGE_DIR = _packages()
-setup(packages=PACKAGES, package_dir=PACKAGE_DIR, package_data={"comix.plugins": PLUGIN_SOURCES},
-      exclude_package_data={"comix.plugins": ["build/**"]})  # a local CMake build folder (and its fetched headers)
+setup(
+    packages=PACKAGES,
+    package_dir=PACKAGE_DIR,
+    package_data={"comix.plugins": PLUGIN_SOURCES},
+    exclude_package_data={"comix.plugins": ["build/**"]},
+)  # a local CMake build folder (and its fetched headers)

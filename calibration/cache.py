@@ -52,29 +52,47 @@ class StatisticsCache:
         try:
             document = json.loads(path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise CacheCorrupt(f"calibration cache {path}: got unreadable JSON ({type(error).__name__}), expected "
-                               f"an entry written by comix calibrate{hint}") from None
+            raise CacheCorrupt(
+                f"calibration cache {path}: got unreadable JSON ({type(error).__name__}), expected "
+                f"an entry written by comix calibrate{hint}"
+            ) from None
         if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise CacheCorrupt(f"calibration cache {path}: got no '{FORMAT}' header, expected an entry written by "
-                               f"comix calibrate{hint}")
+            raise CacheCorrupt(
+                f"calibration cache {path}: got no '{FORMAT}' header, expected an entry written by "
+                f"comix calibrate{hint}"
+            )
         if document.get("version") != VERSION or document.get("key") != key:
-            raise CacheCorrupt(f"calibration cache {path}: got version {document.get('version')} and key "
-                               f"{str(document.get('key'))[:12]}..., expected version {VERSION} and key "
-                               f"{key[:12]}...{hint}")
+            raise CacheCorrupt(
+                f"calibration cache {path}: got version {document.get('version')} and key "
+                f"{str(document.get('key'))[:12]}..., expected version {VERSION} and key "
+                f"{key[:12]}...{hint}"
+            )
         statistics = document.get("statistics")
-        if not isinstance(statistics, dict) or bytes_sha256(json.dumps(statistics, sort_keys=True).encode()) \
-                != document.get("statistics_sha256"):
-            raise CacheCorrupt(f"calibration cache {path}: the statistics do not match their checksum, expected "
-                               f"an intact entry{hint}")
+        if not isinstance(statistics, dict) or bytes_sha256(
+            json.dumps(statistics, sort_keys=True).encode()
+        ) != document.get("statistics_sha256"):
+            raise CacheCorrupt(
+                f"calibration cache {path}: the statistics do not match their checksum, expected "
+                f"an intact entry{hint}"
+            )
         try:
             return ActivationStatistics.from_dict(statistics)
         except (KeyError, TypeError, ValueError) as error:
-            raise CacheCorrupt(f"calibration cache {path}: got malformed statistics ({error}), expected an entry "
-                               f"written by comix calibrate{hint}") from None
+            raise CacheCorrupt(
+                f"calibration cache {path}: got malformed statistics ({error}), expected an entry "
+                f"written by comix calibrate{hint}"
+            ) from None
 
     def store(self, inputs: dict, statistics: ActivationStatistics) -> Path:
         body = statistics.to_dict()
-        document = {"format": FORMAT, "version": VERSION, "key": cache_key(inputs), "inputs": inputs,
-                    "statistics_sha256": bytes_sha256(json.dumps(body, sort_keys=True).encode()),
-                    "statistics": body}
-        return write_text_atomic(self.path(inputs), json.dumps(document, sort_keys=True), make_parents=True)
+        document = {
+            "format": FORMAT,
+            "version": VERSION,
+            "key": cache_key(inputs),
+            "inputs": inputs,
+            "statistics_sha256": bytes_sha256(json.dumps(body, sort_keys=True).encode()),
+            "statistics": body,
+        }
+        return write_text_atomic(
+            self.path(inputs), json.dumps(document, sort_keys=True), make_parents=True
+        )

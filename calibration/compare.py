@@ -22,10 +22,17 @@ from comix.calibration.latency import tile_latency
 from comix.calibration.pipeline import CalibrationRequest, Progress, calibrate
 
 
-def compare_precisions(model: str | os.PathLike, dataset: str | os.PathLike, folder: str | os.PathLike,
-                       target: str = "tensorrt", tiles: int | None = None, threads: int = 1,
-                       cache_dir: str | os.PathLike | None = None, latency_rounds: int = 5,
-                       progress: Progress | None = None) -> dict:
+def compare_precisions(
+    model: str | os.PathLike,
+    dataset: str | os.PathLike,
+    folder: str | os.PathLike,
+    target: str = "tensorrt",
+    tiles: int | None = None,
+    threads: int = 1,
+    cache_dir: str | os.PathLike | None = None,
+    latency_rounds: int = 5,
+    progress: Progress | None = None,
+) -> dict:
     from comix.data.loader import load_scene
     from comix.runtime.ort_backend import OnnxRuntimeBackend
 
@@ -34,24 +41,41 @@ def compare_precisions(model: str | os.PathLike, dataset: str | os.PathLike, fol
     extra = {"tiles": tiles} if tiles else {}
     results = {}
     for precision in ("fp16", "int8"):
-        request = CalibrationRequest(model=Path(model), precision=precision, dataset=Path(dataset),
-                                     output=folder / f"model.{precision}.onnx", target=target, report=False,
-                                     threads=threads, cache_dir=Path(cache_dir) if cache_dir else None, **extra)
+        request = CalibrationRequest(
+            model=Path(model),
+            precision=precision,
+            dataset=Path(dataset),
+            output=folder / f"model.{precision}.onnx",
+            target=target,
+            report=False,
+            threads=threads,
+            cache_dir=Path(cache_dir) if cache_dir else None,
+            **extra,
+        )
         results[precision] = calibrate(request, progress)
     paths = {"fp32": Path(model), "fp16": results["fp16"].output, "int8": results["int8"].output}
     scene = load_scene(dataset)
     backends = {name: OnnxRuntimeBackend(path, threads=threads) for name, path in paths.items()}
-    report = accuracy_report(backends, scene, progress=(lambda d, t: progress("score", d, t)) if progress else None)
+    report = accuracy_report(
+        backends, scene, progress=(lambda d, t: progress("score", d, t)) if progress else None
+    )
     written = write_accuracy_report(report, folder / "accuracy")
     graphs = {name: onnx.load(str(path)) for name, path in paths.items()}
-    latency = tile_latency(graphs, scene.num_bands, scene.x.shape[0], rounds=latency_rounds, threads=threads)
+    latency = tile_latency(
+        graphs, scene.num_bands, scene.x.shape[0], rounds=latency_rounds, threads=threads
+    )
     summary = {
-        "model": str(model), "dataset": str(dataset), "target": target,
+        "model": str(model),
+        "dataset": str(dataset),
+        "target": target,
         "graphs": {name: str(path) for name, path in paths.items()},
-        "accuracy": report.as_dict(), "table": format_table(report),
+        "accuracy": report.as_dict(),
+        "table": format_table(report),
         "latency_one_tile_ms": latency,
-        "latency_ratio_to_fp32": {name: value["median_ms"] / latency["fp32"]["median_ms"]
-                                  for name, value in latency.items()},
+        "latency_ratio_to_fp32": {
+            name: value["median_ms"] / latency["fp32"]["median_ms"]
+            for name, value in latency.items()
+        },
         "lint": {name: results[name].lint.as_dict() for name in results},
         "kept_float": {name: len(results[name].recipe.kept_float) for name in results},
         "files": [str(p) for p in written],

@@ -36,14 +36,24 @@ from comix.tasks import FUSION_IRVIS, FUSION_PANSHARPEN, FUSION_TASKS, SEGMENTAT
 # PSNR (dB) with a reference (Wald's protocol), else PSNR against the synthetic ideal MS, else QNR; IR-VIS has no
 # reference: SSIM (with the visible + with the infrared image), which noise lowers (EN and SD rise with noise)
 DEFAULT_BUDGET_METRIC = {SEGMENTATION: "mean_iou", FUSION_PANSHARPEN: "psnr", FUSION_IRVIS: "ssim"}
-UNITS = {"mean_iou": "points", "psnr": "dB", "truth_psnr": "dB", "sam": "degrees", "en": "bits", "mi": "bits"}
-_KINDS = {"scene": "a scene description (dataset YAML)", "pansharpen": "pan-sharpening data (a PanCollection .h5)",
-          "irvis": "infrared-visible pairs (a folder with ir/ and vi/)"}
+UNITS = {
+    "mean_iou": "points",
+    "psnr": "dB",
+    "truth_psnr": "dB",
+    "sam": "degrees",
+    "en": "bits",
+    "mi": "bits",
+}
+_KINDS = {
+    "scene": "a scene description (dataset YAML)",
+    "pansharpen": "pan-sharpening data (a PanCollection .h5)",
+    "irvis": "infrared-visible pairs (a folder with ir/ and vi/)",
+}
 _EXPECTED = {SEGMENTATION: "scene", FUSION_PANSHARPEN: "pansharpen", FUSION_IRVIS: "irvis"}
 
 
 def data_kind(path: str | os.PathLike) -> str:
-    """"scene", "pansharpen" or "irvis" from the path's form; refuses a missing path or another form."""
+    """ "scene", "pansharpen" or "irvis" from the path's form; refuses a missing path or another form."""
     from comix.data.fusion.loading import H5_SUFFIXES
 
     path = Path(path)
@@ -53,9 +63,15 @@ def data_kind(path: str | os.PathLike) -> str:
         return "pansharpen"
     if path.is_dir():
         return "scene" if (path / "dataset.yaml").is_file() else "irvis"
-    got = "no such file or folder" if not path.exists() else f"a {path.suffix or 'file without suffix'}"
-    raise CalibrationError(f"--data {path}: got {got}, expected a dataset YAML (CoMiX), a PanCollection .h5 "
-                           "(pan-sharpening) or a folder of ir/ vi/ pairs (IR-VIS)")
+    got = (
+        "no such file or folder"
+        if not path.exists()
+        else f"a {path.suffix or 'file without suffix'}"
+    )
+    raise CalibrationError(
+        f"--data {path}: got {got}, expected a dataset YAML (CoMiX), a PanCollection .h5 "
+        "(pan-sharpening) or a folder of ir/ vi/ pairs (IR-VIS)"
+    )
 
 
 class CalibrationData(ABC):
@@ -134,30 +150,49 @@ class SceneData(CalibrationData):
         return write_accuracy_report(report, stem)
 
     def summary(self, report) -> dict:
-        return {g.name: {"mean_iou": g.mean_iou, "overall_accuracy": g.overall_accuracy,
-                         "delta_points": g.delta_points, "argmax_agreement_scored": g.argmax_agreement_scored}
-                for g in report.graphs}
+        return {
+            g.name: {
+                "mean_iou": g.mean_iou,
+                "overall_accuracy": g.overall_accuracy,
+                "delta_points": g.delta_points,
+                "argmax_agreement_scored": g.argmax_agreement_scored,
+            }
+            for g in report.graphs
+        }
 
 
 class FusionData(CalibrationData):
     """Fusion pairs of the model's task: stratified crops for calibration, the task's metrics for the report."""
 
-    def __init__(self, model: onnx.ModelProto, record: ModelRecord, path: Path, calibration_path: Path | None,
-                 budget_metric: str | None) -> None:
+    def __init__(
+        self,
+        model: onnx.ModelProto,
+        record: ModelRecord,
+        path: Path,
+        calibration_path: Path | None,
+        budget_metric: str | None,
+    ) -> None:
         self.task, self.where = record.task, str(path)
         self.data_range = float(record.config.get("data_range", 1.0))
         self.primary_channels = int(record.config.get("primary_channels", 3))
         self.scored = self._load(path, "--data")
-        self.calibration = self._load(calibration_path, "--calibration-data") if calibration_path else self.scored
+        self.calibration = (
+            self._load(calibration_path, "--calibration-data") if calibration_path else self.scored
+        )
         self.calibration_where = str(calibration_path or path)
         self.static_tile = _static_tile(model)
         metrics = self._metrics()
         if budget_metric is None:
-            budget_metric = next(m for m in ("psnr", "truth_psnr", "qnr", DEFAULT_BUDGET_METRIC[self.task])
-                                 if m in metrics)
+            budget_metric = next(
+                m
+                for m in ("psnr", "truth_psnr", "qnr", DEFAULT_BUDGET_METRIC[self.task])
+                if m in metrics
+            )
         if budget_metric not in metrics:
-            raise CalibrationError(f"--budget-metric: got {budget_metric!r}, expected one of {metrics} (the "
-                                   f"metrics of {describe(self.task)} on {path})")
+            raise CalibrationError(
+                f"--budget-metric: got {budget_metric!r}, expected one of {metrics} (the "
+                f"metrics of {describe(self.task)} on {path})"
+            )
         self.budget_metric, self.budget_unit = budget_metric, UNITS.get(budget_metric, "")
 
     def _load(self, path: Path, option: str):
@@ -167,8 +202,10 @@ class FusionData(CalibrationData):
         expected = _EXPECTED[self.task]
         kind = data_kind(path)
         if kind != expected:
-            raise CalibrationError(f"{option} {path}: got {_KINDS[kind]}, but {describe(self.task)} calibrates on "
-                                   f"{_KINDS[expected]}")
+            raise CalibrationError(
+                f"{option} {path}: got {_KINDS[kind]}, but {describe(self.task)} calibrates on "
+                f"{_KINDS[expected]}"
+            )
         if kind == "pansharpen":
             data = read_pancollection(path, self.data_range)
             got, what = data.bands, "MS bands"
@@ -176,10 +213,14 @@ class FusionData(CalibrationData):
             data = read_image_pairs(path, gray_visible=self.primary_channels == 1)
             got, what = data.visible_channels, "visible channels"
         if got != self.primary_channels:
-            raise CalibrationError(f"{option} {path}: got {got} {what}, expected {self.primary_channels} as the "
-                                   "model takes")
+            raise CalibrationError(
+                f"{option} {path}: got {got} {what}, expected {self.primary_channels} as the "
+                "model takes"
+            )
         if len(data) == 0:
-            raise CalibrationError(f"{option} {path}: got no samples, expected pairs to calibrate on and to score")
+            raise CalibrationError(
+                f"{option} {path}: got no samples, expected pairs to calibrate on and to score"
+            )
         return data
 
     def _metrics(self) -> list[str]:
@@ -198,21 +239,28 @@ class FusionData(CalibrationData):
         from comix.runtime.defaults import TILE
 
         if self.static_tile is not None and tile is not None and (tile, tile) != self.static_tile:
-            raise CalibrationError(f"--tile: got {tile}, expected {self.static_tile[0]} (the graph's fixed "
-                                   f"{self.static_tile[0]}x{self.static_tile[1]} input) or no --tile")
+            raise CalibrationError(
+                f"--tile: got {tile}, expected {self.static_tile[0]} (the graph's fixed "
+                f"{self.static_tile[0]}x{self.static_tile[1]} input) or no --tile"
+            )
         size = self.static_tile or tile or TILE
         tiles = fusion_calibration_tiles(self.calibration, count, size, seed)
         if self.static_tile is not None and tuple(tiles.tile_size) != self.static_tile:
-            raise CalibrationError(f"{self.calibration_where}: got samples of {tiles.tile_size[0]}x"
-                                   f"{tiles.tile_size[1]} px, expected at least the graph's fixed "
-                                   f"{self.static_tile[0]}x{self.static_tile[1]} input")
+            raise CalibrationError(
+                f"{self.calibration_where}: got samples of {tiles.tile_size[0]}x"
+                f"{tiles.tile_size[1]} px, expected at least the graph's fixed "
+                f"{self.static_tile[0]}x{self.static_tile[1]} input"
+            )
         return tiles
 
     def coverage(self, tiles: CalibrationTiles) -> dict:
         from comix.calibration.fusion_tiles import stratum_coverage
 
-        return {"source": self.calibration_where, "strata": stratum_coverage(tiles),
-                "samples": sorted(set(tiles.samples))}
+        return {
+            "source": self.calibration_where,
+            "strata": stratum_coverage(tiles),
+            "samples": sorted(set(tiles.samples)),
+        }
 
     def budget_value(self, backend: Backend) -> float:
         from comix.train.fusion.evaluate import score_fusion
@@ -222,12 +270,16 @@ class FusionData(CalibrationData):
     def budget_loss(self, value: float, reference: float) -> float:
         from comix.train.fusion.evaluate import metric_deltas
 
-        return metric_deltas({self.budget_metric: value}, {self.budget_metric: reference})[self.budget_metric]["loss"]
+        return metric_deltas({self.budget_metric: value}, {self.budget_metric: reference})[
+            self.budget_metric
+        ]["loss"]
 
     def report(self, backends: dict[str, Backend], progress=None):
         from comix.calibration.fusion_accuracy import fusion_accuracy_report
 
-        return fusion_accuracy_report(backends, self.scored, self.budget_metric, name=self.where, progress=progress)
+        return fusion_accuracy_report(
+            backends, self.scored, self.budget_metric, name=self.where, progress=progress
+        )
 
     def write_report(self, report, stem: Path) -> list[Path]:
         from comix.calibration.fusion_accuracy import write_fusion_report
@@ -235,8 +287,14 @@ class FusionData(CalibrationData):
         return write_fusion_report(report, stem)
 
     def summary(self, report) -> dict:
-        return {g.name: {"metrics": g.metrics, "loss": {k: v["loss"] for k, v in g.deltas.items()},
-                         "fidelity": g.fidelity} for g in report.graphs}
+        return {
+            g.name: {
+                "metrics": g.metrics,
+                "loss": {k: v["loss"] for k, v in g.deltas.items()},
+                "fidelity": g.fidelity,
+            }
+            for g in report.graphs
+        }
 
 
 def _static_tile(model: onnx.ModelProto) -> tuple[int, int] | None:
@@ -246,28 +304,42 @@ def _static_tile(model: onnx.ModelProto) -> tuple[int, int] | None:
     return None
 
 
-def open_calibration_data(model: onnx.ModelProto, record: ModelRecord, path: str | os.PathLike,
-                          calibration_path: str | os.PathLike | None = None,
-                          budget_metric: str | None = None) -> CalibrationData:
+def open_calibration_data(
+    model: onnx.ModelProto,
+    record: ModelRecord,
+    path: str | os.PathLike,
+    calibration_path: str | os.PathLike | None = None,
+    budget_metric: str | None = None,
+) -> CalibrationData:
     """The data adapter of the model's task (module doc); refuses data of another kind in one sentence."""
     path = Path(path)
     if record.task == SEGMENTATION:
         kind = data_kind(path)
         if kind != "scene":
-            raise CalibrationError(f"--data {path}: got {_KINDS[kind]}, but {describe(SEGMENTATION)} calibrates on "
-                                   f"{_KINDS['scene']}")
+            raise CalibrationError(
+                f"--data {path}: got {_KINDS[kind]}, but {describe(SEGMENTATION)} calibrates on "
+                f"{_KINDS['scene']}"
+            )
         if calibration_path is not None:
-            raise CalibrationError("--calibration-data: got it for a CoMiX segmentation model, expected it only for "
-                                   "fusion models (segmentation tiles come from the scene's training pixels)")
+            raise CalibrationError(
+                "--calibration-data: got it for a CoMiX segmentation model, expected it only for "
+                "fusion models (segmentation tiles come from the scene's training pixels)"
+            )
         if budget_metric not in (None, "mean_iou"):
-            raise CalibrationError(f"--budget-metric: got {budget_metric!r}, expected 'mean_iou' (or none) for "
-                                   f"{describe(SEGMENTATION)}")
+            raise CalibrationError(
+                f"--budget-metric: got {budget_metric!r}, expected 'mean_iou' (or none) for "
+                f"{describe(SEGMENTATION)}"
+            )
         return SceneData(path, graph_inputs(model))
     if record.task in FUSION_TASKS:
         graph_inputs(model)  # two rank-4 inputs
-        return FusionData(model, record, path, Path(calibration_path) if calibration_path else None, budget_metric)
-    raise CalibrationError(f"model: got task {record.task!r} in its record, expected one of "
-                           f"{[SEGMENTATION, *FUSION_TASKS]}")
+        return FusionData(
+            model, record, path, Path(calibration_path) if calibration_path else None, budget_metric
+        )
+    raise CalibrationError(
+        f"model: got task {record.task!r} in its record, expected one of "
+        f"{[SEGMENTATION, *FUSION_TASKS]}"
+    )
 
 
 def input_channels(tiles: CalibrationTiles) -> tuple[int, int]:

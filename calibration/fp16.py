@@ -29,10 +29,27 @@ from comix.calibration.quiet import quiet
 from comix.calibration.recipe import FP16_HEADROOM, FP16_MAX
 from comix.calibration.statistics import ActivationStatistics
 
-NORMALISATION_OPS = {"LayerNormalization", "BatchNormalization", "InstanceNormalization", "GroupNormalization",
-                     "Softmax", "LogSoftmax", "RMSNormalization"}
-REDUCTION_OPS = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare", "ReduceProd",
-                 "GlobalAveragePool", "GlobalMaxPool", "CumSum"}
+NORMALISATION_OPS = {
+    "LayerNormalization",
+    "BatchNormalization",
+    "InstanceNormalization",
+    "GroupNormalization",
+    "Softmax",
+    "LogSoftmax",
+    "RMSNormalization",
+}
+REDUCTION_OPS = {
+    "ReduceMean",
+    "ReduceSum",
+    "ReduceMax",
+    "ReduceMin",
+    "ReduceL2",
+    "ReduceSumSquare",
+    "ReduceProd",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "CumSum",
+}
 ELEMENTWISE_OPS = {"Sub", "Div", "Mul", "Add", "Cast", "Identity", "Reshape", "Unsqueeze", "Expand"}
 FIRST_LAYER_OPS = {"Conv", "MatMul", "Gemm"}
 _SIZE_OPS = {"Shape", "Size"}
@@ -40,8 +57,11 @@ _SIZE_OPS = {"Shape", "Size"}
 _INTEGER_OPS = {"Shape", "Gather", "Range", "ConstantOfShape", "NonZero", "Equal", "Where"}
 
 
-def fp32_nodes(model: onnx.ModelProto, statistics: ActivationStatistics | None,
-               task_rules: dict[str, str] | None = None) -> dict[str, str]:
+def fp32_nodes(
+    model: onnx.ModelProto,
+    statistics: ActivationStatistics | None,
+    task_rules: dict[str, str] | None = None,
+) -> dict[str, str]:
     """node name -> why it stays FP32, for every node that does (see the module doc). ``task_rules``: the
     task's own keep-list (a SHIP fusion graph: :func:`comix.calibration.fusion_rules.fusion_fp32_nodes`)."""
     kept: dict[str, str] = {}
@@ -57,27 +77,39 @@ def fp32_nodes(model: onnx.ModelProto, statistics: ActivationStatistics | None,
                 kept[node.name] = "input normalisation: raw input values need FP32 resolution"
                 frontier += list(node.output)
             elif node.op_type in FIRST_LAYER_OPS:
-                kept[node.name] = ("first layer on the input: it reads raw values (the export may fold the "
-                                   "input normalisation into it), which need FP32 resolution")
+                kept[node.name] = (
+                    "first layer on the input: it reads raw values (the export may fold the "
+                    "input normalisation into it), which need FP32 resolution"
+                )
     for node in sampling_path(model):
-        kept.setdefault(node.name, "DCN sampling positions: offset/mask arithmetic (flattened-volume rows in the "
-                                   "portable lowering) needs FP32")
+        kept.setdefault(
+            node.name,
+            "DCN sampling positions: offset/mask arithmetic (flattened-volume rows in the "
+            "portable lowering) needs FP32",
+        )
     for name, reason in (task_rules or {}).items():
         kept.setdefault(name, reason)
     for node in model.graph.node:
         if node.name in kept:
             continue
         if is_dcn(node):
-            kept[node.name] = ("deformable convolution: sampling positions need sub-pixel precision and the "
-                               "kernels accumulate in FP32")
+            kept[node.name] = (
+                "deformable convolution: sampling positions need sub-pixel precision and the "
+                "kernels accumulate in FP32"
+            )
         elif node.op_type in NORMALISATION_OPS:
             kept[node.name] = f"{node.op_type}: statistics/exponentials over many elements"
         elif node.op_type in REDUCTION_OPS:
             kept[node.name] = f"{node.op_type}: reduction over a whole tile"
         elif statistics is not None:
-            peak = max((statistics.absmax(out) for out in node.output if out in statistics.maximum), default=0.0)
+            peak = max(
+                (statistics.absmax(out) for out in node.output if out in statistics.maximum),
+                default=0.0,
+            )
             if peak > FP16_MAX * FP16_HEADROOM:
-                kept[node.name] = f"range: calibrated |max| {peak:.4g} exceeds {FP16_HEADROOM:g} x FP16 max"
+                kept[node.name] = (
+                    f"range: calibrated |max| {peak:.4g} exceeds {FP16_HEADROOM:g} x FP16 max"
+                )
     return kept
 
 
@@ -91,15 +123,22 @@ def sampling_path(model: onnx.ModelProto) -> list[onnx.NodeProto]:
         stack = [dcn.input[i] for i in (2, 4) if len(dcn.input) > i and dcn.input[i]]
         while stack:
             node = made_by.get(stack.pop())
-            if node is None or node.name in found or node.op_type in FIRST_LAYER_OPS or is_dcn(node) \
-                    or node.op_type in _SIZE_OPS:
+            if (
+                node is None
+                or node.name in found
+                or node.op_type in FIRST_LAYER_OPS
+                or is_dcn(node)
+                or node.op_type in _SIZE_OPS
+            ):
                 continue
             found[node.name] = node
             stack += [name for name in node.input if name]
     return list(found.values())
 
 
-def convert_fp16(model: onnx.ModelProto, keep: dict[str, str]) -> tuple[onnx.ModelProto, list[dict]]:
+def convert_fp16(
+    model: onnx.ModelProto, keep: dict[str, str]
+) -> tuple[onnx.ModelProto, list[dict]]:
     """(FP16 graph with FP32 inputs/outputs, the kept nodes as ``{"node", "op_type", "reason"}``)."""
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
@@ -109,10 +148,17 @@ def convert_fp16(model: onnx.ModelProto, keep: dict[str, str]) -> tuple[onnx.Mod
     copy.CopyFrom(model)
     op_types = {n.name: n.op_type for n in model.graph.node}
     with quiet():
-        converted = convert_float_to_float16(copy, keep_io_types=True, node_block_list=sorted(keep),
-                                             op_block_list=sorted(_INTEGER_OPS))
+        converted = convert_float_to_float16(
+            copy,
+            keep_io_types=True,
+            node_block_list=sorted(keep),
+            op_block_list=sorted(_INTEGER_OPS),
+        )
     drop_fp16_round_trips(converted)
-    kept = [{"node": name, "op_type": op_types.get(name, "?"), "reason": reason} for name, reason in keep.items()]
+    kept = [
+        {"node": name, "op_type": op_types.get(name, "?"), "reason": reason}
+        for name, reason in keep.items()
+    ]
     return converted, kept
 
 
@@ -126,7 +172,11 @@ def drop_fp16_round_trips(model: onnx.ModelProto) -> int:
     outputs = {o.name for o in model.graph.output}
 
     def cast_to(node: onnx.NodeProto) -> int | None:
-        return next((a.i for a in node.attribute if a.name == "to"), None) if node.op_type == "Cast" else None
+        return (
+            next((a.i for a in node.attribute if a.name == "to"), None)
+            if node.op_type == "Cast"
+            else None
+        )
 
     readers = consumers(model)
     rewired, dead = 0, set()
@@ -149,7 +199,9 @@ def drop_fp16_round_trips(model: onnx.ModelProto) -> int:
     del model.graph.node[:]
     model.graph.node.extend(kept_nodes)
     produced = {out for node in kept_nodes for out in node.output}
-    stale = [v for v in model.graph.value_info if v.name not in produced]  # types of the removed casts' outputs
+    stale = [
+        v for v in model.graph.value_info if v.name not in produced
+    ]  # types of the removed casts' outputs
     for value in stale:
         model.graph.value_info.remove(value)
     return rewired

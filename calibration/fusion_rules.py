@@ -39,7 +39,7 @@ ELEMENTWISE = {"Mul", "Add", "Sub", "Div", "Cast", "Identity", "Clip", "Relu"}
 # group -> reason written into the recipe for each node kept FP32 in an FP16 fusion graph
 FP16_GROUPS = {
     "fourier": "Fourier product: un-normalised spectra of a tile (sums over all its pixels) and their product pass "
-               "FP16's range",
+    "FP16's range",
     "layernorm": "LayerNorm statistics: centring, variance, sqrt and division per pixel",
     "exp": "Exp (affine coupling of the invertible blocks): exponentials amplify FP16 rounding",
     "division": "Div: a division by a small value amplifies FP16 rounding",
@@ -66,7 +66,9 @@ def _integer_tensors(model: onnx.ModelProto, constants: set[str]) -> set[str]:
     found: set[str] = set()
     for node in model.graph.node:  # graph order: producers come first
         ins = [name for name in node.input if name]
-        if node.op_type in FORWARD_ONLY or (ins and all(name in found or name in constants for name in ins)):
+        if node.op_type in FORWARD_ONLY or (
+            ins and all(name in found or name in constants for name in ins)
+        ):
             found.update(node.output)
     return found
 
@@ -74,8 +76,12 @@ def _integer_tensors(model: onnx.ModelProto, constants: set[str]) -> set[str]:
 def transform_nodes(model: onnx.ModelProto) -> list[onnx.NodeProto]:
     """``DFT`` nodes and ``MatMul`` nodes with one constant operand (a Fourier basis)."""
     constants = _constant_names(model)
-    return [node for node in model.graph.node if node.op_type == "DFT"
-            or (node.op_type == "MatMul" and sum(name in constants for name in node.input) == 1)]
+    return [
+        node
+        for node in model.graph.node
+        if node.op_type == "DFT"
+        or (node.op_type == "MatMul" and sum(name in constants for name in node.input) == 1)
+    ]
 
 
 def spectral_nodes(model: onnx.ModelProto) -> list[str]:
@@ -113,8 +119,11 @@ def layernorm_nodes(model: onnx.ModelProto) -> list[str]:
         for centre in readers.get(mean.output[0], []):
             if centre.op_type != "Sub" or list(centre.input[:2]) != [source, mean.output[0]]:
                 continue
-            divisions = [r for r in readers.get(centre.output[0], []) if r.op_type == "Div"
-                         and r.input[0] == centre.output[0]]
+            divisions = [
+                r
+                for r in readers.get(centre.output[0], [])
+                if r.op_type == "Div" and r.input[0] == centre.output[0]
+            ]
             if not divisions:
                 continue
             # nodes on a path from the centred value to the division's denominator
@@ -134,7 +143,11 @@ def layernorm_nodes(model: onnx.ModelProto) -> list[str]:
                         forward.add(reader.name)
                         stack += list(reader.output)
             group = {mean.name, centre.name, divisions[0].name} | (between & forward)
-            found += [name for name in (n.name for n in model.graph.node) if name in group and name not in found]
+            found += [
+                name
+                for name in (n.name for n in model.graph.node)
+                if name in group and name not in found
+            ]
     return found
 
 
@@ -155,14 +168,19 @@ def output_scaling_nodes(model: onnx.ModelProto) -> list[str]:
 def fragile_groups(model: onnx.ModelProto) -> dict[str, list[str]]:
     """group -> node names, for every group of :data:`FP16_GROUPS` plus ``softmax``."""
     ops = {"exp": ("Exp",), "division": ("Div", "Reciprocal"), "softmax": ("Softmax", "LogSoftmax")}
-    groups = {"fourier": spectral_nodes(model), "layernorm": layernorm_nodes(model),
-              "output": output_scaling_nodes(model)}
+    groups = {
+        "fourier": spectral_nodes(model),
+        "layernorm": layernorm_nodes(model),
+        "output": output_scaling_nodes(model),
+    }
     for group, types in ops.items():
         groups[group] = [n.name for n in model.graph.node if n.op_type in types]
     return groups
 
 
-def fusion_fp32_nodes(model: onnx.ModelProto, groups: tuple[str, ...] | None = None) -> dict[str, str]:
+def fusion_fp32_nodes(
+    model: onnx.ModelProto, groups: tuple[str, ...] | None = None
+) -> dict[str, str]:
     """node name -> reason, for the nodes an FP16 fusion graph keeps in FP32 (``groups``: default
     :data:`FP16_DEFAULT_GROUPS`; the measurement tool passes others)."""
     chosen = FP16_DEFAULT_GROUPS if groups is None else groups
@@ -183,5 +201,8 @@ def fusion_int8_float_readers(model: onnx.ModelProto) -> list[str]:
 def fusion_int8_exclusions(model: onnx.ModelProto) -> dict[str, str]:
     """node name -> reason, for the quantisable nodes an INT8 fusion graph leaves float: the Fourier MatMuls."""
     op_types = {n.name: n.op_type for n in model.graph.node}
-    return {name: "Fourier product: cosine/sine basis products of a whole tile's spectrum (range and phase)"
-            for name in spectral_nodes(model) if op_types[name] in ("MatMul", "Gemm")}
+    return {
+        name: "Fourier product: cosine/sine basis products of a whole tile's spectrum (range and phase)"
+        for name in spectral_nodes(model)
+        if op_types[name] in ("MatMul", "Gemm")
+    }

@@ -28,7 +28,9 @@ STRATUM_NAMES = {
 }
 
 
-def fusion_inputs(data: PansharpenSet | IrVisSet) -> tuple[list[np.ndarray], list[np.ndarray], list | None]:
+def fusion_inputs(
+    data: PansharpenSet | IrVisSet,
+) -> tuple[list[np.ndarray], list[np.ndarray], list | None]:
     """(primary images, guide images, target masks or None): what the model takes, per sample (C, H, W)."""
     if isinstance(data, PansharpenSet):
         return list(data.lms), list(data.pan), None
@@ -37,7 +39,9 @@ def fusion_inputs(data: PansharpenSet | IrVisSet) -> tuple[list[np.ndarray], lis
 
 def _detail(guide: np.ndarray) -> float:
     image = guide.astype(np.float64)
-    return float(np.mean(np.abs(np.diff(image, axis=-1))) + np.mean(np.abs(np.diff(image, axis=-2))))
+    return float(
+        np.mean(np.abs(np.diff(image, axis=-1))) + np.mean(np.abs(np.diff(image, axis=-2)))
+    )
 
 
 def _starts(length: int, size: int) -> list[int]:
@@ -46,15 +50,18 @@ def _starts(length: int, size: int) -> list[int]:
     return starts if starts[-1] == length - size else [*starts, length - size]
 
 
-def fusion_calibration_tiles(data: PansharpenSet | IrVisSet, count: int, tile: int | tuple[int, int],
-                             seed: int = 0) -> CalibrationTiles:
+def fusion_calibration_tiles(
+    data: PansharpenSet | IrVisSet, count: int, tile: int | tuple[int, int], seed: int = 0
+) -> CalibrationTiles:
     """``count`` stratified crops (fewer when the data holds fewer distinct crops); ``hsi`` = the primary image,
     ``x`` = the guide, ``strata`` the stratum of each crop, ``samples`` its sample index."""
     if count < 1:
         raise CalibrationError(f"--tiles: got {count}, expected at least 1 calibration tile")
     primaries, guides, masks = fusion_inputs(data)
     if not primaries:
-        raise CalibrationError(f"fusion data {data.name or ''}: got no samples, expected pairs to calibrate on")
+        raise CalibrationError(
+            f"fusion data {data.name or ''}: got no samples, expected pairs to calibrate on"
+        )
     tile_h, tile_w = (tile, tile) if isinstance(tile, int) else tile
     size_h = min(tile_h, *(g.shape[1] for g in guides))
     size_w = min(tile_w, *(g.shape[2] for g in guides))
@@ -86,8 +93,11 @@ def fusion_calibration_tiles(data: PansharpenSet | IrVisSet, count: int, tile: i
         window = (slice(None), slice(top, top + size_h), slice(left, left + size_w))
         hsi.append(primaries[n][window])
         x.append(guides[n][window])
-    tiles = CalibrationTiles(np.stack(hsi).astype(np.float32), np.stack(x).astype(np.float32),
-                             [(candidates[i][1], candidates[i][2]) for i in picked])
+    tiles = CalibrationTiles(
+        np.stack(hsi).astype(np.float32),
+        np.stack(x).astype(np.float32),
+        [(candidates[i][1], candidates[i][2]) for i in picked],
+    )
     tiles.samples = [candidates[i][0] for i in picked]
     tiles.strata = [names[int(strata[i])] for i in picked]
     return tiles

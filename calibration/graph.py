@@ -17,8 +17,16 @@ from comix.hashing import bytes_sha256
 from comix.ops.spec import CUSTOM_DOMAIN
 
 QDQ_OPS = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"}
-INTEGER_OPS = {"QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger", "MatMulIntegerToFloat",
-               "QGemm", "QLinearAdd", "QLinearMul"}
+INTEGER_OPS = {
+    "QLinearConv",
+    "QLinearMatMul",
+    "ConvInteger",
+    "MatMulInteger",
+    "MatMulIntegerToFloat",
+    "QGemm",
+    "QLinearAdd",
+    "QLinearMul",
+}
 DCN_OPS = {("", "DeformConv"), (CUSTOM_DOMAIN, "DeformConv"), (CUSTOM_DOMAIN, "DeformConv3D")}
 
 
@@ -36,15 +44,21 @@ def load_fp32_model(path: str | os.PathLike) -> tuple[onnx.ModelProto, bytes]:
     """(model, file bytes) of an FP32 CoMiX graph; refuses a missing, unreadable or already reduced graph."""
     path = Path(path)
     if not path.is_file():
-        raise CalibrationError(f"model {path}: got no such file, expected an FP32 .onnx written by `comix export`")
+        raise CalibrationError(
+            f"model {path}: got no such file, expected an FP32 .onnx written by `comix export`"
+        )
     data = path.read_bytes()
     try:
         model = onnx.load_from_string(data)
-    except Exception as error:  # noqa: BLE001 - any decode failure means "not ONNX"
-        raise CalibrationError(f"model {path}: could not be read as ONNX ({type(error).__name__}); expected a "
-                               "complete .onnx file written by `comix export`") from None
+    except Exception as error:
+        raise CalibrationError(
+            f"model {path}: could not be read as ONNX ({type(error).__name__}); expected a "
+            "complete .onnx file written by `comix export`"
+        ) from None
     if not model.graph.node:
-        raise CalibrationError(f"model {path}: got a graph with no nodes, expected an exported CoMiX model")
+        raise CalibrationError(
+            f"model {path}: got a graph with no nodes, expected an exported CoMiX model"
+        )
     check_not_reduced(model, str(path))
     name_nodes(model)
     return model, data
@@ -54,13 +68,21 @@ def check_not_reduced(model: onnx.ModelProto, where: str) -> None:
     """Refuse a graph that already holds Q/DQ or integer ops, or FP16 tensors: calibrate the FP32 export."""
     quantised = sorted({n.op_type for n in model.graph.node if n.op_type in QDQ_OPS | INTEGER_OPS})
     if quantised:
-        raise CalibrationError(f"model {where}: got a graph that is already quantised ({', '.join(quantised)} "
-                               "nodes), expected the FP32 graph from `comix export`")
+        raise CalibrationError(
+            f"model {where}: got a graph that is already quantised ({', '.join(quantised)} "
+            "nodes), expected the FP32 graph from `comix export`"
+        )
     fp16 = [t.name for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT16]
-    fp16 += [v.name for v in model.graph.input if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT16]
+    fp16 += [
+        v.name
+        for v in model.graph.input
+        if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT16
+    ]
     if fp16:
-        raise CalibrationError(f"model {where}: got a graph that already holds FP16 tensors ({fp16[0]}, ...), "
-                               "expected the FP32 graph from `comix export`")
+        raise CalibrationError(
+            f"model {where}: got a graph that already holds FP16 tensors ({fp16[0]}, ...), "
+            "expected the FP32 graph from `comix export`"
+        )
 
 
 def name_nodes(model: onnx.ModelProto) -> None:
@@ -80,13 +102,17 @@ def graph_inputs(model: onnx.ModelProto) -> GraphInputs:
     initializers = {t.name for t in model.graph.initializer}
     inputs = [v for v in model.graph.input if v.name not in initializers]
     if len(inputs) != 2:
-        raise CalibrationError(f"model: got {len(inputs)} inputs {[v.name for v in inputs]}, expected 2 "
-                               "(hsi (B, bands, H, W), x (B, C, H, W))")
+        raise CalibrationError(
+            f"model: got {len(inputs)} inputs {[v.name for v in inputs]}, expected 2 "
+            "(hsi (B, bands, H, W), x (B, C, H, W))"
+        )
 
     def channels(value) -> int | None:
         dims = value.type.tensor_type.shape.dim
         if len(dims) != 4:
-            raise CalibrationError(f"model input {value.name}: got rank {len(dims)}, expected 4 (B, C, H, W)")
+            raise CalibrationError(
+                f"model input {value.name}: got rank {len(dims)}, expected 4 (B, C, H, W)"
+            )
         return dims[1].dim_value if dims[1].HasField("dim_value") else None
 
     return GraphInputs(inputs[0].name, inputs[1].name, channels(inputs[0]), channels(inputs[1]))
@@ -121,8 +147,10 @@ def consumers(model: onnx.ModelProto) -> dict[str, list[onnx.NodeProto]]:
 
 def float_tensors(model: onnx.ModelProto) -> list[str]:
     """Every float32 activation (node outputs and graph inputs with an inferred float type), graph order."""
-    types = {v.name: v.type.tensor_type.elem_type for v in (*model.graph.value_info, *model.graph.output,
-                                                           *model.graph.input)}
+    types = {
+        v.name: v.type.tensor_type.elem_type
+        for v in (*model.graph.value_info, *model.graph.output, *model.graph.input)
+    }
     initializers = {t.name for t in model.graph.initializer}
     names = [v.name for v in model.graph.input if v.name not in initializers]
     names += [out for node in model.graph.node for out in node.output if out]

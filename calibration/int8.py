@@ -21,12 +21,28 @@ from comix.calibration.quiet import quiet
 from comix.calibration.recipe import Int8Target
 from comix.calibration.statistics import ActivationStatistics
 
-DCN_REASON = ("deformable convolution: sampled at fractional positions in FP32/FP16 by our kernels; TensorRT "
-              "feeds plugins no INT8 here")
+DCN_REASON = (
+    "deformable convolution: sampled at fractional positions in FP32/FP16 by our kernels; TensorRT "
+    "feeds plugins no INT8 here"
+)
 OFFSET_REASON = "predicts DCN sampling offsets/mask (--dcn-offsets float)"
 # ops between an offset/mask conv and the DCN input it feeds (slicing, reshaping, the mask's sigmoid)
-_PASS_THROUGH = {"Sigmoid", "Slice", "Split", "Reshape", "Transpose", "Identity", "Mul", "Add", "Concat", "Softmax",
-                 "Cast", "Unsqueeze", "Squeeze", "Gather"}
+_PASS_THROUGH = {
+    "Sigmoid",
+    "Slice",
+    "Split",
+    "Reshape",
+    "Transpose",
+    "Identity",
+    "Mul",
+    "Add",
+    "Concat",
+    "Softmax",
+    "Cast",
+    "Unsqueeze",
+    "Squeeze",
+    "Gather",
+}
 OFFSET_MODES = ("int8", "float")
 
 
@@ -52,7 +68,9 @@ def offset_convs(model: onnx.ModelProto) -> list[str]:
 
 def quantizable_nodes(model: onnx.ModelProto, target: Int8Target) -> list[onnx.NodeProto]:
     """Nodes of the target's op types with a float weight-like input (what gets Q/DQ)."""
-    return [node for node in model.graph.node if node.op_type in target.op_types and not is_dcn(node)]
+    return [
+        node for node in model.graph.node if node.op_type in target.op_types and not is_dcn(node)
+    ]
 
 
 def activation_tensors(model: onnx.ModelProto, target: Int8Target) -> list[str]:
@@ -66,9 +84,13 @@ def activation_tensors(model: onnx.ModelProto, target: Int8Target) -> list[str]:
     return names
 
 
-def quantize_int8(model: onnx.ModelProto, statistics: ActivationStatistics, target: Int8Target,
-                  exclude: dict[str, str] | None = None,
-                  float_readers: list[str] | None = None) -> tuple[onnx.ModelProto, list[dict]]:
+def quantize_int8(
+    model: onnx.ModelProto,
+    statistics: ActivationStatistics,
+    target: Int8Target,
+    exclude: dict[str, str] | None = None,
+    float_readers: list[str] | None = None,
+) -> tuple[onnx.ModelProto, list[dict]]:
     """(Q/DQ graph, nodes left float with their reasons). ``exclude``: node name -> reason; ``float_readers``:
     nodes (beside the DCNs) whose inputs must be the float tensors, never a dequantised one."""
     from onnxruntime.quantization import QuantType
@@ -79,23 +101,45 @@ def quantize_int8(model: onnx.ModelProto, statistics: ActivationStatistics, targ
 
     exclude = dict(exclude or {})
     kept = [{"node": n.name, "op_type": n.op_type, "reason": DCN_REASON} for n in dcn_nodes(model)]
-    kept += [{"node": name, "op_type": _op_type(model, name), "reason": reason} for name, reason in exclude.items()]
+    kept += [
+        {"node": name, "op_type": _op_type(model, name), "reason": reason}
+        for name, reason in exclude.items()
+    ]
     inferred = onnx.shape_inference.infer_shapes(model)
-    ranges = TensorsData(CalibrationMethod.MinMax, {
-        name: TensorData(lowest=np.array(low, dtype=np.float32), highest=np.array(high, dtype=np.float32))
-        for name, (low, high) in statistics.ranges().items()})
+    ranges = TensorsData(
+        CalibrationMethod.MinMax,
+        {
+            name: TensorData(
+                lowest=np.array(low, dtype=np.float32), highest=np.array(high, dtype=np.float32)
+            )
+            for name, (low, high) in statistics.ranges().items()
+        },
+    )
     activation = QuantType.QInt8 if target.activation_type == "int8" else QuantType.QUInt8
     extra = {
         "ActivationSymmetric": target.activation_symmetric,
         "WeightSymmetric": True,
         "QuantizeBias": target.quantize_bias,
-        "DedicatedQDQPair": target.name == "tensorrt",  # TensorRT fuses a pair into one consumer only
-        "OpTypesToExcludeOutputQuantization": list(target.op_types) if target.name == "tensorrt" else [],
+        "DedicatedQDQPair": target.name
+        == "tensorrt",  # TensorRT fuses a pair into one consumer only
+        "OpTypesToExcludeOutputQuantization": list(target.op_types)
+        if target.name == "tensorrt"
+        else [],
         # output channels of a MatMul weight are its last axis (3-D in the portable DCN lowering)
         "QDQOpTypePerChannelSupportToAxis": {"MatMul": -1},
     }
-    quantizer = QDQQuantizer(inferred, True, target.reduce_range, QuantType.QInt8, activation, ranges, [],
-                             sorted(exclude) + [n.name for n in dcn_nodes(model)], list(target.op_types), extra)
+    quantizer = QDQQuantizer(
+        inferred,
+        True,
+        target.reduce_range,
+        QuantType.QInt8,
+        activation,
+        ranges,
+        [],
+        sorted(exclude) + [n.name for n in dcn_nodes(model)],
+        list(target.op_types),
+        extra,
+    )
     with quiet():
         quantized = quantizer.quantize_model()
     del quantized.graph.value_info[:]  # stale after Q/DQ insertion; runtimes infer their own
@@ -139,5 +183,8 @@ def _op_type(model: onnx.ModelProto, name: str) -> str:
 def qdq_consumers(model: onnx.ModelProto) -> dict[str, list[str]]:
     """DequantizeLinear output -> names of the nodes reading it (for the lint and the report)."""
     readers = consumers(model)
-    return {node.output[0]: [c.name for c in readers.get(node.output[0], [])]
-            for node in model.graph.node if node.op_type == "DequantizeLinear"}
+    return {
+        node.output[0]: [c.name for c in readers.get(node.output[0], [])]
+        for node in model.graph.node
+        if node.op_type == "DequantizeLinear"
+    }

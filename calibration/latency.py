@@ -17,9 +17,16 @@ import onnx
 from comix.calibration.graph import graph_inputs
 
 
-def tile_latency(models: Mapping[str, onnx.ModelProto | bytes], bands: int, x_channels: int,
-                 tile: int | tuple[int, int] = 128, rounds: int = 10, warmup: int = 2, threads: int = 1,
-                 seed: int = 0) -> dict[str, dict]:
+def tile_latency(
+    models: Mapping[str, onnx.ModelProto | bytes],
+    bands: int,
+    x_channels: int,
+    tile: int | tuple[int, int] = 128,
+    rounds: int = 10,
+    warmup: int = 2,
+    threads: int = 1,
+    seed: int = 0,
+) -> dict[str, dict]:
     """name -> {"median_ms", "min_ms", "runs", "times_ms" (one per round)} for one (1, bands, H, W) + (1, C, H, W)
     tile (``tile`` = H = W or (H, W)); ``bands`` / ``x_channels`` are the first and second input's channels (a
     fusion model's primary and guide image)."""
@@ -33,7 +40,9 @@ def tile_latency(models: Mapping[str, onnx.ModelProto | bytes], bands: int, x_ch
     for name, model in models.items():
         proto = model if isinstance(model, onnx.ModelProto) else onnx.load_from_string(model)
         names = graph_inputs(proto)
-        sessions[name] = SessionFactory(proto, providers=["CPUExecutionProvider"], threads=threads)()
+        sessions[name] = SessionFactory(
+            proto, providers=["CPUExecutionProvider"], threads=threads
+        )()
         feeds[name] = {names.hsi: hsi, names.x: x}
     times: dict[str, list[float]] = {name: [] for name in sessions}
     for round_index in range(warmup + rounds):
@@ -42,11 +51,20 @@ def tile_latency(models: Mapping[str, onnx.ModelProto | bytes], bands: int, x_ch
             session.run(None, feeds[name])
             if round_index >= warmup:
                 times[name].append(1000.0 * (time.perf_counter() - start))
-    return {name: {"median_ms": statistics.median(values), "min_ms": min(values), "runs": len(values),
-                   "times_ms": values} for name, values in times.items()}
+    return {
+        name: {
+            "median_ms": statistics.median(values),
+            "min_ms": min(values),
+            "runs": len(values),
+            "times_ms": values,
+        }
+        for name, values in times.items()
+    }
 
 
 def paired_ratio(timed: Mapping[str, dict], name: str, reference: str) -> float:
     """Median over rounds of ``name``'s time / ``reference``'s time in the same round (:func:`tile_latency`'s
     result): the two ran back to back, so a burst of load that spans a round cancels out of its ratio."""
-    return statistics.median(a / b for a, b in zip(timed[name]["times_ms"], timed[reference]["times_ms"]))
+    return statistics.median(
+        a / b for a, b in zip(timed[name]["times_ms"], timed[reference]["times_ms"])
+    )

@@ -33,14 +33,35 @@ from comix.calibration.cache import StatisticsCache
 from comix.calibration.data import CalibrationData, input_channels, open_calibration_data
 from comix.calibration.errors import CalibrationError
 from comix.calibration.fp16 import convert_fp16, fp32_nodes
-from comix.calibration.fusion_rules import fusion_fp32_nodes, fusion_int8_exclusions, fusion_int8_float_readers
+from comix.calibration.fusion_rules import (
+    fusion_fp32_nodes,
+    fusion_int8_exclusions,
+    fusion_int8_float_readers,
+)
 from comix.calibration.graph import graph_inputs, load_fp32_model, model_sha256, op_census
-from comix.calibration.int8 import OFFSET_MODES, OFFSET_REASON, activation_tensors, offset_convs, quantize_int8
+from comix.calibration.int8 import (
+    OFFSET_MODES,
+    OFFSET_REASON,
+    activation_tensors,
+    offset_convs,
+    quantize_int8,
+)
 from comix.calibration.latency import paired_ratio, tile_latency
 from comix.calibration.lint import LintReport, lint_graph
 from comix.calibration.recipe import PRECISIONS, TARGETS, PrecisionRecipe
-from comix.calibration.sensitivity import FallbackResult, fallback_search, node_sensitivity, sensitivity_table
-from comix.calibration.speed import SPEED_ROUNDS, SpeedTrial, float_reasons, node_groups, select_float_groups
+from comix.calibration.sensitivity import (
+    FallbackResult,
+    fallback_search,
+    node_sensitivity,
+    sensitivity_table,
+)
+from comix.calibration.speed import (
+    SPEED_ROUNDS,
+    SpeedTrial,
+    float_reasons,
+    node_groups,
+    select_float_groups,
+)
 from comix.calibration.statistics import ActivationStatistics, collect_statistics
 from comix.calibration.tiles import CalibrationTiles
 from comix.metadata import ModelRecord, tool_versions
@@ -60,20 +81,24 @@ class CalibrationRequest:
     method: str = defaults.DEFAULT_METHOD
     percentile: float = defaults.DEFAULT_PERCENTILE
     tiles: int = defaults.DEFAULT_TILES
-    tile: int | None = None                 # default: the runtime tile (comix.runtime.defaults.TILE)
+    tile: int | None = None  # default: the runtime tile (comix.runtime.defaults.TILE)
     seed: int = defaults.DEFAULT_SEED
     dcn_offsets: str = "int8"
     exclude: list[str] = field(default_factory=list)
-    max_drop: float | None = None           # budget: mIoU points, or the fusion budget metric's unit (PSNR: dB)
-    budget_metric: str | None = None        # fusion: the metric --max-drop is in (default per task, calibration.data)
-    calibration_data: Path | None = None    # fusion: crops from here instead of from `dataset`
-    speed_pass: bool = True                 # --target cpu: groups slower in INT8 on this CPU stay float
+    max_drop: float | None = (
+        None  # budget: mIoU points, or the fusion budget metric's unit (PSNR: dB)
+    )
+    budget_metric: str | None = (
+        None  # fusion: the metric --max-drop is in (default per task, calibration.data)
+    )
+    calibration_data: Path | None = None  # fusion: crops from here instead of from `dataset`
+    speed_pass: bool = True  # --target cpu: groups slower in INT8 on this CPU stay float
     report: bool = True
     cache_dir: Path | None = None
     use_cache: bool = True
     rebuild_cache: bool = False
     threads: int = 1
-    lint_strict: bool = True                # a TensorRT-target graph that fails the lint is not written
+    lint_strict: bool = True  # a TensorRT-target graph that fails the lint is not written
 
 
 @dataclass
@@ -84,7 +109,7 @@ class CalibrationResult:
     lint: LintReport
     statistics_from_cache: bool
     cache_path: Path | None
-    accuracy: object | None = None          # AccuracyReport (segmentation) or FusionAccuracyReport (fusion)
+    accuracy: object | None = None  # AccuracyReport (segmentation) or FusionAccuracyReport (fusion)
     report_paths: list[Path] = field(default_factory=list)
     sensitivity: list[dict] = field(default_factory=list)
     fallback: FallbackResult | None = None
@@ -104,7 +129,9 @@ class NonFiniteOutput(RuntimeError):
 FINITE_CHECK_TILES = 4  # calibration tiles the reduced graph runs on before anything is written
 
 
-def check_finite(graph: onnx.ModelProto, tiles: CalibrationTiles, precision: str, threads: int = 1) -> None:
+def check_finite(
+    graph: onnx.ModelProto, tiles: CalibrationTiles, precision: str, threads: int = 1
+) -> None:
     """Run ``graph`` on the first calibration tiles (the FP32 graph was finite on all of them: the statistics
     pass refuses otherwise) and refuse a graph whose output is not finite."""
     import numpy as np
@@ -114,35 +141,51 @@ def check_finite(graph: onnx.ModelProto, tiles: CalibrationTiles, precision: str
     session = SessionFactory(graph, providers=["CPUExecutionProvider"], threads=threads)()
     names = graph_inputs(graph)
     for index in range(min(FINITE_CHECK_TILES, len(tiles))):
-        outputs = session.run(None, {names.hsi: tiles.hsi[index:index + 1], names.x: tiles.x[index:index + 1]})
+        outputs = session.run(
+            None, {names.hsi: tiles.hsi[index : index + 1], names.x: tiles.x[index : index + 1]}
+        )
         bad = sum(int(np.size(o) - np.isfinite(o).sum()) for o in outputs)
         if bad:
-            raise NonFiniteOutput(f"the {precision.upper()} graph gives {bad} non-finite output values on calibration "
-                                  f"tile {index}, where the FP32 graph gives none; nothing was written (keep the "
-                                  "offending nodes in float with --exclude, and report it)")
+            raise NonFiniteOutput(
+                f"the {precision.upper()} graph gives {bad} non-finite output values on calibration "
+                f"tile {index}, where the FP32 graph gives none; nothing was written (keep the "
+                "offending nodes in float with --exclude, and report it)"
+            )
 
 
 def _check_request(request: CalibrationRequest) -> None:
     if request.precision not in PRECISIONS:
-        raise CalibrationError(f"--precision: got {request.precision!r}, expected one of {list(PRECISIONS)}")
+        raise CalibrationError(
+            f"--precision: got {request.precision!r}, expected one of {list(PRECISIONS)}"
+        )
     if request.target not in TARGETS:
         raise CalibrationError(f"--target: got {request.target!r}, expected one of {list(TARGETS)}")
     if request.method not in defaults.METHODS:
-        raise CalibrationError(f"--method: got {request.method!r}, expected one of {list(defaults.METHODS)}")
+        raise CalibrationError(
+            f"--method: got {request.method!r}, expected one of {list(defaults.METHODS)}"
+        )
     if request.dcn_offsets not in OFFSET_MODES:
-        raise CalibrationError(f"--dcn-offsets: got {request.dcn_offsets!r}, expected one of {list(OFFSET_MODES)}")
+        raise CalibrationError(
+            f"--dcn-offsets: got {request.dcn_offsets!r}, expected one of {list(OFFSET_MODES)}"
+        )
     if request.max_drop is not None and request.max_drop < 0:
-        raise CalibrationError(f"--max-drop: got {request.max_drop}, expected a non-negative budget (mIoU points, "
-                               "or the loss allowed in --budget-metric for a fusion model)")
+        raise CalibrationError(
+            f"--max-drop: got {request.max_drop}, expected a non-negative budget (mIoU points, "
+            "or the loss allowed in --budget-metric for a fusion model)"
+        )
     if request.max_drop is not None and request.precision != "int8":
-        raise CalibrationError("--max-drop: got it with --precision fp16, expected it only with int8 (FP16 has no "
-                               "per-node fallback search)")
+        raise CalibrationError(
+            "--max-drop: got it with --precision fp16, expected it only with int8 (FP16 has no "
+            "per-node fallback search)"
+        )
     output = Path(request.output)
     if output.suffix != ".onnx":
         raise CalibrationError(f"output {output}: got suffix {output.suffix!r}, expected '.onnx'")
     check_parent(output)
     if Path(request.model).resolve() == output.resolve():
-        raise CalibrationError(f"output {output}: got the input model's own path, expected a new file")
+        raise CalibrationError(
+            f"output {output}: got the input model's own path, expected a new file"
+        )
 
 
 def sidecar_path(output: str | os.PathLike) -> Path:
@@ -157,23 +200,43 @@ def report_stem(output: str | os.PathLike) -> Path:
     return output.with_name(output.stem + ".accuracy")
 
 
-def _statistics(request: CalibrationRequest, model: onnx.ModelProto, data: bytes, tiles: CalibrationTiles,
-                histogram_tensors: list[str], symmetric: bool, method: str,
-                progress: Progress | None) -> tuple[ActivationStatistics, bool, Path | None]:
+def _statistics(
+    request: CalibrationRequest,
+    model: onnx.ModelProto,
+    data: bytes,
+    tiles: CalibrationTiles,
+    histogram_tensors: list[str],
+    symmetric: bool,
+    method: str,
+    progress: Progress | None,
+) -> tuple[ActivationStatistics, bool, Path | None]:
     import onnxruntime
 
-    inputs = {"model_sha256": model_sha256(data), "tiles_sha256": tiles.sha256(), "method": method,
-              "percentile": request.percentile if method == "percentile" else None, "symmetric": symmetric,
-              "histogram_bins": defaults.HISTOGRAM_BINS, "tensors": sorted(histogram_tensors),
-              "onnxruntime": onnxruntime.__version__}
+    inputs = {
+        "model_sha256": model_sha256(data),
+        "tiles_sha256": tiles.sha256(),
+        "method": method,
+        "percentile": request.percentile if method == "percentile" else None,
+        "symmetric": symmetric,
+        "histogram_bins": defaults.HISTOGRAM_BINS,
+        "tensors": sorted(histogram_tensors),
+        "onnxruntime": onnxruntime.__version__,
+    }
     cache = StatisticsCache(request.cache_dir) if request.use_cache else None
     if cache is not None and not request.rebuild_cache:
         cached = cache.load(inputs)
         if cached is not None:
             return cached, True, cache.path(inputs)
-    statistics = collect_statistics(model, tiles, method, symmetric, request.percentile, histogram_tensors,
-                                    threads=request.threads,
-                                    progress=(lambda done, total: progress("tiles", done, total)) if progress else None)
+    statistics = collect_statistics(
+        model,
+        tiles,
+        method,
+        symmetric,
+        request.percentile,
+        histogram_tensors,
+        threads=request.threads,
+        progress=(lambda done, total: progress("tiles", done, total)) if progress else None,
+    )
     path = cache.store(inputs, statistics) if cache is not None else None
     return statistics, False, path
 
@@ -187,7 +250,9 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
     _check_request(request)
     model, data = load_fp32_model(request.model)
     record = ModelRecord.read_onnx(model)
-    source = open_calibration_data(model, record, request.dataset, request.calibration_data, request.budget_metric)
+    source = open_calibration_data(
+        model, record, request.dataset, request.calibration_data, request.budget_metric
+    )
     fusion = record.task in FUSION_TASKS
     tiles = source.tiles(request.tiles, request.tile, request.seed)
     target = TARGETS[request.target]
@@ -198,53 +263,87 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
     histogram_tensors = activation_tensors(model, target) if int8 else []
     method = request.method if int8 else "max"
     symmetric = target.activation_symmetric if int8 else True
-    statistics, from_cache, cache_path = _statistics(request, model, data, tiles, histogram_tensors, symmetric,
-                                                     method, progress)
+    statistics, from_cache, cache_path = _statistics(
+        request, model, data, tiles, histogram_tensors, symmetric, method, progress
+    )
     seconds["statistics"] = time.perf_counter() - start
 
     start = time.perf_counter()
     known = {n.name for n in model.graph.node}
     unknown = [name for name in request.exclude if name not in known]
     if unknown:
-        raise CalibrationError(f"--exclude: got node names {unknown[:3]} not in the graph, expected names from "
-                               "the model (see the sensitivity ranking in a previous report)")
+        raise CalibrationError(
+            f"--exclude: got node names {unknown[:3]} not in the graph, expected names from "
+            "the model (see the sensitivity ranking in a previous report)"
+        )
     sensitivity, fallback, latency, speed_trials = [], None, {}, []
     if int8:
-        exclude = {name: "excluded with --exclude" for name in request.exclude}
+        exclude = dict.fromkeys(request.exclude, "excluded with --exclude")
         if request.dcn_offsets == "float":
-            exclude.update({name: OFFSET_REASON for name in offset_convs(model) if name not in exclude})
+            exclude.update(
+                {name: OFFSET_REASON for name in offset_convs(model) if name not in exclude}
+            )
         if fusion:
-            exclude.update({name: why for name, why in fusion_int8_exclusions(model).items() if name not in exclude})
+            exclude.update(
+                {
+                    name: why
+                    for name, why in fusion_int8_exclusions(model).items()
+                    if name not in exclude
+                }
+            )
         float_readers = fusion_int8_float_readers(model) if fusion else None
         if request.target == "cpu" and request.speed_pass:
             start_speed = time.perf_counter()
-            speed_trials = _speed_pass(request, model, statistics, target, exclude, float_readers, tiles, progress)
+            speed_trials = _speed_pass(
+                request, model, statistics, target, exclude, float_readers, tiles, progress
+            )
             exclude.update(float_reasons(speed_trials))
             seconds["speed_pass"] = time.perf_counter() - start_speed
-        ranked = node_sensitivity(model, statistics, target, tiles, set(exclude), threads=request.threads)
+        ranked = node_sensitivity(
+            model, statistics, target, tiles, set(exclude), threads=request.threads
+        )
         sensitivity = sensitivity_table(ranked, top=len(ranked))
         reduced, kept = quantize_int8(model, statistics, target, exclude, float_readers)
         if request.max_drop is not None:
-            fallback, reduced, kept = _fallback(request, source, model, statistics, target, exclude, float_readers,
-                                                ranked, progress)
+            fallback, reduced, kept = _fallback(
+                request, source, model, statistics, target, exclude, float_readers, ranked, progress
+            )
     else:
         keep = fp32_nodes(model, statistics, fusion_fp32_nodes(model) if fusion else None)
         reduced, kept = convert_fp16(model, keep)
     seconds["convert"] = time.perf_counter() - start
 
     recipe = PrecisionRecipe(
-        precision=request.precision, target=request.target if int8 else "any", method=method if int8 else "",
-        tiles=len(tiles), tile_size=tiles.tile_size, data_sha256=tiles.sha256(), source_model_sha256=model_sha256(data),
-        options={"percentile": request.percentile if method == "percentile" else None, "seed": request.seed,
-                 "dcn_offsets": request.dcn_offsets if int8 else None, "max_drop": request.max_drop,
-                 "speed_pass": int8 and request.target == "cpu" and request.speed_pass,
-                 "budget_metric": source.budget_metric, "budget_unit": source.budget_unit, "task": record.task,
-                 "activation": f"{target.activation_type} {'symmetric' if target.activation_symmetric else 'asymmetric'}"
-                 if int8 else "fp16", "weights": ("int8 symmetric per-channel" + (", 7-bit" if target.reduce_range
-                                                                                   else "")) if int8 else "fp16",
-                 "source_model": str(request.model), "dataset": str(request.dataset),
-                 "calibration_data": str(request.calibration_data) if request.calibration_data else None},
-        kept_float=kept, fallback=fallback.excluded if fallback else [], tools=tool_versions())
+        precision=request.precision,
+        target=request.target if int8 else "any",
+        method=method if int8 else "",
+        tiles=len(tiles),
+        tile_size=tiles.tile_size,
+        data_sha256=tiles.sha256(),
+        source_model_sha256=model_sha256(data),
+        options={
+            "percentile": request.percentile if method == "percentile" else None,
+            "seed": request.seed,
+            "dcn_offsets": request.dcn_offsets if int8 else None,
+            "max_drop": request.max_drop,
+            "speed_pass": int8 and request.target == "cpu" and request.speed_pass,
+            "budget_metric": source.budget_metric,
+            "budget_unit": source.budget_unit,
+            "task": record.task,
+            "activation": f"{target.activation_type} {'symmetric' if target.activation_symmetric else 'asymmetric'}"
+            if int8
+            else "fp16",
+            "weights": ("int8 symmetric per-channel" + (", 7-bit" if target.reduce_range else ""))
+            if int8
+            else "fp16",
+            "source_model": str(request.model),
+            "dataset": str(request.dataset),
+            "calibration_data": str(request.calibration_data) if request.calibration_data else None,
+        },
+        kept_float=kept,
+        fallback=fallback.excluded if fallback else [],
+        tools=tool_versions(),
+    )
     record.precision = recipe.as_dict()
     record.tools = recipe.tools
     record.write_onnx(reduced)
@@ -253,64 +352,140 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
     lint = lint_graph(reduced, statistics)
     if int8 and request.target == "tensorrt" and request.lint_strict and not lint.passed:
         first = lint.errors[0]
-        raise LintFailed(f"the INT8 graph fails the TensorRT lint ({len(lint.errors)} errors; first: "
-                         f"{first.message}); nothing was written")
+        raise LintFailed(
+            f"the INT8 graph fails the TensorRT lint ({len(lint.errors)} errors; first: "
+            f"{first.message}); nothing was written"
+        )
 
     accuracy, report_paths = None, []
     with atomic_path(request.output) as temp:
         onnx.save_model(reduced, str(temp))
         if request.report:
             start = time.perf_counter()
-            backends = {"fp32": OnnxRuntimeBackend(request.model, threads=request.threads),
-                        request.precision: OnnxRuntimeBackend(temp, threads=request.threads)}
-            accuracy = source.report(backends, progress=(lambda d, t: progress("score", d, t)) if progress else None)
+            backends = {
+                "fp32": OnnxRuntimeBackend(request.model, threads=request.threads),
+                request.precision: OnnxRuntimeBackend(temp, threads=request.threads),
+            }
+            accuracy = source.report(
+                backends, progress=(lambda d, t: progress("score", d, t)) if progress else None
+            )
             seconds["score"] = time.perf_counter() - start
         if int8:
             start = time.perf_counter()
             graphs = {"fp32": model, "int8": reduced}
-            latency = tile_latency(graphs, *input_channels(tiles), tile=tuple(tiles.tile_size), rounds=5,
-                                   threads=request.threads)
+            latency = tile_latency(
+                graphs,
+                *input_channels(tiles),
+                tile=tuple(tiles.tile_size),
+                rounds=5,
+                threads=request.threads,
+            )
             seconds["latency"] = time.perf_counter() - start
         sidecar = {
-            "model": str(request.output), "source_model": str(request.model), "task": record.task,
+            "model": str(request.output),
+            "source_model": str(request.model),
+            "task": record.task,
             "recipe": recipe.as_dict(),
-            "calibration_tiles": {"count": len(tiles), "tile": tiles.tile_size, "corners": tiles.corners,
-                                  **source.coverage(tiles)},
-            "statistics": {"from_cache": from_cache, "cache": str(cache_path) if cache_path else None,
-                           "tensors": len(statistics.maximum), "calibrated": len(statistics.threshold)},
-            "kept_float": kept, "speed_pass": [t.as_dict() for t in speed_trials], "sensitivity": sensitivity,
+            "calibration_tiles": {
+                "count": len(tiles),
+                "tile": tiles.tile_size,
+                "corners": tiles.corners,
+                **source.coverage(tiles),
+            },
+            "statistics": {
+                "from_cache": from_cache,
+                "cache": str(cache_path) if cache_path else None,
+                "tensors": len(statistics.maximum),
+                "calibrated": len(statistics.threshold),
+            },
+            "kept_float": kept,
+            "speed_pass": [t.as_dict() for t in speed_trials],
+            "sensitivity": sensitivity,
             "fallback": fallback.as_dict() if fallback else None,
-            "lint": lint.as_dict(), "latency_one_tile_ms": latency, "op_census": op_census(reduced),
-            "accuracy": source.summary(accuracy) if accuracy is not None else None, "seconds": seconds,
+            "lint": lint.as_dict(),
+            "latency_one_tile_ms": latency,
+            "op_census": op_census(reduced),
+            "accuracy": source.summary(accuracy) if accuracy is not None else None,
+            "seconds": seconds,
         }
-        sidecar_file = write_text_atomic(sidecar_path(request.output), json.dumps(sidecar, indent=2, default=str))
+        sidecar_file = write_text_atomic(
+            sidecar_path(request.output), json.dumps(sidecar, indent=2, default=str)
+        )
         if accuracy is not None:
             report_paths = source.write_report(accuracy, report_stem(request.output))
-    return CalibrationResult(Path(request.output), sidecar_file, recipe, lint, from_cache, cache_path, accuracy,
-                             report_paths, sensitivity, fallback, latency, seconds, speed_trials)
+    return CalibrationResult(
+        Path(request.output),
+        sidecar_file,
+        recipe,
+        lint,
+        from_cache,
+        cache_path,
+        accuracy,
+        report_paths,
+        sensitivity,
+        fallback,
+        latency,
+        seconds,
+        speed_trials,
+    )
 
 
-def _speed_pass(request: CalibrationRequest, model, statistics, target, exclude: dict[str, str], float_readers,
-                tiles: CalibrationTiles, progress: Progress | None) -> list[SpeedTrial]:
+def _speed_pass(
+    request: CalibrationRequest,
+    model,
+    statistics,
+    target,
+    exclude: dict[str, str],
+    float_readers,
+    tiles: CalibrationTiles,
+    progress: Progress | None,
+) -> list[SpeedTrial]:
     """Time the quantised node groups float vs INT8 on this CPU (:mod:`comix.calibration.speed`)."""
 
     def build(extra: list[str]) -> onnx.ModelProto:
-        return quantize_int8(model, statistics, target, {**exclude, **dict.fromkeys(extra, "speed trial")},
-                             float_readers)[0]
+        return quantize_int8(
+            model,
+            statistics,
+            target,
+            {**exclude, **dict.fromkeys(extra, "speed trial")},
+            float_readers,
+        )[0]
 
     def measure(graphs) -> dict[str, float]:
-        timed = tile_latency(graphs, *input_channels(tiles), tile=tuple(tiles.tile_size), rounds=SPEED_ROUNDS,
-                             threads=request.threads)
-        return {"int8": timed["int8"]["median_ms"], "float": timed["float"]["median_ms"],
-                "ratio": paired_ratio(timed, "float", "int8")}
+        timed = tile_latency(
+            graphs,
+            *input_channels(tiles),
+            tile=tuple(tiles.tile_size),
+            rounds=SPEED_ROUNDS,
+            threads=request.threads,
+        )
+        return {
+            "int8": timed["int8"]["median_ms"],
+            "float": timed["float"]["median_ms"],
+            "ratio": paired_ratio(timed, "float", "int8"),
+        }
 
     groups = node_groups(model, target, skip=set(exclude))
-    _, trials = select_float_groups(groups, build, measure,
-                                    progress=(lambda d, t: progress("speed", d, t)) if progress else None)
+    _, trials = select_float_groups(
+        groups,
+        build,
+        measure,
+        progress=(lambda d, t: progress("speed", d, t)) if progress else None,
+    )
     return trials
 
 
-def _fallback(request, source: CalibrationData, model, statistics, target, exclude, float_readers, ranked, progress):
+def _fallback(
+    request,
+    source: CalibrationData,
+    model,
+    statistics,
+    target,
+    exclude,
+    float_readers,
+    ranked,
+    progress,
+):
     """Run the ``--max-drop`` search; returns (result, graph, kept nodes) of the first graph within budget."""
     from comix.runtime.ort_backend import OnnxRuntimeBackend
 
@@ -319,15 +494,22 @@ def _fallback(request, source: CalibrationData, model, statistics, target, exclu
     names = [s.node for s in ranked]
 
     def loss(excluded: list[str]) -> tuple[float, float]:
-        extra = {name: f"fallback: among the {len(excluded)} most sensitive nodes (--max-drop)" for name in excluded}
+        extra = {
+            name: f"fallback: among the {len(excluded)} most sensitive nodes (--max-drop)"
+            for name in excluded
+        }
         graph, kept = quantize_int8(model, statistics, target, {**exclude, **extra}, float_readers)
         built[len(excluded)] = (graph, kept)
-        value = source.budget_value(OnnxRuntimeBackend(graph.SerializeToString(), threads=request.threads))
+        value = source.budget_value(
+            OnnxRuntimeBackend(graph.SerializeToString(), threads=request.threads)
+        )
         if progress:
             progress("fallback", len(excluded), len(names))
         return value, source.budget_loss(value, reference)
 
-    result = fallback_search(names, request.max_drop, loss, source.budget_metric, source.budget_unit, reference)
+    result = fallback_search(
+        names, request.max_drop, loss, source.budget_metric, source.budget_unit, reference
+    )
     graph, kept = built[len(result.excluded)]
     return result, graph, kept
 
@@ -338,12 +520,16 @@ def load_statistics_file(path: str | os.PathLike) -> ActivationStatistics:
 
     path = Path(path)
     if not path.is_file():
-        raise CalibrationError(f"--statistics {path}: got no such file, expected a cache entry of comix calibrate")
+        raise CalibrationError(
+            f"--statistics {path}: got no such file, expected a cache entry of comix calibrate"
+        )
     try:
         document = json.loads(path.read_text())
         if document.get("format") != FORMAT:
             raise ValueError("no header")
         return ActivationStatistics.from_dict(document["statistics"])
     except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise CacheCorrupt(f"--statistics {path}: got an unreadable entry ({type(error).__name__}), expected a "
-                           "cache entry written by comix calibrate") from None
+        raise CacheCorrupt(
+            f"--statistics {path}: got an unreadable entry ({type(error).__name__}), expected a "
+            "cache entry written by comix calibrate"
+        ) from None

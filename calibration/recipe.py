@@ -26,10 +26,10 @@ DEFAULT_METHOD = "percentile"
 DEFAULT_PERCENTILE = 99.99
 DEFAULT_TILES = 32
 DEFAULT_SEED = 0
-HISTOGRAM_BINS = 2048          # entropy and percentile histograms (TensorRT's calibrator uses 2048 too)
-ENTROPY_QUANTIZED_BINS = 128   # int8 levels on one side of zero
-FP16_MAX = 65504.0             # largest finite float16
-FP16_HEADROOM = 0.5            # a tensor whose calibrated |max| passes FP16_MAX * this stays FP32
+HISTOGRAM_BINS = 2048  # entropy and percentile histograms (TensorRT's calibrator uses 2048 too)
+ENTROPY_QUANTIZED_BINS = 128  # int8 levels on one side of zero
+FP16_MAX = 65504.0  # largest finite float16
+FP16_HEADROOM = 0.5  # a tensor whose calibrated |max| passes FP16_MAX * this stays FP32
 
 
 @dataclass(frozen=True)
@@ -37,19 +37,33 @@ class Int8Target:
     """The Q/DQ form one runtime fuses (see the module doc)."""
 
     name: str
-    activation_type: str          # "int8" or "uint8"
+    activation_type: str  # "int8" or "uint8"
     activation_symmetric: bool
-    reduce_range: bool            # 7-bit weights
+    reduce_range: bool  # 7-bit weights
     quantize_bias: bool
     op_types: tuple[str, ...]
     description: str
 
 
 TARGETS = {
-    "tensorrt": Int8Target("tensorrt", "int8", True, False, False, ("Conv", "MatMul", "Gemm"),
-                           "symmetric S8S8, Q/DQ on Conv/MatMul/Gemm inputs, float biases (TensorRT 10.x/11)"),
-    "cpu": Int8Target("cpu", "uint8", False, True, True, ("Conv", "MatMul", "Gemm"),
-                      "U8S8 with 7-bit weights, INT32 biases: the QDQ form ONNX Runtime fuses on AVX2"),
+    "tensorrt": Int8Target(
+        "tensorrt",
+        "int8",
+        True,
+        False,
+        False,
+        ("Conv", "MatMul", "Gemm"),
+        "symmetric S8S8, Q/DQ on Conv/MatMul/Gemm inputs, float biases (TensorRT 10.x/11)",
+    ),
+    "cpu": Int8Target(
+        "cpu",
+        "uint8",
+        False,
+        True,
+        True,
+        ("Conv", "MatMul", "Gemm"),
+        "U8S8 with 7-bit weights, INT32 biases: the QDQ form ONNX Runtime fuses on AVX2",
+    ),
 }
 DEFAULT_TARGET = "tensorrt"
 

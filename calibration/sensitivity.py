@@ -57,8 +57,12 @@ def fake_quantize_weight(weight: np.ndarray, axis: int, levels: int) -> np.ndarr
     return (np.clip(np.round(weight / scale), -levels, levels) * scale).astype(weight.dtype)
 
 
-def shadow_model(model: onnx.ModelProto, statistics: ActivationStatistics, target: Int8Target,
-                 nodes: list[onnx.NodeProto]) -> tuple[onnx.ModelProto, list[tuple[str, str, str]]]:
+def shadow_model(
+    model: onnx.ModelProto,
+    statistics: ActivationStatistics,
+    target: Int8Target,
+    nodes: list[onnx.NodeProto],
+) -> tuple[onnx.ModelProto, list[tuple[str, str, str]]]:
     """FP32 graph plus one fake-quantised copy per node; returns it and (node, float output, shadow output)."""
     shadow = onnx.ModelProto()
     shadow.CopyFrom(model)
@@ -74,20 +78,33 @@ def shadow_model(model: onnx.ModelProto, statistics: ActivationStatistics, targe
                 if position == 1 and weights[name].data_type == onnx.TensorProto.FLOAT:
                     array = numpy_helper.to_array(weights[name])
                     fake = fake_quantize_weight(array, weight_axis(node), levels)
-                    shadow.graph.initializer.append(numpy_helper.from_array(fake, f"{name}__shadow_{node.name}"))
+                    shadow.graph.initializer.append(
+                        numpy_helper.from_array(fake, f"{name}__shadow_{node.name}")
+                    )
                     inputs.append(f"{name}__shadow_{node.name}")
                 else:
                     inputs.append(name)  # bias stays float
             elif name in statistics.threshold:
                 scale, zero, element = _activation_qparams(*statistics.range(name), target)
                 stem = f"{name}__shadow_{node.name}"
-                shadow.graph.initializer.extend([
-                    helper.make_tensor(f"{stem}_scale", onnx.TensorProto.FLOAT, [], [scale]),
-                    helper.make_tensor(f"{stem}_zero", element, [], [zero])])
-                shadow.graph.node.extend([
-                    helper.make_node("QuantizeLinear", [name, f"{stem}_scale", f"{stem}_zero"], [f"{stem}_q"]),
-                    helper.make_node("DequantizeLinear", [f"{stem}_q", f"{stem}_scale", f"{stem}_zero"],
-                                     [f"{stem}_dq"])])
+                shadow.graph.initializer.extend(
+                    [
+                        helper.make_tensor(f"{stem}_scale", onnx.TensorProto.FLOAT, [], [scale]),
+                        helper.make_tensor(f"{stem}_zero", element, [], [zero]),
+                    ]
+                )
+                shadow.graph.node.extend(
+                    [
+                        helper.make_node(
+                            "QuantizeLinear", [name, f"{stem}_scale", f"{stem}_zero"], [f"{stem}_q"]
+                        ),
+                        helper.make_node(
+                            "DequantizeLinear",
+                            [f"{stem}_q", f"{stem}_scale", f"{stem}_zero"],
+                            [f"{stem}_dq"],
+                        ),
+                    ]
+                )
                 inputs.append(f"{stem}_dq")
             else:
                 inputs.append(name)
@@ -97,21 +114,31 @@ def shadow_model(model: onnx.ModelProto, statistics: ActivationStatistics, targe
         del copy.input[:]
         copy.input.extend(inputs)
         del copy.output[:]
-        copy.output.extend([f"{node.output[0]}__shadow"] + [f"{o}__shadow_extra" for o in node.output[1:]])
+        copy.output.extend(
+            [f"{node.output[0]}__shadow"] + [f"{o}__shadow_extra" for o in node.output[1:]]
+        )
         shadow.graph.node.append(copy)
         pairs.append((node.name, node.output[0], f"{node.output[0]}__shadow"))
     existing = {o.name for o in shadow.graph.output}
     for _, reference, quantised in pairs:
         for name in (reference, quantised):
             if name not in existing:
-                shadow.graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+                shadow.graph.output.append(
+                    helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+                )
                 existing.add(name)
     return shadow, pairs
 
 
-def node_sensitivity(model: onnx.ModelProto, statistics: ActivationStatistics, target: Int8Target,
-                     tiles: CalibrationTiles, exclude: set[str] | None = None, max_tiles: int = 8,
-                     threads: int = 1) -> list[NodeSensitivity]:
+def node_sensitivity(
+    model: onnx.ModelProto,
+    statistics: ActivationStatistics,
+    target: Int8Target,
+    tiles: CalibrationTiles,
+    exclude: set[str] | None = None,
+    max_tiles: int = 8,
+    threads: int = 1,
+) -> list[NodeSensitivity]:
     """Isolated quantisation error of every quantisable node, most sensitive (lowest SQNR) first."""
     from comix.runtime.session import SessionFactory
 
@@ -125,7 +152,7 @@ def node_sensitivity(model: onnx.ModelProto, statistics: ActivationStatistics, t
     signal = np.zeros(len(pairs))
     noise = np.zeros(len(pairs))
     for index in range(min(max_tiles, len(tiles))):
-        feeds = {inputs.hsi: tiles.hsi[index:index + 1], inputs.x: tiles.x[index:index + 1]}
+        feeds = {inputs.hsi: tiles.hsi[index : index + 1], inputs.x: tiles.x[index : index + 1]}
         values = dict(zip(names, session.run(names, feeds)))
         for i, (_, reference, quantised) in enumerate(pairs):
             y = values[reference].astype(np.float64)
@@ -134,9 +161,19 @@ def node_sensitivity(model: onnx.ModelProto, statistics: ActivationStatistics, t
     op_types = {n.name: n.op_type for n in nodes}
     ranked = []
     for i, (name, _, _) in enumerate(pairs):
-        sqnr = 10.0 * math.log10(signal[i] / noise[i]) if noise[i] > 0 and signal[i] > 0 else float("inf")
-        ranked.append(NodeSensitivity(name, op_types[name], sqnr,
-                                      math.sqrt(noise[i] / signal[i]) if signal[i] > 0 else 0.0))
+        sqnr = (
+            10.0 * math.log10(signal[i] / noise[i])
+            if noise[i] > 0 and signal[i] > 0
+            else float("inf")
+        )
+        ranked.append(
+            NodeSensitivity(
+                name,
+                op_types[name],
+                sqnr,
+                math.sqrt(noise[i] / signal[i]) if signal[i] > 0 else 0.0,
+            )
+        )
     return sorted(ranked, key=lambda s: s.sqnr_db)
 
 
@@ -165,8 +202,14 @@ class FallbackResult:
         return asdict(self)
 
 
-def fallback_search(ranked: list[str], budget: float, loss: Callable[[list[str]], tuple[float, float]],
-                    metric: str = "mean_iou", unit: str = "points", reference: float = float("nan")) -> FallbackResult:
+def fallback_search(
+    ranked: list[str],
+    budget: float,
+    loss: Callable[[list[str]], tuple[float, float]],
+    metric: str = "mean_iou",
+    unit: str = "points",
+    reference: float = float("nan"),
+) -> FallbackResult:
     """Exclude the ``k`` most sensitive nodes (k = 0, 1, 2, 4, ...) until the loss is within ``budget``.
 
     ``loss(excluded)`` returns (metric value, loss against FP32 in ``unit``, > 0 = worse) of the graph quantised

@@ -28,7 +28,7 @@ from comix.calibration.recipe import Int8Target
 from comix.profile.parts import part_of
 
 SPEED_MARGIN = 0.015  # float must beat INT8 by this fraction of the tile: noise on a shared core leaves a group INT8
-SPEED_ROUNDS = 10     # interleaved rounds per trial (plus the warm-up of comix.calibration.latency)
+SPEED_ROUNDS = 10  # interleaved rounds per trial (plus the warm-up of comix.calibration.latency)
 
 # excluded node names -> graph; {"int8": graph, "float": graph} -> {"int8": ms, "float": ms, "ratio": float/int8}
 BuildGraph = Callable[[list[str]], onnx.ModelProto]
@@ -48,8 +48,10 @@ class SpeedTrial:
     kept_float: bool
 
     def reason(self) -> str:
-        return (f"speed pass: INT8 slower on this CPU (group {self.group!r}: one tile {self.float_ms:.1f} ms with "
-                f"it float vs {self.int8_ms:.1f} ms INT8, ratio {self.ratio:.3f})")
+        return (
+            f"speed pass: INT8 slower on this CPU (group {self.group!r}: one tile {self.float_ms:.1f} ms with "
+            f"it float vs {self.int8_ms:.1f} ms INT8, ratio {self.ratio:.3f})"
+        )
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -61,20 +63,28 @@ def _kind(node: onnx.NodeProto, weight_ranks: dict[str, int]) -> str:
     return "matmul"
 
 
-def node_groups(model: onnx.ModelProto, target: Int8Target, skip: set[str] = frozenset()) -> dict[str, list[str]]:
+def node_groups(
+    model: onnx.ModelProto, target: Int8Target, skip: set[str] = frozenset()
+) -> dict[str, list[str]]:
     """Group name ("<model part> (<kind>)") -> names of the quantisable nodes in it, in graph order; ``skip``:
     nodes already float (excluded) that no group takes."""
     weight_ranks = {t.name: len(t.dims) for t in model.graph.initializer}
     groups: dict[str, list[str]] = {}
     for node in quantizable_nodes(model, target):
         if node.name not in skip:
-            groups.setdefault(f"{part_of(node.name, node.op_type)} ({_kind(node, weight_ranks)})", []).append(node.name)
+            groups.setdefault(
+                f"{part_of(node.name, node.op_type)} ({_kind(node, weight_ranks)})", []
+            ).append(node.name)
     return groups
 
 
-def select_float_groups(groups: Mapping[str, list[str]], build: BuildGraph, measure: MeasureGraphs,
-                        margin: float = SPEED_MARGIN,
-                        progress: Callable[[int, int], None] | None = None) -> tuple[list[str], list[SpeedTrial]]:
+def select_float_groups(
+    groups: Mapping[str, list[str]],
+    build: BuildGraph,
+    measure: MeasureGraphs,
+    margin: float = SPEED_MARGIN,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[str], list[SpeedTrial]]:
     """(nodes to keep float, every trial). Greedy in the order of ``groups``: each trial times the graph with the
     group float against the graph of the decisions so far, so a later trial sees the earlier ones."""
     kept: list[str] = []
@@ -83,8 +93,14 @@ def select_float_groups(groups: Mapping[str, list[str]], build: BuildGraph, meas
     for index, (group, nodes) in enumerate(groups.items()):
         candidate = build(kept + list(nodes))
         times = measure({"int8": current, "float": candidate})
-        trial = SpeedTrial(group, list(nodes), times["int8"], times["float"], times["ratio"],
-                           kept_float=times["ratio"] < 1.0 - margin)
+        trial = SpeedTrial(
+            group,
+            list(nodes),
+            times["int8"],
+            times["float"],
+            times["ratio"],
+            kept_float=times["ratio"] < 1.0 - margin,
+        )
         trials.append(trial)
         if trial.kept_float:
             kept += nodes

@@ -49,7 +49,9 @@ class TensorHistogram:
             self.width *= 2.0
             needed = int(amax / self.width) + 1
         if needed > self.counts.size:
-            self.counts = np.append(self.counts, np.zeros(needed - self.counts.size, dtype=np.int64))
+            self.counts = np.append(
+                self.counts, np.zeros(needed - self.counts.size, dtype=np.int64)
+            )
         index = np.minimum((values / self.width).astype(np.int64), self.counts.size - 1)
         self.counts += np.bincount(index, minlength=self.counts.size)
 
@@ -80,18 +82,39 @@ class ActivationStatistics:
         return {name: self.range(name) for name in self.threshold}
 
     def to_dict(self) -> dict:
-        return {"method": self.method, "symmetric": self.symmetric, "percentile": self.percentile,
-                "tiles": self.tiles, "minimum": self.minimum, "maximum": self.maximum, "threshold": self.threshold}
+        return {
+            "method": self.method,
+            "symmetric": self.symmetric,
+            "percentile": self.percentile,
+            "tiles": self.tiles,
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "threshold": self.threshold,
+        }
 
     @classmethod
     def from_dict(cls, document: dict) -> ActivationStatistics:
-        values = {key: document[key] for key in ("method", "symmetric", "percentile", "tiles", "minimum",
-                                                  "maximum", "threshold")}
+        values = {
+            key: document[key]
+            for key in (
+                "method",
+                "symmetric",
+                "percentile",
+                "tiles",
+                "minimum",
+                "maximum",
+                "threshold",
+            )
+        }
         statistics = cls(**values)
         for name in statistics.threshold:
             if name not in statistics.minimum or name not in statistics.maximum:
                 raise ValueError(f"tensor {name!r} has a threshold but no min/max")
-        numbers = [*statistics.minimum.values(), *statistics.maximum.values(), *statistics.threshold.values()]
+        numbers = [
+            *statistics.minimum.values(),
+            *statistics.maximum.values(),
+            *statistics.threshold.values(),
+        ]
         if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in numbers):
             raise ValueError("non-finite or non-numeric statistics")
         return statistics
@@ -116,9 +139,16 @@ def augmented_model(model: onnx.ModelProto) -> tuple[onnx.ModelProto, list[str]]
     return augmented, names
 
 
-def collect_statistics(model: onnx.ModelProto, tiles: CalibrationTiles, method: str, symmetric: bool,
-                       percentile: float, histogram_tensors: Iterable[str], threads: int = 1,
-                       progress: Progress | None = None) -> ActivationStatistics:
+def collect_statistics(
+    model: onnx.ModelProto,
+    tiles: CalibrationTiles,
+    method: str,
+    symmetric: bool,
+    percentile: float,
+    histogram_tensors: Iterable[str],
+    threads: int = 1,
+    progress: Progress | None = None,
+) -> ActivationStatistics:
     """Run ``model`` (FP32) over every tile and reduce each activation to a clipping threshold.
 
     ``histogram_tensors``: the activations a quantiser will see (others get min/max only).
@@ -133,18 +163,23 @@ def collect_statistics(model: onnx.ModelProto, tiles: CalibrationTiles, method: 
     inputs = graph_inputs(model)
     session = SessionFactory(augmented, providers=["CPUExecutionProvider"], threads=threads)()
     wanted = set(histogram_tensors)
-    histograms = {name: TensorHistogram(0.0, np.zeros(HISTOGRAM_BINS, dtype=np.int64))
-                  for name in names if name in wanted}
+    histograms = {
+        name: TensorHistogram(0.0, np.zeros(HISTOGRAM_BINS, dtype=np.int64))
+        for name in names
+        if name in wanted
+    }
     statistics = ActivationStatistics(method, symmetric, percentile, len(tiles))
     for index in range(len(tiles)):
-        feeds = {inputs.hsi: tiles.hsi[index:index + 1], inputs.x: tiles.x[index:index + 1]}
+        feeds = {inputs.hsi: tiles.hsi[index : index + 1], inputs.x: tiles.x[index : index + 1]}
         for name, value in zip(names, session.run(names, feeds)):
             if value.size == 0:
                 continue
             low, high = float(value.min()), float(value.max())
             if not (np.isfinite(low) and np.isfinite(high)):
-                raise CalibrationError(f"calibration tile {index}: tensor {name} holds non-finite values, expected "
-                                       "finite activations (check the model and the tile's raw input values)")
+                raise CalibrationError(
+                    f"calibration tile {index}: tensor {name} holds non-finite values, expected "
+                    "finite activations (check the model and the tile's raw input values)"
+                )
             statistics.minimum[name] = min(low, statistics.minimum.get(name, low))
             statistics.maximum[name] = max(high, statistics.maximum.get(name, high))
             if name in histograms and method != "max":
@@ -157,9 +192,12 @@ def collect_statistics(model: onnx.ModelProto, tiles: CalibrationTiles, method: 
             statistics.threshold[name] = thresholds.max_threshold(amax)
         elif method == "percentile":
             h = histograms[name]
-            statistics.threshold[name] = min(amax, thresholds.percentile_threshold(h.counts, h.width, percentile))
+            statistics.threshold[name] = min(
+                amax, thresholds.percentile_threshold(h.counts, h.width, percentile)
+            )
         else:
             h = histograms[name]
-            statistics.threshold[name] = min(amax, thresholds.entropy_threshold(h.counts, h.width,
-                                                                                ENTROPY_QUANTIZED_BINS))
+            statistics.threshold[name] = min(
+                amax, thresholds.entropy_threshold(h.counts, h.width, ENTROPY_QUANTIZED_BINS)
+            )
     return statistics

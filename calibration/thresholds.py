@@ -26,7 +26,9 @@ def percentile_threshold(hist: np.ndarray, width: float, percentile: float) -> f
     return float(min(index + 1, hist.size) * width)
 
 
-def entropy_threshold(hist: np.ndarray, width: float, levels: int = 128, candidates: int = 256) -> float:
+def entropy_threshold(
+    hist: np.ndarray, width: float, levels: int = 128, candidates: int = 256
+) -> float:
     """Threshold minimising KL(P || Q) over candidates ``i * width``, ``levels <= i <= bins``.
 
     At most ``candidates`` thresholds are tried, evenly spaced (every bin for a 2048-bin histogram would

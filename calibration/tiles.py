@@ -46,7 +46,7 @@ class CalibrationTiles:
 
     def coverage(self, class_names: tuple[str, ...]) -> dict[str, int]:
         """class name -> number of tiles holding training pixels of it."""
-        counts = {name: 0 for name in class_names}
+        counts = dict.fromkeys(class_names, 0)
         for present in self.classes:
             for label in present:
                 counts[class_names[label - 1]] += 1
@@ -56,21 +56,31 @@ class CalibrationTiles:
 def check_scene(scene: Scene, inputs: GraphInputs, where: str) -> None:
     """Refuse a scene the model cannot take or that has nothing to calibrate or score on."""
     if inputs.bands is not None and scene.num_bands != inputs.bands:
-        raise CalibrationError(f"dataset {where}: got {scene.num_bands} HSI bands, expected {inputs.bands} as "
-                               "the model takes")
+        raise CalibrationError(
+            f"dataset {where}: got {scene.num_bands} HSI bands, expected {inputs.bands} as "
+            "the model takes"
+        )
     if inputs.x_channels is not None and scene.x.shape[0] != inputs.x_channels:
-        raise CalibrationError(f"dataset {where}: got {scene.x.shape[0]} X channels, expected "
-                               f"{inputs.x_channels} as the model takes")
+        raise CalibrationError(
+            f"dataset {where}: got {scene.x.shape[0]} X channels, expected "
+            f"{inputs.x_channels} as the model takes"
+        )
     if scene.height * scene.width == 0:
-        raise CalibrationError(f"dataset {where}: got an empty scene ({scene.height}x{scene.width} px), expected "
-                               "pixels to calibrate on")
+        raise CalibrationError(
+            f"dataset {where}: got an empty scene ({scene.height}x{scene.width} px), expected "
+            "pixels to calibrate on"
+        )
     if not np.any(scene.labels > 0):
-        raise CalibrationError(f"dataset {where}: got only unlabelled pixels (label 0 everywhere), expected "
-                               "labelled training pixels to draw calibration tiles from and held-out pixels to "
-                               "score on")
+        raise CalibrationError(
+            f"dataset {where}: got only unlabelled pixels (label 0 everywhere), expected "
+            "labelled training pixels to draw calibration tiles from and held-out pixels to "
+            "score on"
+        )
     if not scene.train_mask.any():
-        raise CalibrationError(f"dataset {where}: got no training pixels in its split, expected some to draw "
-                               "calibration tiles from (held-out pixels are kept for scoring)")
+        raise CalibrationError(
+            f"dataset {where}: got no training pixels in its split, expected some to draw "
+            "calibration tiles from (held-out pixels are kept for scoring)"
+        )
 
 
 def calibration_tiles(scene: Scene, count: int, tile: int, seed: int = 0) -> CalibrationTiles:
@@ -90,11 +100,25 @@ def calibration_tiles(scene: Scene, count: int, tile: int, seed: int = 0) -> Cal
         label = order[index % len(order)]
         pick = rng.integers(int(np.sum(values == label)))
         row, col = rows[values == label][pick], cols[values == label][pick]
-        top = int(np.clip(row - size_h // 2 + rng.integers(-size_h // 4, size_h // 4 + 1), 0, scene.height - size_h))
-        left = int(np.clip(col - size_w // 2 + rng.integers(-size_w // 4, size_w // 4 + 1), 0, scene.width - size_w))
+        top = int(
+            np.clip(
+                row - size_h // 2 + rng.integers(-size_h // 4, size_h // 4 + 1),
+                0,
+                scene.height - size_h,
+            )
+        )
+        left = int(
+            np.clip(
+                col - size_w // 2 + rng.integers(-size_w // 4, size_w // 4 + 1),
+                0,
+                scene.width - size_w,
+            )
+        )
         window = (slice(top, top + size_h), slice(left, left + size_w))
         hsi.append(scene.hsi[(slice(None), *window)])
         x.append(scene.x[(slice(None), *window)])
         corners.append((top, left))
         classes.append(sorted(int(v) for v in np.unique(train_labels[window]) if v > 0))
-    return CalibrationTiles(np.stack(hsi).astype(np.float32), np.stack(x).astype(np.float32), corners, classes)
+    return CalibrationTiles(
+        np.stack(hsi).astype(np.float32), np.stack(x).astype(np.float32), corners, classes
+    )

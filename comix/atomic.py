@@ -17,12 +17,16 @@ def check_parent(path: str | os.PathLike) -> Path:
     """The output's folder must exist; raise a clear error (got/expected) if it does not."""
     path = Path(path)
     if not path.parent.is_dir():
-        raise FileNotFoundError(f"output {path}: folder {path.parent} does not exist, expected an existing folder")
+        raise FileNotFoundError(
+            f"output {path}: folder {path.parent} does not exist, expected an existing folder"
+        )
     return path
 
 
 @contextlib.contextmanager
-def atomic_path(final_path: str | os.PathLike, suffix: str | None = None, make_parents: bool = False) -> Iterator[Path]:
+def atomic_path(
+    final_path: str | os.PathLike, suffix: str | None = None, make_parents: bool = False
+) -> Iterator[Path]:
     """Yield a temporary path beside ``final_path``; rename it onto ``final_path`` if the block succeeds.
 
     The temporary name keeps the final suffix (``suffix`` overrides it) because some writers choose the
@@ -33,8 +37,9 @@ def atomic_path(final_path: str | os.PathLike, suffix: str | None = None, make_p
     if make_parents:
         final_path.parent.mkdir(parents=True, exist_ok=True)
     check_parent(final_path)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{final_path.stem}.", suffix=suffix or final_path.suffix,
-                                         dir=final_path.parent)
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f".{final_path.stem}.", suffix=suffix or final_path.suffix, dir=final_path.parent
+    )
     os.close(handle)
     temp_path = Path(temp_name)
     try:

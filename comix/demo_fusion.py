@@ -97,10 +97,19 @@ def run_fusion_demo(options: FusionDemoOptions, console: Console | None = None) 
     seconds: dict[str, float] = {}
     pansharpen = options.task == "pansharpen"
 
-    start = _step(console, 1, f"synthetic {options.task} data: {options.train_scenes} training + 1 held-out "
-                              f"Houston-like scene(s), {options.size}x{options.size}")
-    plan = FusionDataPlan(task=options.task, size=options.size, train_scenes=options.train_scenes, test_scenes=1,
-                          seed=options.seed)
+    start = _step(
+        console,
+        1,
+        f"synthetic {options.task} data: {options.train_scenes} training + 1 held-out "
+        f"Houston-like scene(s), {options.size}x{options.size}",
+    )
+    plan = FusionDataPlan(
+        task=options.task,
+        size=options.size,
+        train_scenes=options.train_scenes,
+        test_scenes=1,
+        seed=options.seed,
+    )
     written = make_fusion_data(out / "data", plan)
     sets = {name: load_fusion_data(path, DEFAULT_DATA_RANGE) for name, path in written.items()}
     for name, data in sets.items():
@@ -109,8 +118,15 @@ def run_fusion_demo(options: FusionDemoOptions, console: Console | None = None) 
 
     variant = "ship_pansharpen" if pansharpen else "ship_irvis"
     start = _step(console, 2, f"train {variant} (width {options.width}) for {options.steps} steps")
-    recipe = FusionRecipe(variant=variant, steps=options.steps, batch_size=options.batch_size, patch=options.patch,
-                          seed=options.seed, eval_every=options.steps, model_overrides={"width": options.width})
+    recipe = FusionRecipe(
+        variant=variant,
+        steps=options.steps,
+        batch_size=options.batch_size,
+        patch=options.patch,
+        seed=options.seed,
+        eval_every=options.steps,
+        model_overrides={"width": options.width},
+    )
     trained = FusionTrainer(sets["train"], None, recipe, out / "checkpoint").fit()
     seconds["train"] = time.perf_counter() - start
 
@@ -118,26 +134,49 @@ def run_fusion_demo(options: FusionDemoOptions, console: Console | None = None) 
     model = load_checkpoint(out / "checkpoint").model
     backend = TorchBackend(model)
     cfg = backend.info.config
-    methods = {"SHIP": backend, **baselines_for(backend.info.task, int(cfg["primary_channels"]),
-                                                 float(cfg["data_range"]), int(cfg["ratio"]))}
-    scores = {name: score_fusion(runner, sets["test"], keep=True) for name, runner in methods.items()}
+    methods = {
+        "SHIP": backend,
+        **baselines_for(
+            backend.info.task,
+            int(cfg["primary_channels"]),
+            float(cfg["data_range"]),
+            int(cfg["ratio"]),
+        ),
+    }
+    scores = {
+        name: score_fusion(runner, sets["test"], keep=True) for name, runner in methods.items()
+    }
     metrics = {name: s.metrics for name, s in scores.items()}
     full = {}
     if pansharpen:
-        full = {name: score_fusion(runner, sets["test_full"]).metrics for name, runner in methods.items()}
+        full = {
+            name: score_fusion(runner, sets["test_full"]).metrics
+            for name, runner in methods.items()
+        }
     test = sets["test"]
     if pansharpen:
         panels = [("MS (bicubic)", _rgb(test.lms[0])), ("PAN", _rgb(test.pan[0]))]
-        panels += [(name, _rgb(scores[name].fused[0])) for name in ("SHIP", "brovey", "gram_schmidt")]
+        panels += [
+            (name, _rgb(scores[name].fused[0])) for name in ("SHIP", "brovey", "gram_schmidt")
+        ]
         panels += [("reference", _rgb(test.gt[0]))]
     else:
-        panels = [("visible", _rgb(test.visible[0], (0, 1, 2))), ("infrared", _rgb(test.infrared[0]))]
-        panels += [(name, _rgb(scores[name].fused[0], (0, 1, 2))) for name in ("SHIP", "average", "max")]
+        panels = [
+            ("visible", _rgb(test.visible[0], (0, 1, 2))),
+            ("infrared", _rgb(test.infrared[0])),
+        ]
+        panels += [
+            (name, _rgb(scores[name].fused[0], (0, 1, 2))) for name in ("SHIP", "average", "max")
+        ]
     comparison = save_comparison(panels, out / "comparison.png", f"held-out scene: {options.task}")
     seconds["evaluate"] = time.perf_counter() - start
 
-    start = _step(console, 4, "export to ONNX (Fourier product as ONNX DFT), validated against PyTorch")
-    exported = export_fusion_checkpoint(out / "checkpoint", out / "model.onnx", FusionExportOptions())
+    start = _step(
+        console, 4, "export to ONNX (Fourier product as ONNX DFT), validated against PyTorch"
+    )
+    exported = export_fusion_checkpoint(
+        out / "checkpoint", out / "model.onnx", FusionExportOptions()
+    )
     seconds["export"] = time.perf_counter() - start
 
     start = _step(console, 5, "whole-scene fusion with ONNX Runtime")
@@ -147,29 +186,51 @@ def run_fusion_demo(options: FusionDemoOptions, console: Console | None = None) 
         primary, guide = sets["test_full"].ms[0], sets["test_full"].pan[0]
     else:
         primary, guide = test.visible[0], test.infrared[0]
-    run = fuse_scene(runtime, primary, guide, out / "infer" / "fused.tif", summary={"model": str(out / "model.onnx")})
+    run = fuse_scene(
+        runtime,
+        primary,
+        guide,
+        out / "infer" / "fused.tif",
+        summary={"model": str(out / "model.onnx")},
+    )
     reference = fuse_image(backend, primary, guide).logits
     difference = float(np.abs(run.image - reference).max() / float(cfg["data_range"]))
-    console.print(f"ONNX Runtime vs PyTorch over the scene: max |difference| {difference:.2e} (data range 1)")
+    console.print(
+        f"ONNX Runtime vs PyTorch over the scene: max |difference| {difference:.2e} (data range 1)"
+    )
     seconds["infer"] = time.perf_counter() - start
 
     summary = {
         "tool": f"comix {__version__}",
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "torch_threads": torch.get_num_threads()},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "torch_threads": torch.get_num_threads(),
+        },
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
         "data": {name: str(path) for name, path in written.items()},
         "training": {"variant": variant, "steps": trained.steps, "seconds": trained.seconds},
-        "held_out": metrics, "held_out_full_resolution": full,
-        "export": {"path": str(exported.path), "node_counts": exported.node_counts,
-                   "parity": exported.report.parity, "max_abs_error": exported.report.max_abs_error},
-        "inference": {"outputs": {k: str(v) for k, v in run.paths.items()}, "seconds": run.result.seconds,
-                      "tiles": run.result.tiles, "max_abs_difference_vs_torch": difference},
+        "held_out": metrics,
+        "held_out_full_resolution": full,
+        "export": {
+            "path": str(exported.path),
+            "node_counts": exported.node_counts,
+            "parity": exported.report.parity,
+            "max_abs_error": exported.report.max_abs_error,
+        },
+        "inference": {
+            "outputs": {k: str(v) for k, v in run.paths.items()},
+            "seconds": run.result.seconds,
+            "tiles": run.result.tiles,
+            "max_abs_difference_vs_torch": difference,
+        },
         "pictures": {"comparison": str(comparison)},
         "seconds": seconds,
     }
     _write_report(out, summary)
-    console.print(f"[bold green]done[/] in {sum(seconds.values()):.0f} s: report {out / 'report.md'}")
+    console.print(
+        f"[bold green]done[/] in {sum(seconds.values()):.0f} s: report {out / 'report.md'}"
+    )
     return summary
 
 
@@ -177,11 +238,17 @@ def _table(rows: dict[str, dict[str, float]]) -> list[str]:
     from comix.train.fusion.evaluate import higher_is_better
 
     names = list(next(iter(rows.values())))
-    lines = ["| method | " + " | ".join(f"{n} {'↑' if higher_is_better(n) else '↓'}" for n in names) + " |",
-             "|---|" + "---|" * len(names)]
+    lines = [
+        "| method | "
+        + " | ".join(f"{n} {'↑' if higher_is_better(n) else '↓'}" for n in names)
+        + " |",
+        "|---|" + "---|" * len(names),
+    ]
     best = {n: (max if higher_is_better(n) else min)(r[n] for r in rows.values()) for n in names}
     for method, metrics in rows.items():
-        cells = [f"**{metrics[n]:.4f}**" if metrics[n] == best[n] else f"{metrics[n]:.4f}" for n in names]
+        cells = [
+            f"**{metrics[n]:.4f}**" if metrics[n] == best[n] else f"{metrics[n]:.4f}" for n in names
+        ]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return lines
 
@@ -190,19 +257,39 @@ def _write_report(out: Path, summary: dict) -> None:
     s, e, i = summary["seconds"], summary["export"], summary["inference"]
     task = summary["options"]["task"]
     lines = [
-        f"# SHIP fusion demo: {task} ({summary['tool']})", "",
-        f"Machine: {summary['machine']['platform']}, {summary['machine']['torch_threads']} torch threads.", "",
-        "| step | seconds |", "|---|---|", *[f"| {name} | {value:.1f} |" for name, value in s.items()], "",
-        f"## Held-out scene ({'reduced resolution, Wald' if task == 'pansharpen' else 'IR-VIS'}'s metrics)", "",
-        *_table(summary["held_out"]), "",
+        f"# SHIP fusion demo: {task} ({summary['tool']})",
+        "",
+        f"Machine: {summary['machine']['platform']}, {summary['machine']['torch_threads']} torch threads.",
+        "",
+        "| step | seconds |",
+        "|---|---|",
+        *[f"| {name} | {value:.1f} |" for name, value in s.items()],
+        "",
+        f"## Held-out scene ({'reduced resolution, Wald' if task == 'pansharpen' else 'IR-VIS'}'s metrics)",
+        "",
+        *_table(summary["held_out"]),
+        "",
     ]
     if summary["held_out_full_resolution"]:
-        lines += ["Full resolution (no reference; `truth_*` against the synthetic ideal MS):", "",
-                  *_table(summary["held_out_full_resolution"]), ""]
-    lines += ["![before and after](comparison.png)", "", "## Export and ONNX Runtime", "",
-              f"`{e['path']}`: ORT vs PyTorch parity {e['parity']} (max abs error {e['max_abs_error']}); "
-              f"DFT nodes {e['node_counts'].get('DFT', 0)}.", "",
-              f"Whole scene in ONNX Runtime: {i['tiles']} tiles in {i['seconds']:.2f} s; max |difference| with "
-              f"PyTorch {i['max_abs_difference_vs_torch']:.2e}.", "", "![fused](infer/fused.png)", ""]
+        lines += [
+            "Full resolution (no reference; `truth_*` against the synthetic ideal MS):",
+            "",
+            *_table(summary["held_out_full_resolution"]),
+            "",
+        ]
+    lines += [
+        "![before and after](comparison.png)",
+        "",
+        "## Export and ONNX Runtime",
+        "",
+        f"`{e['path']}`: ORT vs PyTorch parity {e['parity']} (max abs error {e['max_abs_error']}); "
+        f"DFT nodes {e['node_counts'].get('DFT', 0)}.",
+        "",
+        f"Whole scene in ONNX Runtime: {i['tiles']} tiles in {i['seconds']:.2f} s; max |difference| with "
+        f"PyTorch {i['max_abs_difference_vs_torch']:.2e}.",
+        "",
+        "![fused](infer/fused.png)",
+        "",
+    ]
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=str))
     write_text_atomic(out / "report.md", "\n".join(lines) + "\n")

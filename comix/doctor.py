@@ -22,8 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 OK, MISSING, PROBLEM, INFO = "ok", "missing", "problem", "info"
-CPU_PATH = ("use the CPU path: `comix infer model.onnx ...` (ONNX Runtime + our CPU op library; "
-            "`comix plugins build` builds it)")
+CPU_PATH = (
+    "use the CPU path: `comix infer model.onnx ...` (ONNX Runtime + our CPU op library; "
+    "`comix plugins build` builds it)"
+)
 ELF_MACHINES = {62: "x86_64", 183: "aarch64"}
 
 
@@ -50,11 +52,23 @@ def _first_line(error: BaseException) -> str:
 
 
 def check_platform() -> list[Check]:
-    rows = [Check("platform", INFO, f"{platform.system()} {platform.machine()}, Python {platform.python_version()}")]
+    rows = [
+        Check(
+            "platform",
+            INFO,
+            f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
+        )
+    ]
     tegra = Path("/etc/nv_tegra_release")
     if tegra.is_file():
-        rows.append(Check("Jetson", INFO, tegra.read_text(errors="replace").splitlines()[0][:120],
-                          "see docs/jetson.md for the JetPack <-> TensorRT table and power modes"))
+        rows.append(
+            Check(
+                "Jetson",
+                INFO,
+                tegra.read_text(errors="replace").splitlines()[0][:120],
+                "see docs/jetson.md for the JetPack <-> TensorRT table and power modes",
+            )
+        )
     return rows
 
 
@@ -69,69 +83,134 @@ def check_gpu() -> tuple[list[Check], bool]:
         except CudaUnavailable as error:
             message = str(error)
             if "InsufficientDriver" in message:
-                rows.append(Check("GPU / driver", MISSING, "no NVIDIA driver (cudaErrorInsufficientDriver)",
-                                  f"install the NVIDIA driver on a machine with a GPU, or {CPU_PATH}"))
+                rows.append(
+                    Check(
+                        "GPU / driver",
+                        MISSING,
+                        "no NVIDIA driver (cudaErrorInsufficientDriver)",
+                        f"install the NVIDIA driver on a machine with a GPU, or {CPU_PATH}",
+                    )
+                )
             elif "NoDevice" in message or "got 0 device" in message:
-                rows.append(Check("GPU / driver", MISSING, "driver present, no CUDA device visible",
-                                  f"check CUDA_VISIBLE_DEVICES / the container's --gpus, or {CPU_PATH}"))
+                rows.append(
+                    Check(
+                        "GPU / driver",
+                        MISSING,
+                        "driver present, no CUDA device visible",
+                        f"check CUDA_VISIBLE_DEVICES / the container's --gpus, or {CPU_PATH}",
+                    )
+                )
             else:
-                rows.append(Check("GPU / driver", MISSING, message.split(';')[0], CPU_PATH))
+                rows.append(Check("GPU / driver", MISSING, message.split(";")[0], CPU_PATH))
             return rows, False
         count = cuda.rt.cudaGetDeviceCount()[1]
         for index in range(count):
             info = CudaPython(index).device_info()
-            rows.append(Check(f"GPU {index}", OK, f"{info.name}, compute capability {info.sm}, "
-                              f"{info.total_memory / 2**30:.1f} GiB, driver CUDA {info.driver_version}, "
-                              f"runtime {info.runtime_version}"))
+            rows.append(
+                Check(
+                    f"GPU {index}",
+                    OK,
+                    f"{info.name}, compute capability {info.sm}, "
+                    f"{info.total_memory / 2**30:.1f} GiB, driver CUDA {info.driver_version}, "
+                    f"runtime {info.runtime_version}",
+                )
+            )
         return rows, count > 0
-    except Exception as error:  # noqa: BLE001 - cuda-python missing or broken: try torch
-        rows.append(Check("cuda-python", MISSING, _first_line(error), "pip install 'comix-deploy[gpu]'"))
+    except Exception as error:
+        rows.append(
+            Check("cuda-python", MISSING, _first_line(error), "pip install 'comix-deploy[gpu]'")
+        )
     import torch
 
     if torch.cuda.is_available():
         for index in range(torch.cuda.device_count()):
             major, minor = torch.cuda.get_device_capability(index)
-            rows.append(Check(f"GPU {index}", OK, f"{torch.cuda.get_device_name(index)}, compute capability "
-                              f"{major}.{minor} (seen by torch)"))
+            rows.append(
+                Check(
+                    f"GPU {index}",
+                    OK,
+                    f"{torch.cuda.get_device_name(index)}, compute capability "
+                    f"{major}.{minor} (seen by torch)",
+                )
+            )
         return rows, True
-    rows.append(Check("GPU / driver", MISSING, "no CUDA device (torch.cuda.is_available() is False)", CPU_PATH))
+    rows.append(
+        Check(
+            "GPU / driver", MISSING, "no CUDA device (torch.cuda.is_available() is False)", CPU_PATH
+        )
+    )
     return rows, False
 
 
 def check_cuda_bindings() -> list[Check]:
     rows = []
     version = _version("cuda-python") or _version("cuda-bindings")
-    rows.append(Check("cuda-python", OK if version else MISSING, version or "not installed",
-                      "" if version else "pip install 'comix-deploy[gpu]' (the GPU runtime's default CUDA binding)"))
+    rows.append(
+        Check(
+            "cuda-python",
+            OK if version else MISSING,
+            version or "not installed",
+            ""
+            if version
+            else "pip install 'comix-deploy[gpu]' (the GPU runtime's default CUDA binding)",
+        )
+    )
     try:
         import pycuda.driver  # noqa: F401
 
         rows.append(Check("pycuda", OK, _version("pycuda") or "importable"))
-    except Exception as error:  # noqa: BLE001 - pycuda raises driver errors on import without a GPU
+    except Exception as error:
         found = "not installed" if isinstance(error, ModuleNotFoundError) else _first_line(error)
-        rows.append(Check("pycuda", INFO, found, "optional: `--cuda pycuda`; it needs the CUDA driver to build "
-                          "and import (pip install pycuda on the GPU host)"))
+        rows.append(
+            Check(
+                "pycuda",
+                INFO,
+                found,
+                "optional: `--cuda pycuda`; it needs the CUDA driver to build "
+                "and import (pip install pycuda on the GPU host)",
+            )
+        )
     nvcc = shutil.which("nvcc")
     if nvcc:
         out = subprocess.run([nvcc, "--version"], capture_output=True, text=True, timeout=60).stdout
-        release = next((line.split("release")[-1].strip() for line in out.splitlines() if "release" in line), "?")
+        release = next(
+            (line.split("release")[-1].strip() for line in out.splitlines() if "release" in line),
+            "?",
+        )
         rows.append(Check("nvcc", OK, f"{nvcc} (release {release})"))
     else:
-        rows.append(Check("nvcc", MISSING, "not on PATH", "needed only to build the CUDA kernels / TensorRT plugins "
-                          "(Jetson: /usr/local/cuda/bin)"))
+        rows.append(
+            Check(
+                "nvcc",
+                MISSING,
+                "not on PATH",
+                "needed only to build the CUDA kernels / TensorRT plugins "
+                "(Jetson: /usr/local/cuda/bin)",
+            )
+        )
     return rows
 
 
 def check_torch(gpu: bool) -> list[Check]:
     import torch
 
-    rows = [Check("PyTorch", OK, f"{torch.__version__} (CUDA {torch.version.cuda or 'none: CPU build'})")]
+    rows = [
+        Check(
+            "PyTorch", OK, f"{torch.__version__} (CUDA {torch.version.cuda or 'none: CPU build'})"
+        )
+    ]
     built = sorted((Path(__file__).resolve().parents[1] / "plugins" / "torch").glob("_C*.so"))
     if built:
         rows.append(Check("PyTorch CUDA DCN extension", OK, str(built[0])))
     elif gpu:
-        rows.append(Check("PyTorch CUDA DCN extension", MISSING, "not built",
-                          "cd plugins/torch && python setup.py build_ext --inplace (or let --device cuda JIT-build it)"))
+        rows.append(
+            Check(
+                "PyTorch CUDA DCN extension",
+                MISSING,
+                "not built",
+                "cd plugins/torch && python setup.py build_ext --inplace (or let --device cuda JIT-build it)",
+            )
+        )
     return rows
 
 
@@ -143,19 +222,32 @@ def check_tensorrt() -> tuple[list[Check], str | None]:
     for name in (FULL_MODULE, *LEAN_MODULES):
         try:
             module = importlib.import_module(name)
-        except Exception as error:  # noqa: BLE001 - stub wheels raise anything
+        except Exception as error:
             if name == FULL_MODULE:
-                rows.append(Check("TensorRT", MISSING, _first_line(error) if not isinstance(error, ModuleNotFoundError)
-                                  else "not installed",
-                                  "Jetson: comes with JetPack (sudo apt install python3-libnvinfer); x86_64: "
-                                  "pip install tensorrt-cu12 / tensorrt-cu13. Without it `comix build` prints the "
-                                  "trtexec line"))
+                rows.append(
+                    Check(
+                        "TensorRT",
+                        MISSING,
+                        _first_line(error)
+                        if not isinstance(error, ModuleNotFoundError)
+                        else "not installed",
+                        "Jetson: comes with JetPack (sudo apt install python3-libnvinfer); x86_64: "
+                        "pip install tensorrt-cu12 / tensorrt-cu13. Without it `comix build` prints the "
+                        "trtexec line",
+                    )
+                )
             continue
         version = str(getattr(module, "__version__", "?"))
         supported = TrtVersion.parse(version) >= MIN_SUPPORTED if version[:1].isdigit() else False
         kind = "builder + runtime" if hasattr(module, "Builder") else "runtime only (lean)"
-        rows.append(Check(f"TensorRT ({name})", OK if supported else PROBLEM, f"{version}, {kind}",
-                          "" if supported else f"need {MIN_SUPPORTED.short} or newer"))
+        rows.append(
+            Check(
+                f"TensorRT ({name})",
+                OK if supported else PROBLEM,
+                f"{version}, {kind}",
+                "" if supported else f"need {MIN_SUPPORTED.short} or newer",
+            )
+        )
         runtime = runtime or name
     return rows, runtime
 
@@ -163,24 +255,42 @@ def check_tensorrt() -> tuple[list[Check], str | None]:
 def check_onnxruntime() -> list[Check]:
     try:
         import onnxruntime as ort
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return [Check("ONNX Runtime", MISSING, _first_line(error), "pip install onnxruntime")]
-    return [Check("ONNX Runtime", OK, f"{ort.__version__}, providers {', '.join(ort.get_available_providers())}")]
+    return [
+        Check(
+            "ONNX Runtime",
+            OK,
+            f"{ort.__version__}, providers {', '.join(ort.get_available_providers())}",
+        )
+    ]
 
 
 def elf_machine(path: Path) -> str:
     header = path.read_bytes()[:20]
     if header[:4] != b"\x7fELF":
         return "not an ELF file"
-    return ELF_MACHINES.get(int.from_bytes(header[18:20], "little"), f"machine {int.from_bytes(header[18:20], 'little')}")
+    return ELF_MACHINES.get(
+        int.from_bytes(header[18:20], "little"),
+        f"machine {int.from_bytes(header[18:20], 'little')}",
+    )
 
 
 def cuda_architectures(path: Path) -> str:
     tool = shutil.which("cuobjdump")
     if tool is None:
         return "CUDA archs: ? (cuobjdump not on PATH)"
-    out = subprocess.run([tool, "--list-elf", "--list-ptx", str(path)], capture_output=True, text=True, timeout=120).stdout
-    archs = sorted({part for line in out.splitlines() for part in line.replace(".", " ").split() if part.startswith(("sm_", "compute_"))})
+    out = subprocess.run(
+        [tool, "--list-elf", "--list-ptx", str(path)], capture_output=True, text=True, timeout=120
+    ).stdout
+    archs = sorted(
+        {
+            part
+            for line in out.splitlines()
+            for part in line.replace(".", " ").split()
+            if part.startswith(("sm_", "compute_"))
+        }
+    )
     return "CUDA archs: " + (", ".join(archs) or "none found")
 
 
@@ -201,40 +311,86 @@ def check_plugin_libraries(trt_runtime: str | None) -> list[Check]:
     rows = []
     ort_library = find_custom_op_library()
     if ort_library is None:
-        rows.append(Check("ORT op library", MISSING, "libcomix_ort_dcn.so not found",
-                          "comix plugins build (or export with --portable)"))
+        rows.append(
+            Check(
+                "ORT op library",
+                MISSING,
+                "libcomix_ort_dcn.so not found",
+                "comix plugins build (or export with --portable)",
+            )
+        )
     else:
-        code = ("import onnxruntime as o, sys; s = o.SessionOptions(); s.register_custom_ops_library(sys.argv[1]); "
-                "print('ok')")
-        run = subprocess.run([sys.executable, "-c", code, str(ort_library)], capture_output=True, text=True, timeout=120)
+        code = (
+            "import onnxruntime as o, sys; s = o.SessionOptions(); s.register_custom_ops_library(sys.argv[1]); "
+            "print('ok')"
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", code, str(ort_library)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         loaded = run.returncode == 0 and "ok" in run.stdout
-        rows.append(Check("ORT op library", OK if loaded else PROBLEM,
-                          f"{ort_library} ({elf_machine(ort_library)}){'' if loaded else ': ' + run.stderr.strip()[-200:]}",
-                          "" if loaded else "rebuild it on this machine: comix plugins build"))
+        rows.append(
+            Check(
+                "ORT op library",
+                OK if loaded else PROBLEM,
+                f"{ort_library} ({elf_machine(ort_library)}){'' if loaded else ': ' + run.stderr.strip()[-200:]}",
+                "" if loaded else "rebuild it on this machine: comix plugins build",
+            )
+        )
     try:
         library = find_plugin_library()
     except PluginLibraryMissing:
-        rows.append(Check("TensorRT plugin library", MISSING, "libcomix_trt_plugins.so not found",
-                          "comix plugins build --tensorrt-root <TensorRT with include/> (Jetson: /usr)"))
+        rows.append(
+            Check(
+                "TensorRT plugin library",
+                MISSING,
+                "libcomix_trt_plugins.so not found",
+                "comix plugins build --tensorrt-root <TensorRT with include/> (Jetson: /usr)",
+            )
+        )
         return rows
     found = f"{library.path} ({elf_machine(library.path)}, {cuda_architectures(library.path)}, sha256 {library.sha256[:12]}…)"
     if trt_runtime is None:
-        rows.append(Check("TensorRT plugin library", INFO, found + "; not loaded: no TensorRT runtime here",
-                          "pip install -e '.[tensorrt-lean]' loads it into TensorRT's registry without a GPU"))
+        rows.append(
+            Check(
+                "TensorRT plugin library",
+                INFO,
+                found + "; not loaded: no TensorRT runtime here",
+                "pip install -e '.[tensorrt-lean]' loads it into TensorRT's registry without a GPU",
+            )
+        )
         return rows
-    run = subprocess.run([sys.executable, "-c", _REGISTRY_PROBE, trt_runtime, str(library.path)],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", _REGISTRY_PROBE, trt_runtime, str(library.path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     try:
         observed = json.loads(run.stdout.strip().splitlines()[-1])
     except (json.JSONDecodeError, IndexError):
         observed = {"loaded": False, "creators": []}
     if observed["loaded"] and observed["creators"]:
         creators = ", ".join(f"{n} v{v}" for n, v in observed["creators"])
-        rows.append(Check("TensorRT plugin library", OK, f"{found}; loaded into {trt_runtime}'s registry: {creators}"))
+        rows.append(
+            Check(
+                "TensorRT plugin library",
+                OK,
+                f"{found}; loaded into {trt_runtime}'s registry: {creators}",
+            )
+        )
     else:
         tail = (run.stderr.strip().splitlines() or ["no output"])[-1][:200]
-        rows.append(Check("TensorRT plugin library", PROBLEM, f"{found}; {trt_runtime} could not load it: {tail}",
-                          "build it against the headers of the installed TensorRT major version"))
+        rows.append(
+            Check(
+                "TensorRT plugin library",
+                PROBLEM,
+                f"{found}; {trt_runtime} could not load it: {tail}",
+                "build it against the headers of the installed TensorRT major version",
+            )
+        )
     return rows
 
 
@@ -255,6 +411,18 @@ def diagnose() -> list[Check]:
 
 
 def to_json(rows: list[Check]) -> str:
-    return json.dumps({"checks": [asdict(r) for r in rows], "environment": {k: os.environ.get(k) for k in
-                       ("CUDA_VISIBLE_DEVICES", "COMIX_PLUGIN_DIR", "COMIX_TRT_PLUGIN_LIBRARY", "COMIX_ORT_LIBRARY")}},
-                      indent=2)
+    return json.dumps(
+        {
+            "checks": [asdict(r) for r in rows],
+            "environment": {
+                k: os.environ.get(k)
+                for k in (
+                    "CUDA_VISIBLE_DEVICES",
+                    "COMIX_PLUGIN_DIR",
+                    "COMIX_TRT_PLUGIN_LIBRARY",
+                    "COMIX_ORT_LIBRARY",
+                )
+            },
+        },
+        indent=2,
+    )

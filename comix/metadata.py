@@ -85,8 +85,10 @@ class ModelRecord:
     # ------------------------------------------------------------------ key/value form (ONNX metadata_props)
     def to_props(self) -> dict[str, str]:
         """``comix.<field>`` -> string (str fields as they are, everything else as JSON)."""
-        return {PREFIX + key: value if isinstance(value, str) else json.dumps(value)
-                for key, value in asdict(self).items()}
+        return {
+            PREFIX + key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in asdict(self).items()
+        }
 
     @classmethod
     def from_props(cls, props: Mapping[str, str]) -> ModelRecord:
@@ -95,13 +97,17 @@ class ModelRecord:
         A graph with no ``comix.*`` key at all gives the defaults (a foreign model: the runtime then
         knows only what the graph's shapes say).
         """
-        values = {key[len(PREFIX):]: value for key, value in props.items() if key.startswith(PREFIX)}
+        values = {
+            key[len(PREFIX) :]: value for key, value in props.items() if key.startswith(PREFIX)
+        }
         if not values:
             return cls()
         version = _int(values.pop("schema_version", "1"), "schema_version")
         if version > SCHEMA_VERSION:
-            raise MetadataError(f"model record: got schema version {version}, expected <= {SCHEMA_VERSION}; the "
-                                "artifact was made by a newer comix-deploy: upgrade it, or re-export the model")
+            raise MetadataError(
+                f"model record: got schema version {version}, expected <= {SCHEMA_VERSION}; the "
+                "artifact was made by a newer comix-deploy: upgrade it, or re-export the model"
+            )
         for old, new in _RENAMED.get(version, {}).items():
             if old in values:
                 values[new] = values.pop(old)
@@ -109,7 +115,9 @@ class ModelRecord:
         parsed = {}
         for name, default in defaults.items():
             if name in values and name != "schema_version":
-                parsed[name] = values[name] if isinstance(default, str) else _json(values[name], name)
+                parsed[name] = (
+                    values[name] if isinstance(default, str) else _json(values[name], name)
+                )
         return cls(**parsed)
 
     # ------------------------------------------------------------------ JSON form (files beside engines)
@@ -123,8 +131,12 @@ class ModelRecord:
         except json.JSONDecodeError as error:
             raise MetadataError(f"model record: not valid JSON ({error})") from None
         if not isinstance(document, dict):
-            raise MetadataError(f"model record: got a JSON {type(document).__name__}, expected an object")
-        return cls.from_props({PREFIX + k: v if isinstance(v, str) else json.dumps(v) for k, v in document.items()})
+            raise MetadataError(
+                f"model record: got a JSON {type(document).__name__}, expected an object"
+            )
+        return cls.from_props(
+            {PREFIX + k: v if isinstance(v, str) else json.dumps(v) for k, v in document.items()}
+        )
 
     # ------------------------------------------------------------------ ONNX
     def write_onnx(self, model):
@@ -147,7 +159,9 @@ def _json(text: str, name: str):
     try:
         return json.loads(text)
     except json.JSONDecodeError:
-        raise MetadataError(f"model record: {PREFIX}{name}: got {text[:40]!r}, expected a JSON value") from None
+        raise MetadataError(
+            f"model record: {PREFIX}{name}: got {text[:40]!r}, expected a JSON value"
+        ) from None
 
 
 def _int(text: str, name: str) -> int:

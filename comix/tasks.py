@@ -14,9 +14,11 @@ FUSION_PANSHARPEN = "fusion-pansharpen"  # SHIP: upsampled MS + PAN -> sharpened
 TASKS = (SEGMENTATION, FUSION_IRVIS, FUSION_PANSHARPEN)
 FUSION_TASKS = (FUSION_IRVIS, FUSION_PANSHARPEN)
 # what a person calls each task's model, and the command family that serves it
-_DESCRIPTION = {SEGMENTATION: ("a CoMiX segmentation model", "comix train/eval/export/infer"),
-                FUSION_IRVIS: ("a SHIP infrared-visible fusion model", "comix fusion ..."),
-                FUSION_PANSHARPEN: ("a SHIP pan-sharpening model", "comix fusion ...")}
+_DESCRIPTION = {
+    SEGMENTATION: ("a CoMiX segmentation model", "comix train/eval/export/infer"),
+    FUSION_IRVIS: ("a SHIP infrared-visible fusion model", "comix fusion ..."),
+    FUSION_PANSHARPEN: ("a SHIP pan-sharpening model", "comix fusion ..."),
+}
 
 
 class TaskMismatchError(ValueError):
@@ -39,4 +41,6 @@ def require_task(task: str, expected: str | Iterable[str], what: str, where: str
     wanted = " or ".join(describe(t) for t in allowed)
     serves = _DESCRIPTION.get(task, ("", ""))[1]
     hint = f"; use `{serves}` for it" if serves else ""
-    raise TaskMismatchError(f"{what}: got {describe(task)} (task {task!r}), but `{where}` expects {wanted}{hint}")
+    raise TaskMismatchError(
+        f"{what}: got {describe(task)} (task {task!r}), but `{where}` expects {wanted}{hint}"
+    )

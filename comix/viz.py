@@ -11,9 +11,25 @@ from comix.atomic import atomic_path
 
 # A fixed, distinguishable palette (RGB 0-255) for classes 1..K; index 0 = unlabelled (black).
 _BASE_COLOURS = [
-    (0, 0, 0), (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-    (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207), (174, 199, 232), (255, 187, 120),
-    (152, 223, 138), (255, 152, 150), (197, 176, 213), (196, 156, 148), (247, 182, 210), (219, 219, 141),
+    (0, 0, 0),
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+    (174, 199, 232),
+    (255, 187, 120),
+    (152, 223, 138),
+    (255, 152, 150),
+    (197, 176, 213),
+    (196, 156, 148),
+    (247, 182, 210),
+    (219, 219, 141),
     (158, 218, 229),
 ]
 
@@ -51,41 +67,60 @@ def save_figure(fig, path: str | Path, dpi: int = 120, tight: bool = False) -> P
     return path
 
 
-def save_class_map(classes: np.ndarray, class_names: Sequence[str], path: str | Path, title: str = "",
-                   reference: np.ndarray | None = None, nodata_label: str | None = None) -> Path:
+def save_class_map(
+    classes: np.ndarray,
+    class_names: Sequence[str],
+    path: str | Path,
+    title: str = "",
+    reference: np.ndarray | None = None,
+    nodata_label: str | None = None,
+) -> Path:
     """PNG of a class raster (H, W; 0..K) with a legend; with ``reference``, the two side by side;
     ``nodata_label`` names value 0 (black) in the legend (e.g. "no data")."""
     plt = _pyplot()
     from matplotlib.patches import Patch
 
     num_classes = len(class_names)
-    panels = [("prediction", classes)] + ([("reference (labelled pixels)", reference)] if reference is not None else [])
+    panels = [("prediction", classes)] + (
+        [("reference (labelled pixels)", reference)] if reference is not None else []
+    )
     height, width = classes.shape
     scale = 8.0 / max(height, width)
-    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.0, width * scale) * len(panels) + 2.5,
-                                                      max(3.0, height * scale) + 0.8), squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(max(4.0, width * scale) * len(panels) + 2.5, max(3.0, height * scale) + 0.8),
+        squeeze=False,
+    )
     for ax, (name, raster) in zip(axes[0], panels):
         ax.imshow(colourise(raster, num_classes), interpolation="nearest")
         ax.set_title(name)
         ax.axis("off")
     colours = class_colours(num_classes) / 255.0
-    handles = [Patch(color=colours[k], label=f"{k} {name}") for k, name in enumerate(class_names, start=1)]
+    handles = [
+        Patch(color=colours[k], label=f"{k} {name}") for k, name in enumerate(class_names, start=1)
+    ]
     if nodata_label:
         handles.append(Patch(facecolor=colours[0], edgecolor="0.5", label=f"0 {nodata_label}"))
-    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    fig.legend(
+        handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False
+    )
     if title:
         fig.suptitle(title)
     path = save_figure(fig, path, tight=True)
     return path
 
 
-def save_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str], path: str | Path,
-                          title: str = "") -> Path:
+def save_confusion_matrix(
+    confusion: np.ndarray, class_names: Sequence[str], path: str | Path, title: str = ""
+) -> Path:
     """PNG of a row-normalised confusion matrix (rows = reference) with the counts written in."""
     plt = _pyplot()
     confusion = np.asarray(confusion)
     rows = confusion.sum(axis=1, keepdims=True)
-    normalised = np.divide(confusion, rows, out=np.zeros(confusion.shape, dtype=float), where=rows > 0)
+    normalised = np.divide(
+        confusion, rows, out=np.zeros(confusion.shape, dtype=float), where=rows > 0
+    )
     size = 1.0 + 0.45 * len(class_names)
     fig, ax = plt.subplots(figsize=(size + 1.5, size))
     image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
@@ -96,8 +131,15 @@ def save_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str], pat
     for i in range(confusion.shape[0]):
         for j in range(confusion.shape[1]):
             if confusion[i, j]:
-                ax.text(j, i, str(int(confusion[i, j])), ha="center", va="center", fontsize=6,
-                        color="white" if normalised[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(int(confusion[i, j])),
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if normalised[i, j] > 0.5 else "black",
+                )
     fig.colorbar(image, ax=ax, fraction=0.046, label="fraction of the reference class")
     if title:
         ax.set_title(title)
@@ -116,10 +158,20 @@ def save_training_curves(history: Sequence[dict], path: str | Path) -> Path:
     evaluated = [h for h in history if "overall_accuracy" in h]
     if evaluated:
         ax_score = ax_loss.twinx()
-        ax_score.plot([h["step"] for h in evaluated], [h["overall_accuracy"] for h in evaluated], "s-",
-                      color="tab:blue", label="val OA")
-        ax_score.plot([h["step"] for h in evaluated], [h["mean_iou"] for h in evaluated], "^-",
-                      color="tab:green", label="val mIoU")
+        ax_score.plot(
+            [h["step"] for h in evaluated],
+            [h["overall_accuracy"] for h in evaluated],
+            "s-",
+            color="tab:blue",
+            label="val OA",
+        )
+        ax_score.plot(
+            [h["step"] for h in evaluated],
+            [h["mean_iou"] for h in evaluated],
+            "^-",
+            color="tab:green",
+            label="val mIoU",
+        )
         ax_score.set_ylim(0, 1)
         ax_score.set_ylabel("score")
         ax_score.legend(loc="lower right", fontsize=8)

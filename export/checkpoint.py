@@ -40,7 +40,9 @@ class ExportOptions:
     seed: int = 0
 
 
-def sample_inputs(model, batch: int, height: int, width: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_inputs(
+    model, batch: int, height: int, width: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Raw-unit inputs drawn around the model's own normalisation statistics (mean + std * N(0, 1))."""
     generator = torch.Generator().manual_seed(seed)
     config = model.config
@@ -71,7 +73,10 @@ def parity_shapes(options: ExportOptions) -> list[tuple[int, int, int]]:
     height, width = options.tile
     if not options.dynamic:
         return [(options.batch, height, width)]
-    return [(1, height, width), (2, max(1, height - height // 4 + 3), max(1, width - width // 4 - 1))]
+    return [
+        (1, height, width),
+        (2, max(1, height - height // 4 + 3), max(1, width - width // 4 - 1)),
+    ]
 
 
 def _training_tile(value, fallback: tuple[int, int]) -> list[int]:
@@ -101,12 +106,16 @@ def model_record(checkpoint, options: ExportOptions) -> ModelRecord:
         x_channels=config.x_channels,
         training_tile=_training_tile(recipe.get("tile"), options.tile),
         checkpoint_sha256=checkpoint.weights_sha256,
-        normalization={key: [float(v) for v in values] for key, values in (document.get("normalization") or {}).items()},
+        normalization={
+            key: [float(v) for v in values]
+            for key, values in (document.get("normalization") or {}).items()
+        },
     )
 
 
-def export_checkpoint(path: str | os.PathLike, output: str | os.PathLike,
-                      options: ExportOptions | None = None) -> ExportResult:
+def export_checkpoint(
+    path: str | os.PathLike, output: str | os.PathLike, options: ExportOptions | None = None
+) -> ExportResult:
     """Load, export, validate and write ``output`` (+ ``output.validation.json``); see module doc."""
     from comix.model.checkpoint import load_checkpoint
 
@@ -117,10 +126,19 @@ def export_checkpoint(path: str | os.PathLike, output: str | os.PathLike,
     height, width = trace_size(options)
     trace_batch = 2 if options.dynamic else options.batch
     inputs = sample_inputs(model, trace_batch, height, width, options.seed)
-    cases = [sample_inputs(model, b, h, w, options.seed + i + 1) for i, (b, h, w) in enumerate(parity_shapes(options))]
+    cases = [
+        sample_inputs(model, b, h, w, options.seed + i + 1)
+        for i, (b, h, w) in enumerate(parity_shapes(options))
+    ]
     pipeline = ExportPipeline(
-        INPUT_NAMES, OUTPUT_NAMES, opset=options.opset, dynamic_axes=DYNAMIC_AXES if options.dynamic else None,
-        portable=options.portable, record=model_record(checkpoint, options),
+        INPUT_NAMES,
+        OUTPUT_NAMES,
+        opset=options.opset,
+        dynamic_axes=DYNAMIC_AXES if options.dynamic else None,
+        portable=options.portable,
+        record=model_record(checkpoint, options),
         parity=ParityCheck(model, cases, atol=options.atol) if options.validate else None,
-        validate=options.validate, output_axes=OUTPUT_AXES if options.dynamic else None)
+        validate=options.validate,
+        output_axes=OUTPUT_AXES if options.dynamic else None,
+    )
     return pipeline(model, inputs, Path(output))

@@ -62,13 +62,22 @@ class TorchOnnxExporter:
     e.g. CoMiX's logits (B, K, H, W) have the inputs' H, W (see :func:`name_dims`).
     """
 
-    def __init__(self, input_names: Sequence[str], output_names: Sequence[str], opset: int = DEFAULT_OPSET,
-                 dynamic_axes: Mapping[int, Mapping[int, str]] | None = None, portable: bool = False,
-                 verbose: bool = False, output_axes: Mapping[int, Mapping[int, str]] | None = None) -> None:
+    def __init__(
+        self,
+        input_names: Sequence[str],
+        output_names: Sequence[str],
+        opset: int = DEFAULT_OPSET,
+        dynamic_axes: Mapping[int, Mapping[int, str]] | None = None,
+        portable: bool = False,
+        verbose: bool = False,
+        output_axes: Mapping[int, Mapping[int, str]] | None = None,
+    ) -> None:
         if opset < MIN_OPSET:
             raise ValueError(f"opset: got {opset}, expected >= {MIN_OPSET} (ONNX DeformConv)")
         if portable and opset < MIN_PORTABLE_OPSET:
-            raise ValueError(f"opset: got {opset}, expected >= {MIN_PORTABLE_OPSET} for --portable (5-D GridSample)")
+            raise ValueError(
+                f"opset: got {opset}, expected >= {MIN_PORTABLE_OPSET} for --portable (5-D GridSample)"
+            )
         self.input_names = list(input_names)
         self.output_names = list(output_names)
         self.opset = opset
@@ -87,22 +96,32 @@ class TorchOnnxExporter:
         """
         if self.dynamic_axes is None:
             return None
-        return tuple({axis: torch.export.Dim.DYNAMIC for axis in self.dynamic_axes.get(index, {})} or None
-                     for index in range(count))
+        return tuple(
+            dict.fromkeys(self.dynamic_axes.get(index, {}), torch.export.Dim.DYNAMIC) or None
+            for index in range(count)
+        )
 
     def __call__(self, model: torch.nn.Module, inputs: Sequence[torch.Tensor]) -> onnx.ModelProto:
         """Trace ``model(*inputs)`` (eval mode) and return the ONNX model."""
         model = model.eval()
         inputs = tuple(inputs)
         with _quiet(self.verbose):
-            captured = torch.export.export(model, inputs, dynamic_shapes=self._dynamic_shapes(len(inputs)),
-                                           strict=False)
+            captured = torch.export.export(
+                model, inputs, dynamic_shapes=self._dynamic_shapes(len(inputs)), strict=False
+            )
             if self.portable:
                 captured = captured.run_decompositions(DECOMPOSITIONS)
             program = torch.onnx.export(
-                captured, inputs, dynamo=True, opset_version=self.opset, input_names=self.input_names,
-                output_names=self.output_names, custom_translation_table=translation_table(), optimize=True,
-                verbose=self.verbose, report=False,
+                captured,
+                inputs,
+                dynamo=True,
+                opset_version=self.opset,
+                input_names=self.input_names,
+                output_names=self.output_names,
+                custom_translation_table=translation_table(),
+                optimize=True,
+                verbose=self.verbose,
+                report=False,
             )
         proto = program.model_proto
         proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
@@ -111,8 +130,11 @@ class TorchOnnxExporter:
         return proto
 
 
-def name_dims(model: onnx.ModelProto, dynamic_axes: Mapping[int, Mapping[int, str]],
-              output_axes: Mapping[int, Mapping[int, str]] | None = None) -> None:
+def name_dims(
+    model: onnx.ModelProto,
+    dynamic_axes: Mapping[int, Mapping[int, str]],
+    output_axes: Mapping[int, Mapping[int, str]] | None = None,
+) -> None:
     """Rename the exporter's symbols (``s14``...) on the graph inputs to the requested names, everywhere;
     then give the graph outputs the names of ``output_axes``.
 

@@ -48,15 +48,21 @@ class FusionExportOptions:
 
     def __post_init__(self) -> None:
         if self.lowering not in LOWERINGS:
-            raise ValueError(f"--lowering: got {self.lowering!r}, expected one of {list(LOWERINGS)}")
+            raise ValueError(
+                f"--lowering: got {self.lowering!r}, expected one of {list(LOWERINGS)}"
+            )
         if self.lowering == "matrix" and self.dynamic:
-            raise ValueError("--lowering matrix: got --dynamic, expected --static: the cos/sin bases are made for one "
-                             "fixed tile (--tile H W)")
+            raise ValueError(
+                "--lowering matrix: got --dynamic, expected --static: the cos/sin bases are made for one "
+                "fixed tile (--tile H W)"
+            )
         if self.lowering == "dft" and self.opset < MIN_DFT_OPSET:
             raise ValueError(f"--opset: got {self.opset}, expected >= {MIN_DFT_OPSET} for ONNX DFT")
 
 
-def sample_inputs(model, batch: int, height: int, width: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_inputs(
+    model, batch: int, height: int, width: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs in [0, data_range) (uniform noise plus a smooth ramp, so the product of spectra is not flat)."""
     generator = torch.Generator().manual_seed(seed)
     config = model.config
@@ -71,16 +77,22 @@ def sample_inputs(model, batch: int, height: int, width: int, seed: int) -> tupl
 def fusion_record(checkpoint, config, tile: tuple[int, int]) -> ModelRecord:
     recipe = checkpoint.training_recipe or {}
     patch = recipe.get("patch")
-    return ModelRecord(model_name=checkpoint.variant or "ship", task=checkpoint.task, config=config.to_dict(),
-                       wavelengths_nm=list(checkpoint.band_wavelengths_nm or []), hsi_bands=config.primary_channels,
-                       x_modality="pan" if checkpoint.task == "fusion-pansharpen" else "infrared",
-                       x_channels=config.guide_channels,
-                       training_tile=[int(patch), int(patch)] if isinstance(patch, int) else list(tile),
-                       checkpoint_sha256=checkpoint.weights_sha256)
+    return ModelRecord(
+        model_name=checkpoint.variant or "ship",
+        task=checkpoint.task,
+        config=config.to_dict(),
+        wavelengths_nm=list(checkpoint.band_wavelengths_nm or []),
+        hsi_bands=config.primary_channels,
+        x_modality="pan" if checkpoint.task == "fusion-pansharpen" else "infrared",
+        x_channels=config.guide_channels,
+        training_tile=[int(patch), int(patch)] if isinstance(patch, int) else list(tile),
+        checkpoint_sha256=checkpoint.weights_sha256,
+    )
 
 
-def export_fusion_checkpoint(path: str | os.PathLike, output: str | os.PathLike,
-                             options: FusionExportOptions | None = None) -> ExportResult:
+def export_fusion_checkpoint(
+    path: str | os.PathLike, output: str | os.PathLike, options: FusionExportOptions | None = None
+) -> ExportResult:
     """Load, lower, export, validate and write ``output`` (+ ``output.validation.json``); see module doc."""
     from comix.model.checkpoint import load_checkpoint
     from comix.model.ship import ShipNet
@@ -90,22 +102,40 @@ def export_fusion_checkpoint(path: str | os.PathLike, output: str | os.PathLike,
     require_task(checkpoint.task, FUSION_TASKS, str(path), "comix fusion export")
     reference = checkpoint.model.eval()
     tile = (int(options.tile[0]), int(options.tile[1]))
-    config = reference.config.for_export(options.lowering, tile if options.lowering == "matrix" else None)
+    config = reference.config.for_export(
+        options.lowering, tile if options.lowering == "matrix" else None
+    )
     model = ShipNet(config).eval()
-    model.load_state_dict(reference.state_dict())  # the cos/sin bases are buffers outside the state dict
+    model.load_state_dict(
+        reference.state_dict()
+    )  # the cos/sin bases are buffers outside the state dict
     height, width = trace_size(_as_export_options(options))
     trace_batch = 2 if options.dynamic else options.batch
     inputs = sample_inputs(model, trace_batch, height, width, options.seed)
     if options.dynamic:
-        shapes = [(1, *tile), (2, max(8, tile[0] - tile[0] // 4 + 3), max(8, tile[1] - tile[1] // 4 - 1))]
+        shapes = [
+            (1, *tile),
+            (2, max(8, tile[0] - tile[0] // 4 + 3), max(8, tile[1] - tile[1] // 4 - 1)),
+        ]
     else:
         shapes = [(options.batch, *tile)]
-    cases = [sample_inputs(model, b, h, w, options.seed + i + 1) for i, (b, h, w) in enumerate(shapes)]
+    cases = [
+        sample_inputs(model, b, h, w, options.seed + i + 1) for i, (b, h, w) in enumerate(shapes)
+    ]
     pipeline = ExportPipeline(
-        reference.input_names, OUTPUT_NAMES, opset=options.opset,
-        dynamic_axes=DYNAMIC_AXES if options.dynamic else None, record=fusion_record(checkpoint, config, tile),
-        parity=ParityCheck(reference, cases, atol=options.atol * config.data_range, min_argmax_agreement=None)
-        if options.validate else None, validate=options.validate, graph_kind=LOWERINGS[options.lowering])
+        reference.input_names,
+        OUTPUT_NAMES,
+        opset=options.opset,
+        dynamic_axes=DYNAMIC_AXES if options.dynamic else None,
+        record=fusion_record(checkpoint, config, tile),
+        parity=ParityCheck(
+            reference, cases, atol=options.atol * config.data_range, min_argmax_agreement=None
+        )
+        if options.validate
+        else None,
+        validate=options.validate,
+        graph_kind=LOWERINGS[options.lowering],
+    )
     return pipeline(model, inputs, Path(output))
 
 

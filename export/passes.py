@@ -89,7 +89,11 @@ class FoldBatchNorm:
         graph_outputs = {o.name for o in graph.output}
         folded = []
         for bn in list(graph.node):
-            if bn.op_type != "BatchNormalization" or bn.domain not in ("", "ai.onnx") or len(bn.output) != 1:
+            if (
+                bn.op_type != "BatchNormalization"
+                or bn.domain not in ("", "ai.onnx")
+                or len(bn.output) != 1
+            ):
                 continue
             conv = producers.get(bn.input[0])
             if conv is None or (conv.domain, conv.op_type) not in FOLDABLE_PRODUCERS:
@@ -106,12 +110,20 @@ class FoldBatchNorm:
             eps = next((a.f for a in bn.attribute if a.name == "epsilon"), 1e-5)
             gamma, beta, mean, var = (numpy_helper.to_array(p).astype(np.float64) for p in params)
             w = numpy_helper.to_array(weight)
-            b = numpy_helper.to_array(bias).astype(np.float64) if bias is not None else np.zeros(w.shape[0])
+            b = (
+                numpy_helper.to_array(bias).astype(np.float64)
+                if bias is not None
+                else np.zeros(w.shape[0])
+            )
             scale = gamma / np.sqrt(var + eps)
-            new_w = (w.astype(np.float64) * scale.reshape(-1, *([1] * (w.ndim - 1)))).astype(w.dtype)
+            new_w = (w.astype(np.float64) * scale.reshape(-1, *([1] * (w.ndim - 1)))).astype(
+                w.dtype
+            )
             new_b = ((b - mean) * scale + beta).astype(w.dtype)
             w_name, b_name = f"{bn.output[0]}__folded_weight", f"{bn.output[0]}__folded_bias"
-            graph.initializer.extend([numpy_helper.from_array(new_w, w_name), numpy_helper.from_array(new_b, b_name)])
+            graph.initializer.extend(
+                [numpy_helper.from_array(new_w, w_name), numpy_helper.from_array(new_b, b_name)]
+            )
             inputs = list(conv.input) + [""] * max(0, b_index + 1 - len(conv.input))
             inputs[w_index], inputs[b_index] = w_name, b_name
             del conv.input[:]
@@ -150,7 +162,7 @@ class Simplify:
             if slimmed is not None:
                 return slimmed
             log.warning("onnxslim returned no model; using onnx-graphsurgeon cleanup instead")
-        except Exception as error:  # noqa: BLE001 - a third-party pass failing must not lose the export
+        except Exception as error:
             log.warning("onnxslim failed (%s); using onnx-graphsurgeon cleanup instead", error)
         import onnx_graphsurgeon as gs
 
@@ -180,7 +192,11 @@ def _per_channel(tensor, channels: int) -> np.ndarray | None:
     if values.size == 1:
         return np.full(channels, float(values.reshape(-1)[0]))
     squeezed = values.reshape(-1)
-    if squeezed.size != channels or values.ndim > 4 or (values.ndim >= 3 and values.shape[-1] * values.shape[-2] != 1):
+    if (
+        squeezed.size != channels
+        or values.ndim > 4
+        or (values.ndim >= 3 and values.shape[-1] * values.shape[-2] != 1)
+    ):
         return None
     return squeezed
 
@@ -219,34 +235,53 @@ class FoldInputNormalization:
 
     @staticmethod
     def _match(conv, producers, consumers, inits, graph_outputs):
-        if conv.op_type != "Conv" or conv.domain not in ("", "ai.onnx") or conv.input[1] not in inits:
+        if (
+            conv.op_type != "Conv"
+            or conv.domain not in ("", "ai.onnx")
+            or conv.input[1] not in inits
+        ):
             return None
         weight = numpy_helper.to_array(inits[conv.input[1]])
         if weight.ndim != 4 or weight.shape[2:] != (1, 1) or _int_attribute(conv, "group", 1) != 1:
             return None
-        if any(v != 1 for v in _int_attribute(conv, "strides", [1, 1])) or \
-                any(v != 0 for v in _int_attribute(conv, "pads", [0, 0, 0, 0])) or \
-                _int_attribute(conv, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        if (
+            any(v != 1 for v in _int_attribute(conv, "strides", [1, 1]))
+            or any(v != 0 for v in _int_attribute(conv, "pads", [0, 0, 0, 0]))
+            or _int_attribute(conv, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET")
+        ):
             return None
         has_bias = len(conv.input) > 2 and conv.input[2] != ""
         if has_bias and conv.input[2] not in inits:
             return None
         pad = producers.get(conv.input[0])
-        if pad is None or pad.op_type != "Pad" or _int_attribute(pad, "mode", b"constant") not in (b"constant",
-                                                                                                   "constant"):
+        if (
+            pad is None
+            or pad.op_type != "Pad"
+            or _int_attribute(pad, "mode", b"constant") not in (b"constant", "constant")
+        ):
             return None
         if len(pad.input) > 2 and pad.input[2] != "":  # a constant value other than the default 0
             value = inits.get(pad.input[2])
             if value is None or np.any(numpy_helper.to_array(value) != 0):
                 return None
-        if len(pad.input) > 3 and pad.input[3] != "":  # explicit axes: keep it simple, leave such graphs
+        if (
+            len(pad.input) > 3 and pad.input[3] != ""
+        ):  # explicit axes: keep it simple, leave such graphs
             return None
         div = producers.get(pad.input[0])
         sub = producers.get(div.input[0]) if div is not None and div.op_type == "Div" else None
-        if sub is None or sub.op_type != "Sub" or div.input[1] not in inits or sub.input[1] not in inits:
+        if (
+            sub is None
+            or sub.op_type != "Sub"
+            or div.input[1] not in inits
+            or sub.input[1] not in inits
+        ):
             return None
         channels = weight.shape[1]
-        mean, std = _per_channel(inits[sub.input[1]], channels), _per_channel(inits[div.input[1]], channels)
+        mean, std = (
+            _per_channel(inits[sub.input[1]], channels),
+            _per_channel(inits[div.input[1]], channels),
+        )
         if mean is None or std is None or np.any(std == 0):
             return None
         for node in (sub, div, pad):
@@ -261,21 +296,43 @@ class FoldInputNormalization:
         scaled = weight.astype(np.float64) / std.reshape(1, channels, 1, 1)
         shift = -(scaled.reshape(out_channels, channels) @ mean)
         prefix = conv.name or conv.output[0]
-        names = {key: f"{prefix}/fold_{key}" for key in ("weight", "shift", "bias", "projected", "padded")}
-        graph.initializer.extend([numpy_helper.from_array(scaled.astype(weight.dtype), names["weight"]),
-                                  numpy_helper.from_array(shift.astype(weight.dtype), names["shift"])])
+        names = {
+            key: f"{prefix}/fold_{key}"
+            for key in ("weight", "shift", "bias", "projected", "padded")
+        }
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(scaled.astype(weight.dtype), names["weight"]),
+                numpy_helper.from_array(shift.astype(weight.dtype), names["shift"]),
+            ]
+        )
         output = conv.output[0]
         nodes = [
-            onnx.helper.make_node("Conv", [sub.input[0], names["weight"], names["shift"]], [names["projected"]],
-                                  name=f"{prefix}/fold_conv", kernel_shape=[1, 1]),
-            onnx.helper.make_node("Pad", [names["projected"], *pad.input[1:2]],
-                                  [names["padded"] if has_bias else output], mode="constant", name=f"{prefix}/fold_pad"),
+            onnx.helper.make_node(
+                "Conv",
+                [sub.input[0], names["weight"], names["shift"]],
+                [names["projected"]],
+                name=f"{prefix}/fold_conv",
+                kernel_shape=[1, 1],
+            ),
+            onnx.helper.make_node(
+                "Pad",
+                [names["projected"], *pad.input[1:2]],
+                [names["padded"] if has_bias else output],
+                mode="constant",
+                name=f"{prefix}/fold_pad",
+            ),
         ]
         if has_bias:
             bias = numpy_helper.to_array(inits[conv.input[2]])
-            graph.initializer.append(numpy_helper.from_array(bias.reshape(out_channels, 1, 1), names["bias"]))
-            nodes.append(onnx.helper.make_node("Add", [names["padded"], names["bias"]], [output],
-                                               name=f"{prefix}/fold_bias"))
+            graph.initializer.append(
+                numpy_helper.from_array(bias.reshape(out_channels, 1, 1), names["bias"])
+            )
+            nodes.append(
+                onnx.helper.make_node(
+                    "Add", [names["padded"], names["bias"]], [output], name=f"{prefix}/fold_bias"
+                )
+            )
         position = list(graph.node).index(conv) - 3
         for node in (sub, div, pad, conv):
             graph.node.remove(node)
@@ -298,7 +355,9 @@ def _toposort(graph) -> None:
             else:
                 remaining.append(node)
         if len(remaining) == len(pending):
-            raise ValueError(f"graph: got a cycle or a missing input around {remaining[0].name!r}, expected a DAG")
+            raise ValueError(
+                f"graph: got a cycle or a missing input around {remaining[0].name!r}, expected a DAG"
+            )
         pending = remaining
     del graph.node[:]
     graph.node.extend(ordered)

@@ -57,16 +57,30 @@ class ExportPipeline:
     ``validate`` is False).
     """
 
-    def __init__(self, input_names: Sequence[str], output_names: Sequence[str], opset: int = DEFAULT_OPSET,
-                 dynamic_axes=None, portable: bool = False, record: ModelRecord | None = None,
-                 passes: Sequence[GraphPass] | None = None, parity: ParityCheck | None = None,
-                 validate: bool = True, output_axes=None, graph_kind: str | None = None) -> None:
-        self.exporter = TorchOnnxExporter(input_names, output_names, opset, dynamic_axes, portable,
-                                          output_axes=output_axes)
+    def __init__(
+        self,
+        input_names: Sequence[str],
+        output_names: Sequence[str],
+        opset: int = DEFAULT_OPSET,
+        dynamic_axes=None,
+        portable: bool = False,
+        record: ModelRecord | None = None,
+        passes: Sequence[GraphPass] | None = None,
+        parity: ParityCheck | None = None,
+        validate: bool = True,
+        output_axes=None,
+        graph_kind: str | None = None,
+    ) -> None:
+        self.exporter = TorchOnnxExporter(
+            input_names, output_names, opset, dynamic_axes, portable, output_axes=output_axes
+        )
         self.portable = portable
         self.record = record or ModelRecord()
-        self.passes = list(passes) if passes is not None else [ScopeNodeNames(), FoldBatchNorm(), Simplify(),
-                                                                   FoldInputNormalization()]
+        self.passes = (
+            list(passes)
+            if passes is not None
+            else [ScopeNodeNames(), FoldBatchNorm(), Simplify(), FoldInputNormalization()]
+        )
         self.parity = parity
         self.validate = validate
         self.graph_kind = graph_kind  # None: "portable" or "canonical" from ``portable``
@@ -80,8 +94,9 @@ class ExportPipeline:
         self.record.graph_kind = self.graph_kind or ("portable" if self.portable else "canonical")
         return self.record.write_onnx(model)
 
-    def __call__(self, module: torch.nn.Module, inputs: Sequence[torch.Tensor],
-                 output: str | os.PathLike) -> ExportResult:
+    def __call__(
+        self, module: torch.nn.Module, inputs: Sequence[torch.Tensor], output: str | os.PathLike
+    ) -> ExportResult:
         output = check_parent(output)
         model = self.build(module, inputs)
         report = ValidationReport()
@@ -90,14 +105,23 @@ class ExportPipeline:
                 onnx.save_model(model, str(temp))
                 if self.validate:
                     if self.parity is not None:
-                        report = self.parity(temp, ValidationReport(
-                            atol=self.parity.atol, min_argmax_agreement=self.parity.min_argmax_agreement))
+                        report = self.parity(
+                            temp,
+                            ValidationReport(
+                                atol=self.parity.atol,
+                                min_argmax_agreement=self.parity.min_argmax_agreement,
+                            ),
+                        )
                     else:
                         check_graph(temp, report)
                         report.parity = "skipped: no parity cases given"
         except ValidationError as error:
-            raise ValidationError(f"{str(error).splitlines()[0]} (nothing was written to {output})") from None
+            raise ValidationError(
+                f"{str(error).splitlines()[0]} (nothing was written to {output})"
+            ) from None
         # the model is under its final name only if it passed; its report follows it
         if self.validate:
             write_text_atomic(report_path(output), report.to_json())
-        return ExportResult(output, report, report_path(output) if self.validate else None, node_counts(model))
+        return ExportResult(
+            output, report, report_path(output) if self.validate else None, node_counts(model)
+        )

@@ -21,8 +21,14 @@ _DOC = (
 )
 
 
-def _spatial_dim(size: onnx.TensorShapeProto.Dimension, k: int, stride: int, pad: int, dil: int,
-                 out: onnx.TensorShapeProto.Dimension) -> None:
+def _spatial_dim(
+    size: onnx.TensorShapeProto.Dimension,
+    k: int,
+    stride: int,
+    pad: int,
+    dil: int,
+    out: onnx.TensorShapeProto.Dimension,
+) -> None:
     """Write one output spatial dim (known value when the input dim is known)."""
     if size.HasField("dim_value"):
         out.dim_value = (size.dim_value + pad - dil * (k - 1) - 1) // stride + 1
@@ -38,13 +44,22 @@ def _infer(ctx) -> None:
     out = onnx.TypeProto()
     out.tensor_type.elem_type = x_type.tensor_type.elem_type
     x_shape = x_type.tensor_type.shape if x_type.tensor_type.HasField("shape") else None
-    w_shape = w_type.tensor_type.shape if w_type is not None and w_type.tensor_type.HasField("shape") else None
+    w_shape = (
+        w_type.tensor_type.shape
+        if w_type is not None and w_type.tensor_type.HasField("shape")
+        else None
+    )
     if x_shape is not None and len(x_shape.dim) != 5:
         raise onnx.shape_inference.InferenceError(
-            f"{DEFORM_CONV_3D}: input X has rank {len(x_shape.dim)}, expected 5 (N, C, D, H, W)")
+            f"{DEFORM_CONV_3D}: input X has rank {len(x_shape.dim)}, expected 5 (N, C, D, H, W)"
+        )
     if x_shape is not None:
         kernel = _ints(ctx, "kernel_shape", None)
-        if kernel is None and w_shape is not None and all(d.HasField("dim_value") for d in w_shape.dim[2:]):
+        if (
+            kernel is None
+            and w_shape is not None
+            and all(d.HasField("dim_value") for d in w_shape.dim[2:])
+        ):
             kernel = [d.dim_value for d in w_shape.dim[2:]]
         strides = _ints(ctx, "strides", [1, 1, 1])
         dilations = _ints(ctx, "dilations", [1, 1, 1])
@@ -55,13 +70,23 @@ def _infer(ctx) -> None:
         if w_shape is not None and len(w_shape.dim) == 5:
             o.CopyFrom(w_shape.dim[0])
         off_shape = None
-        if off_type is not None and off_type.tensor_type.HasField("shape") and len(off_type.tensor_type.shape.dim) == 5:
+        if (
+            off_type is not None
+            and off_type.tensor_type.HasField("shape")
+            and len(off_type.tensor_type.shape.dim) == 5
+        ):
             off_shape = off_type.tensor_type.shape
         for axis in range(3):
             dim = shape.dim.add()
             if kernel is not None:
-                _spatial_dim(x_shape.dim[2 + axis], kernel[axis], strides[axis], pads[axis] + pads[axis + 3],
-                             dilations[axis], dim)
+                _spatial_dim(
+                    x_shape.dim[2 + axis],
+                    kernel[axis],
+                    strides[axis],
+                    pads[axis] + pads[axis + 3],
+                    dilations[axis],
+                    dim,
+                )
             if not dim.HasField("dim_value") and off_shape is not None:
                 dim.CopyFrom(off_shape.dim[2 + axis])
     ctx.set_output_type(0, out)
@@ -87,19 +112,28 @@ def _schema() -> defs.OpSchema:
         inputs=[
             formal("X", "T", "input (N, C, D, H, W)"),
             formal("W", "T", "weight (O, C/group, kD, kH, kW)"),
-            formal("offset", "T", "offsets (N, offset_group*K*3, oD, oH, oW), triples (dd, dh, dw)"),
+            formal(
+                "offset", "T", "offsets (N, offset_group*K*3, oD, oH, oW), triples (dd, dh, dw)"
+            ),
             formal("B", "T", "bias (O,)", param_option=optional),
             formal("mask", "T", "mask (N, offset_group*K, oD, oH, oW)", param_option=optional),
         ],
         outputs=[formal("Y", "T", "output (N, O, oD, oH, oW)")],
-        type_constraints=[("T", ["tensor(float)", "tensor(float16)", "tensor(double)"], "float tensors")],
+        type_constraints=[
+            ("T", ["tensor(float)", "tensor(float16)", "tensor(double)"], "float tensors")
+        ],
         attributes=[
             attr("kernel_shape", ints, "kernel [kD, kH, kW]", required=False),
             attr("strides", ints, "strides [D, H, W]", required=False),
             attr("pads", ints, "pads [d_b, h_b, w_b, d_e, h_e, w_e]", required=False),
             attr("dilations", ints, "dilations [D, H, W]", required=False),
             attr("group", int_, "groups of input/output channels", required=False),
-            attr("offset_group", int_, "groups of input channels sharing one offset field", required=False),
+            attr(
+                "offset_group",
+                int_,
+                "groups of input channels sharing one offset field",
+                required=False,
+            ),
         ],
     )
     schema.set_type_and_shape_inference_function(_infer)

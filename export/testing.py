@@ -24,12 +24,20 @@ def _deform(module: nn.Module, scale: float, seed: int) -> None:
     for layer in module.modules():
         if isinstance(layer, (DeformConv2d, DeformConv3d)):
             with torch.no_grad():
-                layer.offset_conv.weight.copy_(torch.randn(layer.offset_conv.weight.shape, generator=generator) * scale)
-                layer.offset_conv.bias.copy_(torch.randn(layer.offset_conv.bias.shape, generator=generator) * scale)
+                layer.offset_conv.weight.copy_(
+                    torch.randn(layer.offset_conv.weight.shape, generator=generator) * scale
+                )
+                layer.offset_conv.bias.copy_(
+                    torch.randn(layer.offset_conv.bias.shape, generator=generator) * scale
+                )
         if isinstance(layer, (nn.BatchNorm2d, nn.BatchNorm3d)):
             with torch.no_grad():
-                layer.running_mean.copy_(torch.randn(layer.running_mean.shape, generator=generator) * 0.1)
-                layer.running_var.copy_(torch.rand(layer.running_var.shape, generator=generator) + 0.5)
+                layer.running_mean.copy_(
+                    torch.randn(layer.running_mean.shape, generator=generator) * 0.1
+                )
+                layer.running_var.copy_(
+                    torch.rand(layer.running_var.shape, generator=generator) + 0.5
+                )
                 layer.weight.copy_(torch.rand(layer.weight.shape, generator=generator) + 0.5)
                 layer.bias.copy_(torch.randn(layer.bias.shape, generator=generator) * 0.1)
 
@@ -45,12 +53,17 @@ def deform_for_parity(model: nn.Module, seed: int, offset_scale: float = 0.05) -
     with torch.no_grad():
         for layer in model.modules():
             if isinstance(layer, DeformConvNd):
-                layer.offset_conv.weight.copy_(torch.randn(layer.offset_conv.weight.shape, generator=generator)
-                                               * offset_scale)
+                layer.offset_conv.weight.copy_(
+                    torch.randn(layer.offset_conv.weight.shape, generator=generator) * offset_scale
+                )
         for layer in model.modules():
             if isinstance(layer, (nn.BatchNorm2d, nn.BatchNorm3d)):
-                layer.running_mean.copy_(torch.randn(layer.running_mean.shape, generator=generator) * 0.1)
-                layer.running_var.copy_(torch.rand(layer.running_var.shape, generator=generator) + 0.5)
+                layer.running_mean.copy_(
+                    torch.randn(layer.running_mean.shape, generator=generator) * 0.1
+                )
+                layer.running_var.copy_(
+                    torch.rand(layer.running_var.shape, generator=generator) + 0.5
+                )
 
 
 class AsymmetricDcnPair(nn.Module):
@@ -67,11 +80,25 @@ class AsymmetricDcnPair(nn.Module):
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
         torch.manual_seed(seed)
-        self.dcn3d = DeformConv3d(2, 4, self.KERNEL_3D, stride=self.STRIDE_3D, padding=self.PADS_3D,
-                                  dilation=self.DILATION_3D, groups=2, offset_groups=2)
+        self.dcn3d = DeformConv3d(
+            2,
+            4,
+            self.KERNEL_3D,
+            stride=self.STRIDE_3D,
+            padding=self.PADS_3D,
+            dilation=self.DILATION_3D,
+            groups=2,
+            offset_groups=2,
+        )
         self.bn3d = nn.BatchNorm3d(4)
-        self.dcn2d = DeformConv2d(3, 5, self.KERNEL_2D, stride=self.STRIDE_2D, padding=self.PADS_2D,
-                                  dilation=self.DILATION_2D)
+        self.dcn2d = DeformConv2d(
+            3,
+            5,
+            self.KERNEL_2D,
+            stride=self.STRIDE_2D,
+            padding=self.PADS_2D,
+            dilation=self.DILATION_2D,
+        )
         self.bn2d = nn.BatchNorm2d(5)
         _deform(self, 0.3, seed)
 
@@ -82,8 +109,9 @@ class AsymmetricDcnPair(nn.Module):
 class TinyHsiXNet(nn.Module):
     """(hsi (B, bands, H, W), x (B, x_channels, H, W)) -> logits (B, classes, H, W); any H, W >= 1."""
 
-    def __init__(self, bands: int = 6, x_channels: int = 1, classes: int = 4, width: int = 4,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, bands: int = 6, x_channels: int = 1, classes: int = 4, width: int = 4, seed: int = 0
+    ) -> None:
         super().__init__()
         torch.manual_seed(seed)
         self.bands, self.x_channels, self.classes = bands, x_channels, classes

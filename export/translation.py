@@ -42,22 +42,40 @@ def _bias_input(bias, mask, weight):
         return bias
     out_channels = weight.shape[0]
     if not isinstance(out_channels, int):
-        raise ValueError(f"DCN weight: got output channels {out_channels!r}, expected a static size to build the "
-                         "zero bias a node with a mask needs")
+        raise ValueError(
+            f"DCN weight: got output channels {out_channels!r}, expected a static size to build the "
+            "zero bias a node with a mask needs"
+        )
     zeros = np.zeros(out_channels, dtype=weight.dtype.numpy())
     return opset19.Constant(value=numpy_helper.from_array(zeros))
 
 
-def deform_conv2d_onnx(input, offset, weight, bias, mask, kernel, stride, pads, dilation, group, offset_group):
+def deform_conv2d_onnx(
+    input, offset, weight, bias, mask, kernel, stride, pads, dilation, group, offset_group
+):
     """comix::deform_conv2d -> ONNX DeformConv (N, O, oH, oW)."""
-    return opset19.DeformConv(input, weight, offset, _bias_input(bias, mask, weight), mask,
-                              **_attributes(kernel, stride, pads, dilation, group, offset_group))
+    return opset19.DeformConv(
+        input,
+        weight,
+        offset,
+        _bias_input(bias, mask, weight),
+        mask,
+        **_attributes(kernel, stride, pads, dilation, group, offset_group),
+    )
 
 
-def deform_conv3d_onnx(input, offset, weight, bias, mask, kernel, stride, pads, dilation, group, offset_group):
+def deform_conv3d_onnx(
+    input, offset, weight, bias, mask, kernel, stride, pads, dilation, group, offset_group
+):
     """comix::deform_conv3d -> ai.comix::DeformConv3D (N, O, oD, oH, oW)."""
-    return getattr(COMIX_OPSET, DEFORM_CONV_3D)(input, weight, offset, _bias_input(bias, mask, weight), mask,
-                                                **_attributes(kernel, stride, pads, dilation, group, offset_group))
+    return getattr(COMIX_OPSET, DEFORM_CONV_3D)(
+        input,
+        weight,
+        offset,
+        _bias_input(bias, mask, weight),
+        mask,
+        **_attributes(kernel, stride, pads, dilation, group, offset_group),
+    )
 
 
 def spectral_product_onnx(a, b):
@@ -80,8 +98,11 @@ def spectral_product_onnx(a, b):
     spec_a, spec_b = spectrum(a), spectrum(b)
     ar, ai = opset20.Slice(spec_a, zero, one, last), opset20.Slice(spec_a, one, two, last)
     br, bi = opset20.Slice(spec_b, zero, one, last), opset20.Slice(spec_b, one, two, last)
-    product = opset20.Concat(opset20.Sub(opset20.Mul(ar, br), opset20.Mul(ai, bi)),
-                             opset20.Add(opset20.Mul(ar, bi), opset20.Mul(ai, br)), axis=4)
+    product = opset20.Concat(
+        opset20.Sub(opset20.Mul(ar, br), opset20.Mul(ai, bi)),
+        opset20.Add(opset20.Mul(ar, bi), opset20.Mul(ai, br)),
+        axis=4,
+    )
     back = opset20.DFT(opset20.DFT(product, None, axis_h, inverse=1), None, axis_w, inverse=1)
     return opset20.Squeeze(opset20.Slice(back, zero, one, last), last)
 

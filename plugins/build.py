@@ -23,7 +23,10 @@ DEFAULT_BUILD_DIR = PLUGINS_DIR / "build"
 ENV_PLUGIN_DIR = "COMIX_PLUGIN_DIR"
 ORT_TARGET = "comix_ort_dcn"
 ORT_LIBRARY = f"lib{ORT_TARGET}.so"
-EIGEN_HEADER_CANDIDATES = (Path("/usr/include/eigen3/Eigen/Core"), Path("/usr/local/include/eigen3/Eigen/Core"))
+EIGEN_HEADER_CANDIDATES = (
+    Path("/usr/include/eigen3/Eigen/Core"),
+    Path("/usr/local/include/eigen3/Eigen/Core"),
+)
 
 
 class PluginBuildError(RuntimeError):
@@ -45,11 +48,18 @@ def _on_off(flag: bool) -> str:
 
 
 def _run(command: list[str], verbose: bool) -> None:
-    result = subprocess.run(command, stdout=None if verbose else subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, check=False)
+    result = subprocess.run(
+        command,
+        stdout=None if verbose else subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         tail = "" if verbose else "\n".join((result.stdout or "").splitlines()[-40:])
-        raise PluginBuildError(f"{' '.join(command)}: got exit code {result.returncode}, expected 0\n{tail}")
+        raise PluginBuildError(
+            f"{' '.join(command)}: got exit code {result.returncode}, expected 0\n{tail}"
+        )
 
 
 def build_plugins(
@@ -77,16 +87,29 @@ def build_plugins(
     """
     cmake = shutil.which("cmake")
     if cmake is None:
-        raise FileNotFoundError("cmake: got nothing on PATH, expected cmake >= 3.18 (apt-get install -y cmake)")
+        raise FileNotFoundError(
+            "cmake: got nothing on PATH, expected cmake >= 3.18 (apt-get install -y cmake)"
+        )
     build_path = Path(build_dir).resolve()
-    configure = [cmake, "-S", str(PLUGINS_DIR), "-B", str(build_path), f"-DCMAKE_BUILD_TYPE={build_type}",
-                 f"-DCOMIX_BUILD_CPU={_on_off(cpu)}", f"-DCOMIX_BUILD_ONNXRUNTIME={_on_off(onnxruntime)}",
-                 f"-DCOMIX_ORT_REGISTER_DEFORM_CONV_2D={_on_off(ort_deform_conv_2d)}",
-                 f"-DCOMIX_BUILD_TORCH={_on_off(torch)}"]
+    configure = [
+        cmake,
+        "-S",
+        str(PLUGINS_DIR),
+        "-B",
+        str(build_path),
+        f"-DCMAKE_BUILD_TYPE={build_type}",
+        f"-DCOMIX_BUILD_CPU={_on_off(cpu)}",
+        f"-DCOMIX_BUILD_ONNXRUNTIME={_on_off(onnxruntime)}",
+        f"-DCOMIX_ORT_REGISTER_DEFORM_CONV_2D={_on_off(ort_deform_conv_2d)}",
+        f"-DCOMIX_BUILD_TORCH={_on_off(torch)}",
+    ]
     if cuda is not None:
         configure.append(f"-DCOMIX_BUILD_CUDA={_on_off(cuda)}")
     if tensorrt_root is not None:
-        configure += [f"-DTensorRT_ROOT={Path(tensorrt_root).resolve()}", "-DCOMIX_BUILD_TENSORRT=ON"]
+        configure += [
+            f"-DTensorRT_ROOT={Path(tensorrt_root).resolve()}",
+            "-DCOMIX_BUILD_TENSORRT=ON",
+        ]
     else:
         configure.append("-DCOMIX_BUILD_TENSORRT=OFF")
     if cpu_march is not None:
@@ -105,7 +128,11 @@ def built_libraries(build_dir: str | os.PathLike) -> dict[str, Path]:
     found: dict[str, Path] = {}
     root = Path(build_dir)
     for path in sorted(root.rglob("lib*")):
-        if path.suffix not in (".so", ".a") or "third_party" in path.parts or "CMakeFiles" in path.parts:
+        if (
+            path.suffix not in (".so", ".a")
+            or "third_party" in path.parts
+            or "CMakeFiles" in path.parts
+        ):
             continue
         found[path.name[3:].rsplit(".", 1)[0]] = path
     return found
@@ -136,19 +163,40 @@ def find_ort_library() -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("build_dir", nargs="?", default=str(DEFAULT_BUILD_DIR))
-    parser.add_argument("--cuda", action=argparse.BooleanOptionalAction, default=None,
-                        help="build the CUDA kernels (default: when nvcc is found)")
-    parser.add_argument("--tensorrt-root", default=None, help="TensorRT root; builds the TensorRT plugins")
+    parser.add_argument(
+        "--cuda",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="build the CUDA kernels (default: when nvcc is found)",
+    )
+    parser.add_argument(
+        "--tensorrt-root", default=None, help="TensorRT root; builds the TensorRT plugins"
+    )
     parser.add_argument("--torch", action="store_true", help="build the PyTorch extension")
-    parser.add_argument("--cpu-march", default=None, help="-march for the CPU kernels (default: native)")
-    parser.add_argument("--target", action="append", default=None, help="build only this target (repeatable)")
+    parser.add_argument(
+        "--cpu-march", default=None, help="-march for the CPU kernels (default: native)"
+    )
+    parser.add_argument(
+        "--target", action="append", default=None, help="build only this target (repeatable)"
+    )
     parser.add_argument("--build-type", default="Release")
     parser.add_argument("-j", "--jobs", type=int, default=None)
-    parser.add_argument("-D", dest="defines", action="append", default=[], help="extra -D for CMake")
+    parser.add_argument(
+        "-D", dest="defines", action="append", default=[], help="extra -D for CMake"
+    )
     args = parser.parse_args(argv)
-    built = build_plugins(args.build_dir, cuda=args.cuda, tensorrt_root=args.tensorrt_root, torch=args.torch,
-                          cpu_march=args.cpu_march, targets=args.target, build_type=args.build_type,
-                          jobs=args.jobs, extra_cmake_args=[f"-D{d}" for d in args.defines], verbose=True)
+    built = build_plugins(
+        args.build_dir,
+        cuda=args.cuda,
+        tensorrt_root=args.tensorrt_root,
+        torch=args.torch,
+        cpu_march=args.cpu_march,
+        targets=args.target,
+        build_type=args.build_type,
+        jobs=args.jobs,
+        extra_cmake_args=[f"-D{d}" for d in args.defines],
+        verbose=True,
+    )
     for name, path in built.items():
         print(f"{name}: {path}")
     return 0

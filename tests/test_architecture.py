@@ -15,23 +15,38 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # repository folder -> installed package name (setup.py)
-FOLDERS = {"comix": "comix", "export": "comix.export", "plugins": "comix.plugins", "calibration": "comix.calibration"}
+FOLDERS = {
+    "comix": "comix",
+    "export": "comix.export",
+    "plugins": "comix.plugins",
+    "calibration": "comix.calibration",
+}
 
 LAYERS = [
-    {"comix.tasks"},                                   # what a model does (segmentation / fusion), no imports
-    {"comix", "comix.atomic", "comix.hashing", "comix.metadata"},  # foundations: files, hashes, the model record
-    {"comix.ops", "comix.data", "comix.viz", "comix.quality"},  # ops and their spec; readers and scenes; plots;
-                                                       # image-quality metrics (numpy)
-    {"comix.model", "comix.plugins"},                  # the network; native kernels and their loaders
-    {"comix.tensorrt"},                                # TensorRT engines: build, describe, run (CUDA memory)
-    {"comix.runtime"},                                 # backends, whole-scene inference
-    {"comix.archive", "comix.profile"},                # many scenes (lists, resume, run summary, Ray); latency
-                                                       # profiling over any backend
-    {"comix.train", "comix.export"},                   # training and evaluation; torch -> ONNX
-    {"comix.triton", "comix.doctor"},                  # serving repositories; the environment check
-    {"comix.calibration"},                             # precision: FP16 / INT8 graphs
-    {"comix.demo", "comix.demo_fusion"},               # the end-to-end runs (CoMiX; SHIP fusion)
-    {"comix.cli"},                                     # commands: the top
+    {"comix.tasks"},  # what a model does (segmentation / fusion), no imports
+    {
+        "comix",
+        "comix.atomic",
+        "comix.hashing",
+        "comix.metadata",
+    },  # foundations: files, hashes, the model record
+    {
+        "comix.ops",
+        "comix.data",
+        "comix.viz",
+        "comix.quality",
+    },  # ops and their spec; readers and scenes; plots;
+    # image-quality metrics (numpy)
+    {"comix.model", "comix.plugins"},  # the network; native kernels and their loaders
+    {"comix.tensorrt"},  # TensorRT engines: build, describe, run (CUDA memory)
+    {"comix.runtime"},  # backends, whole-scene inference
+    {"comix.archive", "comix.profile"},  # many scenes (lists, resume, run summary, Ray); latency
+    # profiling over any backend
+    {"comix.train", "comix.export"},  # training and evaluation; torch -> ONNX
+    {"comix.triton", "comix.doctor"},  # serving repositories; the environment check
+    {"comix.calibration"},  # precision: FP16 / INT8 graphs
+    {"comix.demo", "comix.demo_fusion"},  # the end-to-end runs (CoMiX; SHIP fusion)
+    {"comix.cli"},  # commands: the top
 ]
 LAYER_OF = {package: index for index, layer in enumerate(LAYERS) for package in layer}
 
@@ -67,7 +82,9 @@ def _sources() -> list[Path]:
     files = []
     for folder in FOLDERS:
         if (ROOT / folder).is_dir():
-            files += [p for p in (ROOT / folder).rglob("*.py") if "build" not in p.relative_to(ROOT).parts]
+            files += [
+                p for p in (ROOT / folder).rglob("*.py") if "build" not in p.relative_to(ROOT).parts
+            ]
     return sorted(files)
 
 
@@ -83,14 +100,18 @@ def test_imports_only_go_down_the_layers():
         source = _package(_module_name(path))
         for line, target in _imports(path):
             if target.split(".")[0] != "comix":
-                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {target!r}: use the installed name comix.*")
+                wrong.append(
+                    f"{path.relative_to(ROOT)}:{line} imports {target!r}: use the installed name comix.*"
+                )
                 continue
             destination = _package(target)
             if destination == source:
                 continue
             if LAYER_OF.get(destination, -1) >= LAYER_OF[source]:
-                wrong.append(f"{path.relative_to(ROOT)}:{line}: {source} (layer {LAYER_OF[source]}) imports "
-                             f"{target} (layer {LAYER_OF.get(destination)})")
+                wrong.append(
+                    f"{path.relative_to(ROOT)}:{line}: {source} (layer {LAYER_OF[source]}) imports "
+                    f"{target} (layer {LAYER_OF.get(destination)})"
+                )
     assert not wrong, "imports against the layers:\n" + "\n".join(wrong)
 
 
@@ -99,20 +120,44 @@ def test_tests_and_tools_use_installed_names():
     wrong = []
     for folder in ("tests", "tools"):
         for path in sorted((ROOT / folder).rglob("*.py")):
-            wrong += [f"{path.relative_to(ROOT)}:{line} imports {name!r}" for line, name in _imports(path)
-                      if name.split(".")[0] != "comix"]
+            wrong += [
+                f"{path.relative_to(ROOT)}:{line} imports {name!r}"
+                for line, name in _imports(path)
+                if name.split(".")[0] != "comix"
+            ]
     assert not wrong, "\n".join(wrong)
 
 
 def test_the_wheel_installs_only_comix(tmp_path):
     """``pip install .`` puts one top-level package, ``comix``, into site-packages (plus its dist-info)."""
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                             "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     wheel = next(tmp_path.glob("*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/")[0] for name in names}
     assert {t for t in top if not t.endswith(".dist-info")} == {"comix"}, sorted(top)
     assert "comix/export/exporter.py" in names and "comix/plugins/build.py" in names
-    assert "comix/plugins/CMakeLists.txt" in names, "the native sources ship so `comix plugins build` works"
-    assert not [n for n in names if n.startswith(("comix/tools", "comix/tests", "tools/", "comix/plugins/build/"))]
+    assert "comix/plugins/CMakeLists.txt" in names, (
+        "the native sources ship so `comix plugins build` works"
+    )
+    assert not [
+        n
+        for n in names
+        if n.startswith(("comix/tools", "comix/tests", "tools/", "comix/plugins/build/"))
+    ]

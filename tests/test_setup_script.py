@@ -25,7 +25,13 @@ def _stub(folder: Path, name: str, body: str = "exit 0") -> None:
     path.chmod(0o755)
 
 
-def _run(tmp_path: Path, present=TOOLS, eigen: bool = False, failing: tuple[str, ...] = (), root: bool = True):
+def _run(
+    tmp_path: Path,
+    present=TOOLS,
+    eigen: bool = False,
+    failing: tuple[str, ...] = (),
+    root: bool = True,
+):
     """Run the script with stubs; returns (completed process, apt-get calls as lists of arguments)."""
     stubs = tmp_path / "bin"
     stubs.mkdir()
@@ -34,8 +40,12 @@ def _run(tmp_path: Path, present=TOOLS, eigen: bool = False, failing: tuple[str,
         _stub(stubs, tool)
     _stub(stubs, "id", f"echo {0 if root else 1000}")
     failing_cases = "|".join(failing) or "__none__"
-    _stub(stubs, "apt-get", f'echo "$@" >> {log}\ncase "$*" in *install*) case "$*" in *{failing_cases}*) exit 100;; '
-                            "esac;; esac\nexit 0")
+    _stub(
+        stubs,
+        "apt-get",
+        f'echo "$@" >> {log}\ncase "$*" in *install*) case "$*" in *{failing_cases}*) exit 100;; '
+        "esac;; esac\nexit 0",
+    )
     header = tmp_path / "eigen3" / "Eigen" / "Core"
     if eigen:
         header.parent.mkdir(parents=True)
@@ -51,14 +61,18 @@ def _installed(calls) -> list[str]:
 
 
 def _still_missing(done) -> str:
-    return [line for line in done.stdout.splitlines() if line.startswith("missing:")][-1][len("missing:"):].strip()
+    return [line for line in done.stdout.splitlines() if line.startswith("missing:")][-1][
+        len("missing:") :
+    ].strip()
 
 
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")
 def test_ci_like_machine_only_eigen_missing_installs_only_eigen(tmp_path):
     done, calls = _run(tmp_path)
     assert done.returncode == 0, done.stderr
-    assert _installed(calls) == ["libeigen3-dev"], calls  # never npm: Debian's npm conflicts with node's own
+    assert _installed(calls) == ["libeigen3-dev"], (
+        calls
+    )  # never npm: Debian's npm conflicts with node's own
     assert "installed libeigen3-dev" in done.stdout
 
 

@@ -80,16 +80,29 @@ def load_variant(variant: str, checkpoint: Path | None):
         return loaded.model.eval(), model_record(loaded, ExportOptions()), loaded.weights_sha256
     model = build_model(variant, bands=BANDS, x_channels=X_CHANNELS, classes=CLASSES).eval()
     deform_for_parity(model, seed=0)
-    model.set_normalization(torch.full((BANDS,), 0.2), torch.full((BANDS,), 0.1), torch.zeros(X_CHANNELS),
-                            torch.full((X_CHANNELS,), 5.0))
-    record = ModelRecord(model_name=variant, config=model.config.to_dict(), hsi_bands=BANDS, x_channels=X_CHANNELS)
+    model.set_normalization(
+        torch.full((BANDS,), 0.2),
+        torch.full((BANDS,), 0.1),
+        torch.zeros(X_CHANNELS),
+        torch.full((X_CHANNELS,), 5.0),
+    )
+    record = ModelRecord(
+        model_name=variant, config=model.config.to_dict(), hsi_bands=BANDS, x_channels=X_CHANNELS
+    )
     return model, record, f"fresh-{variant}-seed0"
 
 
 def exported(model, record, key: str, kind: str, path: Path, log) -> Path:
     """``path`` holding the ``kind`` ("canonical"/"portable") graph of ``model``, exported now unless a
     previous run left one made from the same weights and export code."""
-    from comix.export.checkpoint import DYNAMIC_AXES, INPUT_NAMES, OUTPUT_NAMES, ExportOptions, sample_inputs, trace_size
+    from comix.export.checkpoint import (
+        DYNAMIC_AXES,
+        INPUT_NAMES,
+        OUTPUT_NAMES,
+        ExportOptions,
+        sample_inputs,
+        trace_size,
+    )
     from comix.export.pipeline import ExportPipeline
 
     stamp = path.with_name(path.name + ".key")
@@ -99,8 +112,14 @@ def exported(model, record, key: str, kind: str, path: Path, log) -> Path:
     log(f"exporting {path.name} (minutes on a small CPU; reused by later runs)")
     options = ExportOptions(portable=kind == "portable")
     height, width = trace_size(options)
-    pipeline = ExportPipeline(INPUT_NAMES, OUTPUT_NAMES, dynamic_axes=DYNAMIC_AXES, portable=options.portable,
-                              record=record, validate=False)
+    pipeline = ExportPipeline(
+        INPUT_NAMES,
+        OUTPUT_NAMES,
+        dynamic_axes=DYNAMIC_AXES,
+        portable=options.portable,
+        record=record,
+        validate=False,
+    )
     proto = pipeline.build(model, sample_inputs(model, 2, height, width, 0))
     onnx.save(proto, str(path))
     stamp.write_text(wanted + "\n")
@@ -117,8 +136,12 @@ def bench_tiles(model, scene, tile: int, count: int, seed: int):
             row = rng.integers(0, max(1, scene.hsi.shape[1] - tile + 1))
             col = rng.integers(0, max(1, scene.hsi.shape[2] - tile + 1))
             cut = (slice(None), slice(row, row + tile), slice(col, col + tile))
-            tiles.append((np.ascontiguousarray(scene.hsi[cut][None], dtype=np.float32),
-                          np.ascontiguousarray(scene.x[cut][None], dtype=np.float32)))
+            tiles.append(
+                (
+                    np.ascontiguousarray(scene.hsi[cut][None], dtype=np.float32),
+                    np.ascontiguousarray(scene.x[cut][None], dtype=np.float32),
+                )
+            )
         else:
             from comix.export.checkpoint import sample_inputs
 
@@ -131,10 +154,18 @@ def scene_check(backends: dict, scene) -> dict[str, dict]:
     """Whole-scene classes of every backend against PyTorch's (same sliding window)."""
     from comix.runtime.sliding_window import SlidingWindow
 
-    results = {name: SlidingWindow(backend)(scene.hsi, scene.x) for name, backend in backends.items()}
+    results = {
+        name: SlidingWindow(backend)(scene.hsi, scene.x) for name, backend in backends.items()
+    }
     reference = results["PyTorch eager FP32"].classes
-    return {name: {"pixels": int(reference.size), "different": int(np.count_nonzero(r.classes != reference)),
-                   "seconds": r.seconds} for name, r in results.items()}
+    return {
+        name: {
+            "pixels": int(reference.size),
+            "different": int(np.count_nonzero(r.classes != reference)),
+            "seconds": r.seconds,
+        }
+        for name, r in results.items()
+    }
 
 
 def bench_models(args, machine, peak, log) -> dict:
@@ -149,12 +180,20 @@ def bench_models(args, machine, peak, log) -> dict:
     section = {}
     for variant in args.variants:
         model, record, key = load_variant(variant, args.checkpoint)
-        graphs = {kind: exported(model, record, key, kind, args.workdir / f"{variant}.{kind}.onnx", log)
-                  for kind in ("canonical", "portable")}
-        extra = sorted(p for p in args.workdir.glob(f"{variant}.*.onnx") if p not in graphs.values())
+        graphs = {
+            kind: exported(model, record, key, kind, args.workdir / f"{variant}.{kind}.onnx", log)
+            for kind in ("canonical", "portable")
+        }
+        extra = sorted(
+            p for p in args.workdir.glob(f"{variant}.*.onnx") if p not in graphs.values()
+        )
         backends = {"PyTorch eager FP32": TorchBackend(model)}
-        backends["ONNX Runtime FP32, canonical graph"] = OnnxRuntimeBackend(graphs["canonical"], threads=args.threads)
-        backends["ONNX Runtime FP32, --portable graph"] = OnnxRuntimeBackend(graphs["portable"], threads=args.threads)
+        backends["ONNX Runtime FP32, canonical graph"] = OnnxRuntimeBackend(
+            graphs["canonical"], threads=args.threads
+        )
+        backends["ONNX Runtime FP32, --portable graph"] = OnnxRuntimeBackend(
+            graphs["portable"], threads=args.threads
+        )
         for path in extra:
             backends[f"ONNX Runtime, {path.name}"] = OnnxRuntimeBackend(path, threads=args.threads)
         tiles = bench_tiles(model, scene, args.tile, 4, args.seed)
@@ -163,28 +202,49 @@ def bench_models(args, machine, peak, log) -> dict:
         for name, backend in backends.items():
             outputs = [backend.run(*t) for t in tiles]
             agreement[name] = {
-                "max_abs_logit_difference": float(max(np.abs(o - r).max() for o, r in zip(outputs, reference))),
-                "argmax_agreement": float(np.mean([(o.argmax(1) == r.argmax(1)).mean()
-                                                   for o, r in zip(outputs, reference)]))}
+                "max_abs_logit_difference": float(
+                    max(np.abs(o - r).max() for o, r in zip(outputs, reference))
+                ),
+                "argmax_agreement": float(
+                    np.mean(
+                        [(o.argmax(1) == r.argmax(1)).mean() for o, r in zip(outputs, reference)]
+                    )
+                ),
+            }
         turn = iter(range(10**9))
 
         def runner(backend):
             return lambda: backend.run(*tiles[next(turn) % len(tiles)])
 
         log(f"{variant}: {args.rounds} interleaved rounds of {len(backends)} runners")
-        stats = measure_interleaved({name: runner(b) for name, b in backends.items()}, args.rounds, args.warmup)
+        stats = measure_interleaved(
+            {name: runner(b) for name, b in backends.items()}, args.rounds, args.warmup
+        )
         with torch.no_grad():
-            macs = count_macs(model, torch.zeros(1, model.config.bands, args.tile, args.tile),
-                              torch.zeros(1, model.config.x_channels, args.tile, args.tile)).total
-        entry = {"graphs": {k: str(v) for k, v in graphs.items()}, "macs_per_tile": macs, "rows": {}}
+            macs = count_macs(
+                model,
+                torch.zeros(1, model.config.bands, args.tile, args.tile),
+                torch.zeros(1, model.config.x_channels, args.tile, args.tile),
+            ).total
+        entry = {
+            "graphs": {k: str(v) for k, v in graphs.items()},
+            "macs_per_tile": macs,
+            "rows": {},
+        }
         eager = stats["PyTorch eager FP32"]
         for name, s in stats.items():
-            row = {"latency": s.as_dict(), **agreement[name],
-                   "ratio_wall": s.p50_ms / eager.p50_ms, "ratio_cpu": s.cpu_p50_ms / eager.cpu_p50_ms,
-                   "fraction_of_nominal_peak": fraction_of_peak(macs, s.cpu_p50_ms / 1e3, args.threads,
-                                                                peak.nominal_gflops),
-                   "fraction_of_measured_gemm": fraction_of_peak(macs, s.cpu_p50_ms / 1e3, args.threads,
-                                                                 peak.measured_gemm_gflops)}
+            row = {
+                "latency": s.as_dict(),
+                **agreement[name],
+                "ratio_wall": s.p50_ms / eager.p50_ms,
+                "ratio_cpu": s.cpu_p50_ms / eager.cpu_p50_ms,
+                "fraction_of_nominal_peak": fraction_of_peak(
+                    macs, s.cpu_p50_ms / 1e3, args.threads, peak.nominal_gflops
+                ),
+                "fraction_of_measured_gemm": fraction_of_peak(
+                    macs, s.cpu_p50_ms / 1e3, args.threads, peak.measured_gemm_gflops
+                ),
+            }
             entry["rows"][name] = row
         if args.scene_check and scene is not None:
             log(f"{variant}: whole-scene classes of every graph against PyTorch")
@@ -197,10 +257,17 @@ def bench_models(args, machine, peak, log) -> dict:
 def _dcn_model(op_type: str, domain: str, attrs: dict, weights: dict) -> bytes:
     """One-node model (X, offset, mask) -> Y with the weight and bias as initializers."""
     names = ["X", "W", "offset", "B", "mask"]
-    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names if n not in weights]
+    inputs = [
+        helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names if n not in weights
+    ]
     node = helper.make_node(op_type, names, ["Y"], domain=domain, **attrs)
-    graph = helper.make_graph([node], "bench", inputs, [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
-                              initializer=[onnx.numpy_helper.from_array(v, k) for k, v in weights.items()])
+    graph = helper.make_graph(
+        [node],
+        "bench",
+        inputs,
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
+        initializer=[onnx.numpy_helper.from_array(v, k) for k, v in weights.items()],
+    )
     opsets = [helper.make_opsetid("", 19), helper.make_opsetid("ai.comix", 1)]
     return helper.make_model(graph, opset_imports=opsets, ir_version=10).SerializeToString()
 
@@ -208,11 +275,13 @@ def _dcn_model(op_type: str, domain: str, attrs: dict, weights: dict) -> bytes:
 def _dcn_tensors(channels: int, size: tuple[int, ...], seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     nd, points = len(size), 3 ** len(size)
-    return {"X": rng.standard_normal((1, channels, *size), dtype=np.float32),
-            "W": (rng.standard_normal((channels, channels, *(3,) * nd)) * 0.05).astype(np.float32),
-            "offset": rng.standard_normal((1, points * nd, *size), dtype=np.float32),
-            "B": rng.standard_normal(channels).astype(np.float32),
-            "mask": rng.random((1, points, *size), dtype=np.float32)}
+    return {
+        "X": rng.standard_normal((1, channels, *size), dtype=np.float32),
+        "W": (rng.standard_normal((channels, channels, *(3,) * nd)) * 0.05).astype(np.float32),
+        "offset": rng.standard_normal((1, points * nd, *size), dtype=np.float32),
+        "B": rng.standard_normal(channels).astype(np.float32),
+        "mask": rng.random((1, points, *size), dtype=np.float32),
+    }
 
 
 def _session(model: bytes, threads: int, library: str | None):
@@ -251,7 +320,10 @@ def bench_dcn(args, log) -> dict:
     section = {}
     t3 = _dcn_tensors(32, (32, 32, 32), args.seed)
     t2 = _dcn_tensors(64, (64, 64), args.seed + 1)
-    attrs3, attrs2 = {"kernel_shape": [3, 3, 3], "pads": [1] * 6}, {"kernel_shape": [3, 3], "pads": [1] * 4}
+    attrs3, attrs2 = (
+        {"kernel_shape": [3, 3, 3], "pads": [1] * 6},
+        {"kernel_shape": [3, 3], "pads": [1] * 4},
+    )
     x3 = {k: torch.from_numpy(v) for k, v in t3.items()}
     x2 = {k: torch.from_numpy(v) for k, v in t2.items()}
     geometry3 = DeformConvGeometry.build(3, 3, 1, 1, 1, 1, 1)
@@ -260,70 +332,118 @@ def bench_dcn(args, log) -> dict:
         for threads in args.dcn_threads:
             torch.set_num_threads(threads)
             feed3 = {k: t3[k] for k in ("X", "offset", "mask")}
-            ours3 = _session(_dcn_model("DeformConv3D", "ai.comix", attrs3, {"W": t3["W"], "B": t3["B"]}),
-                             threads, library)
+            ours3 = _session(
+                _dcn_model("DeformConv3D", "ai.comix", attrs3, {"W": t3["W"], "B": t3["B"]}),
+                threads,
+                library,
+            )
             portable3 = _portable_3d_session(t3, threads)
             runners = {
                 "ai.comix DeformConv3D (ours, ONNX Runtime)": lambda: ours3.run(None, feed3),
-                "PyTorch Conv3d, no deformation": lambda: torch.nn.functional.conv3d(x3["X"], x3["W"], x3["B"],
-                                                                                      padding=1),
-                "--portable lowering (2-D DeformConv, ONNX Runtime)": lambda: portable3.run(None, feed3),
-                "PyTorch eager DCN (comix.ops)": lambda: deform_conv_nd(x3["X"], x3["offset"], x3["W"], x3["B"],
-                                                                         x3["mask"], geometry3),
+                "PyTorch Conv3d, no deformation": lambda: torch.nn.functional.conv3d(
+                    x3["X"], x3["W"], x3["B"], padding=1
+                ),
+                "--portable lowering (2-D DeformConv, ONNX Runtime)": lambda: portable3.run(
+                    None, feed3
+                ),
+                "PyTorch eager DCN (comix.ops)": lambda: deform_conv_nd(
+                    x3["X"], x3["offset"], x3["W"], x3["B"], x3["mask"], geometry3
+                ),
             }
             reference = runners["PyTorch eager DCN (comix.ops)"]().numpy()
-            differences = {"ai.comix DeformConv3D (ours, ONNX Runtime)": float(np.abs(runners[
-                "ai.comix DeformConv3D (ours, ONNX Runtime)"]()[0] - reference).max()),
-                "--portable lowering (2-D DeformConv, ONNX Runtime)": float(np.abs(runners[
-                    "--portable lowering (2-D DeformConv, ONNX Runtime)"]()[0] - reference).max())}
+            differences = {
+                "ai.comix DeformConv3D (ours, ONNX Runtime)": float(
+                    np.abs(
+                        runners["ai.comix DeformConv3D (ours, ONNX Runtime)"]()[0] - reference
+                    ).max()
+                ),
+                "--portable lowering (2-D DeformConv, ONNX Runtime)": float(
+                    np.abs(
+                        runners["--portable lowering (2-D DeformConv, ONNX Runtime)"]()[0]
+                        - reference
+                    ).max()
+                ),
+            }
             log(f"dcn 3-D, {threads} thread(s)")
             with torch.no_grad():
                 stats = measure_interleaved(runners, args.rounds, args.warmup)
-            section[f"3d_threads{threads}"] = _ratio_rows(stats, "PyTorch Conv3d, no deformation", differences,
-                                                          threads)
+            section[f"3d_threads{threads}"] = _ratio_rows(
+                stats, "PyTorch Conv3d, no deformation", differences, threads
+            )
             feed2 = {k: t2[k] for k in ("X", "offset", "mask")}
             weights2 = {"W": t2["W"], "B": t2["B"]}
             builtin2 = _session(_dcn_model("DeformConv", "", attrs2, weights2), threads, None)
-            ours2 = _session(_dcn_model("DeformConv", "ai.comix", attrs2, weights2), threads, library)
+            ours2 = _session(
+                _dcn_model("DeformConv", "ai.comix", attrs2, weights2), threads, library
+            )
             runners2 = {
                 "ONNX Runtime DeformConv (built-in)": lambda: builtin2.run(None, feed2),
                 "ai.comix DeformConv (ours, ONNX Runtime)": lambda: ours2.run(None, feed2),
-                "PyTorch Conv2d, no deformation": lambda: torch.nn.functional.conv2d(x2["X"], x2["W"], x2["B"],
-                                                                                      padding=1),
+                "PyTorch Conv2d, no deformation": lambda: torch.nn.functional.conv2d(
+                    x2["X"], x2["W"], x2["B"], padding=1
+                ),
             }
-            difference2 = {"ai.comix DeformConv (ours, ONNX Runtime)": float(np.abs(
-                runners2["ai.comix DeformConv (ours, ONNX Runtime)"]()[0]
-                - runners2["ONNX Runtime DeformConv (built-in)"]()[0]).max())}
+            difference2 = {
+                "ai.comix DeformConv (ours, ONNX Runtime)": float(
+                    np.abs(
+                        runners2["ai.comix DeformConv (ours, ONNX Runtime)"]()[0]
+                        - runners2["ONNX Runtime DeformConv (built-in)"]()[0]
+                    ).max()
+                )
+            }
             log(f"dcn 2-D, {threads} thread(s)")
             with torch.no_grad():
                 stats2 = measure_interleaved(runners2, args.rounds, args.warmup)
-            section[f"2d_threads{threads}"] = _ratio_rows(stats2, "ONNX Runtime DeformConv (built-in)", difference2,
-                                                          threads)
+            section[f"2d_threads{threads}"] = _ratio_rows(
+                stats2, "ONNX Runtime DeformConv (built-in)", difference2, threads
+            )
     finally:
         torch.set_num_threads(saved)
     return section
 
 
-def _ratio_rows(stats: dict[str, LatencyStats], baseline: str, differences: dict, threads: int) -> dict:
+def _ratio_rows(
+    stats: dict[str, LatencyStats], baseline: str, differences: dict, threads: int
+) -> dict:
     base = stats[baseline]
-    return {"threads": threads, "baseline": baseline,
-            "rows": {name: {"latency": s.as_dict(), "ratio_wall": s.p50_ms / base.p50_ms,
-                            "ratio_cpu": s.cpu_p50_ms / base.cpu_p50_ms,
-                            "max_abs_difference": differences.get(name)} for name, s in stats.items()}}
+    return {
+        "threads": threads,
+        "baseline": baseline,
+        "rows": {
+            name: {
+                "latency": s.as_dict(),
+                "ratio_wall": s.p50_ms / base.p50_ms,
+                "ratio_cpu": s.cpu_p50_ms / base.cpu_p50_ms,
+                "max_abs_difference": differences.get(name),
+            }
+            for name, s in stats.items()
+        },
+    }
 
 
 # -------------------------------------------------------------------------------------------------- gpu
 def bench_gpu(args, log) -> dict:
     if not torch.cuda.is_available():
-        return {"skipped": f"no CUDA GPU (torch {torch.__version__}, torch.cuda.is_available() is False)"}
+        return {
+            "skipped": f"no CUDA GPU (torch {torch.__version__}, torch.cuda.is_available() is False)"
+        }
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "gpu.json"
         log("gpu: tools/bench_gpu_dcn.py")
-        result = subprocess.run([sys.executable, str(ROOT / "tools" / "bench_gpu_dcn.py"), "--json", str(out)],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "bench_gpu_dcn.py"), "--json", str(out)],
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
-            return {"failed": result.stderr.strip().splitlines()[-1:] or [f"exit {result.returncode}"]}
-        return {"device": torch.cuda.get_device_name(), "rows": json.loads(out.read_text()), "table": result.stdout}
+            return {
+                "failed": result.stderr.strip().splitlines()[-1:] or [f"exit {result.returncode}"]
+            }
+        return {
+            "device": torch.cuda.get_device_name(),
+            "rows": json.loads(out.read_text()),
+            "table": result.stdout,
+        }
 
 
 # ----------------------------------------------------------------------------------------------- report
@@ -332,55 +452,95 @@ def _ms(s: dict, key: str) -> str:
 
 
 def markdown(document: dict) -> str:
-    lines = [f"Machine: {describe(document['machine'])}; {document['threads']} thread(s); {document['created']}; "
-             f"{document['tool']}.", ""]
+    lines = [
+        f"Machine: {describe(document['machine'])}; {document['threads']} thread(s); {document['created']}; "
+        f"{document['tool']}.",
+        "",
+    ]
     for variant, entry in document.get("models", {}).items():
-        lines += [f"**{variant}**, one {document['tile']}x{document['tile']} tile, batch 1, {BANDS} bands + "
-                  f"{X_CHANNELS} X channel, {entry['macs_per_tile'] / 1e9:.2f} GMACs; {document['rounds']} "
-                  "interleaved rounds (median, interquartile range):", "",
-                  "| runtime | wall ms | CPU ms | ratio to eager (wall / CPU) | of FP32 peak | max abs logit diff | "
-                  "class agreement |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"**{variant}**, one {document['tile']}x{document['tile']} tile, batch 1, {BANDS} bands + "
+            f"{X_CHANNELS} X channel, {entry['macs_per_tile'] / 1e9:.2f} GMACs; {document['rounds']} "
+            "interleaved rounds (median, interquartile range):",
+            "",
+            "| runtime | wall ms | CPU ms | ratio to eager (wall / CPU) | of FP32 peak | max abs logit diff | "
+            "class agreement |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for name, row in entry["rows"].items():
             lat = row["latency"]
             peak = row["fraction_of_nominal_peak"]
-            lines.append(f"| {name} | {_ms(lat, 'p50_ms')} ({_ms(lat, 'p25_ms')}–{_ms(lat, 'p75_ms')}) | "
-                         f"{_ms(lat, 'cpu_p50_ms')} ({_ms(lat, 'cpu_p25_ms')}–{_ms(lat, 'cpu_p75_ms')}) | "
-                         f"**{row['ratio_wall']:.2f} / {row['ratio_cpu']:.2f}** | "
-                         f"{'—' if peak is None else f'{100 * peak:.1f} %'} | {row['max_abs_logit_difference']:.1e} | "
-                         f"{100 * row['argmax_agreement']:.2f} % |")
+            lines.append(
+                f"| {name} | {_ms(lat, 'p50_ms')} ({_ms(lat, 'p25_ms')}–{_ms(lat, 'p75_ms')}) | "
+                f"{_ms(lat, 'cpu_p50_ms')} ({_ms(lat, 'cpu_p25_ms')}–{_ms(lat, 'cpu_p75_ms')}) | "
+                f"**{row['ratio_wall']:.2f} / {row['ratio_cpu']:.2f}** | "
+                f"{'—' if peak is None else f'{100 * peak:.1f} %'} | {row['max_abs_logit_difference']:.1e} | "
+                f"{100 * row['argmax_agreement']:.2f} % |"
+            )
         if "scene_check" in entry:
-            checks = ", ".join(f"{name}: {c['different']} of {c['pixels']} pixels differ"
-                               for name, c in entry["scene_check"].items() if not name.startswith("PyTorch"))
+            checks = ", ".join(
+                f"{name}: {c['different']} of {c['pixels']} pixels differ"
+                for name, c in entry["scene_check"].items()
+                if not name.startswith("PyTorch")
+            )
             lines += ["", f"Whole scene against PyTorch's classes: {checks}."]
         lines.append("")
     for key, table in document.get("dcn", {}).items():
-        lines += [f"**DCN {key.split('_')[0].upper()}**, {table['threads']} thread(s) (ratio to {table['baseline']}):",
-                  "", "| implementation | wall ms | CPU ms | ratio (wall / CPU) | max abs diff |", "|---|---|---|---|---|"]
+        lines += [
+            f"**DCN {key.split('_')[0].upper()}**, {table['threads']} thread(s) (ratio to {table['baseline']}):",
+            "",
+            "| implementation | wall ms | CPU ms | ratio (wall / CPU) | max abs diff |",
+            "|---|---|---|---|---|",
+        ]
         for name, row in table["rows"].items():
             lat = row["latency"]
             diff = row["max_abs_difference"]
-            lines.append(f"| {name} | {_ms(lat, 'p50_ms')} ({_ms(lat, 'p25_ms')}–{_ms(lat, 'p75_ms')}) | "
-                         f"{_ms(lat, 'cpu_p50_ms')} | **{row['ratio_wall']:.2f} / {row['ratio_cpu']:.2f}** | "
-                         f"{'—' if diff is None else f'{diff:.1e}'} |")
+            lines.append(
+                f"| {name} | {_ms(lat, 'p50_ms')} ({_ms(lat, 'p25_ms')}–{_ms(lat, 'p75_ms')}) | "
+                f"{_ms(lat, 'cpu_p50_ms')} | **{row['ratio_wall']:.2f} / {row['ratio_cpu']:.2f}** | "
+                f"{'—' if diff is None else f'{diff:.1e}'} |"
+            )
         lines.append("")
     gpu = document.get("gpu", {})
     if gpu:
-        lines += ["**GPU**: " + (gpu.get("skipped") or (f"failed: {gpu['failed']}" if "failed" in gpu else
-                                                        f"{gpu['device']}\n\n```\n{gpu['table']}```")), ""]
+        lines += [
+            "**GPU**: "
+            + (
+                gpu.get("skipped")
+                or (
+                    f"failed: {gpu['failed']}"
+                    if "failed" in gpu
+                    else f"{gpu['device']}\n\n```\n{gpu['table']}```"
+                )
+            ),
+            "",
+        ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--sections", nargs="+", default=["models", "dcn", "gpu"], choices=["models", "dcn", "gpu"])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    parser.add_argument(
+        "--sections", nargs="+", default=["models", "dcn", "gpu"], choices=["models", "dcn", "gpu"]
+    )
     parser.add_argument("--variants", nargs="+", default=["comix_t", "comix_s"])
-    parser.add_argument("--checkpoint", type=Path, default=None, help="trained comix_t checkpoint folder")
-    parser.add_argument("--scene", type=Path, default=None, help="dataset.yaml whose scene gives the tiles")
-    parser.add_argument("--scene-check", action="store_true", help="also compare whole-scene classes (slow)")
+    parser.add_argument(
+        "--checkpoint", type=Path, default=None, help="trained comix_t checkpoint folder"
+    )
+    parser.add_argument(
+        "--scene", type=Path, default=None, help="dataset.yaml whose scene gives the tiles"
+    )
+    parser.add_argument(
+        "--scene-check", action="store_true", help="also compare whole-scene classes (slow)"
+    )
     parser.add_argument("--tile", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=1, help="intra-op threads for the model runs")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="intra-op threads for the model runs"
+    )
     parser.add_argument("--dcn-threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=2)
@@ -399,10 +559,19 @@ def main(argv: list[str] | None = None) -> int:
 
     machine = machine_record()
     peak = core_peak(machine["cpu"])
-    document = {"tool": f"comix {__version__}", "created": datetime.datetime.now().isoformat(timespec="seconds"),
-                "machine": machine, "peak": asdict(peak), "threads": args.threads, "tile": args.tile,
-                "rounds": args.rounds, "checkpoint": str(args.checkpoint) if args.checkpoint else None,
-                "checkpoint_sha256": file_sha256(args.checkpoint / "model.safetensors") if args.checkpoint else None}
+    document = {
+        "tool": f"comix {__version__}",
+        "created": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine,
+        "peak": asdict(peak),
+        "threads": args.threads,
+        "tile": args.tile,
+        "rounds": args.rounds,
+        "checkpoint": str(args.checkpoint) if args.checkpoint else None,
+        "checkpoint_sha256": file_sha256(args.checkpoint / "model.safetensors")
+        if args.checkpoint
+        else None,
+    }
     if "models" in args.sections:
         document["models"] = bench_models(args, machine, peak, log)
     if "dcn" in args.sections:

@@ -70,26 +70,50 @@ def bench(case: DcnCase, dtype_name: str, iters: int) -> Row:
     geometry = case.geometry()
     conv = F.conv2d if case.ndim == 2 else F.conv3d
     if geometry.pad_begin != geometry.pad_end:
-        raise ValueError(f"{case.id}: pads {geometry.onnx_pads}: got begins != ends, expected symmetric pads "
-                         "(the plain-conv floor takes one pad per axis)")
+        raise ValueError(
+            f"{case.id}: pads {geometry.onnx_pads}: got begins != ends, expected symmetric pads "
+            "(the plain-conv floor takes one pad per axis)"
+        )
     with torch.no_grad():
-        y = deform_conv(x, off, w, b, mask, geometry)  # the op, dispatched to the extension's CUDA kernel
+        y = deform_conv(
+            x, off, w, b, mask, geometry
+        )  # the op, dispatched to the extension's CUDA kernel
         cuda_ms = time_ms(lambda: deform_conv(x, off, w, b, mask, geometry), iters)
         try:  # the vectorised PyTorch implementation, called directly, on the same GPU
             y_torch = deform_conv_nd(x, off, w, b, mask, geometry)
-            torch_ms = time_ms(lambda: deform_conv_nd(x, off, w, b, mask, geometry), max(3, iters // 10))
+            torch_ms = time_ms(
+                lambda: deform_conv_nd(x, off, w, b, mask, geometry), max(3, iters // 10)
+            )
             diff = float((y.float() - y_torch.float()).abs().max())
         except torch.OutOfMemoryError:
             torch_ms, diff = None, None
             torch.cuda.empty_cache()
-        conv_ms = time_ms(lambda: conv(x, w, b, stride=geometry.stride, padding=list(geometry.pad_begin),
-                                       dilation=geometry.dilation, groups=geometry.group), iters)
+        conv_ms = time_ms(
+            lambda: conv(
+                x,
+                w,
+                b,
+                stride=geometry.stride,
+                padding=list(geometry.pad_begin),
+                dilation=geometry.dilation,
+                groups=geometry.group,
+            ),
+            iters,
+        )
     element = x.element_size()
     tensor_bytes = sum(t.numel() for t in (x, off, w, b, mask, y) if t is not None) * element
     positions = y[0, 0].numel()
     column_bytes = 2 * case.batch * case.channels * geometry.kernel_points * positions * 4
-    return Row(case.id, dtype_name, cuda_ms, torch_ms, conv_ms, tensor_bytes / cuda_ms / 1e6,
-               (tensor_bytes + column_bytes) / cuda_ms / 1e6, diff)
+    return Row(
+        case.id,
+        dtype_name,
+        cuda_ms,
+        torch_ms,
+        conv_ms,
+        tensor_bytes / cuda_ms / 1e6,
+        (tensor_bytes + column_bytes) / cuda_ms / 1e6,
+        diff,
+    )
 
 
 def main() -> int:
@@ -99,10 +123,15 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     args = parser.parse_args()
     if not torch.cuda.is_available():
-        print(f"bench_gpu_dcn: no CUDA GPU (torch {torch.__version__}, CUDA build: {torch.version.cuda}); "
-              "run it on a GPU host with a CUDA build of torch and nvcc", file=sys.stderr)
+        print(
+            f"bench_gpu_dcn: no CUDA GPU (torch {torch.__version__}, CUDA build: {torch.version.cuda}); "
+            "run it on a GPU host with a CUDA build of torch and nvcc",
+            file=sys.stderr,
+        )
         return 2
-    print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}  CUDA {torch.version.cuda}")
+    print(
+        f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}  CUDA {torch.version.cuda}"
+    )
     rows = [bench(c, d, args.iters) for c in BENCH_CASES for d in args.dtypes]
     header = f"{'shape':<22}{'dtype':<6}{'cuda ms':>10}{'torch ms':>10}{'speedup':>9}{'conv ms':>9}{'GB/s':>8}{'GB/s+cols':>11}{'max|diff|':>11}"
     print(header)
@@ -110,8 +139,14 @@ def main() -> int:
     for r in rows:
         torch_ms = f"{r.torch_ms:10.3f}" if r.torch_ms is not None else f"{'OOM':>10}"
         speedup = f"{r.torch_ms / r.cuda_ms:8.1f}x" if r.torch_ms is not None else f"{'-':>9}"
-        diff = f"{r.max_abs_diff_vs_torch:11.2e}" if r.max_abs_diff_vs_torch is not None else f"{'-':>11}"
-        print(f"{r.shape:<22}{r.dtype:<6}{r.cuda_ms:10.3f}{torch_ms}{speedup}{r.conv_ms:9.3f}{r.gbps:8.1f}{r.gbps_with_columns:11.1f}{diff}")
+        diff = (
+            f"{r.max_abs_diff_vs_torch:11.2e}"
+            if r.max_abs_diff_vs_torch is not None
+            else f"{'-':>11}"
+        )
+        print(
+            f"{r.shape:<22}{r.dtype:<6}{r.cuda_ms:10.3f}{torch_ms}{speedup}{r.conv_ms:9.3f}{r.gbps:8.1f}{r.gbps_with_columns:11.1f}{diff}"
+        )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))
     return 0

@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+from ort_trace import profile_nodes
 
 from comix.calibration.graph import graph_inputs
 from comix.calibration.latency import tile_latency
 from comix.metadata import ModelRecord
-from ort_trace import profile_nodes
 
 
 def _profile(model: onnx.ModelProto, feeds: dict, threads: int, runs: int) -> dict[str, float]:
@@ -40,8 +40,12 @@ def _profile(model: onnx.ModelProto, feeds: dict, threads: int, runs: int) -> di
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--graph", action="append", required=True, help="NAME=PATH (first = reference)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--graph", action="append", required=True, help="NAME=PATH (first = reference)"
+    )
     parser.add_argument("--tile", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
@@ -57,28 +61,51 @@ def main() -> None:
     record = ModelRecord.read_onnx(first)
     bands = inputs.bands or record.hsi_bands
     channels = inputs.x_channels or record.x_channels
-    timings = tile_latency(graphs, bands, channels, tile=args.tile, rounds=args.rounds, threads=args.threads)
+    timings = tile_latency(
+        graphs, bands, channels, tile=args.tile, rounds=args.rounds, threads=args.threads
+    )
     reference = timings[next(iter(graphs))]["median_ms"]
-    print(f"one {args.tile}x{args.tile} tile, batch 1, {bands} bands + {channels} X channel(s), ONNX Runtime "
-          f"{ort.__version__} CPU, {args.threads} thread(s), {args.rounds} interleaved rounds; "
-          f"{platform.processor() or platform.machine()}")
+    print(
+        f"one {args.tile}x{args.tile} tile, batch 1, {bands} bands + {channels} X channel(s), ONNX Runtime "
+        f"{ort.__version__} CPU, {args.threads} thread(s), {args.rounds} interleaved rounds; "
+        f"{platform.processor() or platform.machine()}"
+    )
     print(f"| graph | median ms | min ms | ratio to {next(iter(graphs))} |\n|---|---|---|---|")
     for name, value in timings.items():
-        print(f"| {name} | {value['median_ms']:.1f} | {value['min_ms']:.1f} | {value['median_ms'] / reference:.2f} |")
-    document = {"tile": args.tile, "threads": args.threads, "rounds": args.rounds, "timings": timings}
+        print(
+            f"| {name} | {value['median_ms']:.1f} | {value['min_ms']:.1f} | {value['median_ms'] / reference:.2f} |"
+        )
+    document = {
+        "tile": args.tile,
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "timings": timings,
+    }
     if args.profile:
         rng = np.random.default_rng(0)
-        feeds = {inputs.hsi: rng.uniform(0, 1, (1, bands, args.tile, args.tile)).astype(np.float32),
-                 inputs.x: rng.uniform(0, 1, (1, channels, args.tile, args.tile)).astype(np.float32)}
-        profiles = {name: _profile(model, feeds, args.threads, max(3, args.rounds // 4))
-                    for name, model in graphs.items()}
-        ops = sorted({op for p in profiles.values() for op in p},
-                     key=lambda op: -max(p.get(op, 0.0) for p in profiles.values()))
+        feeds = {
+            inputs.hsi: rng.uniform(0, 1, (1, bands, args.tile, args.tile)).astype(np.float32),
+            inputs.x: rng.uniform(0, 1, (1, channels, args.tile, args.tile)).astype(np.float32),
+        }
+        profiles = {
+            name: _profile(model, feeds, args.threads, max(3, args.rounds // 4))
+            for name, model in graphs.items()
+        }
+        ops = sorted(
+            {op for p in profiles.values() for op in p},
+            key=lambda op: -max(p.get(op, 0.0) for p in profiles.values()),
+        )
         print("\nkernel time per op type (ms per run, ORT profiler):\n")
         print("| op type | " + " | ".join(profiles) + " |\n|---|" + "---|" * len(profiles))
         for op in ops:
-            print(f"| {op} | " + " | ".join(f"{p.get(op, 0.0):.2f}" for p in profiles.values()) + " |")
-        print("| **total** | " + " | ".join(f"{sum(p.values()):.2f}" for p in profiles.values()) + " |")
+            print(
+                f"| {op} | " + " | ".join(f"{p.get(op, 0.0):.2f}" for p in profiles.values()) + " |"
+            )
+        print(
+            "| **total** | "
+            + " | ".join(f"{sum(p.values()):.2f}" for p in profiles.values())
+            + " |"
+        )
         document["profile_ms_per_op_type"] = profiles
     if args.json:
         args.json.write_text(json.dumps(document, indent=2))

@@ -48,10 +48,16 @@ def main() -> int:
         from comix.model import build_model, save_checkpoint
 
         torch.manual_seed(0)
-        model = build_model("comix_t", bands=hsi.shape[0], x_channels=x.shape[0], classes=int(scene.num_classes))
+        model = build_model(
+            "comix_t", bands=hsi.shape[0], x_channels=x.shape[0], classes=int(scene.num_classes)
+        )
         deform_for_parity(model, seed=1)
-        model.set_normalization(torch.from_numpy(hsi.mean(axis=(1, 2))), torch.from_numpy(hsi.std(axis=(1, 2)) + 1e-3),
-                                x.mean(axis=(1, 2)).tolist(), (x.std(axis=(1, 2)) + 1e-3).tolist())
+        model.set_normalization(
+            torch.from_numpy(hsi.mean(axis=(1, 2))),
+            torch.from_numpy(hsi.std(axis=(1, 2)) + 1e-3),
+            x.mean(axis=(1, 2)).tolist(),
+            (x.std(axis=(1, 2)) + 1e-3).tolist(),
+        )
         checkpoint = args.workdir / "checkpoint"
         save_checkpoint(model.eval(), checkpoint, variant="comix_t")
     if onnx_path is None:
@@ -59,28 +65,38 @@ def main() -> int:
 
         onnx_path = args.workdir / "model.onnx"
         export_checkpoint(checkpoint, onnx_path, ExportOptions(tile=(args.tile, args.tile)))
-    backends = {"onnxruntime (CPU)": OnnxRuntimeBackend(onnx_path),
-                "torch --device cuda": TorchBackend.from_checkpoint(checkpoint, device="cuda")}
+    backends = {
+        "onnxruntime (CPU)": OnnxRuntimeBackend(onnx_path),
+        "torch --device cuda": TorchBackend.from_checkpoint(checkpoint, device="cuda"),
+    }
     if args.engine is not None:
         backends["tensorrt"] = open_backend(args.engine, "tensorrt")
     results = {}
     for name, backend in backends.items():
         window = SlidingWindow(backend, tile=args.tile, batch=args.batch)
-        window(hsi[:, : args.tile, : args.tile], x[:, : args.tile, : args.tile])  # warm-up (CUDA context, JIT)
+        window(
+            hsi[:, : args.tile, : args.tile], x[:, : args.tile, : args.tile]
+        )  # warm-up (CUDA context, JIT)
         start = time.perf_counter()
         results[name] = (window(hsi, x), time.perf_counter() - start)
     reference, _ = results["onnxruntime (CPU)"]
     rows = []
-    print(f"scene {args.height}x{args.width}, {hsi.shape[0]} bands, tile {args.tile}, batch {args.batch}, "
-          f"GPU {torch.cuda.get_device_name(0)}")
+    print(
+        f"scene {args.height}x{args.width}, {hsi.shape[0]} bands, tile {args.tile}, batch {args.batch}, "
+        f"GPU {torch.cuda.get_device_name(0)}"
+    )
     print(f"{'backend':<22} {'seconds':>8} {'same class':>12} {'max |Δlogit|':>13}")
     for name, (result, seconds) in results.items():
         same = float(np.mean(result.classes == reference.classes))
         diff = float(np.abs(result.logits - reference.logits).max())
-        rows.append({"backend": name, "seconds": seconds, "same_class": same, "max_abs_logit_diff": diff})
+        rows.append(
+            {"backend": name, "seconds": seconds, "same_class": same, "max_abs_logit_diff": diff}
+        )
         print(f"{name:<22} {seconds:>8.2f} {same:>11.4%} {diff:>13.3g}")
     if args.output:
-        args.output.write_text(json.dumps({"rows": rows, "scene": [args.height, args.width]}, indent=2))
+        args.output.write_text(
+            json.dumps({"rows": rows, "scene": [args.height, args.width]}, indent=2)
+        )
     worst = min(r["same_class"] for r in rows)
     return 0 if worst >= 0.999 else 1
 

@@ -39,7 +39,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from scene_inputs import build_checkpoint, export_model, make_scene  # siblings in tools/ (light: numpy only)
+from scene_inputs import (
+    build_checkpoint,
+    export_model,
+    make_scene,
+)  # siblings in tools/ (light: numpy only)
 from scene_memory import measure_memory
 from scene_report import machine_info, print_report, save_seam_png
 
@@ -49,33 +53,72 @@ BACKEND_KEYS = {"backend_seconds": "onnxruntime_seconds", "reference_seconds": "
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options (see the module docstring); errors say what was got and what was expected."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--height", type=int, default=349)
     parser.add_argument("--width", type=int, default=1905)
     parser.add_argument("--bands", type=int, default=144)
     parser.add_argument("--seed", type=int, default=0, help="synthetic scene seed")
-    parser.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: a fresh comix_t, see above)")
+    parser.add_argument(
+        "--checkpoint", type=Path, help="checkpoint folder (default: a fresh comix_t, see above)"
+    )
     graph = parser.add_mutually_exclusive_group()
     graph.add_argument("--portable", dest="portable", action="store_true", default=None)
-    graph.add_argument("--canonical", dest="portable", action="store_false",
-                       help="default when the custom-op library is built, else --portable")
-    parser.add_argument("--model", type=Path, help="use this exported .onnx (of --checkpoint) instead of exporting")
+    graph.add_argument(
+        "--canonical",
+        dest="portable",
+        action="store_false",
+        help="default when the custom-op library is built, else --portable",
+    )
+    parser.add_argument(
+        "--model", type=Path, help="use this exported .onnx (of --checkpoint) instead of exporting"
+    )
     parser.add_argument("--tile", type=int, default=128)
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--seam-width", type=int, default=512, help="width of the crop for check (b)")
-    parser.add_argument("--band-px", type=int, default=8, help="half-width of the tile-border band in (b)")
-    parser.add_argument("--seam-overlaps", type=int, nargs="*", help="overlaps compared in (b) (default: --overlap, 0)")
-    parser.add_argument("--workdir", type=Path, help="keep the built checkpoint and exported model here (default: "
-                                                     "a temporary folder); reuse them with --checkpoint and --model")
-    parser.add_argument("--memory-widths", type=int, nargs="*", help="scene widths for (c) (default: width/2, width)")
-    parser.add_argument("--threads", type=int, default=1, help="torch and ORT intra-op threads (0 = library default)")
+    parser.add_argument(
+        "--seam-width", type=int, default=512, help="width of the crop for check (b)"
+    )
+    parser.add_argument(
+        "--band-px", type=int, default=8, help="half-width of the tile-border band in (b)"
+    )
+    parser.add_argument(
+        "--seam-overlaps",
+        type=int,
+        nargs="*",
+        help="overlaps compared in (b) (default: --overlap, 0)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the built checkpoint and exported model here (default: "
+        "a temporary folder); reuse them with --checkpoint and --model",
+    )
+    parser.add_argument(
+        "--memory-widths",
+        type=int,
+        nargs="*",
+        help="scene widths for (c) (default: width/2, width)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch and ORT intra-op threads (0 = library default)",
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=["backends", "seams", "memory"])
-    parser.add_argument("--png", type=Path, help="|tiled - full| map of (b) (default: beside --output, or ./seams.png)")
+    parser.add_argument(
+        "--png",
+        type=Path,
+        help="|tiled - full| map of (b) (default: beside --output, or ./seams.png)",
+    )
     parser.add_argument("--output", type=Path, help="write all results as JSON")
     args = parser.parse_args(argv)
     if args.checkpoint is None and args.model is not None:
-        parser.error("--model: got a model without --checkpoint, expected both (PyTorch needs the checkpoint)")
+        parser.error(
+            "--model: got a model without --checkpoint, expected both (PyTorch needs the checkpoint)"
+        )
     for name in ("height", "width", "bands", "tile", "batch", "seam_width", "band_px"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')}: got {getattr(args, name)}, expected >= 1")
@@ -83,7 +126,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         if not 0 <= overlap < args.tile:
             parser.error(f"overlap: got {overlap}, expected 0 <= overlap < tile ({args.tile})")
     return args
-
 
 
 def main(argv=None) -> None:
@@ -102,11 +144,30 @@ def main(argv=None) -> None:
         portable = not uses_custom_domain(load_onnx(args.model))
     else:
         portable = args.portable if args.portable is not None else find_custom_op_library() is None
-    settings = {key: getattr(args, key) for key in ("height", "width", "bands", "seed", "tile", "overlap", "batch",
-                                                    "seam_width", "band_px", "threads")}
+    settings = {
+        key: getattr(args, key)
+        for key in (
+            "height",
+            "width",
+            "bands",
+            "seed",
+            "tile",
+            "overlap",
+            "batch",
+            "seam_width",
+            "band_px",
+            "threads",
+        )
+    }
     settings["graph"] = "portable" if portable else "canonical"
-    command = ["python", "tools/check_scene_inference.py"] + (sys.argv[1:] if argv is None else list(argv))
-    report = {"machine": machine_info(args.threads), "settings": settings, "command": " ".join(command)}
+    command = ["python", "tools/check_scene_inference.py"] + (
+        sys.argv[1:] if argv is None else list(argv)
+    )
+    report = {
+        "machine": machine_info(args.threads),
+        "settings": settings,
+        "command": " ".join(command),
+    }
     with tempfile.TemporaryDirectory(prefix="comix_scene_check_") as temp:
         workdir = Path(temp)
         keep = args.workdir or workdir
@@ -122,25 +183,46 @@ def main(argv=None) -> None:
             report["export_seconds"] = export_model(checkpoint, model, portable, args.tile)
         ort = OnnxRuntimeBackend(model, threads=args.threads)
         if "backends" not in args.skip:
-            agreement = compare_backends(ort, TorchBackend.from_checkpoint(checkpoint), hsi, x, args.tile,
-                                         args.overlap, args.batch)
+            agreement = compare_backends(
+                ort,
+                TorchBackend.from_checkpoint(checkpoint),
+                hsi,
+                x,
+                args.tile,
+                args.overlap,
+                args.batch,
+            )
             report["backends"] = {BACKEND_KEYS.get(k, k): v for k, v in agreement.items()}
         if "seams" not in args.skip:
             width = min(args.seam_width, args.width)
             overlaps = args.seam_overlaps
             if overlaps is None:
                 overlaps = [args.overlap] + ([0] if args.overlap else [])
-            stats, maps = seam_check(ort, hsi[:, :, :width], x[:, :, :width], args.tile, overlaps, args.batch,
-                                     args.band_px)
-            png = args.png or (args.output.with_suffix(".seams.png") if args.output else Path("seams.png"))
+            stats, maps = seam_check(
+                ort,
+                hsi[:, :, :width],
+                x[:, :, :width],
+                args.tile,
+                overlaps,
+                args.batch,
+                args.band_px,
+            )
+            png = args.png or (
+                args.output.with_suffix(".seams.png") if args.output else Path("seams.png")
+            )
             save_seam_png(maps, stats, args.tile, args.band_px, png)
-            report["seams"] = {"height": args.height, "width": width, "png": str(png),
-                               "overlaps": {str(k): v for k, v in stats.items()}}
+            report["seams"] = {
+                "height": args.height,
+                "width": width,
+                "png": str(png),
+                "overlaps": {str(k): v for k, v in stats.items()},
+            }
         if "memory" not in args.skip:
             widths = args.memory_widths or [args.width // 2, args.width]
             del ort
-            report["memory"] = measure_memory(model, hsi, x, widths, args.tile, args.overlap, args.batch,
-                                              args.threads, workdir)
+            report["memory"] = measure_memory(
+                model, hsi, x, widths, args.tile, args.overlap, args.batch, args.threads, workdir
+            )
     print_report(report)
     if args.output:
         from comix.atomic import atomic_path

@@ -40,14 +40,25 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--output", default="runs/compare_fusion")
-    parser.add_argument("--loss-weight", action="append", default=[], metavar="TERM=WEIGHT",
-                        help="a training loss weight (repeatable; default: the task's, comix.train.fusion.recipe)")
+    parser.add_argument(
+        "--loss-weight",
+        action="append",
+        default=[],
+        metavar="TERM=WEIGHT",
+        help="a training loss weight (repeatable; default: the task's, comix.train.fusion.recipe)",
+    )
     parser.add_argument("--json", default=None, help="also write the numbers here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    plan = FusionDataPlan(task=args.task, size=args.size, train_scenes=args.train_scenes, test_scenes=args.test_scenes,
-                          seed=args.seed, patch=64)
+    plan = FusionDataPlan(
+        task=args.task,
+        size=args.size,
+        train_scenes=args.train_scenes,
+        test_scenes=args.test_scenes,
+        seed=args.seed,
+        patch=64,
+    )
     sets = make_pansharpen_sets(plan) if args.task == "pansharpen" else make_irvis_sets(plan)
     data_seconds = time.perf_counter() - start
     train, test = sets["train"], sets["test"]
@@ -57,27 +68,47 @@ def main() -> None:
         term, _, value = item.partition("=")
         weights[term] = float(value)
     if weights:  # a partial list completes from the defaults: each run names only what it changes
-        weights = {**(PANSHARPEN_LOSS_WEIGHTS if args.task == "pansharpen" else IRVIS_LOSS_WEIGHTS), **weights}
-    recipe = FusionRecipe(variant=variant, steps=args.steps, batch_size=args.batch_size, patch=args.patch,
-                          seed=args.seed, eval_every=args.steps, model_overrides={"width": args.width},
-                          loss_weights=weights)
+        weights = {
+            **(PANSHARPEN_LOSS_WEIGHTS if args.task == "pansharpen" else IRVIS_LOSS_WEIGHTS),
+            **weights,
+        }
+    recipe = FusionRecipe(
+        variant=variant,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        patch=args.patch,
+        seed=args.seed,
+        eval_every=args.steps,
+        model_overrides={"width": args.width},
+        loss_weights=weights,
+    )
     result = FusionTrainer(train, None, recipe, args.output).fit()
     from comix.model import load_checkpoint
 
     backend = TorchBackend(load_checkpoint(args.output).model)
     task = backend.info.task
-    rows = {f"{variant} (width {args.width}, {args.steps} steps)": score_fusion(backend, test).metrics}
+    rows = {
+        f"{variant} (width {args.width}, {args.steps} steps)": score_fusion(backend, test).metrics
+    }
     channels = int(backend.info.config["primary_channels"])
     for name, baseline in baselines_for(task, channels).items():
         rows[name] = score_fusion(baseline, test).metrics
     extra = {}
     if "test_full" in sets:
-        extra = {name: score_fusion(runner, sets["test_full"]).metrics for name, runner in
-                 {"model": backend, **baselines_for(task, channels)}.items()}
+        extra = {
+            name: score_fusion(runner, sets["test_full"]).metrics
+            for name, runner in {"model": backend, **baselines_for(task, channels)}.items()
+        }
     names = list(next(iter(rows.values())))
-    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} torch thread(s); data {data_seconds:.0f} s, training {result.seconds:.0f} s")
-    print("| method | " + " | ".join(f"{n} {'↑' if higher_is_better(n) else '↓'}" for n in names) + " |")
+    print(
+        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
+        f"{torch.get_num_threads()} torch thread(s); data {data_seconds:.0f} s, training {result.seconds:.0f} s"
+    )
+    print(
+        "| method | "
+        + " | ".join(f"{n} {'↑' if higher_is_better(n) else '↓'}" for n in names)
+        + " |"
+    )
     print("|---|" + "---|" * len(names))
     for method, metrics in rows.items():
         print(f"| {method} | " + " | ".join(f"{metrics[n]:.4f}" for n in names) + " |")
@@ -90,8 +121,17 @@ def main() -> None:
             print(f"| {method} | " + " | ".join(f"{metrics[n]:.4f}" for n in full_names) + " |")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"args": vars(args), "reduced": rows, "full": extra, "data_seconds": data_seconds,
-                       "train_seconds": result.seconds}, handle, indent=2)
+            json.dump(
+                {
+                    "args": vars(args),
+                    "reduced": rows,
+                    "full": extra,
+                    "data_seconds": data_seconds,
+                    "train_seconds": result.seconds,
+                },
+                handle,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

@@ -27,11 +27,17 @@ from sklearn.metrics import cohen_kappa_score, confusion_matrix
 from comix.data.synthetic import make_preset
 
 
-def _scores(truth: np.ndarray, predicted: np.ndarray, num_classes: int) -> tuple[float, float, float]:
+def _scores(
+    truth: np.ndarray, predicted: np.ndarray, num_classes: int
+) -> tuple[float, float, float]:
     matrix = confusion_matrix(truth, predicted, labels=np.arange(1, num_classes + 1))
     present = matrix.sum(axis=1) > 0
     per_class = np.diag(matrix)[present] / matrix.sum(axis=1)[present]
-    return float(np.trace(matrix) / matrix.sum()), float(per_class.mean()), float(cohen_kappa_score(truth, predicted))
+    return (
+        float(np.trace(matrix) / matrix.sum()),
+        float(per_class.mean()),
+        float(cohen_kappa_score(truth, predicted)),
+    )
 
 
 def _features(scene, spatial: bool, with_dsm: bool) -> np.ndarray:
@@ -56,21 +62,40 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=None)
     parser.add_argument("--width", type=int, default=None)
     parser.add_argument("--trees", type=int, default=100)
-    parser.add_argument("--max-train", type=int, default=6000, help="cap on training pixels (speed)")
-    parser.add_argument("--spectral-source", default="earthlib", choices=("earthlib", "houston2013"))
-    parser.add_argument("--houston-folder", default=None, help="houston2013_pixels folder (for houston2013)")
+    parser.add_argument(
+        "--max-train", type=int, default=6000, help="cap on training pixels (speed)"
+    )
+    parser.add_argument(
+        "--spectral-source", default="earthlib", choices=("earthlib", "houston2013")
+    )
+    parser.add_argument(
+        "--houston-folder", default=None, help="houston2013_pixels folder (for houston2013)"
+    )
     args = parser.parse_args()
 
     start = time.perf_counter()
-    generated = make_preset(args.preset, seed=args.seed, height=args.height, width=args.width,
-                            spectral_source=args.spectral_source, houston_folder=args.houston_folder)
+    generated = make_preset(
+        args.preset,
+        seed=args.seed,
+        height=args.height,
+        width=args.width,
+        spectral_source=args.spectral_source,
+        houston_folder=args.houston_folder,
+    )
     scene = generated.scene
     elapsed = time.perf_counter() - start
-    print(f"scene {scene.name}: {scene.height} x {scene.width}, {scene.num_bands} bands, {scene.num_classes} classes, "
-          f"X = {list(scene.x_channel_names)}; generated in {elapsed:.1f} s")
-    train_counts, test_counts = scene.class_counts(scene.train_mask)[1:], scene.class_counts(scene.test_mask)[1:]
-    print(f"train pixels {train_counts.sum()}, test pixels {test_counts.sum()}, "
-          f"shadowed share of the scene {generated.shadow.mean():.1%}")
+    print(
+        f"scene {scene.name}: {scene.height} x {scene.width}, {scene.num_bands} bands, {scene.num_classes} classes, "
+        f"X = {list(scene.x_channel_names)}; generated in {elapsed:.1f} s"
+    )
+    train_counts, test_counts = (
+        scene.class_counts(scene.train_mask)[1:],
+        scene.class_counts(scene.test_mask)[1:],
+    )
+    print(
+        f"train pixels {train_counts.sum()}, test pixels {test_counts.sum()}, "
+        f"shadowed share of the scene {generated.shadow.mean():.1%}"
+    )
 
     rng = np.random.default_rng(args.seed)
     train_idx = np.flatnonzero(scene.train_mask.reshape(-1))
@@ -79,16 +104,20 @@ def main() -> None:
     test_idx = np.flatnonzero(scene.test_mask.reshape(-1))
     labels = scene.labels.reshape(-1)
     rows = []
-    for name, spatial, with_dsm in (("spectral only (per pixel)", False, False),
-                                    ("spectral + DSM (per pixel)", False, True),
-                                    ("spectral + DSM, 5x5 mean + local height", True, True)):
+    for name, spatial, with_dsm in (
+        ("spectral only (per pixel)", False, False),
+        ("spectral + DSM (per pixel)", False, True),
+        ("spectral + DSM, 5x5 mean + local height", True, True),
+    ):
         features = _features(scene, spatial, with_dsm)
         forest = RandomForestClassifier(n_estimators=args.trees, n_jobs=2, random_state=args.seed)
         forest.fit(features[train_idx], labels[train_idx])
         predicted = forest.predict(features[test_idx])
         rows.append((name, *_scores(labels[test_idx], predicted, scene.num_classes), predicted))
     print()
-    print(f"{'features (random forest, ' + str(args.trees) + ' trees)':<44}{'OA':>8}{'AA':>8}{'kappa':>8}")
+    print(
+        f"{'features (random forest, ' + str(args.trees) + ' trees)':<44}{'OA':>8}{'AA':>8}{'kappa':>8}"
+    )
     for name, oa, aa, kappa, _ in rows:
         print(f"{name:<44}{oa:>8.1%}{aa:>8.1%}{kappa:>8.3f}")
     print()

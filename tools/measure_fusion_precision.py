@@ -36,10 +36,16 @@ from comix.train.fusion.evaluate import metric_deltas, score_fusion
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("model", type=Path, help="FP32 SHIP graph (comix fusion export)")
-    parser.add_argument("--data", type=Path, required=True, help="held-out fusion data (.h5 or ir/vi folder)")
-    parser.add_argument("--calibration-data", type=Path, help="data for the range statistics (default: --data)")
+    parser.add_argument(
+        "--data", type=Path, required=True, help="held-out fusion data (.h5 or ir/vi folder)"
+    )
+    parser.add_argument(
+        "--calibration-data", type=Path, help="data for the range statistics (default: --data)"
+    )
     parser.add_argument("--tiles", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -49,29 +55,47 @@ def main() -> None:
     source = open_calibration_data(model, record, args.data, args.calibration_data)
     tiles = source.tiles(args.tiles, None, 0)
     statistics = collect_statistics(model, tiles, "max", True, 100.0, [], threads=args.threads)
-    reference = score_fusion(OnnxRuntimeBackend(args.model, threads=args.threads), source.scored, keep=True)
-    configurations = {"all groups": tuple(FP16_GROUPS), "shipped rule (" + ", ".join(FP16_DEFAULT_GROUPS) + ")":
-                      FP16_DEFAULT_GROUPS}
-    configurations.update({f"without {g}": tuple(x for x in FP16_GROUPS if x != g) for g in FP16_GROUPS})
+    reference = score_fusion(
+        OnnxRuntimeBackend(args.model, threads=args.threads), source.scored, keep=True
+    )
+    configurations = {
+        "all groups": tuple(FP16_GROUPS),
+        "shipped rule (" + ", ".join(FP16_DEFAULT_GROUPS) + ")": FP16_DEFAULT_GROUPS,
+    }
+    configurations.update(
+        {f"without {g}": tuple(x for x in FP16_GROUPS if x != g) for g in FP16_GROUPS}
+    )
     configurations["general rules only"] = ()
     metric = source.budget_metric
-    print(f"{record.model_name} ({record.task}, {args.model}); held-out {args.data}; {len(tiles)} calibration tiles "
-          f"{tiles.tile_size[0]}x{tiles.tile_size[1]}; ONNX Runtime {ort.__version__} CPU; "
-          f"{platform.processor() or platform.machine()}")
+    print(
+        f"{record.model_name} ({record.task}, {args.model}); held-out {args.data}; {len(tiles)} calibration tiles "
+        f"{tiles.tile_size[0]}x{tiles.tile_size[1]}; ONNX Runtime {ort.__version__} CPU; "
+        f"{platform.processor() or platform.machine()}"
+    )
     names = list(reference.metrics)
-    print(f"| FP16 graph | nodes kept FP32 | {metric} loss | PSNR vs FP32 (dB) | max \\|Δ\\| | "
-          + " | ".join(f"Δ{n}" for n in names if n != metric) + " |")
+    print(
+        f"| FP16 graph | nodes kept FP32 | {metric} loss | PSNR vs FP32 (dB) | max \\|Δ\\| | "
+        + " | ".join(f"Δ{n}" for n in names if n != metric)
+        + " |"
+    )
     print("|---|---|---|---|---|" + "---|" * (len(names) - 1))
     for label, groups in configurations.items():
         keep = fp32_nodes(model, statistics, fusion_fp32_nodes(model, groups))
         graph, _ = convert_fp16(model, keep)
-        scores = score_fusion(OnnxRuntimeBackend(graph.SerializeToString(), threads=args.threads), source.scored,
-                              keep=True)
+        scores = score_fusion(
+            OnnxRuntimeBackend(graph.SerializeToString(), threads=args.threads),
+            source.scored,
+            keep=True,
+        )
         deltas = metric_deltas(scores.metrics, reference.metrics)
         close = fidelity(scores.fused, reference.fused, data_range_of(source.scored))
-        print(f"| {label} | {len(keep)} | {deltas[metric]['loss']:+.4g} | {close['psnr_db']:.2f} | "
-              f"{close['max_abs']:.3g} | " + " | ".join(f"{deltas[n]['change']:+.3g}" for n in names if n != metric)
-              + " |", flush=True)
+        print(
+            f"| {label} | {len(keep)} | {deltas[metric]['loss']:+.4g} | {close['psnr_db']:.2f} | "
+            f"{close['max_abs']:.3g} | "
+            + " | ".join(f"{deltas[n]['change']:+.3g}" for n in names if n != metric)
+            + " |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -19,14 +19,14 @@ import time
 import numpy as np
 import torch
 
+from comix.data.fusion.resample import bicubic_upsample, mtf_decimate
+from comix.data.fusion.sensors import SENSORS
 from comix.data.fusion.synthesis import pansharpen_scene
 from comix.data.synthetic import houston_like
 from comix.model import load_checkpoint
 from comix.model.ship import ShipNet
-from comix.quality.pansharpen import full_resolution
 from comix.quality.common import psnr
-from comix.data.fusion.resample import bicubic_upsample, mtf_decimate
-from comix.data.fusion.sensors import SENSORS
+from comix.quality.pansharpen import full_resolution
 from comix.runtime.agreement import border_lines
 from comix.runtime.sliding_window import SlidingWindow
 from comix.runtime.torch_backend import TorchBackend
@@ -37,14 +37,20 @@ BINS = ((0, 2), (2, 4), (4, 8), (8, 16), (16, 32), (32, 10_000))
 def border_distance(height: int, width: int, tile: int, overlap: int) -> np.ndarray:
     """(H, W) distance in pixels from each pixel centre to the nearest interior tile border line."""
     rows, cols = border_lines(height, width, tile, overlap)
-    dist_r = np.min(np.abs(np.arange(height)[:, None] + 0.5 - np.asarray(rows or [1e9])[None]), axis=1)
-    dist_c = np.min(np.abs(np.arange(width)[:, None] + 0.5 - np.asarray(cols or [1e9])[None]), axis=1)
+    dist_r = np.min(
+        np.abs(np.arange(height)[:, None] + 0.5 - np.asarray(rows or [1e9])[None]), axis=1
+    )
+    dist_c = np.min(
+        np.abs(np.arange(width)[:, None] + 0.5 - np.asarray(cols or [1e9])[None]), axis=1
+    )
     return np.minimum(dist_r[:, None], dist_c[None, :])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", required=True, help="a trained ship_pansharpen checkpoint folder")
+    parser.add_argument(
+        "--checkpoint", required=True, help="a trained ship_pansharpen checkpoint folder"
+    )
     parser.add_argument("--size", type=int, default=512, help="scene size (PAN grid)")
     parser.add_argument("--seed", type=int, default=1000, help="held-out scene seed")
     parser.add_argument("--tile", type=int, default=128)
@@ -59,10 +65,15 @@ def main() -> None:
     spec = SENSORS[delivered.sensor]
     lms = bicubic_upsample(delivered.ms, delivered.ratio)
     pan_low = mtf_decimate(delivered.pan, delivered.ratio, spec.gnyq_pan)
-    print(f"machine: {platform.platform()}, {torch.get_num_threads()} thread(s); scene {args.size}x{args.size} "
-          f"(full resolution), tile {args.tile}, checkpoint {args.checkpoint}")
-    header = "| padding | overlap | " + " | ".join(f"{a}-{b if b < 10_000 else '…'} px" for a, b in BINS) + \
-        " | all | full pass QNR | full pass PSNR vs ideal |"
+    print(
+        f"machine: {platform.platform()}, {torch.get_num_threads()} thread(s); scene {args.size}x{args.size} "
+        f"(full resolution), tile {args.tile}, checkpoint {args.checkpoint}"
+    )
+    header = (
+        "| padding | overlap | "
+        + " | ".join(f"{a}-{b if b < 10_000 else '…'} px" for a, b in BINS)
+        + " | all | full pass QNR | full pass PSNR vs ideal |"
+    )
     print(header)
     print("|---" * (len(BINS) + 5) + "|")
     curves = {}
@@ -72,18 +83,25 @@ def main() -> None:
         backend = TorchBackend(model)
         start = time.perf_counter()
         with torch.inference_mode():
-            full = model(torch.from_numpy(lms)[None], torch.from_numpy(delivered.pan)[None])[0].numpy()
+            full = model(torch.from_numpy(lms)[None], torch.from_numpy(delivered.pan)[None])[
+                0
+            ].numpy()
         seconds = time.perf_counter() - start
         quality = full_resolution(full, delivered.ms, delivered.pan, pan_low)["qnr"]
         reference_psnr = psnr(delivered.ideal, full, 1.0)
         for overlap in args.overlaps:
-            tiled = SlidingWindow(backend, tile=args.tile, overlap=overlap, batch=4, labels=False)(lms, delivered.pan)
+            tiled = SlidingWindow(backend, tile=args.tile, overlap=overlap, batch=4, labels=False)(
+                lms, delivered.pan
+            )
             error = np.abs(tiled.logits - full).max(axis=0)
             distance = border_distance(args.size, args.size, args.tile, overlap)
             means = [float(error[(distance >= a) & (distance < b)].mean()) for a, b in BINS]
             curves[(padding, overlap)] = means
-            print(f"| {padding} | {overlap} | " + " | ".join(f"{m:.2e}" for m in means) +
-                  f" | {error.mean():.2e} | {quality:.4f} | {reference_psnr:.2f} dB |")
+            print(
+                f"| {padding} | {overlap} | "
+                + " | ".join(f"{m:.2e}" for m in means)
+                + f" | {error.mean():.2e} | {quality:.4f} | {reference_psnr:.2f} dB |"
+            )
         print(f"(full pass {seconds:.1f} s)")
     if args.plot:
         import matplotlib
@@ -91,11 +109,15 @@ def main() -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        figure, axes = plt.subplots(1, len(args.paddings), figsize=(4.2 * len(args.paddings), 3.4), sharey=True)
+        figure, axes = plt.subplots(
+            1, len(args.paddings), figsize=(4.2 * len(args.paddings), 3.4), sharey=True
+        )
         centres = [(a + min(b, 64)) / 2 for a, b in BINS]
         for axis, padding in zip(np.atleast_1d(axes), args.paddings):
             for overlap in args.overlaps:
-                axis.semilogy(centres, curves[(padding, overlap)], marker="o", label=f"overlap {overlap}")
+                axis.semilogy(
+                    centres, curves[(padding, overlap)], marker="o", label=f"overlap {overlap}"
+                )
             axis.set_title(f"Fourier padding {padding} px")
             axis.set_xlabel("distance to nearest tile border (px)")
             axis.grid(True, which="both", alpha=0.3)

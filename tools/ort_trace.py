@@ -40,7 +40,14 @@ def profile_nodes(model: onnx.ModelProto, feeds: dict, threads: int, runs: int) 
     nodes: dict[str, NodeRun] = {}
     for name, event in kernel_events(events, runs):
         args = event.get("args", {})
-        node = nodes.setdefault(name, NodeRun(name, args.get("op_name", ""), 0.0, [
-            next(iter(shape.values())) for shape in args.get("input_type_shape", [])]))
+        node = nodes.setdefault(
+            name,
+            NodeRun(
+                name,
+                args.get("op_name", ""),
+                0.0,
+                [next(iter(shape.values())) for shape in args.get("input_type_shape", [])],
+            ),
+        )
         node.milliseconds += event["dur"] / 1000.0 / runs
     return list(nodes.values())

@@ -20,8 +20,12 @@ def make_scene(seed: int, height: int, width: int, bands: int) -> dict:
     if bands != len(wavelengths):
         wavelengths = np.linspace(float(wavelengths[0]), float(wavelengths[-1]), bands)
     scene = houston_like(seed=seed, height=height, width=width, wavelengths_nm=wavelengths).scene
-    return {"hsi": scene.hsi, "x": scene.x, "class_names": list(scene.class_names),
-            "wavelengths_nm": [float(w) for w in scene.wavelengths_nm]}
+    return {
+        "hsi": scene.hsi,
+        "x": scene.x,
+        "class_names": list(scene.class_names),
+        "wavelengths_nm": [float(w) for w in scene.wavelengths_nm],
+    }
 
 
 def build_checkpoint(folder: Path, scene: dict, seed: int = 0) -> Path:
@@ -30,19 +34,30 @@ def build_checkpoint(folder: Path, scene: dict, seed: int = 0) -> Path:
     U(0.5, 1.5), and per-band / per-channel normalisation mean and std measured on the scene."""
     import torch
 
-    from comix.model import build_model, save_checkpoint
     from comix.export.testing import deform_for_parity
+    from comix.model import build_model, save_checkpoint
 
     hsi, x = scene["hsi"], scene["x"]
     torch.manual_seed(seed)
-    model = build_model("comix_t", bands=hsi.shape[0], x_channels=x.shape[0], classes=len(scene["class_names"]))
+    model = build_model(
+        "comix_t", bands=hsi.shape[0], x_channels=x.shape[0], classes=len(scene["class_names"])
+    )
     deform_for_parity(model, seed=seed + 1)
     hsi_std = np.maximum(hsi.std(axis=(1, 2), dtype=np.float64), 1e-6)
     x_std = np.maximum(x.std(axis=(1, 2), dtype=np.float64), 1e-6)
-    model.set_normalization(hsi.mean(axis=(1, 2), dtype=np.float64).tolist(), hsi_std.tolist(),
-                            x.mean(axis=(1, 2), dtype=np.float64).tolist(), x_std.tolist())
-    save_checkpoint(model.eval(), folder, variant="comix_t", class_names=scene["class_names"],
-                    band_wavelengths_nm=scene["wavelengths_nm"])
+    model.set_normalization(
+        hsi.mean(axis=(1, 2), dtype=np.float64).tolist(),
+        hsi_std.tolist(),
+        x.mean(axis=(1, 2), dtype=np.float64).tolist(),
+        x_std.tolist(),
+    )
+    save_checkpoint(
+        model.eval(),
+        folder,
+        variant="comix_t",
+        class_names=scene["class_names"],
+        band_wavelengths_nm=scene["wavelengths_nm"],
+    )
     return folder
 
 

@@ -42,15 +42,30 @@ def child(folder: Path, model: Path, tile: int, overlap: int, batch: int, thread
     backend = OnnxRuntimeBackend(model, threads=threads)
     before = peak_rss_of_this_process()
     result = SlidingWindow(backend, tile, overlap, batch)(hsi, x)
-    return {"height": hsi.shape[1], "width": hsi.shape[2], "tiles": result.tiles,
-            "seconds": result.seconds, "input_bytes": hsi.nbytes + x.nbytes,
-            "output_bytes": result.logits.nbytes + result.classes.nbytes,
-            "peak_rss_before_inference": before, "peak_rss": peak_rss_of_this_process(),
-            "ru_maxrss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    return {
+        "height": hsi.shape[1],
+        "width": hsi.shape[2],
+        "tiles": result.tiles,
+        "seconds": result.seconds,
+        "input_bytes": hsi.nbytes + x.nbytes,
+        "output_bytes": result.logits.nbytes + result.classes.nbytes,
+        "peak_rss_before_inference": before,
+        "peak_rss": peak_rss_of_this_process(),
+        "ru_maxrss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
 
 
-def measure_memory(model: Path, hsi: np.ndarray, x: np.ndarray, widths: list[int], tile: int, overlap: int,
-                   batch: int, threads: int, workdir: Path) -> list[dict]:
+def measure_memory(
+    model: Path,
+    hsi: np.ndarray,
+    x: np.ndarray,
+    widths: list[int],
+    tile: int,
+    overlap: int,
+    batch: int,
+    threads: int,
+    workdir: Path,
+) -> list[dict]:
     """For each width, run the child on the first ``width`` columns of hsi (bands, H, W), x (C, H, W):
     working set = the child's peak RSS (VmHWM) - input bytes - output bytes. ``ru_maxrss`` from
     ``os.wait4`` is kept in the row as ``ru_maxrss_wait4`` (it includes this parent's peak; see
@@ -58,24 +73,44 @@ def measure_memory(model: Path, hsi: np.ndarray, x: np.ndarray, widths: list[int
     rows = []
     for width in widths:
         if not 1 <= width <= hsi.shape[2]:
-            raise ValueError(f"--memory-widths: got {width}, expected 1..{hsi.shape[2]} (the scene width)")
+            raise ValueError(
+                f"--memory-widths: got {width}, expected 1..{hsi.shape[2]} (the scene width)"
+            )
         folder = workdir / f"memory_{width}"
         folder.mkdir()
         np.save(folder / "hsi.npy", np.ascontiguousarray(hsi[:, :, :width]))
         np.save(folder / "x.npy", np.ascontiguousarray(x[:, :, :width]))
-        command = [sys.executable, str(Path(__file__).resolve()), "--child", str(folder), "--model", str(model),
-                   "--tile", str(tile), "--overlap", str(overlap), "--batch", str(batch), "--threads", str(threads)]
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            str(folder),
+            "--model",
+            str(model),
+            "--tile",
+            str(tile),
+            "--overlap",
+            str(overlap),
+            "--batch",
+            str(batch),
+            "--threads",
+            str(threads),
+        ]
         with open(folder / "stdout.txt", "wb") as out, open(folder / "stderr.txt", "wb") as err:
             process = subprocess.Popen(command, stdout=out, stderr=err)
             _, status, usage = os.wait4(process.pid, 0)
             process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
-            raise RuntimeError(f"memory child (width {width}): got exit code {process.returncode}, expected 0; "
-                               f"stderr: {(folder / 'stderr.txt').read_text()[-2000:]}")
+            raise RuntimeError(
+                f"memory child (width {width}): got exit code {process.returncode}, expected 0; "
+                f"stderr: {(folder / 'stderr.txt').read_text()[-2000:]}"
+            )
         row = json.loads((folder / "stdout.txt").read_text().strip().splitlines()[-1])
         row["ru_maxrss_wait4"] = usage.ru_maxrss * 1024  # Linux reports KiB
         row["working_set"] = row["peak_rss"] - row["input_bytes"] - row["output_bytes"]
-        row["inference_growth"] = row["peak_rss"] - row["peak_rss_before_inference"] - row["output_bytes"]
+        row["inference_growth"] = (
+            row["peak_rss"] - row["peak_rss_before_inference"] - row["output_bytes"]
+        )
         rows.append(row)
         for name in ("hsi.npy", "x.npy"):
             (folder / name).unlink()
@@ -90,7 +125,9 @@ def main(argv=None) -> None:
     for name in ("tile", "overlap", "batch", "threads"):
         parser.add_argument(f"--{name}", type=int, required=True)
     args = parser.parse_args(argv)
-    print(json.dumps(child(args.child, args.model, args.tile, args.overlap, args.batch, args.threads)))
+    print(
+        json.dumps(child(args.child, args.model, args.tile, args.overlap, args.batch, args.threads))
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from comix import __version__
-from comix.archive.markers import completed, remove_stale_temporaries, run_lock, scene_output, write_marker
+from comix.archive.markers import (
+    completed,
+    remove_stale_temporaries,
+    run_lock,
+    scene_output,
+    write_marker,
+)
 from comix.archive.scenes import SceneSpec
 from comix.atomic import write_text_atomic
 from comix.hashing import file_sha256
@@ -64,17 +70,26 @@ def model_digest(model: str | Path) -> str:
     """SHA-256 of an .onnx file, or of a checkpoint folder's weights and config."""
     path = Path(model)
     if path.is_dir():
-        return hashlib.sha256("".join(file_sha256(p) for p in sorted(path.glob("*"))
-                                      if p.is_file() and p.suffix in (".safetensors", ".json")).encode()).hexdigest()
+        return hashlib.sha256(
+            "".join(
+                file_sha256(p)
+                for p in sorted(path.glob("*"))
+                if p.is_file() and p.suffix in (".safetensors", ".json")
+            ).encode()
+        ).hexdigest()
     if not path.is_file():
-        raise RuntimeInputError(f"model {path}: got no such file or folder, expected an .onnx file or a checkpoint "
-                                "folder")
+        raise RuntimeInputError(
+            f"model {path}: got no such file or folder, expected an .onnx file or a checkpoint "
+            "folder"
+        )
     return file_sha256(path)
 
 
 def run_key(options: ArchiveOptions) -> str:
     """What makes products comparable: the model's digest and the product settings."""
-    text = json.dumps({"model_sha256": model_digest(options.model), **options.product_settings()}, sort_keys=True)
+    text = json.dumps(
+        {"model_sha256": model_digest(options.model), **options.product_settings()}, sort_keys=True
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -84,28 +99,60 @@ def open_archive_backend(options: ArchiveOptions) -> Backend:
     return open_backend(options.model, options.backend, options.threads)
 
 
-def process_scene(backend: Backend, spec: SceneSpec, out_dir: Path, options: ArchiveOptions, key: str,
-                  progress=None, executor=None) -> dict:
+def process_scene(
+    backend: Backend,
+    spec: SceneSpec,
+    out_dir: Path,
+    options: ArchiveOptions,
+    key: str,
+    progress=None,
+    executor=None,
+) -> dict:
     """Segment one scene into ``OUT/NAME.*`` and write its done marker; returns its record. Raises on failure
     (nothing is left under the final names then)."""
-    from comix.runtime.segment import segment_source
     from comix.runtime.scene_source import SceneSource
+    from comix.runtime.segment import segment_source
 
     start = time.perf_counter()
-    with SceneSource.from_files(spec.hsi, spec.x, nodata=spec.nodata if spec.nodata is not None else options.nodata,
-                                x_nodata=options.x_nodata, name=spec.name) as source:
-        run = segment_source(backend, source, scene_output(out_dir, spec.name), tile=options.tile,
-                             overlap=options.overlap, batch=options.batch, probabilities=options.probabilities,
-                             cog=options.cog, nodata_fill=options.nodata_fill, progress=progress, executor=executor,
-                             summary={"scene_name": spec.name, "model": str(options.model), "hsi": spec.hsi.path,
-                                      "x": [ref.path for ref in spec.x]})
+    with SceneSource.from_files(
+        spec.hsi,
+        spec.x,
+        nodata=spec.nodata if spec.nodata is not None else options.nodata,
+        x_nodata=options.x_nodata,
+        name=spec.name,
+    ) as source:
+        run = segment_source(
+            backend,
+            source,
+            scene_output(out_dir, spec.name),
+            tile=options.tile,
+            overlap=options.overlap,
+            batch=options.batch,
+            probabilities=options.probabilities,
+            cog=options.cog,
+            nodata_fill=options.nodata_fill,
+            progress=progress,
+            executor=executor,
+            summary={
+                "scene_name": spec.name,
+                "model": str(options.model),
+                "hsi": spec.hsi.path,
+                "x": [ref.path for ref in spec.x],
+            },
+        )
     summary = run.summary
-    record = {"scene": spec.name, "status": "done", "seconds": time.perf_counter() - start,
-              "height": summary["scene"]["height"], "width": summary["scene"]["width"],
-              "pixels": summary["scene"]["height"] * summary["scene"]["width"],
-              "nodata_pixels": summary["nodata"]["pixels"], "tiles": summary["tiles"],
-              "classes": {row["name"]: row["pixels"] for row in summary["classes"]},
-              "products": {k: Path(p).name for k, p in run.paths.items()}}
+    record = {
+        "scene": spec.name,
+        "status": "done",
+        "seconds": time.perf_counter() - start,
+        "height": summary["scene"]["height"],
+        "width": summary["scene"]["width"],
+        "pixels": summary["scene"]["height"] * summary["scene"]["width"],
+        "nodata_pixels": summary["nodata"]["pixels"],
+        "tiles": summary["tiles"],
+        "classes": {row["name"]: row["pixels"] for row in summary["classes"]},
+        "products": {k: Path(p).name for k, p in run.paths.items()},
+    }
     write_marker(out_dir, spec, key, run.paths, record)
     return record
 
@@ -118,13 +165,19 @@ def failure_record(spec: SceneSpec, error: BaseException, seconds: float) -> dic
     return {"scene": spec.name, "status": "failed", "reason": text, "seconds": seconds}
 
 
-def safe_process_scene(backend: Backend, spec: SceneSpec, out_dir: Path, options: ArchiveOptions, key: str,
-                       progress=None) -> dict:
+def safe_process_scene(
+    backend: Backend,
+    spec: SceneSpec,
+    out_dir: Path,
+    options: ArchiveOptions,
+    key: str,
+    progress=None,
+) -> dict:
     """:func:`process_scene`, with a failure turned into a failure record (what the engines call)."""
     start = time.perf_counter()
     try:
         return process_scene(backend, spec, out_dir, options, key, progress)
-    except Exception as error:  # noqa: BLE001 - any scene's failure is reported and the run goes on
+    except Exception as error:
         if options.fail_fast:
             raise
         return failure_record(spec, error, time.perf_counter() - start)
@@ -133,13 +186,25 @@ def safe_process_scene(backend: Backend, spec: SceneSpec, out_dir: Path, options
 class RunSummary:
     """The run summary: rewritten (atomically) after every scene, so an interrupted run leaves a true one."""
 
-    def __init__(self, out_dir: Path, scenes: Sequence[SceneSpec], options: ArchiveOptions, key: str,
-                 engine: str) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        scenes: Sequence[SceneSpec],
+        options: ArchiveOptions,
+        key: str,
+        engine: str,
+    ) -> None:
         self.path = Path(out_dir) / SUMMARY_NAME
         self.order = [spec.name for spec in scenes]
         self.records: dict[str, dict] = {}
-        self.header = {"tool": f"comix {__version__}", "model": str(options.model), "run_key": key, "engine": engine,
-                       "settings": options.product_settings(), "output": str(out_dir)}
+        self.header = {
+            "tool": f"comix {__version__}",
+            "model": str(options.model),
+            "run_key": key,
+            "engine": engine,
+            "settings": options.product_settings(),
+            "output": str(out_dir),
+        }
         self.start = time.perf_counter()
 
     def add(self, record: dict) -> None:
@@ -153,16 +218,35 @@ class RunSummary:
         for record in finished:
             for name, pixels in record.get("classes", {}).items():
                 classes[name] = classes.get(name, 0) + pixels
-        count = {status: sum(r["status"] == status for r in records) for status in ("done", "skipped", "failed")}
-        return {**self.header,
-                "scenes": {"total": len(self.order), **count, "pending": len(self.order) - len(records)},
-                "pixels": {"total": sum(r.get("pixels", 0) for r in finished),
-                           "nodata": sum(r.get("nodata_pixels", 0) for r in finished)},
-                "classes": classes,
-                "seconds": {"run": time.perf_counter() - self.start,
-                            "scenes_done_this_run": sum(r.get("seconds", 0.0) for r in records if r["status"] == "done")},
-                "failures": [{"scene": r["scene"], "reason": r["reason"]} for r in records if r["status"] == "failed"],
-                "per_scene": records}
+        count = {
+            status: sum(r["status"] == status for r in records)
+            for status in ("done", "skipped", "failed")
+        }
+        return {
+            **self.header,
+            "scenes": {
+                "total": len(self.order),
+                **count,
+                "pending": len(self.order) - len(records),
+            },
+            "pixels": {
+                "total": sum(r.get("pixels", 0) for r in finished),
+                "nodata": sum(r.get("nodata_pixels", 0) for r in finished),
+            },
+            "classes": classes,
+            "seconds": {
+                "run": time.perf_counter() - self.start,
+                "scenes_done_this_run": sum(
+                    r.get("seconds", 0.0) for r in records if r["status"] == "done"
+                ),
+            },
+            "failures": [
+                {"scene": r["scene"], "reason": r["reason"]}
+                for r in records
+                if r["status"] == "failed"
+            ],
+            "per_scene": records,
+        }
 
     def write(self) -> dict:
         document = self.document()
@@ -170,7 +254,9 @@ class RunSummary:
         return document
 
 
-def plan_run(scenes: Sequence[SceneSpec], out_dir: Path, key: str) -> tuple[list[SceneSpec], list[dict]]:
+def plan_run(
+    scenes: Sequence[SceneSpec], out_dir: Path, key: str
+) -> tuple[list[SceneSpec], list[dict]]:
     """(scenes to do, records of the complete ones, marked ``skipped``)."""
     todo, skipped = [], []
     for spec in scenes:
@@ -182,8 +268,15 @@ def plan_run(scenes: Sequence[SceneSpec], out_dir: Path, key: str) -> tuple[list
     return todo, skipped
 
 
-def run_archive(scenes: Sequence[SceneSpec], out_dir: str | Path, options: ArchiveOptions, engine: str = "sequential",
-                on_scene: SceneCallback | None = None, scene_progress=None, **engine_options) -> dict:
+def run_archive(
+    scenes: Sequence[SceneSpec],
+    out_dir: str | Path,
+    options: ArchiveOptions,
+    engine: str = "sequential",
+    on_scene: SceneCallback | None = None,
+    scene_progress=None,
+    **engine_options,
+) -> dict:
     """Segment ``scenes`` into ``out_dir`` (created if missing; its parent must exist); returns the run summary.
 
     ``on_scene(record)`` is called as each scene finishes (skipped ones first); ``scene_progress`` makes a
@@ -194,8 +287,10 @@ def run_archive(scenes: Sequence[SceneSpec], out_dir: str | Path, options: Archi
         raise RuntimeInputError(f"--engine: got {engine!r}, expected one of {list(ENGINES)}")
     out_dir = Path(out_dir)
     if not out_dir.parent.is_dir():
-        raise RuntimeInputError(f"output folder {out_dir}: its parent {out_dir.parent} does not exist, expected an "
-                                "existing folder")
+        raise RuntimeInputError(
+            f"output folder {out_dir}: its parent {out_dir.parent} does not exist, expected an "
+            "existing folder"
+        )
     if out_dir.exists() and not out_dir.is_dir():
         raise RuntimeInputError(f"output {out_dir}: got a file, expected a folder for many scenes")
     out_dir.mkdir(exist_ok=True)

@@ -49,12 +49,26 @@ def input_fingerprint(spec: SceneSpec) -> list[dict]:
     return rows
 
 
-def write_marker(out_dir: Path, spec: SceneSpec, run_key: str, paths: dict[str, Path], record: dict) -> Path:
+def write_marker(
+    out_dir: Path, spec: SceneSpec, run_key: str, paths: dict[str, Path], record: dict
+) -> Path:
     """Write ``NAME.done.json`` after the products (sizes and SHA-256 of each)."""
-    products = {key: {"file": Path(path).name, "bytes": Path(path).stat().st_size, "sha256": file_sha256(path)}
-                for key, path in paths.items()}
-    document = {"format": MARKER_FORMAT, "scene": spec.name, "run_key": run_key, "inputs": input_fingerprint(spec),
-                "products": products, "record": record}
+    products = {
+        key: {
+            "file": Path(path).name,
+            "bytes": Path(path).stat().st_size,
+            "sha256": file_sha256(path),
+        }
+        for key, path in paths.items()
+    }
+    document = {
+        "format": MARKER_FORMAT,
+        "scene": spec.name,
+        "run_key": run_key,
+        "inputs": input_fingerprint(spec),
+        "products": products,
+        "record": record,
+    }
     return write_text_atomic(marker_path(out_dir, spec.name), json.dumps(document, indent=2))
 
 
@@ -87,7 +101,9 @@ def remove_stale_temporaries(out_dir: Path, names: Iterable[str]) -> list[Path]:
     """Remove temporary files (``.NAME.*``, written by a staged product writer or an atomic write) that an
     interrupted run left for these scenes; returns what was removed. Call with the run lock held."""
     removed = []
-    prefixes = tuple(f".{name}." for name in names)  # products, their intermediates and the marker's temp
+    prefixes = tuple(
+        f".{name}." for name in names
+    )  # products, their intermediates and the marker's temp
     for entry in Path(out_dir).iterdir():
         if entry.is_file() and entry.name.startswith(prefixes):
             entry.unlink(missing_ok=True)
@@ -106,8 +122,10 @@ def run_lock(out_dir: Path) -> Iterator[Path]:
         handle.seek(0)
         owner = handle.read().strip() or "another process"
         handle.close()
-        raise RunLocked(f"output folder {out_dir}: another comix infer run ({owner}) is writing into it, expected "
-                        "one run per output folder") from None
+        raise RunLocked(
+            f"output folder {out_dir}: another comix infer run ({owner}) is writing into it, expected "
+            "one run per output folder"
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}")

@@ -25,7 +25,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from comix.archive.engine import ArchiveOptions, failure_record, open_archive_backend, process_scene, safe_process_scene
+from comix.archive.engine import (
+    ArchiveOptions,
+    failure_record,
+    open_archive_backend,
+    process_scene,
+    safe_process_scene,
+)
 from comix.archive.scenes import SceneSpec
 from comix.runtime.backend import Backend, ModelIO
 from comix.runtime.errors import RuntimeInputError
@@ -38,8 +44,10 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise RuntimeInputError("--engine ray: Ray is not installed, expected it: pip install 'comix-deploy[cluster]' "
-                                "(or use --engine sequential)") from None
+        raise RuntimeInputError(
+            "--engine ray: Ray is not installed, expected it: pip install 'comix-deploy[cluster]' "
+            "(or use --engine sequential)"
+        ) from None
     return ray
 
 
@@ -49,13 +57,17 @@ class SceneWorker:
     def __init__(self, options: dict) -> None:
         self.options = ArchiveOptions(**options)
         self.backend = open_archive_backend(self.options)
-        self.scene: tuple[str, object, object] | None = None  # (name, source, runner) of the tiles mode
+        self.scene: tuple[str, object, object] | None = (
+            None  # (name, source, runner) of the tiles mode
+        )
 
     def info(self) -> tuple[ModelIO, str]:
         return self.backend.info, self.backend.name
 
     def segment(self, spec: dict, out_dir: str, key: str) -> dict:
-        return safe_process_scene(self.backend, SceneSpec.from_dict(spec), Path(out_dir), self.options, key)
+        return safe_process_scene(
+            self.backend, SceneSpec.from_dict(spec), Path(out_dir), self.options, key
+        )
 
     def run_tiles(self, spec: dict, plan, batch):
         from comix.runtime.scene_source import SceneSource
@@ -66,9 +78,18 @@ class SceneWorker:
                 self.scene[1].close()
             scene = SceneSpec.from_dict(spec)
             options = self.options
-            source = SceneSource.from_files(scene.hsi, scene.x, nodata=scene.nodata if scene.nodata is not None
-                                            else options.nodata, x_nodata=options.x_nodata, name=scene.name)
-            self.scene = (scene.name, source, LocalTileRunner(self.backend, source, plan, options.nodata_fill))
+            source = SceneSource.from_files(
+                scene.hsi,
+                scene.x,
+                nodata=scene.nodata if scene.nodata is not None else options.nodata,
+                x_nodata=options.x_nodata,
+                name=scene.name,
+            )
+            self.scene = (
+                scene.name,
+                source,
+                LocalTileRunner(self.backend, source, plan, options.nodata_fill),
+            )
         return self.scene[2].run(batch)
 
 
@@ -94,21 +115,33 @@ def connect(ray, address: str | None, workers: int | None, threads: int) -> bool
         try:
             ray.init(address=address, log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as error:
-            raise RuntimeInputError(f"--ray-address {address}: could not join the Ray cluster "
-                                    f"({str(error).splitlines()[0]}), expected a running cluster "
-                                    "(`ray start --head` on its head node)") from None
+            raise RuntimeInputError(
+                f"--ray-address {address}: could not join the Ray cluster "
+                f"({str(error).splitlines()[0]}), expected a running cluster "
+                "(`ray start --head` on its head node)"
+            ) from None
     else:
         cpus = None if workers is None else workers * max(1, threads)
         ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     return True
 
 
-def run_with_ray(todo: Sequence[SceneSpec], out_dir: Path, options: ArchiveOptions, key: str,
-                 finished: Callable[[dict], None], address: str | None = None, workers: int | None = None,
-                 gpus_per_worker: float = 0.0, distribute: str = "auto") -> None:
+def run_with_ray(
+    todo: Sequence[SceneSpec],
+    out_dir: Path,
+    options: ArchiveOptions,
+    key: str,
+    finished: Callable[[dict], None],
+    address: str | None = None,
+    workers: int | None = None,
+    gpus_per_worker: float = 0.0,
+    distribute: str = "auto",
+) -> None:
     """Segment ``todo`` with Ray actors, calling ``finished(record)`` as each scene ends (see the module doc)."""
     if distribute not in DISTRIBUTIONS:
-        raise RuntimeInputError(f"--distribute: got {distribute!r}, expected one of {list(DISTRIBUTIONS)}")
+        raise RuntimeInputError(
+            f"--distribute: got {distribute!r}, expected one of {list(DISTRIBUTIONS)}"
+        )
     if workers is not None and workers < 1:
         raise RuntimeInputError(f"--workers: got {workers}, expected >= 1")
     ray = import_ray()
@@ -133,8 +166,15 @@ def run_with_ray(todo: Sequence[SceneSpec], out_dir: Path, options: ArchiveOptio
             ray.shutdown()
 
 
-def _scenes(ray, actors: list, replace: Callable, todo: Sequence[SceneSpec], out_dir: Path, key: str,
-            finished: Callable[[dict], None]) -> None:
+def _scenes(
+    ray,
+    actors: list,
+    replace: Callable,
+    todo: Sequence[SceneSpec],
+    out_dir: Path,
+    key: str,
+    finished: Callable[[dict], None],
+) -> None:
     """Each free actor takes the next scene; a scene whose actor died (e.g. out of memory) is a failure
     and the actor is replaced."""
     pending = deque(todo)
@@ -142,7 +182,11 @@ def _scenes(ray, actors: list, replace: Callable, todo: Sequence[SceneSpec], out
 
     def submit(worker) -> None:
         spec = pending.popleft()
-        running[worker.segment.remote(spec.to_dict(), str(out_dir), key)] = (worker, spec, time.perf_counter())
+        running[worker.segment.remote(spec.to_dict(), str(out_dir), key)] = (
+            worker,
+            spec,
+            time.perf_counter(),
+        )
 
     for worker in actors:
         if pending:
@@ -153,15 +197,20 @@ def _scenes(ray, actors: list, replace: Callable, todo: Sequence[SceneSpec], out
         try:
             record = ray.get(done[0])
         except ray.exceptions.RayActorError as error:
-            record = failure_record(spec, RuntimeError(f"the Ray worker died ({str(error).splitlines()[0]})"),
-                                    time.perf_counter() - start)
+            record = failure_record(
+                spec,
+                RuntimeError(f"the Ray worker died ({str(error).splitlines()[0]})"),
+                time.perf_counter() - start,
+            )
             worker = replace()
         finished(record)
         if pending:
             submit(worker)
 
 
-def _tiles(ray, actors: list, spec: SceneSpec, out_dir: Path, options: ArchiveOptions, key: str) -> dict:
+def _tiles(
+    ray, actors: list, spec: SceneSpec, out_dir: Path, options: ArchiveOptions, key: str
+) -> dict:
     """One scene, its tile batches spread over the actors, blended and written here."""
     info, name = ray.get(actors[0].info.remote())
     spec_dict = spec.to_dict()
@@ -178,8 +227,10 @@ def _tiles(ray, actors: list, spec: SceneSpec, out_dir: Path, options: ArchiveOp
 
     start = time.perf_counter()
     try:
-        return process_scene(RemoteModel(info, name), spec, out_dir, options, key, executor=executor)
-    except Exception as error:  # noqa: BLE001 - reported like any failed scene
+        return process_scene(
+            RemoteModel(info, name), spec, out_dir, options, key, executor=executor
+        )
+    except Exception as error:
         if options.fail_fast:
             raise
         return failure_record(spec, error, time.perf_counter() - start)

@@ -50,13 +50,23 @@ class SceneSpec:
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "hsi": self.hsi.to_dict(), "x": [ref.to_dict() for ref in self.x],
-                "nodata": self.nodata, "origin": self.origin}
+        return {
+            "name": self.name,
+            "hsi": self.hsi.to_dict(),
+            "x": [ref.to_dict() for ref in self.x],
+            "nodata": self.nodata,
+            "origin": self.origin,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> SceneSpec:
-        return cls(data["name"], RasterRef(**data["hsi"]), [RasterRef(**ref) for ref in data["x"]],
-                   data.get("nodata"), data.get("origin", ""))
+        return cls(
+            data["name"],
+            RasterRef(**data["hsi"]),
+            [RasterRef(**ref) for ref in data["x"]],
+            data.get("nodata"),
+            data.get("origin", ""),
+        )
 
     def input_files(self) -> list[Path]:
         """The files this scene reads (an ENVI header's data file included)."""
@@ -83,16 +93,22 @@ def list_scenes(source: str | Path, pair: tuple[str, str] = DEFAULT_PAIR) -> lis
         scenes = _from_matches(sorted(Path(m) for m in glob.glob(text, recursive=True)), pair)
         what = f"glob {text!r}"
     else:
-        raise SceneListError(f"--scenes {text}: got no such file or folder, expected a folder, a glob or a "
-                             "manifest (.csv / .yaml)")
+        raise SceneListError(
+            f"--scenes {text}: got no such file or folder, expected a folder, a glob or a "
+            "manifest (.csv / .yaml)"
+        )
     if not scenes:
-        raise SceneListError(f"{what}: got no scenes, expected */dataset.yaml files or file pairs NAME{pair[0]}.EXT + "
-                             f"NAME{pair[1]}.EXT (or a manifest listing them)")
+        raise SceneListError(
+            f"{what}: got no scenes, expected */dataset.yaml files or file pairs NAME{pair[0]}.EXT + "
+            f"NAME{pair[1]}.EXT (or a manifest listing them)"
+        )
     names = [scene.name for scene in scenes]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise SceneListError(f"{what}: scene names {duplicates} appear more than once, expected unique names "
-                             "(they name the products; give names in a manifest)")
+        raise SceneListError(
+            f"{what}: scene names {duplicates} appear more than once, expected unique names "
+            "(they name the products; give names in a manifest)"
+        )
     return scenes
 
 
@@ -104,7 +120,9 @@ def _from_folder(folder: Path, pair: tuple[str, str]) -> list[SceneSpec]:
 
 def _from_matches(matches: list[Path], pair: tuple[str, str]) -> list[SceneSpec]:
     scenes = [_from_description(p) for p in matches if p.name in DESCRIPTION_NAMES]
-    return scenes + _pairs([p for p in matches if p.name not in DESCRIPTION_NAMES], pair, require_x=True)
+    return scenes + _pairs(
+        [p for p in matches if p.name not in DESCRIPTION_NAMES], pair, require_x=True
+    )
 
 
 def _pairs(files: list[Path], pair: tuple[str, str], require_x: bool = False) -> list[SceneSpec]:
@@ -119,10 +137,18 @@ def _pairs(files: list[Path], pair: tuple[str, str], require_x: bool = False) ->
         x_path = next((c for c in candidates if c.is_file() and _is_raster(c)), None)
         if x_path is None:
             if require_x:
-                raise SceneListError(f"{path}: no X file {name}{x_suffix}.* beside it, expected one per HSI file")
+                raise SceneListError(
+                    f"{path}: no X file {name}{x_suffix}.* beside it, expected one per HSI file"
+                )
             continue
-        scenes.append(SceneSpec(name or path.parent.name, RasterRef(str(path)), [RasterRef(str(x_path))],
-                                origin=str(path.parent)))
+        scenes.append(
+            SceneSpec(
+                name or path.parent.name,
+                RasterRef(str(path)),
+                [RasterRef(str(x_path))],
+                origin=str(path.parent),
+            )
+        )
     return scenes
 
 
@@ -131,8 +157,10 @@ def _is_raster(path: Path) -> bool:
         infer_format(path)
     except DataError:
         return False
-    return path.suffix.lower() not in (".img", ".dat", ".raw", ".bsq", ".bil", ".bip") or \
-        not path.with_name(path.name + ".hdr").is_file()  # ENVI: the header names the scene
+    return (
+        path.suffix.lower() not in (".img", ".dat", ".raw", ".bsq", ".bil", ".bip")
+        or not path.with_name(path.name + ".hdr").is_file()
+    )  # ENVI: the header names the scene
 
 
 def _from_description(path: Path) -> SceneSpec:
@@ -141,8 +169,12 @@ def _from_description(path: Path) -> SceneSpec:
     except DataError as error:
         raise SceneListError(str(error)) from None
     hsi = description.hsi
-    return SceneSpec(description.name or path.parent.name, RasterRef(str(hsi.path), hsi.key, hsi.layout),
-                     [RasterRef(str(s.path), s.key, s.layout) for s in description.x], origin=str(path))
+    return SceneSpec(
+        description.name or path.parent.name,
+        RasterRef(str(hsi.path), hsi.key, hsi.layout),
+        [RasterRef(str(s.path), s.key, s.layout) for s in description.x],
+        origin=str(path),
+    )
 
 
 def _from_manifest(path: Path) -> list[SceneSpec]:
@@ -157,11 +189,15 @@ def _from_manifest(path: Path) -> list[SceneSpec]:
         if isinstance(document, dict) and "hsi" in document and "scenes" not in document:
             return [_from_description(path)]
         if not isinstance(document, dict) or not isinstance(document.get("scenes"), list):
-            raise SceneListError(f"{path}: got {type(document).__name__} without a 'scenes' list, expected "
-                                 "'scenes: [{name, hsi, x}, ...]' or a dataset description")
+            raise SceneListError(
+                f"{path}: got {type(document).__name__} without a 'scenes' list, expected "
+                "'scenes: [{name, hsi, x}, ...]' or a dataset description"
+            )
         return [_from_entry(entry, path, index) for index, entry in enumerate(document["scenes"])]
-    raise SceneListError(f"--scenes {path}: got a file with suffix {suffix!r}, expected a manifest (.csv, .yaml) "
-                         "or a folder or glob")
+    raise SceneListError(
+        f"--scenes {path}: got a file with suffix {suffix!r}, expected a manifest (.csv, .yaml) "
+        "or a folder or glob"
+    )
 
 
 def _from_csv(path: Path) -> list[SceneSpec]:
@@ -171,16 +207,26 @@ def _from_csv(path: Path) -> list[SceneSpec]:
         missing = [c for c in ("hsi", "x") if c not in columns]
         unknown = [c for c in columns if c not in CSV_COLUMNS]
         if missing or unknown:
-            raise SceneListError(f"{path}: got columns {columns}, expected 'hsi' and 'x' and optionally "
-                                 f"{[c for c in CSV_COLUMNS if c not in ('hsi', 'x')]}")
-        return [_from_entry({k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if v},
-                            path, index) for index, row in enumerate(reader)]
+            raise SceneListError(
+                f"{path}: got columns {columns}, expected 'hsi' and 'x' and optionally "
+                f"{[c for c in CSV_COLUMNS if c not in ('hsi', 'x')]}"
+            )
+        return [
+            _from_entry(
+                {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if v},
+                path,
+                index,
+            )
+            for index, row in enumerate(reader)
+        ]
 
 
 def _from_entry(entry, manifest: Path, index: int) -> SceneSpec:
     where = f"{manifest}: scene {index + 1}"
     if not isinstance(entry, dict):
-        raise SceneListError(f"{where}: got {type(entry).__name__}, expected a mapping with hsi and x")
+        raise SceneListError(
+            f"{where}: got {type(entry).__name__}, expected a mapping with hsi and x"
+        )
     if "dataset" in entry:
         return _from_description(_resolve(entry["dataset"], manifest))
     for key in ("hsi", "x"):
@@ -195,9 +241,13 @@ def _from_entry(entry, manifest: Path, index: int) -> SceneSpec:
         raise SceneListError(f"{where}: nodata {nodata!r}, expected a number") from None
     layout = entry.get("layout")
     name = str(entry.get("name") or hsi.stem)
-    return SceneSpec(name, RasterRef(str(hsi), entry.get("hsi_key"), layout),
-                     [RasterRef(str(_resolve(item, manifest)), entry.get("x_key"), layout) for item in x_items],
-                     nodata, origin=f"{manifest}:{index + 1}")
+    return SceneSpec(
+        name,
+        RasterRef(str(hsi), entry.get("hsi_key"), layout),
+        [RasterRef(str(_resolve(item, manifest)), entry.get("x_key"), layout) for item in x_items],
+        nodata,
+        origin=f"{manifest}:{index + 1}",
+    )
 
 
 def _resolve(value, manifest: Path) -> Path:

@@ -11,7 +11,7 @@ from comix.cli.errors import command
 app = typer.Typer(
     name="comix",
     help="CoMiX HSI-X segmentation: model, data, training, ONNX export, plugins, whole-scene inference and "
-         "latency profiling.",
+    "latency profiling.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -26,15 +26,28 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """CoMiX HSI-X segmentation toolchain."""
 
 
 def _register() -> None:
     """Mount the commands and command groups, in the order of a run through the toolchain."""
-    from comix.cli import (calibrate_cmd, data_cmd, demo_cmd, eval_cmd, export_cmd, fusion_cmd, infer_cmd, model_cmd,
-                           plugins_cmd, profile_cmd, train_cmd)
+    from comix.cli import (
+        calibrate_cmd,
+        data_cmd,
+        demo_cmd,
+        eval_cmd,
+        export_cmd,
+        fusion_cmd,
+        infer_cmd,
+        model_cmd,
+        plugins_cmd,
+        profile_cmd,
+        train_cmd,
+    )
 
     command(app, "demo")(demo_cmd.demo)
     app.add_typer(data_cmd.app, name="data")

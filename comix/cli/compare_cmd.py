@@ -21,32 +21,62 @@ from comix.runtime.compare import DEFAULT_MIN_AGREEMENT, DEFAULT_TOLERANCES, ERR
 
 
 def compare_command(
-    model_a: Path = typer.Argument(..., help="Model A (.onnx, .engine or checkpoint folder): the one under test."),
+    model_a: Path = typer.Argument(
+        ..., help="Model A (.onnx, .engine or checkpoint folder): the one under test."
+    ),
     model_b: Path = typer.Argument(..., help="Model B: the reference (e.g. the FP32 ONNX graph)."),
-    data: Path = typer.Option(None, "--data", help="Dataset description (dataset.yaml or its folder) to draw tiles "
-                              "from; or give --hsi and --x."),
+    data: Path = typer.Option(
+        None,
+        "--data",
+        help="Dataset description (dataset.yaml or its folder) to draw tiles "
+        "from; or give --hsi and --x.",
+    ),
     hsi: Path = typer.Option(None, "--hsi", help="HSI raster (instead of --data)."),
     x: Path = typer.Option(None, "--x", help="X-modality raster (with --hsi)."),
-    backend_a: str = typer.Option("auto", "--backend-a", help="Backend for A: auto, onnxruntime, tensorrt, torch."),
-    backend_b: str = typer.Option("auto", "--backend-b", help="Backend for B: auto, onnxruntime, tensorrt, torch."),
+    backend_a: str = typer.Option(
+        "auto", "--backend-a", help="Backend for A: auto, onnxruntime, tensorrt, torch."
+    ),
+    backend_b: str = typer.Option(
+        "auto", "--backend-b", help="Backend for B: auto, onnxruntime, tensorrt, torch."
+    ),
     device_a: str = typer.Option("cpu", "--device-a", help="PyTorch device for A (cpu or cuda)."),
     device_b: str = typer.Option("cpu", "--device-b", help="PyTorch device for B (cpu or cuda)."),
-    tile: int = typer.Option(None, "--tile", help="Tile size (default: a static model's tile, else "
-                             f"{defaults.TILE})."),
-    tiles: int = typer.Option(16, "--tiles", help="Number of tiles, drawn at seeded random positions."),
+    tile: int = typer.Option(
+        None, "--tile", help=f"Tile size (default: a static model's tile, else {defaults.TILE})."
+    ),
+    tiles: int = typer.Option(
+        16, "--tiles", help="Number of tiles, drawn at seeded random positions."
+    ),
     batch: int = typer.Option(defaults.BATCH, "--batch", help="Tiles per backend call."),
-    atol: list[str] = typer.Option(None, "--atol", help="Absolute tolerance, VALUE or OUTPUT:VALUE (outputs: logits, "
-                                   f"probabilities; repeatable). Default {DEFAULT_TOLERANCES['logits'][0]:g} "
-                                   f"/ {DEFAULT_TOLERANCES['probabilities'][0]:g}."),
-    rtol: list[str] = typer.Option(None, "--rtol", help="Relative tolerance, VALUE or OUTPUT:VALUE (repeatable)."),
-    error_stat: str = typer.Option("elemwise", "--error-stat", help=f"Which error must be within tolerance: "
-                                   f"{', '.join(ERROR_STATS)} (Polygraphy's check_error_stat)."),
-    min_agreement: float = typer.Option(DEFAULT_MIN_AGREEMENT, "--min-agreement", help="Least fraction of pixels with "
-                                        "the same class."),
+    atol: list[str] = typer.Option(
+        None,
+        "--atol",
+        help="Absolute tolerance, VALUE or OUTPUT:VALUE (outputs: logits, "
+        f"probabilities; repeatable). Default {DEFAULT_TOLERANCES['logits'][0]:g} "
+        f"/ {DEFAULT_TOLERANCES['probabilities'][0]:g}.",
+    ),
+    rtol: list[str] = typer.Option(
+        None, "--rtol", help="Relative tolerance, VALUE or OUTPUT:VALUE (repeatable)."
+    ),
+    error_stat: str = typer.Option(
+        "elemwise",
+        "--error-stat",
+        help=f"Which error must be within tolerance: "
+        f"{', '.join(ERROR_STATS)} (Polygraphy's check_error_stat).",
+    ),
+    min_agreement: float = typer.Option(
+        DEFAULT_MIN_AGREEMENT,
+        "--min-agreement",
+        help="Least fraction of pixels with the same class.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the tile positions."),
-    threads: int = typer.Option(0, "--threads", help="ONNX Runtime intra-op threads (0 = its default)."),
+    threads: int = typer.Option(
+        0, "--threads", help="ONNX Runtime intra-op threads (0 = its default)."
+    ),
     output: Path = typer.Option(None, "-o", "--output", help="Write the report as JSON here."),
-    plot: Path = typer.Option(None, "--plot", help="Write a PNG: |A - B| histogram of the logits and A vs B."),
+    plot: Path = typer.Option(
+        None, "--plot", help="Write a PNG: |A - B| histogram of the logits and A vs B."
+    ),
 ) -> None:
     """Compare the outputs of two models/backends on the same tiles: per-output atol/rtol (Polygraphy's
     comparator), error statistics, argmax agreement, NaN/Inf check; pass/fail with a summary."""
@@ -58,8 +88,11 @@ def compare_command(
         if path is not None:
             check_parent(path)
     if (data is None) == (hsi is None and x is None):
-        fail("scene: got " + ("both --data and --hsi/--x" if data is not None else "neither --data nor --hsi/--x")
-             + ", expected one of them")
+        fail(
+            "scene: got "
+            + ("both --data and --hsi/--x" if data is not None else "neither --data nor --hsi/--x")
+            + ", expected one of them"
+        )
     if data is None and (hsi is None or x is None):
         fail("scene: got only one of --hsi and --x, expected both")
     if tiles < 1 or batch < 1:
@@ -69,44 +102,88 @@ def compare_command(
         from comix.data.loader import load_scene
 
         scene = load_scene(data)
-        hsi_cube, x_raster = scene.hsi.astype("float32", copy=False), scene.x.astype("float32", copy=False)
+        hsi_cube, x_raster = (
+            scene.hsi.astype("float32", copy=False),
+            scene.x.astype("float32", copy=False),
+        )
     else:
         hsi_cube, x_raster, _ = read_scene_inputs(hsi, x)
     a = open_backend(model_a, backend_a, threads, device=device_a)
     b = open_backend(model_b, backend_b, threads, device=device_b)
-    size = tile or (a.info.tile[0] if a.info.tile else b.info.tile[0] if b.info.tile else defaults.TILE)
+    size = tile or (
+        a.info.tile[0] if a.info.tile else b.info.tile[0] if b.info.tile else defaults.TILE
+    )
     hsi_tiles, x_tiles = draw_tiles(hsi_cube, x_raster, (size, size), tiles, seed)
     console = Console(stderr=True)
-    with console.status(f"running {tiles} tiles of {size}x{size} through A ({a.name}) and B ({b.name})..."):
-        report = compare_backends(a, b, hsi_tiles, x_tiles, names=(str(model_a), str(model_b)), atol=atol_values,
-                                  rtol=rtol_values, error_stat=error_stat, min_agreement=min_agreement, batch=batch)
+    with console.status(
+        f"running {tiles} tiles of {size}x{size} through A ({a.name}) and B ({b.name})..."
+    ):
+        report = compare_backends(
+            a,
+            b,
+            hsi_tiles,
+            x_tiles,
+            names=(str(model_a), str(model_b)),
+            atol=atol_values,
+            rtol=rtol_values,
+            error_stat=error_stat,
+            min_agreement=min_agreement,
+            batch=batch,
+        )
     _print(report, a.name, b.name)
     if output is not None:
-        write_text_atomic(output, json.dumps({**report.to_dict(), "backends": [a.name, b.name]}, indent=2))
+        write_text_atomic(
+            output, json.dumps({**report.to_dict(), "backends": [a.name, b.name]}, indent=2)
+        )
     if plot is not None:
         _plot(plot, a, b, hsi_tiles[:batch], x_tiles[:batch], report)
     if not report.passed:
         failed = [o.name for o in report.outputs if not o.passed]
-        raise CommandFailed(f"comparison failed: outputs out of tolerance or not finite: {failed or 'none'}; argmax "
-                            f"agreement {report.argmax_agreement:.4%} (expected >= {report.min_agreement:.2%})")
+        raise CommandFailed(
+            f"comparison failed: outputs out of tolerance or not finite: {failed or 'none'}; argmax "
+            f"agreement {report.argmax_agreement:.4%} (expected >= {report.min_agreement:.2%})"
+        )
 
 
 def _print(report, name_a: str, name_b: str) -> None:
-    table = Table(title=f"A = {report.a} ({name_a})  vs  B = {report.b} ({name_b}): {report.tiles} tiles "
-                  f"{report.tile[0]}x{report.tile[1]}")
-    for column in ("output", "atol / rtol", "stat", "max |Δ|", "mean |Δ|", "median |Δ|", "p99 |Δ|", "max rel",
-                   "NaN/Inf A/B", "verdict"):
+    table = Table(
+        title=f"A = {report.a} ({name_a})  vs  B = {report.b} ({name_b}): {report.tiles} tiles "
+        f"{report.tile[0]}x{report.tile[1]}"
+    )
+    for column in (
+        "output",
+        "atol / rtol",
+        "stat",
+        "max |Δ|",
+        "mean |Δ|",
+        "median |Δ|",
+        "p99 |Δ|",
+        "max rel",
+        "NaN/Inf A/B",
+        "verdict",
+    ):
         table.add_column(column)
     for o in report.outputs:
-        table.add_row(o.name, f"{o.atol:g} / {o.rtol:g}", o.error_stat, f"{o.max_abs:.3g}", f"{o.mean_abs:.3g}",
-                      f"{o.median_abs:.3g}", f"{o.p99_abs:.3g}", f"{o.max_rel:.3g}",
-                      f"{o.nonfinite_a}/{o.nonfinite_b}", "[green]pass[/]" if o.passed else "[red]FAIL[/]")
+        table.add_row(
+            o.name,
+            f"{o.atol:g} / {o.rtol:g}",
+            o.error_stat,
+            f"{o.max_abs:.3g}",
+            f"{o.mean_abs:.3g}",
+            f"{o.median_abs:.3g}",
+            f"{o.p99_abs:.3g}",
+            f"{o.max_rel:.3g}",
+            f"{o.nonfinite_a}/{o.nonfinite_b}",
+            "[green]pass[/]" if o.passed else "[red]FAIL[/]",
+        )
     console = Console()
     console.print(table)
     verdict = "[green]PASS[/]" if report.passed else "[red]FAIL[/]"
-    console.print(f"argmax agreement {report.argmax_agreement:.4%} ({report.pixels_disagreeing:,} of "
-                  f"{report.pixels:,} pixels differ; required >= {report.min_agreement:.2%}); "
-                  f"A {report.seconds_a:.2f} s, B {report.seconds_b:.2f} s -> {verdict}")
+    console.print(
+        f"argmax agreement {report.argmax_agreement:.4%} ({report.pixels_disagreeing:,} of "
+        f"{report.pixels:,} pixels differ; required >= {report.min_agreement:.2%}); "
+        f"A {report.seconds_a:.2f} s, B {report.seconds_b:.2f} s -> {verdict}"
+    )
 
 
 def _plot(path: Path, a, b, hsi, x, report) -> None:
@@ -125,8 +202,12 @@ def _plot(path: Path, a, b, hsi, x, report) -> None:
     left.set_xlabel("|logit A − logit B|")
     left.set_ylabel("values (log)")
     left.set_title(f"first batch: max {report.outputs[0].max_abs:.3g} over all tiles")
-    sample = np.random.default_rng(0).choice(logits_a.size, size=min(20000, logits_a.size), replace=False)
-    right.scatter(logits_b.ravel()[sample], logits_a.ravel()[sample], s=1, alpha=0.3, color="#cc6677")
+    sample = np.random.default_rng(0).choice(
+        logits_a.size, size=min(20000, logits_a.size), replace=False
+    )
+    right.scatter(
+        logits_b.ravel()[sample], logits_a.ravel()[sample], s=1, alpha=0.3, color="#cc6677"
+    )
     low, high = float(np.nanmin(logits_b)), float(np.nanmax(logits_b))
     right.plot([low, high], [low, high], color="black", linewidth=0.8)
     right.set_xlabel("B (reference) logit")

@@ -11,14 +11,28 @@ DEFAULT_STEPS = 300
 
 
 def demo(
-    output: Path = typer.Option(DEFAULT_OUTPUT, "--output", "-o", help="Report folder (created; fusion: runs/demo_<task>)."),
-    height: int = typer.Option(349, min=64, help="Scene height in pixels (default: Houston 2013's 349)."),
-    width: int = typer.Option(1905, min=64, help="Scene width in pixels (default: Houston 2013's 1905)."),
-    steps: int = typer.Option(DEFAULT_STEPS, min=2, help="Training steps (more = better model, longer demo)."),
+    output: Path = typer.Option(
+        DEFAULT_OUTPUT, "--output", "-o", help="Report folder (created; fusion: runs/demo_<task>)."
+    ),
+    height: int = typer.Option(
+        349, min=64, help="Scene height in pixels (default: Houston 2013's 349)."
+    ),
+    width: int = typer.Option(
+        1905, min=64, help="Scene width in pixels (default: Houston 2013's 1905)."
+    ),
+    steps: int = typer.Option(
+        DEFAULT_STEPS, min=2, help="Training steps (more = better model, longer demo)."
+    ),
     seed: int = typer.Option(0, help="Seed of the scene, the model init and the training."),
-    threads: int = typer.Option(0, min=0, help="CPU threads for PyTorch and ONNX Runtime (0 = default)."),
-    task: str = typer.Option("segmentation", "--task", help="segmentation (CoMiX, the default), or pansharpen / "
-                             "irvis: SHIP image fusion (data, training vs classic methods, export, ONNX Runtime)."),
+    threads: int = typer.Option(
+        0, min=0, help="CPU threads for PyTorch and ONNX Runtime (0 = default)."
+    ),
+    task: str = typer.Option(
+        "segmentation",
+        "--task",
+        help="segmentation (CoMiX, the default), or pansharpen / "
+        "irvis: SHIP image fusion (data, training vs classic methods, export, ONNX Runtime).",
+    ),
 ) -> None:
     """Run the whole toolchain on a CPU in a few minutes: synthetic Houston-like scene, train comix_t,
     evaluate, export to ONNX, segment the scene with ONNX Runtime; writes OUTPUT/report.md. With --task
@@ -30,10 +44,16 @@ def demo(
         from comix.demo_fusion import FusionDemoOptions, run_fusion_demo
 
         folder = output if output != DEFAULT_OUTPUT else Path(f"runs/demo_{task}")
-        run_fusion_demo(FusionDemoOptions(task=task, output=folder, steps=steps, seed=seed, threads=threads))
+        run_fusion_demo(
+            FusionDemoOptions(task=task, output=folder, steps=steps, seed=seed, threads=threads)
+        )
         return
     if task != "segmentation":
         raise ValueError(f"--task: got {task!r}, expected segmentation, pansharpen or irvis")
     from comix.demo import DemoOptions, run_demo
 
-    run_demo(DemoOptions(output=output, height=height, width=width, steps=steps, seed=seed, threads=threads))
+    run_demo(
+        DemoOptions(
+            output=output, height=height, width=width, steps=steps, seed=seed, threads=threads
+        )
+    )

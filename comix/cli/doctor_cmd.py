@@ -13,7 +13,9 @@ STYLE = {"ok": "green", "missing": "yellow", "problem": "red", "info": "cyan"}
 
 
 def doctor_command(
-    json_output: Path = typer.Option(None, "--json", help="Also write the report as JSON to this file."),
+    json_output: Path = typer.Option(
+        None, "--json", help="Also write the report as JSON to this file."
+    ),
 ) -> None:
     """Check the GPU, driver, CUDA, TensorRT, cuda-python/pycuda, ONNX Runtime and our plugin libraries."""
     from comix.atomic import check_parent, write_text_atomic
@@ -28,7 +30,9 @@ def doctor_command(
     for column in ("area", "status", "found", "what to do"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row.area, f"[{STYLE.get(row.status, 'white')}]{row.status}[/]", row.found, row.action)
+        table.add_row(
+            row.area, f"[{STYLE.get(row.status, 'white')}]{row.status}[/]", row.found, row.action
+        )
     console.print(table)
     if json_output is not None:
         write_text_atomic(json_output, to_json(rows))

@@ -22,7 +22,14 @@ import typer
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
-USER_ERRORS = (ValueError, KeyError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+USER_ERRORS = (
+    ValueError,
+    KeyError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+)
 
 Command = TypeVar("Command", bound=Callable)
 

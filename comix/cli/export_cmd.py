@@ -14,21 +14,49 @@ from comix.export.validate import DEFAULT_ATOL
 
 
 def export_command(
-    checkpoint: Path = typer.Argument(..., help="Checkpoint folder (model.safetensors + config.json) or either file."),
-    output: Path = typer.Option(..., "-o", "--output", help="Path of the ONNX file to write (its folder must exist)."),
-    portable: bool = typer.Option(False, "--portable", help="Lower the 3-D DCN to standard ONNX ops (a 2-D "
-                                  "DeformConv on the flattened volume; GridSample + MatMul for a strided one) so "
-                                  "any ONNX runtime can run the model without our custom-op library."),
-    opset: int = typer.Option(DEFAULT_OPSET, "--opset", help=f"ONNX opset (>= {MIN_OPSET} for DeformConv; "
-                              f">= {MIN_PORTABLE_OPSET} with --portable)."),
-    dynamic: bool = typer.Option(True, "--dynamic/--static", help="Symbolic batch, height and width (default), or "
-                                 "fixed shapes equal to --tile and --batch."),
-    tile: tuple[int, int] = typer.Option((128, 128), "--tile", help="Tile height and width of the trace sample, "
-                                         "of the parity check, and of a --static graph."),
-    batch: int = typer.Option(1, "--batch", help="Batch size of a --static graph (ignored with --dynamic)."),
-    validate: bool = typer.Option(True, "--validate/--no-validate", help="Run the ONNX checker, shape inference and "
-                                  "the ONNX Runtime vs PyTorch parity check before writing (default on)."),
-    atol: float = typer.Option(DEFAULT_ATOL, "--atol", help="Largest allowed max-abs logit difference ORT vs PyTorch."),
+    checkpoint: Path = typer.Argument(
+        ..., help="Checkpoint folder (model.safetensors + config.json) or either file."
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Path of the ONNX file to write (its folder must exist)."
+    ),
+    portable: bool = typer.Option(
+        False,
+        "--portable",
+        help="Lower the 3-D DCN to standard ONNX ops (a 2-D "
+        "DeformConv on the flattened volume; GridSample + MatMul for a strided one) so "
+        "any ONNX runtime can run the model without our custom-op library.",
+    ),
+    opset: int = typer.Option(
+        DEFAULT_OPSET,
+        "--opset",
+        help=f"ONNX opset (>= {MIN_OPSET} for DeformConv; "
+        f">= {MIN_PORTABLE_OPSET} with --portable).",
+    ),
+    dynamic: bool = typer.Option(
+        True,
+        "--dynamic/--static",
+        help="Symbolic batch, height and width (default), or "
+        "fixed shapes equal to --tile and --batch.",
+    ),
+    tile: tuple[int, int] = typer.Option(
+        (128, 128),
+        "--tile",
+        help="Tile height and width of the trace sample, "
+        "of the parity check, and of a --static graph.",
+    ),
+    batch: int = typer.Option(
+        1, "--batch", help="Batch size of a --static graph (ignored with --dynamic)."
+    ),
+    validate: bool = typer.Option(
+        True,
+        "--validate/--no-validate",
+        help="Run the ONNX checker, shape inference and "
+        "the ONNX Runtime vs PyTorch parity check before writing (default on).",
+    ),
+    atol: float = typer.Option(
+        DEFAULT_ATOL, "--atol", help="Largest allowed max-abs logit difference ORT vs PyTorch."
+    ),
 ) -> None:
     """Export a CoMiX checkpoint to ONNX, validate it and write it atomically with a validation report."""
     from comix.atomic import check_parent
@@ -41,10 +69,21 @@ def export_command(
     if output.suffix != ".onnx":
         fail(f"output {output}: got suffix {output.suffix!r}, expected '.onnx'")
     if min(tile) < 1 or batch < 1:
-        fail(f"--tile/--batch: got tile {tile[0]}x{tile[1]} and batch {batch}, expected positive sizes")
-    options = ExportOptions(portable=portable, opset=opset, dynamic=dynamic, tile=tuple(tile), batch=batch,
-                            validate=validate, atol=atol)
-    with console.status(f"exporting {checkpoint} ({'portable' if portable else 'canonical'} graph)..."):
+        fail(
+            f"--tile/--batch: got tile {tile[0]}x{tile[1]} and batch {batch}, expected positive sizes"
+        )
+    options = ExportOptions(
+        portable=portable,
+        opset=opset,
+        dynamic=dynamic,
+        tile=tuple(tile),
+        batch=batch,
+        validate=validate,
+        atol=atol,
+    )
+    with console.status(
+        f"exporting {checkpoint} ({'portable' if portable else 'canonical'} graph)..."
+    ):
         result = export_checkpoint(checkpoint, output, options)
     table = Table(title=f"{result.path}")
     table.add_column("check")
@@ -56,7 +95,9 @@ def export_command(
     if report.max_abs_error is not None:
         table.add_row("max |logit error|", f"{report.max_abs_error:.3g} (<= {report.atol:g})")
         table.add_row("argmax agreement", f"{report.min_argmax_agreement_measured:.4%}")
-    ops = ", ".join(f"{k} x{v}" for k, v in result.node_counts.items() if "Deform" in k or "GridSample" in k)
+    ops = ", ".join(
+        f"{k} x{v}" for k, v in result.node_counts.items() if "Deform" in k or "GridSample" in k
+    )
     table.add_row("DCN nodes", ops or "none")
     if result.report_path is not None:
         table.add_row("report", str(result.report_path))

@@ -21,60 +21,147 @@ from comix.tasks import SEGMENTATION, require_task
 
 
 def infer_command(
-    model: Path = typer.Argument(..., help="Exported .onnx model, a TensorRT .engine from comix build, or a "
-                                 "checkpoint folder for the PyTorch backend."),
-    hsi: Path = typer.Option(None, "--hsi", help="One scene's HSI cube: GeoTIFF/ENVI (bands first), .npy/.mat/.npz "
-                             "(see --layout)."),
-    x: Path = typer.Option(None, "--x", help="Its X-modality raster (LiDAR DSM, SAR, ...) on the same H x W grid."),
-    scenes: str = typer.Option(None, "--scenes", help="Many scenes instead: a folder (*/dataset.yaml, or file pairs "
-                               "NAME_hsi.EXT + NAME_x.EXT), a glob, or a manifest (.csv: name,hsi,x[,hsi_key,x_key,"
-                               "layout,nodata]; .yaml: scenes: [...]). -o is then a folder; finished scenes are "
-                               "skipped when the run is repeated."),
-    output: Path = typer.Option(..., "-o", "--output", help="One scene: the class raster to write, .tif (tiled, "
-                                "compressed GeoTIFF with the HSI's georeference; a .npy is written beside it) or .npy; "
-                                ".png and .json go beside. Many scenes: the output folder (OUT/NAME.tif ... and "
-                                "OUT/run_summary.json)."),
-    tile: int = typer.Option(None, "--tile", help="Tile height and width in pixels (default: a static model's own "
-                             f"tile, else {defaults.TILE})."),
-    overlap: int = typer.Option(None, "--overlap", help="Pixels shared by neighbouring tiles, blended so there are "
-                                f"no seams (default: 3/8 of the tile, {defaults.default_overlap(defaults.TILE)} at "
-                                f"{defaults.TILE})."),
-    batch: int = typer.Option(None, "--batch", help="Tiles per backend call; memory grows with this and the scene "
-                              f"width, not the scene size (default: a static model's batch, else {defaults.BATCH})."),
-    backend: str = typer.Option("auto", "--backend", help="auto (.onnx -> onnxruntime, .engine -> tensorrt, else "
-                                "torch), onnxruntime, tensorrt or torch."),
-    device: str = typer.Option("cpu", "--device", help="PyTorch backend only: cpu, or cuda (our CUDA DCN kernels "
-                               "through the PyTorch extension)."),
-    cuda_graphs: bool = typer.Option(False, "--cuda-graphs", help="TensorRT backend: capture each tile shape's "
-                                     "enqueue once as a CUDA graph and replay it."),
-    probabilities: bool = typer.Option(False, "--probabilities", help="Also write per-class softmax probabilities "
-                                       "(float32, K bands, NaN = no data) as <output>.probabilities.tif/.npy."),
-    cog: bool = typer.Option(False, "--cog", help="Write GeoTIFFs as Cloud-Optimized GeoTIFFs with overviews (mode "
-                             "for classes, average for probabilities)."),
-    nodata: float = typer.Option(None, "--nodata", help="A value that means 'no data' in files that declare none "
-                                 "(GeoTIFF nodata tags, ENVI 'data ignore value' and NaN/Inf are always honoured)."),
-    x_nodata: float = typer.Option(None, "--x-nodata", help="Nodata value of the X raster when it differs from "
-                                   "--nodata."),
-    nodata_fill: str = typer.Option(defaults.NODATA_FILL, "--nodata-fill", help="What the model sees at nodata "
-                                    "pixels (they are nodata in every product either way): nearest (valid pixel) or "
-                                    "mean (the model's normalisation mean)."),
-    hsi_key: str = typer.Option(None, "--hsi-key", help="Variable name inside a .mat/.npz HSI file."),
+    model: Path = typer.Argument(
+        ...,
+        help="Exported .onnx model, a TensorRT .engine from comix build, or a "
+        "checkpoint folder for the PyTorch backend.",
+    ),
+    hsi: Path = typer.Option(
+        None,
+        "--hsi",
+        help="One scene's HSI cube: GeoTIFF/ENVI (bands first), .npy/.mat/.npz (see --layout).",
+    ),
+    x: Path = typer.Option(
+        None, "--x", help="Its X-modality raster (LiDAR DSM, SAR, ...) on the same H x W grid."
+    ),
+    scenes: str = typer.Option(
+        None,
+        "--scenes",
+        help="Many scenes instead: a folder (*/dataset.yaml, or file pairs "
+        "NAME_hsi.EXT + NAME_x.EXT), a glob, or a manifest (.csv: name,hsi,x[,hsi_key,x_key,"
+        "layout,nodata]; .yaml: scenes: [...]). -o is then a folder; finished scenes are "
+        "skipped when the run is repeated.",
+    ),
+    output: Path = typer.Option(
+        ...,
+        "-o",
+        "--output",
+        help="One scene: the class raster to write, .tif (tiled, "
+        "compressed GeoTIFF with the HSI's georeference; a .npy is written beside it) or .npy; "
+        ".png and .json go beside. Many scenes: the output folder (OUT/NAME.tif ... and "
+        "OUT/run_summary.json).",
+    ),
+    tile: int = typer.Option(
+        None,
+        "--tile",
+        help="Tile height and width in pixels (default: a static model's own "
+        f"tile, else {defaults.TILE}).",
+    ),
+    overlap: int = typer.Option(
+        None,
+        "--overlap",
+        help="Pixels shared by neighbouring tiles, blended so there are "
+        f"no seams (default: 3/8 of the tile, {defaults.default_overlap(defaults.TILE)} at "
+        f"{defaults.TILE}).",
+    ),
+    batch: int = typer.Option(
+        None,
+        "--batch",
+        help="Tiles per backend call; memory grows with this and the scene "
+        f"width, not the scene size (default: a static model's batch, else {defaults.BATCH}).",
+    ),
+    backend: str = typer.Option(
+        "auto",
+        "--backend",
+        help="auto (.onnx -> onnxruntime, .engine -> tensorrt, else "
+        "torch), onnxruntime, tensorrt or torch.",
+    ),
+    device: str = typer.Option(
+        "cpu",
+        "--device",
+        help="PyTorch backend only: cpu, or cuda (our CUDA DCN kernels "
+        "through the PyTorch extension).",
+    ),
+    cuda_graphs: bool = typer.Option(
+        False,
+        "--cuda-graphs",
+        help="TensorRT backend: capture each tile shape's "
+        "enqueue once as a CUDA graph and replay it.",
+    ),
+    probabilities: bool = typer.Option(
+        False,
+        "--probabilities",
+        help="Also write per-class softmax probabilities "
+        "(float32, K bands, NaN = no data) as <output>.probabilities.tif/.npy.",
+    ),
+    cog: bool = typer.Option(
+        False,
+        "--cog",
+        help="Write GeoTIFFs as Cloud-Optimized GeoTIFFs with overviews (mode "
+        "for classes, average for probabilities).",
+    ),
+    nodata: float = typer.Option(
+        None,
+        "--nodata",
+        help="A value that means 'no data' in files that declare none "
+        "(GeoTIFF nodata tags, ENVI 'data ignore value' and NaN/Inf are always honoured).",
+    ),
+    x_nodata: float = typer.Option(
+        None, "--x-nodata", help="Nodata value of the X raster when it differs from --nodata."
+    ),
+    nodata_fill: str = typer.Option(
+        defaults.NODATA_FILL,
+        "--nodata-fill",
+        help="What the model sees at nodata "
+        "pixels (they are nodata in every product either way): nearest (valid pixel) or "
+        "mean (the model's normalisation mean).",
+    ),
+    hsi_key: str = typer.Option(
+        None, "--hsi-key", help="Variable name inside a .mat/.npz HSI file."
+    ),
     x_key: str = typer.Option(None, "--x-key", help="Variable name inside a .mat/.npz X file."),
-    layout: str = typer.Option(None, "--layout", help="Axis layout of .mat/.npy/.npz arrays: HWC (default) or CHW."),
-    threads: int = typer.Option(0, "--threads", help="ONNX Runtime intra-op threads per model session (0 = its "
-                                "default; with --engine ray, the CPUs each worker reserves, at least 1)."),
-    engine: str = typer.Option("sequential", "--engine", help="Many scenes: sequential (this process) or ray "
-                               "(needs the 'cluster' extra)."),
-    ray_address: str = typer.Option(None, "--ray-address", help="Join this Ray cluster (HOST:PORT of `ray start "
-                                    "--head`); default: start Ray on this machine."),
-    workers: int = typer.Option(None, "--workers", help="Ray actors, each holding one model session (default: the "
-                                "cluster's CPUs / threads)."),
-    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", help="GPUs each Ray actor reserves (1, or 0.5 "
-                                          "for two sessions per GPU) when the backend runs on GPUs."),
-    distribute: str = typer.Option("auto", "--distribute", help="With Ray: scenes, tiles (of each scene in turn), "
-                                   "or auto (tiles for a single scene, scenes otherwise)."),
-    fail_fast: bool = typer.Option(False, "--fail-fast", help="Many scenes: stop at the first bad scene instead of "
-                                   "reporting it and going on."),
+    layout: str = typer.Option(
+        None, "--layout", help="Axis layout of .mat/.npy/.npz arrays: HWC (default) or CHW."
+    ),
+    threads: int = typer.Option(
+        0,
+        "--threads",
+        help="ONNX Runtime intra-op threads per model session (0 = its "
+        "default; with --engine ray, the CPUs each worker reserves, at least 1).",
+    ),
+    engine: str = typer.Option(
+        "sequential",
+        "--engine",
+        help="Many scenes: sequential (this process) or ray (needs the 'cluster' extra).",
+    ),
+    ray_address: str = typer.Option(
+        None,
+        "--ray-address",
+        help="Join this Ray cluster (HOST:PORT of `ray start "
+        "--head`); default: start Ray on this machine.",
+    ),
+    workers: int = typer.Option(
+        None,
+        "--workers",
+        help="Ray actors, each holding one model session (default: the cluster's CPUs / threads).",
+    ),
+    gpus_per_worker: float = typer.Option(
+        0.0,
+        "--gpus-per-worker",
+        help="GPUs each Ray actor reserves (1, or 0.5 "
+        "for two sessions per GPU) when the backend runs on GPUs.",
+    ),
+    distribute: str = typer.Option(
+        "auto",
+        "--distribute",
+        help="With Ray: scenes, tiles (of each scene in turn), "
+        "or auto (tiles for a single scene, scenes otherwise).",
+    ),
+    fail_fast: bool = typer.Option(
+        False,
+        "--fail-fast",
+        help="Many scenes: stop at the first bad scene instead of reporting it and going on.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Segment a whole scene (or many) tile by tile, streaming from disk, and write class rasters, colour
@@ -82,50 +169,121 @@ def infer_command(
     console = Console(stderr=True)
     if scenes is not None:
         if hsi is not None or x is not None:
-            fail("--scenes: got --hsi/--x as well, expected either one scene (--hsi and --x) or --scenes")
-        _many(model, scenes, output, console, quiet, engine, ray_address, workers, gpus_per_worker, distribute,
-              dict(backend=backend, tile=tile, overlap=overlap, batch=batch, probabilities=probabilities, cog=cog,
-                   nodata=nodata, x_nodata=x_nodata, nodata_fill=nodata_fill, threads=threads, fail_fast=fail_fast),
-              dict(hsi_key=hsi_key, x_key=x_key, layout=layout))
+            fail(
+                "--scenes: got --hsi/--x as well, expected either one scene (--hsi and --x) or --scenes"
+            )
+        _many(
+            model,
+            scenes,
+            output,
+            console,
+            quiet,
+            engine,
+            ray_address,
+            workers,
+            gpus_per_worker,
+            distribute,
+            dict(
+                backend=backend,
+                tile=tile,
+                overlap=overlap,
+                batch=batch,
+                probabilities=probabilities,
+                cog=cog,
+                nodata=nodata,
+                x_nodata=x_nodata,
+                nodata_fill=nodata_fill,
+                threads=threads,
+                fail_fast=fail_fast,
+            ),
+            dict(hsi_key=hsi_key, x_key=x_key, layout=layout),
+        )
         return
     if hsi is None or x is None:
-        fail("scene: got " + ("no --hsi" if hsi is None else "no --x") + ", expected --hsi and --x (one scene) or "
-             "--scenes (many)")
+        fail(
+            "scene: got "
+            + ("no --hsi" if hsi is None else "no --x")
+            + ", expected --hsi and --x (one scene) or "
+            "--scenes (many)"
+        )
     if engine != "sequential":
-        fail(f"--engine {engine}: got one scene, expected --scenes (one scene runs in this process; its tiles go to "
-             "Ray with --scenes FILE.csv listing it)")
+        fail(
+            f"--engine {engine}: got one scene, expected --scenes (one scene runs in this process; its tiles go to "
+            "Ray with --scenes FILE.csv listing it)"
+        )
     from comix.runtime.outputs import output_paths
     from comix.runtime.segment import open_backend, open_scene, segment_source
 
     output_paths(output, probabilities)  # a bad output path fails before reading the scene
     runner = open_backend(model, backend, threads, device=device, cuda_graphs=cuda_graphs)
-    require_task(runner.info.task, SEGMENTATION, str(model), "comix infer")  # a SHIP model: before any reading
-    with open_scene(hsi, x, hsi_key, x_key, layout, nodata, x_nodata) as source, _bar(console, quiet, "tiles") as bar:
+    require_task(
+        runner.info.task, SEGMENTATION, str(model), "comix infer"
+    )  # a SHIP model: before any reading
+    with (
+        open_scene(hsi, x, hsi_key, x_key, layout, nodata, x_nodata) as source,
+        _bar(console, quiet, "tiles") as bar,
+    ):
         task = bar.add_task("infer", total=None)
-        run = segment_source(runner, source, output, tile=tile, overlap=overlap, batch=batch,
-                             probabilities=probabilities, cog=cog, nodata_fill=nodata_fill,
-                             progress=lambda done, total: bar.update(task, completed=done, total=total),
-                             summary={"model": str(model), "hsi": str(hsi), "x": str(x)})
+        run = segment_source(
+            runner,
+            source,
+            output,
+            tile=tile,
+            overlap=overlap,
+            batch=batch,
+            probabilities=probabilities,
+            cog=cog,
+            nodata_fill=nodata_fill,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            summary={"model": str(model), "hsi": str(hsi), "x": str(x)},
+        )
     nodata_pixels = run.summary["nodata"]["pixels"]
-    console.print(f"wrote {', '.join(str(p) for p in run.paths.values())} ({run.stats.tiles} tiles in "
-                  f"{run.stats.seconds:.2f} s" + (f"; {nodata_pixels} nodata pixels" if nodata_pixels else "") + ")",
-                  highlight=False)
+    console.print(
+        f"wrote {', '.join(str(p) for p in run.paths.values())} ({run.stats.tiles} tiles in "
+        f"{run.stats.seconds:.2f} s"
+        + (f"; {nodata_pixels} nodata pixels" if nodata_pixels else "")
+        + ")",
+        highlight=False,
+    )
 
 
 def _bar(console: Console, quiet: bool, what: str) -> Progress:
-    return Progress(TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.description}"), console=console, disable=quiet)
+    return Progress(
+        TextColumn(f"[bold]{what}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        disable=quiet,
+    )
 
 
-def _many(model: Path, scenes: str, output: Path, console: Console, quiet: bool, engine: str, address, workers,
-          gpus: float, distribute: str, settings: dict, keys: dict) -> None:
+def _many(
+    model: Path,
+    scenes: str,
+    output: Path,
+    console: Console,
+    quiet: bool,
+    engine: str,
+    address,
+    workers,
+    gpus: float,
+    distribute: str,
+    settings: dict,
+    keys: dict,
+) -> None:
     from comix.archive import ArchiveOptions, list_scenes, run_archive
     from comix.runtime.scene_source import RasterRef
 
     specs = list_scenes(scenes)
     for spec in specs:  # --hsi-key/--x-key/--layout apply to entries that name none
-        spec.hsi = RasterRef(spec.hsi.path, spec.hsi.key or keys["hsi_key"], spec.hsi.layout or keys["layout"])
-        spec.x = [RasterRef(r.path, r.key or keys["x_key"], r.layout or keys["layout"]) for r in spec.x]
+        spec.hsi = RasterRef(
+            spec.hsi.path, spec.hsi.key or keys["hsi_key"], spec.hsi.layout or keys["layout"]
+        )
+        spec.x = [
+            RasterRef(r.path, r.key or keys["x_key"], r.layout or keys["layout"]) for r in spec.x
+        ]
     options = ArchiveOptions(model=str(model), **settings)
     with _bar(console, quiet, "scenes") as bar:
         task = bar.add_task("", total=len(specs))
@@ -133,7 +291,9 @@ def _many(model: Path, scenes: str, output: Path, console: Console, quiet: bool,
         def on_scene(record: dict) -> None:
             bar.advance(task)
             if record["status"] == "failed":
-                console.print(f"[red]failed[/] {record['scene']}: {record['reason']}", highlight=False)
+                console.print(
+                    f"[red]failed[/] {record['scene']}: {record['reason']}", highlight=False
+                )
             elif record["status"] == "done":
                 bar.update(task, description=f"{record['scene']} done in {record['seconds']:.1f} s")
 
@@ -141,13 +301,28 @@ def _many(model: Path, scenes: str, output: Path, console: Console, quiet: bool,
             bar.update(task, description=f"{spec.name} ...")
             return None
 
-        extra = {} if engine == "sequential" else dict(address=address, workers=workers, gpus_per_worker=gpus,
-                                                       distribute=distribute)
-        summary = run_archive(specs, output, options, engine, on_scene=on_scene, scene_progress=scene_progress,
-                              **extra)
+        extra = (
+            {}
+            if engine == "sequential"
+            else dict(address=address, workers=workers, gpus_per_worker=gpus, distribute=distribute)
+        )
+        summary = run_archive(
+            specs,
+            output,
+            options,
+            engine,
+            on_scene=on_scene,
+            scene_progress=scene_progress,
+            **extra,
+        )
     counts = summary["scenes"]
-    console.print(f"{counts['done']} scenes done, {counts['skipped']} already complete, {counts['failed']} failed "
-                  f"of {counts['total']}; summary {Path(output) / 'run_summary.json'}", highlight=False)
+    console.print(
+        f"{counts['done']} scenes done, {counts['skipped']} already complete, {counts['failed']} failed "
+        f"of {counts['total']}; summary {Path(output) / 'run_summary.json'}",
+        highlight=False,
+    )
     if summary["failures"]:
         lines = "\n".join(f"  {f['scene']}: {f['reason']}" for f in summary["failures"])
-        raise CommandFailed(f"{len(summary['failures'])} of {counts['total']} scenes failed:\n{lines}")
+        raise CommandFailed(
+            f"{len(summary['failures'])} of {counts['total']} scenes failed:\n{lines}"
+        )

@@ -37,35 +37,85 @@ def default_output(model: Path) -> Path:
 
 
 def profile_command(
-    model: Path = typer.Argument(..., help="Exported .onnx (ONNX Runtime), checkpoint folder (PyTorch) or TensorRT "
-                                 ".engine (needs the TensorRT backend and a GPU)."),
-    backend: str = typer.Option("auto", "--backend", help="auto (.onnx -> onnxruntime, .engine -> tensorrt, folder -> "
-                                "torch), onnxruntime, torch or tensorrt."),
-    tile: list[str] = typer.Option([str(defaults.TILE)], "--tile", help="Tile size, 128 (square) or 128x96 (H x W); "
-                                   "repeat for a sweep: --tile 64 --tile 128 --tile 256."),
+    model: Path = typer.Argument(
+        ...,
+        help="Exported .onnx (ONNX Runtime), checkpoint folder (PyTorch) or TensorRT "
+        ".engine (needs the TensorRT backend and a GPU).",
+    ),
+    backend: str = typer.Option(
+        "auto",
+        "--backend",
+        help="auto (.onnx -> onnxruntime, .engine -> tensorrt, folder -> "
+        "torch), onnxruntime, torch or tensorrt.",
+    ),
+    tile: list[str] = typer.Option(
+        [str(defaults.TILE)],
+        "--tile",
+        help="Tile size, 128 (square) or 128x96 (H x W); "
+        "repeat for a sweep: --tile 64 --tile 128 --tile 256.",
+    ),
     batch: list[int] = typer.Option([1], "--batch", help="Tiles per call; repeat for a sweep."),
-    threads: list[int] = typer.Option([0], "--threads", help="Intra-op threads (0 = the backend's default); repeat "
-                                      "for a sweep. On a shared machine measure with 1."),
+    threads: list[int] = typer.Option(
+        [0],
+        "--threads",
+        help="Intra-op threads (0 = the backend's default); repeat "
+        "for a sweep. On a shared machine measure with 1.",
+    ),
     warmup: int = typer.Option(_RULE.warmup, "--warmup", help="Untimed calls before timing."),
-    min_iterations: int = typer.Option(_RULE.min_iterations, "--min-iterations", help="Timed calls at least."),
-    max_iterations: int = typer.Option(_RULE.max_iterations, "--max-iterations", help="Timed calls at most."),
-    target_rse: float = typer.Option(_RULE.target_rse, "--target-rse", help="Stop when the relative standard error "
-                                     "of the mean latency is this small (0.02 = 2 %)."),
-    max_seconds: float = typer.Option(_RULE.max_seconds, "--max-seconds", help="Stop after this much timed work "
-                                      "per configuration."),
-    breakdown: bool = typer.Option(True, "--breakdown/--no-breakdown", help="Per-layer times from the backend's "
-                                   "profiler, grouped by model part."),
-    breakdown_runs: int = typer.Option(5, "--breakdown-runs", help="Profiled calls averaged for the breakdown."),
-    hsi: Path = typer.Option(None, "--hsi", help="A scene's HSI cube: tiles are cut from it, and the whole scene is "
-                             "segmented once and timed (with --x)."),
+    min_iterations: int = typer.Option(
+        _RULE.min_iterations, "--min-iterations", help="Timed calls at least."
+    ),
+    max_iterations: int = typer.Option(
+        _RULE.max_iterations, "--max-iterations", help="Timed calls at most."
+    ),
+    target_rse: float = typer.Option(
+        _RULE.target_rse,
+        "--target-rse",
+        help="Stop when the relative standard error "
+        "of the mean latency is this small (0.02 = 2 %).",
+    ),
+    max_seconds: float = typer.Option(
+        _RULE.max_seconds,
+        "--max-seconds",
+        help="Stop after this much timed work per configuration.",
+    ),
+    breakdown: bool = typer.Option(
+        True,
+        "--breakdown/--no-breakdown",
+        help="Per-layer times from the backend's profiler, grouped by model part.",
+    ),
+    breakdown_runs: int = typer.Option(
+        5, "--breakdown-runs", help="Profiled calls averaged for the breakdown."
+    ),
+    hsi: Path = typer.Option(
+        None,
+        "--hsi",
+        help="A scene's HSI cube: tiles are cut from it, and the whole scene is "
+        "segmented once and timed (with --x).",
+    ),
     x: Path = typer.Option(None, "--x", help="The scene's X raster (with --hsi)."),
-    gsd: float = typer.Option(None, "--gsd", help="Ground sampling distance in metres per pixel for seconds per km² "
-                              "(default: from the scene's georeference, when in metres)."),
-    overlap: int = typer.Option(None, "--overlap", help="Tile overlap for seconds per km² and the scene run (default: "
-                                f"3/8 of the tile, {defaults.default_overlap(defaults.TILE)} at {defaults.TILE})."),
-    power: bool = typer.Option(False, "--power", help="Jetson: board power and energy per tile from tegrastats."),
-    output: Path = typer.Option(None, "-o", "--output", help="Report folder: profile.json, profile.md and PNG plots "
-                                "(default: MODEL.profile beside the model; its parent must exist)."),
+    gsd: float = typer.Option(
+        None,
+        "--gsd",
+        help="Ground sampling distance in metres per pixel for seconds per km² "
+        "(default: from the scene's georeference, when in metres).",
+    ),
+    overlap: int = typer.Option(
+        None,
+        "--overlap",
+        help="Tile overlap for seconds per km² and the scene run (default: "
+        f"3/8 of the tile, {defaults.default_overlap(defaults.TILE)} at {defaults.TILE}).",
+    ),
+    power: bool = typer.Option(
+        False, "--power", help="Jetson: board power and energy per tile from tegrastats."
+    ),
+    output: Path = typer.Option(
+        None,
+        "-o",
+        "--output",
+        help="Report folder: profile.json, profile.md and PNG plots "
+        "(default: MODEL.profile beside the model; its parent must exist).",
+    ),
     layers: int = typer.Option(15, "--layers", help="How many of the slowest layers to list."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
@@ -74,19 +124,36 @@ def profile_command(
     from comix.profile import ProfileOptions, print_report, profile, write_report
 
     if (hsi is None) != (x is None):
-        fail("--hsi/--x: got only one of them, expected both (the scene's HSI cube and its X raster) or neither")
+        fail(
+            "--hsi/--x: got only one of them, expected both (the scene's HSI cube and its X raster) or neither"
+        )
     output = output or default_output(model)
     check_parent(output)
     if output.exists() and not output.is_dir():
         fail(f"--output {output}: got an existing file, expected a folder for the report")
     options = ProfileOptions(
-        backend=backend, tiles=[parse_tile(t) for t in tile], batches=list(batch), threads=list(threads),
-        rule=StoppingRule(warmup, min_iterations, max_iterations, target_rse, max_seconds), breakdown=breakdown,
-        breakdown_runs=breakdown_runs, gsd_m=gsd, overlap=overlap, power=power,
-        scene=(hsi, x) if hsi is not None else None)
+        backend=backend,
+        tiles=[parse_tile(t) for t in tile],
+        batches=list(batch),
+        threads=list(threads),
+        rule=StoppingRule(warmup, min_iterations, max_iterations, target_rse, max_seconds),
+        breakdown=breakdown,
+        breakdown_runs=breakdown_runs,
+        gsd_m=gsd,
+        overlap=overlap,
+        power=power,
+        scene=(hsi, x) if hsi is not None else None,
+    )
     console = Console()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), disable=quiet, transient=True) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=True,
+    ) as bar:
         tasks: dict[str, int] = {}
 
         def progress(label: str, done: int, cap: int) -> None:

@@ -12,22 +12,45 @@ DEFAULTS = TrainRecipe()
 
 
 def train(
-    dataset: Path = typer.Argument(..., help="Dataset description file (YAML/TOML) naming the HSI, X, labels, split."),
-    output: Path = typer.Option(Path("runs/train"), "--output", "-o", help="Checkpoint folder to write."),
-    variant: str = typer.Option(DEFAULTS.variant, help="Model variant: comix_t, comix_s or comix_b."),
+    dataset: Path = typer.Argument(
+        ..., help="Dataset description file (YAML/TOML) naming the HSI, X, labels, split."
+    ),
+    output: Path = typer.Option(
+        Path("runs/train"), "--output", "-o", help="Checkpoint folder to write."
+    ),
+    variant: str = typer.Option(
+        DEFAULTS.variant, help="Model variant: comix_t, comix_s or comix_b."
+    ),
     steps: int = typer.Option(DEFAULTS.steps, min=1, help="Optimizer steps."),
     tile: int = typer.Option(DEFAULTS.tile, min=8, help="Training tile size in pixels (square)."),
-    batch_size: int = typer.Option(DEFAULTS.batch_size, "--batch-size", min=1, help="Tiles per step."),
+    batch_size: int = typer.Option(
+        DEFAULTS.batch_size, "--batch-size", min=1, help="Tiles per step."
+    ),
     lr: float = typer.Option(DEFAULTS.lr, min=0.0, help="Peak learning rate (AdamW)."),
-    weight_decay: float = typer.Option(DEFAULTS.weight_decay, "--weight-decay", min=0.0, help="AdamW weight decay."),
-    warmup_steps: int = typer.Option(None, "--warmup-steps", min=0,
-                                     help="Linear warm-up steps, then poly 0.9 decay (default: 10 % of --steps)."),
-    eval_every: int = typer.Option(DEFAULTS.eval_every, "--eval-every", min=1,
-                                   help="Evaluate on the test pixels every N steps."),
-    seed: int = typer.Option(DEFAULTS.seed, help="Seed of the model init, tile sampling and augmentation."),
-    modalities: str = typer.Option(DEFAULTS.modalities, help="'hsi+x', or 'hsi' for an HSI-only ablation (X set to "
-                                   "zero)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --output from its saved state."),
+    weight_decay: float = typer.Option(
+        DEFAULTS.weight_decay, "--weight-decay", min=0.0, help="AdamW weight decay."
+    ),
+    warmup_steps: int = typer.Option(
+        None,
+        "--warmup-steps",
+        min=0,
+        help="Linear warm-up steps, then poly 0.9 decay (default: 10 % of --steps).",
+    ),
+    eval_every: int = typer.Option(
+        DEFAULTS.eval_every,
+        "--eval-every",
+        min=1,
+        help="Evaluate on the test pixels every N steps.",
+    ),
+    seed: int = typer.Option(
+        DEFAULTS.seed, help="Seed of the model init, tile sampling and augmentation."
+    ),
+    modalities: str = typer.Option(
+        DEFAULTS.modalities, help="'hsi+x', or 'hsi' for an HSI-only ablation (X set to zero)."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the run in --output from its saved state."
+    ),
     threads: int = typer.Option(0, min=0, help="CPU threads for PyTorch (0 = PyTorch's default)."),
 ) -> None:
     """Train a CoMiX variant on one scene (a dataset description file); writes a checkpoint folder."""
@@ -42,9 +65,18 @@ def train(
     require_task(variant_task(variant), SEGMENTATION, f"variant {variant}", "comix train")
     if threads:
         torch.set_num_threads(threads)
-    recipe = TrainRecipe(variant=variant, tile=tile, batch_size=batch_size, steps=steps, lr=lr,
-                         weight_decay=weight_decay, warmup_steps=warmup_steps, eval_every=eval_every, seed=seed,
-                         modalities=modalities)
+    recipe = TrainRecipe(
+        variant=variant,
+        tile=tile,
+        batch_size=batch_size,
+        steps=steps,
+        lr=lr,
+        weight_decay=weight_decay,
+        warmup_steps=warmup_steps,
+        eval_every=eval_every,
+        seed=seed,
+        modalities=modalities,
+    )
     scene = load_scene(dataset)
     typer.echo(scene.summary())
     trainer = Trainer(scene, recipe, output)
@@ -54,5 +86,7 @@ def train(
     result = trainer.fit()
     save_training_curves(result.history, output / "training_curves.png")
     metrics = result.last_metrics or {}
-    typer.echo(f"checkpoint: {output}  ({result.seconds:.0f} s)  held-out OA "
-               f"{metrics.get('overall_accuracy', float('nan')):.4f}  mIoU {metrics.get('mean_iou', float('nan')):.4f}")
+    typer.echo(
+        f"checkpoint: {output}  ({result.seconds:.0f} s)  held-out OA "
+        f"{metrics.get('overall_accuracy', float('nan')):.4f}  mIoU {metrics.get('mean_iou', float('nan')):.4f}"
+    )

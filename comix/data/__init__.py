@@ -15,7 +15,13 @@ Generating::
 """
 
 from comix.data.contents import describe_path
-from comix.data.description import DatasetDescription, SourceSpec, SplitSpec, load_description, parse_description
+from comix.data.description import (
+    DatasetDescription,
+    SourceSpec,
+    SplitSpec,
+    load_description,
+    parse_description,
+)
 from comix.data.errors import DataError
 from comix.data.georef import GeoRef
 from comix.data.loader import load_scene
@@ -24,8 +30,18 @@ from comix.data.scene import Scene
 from comix.data.scene_writer import WRITE_FORMATS, write_scene
 from comix.data.split import stratified_split
 
-_SYNTHETIC = ("PRESETS", "GeneratedScene", "SceneRecipe", "generate", "houston_like", "houston_recipe",
-              "make_preset", "make_scene_folder", "trento_like", "trento_recipe")
+_SYNTHETIC = (
+    "PRESETS",
+    "GeneratedScene",
+    "SceneRecipe",
+    "generate",
+    "houston_like",
+    "houston_recipe",
+    "make_preset",
+    "make_scene_folder",
+    "trento_like",
+    "trento_recipe",
+)
 
 
 def __getattr__(name: str):
@@ -37,10 +53,35 @@ def __getattr__(name: str):
         return getattr(synthetic, name)
     raise AttributeError(f"module 'comix.data' has no attribute {name!r}")
 
+
 __all__ = [
-    "DataError", "DatasetDescription", "FORMATS", "GeneratedScene", "GeoRef", "PRESETS", "RasterData", "Scene",
-    "SceneRecipe", "SourceSpec", "SplitSpec", "WRITE_FORMATS", "describe_path", "generate", "houston_like",
-    "houston_recipe", "infer_format", "load_description", "load_scene", "make_preset", "make_scene_folder",
-    "parse_description", "read_raster",
-    "stratified_split", "to_chw", "to_hw", "trento_like", "trento_recipe", "write_scene",
+    "DataError",
+    "DatasetDescription",
+    "FORMATS",
+    "GeneratedScene",
+    "GeoRef",
+    "PRESETS",
+    "RasterData",
+    "Scene",
+    "SceneRecipe",
+    "SourceSpec",
+    "SplitSpec",
+    "WRITE_FORMATS",
+    "describe_path",
+    "generate",
+    "houston_like",
+    "houston_recipe",
+    "infer_format",
+    "load_description",
+    "load_scene",
+    "make_preset",
+    "make_scene_folder",
+    "parse_description",
+    "read_raster",
+    "stratified_split",
+    "to_chw",
+    "to_hw",
+    "trento_like",
+    "trento_recipe",
+    "write_scene",
 ]

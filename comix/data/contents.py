@@ -40,10 +40,16 @@ class ArrayContents:
     @classmethod
     def of(cls, array: np.ndarray, count_values: bool = False) -> ArrayContents:
         """Describe ``array`` (any shape); ``count_values`` also counts the values of label-like arrays."""
-        numeric = array.size and array.dtype.kind in "biuf"  # strings (allowed in .npz) have no range
+        numeric = (
+            array.size and array.dtype.kind in "biuf"
+        )  # strings (allowed in .npz) have no range
         value_range = (float(np.nanmin(array)), float(np.nanmax(array))) if numeric else None
-        return cls(tuple(int(n) for n in array.shape), str(array.dtype), value_range,
-                   _value_counts(array) if count_values else None)
+        return cls(
+            tuple(int(n) for n in array.shape),
+            str(array.dtype),
+            value_range,
+            _value_counts(array) if count_values else None,
+        )
 
     def describe(self) -> str:
         """``shape (63, 40, 64) float32, values -0.0463..0.838`` (one line)."""
@@ -55,7 +61,9 @@ class ArrayContents:
 
 def _value_counts(array: np.ndarray) -> tuple[tuple[int, int], ...] | None:
     """Counts of each value of an integer-valued array (floats holding whole numbers count too)."""
-    integral = array.dtype.kind in "biu" or (array.dtype.kind == "f" and bool(np.all(np.mod(array, 1) == 0)))
+    integral = array.dtype.kind in "biu" or (
+        array.dtype.kind == "f" and bool(np.all(np.mod(array, 1) == 0))
+    )
     if not integral:
         return None
     values, counts = np.unique(array, return_counts=True)
@@ -89,10 +97,14 @@ class RasterContents:
         lines = [f"{name}: {self.fmt}, layout {self.layout}, {self.array.describe()}"]
         if self.wavelengths_nm is not None:
             wavelengths = self.wavelengths_nm
-            lines.append(f"  wavelengths {wavelengths[0]:.2f}..{wavelengths[-1]:.2f} nm ({len(wavelengths)} bands)")
+            lines.append(
+                f"  wavelengths {wavelengths[0]:.2f}..{wavelengths[-1]:.2f} nm ({len(wavelengths)} bands)"
+            )
         lines.append(f"  georef: {self.georef}")
         if self.array.value_counts is not None:
-            lines.append("  value counts: " + " ".join(f"{v}:{c}" for v, c in self.array.value_counts))
+            lines.append(
+                "  value counts: " + " ".join(f"{v}:{c}" for v, c in self.array.value_counts)
+            )
         return "\n".join(lines)
 
 
@@ -120,7 +132,11 @@ class KeyedFileContents:
     def summary(self) -> str:
         lines = [f"{self.path}: {self.fmt} file with keys {self.keys}"]
         for entry in self.entries:
-            shown = entry.array.describe() if entry.array is not None else f"not a numeric array ({entry.problem})"
+            shown = (
+                entry.array.describe()
+                if entry.array is not None
+                else f"not a numeric array ({entry.problem})"
+            )
             lines.append(f"  {entry.key}: {shown}")
         return "\n".join(lines)
 
@@ -158,36 +174,56 @@ class DatasetContents:
     @classmethod
     def of(cls, scene) -> DatasetContents:
         """From a :class:`~comix.data.scene.Scene`."""
+
         def counts(mask=None) -> tuple[int, ...]:
             return tuple(int(n) for n in scene.class_counts(mask))
 
         wavelengths = scene.wavelengths_nm
         return cls(
-            name=scene.name, height=scene.height, width=scene.width, bands=scene.num_bands,
-            wavelength_range=None if wavelengths is None else (float(wavelengths[0]), float(wavelengths[-1])),
-            hsi_range=(float(scene.hsi.min()), float(scene.hsi.max())), x_modality=scene.x_modality,
-            x_channel_names=tuple(scene.x_channel_names), x_range=(float(scene.x.min()), float(scene.x.max())),
-            crs=scene.georef.crs if scene.georef else None, class_names=tuple(scene.class_names),
-            labelled=counts(), train=counts(scene.train_mask), test=counts(scene.test_mask))
+            name=scene.name,
+            height=scene.height,
+            width=scene.width,
+            bands=scene.num_bands,
+            wavelength_range=None
+            if wavelengths is None
+            else (float(wavelengths[0]), float(wavelengths[-1])),
+            hsi_range=(float(scene.hsi.min()), float(scene.hsi.max())),
+            x_modality=scene.x_modality,
+            x_channel_names=tuple(scene.x_channel_names),
+            x_range=(float(scene.x.min()), float(scene.x.max())),
+            crs=scene.georef.crs if scene.georef else None,
+            class_names=tuple(scene.class_names),
+            labelled=counts(),
+            train=counts(scene.train_mask),
+            test=counts(scene.test_mask),
+        )
 
     def summary(self) -> str:
         """A few lines: shapes, bands, value ranges, and a per-class table of labelled/train/test pixels."""
-        band_range = ("" if self.wavelength_range is None
-                      else f", {self.wavelength_range[0]:.1f}-{self.wavelength_range[1]:.1f} nm")
-        lines = [f"scene {self.name}: H x W = {self.height} x {self.width}",
-                 f"  hsi {self.bands} bands{band_range}, values {self.hsi_range[0]:.4g}..{self.hsi_range[1]:.4g}",
-                 f"  x ({self.x_modality}) {len(self.x_channel_names)} channel(s) {list(self.x_channel_names)}, "
-                 f"values {self.x_range[0]:.4g}..{self.x_range[1]:.4g}",
-                 f"  georef: {self.crs if self.crs else 'none'}"]
+        band_range = (
+            ""
+            if self.wavelength_range is None
+            else f", {self.wavelength_range[0]:.1f}-{self.wavelength_range[1]:.1f} nm"
+        )
+        lines = [
+            f"scene {self.name}: H x W = {self.height} x {self.width}",
+            f"  hsi {self.bands} bands{band_range}, values {self.hsi_range[0]:.4g}..{self.hsi_range[1]:.4g}",
+            f"  x ({self.x_modality}) {len(self.x_channel_names)} channel(s) {list(self.x_channel_names)}, "
+            f"values {self.x_range[0]:.4g}..{self.x_range[1]:.4g}",
+            f"  georef: {self.crs if self.crs else 'none'}",
+        ]
         lines.append(f"  {'class':<22}{'labelled':>10}{'train':>8}{'test':>8}")
         for k, name in enumerate(self.class_names, start=1):
-            lines.append(f"  {k:>2} {name:<19}{self.labelled[k]:>10}{self.train[k]:>8}{self.test[k]:>8}")
+            lines.append(
+                f"  {k:>2} {name:<19}{self.labelled[k]:>10}{self.train[k]:>8}{self.test[k]:>8}"
+            )
         lines.append(f"  unlabelled pixels: {self.labelled[0]}")
         return "\n".join(lines)
 
 
-def describe_raster(path: str | Path, key: str | None = None, layout: str | None = None,
-                    fmt: str | None = None) -> RasterContents | KeyedFileContents:
+def describe_raster(
+    path: str | Path, key: str | None = None, layout: str | None = None, fmt: str | None = None
+) -> RasterContents | KeyedFileContents:
     """One raster file; a ``.mat``/``.npz`` file without ``key`` gives every variable instead.
 
     ``layout`` is the stored axis order of a ``.mat``/``.npy``/``.npz`` array (see
@@ -203,18 +239,30 @@ def describe_raster(path: str | Path, key: str | None = None, layout: str | None
         entries = []
         for name in list_mat_keys(path) if fmt == "mat" else list_npz_keys(path):
             try:
-                entries.append(KeyContents(name, ArrayContents.of(read_raster(path, key=name, fmt=fmt).array)))
+                entries.append(
+                    KeyContents(name, ArrayContents.of(read_raster(path, key=name, fmt=fmt).array))
+                )
             except DataError as error:  # e.g. a struct or a string: listed, not fatal
                 entries.append(KeyContents(name, None, str(error)))
         return KeyedFileContents(path, fmt, tuple(entries))
     raster = read_raster(path, key=key, fmt=fmt, layout=layout)
-    wavelengths = None if raster.wavelengths_nm is None else tuple(float(w) for w in raster.wavelengths_nm)
-    return RasterContents(path, key, fmt, raster.layout, ArrayContents.of(raster.array, count_values=True),
-                          wavelengths, raster.georef)
+    wavelengths = (
+        None if raster.wavelengths_nm is None else tuple(float(w) for w in raster.wavelengths_nm)
+    )
+    return RasterContents(
+        path,
+        key,
+        fmt,
+        raster.layout,
+        ArrayContents.of(raster.array, count_values=True),
+        wavelengths,
+        raster.georef,
+    )
 
 
-def describe_path(path: str | Path, key: str | None = None,
-                  layout: str | None = None) -> DatasetContents | RasterContents | KeyedFileContents:
+def describe_path(
+    path: str | Path, key: str | None = None, layout: str | None = None
+) -> DatasetContents | RasterContents | KeyedFileContents:
     """A dataset description (``.yaml``/``.yml``: the scene it loads) or a raster file (:func:`describe_raster`).
 
     Raises:
@@ -224,8 +272,10 @@ def describe_path(path: str | Path, key: str | None = None,
     path = Path(path)
     if path.suffix.lower() in (".yaml", ".yml"):
         if key is not None or layout is not None:
-            raise DataError(f"{path}: got a key or layout with a dataset description, expected them only for a "
-                            "single raster file (the description names its own keys and layouts)")
+            raise DataError(
+                f"{path}: got a key or layout with a dataset description, expected them only for a "
+                "single raster file (the description names its own keys and layouts)"
+            )
         from comix.data.loader import load_scene
 
         return DatasetContents.of(load_scene(path))

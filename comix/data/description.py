@@ -85,18 +85,27 @@ def _source(raw, where: str, base: Path, desc_path: Path) -> SourceSpec:
     if isinstance(raw, str):
         raw = {"path": raw}
     if not isinstance(raw, dict) or "path" not in raw:
-        raise _fail(desc_path, f"'{where}' is {raw!r}, expected a file path or a mapping with 'path'")
+        raise _fail(
+            desc_path, f"'{where}' is {raw!r}, expected a file path or a mapping with 'path'"
+        )
     unknown = set(raw) - {"path", "key", "format", "layout"}
     if unknown:
-        raise _fail(desc_path, f"'{where}' has unknown fields {sorted(unknown)}, expected path, key, format, layout")
+        raise _fail(
+            desc_path,
+            f"'{where}' has unknown fields {sorted(unknown)}, expected path, key, format, layout",
+        )
     fmt, layout = raw.get("format"), raw.get("layout")
     if fmt is not None and fmt not in FORMATS:
         raise _fail(desc_path, f"'{where}.format' is {fmt!r}, expected one of {list(FORMATS)}")
     if layout is not None and layout not in LAYOUTS:
         raise _fail(desc_path, f"'{where}.layout' is {layout!r}, expected one of {list(LAYOUTS)}")
     file_path = Path(str(raw["path"]))
-    return SourceSpec(file_path if file_path.is_absolute() else base / file_path,
-                      None if raw.get("key") is None else str(raw["key"]), fmt, layout)
+    return SourceSpec(
+        file_path if file_path.is_absolute() else base / file_path,
+        None if raw.get("key") is None else str(raw["key"]),
+        fmt,
+        layout,
+    )
 
 
 def _wavelengths(raw, desc_path: Path) -> np.ndarray | None:
@@ -106,11 +115,15 @@ def _wavelengths(raw, desc_path: Path) -> np.ndarray | None:
         try:
             return np.linspace(float(raw["start"]), float(raw["stop"]), int(raw["count"]))
         except (KeyError, TypeError, ValueError) as error:
-            raise _fail(desc_path, f"'wavelengths_nm' is {raw!r}, expected a list or {{start, stop, count}}") from error
+            raise _fail(
+                desc_path, f"'wavelengths_nm' is {raw!r}, expected a list or {{start, stop, count}}"
+            ) from error
     try:
         return np.asarray([float(v) for v in raw], dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise _fail(desc_path, f"'wavelengths_nm' is {raw!r}, expected a list of numbers") from error
+        raise _fail(
+            desc_path, f"'wavelengths_nm' is {raw!r}, expected a list of numbers"
+        ) from error
 
 
 def _split(raw, base: Path, desc_path: Path) -> SplitSpec:
@@ -119,23 +132,40 @@ def _split(raw, base: Path, desc_path: Path) -> SplitSpec:
         raise _fail(desc_path, f"'split' is {raw!r}, expected a mapping")
     method = raw.get("method", "masks" if "train" in raw or "test" in raw else "stratified")
     if method not in SPLIT_METHODS:
-        raise _fail(desc_path, f"'split.method' is {method!r}, expected one of {list(SPLIT_METHODS)}")
+        raise _fail(
+            desc_path, f"'split.method' is {method!r}, expected one of {list(SPLIT_METHODS)}"
+        )
     seed = int(raw.get("seed", 0))
     if method == "masks":
         if "test" not in raw:
-            raise _fail(desc_path, "'split' with given masks needs at least 'test' (and usually 'train')")
+            raise _fail(
+                desc_path, "'split' with given masks needs at least 'test' (and usually 'train')"
+            )
         train = _source(raw["train"], "split.train", base, desc_path) if "train" in raw else None
-        return SplitSpec("masks", train, _source(raw["test"], "split.test", base, desc_path), seed=seed)
+        return SplitSpec(
+            "masks", train, _source(raw["test"], "split.test", base, desc_path), seed=seed
+        )
     fraction, per_class = raw.get("train_fraction"), raw.get("train_per_class")
     if (fraction is None) == (per_class is None):
-        raise _fail(desc_path, f"stratified 'split' got train_fraction={fraction!r}, train_per_class={per_class!r}; "
-                    "expected exactly one of them")
+        raise _fail(
+            desc_path,
+            f"stratified 'split' got train_fraction={fraction!r}, train_per_class={per_class!r}; "
+            "expected exactly one of them",
+        )
     if fraction is not None and not 0.0 < float(fraction) < 1.0:
-        raise _fail(desc_path, f"'split.train_fraction' is {fraction!r}, expected a number in (0, 1)")
+        raise _fail(
+            desc_path, f"'split.train_fraction' is {fraction!r}, expected a number in (0, 1)"
+        )
     if per_class is not None and int(per_class) < 1:
-        raise _fail(desc_path, f"'split.train_per_class' is {per_class!r}, expected an integer >= 1")
-    return SplitSpec("stratified", train_fraction=None if fraction is None else float(fraction),
-                     train_per_class=None if per_class is None else int(per_class), seed=seed)
+        raise _fail(
+            desc_path, f"'split.train_per_class' is {per_class!r}, expected an integer >= 1"
+        )
+    return SplitSpec(
+        "stratified",
+        train_fraction=None if fraction is None else float(fraction),
+        train_per_class=None if per_class is None else int(per_class),
+        seed=seed,
+    )
 
 
 def parse_description(data: dict, desc_path: Path) -> DatasetDescription:
@@ -146,33 +176,68 @@ def parse_description(data: dict, desc_path: Path) -> DatasetDescription:
         raise _fail(desc_path, f"top level is a {type(data).__name__}, expected a mapping")
     for required in ("hsi", "x", "classes"):
         if required not in data:
-            raise _fail(desc_path, f"missing field '{required}', expected hsi, x, classes (and labels or split masks)")
+            raise _fail(
+                desc_path,
+                f"missing field '{required}', expected hsi, x, classes (and labels or split masks)",
+            )
     classes = data["classes"]
     if not isinstance(classes, list) or not classes:
-        raise _fail(desc_path, f"'classes' is {classes!r}, expected a non-empty list of class names")
+        raise _fail(
+            desc_path, f"'classes' is {classes!r}, expected a non-empty list of class names"
+        )
     values = data.get("label_values", list(range(1, len(classes) + 1)))
     if not isinstance(values, list) or len(values) != len(classes):
-        raise _fail(desc_path, f"'label_values' has {len(values) if isinstance(values, list) else values!r} entries, "
-                    f"expected one raw value per class ({len(classes)})")
+        raise _fail(
+            desc_path,
+            f"'label_values' has {len(values) if isinstance(values, list) else values!r} entries, "
+            f"expected one raw value per class ({len(classes)})",
+        )
     unlabelled = int(data.get("unlabelled", 0))
     if unlabelled in values:
-        raise _fail(desc_path, f"unlabelled value {unlabelled} is also a class value in label_values {values}")
+        raise _fail(
+            desc_path,
+            f"unlabelled value {unlabelled} is also a class value in label_values {values}",
+        )
     x_raw = data["x"] if isinstance(data["x"], list) else [data["x"]]
     split = _split(data.get("split"), base, desc_path)
-    labels = _source(data["labels"], "labels", base, desc_path) if data.get("labels") is not None else None
+    labels = (
+        _source(data["labels"], "labels", base, desc_path)
+        if data.get("labels") is not None
+        else None
+    )
     if labels is None and (split.method != "masks" or split.train is None):
-        raise _fail(desc_path, "no 'labels' source, expected one unless 'split' gives both train and test rasters")
-    known = {"name", "hsi", "x", "labels", "classes", "label_values", "unlabelled", "split", "wavelengths_nm",
-             "x_modality", "x_channel_names"}
+        raise _fail(
+            desc_path,
+            "no 'labels' source, expected one unless 'split' gives both train and test rasters",
+        )
+    known = {
+        "name",
+        "hsi",
+        "x",
+        "labels",
+        "classes",
+        "label_values",
+        "unlabelled",
+        "split",
+        "wavelengths_nm",
+        "x_modality",
+        "x_channel_names",
+    }
     return DatasetDescription(
-        path=desc_path, name=str(data.get("name", desc_path.stem)),
+        path=desc_path,
+        name=str(data.get("name", desc_path.stem)),
         hsi=_source(data["hsi"], "hsi", base, desc_path),
         x=tuple(_source(item, f"x[{i}]", base, desc_path) for i, item in enumerate(x_raw)),
-        labels=labels, class_names=tuple(str(c) for c in classes), label_values=tuple(int(v) for v in values),
-        unlabelled=unlabelled, split=split, wavelengths_nm=_wavelengths(data.get("wavelengths_nm"), desc_path),
+        labels=labels,
+        class_names=tuple(str(c) for c in classes),
+        label_values=tuple(int(v) for v in values),
+        unlabelled=unlabelled,
+        split=split,
+        wavelengths_nm=_wavelengths(data.get("wavelengths_nm"), desc_path),
         x_modality=str(data.get("x_modality", "lidar_dsm")),
         x_channel_names=tuple(str(c) for c in data.get("x_channel_names", ())),
-        extra={k: v for k, v in data.items() if k not in known})
+        extra={k: v for k, v in data.items() if k not in known},
+    )
 
 
 def load_description(path: str | Path) -> DatasetDescription:
@@ -199,7 +264,13 @@ def description_to_dict(description: DatasetDescription) -> dict:
         except ValueError:
             rel = spec.path
         out = {"path": rel.as_posix()}
-        out.update({k: v for k, v in (("key", spec.key), ("format", spec.format), ("layout", spec.layout)) if v})
+        out.update(
+            {
+                k: v
+                for k, v in (("key", spec.key), ("format", spec.format), ("layout", spec.layout))
+                if v
+            }
+        )
         return out
 
     split = description.split
@@ -212,17 +283,28 @@ def description_to_dict(description: DatasetDescription) -> dict:
         split_out["train_fraction"] = split.train_fraction
     else:
         split_out["train_per_class"] = split.train_per_class
-    out = {"name": description.name, "hsi": source(description.hsi),
-           "x": [source(s) for s in description.x] if len(description.x) > 1 else source(description.x[0]),
-           "x_modality": description.x_modality}
+    out = {
+        "name": description.name,
+        "hsi": source(description.hsi),
+        "x": [source(s) for s in description.x]
+        if len(description.x) > 1
+        else source(description.x[0]),
+        "x_modality": description.x_modality,
+    }
     if description.x_channel_names:
         out["x_channel_names"] = list(description.x_channel_names)
     if description.labels is not None:
         out["labels"] = source(description.labels)
     if description.wavelengths_nm is not None:
         out["wavelengths_nm"] = [round(float(w), 4) for w in description.wavelengths_nm]
-    out.update({"classes": list(description.class_names), "label_values": list(description.label_values),
-                "unlabelled": description.unlabelled, "split": split_out})
+    out.update(
+        {
+            "classes": list(description.class_names),
+            "label_values": list(description.label_values),
+            "unlabelled": description.unlabelled,
+            "split": split_out,
+        }
+    )
     out.update(description.extra)
     return out
 
@@ -234,6 +316,8 @@ def write_description(description: DatasetDescription) -> Path:
     from comix.atomic import atomic_path
 
     with atomic_path(description.path, make_parents=True) as temp:
-        text = yaml.safe_dump(description_to_dict(description), sort_keys=False, width=120, default_flow_style=None)
+        text = yaml.safe_dump(
+            description_to_dict(description), sort_keys=False, width=120, default_flow_style=None
+        )
         temp.write_text(text)
     return description.path

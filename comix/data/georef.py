@@ -27,12 +27,20 @@ class GeoRef:
 
     def __post_init__(self) -> None:
         if len(self.transform) != 6:
-            raise DataError(f"GeoRef.transform: got {len(self.transform)} coefficients, expected 6 (a, b, c, d, e, f)")
+            raise DataError(
+                f"GeoRef.transform: got {len(self.transform)} coefficients, expected 6 (a, b, c, d, e, f)"
+            )
         object.__setattr__(self, "transform", tuple(float(v) for v in self.transform))
 
     @classmethod
-    def from_origin(cls, west: float, north: float, pixel_width: float, pixel_height: float,
-                    crs: str | None = None) -> "GeoRef":
+    def from_origin(
+        cls,
+        west: float,
+        north: float,
+        pixel_width: float,
+        pixel_height: float,
+        crs: str | None = None,
+    ) -> GeoRef:
         """North-up raster whose top-left corner is at ``(west, north)``; pixel sizes are positive."""
         return cls((pixel_width, 0.0, west, 0.0, -pixel_height, north), crs)
 
@@ -46,6 +54,6 @@ class GeoRef:
         return {"transform": list(self.transform), "crs": self.crs}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "GeoRef":
+    def from_dict(cls, data: dict) -> GeoRef:
         """Inverse of :meth:`to_dict`."""
         return cls(tuple(data["transform"]), data.get("crs"))

@@ -29,7 +29,9 @@ def rasterio_available() -> bool:
     return True
 
 
-def read_geotiff(path: str | Path, backend: str = "auto") -> tuple[np.ndarray, GeoRef | None, np.ndarray | None]:
+def read_geotiff(
+    path: str | Path, backend: str = "auto"
+) -> tuple[np.ndarray, GeoRef | None, np.ndarray | None]:
     """Read a (Geo)TIFF.
 
     Returns:
@@ -39,7 +41,9 @@ def read_geotiff(path: str | Path, backend: str = "auto") -> tuple[np.ndarray, G
     if not path.is_file():
         raise DataError(f"{path}: file not found, expected a GeoTIFF")
     if backend not in ("auto", "rasterio", "tifffile"):
-        raise DataError(f"read_geotiff({path}): got backend {backend!r}, expected 'auto', 'rasterio' or 'tifffile'")
+        raise DataError(
+            f"read_geotiff({path}): got backend {backend!r}, expected 'auto', 'rasterio' or 'tifffile'"
+        )
     if backend == "rasterio" or (backend == "auto" and rasterio_available()):
         return _read_rasterio(path)
     return _read_tifffile(path)
@@ -57,9 +61,13 @@ def _read_rasterio(path: Path):
         with dataset:
             array = dataset.read()
             georef = _georef_of(dataset)
-            wavelengths = [dataset.tags(band).get("wavelength") for band in range(1, dataset.count + 1)]
+            wavelengths = [
+                dataset.tags(band).get("wavelength") for band in range(1, dataset.count + 1)
+            ]
     except rasterio.errors.RasterioError as error:
-        raise DataError(f"{path}: cannot read as GeoTIFF: {error} (truncated or corrupt file?)") from error
+        raise DataError(
+            f"{path}: cannot read as GeoTIFF: {error} (truncated or corrupt file?)"
+        ) from error
     return array, georef, _wavelengths_or_none(wavelengths)
 
 
@@ -103,12 +111,18 @@ def _read_tifffile(path: Path):
             contig = page.planarconfig == tifffile.PLANARCONFIG.CONTIG and page.samplesperpixel > 1
             metadata = page.tags.get(42112).value if 42112 in page.tags else None
     except Exception as error:  # tifffile raises TiffFileError, ValueError, struct.error...
-        raise DataError(f"{path}: cannot read as TIFF: {error} (truncated or corrupt file?)") from error
+        raise DataError(
+            f"{path}: cannot read as TIFF: {error} (truncated or corrupt file?)"
+        ) from error
     if array.ndim == 2:
         array = array[None]
     elif contig:
         array = np.moveaxis(array, -1, 0)
-    return np.ascontiguousarray(array), _georef_from_tags(tags), _wavelengths_from_gdal_xml(metadata, array.shape[0])
+    return (
+        np.ascontiguousarray(array),
+        _georef_from_tags(tags),
+        _wavelengths_from_gdal_xml(metadata, array.shape[0]),
+    )
 
 
 def _wavelengths_from_gdal_xml(metadata, count: int) -> np.ndarray | None:
@@ -140,14 +154,24 @@ def _georef_from_tags(tags: dict) -> GeoRef | None:
     if keys is not None:
         keys = list(keys)
         for index in range(4, len(keys), 4):
-            key_id, location, _, value = keys[index:index + 4]
-            if key_id in (GEOKEY_PROJECTED, GEOKEY_GEOGRAPHIC) and location == 0 and 0 < value < 32767:
+            key_id, location, _, value = keys[index : index + 4]
+            if (
+                key_id in (GEOKEY_PROJECTED, GEOKEY_GEOGRAPHIC)
+                and location == 0
+                and 0 < value < 32767
+            ):
                 crs = f"EPSG:{value}"
     return GeoRef(transform, crs)
 
 
-def write_geotiff(path: str | Path, array: np.ndarray, georef: GeoRef | None = None,
-                  wavelengths_nm: np.ndarray | None = None, backend: str = "auto", nodata: float | None = None) -> Path:
+def write_geotiff(
+    path: str | Path,
+    array: np.ndarray,
+    georef: GeoRef | None = None,
+    wavelengths_nm: np.ndarray | None = None,
+    backend: str = "auto",
+    nodata: float | None = None,
+) -> Path:
     """Write ``array`` (C, H, W) or (H, W) as a band-interleaved GeoTIFF; atomic (temp name + rename).
     ``nodata`` is written as the GeoTIFF nodata tag (GDAL_NODATA)."""
     path = Path(path)
@@ -155,9 +179,13 @@ def write_geotiff(path: str | Path, array: np.ndarray, georef: GeoRef | None = N
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3:
-        raise DataError(f"write_geotiff({path}): got array shape {array.shape}, expected (C, H, W) or (H, W)")
+        raise DataError(
+            f"write_geotiff({path}): got array shape {array.shape}, expected (C, H, W) or (H, W)"
+        )
     if wavelengths_nm is not None and len(wavelengths_nm) != array.shape[0]:
-        raise DataError(f"write_geotiff({path}): got {len(wavelengths_nm)} wavelengths for {array.shape[0]} bands")
+        raise DataError(
+            f"write_geotiff({path}): got {len(wavelengths_nm)} wavelengths for {array.shape[0]} bands"
+        )
     use_rasterio = backend == "rasterio" or (backend == "auto" and rasterio_available())
     with atomic_path(path, make_parents=True) as temp:
         if use_rasterio:
@@ -167,11 +195,20 @@ def write_geotiff(path: str | Path, array: np.ndarray, georef: GeoRef | None = N
     return path
 
 
-def _write_rasterio(path: Path, array: np.ndarray, georef: GeoRef | None, wavelengths_nm, nodata=None) -> None:
+def _write_rasterio(
+    path: Path, array: np.ndarray, georef: GeoRef | None, wavelengths_nm, nodata=None
+) -> None:
     import rasterio
 
-    profile = {"driver": "GTiff", "height": array.shape[1], "width": array.shape[2], "count": array.shape[0],
-               "dtype": array.dtype.name, "interleave": "band", "tiled": False}
+    profile = {
+        "driver": "GTiff",
+        "height": array.shape[1],
+        "width": array.shape[2],
+        "count": array.shape[0],
+        "dtype": array.dtype.name,
+        "interleave": "band",
+        "tiled": False,
+    }
     if _worth_compressing(array):
         profile["compress"] = "deflate"
     if nodata is not None:
@@ -189,7 +226,9 @@ def _write_rasterio(path: Path, array: np.ndarray, georef: GeoRef | None, wavele
                 dataset.update_tags(band, wavelength=f"{float(wavelength):.4f}")
 
 
-def _write_tifffile(path: Path, array: np.ndarray, georef: GeoRef | None, wavelengths_nm, nodata=None) -> None:
+def _write_tifffile(
+    path: Path, array: np.ndarray, georef: GeoRef | None, wavelengths_nm, nodata=None
+) -> None:
     import tifffile
 
     extratags = []
@@ -198,8 +237,10 @@ def _write_tifffile(path: Path, array: np.ndarray, georef: GeoRef | None, wavele
     if georef is not None:
         a, b, c, d, e, f = georef.transform
         if b != 0.0 or d != 0.0:
-            raise DataError(f"write_geotiff({path}): rotated transform {georef.transform} needs rasterio, "
-                            "expected a north-up transform (b = d = 0) for the tifffile writer")
+            raise DataError(
+                f"write_geotiff({path}): rotated transform {georef.transform} needs rasterio, "
+                "expected a north-up transform (b = d = 0) for the tifffile writer"
+            )
         extratags.append((TAG_PIXEL_SCALE, "d", 3, (abs(a), abs(e), 0.0), True))
         extratags.append((TAG_TIEPOINT, "d", 6, (0.0, 0.0, 0.0, c, f, 0.0), True))
         keys = [1, 1, 0, 2, GEOKEY_MODEL_TYPE, 0, 1, 1, GEOKEY_RASTER_TYPE, 0, 1, 1]
@@ -212,14 +253,22 @@ def _write_tifffile(path: Path, array: np.ndarray, georef: GeoRef | None, wavele
         extratags.append((TAG_GEOKEYS, "H", len(keys), tuple(keys), True))
     metadata_xml = None
     if wavelengths_nm is not None:
-        items = "".join(f'<Item name="wavelength" sample="{i}">{float(w):.4f}</Item>'
-                        for i, w in enumerate(wavelengths_nm))
+        items = "".join(
+            f'<Item name="wavelength" sample="{i}">{float(w):.4f}</Item>'
+            for i, w in enumerate(wavelengths_nm)
+        )
         metadata_xml = f"<GDALMetadata>{items}</GDALMetadata>"
         extratags.append((42112, "s", 0, metadata_xml, True))
     single = array.shape[0] == 1
-    tifffile.imwrite(path, array[0] if single else array, planarconfig=None if single else "separate",
-                     extratags=extratags, compression="zlib" if _worth_compressing(array) else None,
-                     photometric="minisblack", metadata=None)
+    tifffile.imwrite(
+        path,
+        array[0] if single else array,
+        planarconfig=None if single else "separate",
+        extratags=extratags,
+        compression="zlib" if _worth_compressing(array) else None,
+        photometric="minisblack",
+        metadata=None,
+    )
 
 
 def _worth_compressing(array: np.ndarray) -> bool:
@@ -262,13 +311,16 @@ class GeoTiffRaster(WindowedRaster):
                 warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
                 self.dataset = rasterio.open(self.path)
         except rasterio.errors.RasterioError as error:
-            raise DataError(f"{self.path}: cannot read as GeoTIFF: {error} (truncated or corrupt file?)") from None
+            raise DataError(
+                f"{self.path}: cannot read as GeoTIFF: {error} (truncated or corrupt file?)"
+            ) from None
         dataset = self.dataset
         self.shape = (dataset.count, dataset.height, dataset.width)
         self.dtype = np.dtype(dataset.dtypes[0])
         self.georef = _georef_of(dataset)
-        self.wavelengths_nm = _wavelengths_or_none([dataset.tags(b).get("wavelength")
-                                                    for b in range(1, dataset.count + 1)])
+        self.wavelengths_nm = _wavelengths_or_none(
+            [dataset.tags(b).get("wavelength") for b in range(1, dataset.count + 1)]
+        )
         declared = [v for v in dataset.nodatavals if v is not None]
         self.nodata = nodata_values(*declared)
         self.nodata_sources = (f"GeoTIFF nodata tag {declared[0]}",) if declared else ()
@@ -291,7 +343,9 @@ class GeoTiffRaster(WindowedRaster):
             return self.dataset.read(window=self._window(window))
         except rasterio.errors.RasterioError as error:
             detail = str(error.__cause__ or error).strip().splitlines()[0]
-            raise DataError(f"{self.path}: cannot read {window}: {detail} (truncated or corrupt file?)") from None
+            raise DataError(
+                f"{self.path}: cannot read {window}: {detail} (truncated or corrupt file?)"
+            ) from None
 
     def _mask(self, window: Window) -> np.ndarray | None:
         if not self.has_mask:
@@ -319,17 +373,37 @@ class GeoTiffBlockWriter:
         writer.write(row, block (C, h, w), col); ...; writer.close()
     """
 
-    def __init__(self, path: str | Path, count: int, height: int, width: int, dtype, georef: GeoRef | None,
-                 nodata: float | None = None, block: int = BLOCK, compress: str = "deflate") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        count: int,
+        height: int,
+        width: int,
+        dtype,
+        georef: GeoRef | None,
+        nodata: float | None = None,
+        block: int = BLOCK,
+        compress: str = "deflate",
+    ) -> None:
         import warnings
 
         import rasterio
 
         self.path = Path(path)
         dtype = np.dtype(dtype)
-        profile = {"driver": "GTiff", "count": count, "height": height, "width": width, "dtype": dtype.name,
-                   "compress": compress, "BIGTIFF": "IF_SAFER", "interleave": "band"}
-        if height >= 16 and width >= 16:  # TIFF tiles are multiples of 16; tiny rasters stay striped
+        profile = {
+            "driver": "GTiff",
+            "count": count,
+            "height": height,
+            "width": width,
+            "dtype": dtype.name,
+            "compress": compress,
+            "BIGTIFF": "IF_SAFER",
+            "interleave": "band",
+        }
+        if (
+            height >= 16 and width >= 16
+        ):  # TIFF tiles are multiples of 16; tiny rasters stay striped
             size = min(block, 16 * max(1, min(height, width) // 16))
             profile.update(tiled=True, blockxsize=size, blockysize=size)
         if dtype.kind == "f":
@@ -360,11 +434,20 @@ class GeoTiffBlockWriter:
 COG_RESAMPLING = {"classes": "MODE", "continuous": "AVERAGE"}
 
 
-def copy_as_cog(source: str | Path, destination: str | Path, resampling: str = "MODE", block: int = 512) -> Path:
+def copy_as_cog(
+    source: str | Path, destination: str | Path, resampling: str = "MODE", block: int = 512
+) -> Path:
     """Copy a GeoTIFF to a Cloud-Optimized GeoTIFF (GDAL's COG driver: tiles, deflate, internal overviews
     computed with ``resampling`` — MODE for classes, AVERAGE for continuous values; nodata respected)."""
     import rasterio.shutil
 
-    rasterio.shutil.copy(str(source), str(destination), driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=block,
-                         OVERVIEW_RESAMPLING=resampling, BIGTIFF="IF_SAFER")
+    rasterio.shutil.copy(
+        str(source),
+        str(destination),
+        driver="COG",
+        COMPRESS="DEFLATE",
+        BLOCKSIZE=block,
+        OVERVIEW_RESAMPLING=resampling,
+        BIGTIFF="IF_SAFER",
+    )
     return Path(destination)

@@ -20,10 +20,14 @@ def read_source(spec: SourceSpec) -> RasterData:
     return read_raster(spec.path, key=spec.key, fmt=spec.format, layout=spec.layout)
 
 
-def _check_grid(what: str, path: Path, shape: tuple[int, int], expected: tuple[int, int], hsi_path: Path) -> None:
+def _check_grid(
+    what: str, path: Path, shape: tuple[int, int], expected: tuple[int, int], hsi_path: Path
+) -> None:
     if tuple(shape) != tuple(expected):
-        raise DataError(f"{path}: {what} is {shape[0]}x{shape[1]} (H x W), expected {expected[0]}x{expected[1]} "
-                        f"like the HSI cube {hsi_path.name} (check the 'layout' of both sources)")
+        raise DataError(
+            f"{path}: {what} is {shape[0]}x{shape[1]} (H x W), expected {expected[0]}x{expected[1]} "
+            f"like the HSI cube {hsi_path.name} (check the 'layout' of both sources)"
+        )
 
 
 def load_scene(description: str | Path | DatasetDescription) -> Scene:
@@ -62,24 +66,47 @@ def load_scene(description: str | Path | DatasetDescription) -> Scene:
     else:
         raw = np.where(train_raw != description.unlabelled, train_raw, test_raw)
         label_source = f"{split.train.path} + {split.test.path}"
-    labels = map_label_values(raw, description.label_values, description.unlabelled, label_source,
-                              description.class_names)
+    labels = map_label_values(
+        raw, description.label_values, description.unlabelled, label_source, description.class_names
+    )
     if split.method == "masks":
-        train_mask, test_mask = masks_from_rasters(labels, train_raw, test_raw, description.unlabelled)
+        train_mask, test_mask = masks_from_rasters(
+            labels, train_raw, test_raw, description.unlabelled
+        )
     else:
-        train_mask, test_mask = stratified_split(labels, split.train_fraction, split.train_per_class, split.seed)
+        train_mask, test_mask = stratified_split(
+            labels, split.train_fraction, split.train_per_class, split.seed
+        )
 
-    wavelengths = description.wavelengths_nm if description.wavelengths_nm is not None else hsi_raster.wavelengths_nm
+    wavelengths = (
+        description.wavelengths_nm
+        if description.wavelengths_nm is not None
+        else hsi_raster.wavelengths_nm
+    )
     if wavelengths is not None and len(wavelengths) != hsi.shape[0]:
-        raise DataError(f"{description.path}: {len(wavelengths)} wavelengths for the {hsi.shape[0]} bands of "
-                        f"{description.hsi.path.name}, expected one per band")
+        raise DataError(
+            f"{description.path}: {len(wavelengths)} wavelengths for the {hsi.shape[0]} bands of "
+            f"{description.hsi.path.name}, expected one per band"
+        )
     georef = hsi_raster.georef or next((g for g in x_georefs if g is not None), None)
     if georef is None and isinstance(description.extra.get("georef"), dict):
         try:
             georef = GeoRef.from_dict(description.extra["georef"])
         except (KeyError, TypeError) as error:
-            raise DataError(f"{description.path}: 'georef' is {description.extra['georef']!r}, expected "
-                            "{transform: [a, b, c, d, e, f], crs: 'EPSG:...'}") from error
-    return Scene(hsi=hsi, x=x, labels=labels, class_names=description.class_names, train_mask=train_mask,
-                 test_mask=test_mask, wavelengths_nm=wavelengths, x_modality=description.x_modality,
-                 x_channel_names=description.x_channel_names, georef=georef, name=description.name)
+            raise DataError(
+                f"{description.path}: 'georef' is {description.extra['georef']!r}, expected "
+                "{transform: [a, b, c, d, e, f], crs: 'EPSG:...'}"
+            ) from error
+    return Scene(
+        hsi=hsi,
+        x=x,
+        labels=labels,
+        class_names=description.class_names,
+        train_mask=train_mask,
+        test_mask=test_mask,
+        wavelengths_nm=wavelengths,
+        x_modality=description.x_modality,
+        x_channel_names=description.x_channel_names,
+        georef=georef,
+        name=description.name,
+    )

@@ -30,7 +30,9 @@ def parse_key_path(key: str) -> list[str | int]:
     for name, index in _TOKEN.findall(key):
         tokens.append(int(index) if index else name)
     if not tokens or not isinstance(tokens[0], str):
-        raise DataError(f"MAT key {key!r}: expected a variable name first, e.g. 'data' or 'hsi.Data'")
+        raise DataError(
+            f"MAT key {key!r}: expected a variable name first, e.g. 'data' or 'hsi.Data'"
+        )
     return tokens
 
 
@@ -42,7 +44,9 @@ def mat_version(path: Path) -> str:
     with open(path, "rb") as handle:
         head = handle.read(520)
     if len(head) < 128:
-        raise DataError(f"{path}: {len(head)} bytes, expected at least a 128-byte MATLAB header (truncated file?)")
+        raise DataError(
+            f"{path}: {len(head)} bytes, expected at least a 128-byte MATLAB header (truncated file?)"
+        )
     if head[512:520] == HDF5_SIGNATURE or b"MATLAB 7.3" in head[:128] or head[:8] == HDF5_SIGNATURE:
         return "7.3"
     return "5"
@@ -57,14 +61,17 @@ def list_mat_keys(path: Path) -> list[str]:
             with h5py.File(path, "r") as handle:
                 return [k for k in handle.keys() if not k.startswith("#")]
         except OSError as error:
-            raise DataError(f"{path}: cannot open as MATLAB v7.3 (HDF5): {error} "
-                            "(truncated or corrupt file?)") from error
+            raise DataError(
+                f"{path}: cannot open as MATLAB v7.3 (HDF5): {error} (truncated or corrupt file?)"
+            ) from error
     import scipy.io
 
     try:
         return [name for name, _, _ in scipy.io.whosmat(str(path))]
     except Exception as error:  # scipy raises several types for damaged files
-        raise DataError(f"{path}: cannot read as MATLAB v5 file: {error} (truncated or corrupt file?)") from error
+        raise DataError(
+            f"{path}: cannot read as MATLAB v5 file: {error} (truncated or corrupt file?)"
+        ) from error
 
 
 def read_mat(path: str | Path, key: str) -> np.ndarray:
@@ -86,12 +93,16 @@ def _read_mat5(path: Path, key: str, tokens: list[str | int]) -> np.ndarray:
 
     present = list_mat_keys(path)
     if tokens[0] not in present:
-        raise DataError(f"{path}: no variable {tokens[0]!r}, expected one of the keys present: {present}")
+        raise DataError(
+            f"{path}: no variable {tokens[0]!r}, expected one of the keys present: {present}"
+        )
     nested = len(tokens) > 1
     try:
         contents = scipy.io.loadmat(str(path), variable_names=[tokens[0]], simplify_cells=nested)
     except Exception as error:
-        raise DataError(f"{path}: cannot read variable {tokens[0]!r}: {error} (truncated or corrupt file?)") from error
+        raise DataError(
+            f"{path}: cannot read variable {tokens[0]!r}: {error} (truncated or corrupt file?)"
+        ) from error
     value = contents[tokens[0]]
     for depth, token in enumerate(tokens[1:], start=1):
         value = _step(value, token, path, key, depth, tokens)
@@ -105,11 +116,17 @@ def _step(value, token, path: Path, key: str, depth: int, tokens) -> object:
             value = value.ravel(order="F")  # MATLAB linear indexing is column-major
         if not isinstance(value, (list, tuple, np.ndarray)) or token >= len(value):
             size = len(value) if hasattr(value, "__len__") else "not a cell"
-            raise DataError(f"{path}: {where}[{token}] out of range in key {key!r}, got cell size {size}")
+            raise DataError(
+                f"{path}: {where}[{token}] out of range in key {key!r}, got cell size {size}"
+            )
         return value[token]
     if not isinstance(value, dict) or token not in value:
-        fields = sorted(value) if isinstance(value, dict) else f"a {type(value).__name__}, not a struct"
-        raise DataError(f"{path}: {where} has no field {token!r} (key {key!r}), expected one of: {fields}")
+        fields = (
+            sorted(value) if isinstance(value, dict) else f"a {type(value).__name__}, not a struct"
+        )
+        raise DataError(
+            f"{path}: {where} has no field {token!r} (key {key!r}), expected one of: {fields}"
+        )
     return value[token]
 
 
@@ -131,10 +148,14 @@ def _import_h5py(path: Path):
     try:
         import h5py
     except ImportError as error:
-        raise DataError(f"{path}: MATLAB v7.3 (HDF5) file, reading it needs h5py which is not installed "
-                        "(pip install h5py)") from error
+        raise DataError(
+            f"{path}: MATLAB v7.3 (HDF5) file, reading it needs h5py which is not installed "
+            "(pip install h5py)"
+        ) from error
     if h5py is None:  # a test may block the import by setting sys.modules['h5py'] = None
-        raise DataError(f"{path}: MATLAB v7.3 (HDF5) file, reading it needs h5py which is not installed")
+        raise DataError(
+            f"{path}: MATLAB v7.3 (HDF5) file, reading it needs h5py which is not installed"
+        )
     return h5py
 
 
@@ -143,7 +164,9 @@ def _open_h5(path: Path):
     try:
         return h5py.File(path, "r")
     except OSError as error:
-        raise DataError(f"{path}: cannot open as MATLAB v7.3 (HDF5): {error} (truncated or corrupt file?)") from error
+        raise DataError(
+            f"{path}: cannot open as MATLAB v7.3 (HDF5): {error} (truncated or corrupt file?)"
+        ) from error
 
 
 def _locate_mat73(handle, path: Path, key: str, tokens: list[str | int]):
@@ -155,19 +178,33 @@ def _locate_mat73(handle, path: Path, key: str, tokens: list[str | int]):
         where = _render(tokens[:depth]) or "file"
         if isinstance(token, int):
             if not isinstance(node, h5py.Dataset) or node.dtype.kind != "O":
-                raise DataError(f"{path}: {where} is not a cell array, cannot index [{token}] in key {key!r}")
-            refs = np.asarray(node).reshape(-1)  # reversed axes, C order = MATLAB's column-major order
+                raise DataError(
+                    f"{path}: {where} is not a cell array, cannot index [{token}] in key {key!r}"
+                )
+            refs = np.asarray(node).reshape(
+                -1
+            )  # reversed axes, C order = MATLAB's column-major order
             if token >= refs.size:
-                raise DataError(f"{path}: {where}[{token}] out of range in key {key!r}, got cell size {refs.size}")
+                raise DataError(
+                    f"{path}: {where}[{token}] out of range in key {key!r}, got cell size {refs.size}"
+                )
             node = handle[refs[token]]
             continue
         if not isinstance(node, h5py.Group) or token not in node:
-            present = [k for k in node.keys() if not k.startswith("#")] if isinstance(node, h5py.Group) else []
-            raise DataError(f"{path}: no key {token!r} in {where} (key {key!r}), expected one of the keys "
-                            f"present: {present}")
+            present = (
+                [k for k in node.keys() if not k.startswith("#")]
+                if isinstance(node, h5py.Group)
+                else []
+            )
+            raise DataError(
+                f"{path}: no key {token!r} in {where} (key {key!r}), expected one of the keys "
+                f"present: {present}"
+            )
         node = node[token]
     if not isinstance(node, h5py.Dataset):
-        raise DataError(f"{path}: key {key!r} is a struct, expected an array; its fields: {list(node.keys())}")
+        raise DataError(
+            f"{path}: key {key!r} is a struct, expected an array; its fields: {list(node.keys())}"
+        )
     if node.dtype.kind not in "biuf":
         raise DataError(f"{path}: key {key!r} holds {node.dtype} data, expected a numeric array")
     return node
@@ -179,7 +216,9 @@ def _read_mat73(path: Path, key: str, tokens: list[str | int]) -> np.ndarray:
         try:
             data = node[()]
         except OSError as error:
-            raise DataError(f"{path}: cannot read key {key!r}: {error} (truncated or corrupt file?)") from error
+            raise DataError(
+                f"{path}: cannot read key {key!r}: {error} (truncated or corrupt file?)"
+            ) from error
     return np.asarray(data).T.copy()  # HDF5 axes are MATLAB's reversed
 
 
@@ -202,8 +241,10 @@ class Mat73Raster(ArrayRaster):
         try:
             return super()._read(window)
         except OSError as error:
-            raise DataError(f"{self.path}: cannot read key {self.key!r} window {window}: {error} "
-                            "(truncated or corrupt file?)") from None
+            raise DataError(
+                f"{self.path}: cannot read key {self.key!r} window {window}: {error} "
+                "(truncated or corrupt file?)"
+            ) from None
 
     def close(self) -> None:
         self.handle.close()
@@ -231,17 +272,25 @@ def write_mat(path: str | Path, arrays: dict[str, np.ndarray], version: str = "5
         if version == "5":
             import scipy.io
 
-            compress = all(np.asarray(a).dtype.kind in "biu" for a in arrays.values())  # noisy floats barely shrink
+            compress = all(
+                np.asarray(a).dtype.kind in "biu" for a in arrays.values()
+            )  # noisy floats barely shrink
             scipy.io.savemat(str(temp), arrays, do_compression=compress)
         else:
             h5py = _import_h5py(path)
             with h5py.File(temp, "w", userblock_size=512) as handle:
                 for name, array in arrays.items():
                     array = np.asarray(array)
-                    options = {"compression": "gzip", "compression_opts": 1} if array.dtype.kind in "biu" else {}
+                    options = (
+                        {"compression": "gzip", "compression_opts": 1}
+                        if array.dtype.kind in "biu"
+                        else {}
+                    )
                     dataset = handle.create_dataset(name, data=array.T, **options)
                     dataset.attrs["MATLAB_class"] = np.bytes_(_matlab_class(array.dtype))
-            header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: comix.data HDF5 schema 1.00 ."
+            header = (
+                b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: comix.data HDF5 schema 1.00 ."
+            )
             with open(temp, "r+b") as raw:
                 raw.write(header.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02IM")
     return path

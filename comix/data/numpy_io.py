@@ -24,7 +24,9 @@ def read_npy(path: str | Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
-        raise DataError(f"{path}: cannot read as .npy: {error} (truncated or corrupt file?)") from error
+        raise DataError(
+            f"{path}: cannot read as .npy: {error} (truncated or corrupt file?)"
+        ) from error
 
 
 def list_npz_keys(path: str | Path) -> list[str]:
@@ -35,7 +37,9 @@ def list_npz_keys(path: str | Path) -> list[str]:
         with np.load(path, allow_pickle=False) as archive:
             return list(archive.files)
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-        raise DataError(f"{path}: cannot read as .npz: {error} (truncated or corrupt file?)") from error
+        raise DataError(
+            f"{path}: cannot read as .npz: {error} (truncated or corrupt file?)"
+        ) from error
 
 
 def read_npz(path: str | Path, key: str) -> np.ndarray:
@@ -48,7 +52,9 @@ def read_npz(path: str | Path, key: str) -> np.ndarray:
         with np.load(path, allow_pickle=False) as archive:
             return archive[key]
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-        raise DataError(f"{path}: cannot read key {key!r}: {error} (truncated or corrupt file?)") from error
+        raise DataError(
+            f"{path}: cannot read key {key!r}: {error} (truncated or corrupt file?)"
+        ) from error
 
 
 class NpyRaster(ArrayRaster):
@@ -71,9 +77,13 @@ class NpyRaster(ArrayRaster):
         try:
             mapped = np.load(path, mmap_mode="r", allow_pickle=False)
         except (ValueError, OSError, EOFError) as error:
-            raise DataError(f"{path}: cannot read as .npy: {error} (truncated or corrupt file?)") from error
+            raise DataError(
+                f"{path}: cannot read as .npy: {error} (truncated or corrupt file?)"
+            ) from error
         if not isinstance(mapped, np.memmap):
-            raise DataError(f"{path}: got an array that cannot be memory-mapped (object dtype?), expected numbers")
+            raise DataError(
+                f"{path}: got an array that cannot be memory-mapped (object dtype?), expected numbers"
+            )
         return mapped
 
     @contextlib.contextmanager
@@ -99,12 +109,20 @@ class NpyBlockWriter:
 
     def __init__(self, path: str | Path, shape: tuple[int, ...], dtype) -> None:
         if len(shape) not in (2, 3):
-            raise DataError(f"NpyBlockWriter({path}): got shape {shape}, expected (H, W) or (C, H, W)")
+            raise DataError(
+                f"NpyBlockWriter({path}): got shape {shape}, expected (H, W) or (C, H, W)"
+            )
         self.path = Path(path)
         self.shape, self.dtype = tuple(int(s) for s in shape), np.dtype(dtype)
         self.handle = open(self.path, "wb")
-        np.lib.format.write_array_header_1_0(self.handle, {"descr": np.lib.format.dtype_to_descr(self.dtype),
-                                                           "fortran_order": False, "shape": self.shape})
+        np.lib.format.write_array_header_1_0(
+            self.handle,
+            {
+                "descr": np.lib.format.dtype_to_descr(self.dtype),
+                "fortran_order": False,
+                "shape": self.shape,
+            },
+        )
         self.offset = self.handle.tell()
         self.handle.truncate(self.offset + int(np.prod(self.shape)) * self.dtype.itemsize)
         self.handle.flush()
@@ -115,11 +133,19 @@ class NpyBlockWriter:
         channels, height, width = (1, *self.shape) if len(self.shape) == 2 else self.shape
         block = np.asarray(block, dtype=self.dtype)
         block3 = block[None] if block.ndim == 2 and len(self.shape) == 2 else block
-        if (block3.ndim != 3 or block3.shape[0] != channels or row < 0 or col < 0
-                or row + block3.shape[1] > height or col + block3.shape[2] > width):
+        if (
+            block3.ndim != 3
+            or block3.shape[0] != channels
+            or row < 0
+            or col < 0
+            or row + block3.shape[1] > height
+            or col + block3.shape[2] > width
+        ):
             expected = "(h, w)" if len(self.shape) == 2 else f"({channels}, h, w)"
-            raise DataError(f"NpyBlockWriter({self.path}): got block of shape {block.shape} at row {row}, column "
-                            f"{col}, expected {expected} inside the {height} x {width} array")
+            raise DataError(
+                f"NpyBlockWriter({self.path}): got block of shape {block.shape} at row {row}, column "
+                f"{col}, expected {expected} inside the {height} x {width} array"
+            )
         item = self.dtype.itemsize
         fd = self.handle.fileno()
         h, w = block3.shape[1:]
@@ -129,7 +155,9 @@ class NpyBlockWriter:
                 _pwrite_all(fd, np.ascontiguousarray(block3[channel]).tobytes(), start)
                 continue
             for r in range(h):
-                _pwrite_all(fd, np.ascontiguousarray(block3[channel, r]).tobytes(), start + r * width * item)
+                _pwrite_all(
+                    fd, np.ascontiguousarray(block3[channel, r]).tobytes(), start + r * width * item
+                )
 
     def close(self) -> None:
         self.handle.close()

@@ -16,16 +16,27 @@ import numpy as np
 
 from comix.data.envi_io import open_envi, read_envi
 from comix.data.errors import DataError
-from comix.data.geotiff_io import open_geotiff, read_geotiff
 from comix.data.georef import GeoRef
+from comix.data.geotiff_io import open_geotiff, read_geotiff
 from comix.data.mat_io import open_mat, read_mat
 from comix.data.numpy_io import NpyRaster, read_npy, read_npz
 from comix.data.windowed import ArrayRaster, WindowedRaster
 
 FORMATS = ("mat", "geotiff", "envi", "npy", "npz")
-_SUFFIX_TO_FORMAT = {".mat": "mat", ".tif": "geotiff", ".tiff": "geotiff", ".hdr": "envi", ".img": "envi",
-                     ".dat": "envi", ".raw": "envi", ".bsq": "envi", ".bil": "envi", ".bip": "envi",
-                     ".npy": "npy", ".npz": "npz"}
+_SUFFIX_TO_FORMAT = {
+    ".mat": "mat",
+    ".tif": "geotiff",
+    ".tiff": "geotiff",
+    ".hdr": "envi",
+    ".img": "envi",
+    ".dat": "envi",
+    ".raw": "envi",
+    ".bsq": "envi",
+    ".bil": "envi",
+    ".bip": "envi",
+    ".npy": "npy",
+    ".npz": "npz",
+}
 LAYOUTS = ("HWC", "CHW", "HW")
 DEFAULT_LAYOUT = {"mat": "HWC", "npy": "HWC", "npz": "HWC", "geotiff": "CHW", "envi": "CHW"}
 
@@ -56,8 +67,10 @@ def infer_format(path: str | Path) -> str:
         return _SUFFIX_TO_FORMAT[suffix]
     if suffix == "" and Path(str(path) + ".hdr").is_file():
         return "envi"
-    raise DataError(f"{path}: unknown raster format (suffix {suffix!r}), expected one of "
-                    f"{sorted(_SUFFIX_TO_FORMAT)} or a 'format' of {list(FORMATS)}")
+    raise DataError(
+        f"{path}: unknown raster format (suffix {suffix!r}), expected one of "
+        f"{sorted(_SUFFIX_TO_FORMAT)} or a 'format' of {list(FORMATS)}"
+    )
 
 
 def _checked_source(path: str | Path, key: str | None, fmt: str | None) -> tuple[Path, str]:
@@ -74,8 +87,9 @@ def _checked_source(path: str | Path, key: str | None, fmt: str | None) -> tuple
     return path, fmt
 
 
-def read_raster(path: str | Path, key: str | None = None, fmt: str | None = None,
-                layout: str | None = None) -> RasterData:
+def read_raster(
+    path: str | Path, key: str | None = None, fmt: str | None = None, layout: str | None = None
+) -> RasterData:
     """Read one raster.
 
     Args:
@@ -99,7 +113,9 @@ def read_raster(path: str | Path, key: str | None = None, fmt: str | None = None
         array, georef, wavelengths = read_envi(path)
     if fmt in ("geotiff", "envi"):
         if layout not in (None, "CHW"):
-            raise DataError(f"{path}: {fmt} rasters are read band-first, got layout {layout!r}, expected 'CHW' or none")
+            raise DataError(
+                f"{path}: {fmt} rasters are read band-first, got layout {layout!r}, expected 'CHW' or none"
+            )
         layout = "CHW"
     layout = layout or DEFAULT_LAYOUT[fmt]
     if array.ndim == 2:
@@ -107,8 +123,13 @@ def read_raster(path: str | Path, key: str | None = None, fmt: str | None = None
     return RasterData(array, layout, georef, wavelengths, path)
 
 
-def open_raster(path: str | Path, key: str | None = None, fmt: str | None = None, layout: str | None = None,
-                nodata: float | None = None) -> WindowedRaster:
+def open_raster(
+    path: str | Path,
+    key: str | None = None,
+    fmt: str | None = None,
+    layout: str | None = None,
+    nodata: float | None = None,
+) -> WindowedRaster:
     """Open one raster for windowed reading, ``(C, H, W)`` windows whatever the stored layout.
 
     GeoTIFF, ENVI, ``.npy`` and MATLAB v7.3 are read window by window; a MATLAB v5 variable and a ``.npz``
@@ -117,7 +138,9 @@ def open_raster(path: str | Path, key: str | None = None, fmt: str | None = None
     """
     path, fmt = _checked_source(path, key, fmt)
     if fmt in ("geotiff", "envi") and layout not in (None, "CHW"):
-        raise DataError(f"{path}: {fmt} rasters are read band-first, got layout {layout!r}, expected 'CHW' or none")
+        raise DataError(
+            f"{path}: {fmt} rasters are read band-first, got layout {layout!r}, expected 'CHW' or none"
+        )
     layout = layout or DEFAULT_LAYOUT[fmt]
     if layout not in LAYOUTS:
         raise DataError(f"{path}: got layout {layout!r}, expected one of {list(LAYOUTS)}")
@@ -142,8 +165,10 @@ def to_chw(raster: RasterData) -> np.ndarray:
         raise DataError(f"{raster.path}: got layout {layout!r}, expected one of {list(LAYOUTS)}")
     expected_ndim = 2 if layout == "HW" else 3
     if array.ndim != expected_ndim:
-        raise DataError(f"{raster.path}: array shape {array.shape} has {array.ndim} axes, expected "
-                        f"{expected_ndim} for layout {layout}")
+        raise DataError(
+            f"{raster.path}: array shape {array.shape} has {array.ndim} axes, expected "
+            f"{expected_ndim} for layout {layout}"
+        )
     if layout == "HW":
         return array[None]
     if layout == "HWC":
@@ -155,6 +180,8 @@ def to_hw(raster: RasterData, what: str = "label raster") -> np.ndarray:
     """A single-channel raster as ``(H, W)``; :class:`DataError` if it has several channels."""
     chw = to_chw(raster)
     if chw.shape[0] != 1:
-        raise DataError(f"{raster.path}: {what} has {chw.shape[0]} channels (shape {raster.array.shape}, "
-                        f"layout {raster.layout}), expected 1")
+        raise DataError(
+            f"{raster.path}: {what} has {chw.shape[0]} channels (shape {raster.array.shape}, "
+            f"layout {raster.layout}), expected 1"
+        )
     return chw[0]

@@ -53,15 +53,25 @@ class Scene:
     def __post_init__(self) -> None:
         self.class_names = tuple(str(c) for c in self.class_names)
         if self.hsi.ndim != 3:
-            raise DataError(f"Scene '{self.name}': hsi has shape {self.hsi.shape}, expected 3 axes (bands, H, W)")
+            raise DataError(
+                f"Scene '{self.name}': hsi has shape {self.hsi.shape}, expected 3 axes (bands, H, W)"
+            )
         if self.x.ndim != 3:
-            raise DataError(f"Scene '{self.name}': x has shape {self.x.shape}, expected 3 axes (C, H, W)")
+            raise DataError(
+                f"Scene '{self.name}': x has shape {self.x.shape}, expected 3 axes (C, H, W)"
+            )
         height, width = self.hsi.shape[1:]
-        for what, array in (("x", self.x[0]), ("labels", self.labels), ("train_mask", self.train_mask),
-                            ("test_mask", self.test_mask)):
+        for what, array in (
+            ("x", self.x[0]),
+            ("labels", self.labels),
+            ("train_mask", self.train_mask),
+            ("test_mask", self.test_mask),
+        ):
             if array.shape != (height, width):
-                raise DataError(f"Scene '{self.name}': {what} is {array.shape[0]}x{array.shape[1]} (H x W), "
-                                f"expected {height}x{width} like the HSI cube")
+                raise DataError(
+                    f"Scene '{self.name}': {what} is {array.shape[0]}x{array.shape[1]} (H x W), "
+                    f"expected {height}x{width} like the HSI cube"
+                )
         self.hsi = np.ascontiguousarray(self.hsi, dtype=np.float32)
         self.x = np.ascontiguousarray(self.x, dtype=np.float32)
         self.labels = np.ascontiguousarray(self.labels, dtype=np.int64)
@@ -70,27 +80,37 @@ class Scene:
         num_classes = len(self.class_names)
         low, high = int(self.labels.min(initial=0)), int(self.labels.max(initial=0))
         if low < 0 or high > num_classes:
-            raise DataError(f"Scene '{self.name}': label values span {low}..{high}, expected 0 (unlabelled) "
-                            f"or 1..{num_classes} for the {num_classes} declared classes")
+            raise DataError(
+                f"Scene '{self.name}': label values span {low}..{high}, expected 0 (unlabelled) "
+                f"or 1..{num_classes} for the {num_classes} declared classes"
+            )
         if np.any(self.train_mask & self.test_mask):
-            raise DataError(f"Scene '{self.name}': {int(np.sum(self.train_mask & self.test_mask))} pixels are in "
-                            "both train_mask and test_mask, expected disjoint masks")
+            raise DataError(
+                f"Scene '{self.name}': {int(np.sum(self.train_mask & self.test_mask))} pixels are in "
+                "both train_mask and test_mask, expected disjoint masks"
+            )
         for what, mask in (("train_mask", self.train_mask), ("test_mask", self.test_mask)):
             stray = int(np.sum(mask & (self.labels == 0)))
             if stray:
-                raise DataError(f"Scene '{self.name}': {what} covers {stray} unlabelled pixels, "
-                                "expected only labelled ones")
+                raise DataError(
+                    f"Scene '{self.name}': {what} covers {stray} unlabelled pixels, "
+                    "expected only labelled ones"
+                )
         if self.wavelengths_nm is not None:
             self.wavelengths_nm = np.asarray(self.wavelengths_nm, dtype=np.float64).reshape(-1)
             if self.wavelengths_nm.shape[0] != self.hsi.shape[0]:
-                raise DataError(f"Scene '{self.name}': {self.wavelengths_nm.shape[0]} wavelengths for "
-                                f"{self.hsi.shape[0]} bands, expected one per band")
+                raise DataError(
+                    f"Scene '{self.name}': {self.wavelengths_nm.shape[0]} wavelengths for "
+                    f"{self.hsi.shape[0]} bands, expected one per band"
+                )
         if not self.x_channel_names:
             self.x_channel_names = tuple(f"{self.x_modality}_{i}" for i in range(self.x.shape[0]))
         self.x_channel_names = tuple(self.x_channel_names)
         if len(self.x_channel_names) != self.x.shape[0]:
-            raise DataError(f"Scene '{self.name}': {len(self.x_channel_names)} x_channel_names for "
-                            f"{self.x.shape[0]} x channels, expected one per channel")
+            raise DataError(
+                f"Scene '{self.name}': {len(self.x_channel_names)} x_channel_names for "
+                f"{self.x.shape[0]} x channels, expected one per channel"
+            )
 
     @property
     def height(self) -> int:

@@ -7,8 +7,12 @@ import numpy as np
 from comix.data.errors import DataError
 
 
-def stratified_split(labels: np.ndarray, train_fraction: float | None = None, train_per_class: int | None = None,
-                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray,
+    train_fraction: float | None = None,
+    train_per_class: int | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Seeded per-class random split of the labelled pixels.
 
     Args:
@@ -22,8 +26,10 @@ def stratified_split(labels: np.ndarray, train_fraction: float | None = None, tr
         ``(train_mask, test_mask)``, bool ``(H, W)``, disjoint, covering every labelled pixel.
     """
     if (train_fraction is None) == (train_per_class is None):
-        raise DataError(f"stratified_split: got train_fraction={train_fraction}, train_per_class={train_per_class}, "
-                        "expected exactly one")
+        raise DataError(
+            f"stratified_split: got train_fraction={train_fraction}, train_per_class={train_per_class}, "
+            "expected exactly one"
+        )
     rng = np.random.default_rng(seed)
     flat = labels.reshape(-1)
     train = np.zeros(flat.shape, dtype=bool)
@@ -39,14 +45,19 @@ def stratified_split(labels: np.ndarray, train_fraction: float | None = None, tr
     return train, (labels > 0) & ~train
 
 
-def masks_from_rasters(labels: np.ndarray, train_raw: np.ndarray | None, test_raw: np.ndarray,
-                       unlabelled: int) -> tuple[np.ndarray, np.ndarray]:
+def masks_from_rasters(
+    labels: np.ndarray, train_raw: np.ndarray | None, test_raw: np.ndarray, unlabelled: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Given train/test rasters (label rasters or 0/1 masks): a pixel is in a set where its raster is
     not ``unlabelled`` and the pixel is labelled. Without a train raster, train = labelled minus test.
     """
     test = (test_raw != unlabelled) & (labels > 0)
-    train = (train_raw != unlabelled) & (labels > 0) if train_raw is not None else (labels > 0) & ~test
+    train = (
+        (train_raw != unlabelled) & (labels > 0) if train_raw is not None else (labels > 0) & ~test
+    )
     overlap = int(np.sum(train & test))
     if overlap:
-        raise DataError(f"given train and test masks overlap on {overlap} labelled pixels, expected disjoint masks")
+        raise DataError(
+            f"given train and test masks overlap on {overlap} labelled pixels, expected disjoint masks"
+        )
     return train, test

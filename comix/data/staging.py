@@ -26,8 +26,10 @@ def check_output_folder(output: str | Path, overwrite: bool = False) -> Path:
     if output.exists() and not output.is_dir():
         raise DataError(f"output {output}: got a file, expected a folder (absent or empty)")
     if output.is_dir() and not overwrite and any(output.iterdir()):
-        raise DataError(f"output {output}: got a folder that is not empty, expected an absent or empty folder "
-                        "(--overwrite replaces it)")
+        raise DataError(
+            f"output {output}: got a folder that is not empty, expected an absent or empty folder "
+            "(--overwrite replaces it)"
+        )
     return output
 
 

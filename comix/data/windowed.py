@@ -49,13 +49,19 @@ class Window:
         return slice(self.col, self.col + self.width)
 
     def __str__(self) -> str:
-        return f"rows {self.row}-{self.row + self.height}, columns {self.col}-{self.col + self.width}"
+        return (
+            f"rows {self.row}-{self.row + self.height}, columns {self.col}-{self.col + self.width}"
+        )
 
     def clip(self, height: int, width: int) -> Window:
         """The part of this window inside a ``height x width`` raster (may be empty)."""
         row, col = max(self.row, 0), max(self.col, 0)
-        return Window(row, col, max(0, min(self.row + self.height, height) - row),
-                      max(0, min(self.col + self.width, width) - col))
+        return Window(
+            row,
+            col,
+            max(0, min(self.row + self.height, height) - row),
+            max(0, min(self.col + self.width, width) - col),
+        )
 
 
 def nodata_values(*values: float | None) -> tuple[float, ...]:
@@ -72,7 +78,9 @@ def nodata_values(*values: float | None) -> tuple[float, ...]:
     return tuple(found)
 
 
-def valid_pixels(block: np.ndarray, nodata: Sequence[float] = (), mask: np.ndarray | None = None) -> np.ndarray:
+def valid_pixels(
+    block: np.ndarray, nodata: Sequence[float] = (), mask: np.ndarray | None = None
+) -> np.ndarray:
     """(h, w) bool for a (C, h, w) block in its stored dtype: every value finite and none equal to a
     ``nodata`` value, and ``mask`` (h, w) true where given. See the module doc."""
     if block.dtype.kind == "f":
@@ -133,7 +141,9 @@ class WindowedRaster(ABC):
         """``(block (C, h, w) float32, valid (h, w) bool)`` for ``window`` (which must lie inside)."""
         height, width = self.shape[1:]
         if window.clip(height, width) != window or window.height < 1 or window.width < 1:
-            raise DataError(f"{self.label}: window {window} is not inside the {height} x {width} raster")
+            raise DataError(
+                f"{self.label}: window {window} is not inside the {height} x {width} raster"
+            )
         native = self._read(window)
         valid = valid_pixels(native, self.nodata, self._mask(window))
         return native.astype(np.float32, copy=False), valid
@@ -176,16 +186,29 @@ class ArrayRaster(WindowedRaster):
     so pages of a memory map do not stay in this process's resident memory.
     """
 
-    def __init__(self, array, axes: str, path: str | Path | None = None, georef: GeoRef | None = None,
-                 wavelengths_nm: np.ndarray | None = None, nodata: Sequence[float] = (),
-                 nodata_sources: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        array,
+        axes: str,
+        path: str | Path | None = None,
+        georef: GeoRef | None = None,
+        wavelengths_nm: np.ndarray | None = None,
+        nodata: Sequence[float] = (),
+        nodata_sources: Sequence[str] = (),
+    ) -> None:
         if axes not in STORED_AXES:
-            raise DataError(f"{path or 'array'}: got axis order {axes!r}, expected one of {list(STORED_AXES)}")
+            raise DataError(
+                f"{path or 'array'}: got axis order {axes!r}, expected one of {list(STORED_AXES)}"
+            )
         if len(array.shape) == 2 and len(axes) == 3:
-            axes = axes.replace("C", "")  # a 2-D array is one channel whatever layout the file's kind defaults to
+            axes = axes.replace(
+                "C", ""
+            )  # a 2-D array is one channel whatever layout the file's kind defaults to
         if len(array.shape) != len(axes):
-            raise DataError(f"{path or 'array'}: array shape {tuple(array.shape)} has {len(array.shape)} axes, "
-                            f"expected {len(axes)} for layout {axes}")
+            raise DataError(
+                f"{path or 'array'}: array shape {tuple(array.shape)} has {len(array.shape)} axes, "
+                f"expected {len(axes)} for layout {axes}"
+            )
         if np.dtype(array.dtype).kind not in "biuf":
             raise DataError(f"{path or 'array'}: got {array.dtype} data, expected a numeric array")
         self.array = array
@@ -204,7 +227,9 @@ class ArrayRaster(WindowedRaster):
         yield self.array
 
     def _read(self, window: Window) -> np.ndarray:
-        index = tuple({"C": slice(None), "H": window.rows, "W": window.cols}[axis] for axis in self.axes)
+        index = tuple(
+            {"C": slice(None), "H": window.rows, "W": window.cols}[axis] for axis in self.axes
+        )
         with self._array() as array:
             piece = np.array(array[index])  # a copy: nothing keeps the map's pages alive
         axes = self.axes if "C" in self.axes else "C" + self.axes
@@ -226,8 +251,10 @@ class StackedRaster(WindowedRaster):
         grid = parts[0].shape[1:]
         for part in parts[1:]:
             if part.shape[1:] != grid:
-                raise DataError(f"{part.label}: H x W {part.shape[1:]}, expected {grid} like {parts[0].label} "
-                                "(co-registered rasters)")
+                raise DataError(
+                    f"{part.label}: H x W {part.shape[1:]}, expected {grid} like {parts[0].label} "
+                    "(co-registered rasters)"
+                )
         self.parts = list(parts)
         self.path = parts[0].path
         self.shape = (sum(p.shape[0] for p in parts), *grid)

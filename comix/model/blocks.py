@@ -56,12 +56,29 @@ class ConvMlp(nn.Module):
 class DcnBlock(nn.Module):
     """Pre-norm residual DCN + MLP block; (B, C, *S) -> (B, C, *S), S = (H, W) or (D, H, W)."""
 
-    def __init__(self, ndim: int, channels: int, *, kernel: int, groups: int, offset_groups: int,
-                 mask_activation: str, mlp_ratio: float, drop_path: float) -> None:
+    def __init__(
+        self,
+        ndim: int,
+        channels: int,
+        *,
+        kernel: int,
+        groups: int,
+        offset_groups: int,
+        mask_activation: str,
+        mlp_ratio: float,
+        drop_path: float,
+    ) -> None:
         super().__init__()
         self.norm1 = _NORM[ndim](channels)
-        self.dcn = _DCN[ndim](channels, channels, kernel, padding=kernel // 2, groups=groups,
-                              offset_groups=offset_groups, mask_activation=mask_activation)
+        self.dcn = _DCN[ndim](
+            channels,
+            channels,
+            kernel,
+            padding=kernel // 2,
+            groups=groups,
+            offset_groups=offset_groups,
+            mask_activation=mask_activation,
+        )
         self.norm2 = _NORM[ndim](channels)
         self.mlp = ConvMlp(ndim, channels, mlp_ratio)
         self.drop_path = DropPath(drop_path)
@@ -71,11 +88,19 @@ class DcnBlock(nn.Module):
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
-def conv_norm(ndim: int, in_channels: int, out_channels: int, kernel: int, stride: int | tuple[int, ...],
-              activation: bool) -> nn.Sequential:
+def conv_norm(
+    ndim: int,
+    in_channels: int,
+    out_channels: int,
+    kernel: int,
+    stride: int | tuple[int, ...],
+    activation: bool,
+) -> nn.Sequential:
     """Conv (same padding, no bias) + BatchNorm (+ GELU): the unit of stems and downsamplers."""
     layers: list[nn.Module] = [
-        _CONV[ndim](in_channels, out_channels, kernel, stride=stride, padding=kernel // 2, bias=False),
+        _CONV[ndim](
+            in_channels, out_channels, kernel, stride=stride, padding=kernel // 2, bias=False
+        ),
         _NORM[ndim](out_channels),
     ]
     if activation:

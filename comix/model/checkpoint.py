@@ -79,13 +79,23 @@ def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
 def _normalization(model: ComixNet | ShipNet) -> dict[str, list[float]]:
     if isinstance(model, ShipNet):
         return {}  # SHIP scales by config.data_range
-    return {"hsi_mean": model.hsi_norm.mean.tolist(), "hsi_std": model.hsi_norm.std.tolist(),
-            "x_mean": model.x_norm.mean.tolist(), "x_std": model.x_norm.std.tolist()}
+    return {
+        "hsi_mean": model.hsi_norm.mean.tolist(),
+        "hsi_std": model.hsi_norm.std.tolist(),
+        "x_mean": model.x_norm.mean.tolist(),
+        "x_std": model.x_norm.std.tolist(),
+    }
 
 
-def save_checkpoint(model: ComixNet | ShipNet, path: str | Path, *, variant: str = "", class_names: list[str] | None = None,
-                    band_wavelengths_nm: list[float] | None = None,
-                    training_recipe: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    model: ComixNet | ShipNet,
+    path: str | Path,
+    *,
+    variant: str = "",
+    class_names: list[str] | None = None,
+    band_wavelengths_nm: list[float] | None = None,
+    training_recipe: dict[str, Any] | None = None,
+) -> Path:
     """Write ``path/model.safetensors`` and ``path/config.json``; returns the folder.
 
     ``class_names`` defaults to ``class_0 .. class_{K-1}``; its length must equal ``config.classes``, and
@@ -100,8 +110,14 @@ def save_checkpoint(model: ComixNet | ShipNet, path: str | Path, *, variant: str
     weights_path, config_path = checkpoint_paths(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
-    with atomic_path(weights_path) as temporary:  # a crash leaves the previous pair, never a torn file
-        save_file(state, str(temporary), metadata={"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION)})
+    with atomic_path(
+        weights_path
+    ) as temporary:  # a crash leaves the previous pair, never a torn file
+        save_file(
+            state,
+            str(temporary),
+            metadata={"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION)},
+        )
     document = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -110,27 +126,45 @@ def save_checkpoint(model: ComixNet | ShipNet, path: str | Path, *, variant: str
         "model_config": cfg.to_dict(),
         "normalization": _normalization(model),
         "class_names": names,
-        "band_wavelengths_nm": None if band_wavelengths_nm is None else [float(w) for w in band_wavelengths_nm],
+        "band_wavelengths_nm": None
+        if band_wavelengths_nm is None
+        else [float(w) for w in band_wavelengths_nm],
         "training_recipe": dict(training_recipe or {}),
-        "weights": {"file": WEIGHTS_FILE, "bytes": weights_path.stat().st_size, "sha256": file_sha256(weights_path)},
+        "weights": {
+            "file": WEIGHTS_FILE,
+            "bytes": weights_path.stat().st_size,
+            "sha256": file_sha256(weights_path),
+        },
     }
     write_text_atomic(config_path, json.dumps(document, indent=2) + "\n")
     return weights_path.parent
 
 
-def _check_metadata(class_names: list[str], wavelengths: list[float] | None, cfg: ComixConfig | ShipConfig,
-                    where: str) -> None:
-    classes, bands = (0, cfg.primary_channels) if isinstance(cfg, ShipConfig) else (cfg.classes, cfg.bands)
+def _check_metadata(
+    class_names: list[str],
+    wavelengths: list[float] | None,
+    cfg: ComixConfig | ShipConfig,
+    where: str,
+) -> None:
+    classes, bands = (
+        (0, cfg.primary_channels) if isinstance(cfg, ShipConfig) else (cfg.classes, cfg.bands)
+    )
     if len(class_names) != classes or not all(isinstance(n, str) for n in class_names):
-        raise CheckpointError(f"{where}: class_names: got {len(class_names)} names, expected {classes} strings "
-                              "(config.classes; none for a fusion model)")
+        raise CheckpointError(
+            f"{where}: class_names: got {len(class_names)} names, expected {classes} strings "
+            "(config.classes; none for a fusion model)"
+        )
     if wavelengths is not None:
         values = list(wavelengths)
         if len(values) != bands:
-            raise CheckpointError(f"{where}: band_wavelengths_nm: got {len(values)} values, expected {bands} "
-                                  "(config.bands / primary_channels)")
+            raise CheckpointError(
+                f"{where}: band_wavelengths_nm: got {len(values)} values, expected {bands} "
+                "(config.bands / primary_channels)"
+            )
         if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
-            raise CheckpointError(f"{where}: band_wavelengths_nm: got non-finite or non-numeric values")
+            raise CheckpointError(
+                f"{where}: band_wavelengths_nm: got non-finite or non-numeric values"
+            )
 
 
 def _read_document(config_path: Path) -> dict[str, Any]:
@@ -139,18 +173,24 @@ def _read_document(config_path: Path) -> dict[str, Any]:
     try:
         document = json.loads(config_path.read_text())
     except json.JSONDecodeError as error:
-        raise CheckpointError(f"{config_path}: not valid JSON ({error}); truncated or not a CoMiX checkpoint") from None
+        raise CheckpointError(
+            f"{config_path}: not valid JSON ({error}); truncated or not a CoMiX checkpoint"
+        ) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
         got = document.get("format") if isinstance(document, dict) else type(document).__name__
         raise CheckpointError(f"{config_path}: format: got {got!r}, expected {FORMAT_NAME!r}")
     if document.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{config_path}: format_version: got {document.get('format_version')!r}, "
-                              f"expected {FORMAT_VERSION} (this build reads version {FORMAT_VERSION} only)")
+        raise CheckpointError(
+            f"{config_path}: format_version: got {document.get('format_version')!r}, "
+            f"expected {FORMAT_VERSION} (this build reads version {FORMAT_VERSION} only)"
+        )
     for key in ("model_config", "normalization", "class_names", "weights"):
         if key not in document:
             raise CheckpointError(f"{config_path}: missing key {key!r}")
     if document.setdefault("task", SEGMENTATION) not in TASKS:
-        raise CheckpointError(f"{config_path}: task: got {document['task']!r}, expected one of {list(TASKS)}")
+        raise CheckpointError(
+            f"{config_path}: task: got {document['task']!r}, expected one of {list(TASKS)}"
+        )
     return document
 
 
@@ -159,27 +199,41 @@ def _check_weights_file(weights_path: Path, expected: dict[str, Any]) -> None:
         raise CheckpointError(f"{weights_path}: missing, expected the checkpoint's {WEIGHTS_FILE}")
     size = weights_path.stat().st_size
     if size != expected.get("bytes"):
-        kind = "truncated" if isinstance(expected.get("bytes"), int) and size < expected["bytes"] else "wrong size"
-        raise CheckpointError(f"{weights_path}: {kind}: got {size} bytes, expected {expected.get('bytes')} "
-                              f"(as recorded in {CONFIG_FILE})")
+        kind = (
+            "truncated"
+            if isinstance(expected.get("bytes"), int) and size < expected["bytes"]
+            else "wrong size"
+        )
+        raise CheckpointError(
+            f"{weights_path}: {kind}: got {size} bytes, expected {expected.get('bytes')} "
+            f"(as recorded in {CONFIG_FILE})"
+        )
     digest = file_sha256(weights_path)
     if digest != expected.get("sha256"):
-        raise CheckpointError(f"{weights_path}: sha256 mismatch: got {digest}, expected {expected.get('sha256')}; "
-                              "the weights file was altered or belongs to another checkpoint")
+        raise CheckpointError(
+            f"{weights_path}: sha256 mismatch: got {digest}, expected {expected.get('sha256')}; "
+            "the weights file was altered or belongs to another checkpoint"
+        )
 
 
-def _check_state(state: dict[str, torch.Tensor], model: ComixNet | ShipNet, weights_path: Path) -> None:
+def _check_state(
+    state: dict[str, torch.Tensor], model: ComixNet | ShipNet, weights_path: Path
+) -> None:
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
-        raise CheckpointError(f"{weights_path}: tensors do not match the config: missing {missing[:5]}"
-                              f"{' ...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
-                              f"{' ...' if len(unexpected) > 5 else ''}")
+        raise CheckpointError(
+            f"{weights_path}: tensors do not match the config: missing {missing[:5]}"
+            f"{' ...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
+            f"{' ...' if len(unexpected) > 5 else ''}"
+        )
     for key, value in expected.items():
         if tuple(state[key].shape) != tuple(value.shape):
-            raise CheckpointError(f"{weights_path}: {key}: got shape {tuple(state[key].shape)}, "
-                                  f"expected {tuple(value.shape)} from the config")
+            raise CheckpointError(
+                f"{weights_path}: {key}: got shape {tuple(state[key].shape)}, "
+                f"expected {tuple(value.shape)} from the config"
+            )
 
 
 def load_checkpoint(path: str | Path, *, map_location: str = "cpu") -> Checkpoint:
@@ -195,13 +249,17 @@ def load_checkpoint(path: str | Path, *, map_location: str = "cpu") -> Checkpoin
             cfg = ShipConfig.from_dict(values)
             model = ShipNet(cfg)
             if model.task != document["task"]:
-                raise ShipConfigError(f"task: got {document['task']!r} beside a {model.task!r} config")
+                raise ShipConfigError(
+                    f"task: got {document['task']!r} beside a {model.task!r} config"
+                )
         else:
             cfg = ComixConfig.from_dict(values)
             model = ComixNet(cfg)
     except (ConfigError, ShipConfigError, TypeError, ValueError) as error:
         raise CheckpointError(f"{config_path}: model_config is invalid: {error}") from None
-    _check_metadata(document["class_names"], document.get("band_wavelengths_nm"), cfg, str(config_path))
+    _check_metadata(
+        document["class_names"], document.get("band_wavelengths_nm"), cfg, str(config_path)
+    )
     _check_weights_file(weights_path, document["weights"])
     try:
         state = load_file(str(weights_path), device=map_location)
@@ -211,9 +269,25 @@ def load_checkpoint(path: str | Path, *, map_location: str = "cpu") -> Checkpoin
     model.load_state_dict(state)
     stored = _normalization(model)
     for key, values in document["normalization"].items():
-        if key not in stored or len(values) != len(stored[key]) or not torch.allclose(
-                torch.tensor(values, dtype=torch.float32), torch.tensor(stored[key]), rtol=1e-6, atol=0.0):
-            raise CheckpointError(f"{config_path}: normalization.{key} does not match the buffer in {WEIGHTS_FILE}")
+        if (
+            key not in stored
+            or len(values) != len(stored[key])
+            or not torch.allclose(
+                torch.tensor(values, dtype=torch.float32),
+                torch.tensor(stored[key]),
+                rtol=1e-6,
+                atol=0.0,
+            )
+        ):
+            raise CheckpointError(
+                f"{config_path}: normalization.{key} does not match the buffer in {WEIGHTS_FILE}"
+            )
     model.eval()
-    return Checkpoint(model, document.get("variant", ""), list(document["class_names"]),
-                      document.get("band_wavelengths_nm"), dict(document.get("training_recipe") or {}), document)
+    return Checkpoint(
+        model,
+        document.get("variant", ""),
+        list(document["class_names"]),
+        document.get("band_wavelengths_nm"),
+        dict(document.get("training_recipe") or {}),
+        document,
+    )

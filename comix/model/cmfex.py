@@ -23,8 +23,12 @@ class ChannelWeights(nn.Module):
     def __init__(self, channels: int, reduction: int) -> None:
         super().__init__()
         hidden = max(1, 4 * channels // reduction)
-        self.mlp = nn.Sequential(nn.Linear(4 * channels, hidden), nn.ReLU(inplace=True),
-                                 nn.Linear(hidden, 2 * channels), nn.Sigmoid())
+        self.mlp = nn.Sequential(
+            nn.Linear(4 * channels, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, 2 * channels),
+            nn.Sigmoid(),
+        )
 
     def forward(self, pair: Tensor) -> tuple[Tensor, Tensor]:
         stats = torch.cat([pair.mean(dim=(2, 3)), pair.amax(dim=(2, 3))], dim=1)  # (B, 4C)
@@ -38,8 +42,12 @@ class SpatialWeights(nn.Module):
     def __init__(self, channels: int, reduction: int) -> None:
         super().__init__()
         hidden = max(1, 2 * channels // reduction)
-        self.net = nn.Sequential(nn.Conv2d(2 * channels, hidden, 1), nn.ReLU(inplace=True),
-                                 nn.Conv2d(hidden, 2, 1), nn.Sigmoid())
+        self.net = nn.Sequential(
+            nn.Conv2d(2 * channels, hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, 2, 1),
+            nn.Sigmoid(),
+        )
 
     def forward(self, pair: Tensor) -> tuple[Tensor, Tensor]:
         return self.net(pair).chunk(2, dim=1)
@@ -48,18 +56,31 @@ class SpatialWeights(nn.Module):
 class Cmfex(nn.Module):
     """Cross-modal recalibration and exchange: (h, x) both (B, C, H, W) -> (h', x') same shapes."""
 
-    def __init__(self, channels: int, reduction: int = 1, shared_feature: bool = True,
-                 learnable_gates: bool = True, gate_init: float = 0.5) -> None:
+    def __init__(
+        self,
+        channels: int,
+        reduction: int = 1,
+        shared_feature: bool = True,
+        learnable_gates: bool = True,
+        gate_init: float = 0.5,
+    ) -> None:
         super().__init__()
         self.channel_weights = ChannelWeights(channels, reduction)
         self.spatial_weights = SpatialWeights(channels, reduction)
-        gates = torch.full((2, 2), float(gate_init))  # rows: (channel, spatial); cols: (into h, into x)
+        gates = torch.full(
+            (2, 2), float(gate_init)
+        )  # rows: (channel, spatial); cols: (into h, into x)
         if learnable_gates:
             self.gates = nn.Parameter(gates)
         else:
             self.register_buffer("gates", gates)
-        self.shared = nn.Sequential(nn.Conv2d(2 * channels, channels, 1, bias=False),
-                                    nn.BatchNorm2d(channels)) if shared_feature else None
+        self.shared = (
+            nn.Sequential(
+                nn.Conv2d(2 * channels, channels, 1, bias=False), nn.BatchNorm2d(channels)
+            )
+            if shared_feature
+            else None
+        )
 
     def residuals(self, h: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
         """The updates (h' - h, x' - x), each (B, C, H, W); the network broadcasts h's over D."""

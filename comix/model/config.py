@@ -42,7 +42,9 @@ class ComixConfig:
     # sizes
     widths: tuple[int, ...] = (32, 64, 128, 256)
     depths: tuple[int, ...] = (1, 1, 2, 1)
-    hsi_width_ratio: float = 1.0  # HSI branch widths = widths * ratio (rounded to the channel multiple)
+    hsi_width_ratio: float = (
+        1.0  # HSI branch widths = widths * ratio (rounded to the channel multiple)
+    )
     spectral_depth: int = 32  # D0: spectral depth after the learned band projection
     decoder_dim: int = 128  # E of the ALL-MLP decoder
     mlp_ratio: float = 4.0
@@ -84,7 +86,10 @@ class ComixConfig:
     def hsi_widths(self) -> tuple[int, ...]:
         """Channels of the HSI branch per stage: ``widths * hsi_width_ratio``, rounded, at least one multiple."""
         multiple = self.channel_multiple
-        return tuple(max(multiple, int(round(w * self.hsi_width_ratio / multiple)) * multiple) for w in self.widths)
+        return tuple(
+            max(multiple, int(round(w * self.hsi_width_ratio / multiple)) * multiple)
+            for w in self.widths
+        )
 
     @property
     def ffm_heads(self) -> tuple[int, ...]:
@@ -93,30 +98,52 @@ class ComixConfig:
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
         """Raise ``ConfigError`` naming the field, the value got and what is expected."""
-        for name in ("bands", "x_channels", "classes", "spectral_depth", "decoder_dim", "dcn_groups",
-                     "dcn_offset_groups", "cmfex_reduction", "ffm_head_dim"):
+        for name in (
+            "bands",
+            "x_channels",
+            "classes",
+            "spectral_depth",
+            "decoder_dim",
+            "dcn_groups",
+            "dcn_offset_groups",
+            "cmfex_reduction",
+            "ffm_head_dim",
+        ):
             _positive_int(name, getattr(self, name))
         for name in ("dcn_kernel_2d", "dcn_kernel_3d"):
             value = getattr(self, name)
             _positive_int(name, value)
             if value % 2 == 0:
-                raise ConfigError(f"{name}: got {value}, expected an odd kernel size (same-size padding)")
+                raise ConfigError(
+                    f"{name}: got {value}, expected an odd kernel size (same-size padding)"
+                )
         for name in ("widths", "depths"):
             values = getattr(self, name)
             if len(values) != NUM_STAGES:
-                raise ConfigError(f"{name}: got {len(values)} values {values}, expected {NUM_STAGES} (one per stage)")
+                raise ConfigError(
+                    f"{name}: got {len(values)} values {values}, expected {NUM_STAGES} (one per stage)"
+                )
             for stage, value in enumerate(values):
                 _positive_int(f"{name}[{stage}]", value)
-        for name, lower, upper, upper_open in (("hsi_width_ratio", 0.0, 1.0, False), ("mlp_ratio", 0.0, 64.0, False),
-                                               ("drop_path_rate", 0.0, 1.0, True),
-                                               ("decoder_dropout", 0.0, 1.0, True),
-                                               ("cmfex_gate_init", 0.0, 1.0, False)):
+        for name, lower, upper, upper_open in (
+            ("hsi_width_ratio", 0.0, 1.0, False),
+            ("mlp_ratio", 0.0, 64.0, False),
+            ("drop_path_rate", 0.0, 1.0, True),
+            ("decoder_dropout", 0.0, 1.0, True),
+            ("cmfex_gate_init", 0.0, 1.0, False),
+        ):
             _in_range(name, getattr(self, name), lower, upper, upper_open)
         if self.hsi_width_ratio == 0 or self.mlp_ratio == 0:
-            raise ConfigError(f"hsi_width_ratio / mlp_ratio: got {self.hsi_width_ratio} / {self.mlp_ratio}, "
-                              "expected > 0")
-        for name, allowed in (("dcn_mask_activation", MASK_ACTIVATIONS), ("spectral_pooling", SPECTRAL_POOLINGS),
-                              ("ffm_propagation", FFM_PROPAGATIONS), ("pad_mode", PAD_MODES)):
+            raise ConfigError(
+                f"hsi_width_ratio / mlp_ratio: got {self.hsi_width_ratio} / {self.mlp_ratio}, "
+                "expected > 0"
+            )
+        for name, allowed in (
+            ("dcn_mask_activation", MASK_ACTIVATIONS),
+            ("spectral_pooling", SPECTRAL_POOLINGS),
+            ("ffm_propagation", FFM_PROPAGATIONS),
+            ("pad_mode", PAD_MODES),
+        ):
             value = getattr(self, name)
             if value not in allowed:
                 raise ConfigError(f"{name}: got {value!r}, expected one of {list(allowed)}")
@@ -126,17 +153,23 @@ class ComixConfig:
         multiple = self.channel_multiple
         for stage, width in enumerate(self.widths):
             if width % multiple:
-                raise ConfigError(f"widths[{stage}]: got {width}, expected a multiple of {multiple} "
-                                  f"(lcm of dcn_groups={self.dcn_groups}, dcn_offset_groups={self.dcn_offset_groups})")
+                raise ConfigError(
+                    f"widths[{stage}]: got {width}, expected a multiple of {multiple} "
+                    f"(lcm of dcn_groups={self.dcn_groups}, dcn_offset_groups={self.dcn_offset_groups})"
+                )
             if width % self.ffm_heads[stage]:
-                raise ConfigError(f"widths[{stage}]: got {width}, expected a multiple of the FFM head count "
-                                  f"{self.ffm_heads[stage]} (ffm_head_dim={self.ffm_head_dim})")
+                raise ConfigError(
+                    f"widths[{stage}]: got {width}, expected a multiple of the FFM head count "
+                    f"{self.ffm_heads[stage]} (ffm_head_dim={self.ffm_head_dim})"
+                )
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (tuples become lists)."""
-        return {key: list(value) if isinstance(value, tuple) else value
-                for key, value in dataclasses.asdict(self).items()}
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(self).items()
+        }
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ComixConfig:
@@ -155,7 +188,9 @@ def field_names() -> list[str]:
     return [f.name for f in dataclasses.fields(ComixConfig)]
 
 
-def reject_unknown_fields(values: dict[str, Any], config_type: type, error: type[Exception], label: str) -> None:
+def reject_unknown_fields(
+    values: dict[str, Any], config_type: type, error: type[Exception], label: str
+) -> None:
     """Raise ``error`` for the first key of ``values`` that is not a field of the dataclass ``config_type``,
     naming the closest field and listing the valid ones (``label``: "config", "SHIP config")."""
     valid = [f.name for f in dataclasses.fields(config_type)]
@@ -185,5 +220,12 @@ def _in_range(name: str, value: Any, lower: float, upper: float, upper_open: boo
         raise ConfigError(f"{name}: got {value}, expected a value in [{lower}, {upper}{bracket}")
 
 
-__all__ = ["ComixConfig", "ConfigError", "NUM_STAGES", "STRIDE_MULTIPLE", "check_field_names", "field_names",
-           "reject_unknown_fields"]
+__all__ = [
+    "ComixConfig",
+    "ConfigError",
+    "NUM_STAGES",
+    "STRIDE_MULTIPLE",
+    "check_field_names",
+    "field_names",
+    "reject_unknown_fields",
+]

@@ -16,11 +16,16 @@ class AllMlpDecoder(nn.Module):
     1x1 to classes. The network upsamples the result to the input size.
     """
 
-    def __init__(self, in_channels: Sequence[int], embed_dim: int, classes: int, dropout: float) -> None:
+    def __init__(
+        self, in_channels: Sequence[int], embed_dim: int, classes: int, dropout: float
+    ) -> None:
         super().__init__()
         self.embed = nn.ModuleList(nn.Conv2d(c, embed_dim, 1) for c in in_channels)
-        self.fuse = nn.Sequential(nn.Conv2d(len(in_channels) * embed_dim, embed_dim, 1, bias=False),
-                                  nn.BatchNorm2d(embed_dim), nn.ReLU(inplace=True))
+        self.fuse = nn.Sequential(
+            nn.Conv2d(len(in_channels) * embed_dim, embed_dim, 1, bias=False),
+            nn.BatchNorm2d(embed_dim),
+            nn.ReLU(inplace=True),
+        )
         self.dropout = nn.Dropout2d(dropout)
         self.classify = nn.Conv2d(embed_dim, classes, 1)
 

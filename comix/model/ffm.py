@@ -29,7 +29,11 @@ class EfficientCrossAttention(nn.Module):
     def _split(self, tokens: Tensor, qkv: nn.Linear) -> tuple[Tensor, Tensor]:
         """tokens (B, N, C) -> query (B, heads, N, d) and context (B, heads, d, d)."""
         batch, count, channels = tokens.shape
-        q, k, v = qkv(tokens).reshape(batch, count, 3, self.heads, channels // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = (
+            qkv(tokens)
+            .reshape(batch, count, 3, self.heads, channels // self.heads)
+            .permute(2, 0, 3, 1, 4)
+        )
         context = torch.softmax((k.transpose(-2, -1) @ v) * self.scale, dim=-2)
         return q, context
 
@@ -78,5 +82,7 @@ class Ffm(nn.Module):
         batch, channels, height, width = h.shape
         h_tokens, x_tokens = (t.flatten(2).transpose(1, 2) for t in (h, x))  # (B, N, C)
         h_a, x_a = self.attention(h_tokens, x_tokens)
-        pair = torch.cat([h_a, x_a], dim=2).transpose(1, 2).reshape(batch, 2 * channels, height, width)
+        pair = (
+            torch.cat([h_a, x_a], dim=2).transpose(1, 2).reshape(batch, 2 * channels, height, width)
+        )
         return self.embedding(pair)

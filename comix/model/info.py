@@ -27,12 +27,20 @@ from comix.ops.library import OP_NAMES
 
 # top-level child of ComixNet -> the part it is reported under
 PART_OF_CHILD = {
-    "hsi_norm": "normalization", "x_norm": "normalization",
-    "hsi_stem": "HSI stem", "x_stem": "X stem",
-    "hsi_down": "HSI branch", "hsi_stages": "HSI branch",
-    "x_down": "X branch", "x_stages": "X branch",
-    "spectral_pool": "spectral pool/lift", "hsi_to_shared": "spectral pool/lift", "spectral_lift": "spectral pool/lift",
-    "cmfex": "CMFeX", "ffm": "FFM", "decoder": "decoder",
+    "hsi_norm": "normalization",
+    "x_norm": "normalization",
+    "hsi_stem": "HSI stem",
+    "x_stem": "X stem",
+    "hsi_down": "HSI branch",
+    "hsi_stages": "HSI branch",
+    "x_down": "X branch",
+    "x_stages": "X branch",
+    "spectral_pool": "spectral pool/lift",
+    "hsi_to_shared": "spectral pool/lift",
+    "spectral_lift": "spectral pool/lift",
+    "cmfex": "CMFeX",
+    "ffm": "FFM",
+    "decoder": "decoder",
 }
 
 
@@ -50,7 +58,9 @@ class MacCount:
 
 
 @register_flop_formula([getattr(torch.ops.comix, name) for name in OP_NAMES.values()])
-def _dcn_matmul_flops(input_shape, offset_shape, weight_shape, *args, out_shape=None, **kwargs) -> int:
+def _dcn_matmul_flops(
+    input_shape, offset_shape, weight_shape, *args, out_shape=None, **kwargs
+) -> int:
     """FLOPs of the DCN's grouped matmul: 2 * N * O * (C/group * K) * output positions."""
     positions = 1
     for size in out_shape[2:]:
@@ -66,7 +76,7 @@ def dcn_sampling_macs(module: DeformConvNd, input: Tensor, output: Tensor) -> in
     geometry = module.geometry
     positions = output[0, 0].numel()
     samples = input.shape[0] * input.shape[1] * geometry.kernel_points * positions
-    per_sample = 2 ** geometry.ndim + (1 if module.mask_activation != "none" else 0)
+    per_sample = 2**geometry.ndim + (1 if module.mask_activation != "none" else 0)
     return samples * per_sample
 
 
@@ -102,10 +112,16 @@ def count_macs(model: nn.Module, *inputs: Tensor) -> MacCount:
 
 def _outermost_module_macs(counter: FlopCounterMode, root: str) -> dict[str, int]:
     """MACs of the outermost called submodules of ``root`` (a ModuleList is never called, its items are)."""
-    counts = {key: sum(ops.values()) // 2 for key, ops in counter.get_flop_counts().items()
-              if key.startswith(root + ".")}
-    return {key: macs for key, macs in counts.items()
-            if not any(key.startswith(other + ".") for other in counts if other != key)}
+    counts = {
+        key: sum(ops.values()) // 2
+        for key, ops in counter.get_flop_counts().items()
+        if key.startswith(root + ".")
+    }
+    return {
+        key: macs
+        for key, macs in counts.items()
+        if not any(key.startswith(other + ".") for other in counts if other != key)
+    }
 
 
 @dataclass
@@ -142,12 +158,18 @@ def recording_stage_shapes(model: nn.Module) -> Iterator[dict[str, dict[int, tup
     """While active, forwards of ``model`` record output shapes of each stage's HSI and X blocks, of each
     FFM (``fused``) and of the model itself (``logits``, key 0), in the yielded dict."""
     seen: dict[str, dict[int, tuple[int, ...]]] = defaultdict(dict)
-    targets = [("hsi", i, m) for i, m in enumerate(model.hsi_stages)] + \
-              [("x", i, m) for i, m in enumerate(model.x_stages)] + \
-              [("fused", i, m) for i, m in enumerate(model.ffm)] + [("logits", 0, model)]
-    handles = [module.register_forward_hook(
-        lambda mod, args, out, key=key, i=i: seen[key].__setitem__(i, tuple(out.shape)))
-        for key, i, module in targets]
+    targets = (
+        [("hsi", i, m) for i, m in enumerate(model.hsi_stages)]
+        + [("x", i, m) for i, m in enumerate(model.x_stages)]
+        + [("fused", i, m) for i, m in enumerate(model.ffm)]
+        + [("logits", 0, model)]
+    )
+    handles = [
+        module.register_forward_hook(
+            lambda mod, args, out, key=key, i=i: seen[key].__setitem__(i, tuple(out.shape))
+        )
+        for key, i, module in targets
+    ]
     try:
         yield seen
     finally:
@@ -170,14 +192,29 @@ def model_info(model: nn.Module, size: Sequence[int], batch: int = 1, name: str 
             macs = count_macs(model, hsi, x)
     finally:
         model.train(was_training)
-    stages = [StageShape(i, seen["hsi"][i], seen["x"][i], seen["fused"][i]) for i in range(len(model.ffm))]
+    stages = [
+        StageShape(i, seen["hsi"][i], seen["x"][i], seen["fused"][i]) for i in range(len(model.ffm))
+    ]
     total, trainable = count_parameters(model)
-    return ModelInfo(name, {"hsi": tuple(hsi.shape), "x": tuple(x.shape)}, total, trainable, macs, stages,
-                     seen["logits"][0])
+    return ModelInfo(
+        name,
+        {"hsi": tuple(hsi.shape), "x": tuple(x.shape)},
+        total,
+        trainable,
+        macs,
+        stages,
+        seen["logits"][0],
+    )
 
 
-def variant_info(name: str, bands: int, x_channels: int, size: Sequence[int], classes: int | None = None,
-                 **overrides) -> ModelInfo:
+def variant_info(
+    name: str,
+    bands: int,
+    x_channels: int,
+    size: Sequence[int],
+    classes: int | None = None,
+    **overrides,
+) -> ModelInfo:
     """Build variant ``name`` for the given data and measure it (see :func:`model_info`)."""
     from comix.model.registry import build_model
 

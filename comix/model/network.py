@@ -49,7 +49,7 @@ def _drop_path_rates(depths: tuple[int, ...], rate: float) -> list[list[float]]:
     flat = [rate * i / max(1, total - 1) for i in range(total)]
     out, start = [], 0
     for depth in depths:
-        out.append(flat[start:start + depth])
+        out.append(flat[start : start + depth])
         start += depth
     return out
 
@@ -72,57 +72,110 @@ class ComixNet(nn.Module):
         self.x_norm = InputNormalization(config.x_channels, "x")
         self.hsi_stem = HsiStem(config.bands, config.spectral_depth, hsi_widths[0])
         self.x_stem = XStem(config.x_channels, widths[0])
-        dcn = dict(groups=config.dcn_groups, offset_groups=config.dcn_offset_groups,
-                   mask_activation=config.dcn_mask_activation, mlp_ratio=config.mlp_ratio)
+        dcn = dict(
+            groups=config.dcn_groups,
+            offset_groups=config.dcn_offset_groups,
+            mask_activation=config.dcn_mask_activation,
+            mlp_ratio=config.mlp_ratio,
+        )
         rates = _drop_path_rates(config.depths, config.drop_path_rate)
-        self.hsi_down = nn.ModuleList([nn.Identity()] + [
-            hsi_downsample(hsi_widths[i - 1], hsi_widths[i], config.hsi_spectral_downsample)
-            for i in range(1, NUM_STAGES)])
-        self.x_down = nn.ModuleList([nn.Identity()] + [x_downsample(widths[i - 1], widths[i])
-                                                       for i in range(1, NUM_STAGES)])
+        self.hsi_down = nn.ModuleList(
+            [nn.Identity()]
+            + [
+                hsi_downsample(hsi_widths[i - 1], hsi_widths[i], config.hsi_spectral_downsample)
+                for i in range(1, NUM_STAGES)
+            ]
+        )
+        self.x_down = nn.ModuleList(
+            [nn.Identity()] + [x_downsample(widths[i - 1], widths[i]) for i in range(1, NUM_STAGES)]
+        )
         self.hsi_stages = nn.ModuleList(
-            nn.Sequential(*[DcnBlock(3, hsi_widths[i], kernel=config.dcn_kernel_3d, drop_path=r, **dcn)
-                            for r in rates[i]]) for i in range(NUM_STAGES))
+            nn.Sequential(
+                *[
+                    DcnBlock(3, hsi_widths[i], kernel=config.dcn_kernel_3d, drop_path=r, **dcn)
+                    for r in rates[i]
+                ]
+            )
+            for i in range(NUM_STAGES)
+        )
         self.x_stages = nn.ModuleList(
-            nn.Sequential(*[DcnBlock(2, widths[i], kernel=config.dcn_kernel_2d, drop_path=r, **dcn)
-                            for r in rates[i]]) for i in range(NUM_STAGES))
-        self.spectral_pool = nn.ModuleList(SpectralPooling(c, config.spectral_pooling) for c in hsi_widths)
-        self.hsi_to_shared = nn.ModuleList(channel_projection(hsi_widths[i], widths[i]) for i in range(NUM_STAGES))
+            nn.Sequential(
+                *[
+                    DcnBlock(2, widths[i], kernel=config.dcn_kernel_2d, drop_path=r, **dcn)
+                    for r in rates[i]
+                ]
+            )
+            for i in range(NUM_STAGES)
+        )
+        self.spectral_pool = nn.ModuleList(
+            SpectralPooling(c, config.spectral_pooling) for c in hsi_widths
+        )
+        self.hsi_to_shared = nn.ModuleList(
+            channel_projection(hsi_widths[i], widths[i]) for i in range(NUM_STAGES)
+        )
         self.cmfex = nn.ModuleList(
-            Cmfex(w, config.cmfex_reduction, config.cmfex_shared_feature, config.cmfex_learnable_gates,
-                  config.cmfex_gate_init) for w in widths)
+            Cmfex(
+                w,
+                config.cmfex_reduction,
+                config.cmfex_shared_feature,
+                config.cmfex_learnable_gates,
+                config.cmfex_gate_init,
+            )
+            for w in widths
+        )
         self.ffm = nn.ModuleList(Ffm(w, heads) for w, heads in zip(widths, config.ffm_heads))
         # The last stage feeds only the decoder, so it has no lift back onto the HSI volume.
-        self.spectral_lift = nn.ModuleList(SpectralLift(widths[i], hsi_widths[i]) for i in range(NUM_STAGES - 1))
-        self.decoder = AllMlpDecoder(widths, config.decoder_dim, config.classes, config.decoder_dropout)
+        self.spectral_lift = nn.ModuleList(
+            SpectralLift(widths[i], hsi_widths[i]) for i in range(NUM_STAGES - 1)
+        )
+        self.decoder = AllMlpDecoder(
+            widths, config.decoder_dim, config.classes, config.decoder_dropout
+        )
 
     # ------------------------------------------------------------------ inputs
     def check_inputs(self, hsi: Tensor, x: Tensor, check_finite: bool = False) -> None:
         """Raise :class:`InputError` (got/expected) unless hsi (B, bands, H, W) and x (B, x_channels, H, W) fit."""
         cfg = self.config
-        for name, tensor, channels, label in (("hsi", hsi, cfg.bands, "bands"), ("x", x, cfg.x_channels, "x_channels")):
+        for name, tensor, channels, label in (
+            ("hsi", hsi, cfg.bands, "bands"),
+            ("x", x, cfg.x_channels, "x_channels"),
+        ):
             if not isinstance(tensor, Tensor):
                 raise InputError(f"{name}: got {type(tensor).__name__}, expected a torch.Tensor")
             if tensor.dim() != 4:
-                raise InputError(f"{name}: got shape {tuple(tensor.shape)}, expected 4-D (B, {label}, H, W)")
+                raise InputError(
+                    f"{name}: got shape {tuple(tensor.shape)}, expected 4-D (B, {label}, H, W)"
+                )
             if not tensor.is_floating_point():
-                raise InputError(f"{name}: got dtype {tensor.dtype}, expected a floating-point tensor")
+                raise InputError(
+                    f"{name}: got dtype {tensor.dtype}, expected a floating-point tensor"
+                )
             if tensor.shape[1] != channels:
-                raise InputError(f"{name}: got {tensor.shape[1]} channels (shape {tuple(tensor.shape)}), "
-                                 f"expected {label}={channels} as in the model config")
+                raise InputError(
+                    f"{name}: got {tensor.shape[1]} channels (shape {tuple(tensor.shape)}), "
+                    f"expected {label}={channels} as in the model config"
+                )
             if tensor.shape[2] < 1 or tensor.shape[3] < 1:
-                raise InputError(f"{name}: got spatial size {tuple(tensor.shape[2:])}, expected H, W >= 1")
+                raise InputError(
+                    f"{name}: got spatial size {tuple(tensor.shape[2:])}, expected H, W >= 1"
+                )
         if hsi.shape[0] != x.shape[0]:
-            raise InputError(f"batch: got hsi batch {hsi.shape[0]} and x batch {x.shape[0]}, expected equal")
+            raise InputError(
+                f"batch: got hsi batch {hsi.shape[0]} and x batch {x.shape[0]}, expected equal"
+            )
         if hsi.shape[2:] != x.shape[2:]:
-            raise InputError(f"size: got hsi H x W {tuple(hsi.shape[2:])} and x H x W {tuple(x.shape[2:])}, "
-                             "expected the same (co-registered rasters)")
+            raise InputError(
+                f"size: got hsi H x W {tuple(hsi.shape[2:])} and x H x W {tuple(x.shape[2:])}, "
+                "expected the same (co-registered rasters)"
+            )
         if check_finite:
             for name, tensor in (("hsi", hsi), ("x", x)):
                 finite = torch.isfinite(tensor)
                 if not bool(finite.all()):
                     count = int((~finite).sum())
-                    raise InputError(f"{name}: got {count} NaN/Inf values, expected finite values only")
+                    raise InputError(
+                        f"{name}: got {count} NaN/Inf values, expected finite values only"
+                    )
 
     def set_normalization(self, hsi_mean, hsi_std, x_mean, x_std) -> None:
         """Per-band HSI and per-channel X statistics (raw units); stored as buffers, applied in forward."""

@@ -27,9 +27,13 @@ class InputNormalization(nn.Module):
         std_t = torch.as_tensor(std, dtype=torch.float32).flatten()
         for label, value in (("mean", mean_t), ("std", std_t)):
             if value.numel() != channels:
-                raise ValueError(f"{self.name} {label}: got {value.numel()} values, expected {channels}")
+                raise ValueError(
+                    f"{self.name} {label}: got {value.numel()} values, expected {channels}"
+                )
             if not torch.isfinite(value).all():
-                raise ValueError(f"{self.name} {label}: got non-finite values, expected finite numbers")
+                raise ValueError(
+                    f"{self.name} {label}: got non-finite values, expected finite numbers"
+                )
         if (std_t <= 0).any():
             bad = int(torch.nonzero(std_t <= 0)[0])
             raise ValueError(f"{self.name} std[{bad}]: got {float(std_t[bad])}, expected > 0")

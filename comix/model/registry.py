@@ -60,8 +60,9 @@ def create_config(name: str, **overrides: Any) -> ModelConfig:
         close = difflib.get_close_matches(name, list(_VARIANTS), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         family = "SHIP" if name.startswith("ship") else "CoMiX"
-        raise UnknownVariantError(f"unknown {family} variant {name!r}.{hint} Valid variants: "
-                                  f"{', '.join(list_variants())}")
+        raise UnknownVariantError(
+            f"unknown {family} variant {name!r}.{hint} Valid variants: {', '.join(list_variants())}"
+        )
     return _VARIANTS[name](**overrides)
 
 
@@ -88,22 +89,49 @@ def _config(defaults: dict[str, Any], overrides: dict[str, Any]) -> ComixConfig:
 @register_variant
 def comix_t(**overrides: Any) -> ComixConfig:
     """Tiny: CI, CPU demo, Jetson Orin Nano. Narrow, shallow-spectrum HSI branch to keep 3-D DCN cheap."""
-    return _config(dict(widths=(32, 64, 128, 256), depths=(1, 1, 2, 1), decoder_dim=128,
-                        hsi_width_ratio=0.25, spectral_depth=8, drop_path_rate=0.0), overrides)
+    return _config(
+        dict(
+            widths=(32, 64, 128, 256),
+            depths=(1, 1, 2, 1),
+            decoder_dim=128,
+            hsi_width_ratio=0.25,
+            spectral_depth=8,
+            drop_path_rate=0.0,
+        ),
+        overrides,
+    )
 
 
 @register_variant
 def comix_s(**overrides: Any) -> ComixConfig:
     """Small: Jetson Orin AGX."""
-    return _config(dict(widths=(64, 128, 256, 512), depths=(2, 2, 4, 2), decoder_dim=256,
-                        hsi_width_ratio=0.25, spectral_depth=16, drop_path_rate=0.1), overrides)
+    return _config(
+        dict(
+            widths=(64, 128, 256, 512),
+            depths=(2, 2, 4, 2),
+            decoder_dim=256,
+            hsi_width_ratio=0.25,
+            spectral_depth=16,
+            drop_path_rate=0.1,
+        ),
+        overrides,
+    )
 
 
 @register_variant
 def comix_b(**overrides: Any) -> ComixConfig:
     """Base: data-center GPUs."""
-    return _config(dict(widths=(64, 128, 320, 512), depths=(3, 4, 6, 3), decoder_dim=512,
-                        hsi_width_ratio=0.5, spectral_depth=32, drop_path_rate=0.2), overrides)
+    return _config(
+        dict(
+            widths=(64, 128, 320, 512),
+            depths=(3, 4, 6, 3),
+            decoder_dim=512,
+            hsi_width_ratio=0.5,
+            spectral_depth=32,
+            drop_path_rate=0.2,
+        ),
+        overrides,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- SHIP / SHIP++
@@ -113,7 +141,9 @@ def _ship(defaults: dict[str, Any], overrides: dict[str, Any]) -> ShipConfig:
     return config
 
 
-_SHIP_PLUS_PLUS = dict(cross_order_attention=True, cross_order_integration=True, residual_memory=True)
+_SHIP_PLUS_PLUS = dict(
+    cross_order_attention=True, cross_order_integration=True, residual_memory=True
+)
 
 
 @register_variant
@@ -125,17 +155,30 @@ def ship_irvis(**overrides: Any) -> ShipConfig:
 @register_variant
 def ship_pansharpen(**overrides: Any) -> ShipConfig:
     """SHIP for pan-sharpening (our adaptation): MS upsampled x4 (4 bands) + PAN -> MS + predicted detail."""
-    return _ship(dict(task=FUSION_PANSHARPEN, primary_channels=4, guide_channels=1, residual_output=True), overrides)
+    return _ship(
+        dict(task=FUSION_PANSHARPEN, primary_channels=4, guide_channels=1, residual_output=True),
+        overrides,
+    )
 
 
 @register_variant
 def ship_pp_irvis(**overrides: Any) -> ShipConfig:
     """SHIP++ for IR-VIS: SHIP plus cross-order attention, cross-order integration and residual memory."""
-    return _ship(dict(task=FUSION_IRVIS, primary_channels=3, guide_channels=1, **_SHIP_PLUS_PLUS), overrides)
+    return _ship(
+        dict(task=FUSION_IRVIS, primary_channels=3, guide_channels=1, **_SHIP_PLUS_PLUS), overrides
+    )
 
 
 @register_variant
 def ship_pp_pansharpen(**overrides: Any) -> ShipConfig:
     """SHIP++ for pan-sharpening: the three SHIP++ mechanisms on the pan-sharpening adaptation."""
-    return _ship(dict(task=FUSION_PANSHARPEN, primary_channels=4, guide_channels=1, residual_output=True,
-                      **_SHIP_PLUS_PLUS), overrides)
+    return _ship(
+        dict(
+            task=FUSION_PANSHARPEN,
+            primary_channels=4,
+            guide_channels=1,
+            residual_output=True,
+            **_SHIP_PLUS_PLUS,
+        ),
+        overrides,
+    )

@@ -46,8 +46,12 @@ class XStem(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
-        self.conv1 = conv_norm(2, in_channels, max(1, out_channels // 2), 3, stride=2, activation=True)
-        self.conv2 = conv_norm(2, max(1, out_channels // 2), out_channels, 3, stride=2, activation=False)
+        self.conv1 = conv_norm(
+            2, in_channels, max(1, out_channels // 2), 3, stride=2, activation=True
+        )
+        self.conv2 = conv_norm(
+            2, max(1, out_channels // 2), out_channels, 3, stride=2, activation=False
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.conv2(self.conv1(x))
@@ -55,7 +59,9 @@ class XStem(nn.Module):
 
 def hsi_downsample(in_channels: int, out_channels: int, spectral: bool) -> nn.Sequential:
     """(B, C, D, H, W) -> (B, C', ceil(D/2) or D, ceil(H/2), ceil(W/2)): 3x3x3 Conv3d + BN."""
-    return conv_norm(3, in_channels, out_channels, 3, stride=(2 if spectral else 1, 2, 2), activation=False)
+    return conv_norm(
+        3, in_channels, out_channels, 3, stride=(2 if spectral else 1, 2, 2), activation=False
+    )
 
 
 def x_downsample(in_channels: int, out_channels: int) -> nn.Sequential:

@@ -46,15 +46,21 @@ def infer_geometry(
     """Build the geometry from arguments; ``group`` and ``offset_group`` come from the tensor shapes."""
     ndim = input.dim() - 2
     if ndim not in AXIS_NAMES:
-        raise ValueError(f"input: got a {input.dim()}-D tensor, expected 4-D (N,C,H,W) or 5-D (N,C,D,H,W)")
+        raise ValueError(
+            f"input: got a {input.dim()}-D tensor, expected 4-D (N,C,H,W) or 5-D (N,C,D,H,W)"
+        )
     if weight.dim() != ndim + 2:
-        raise ValueError(f"weight: got shape {tuple(weight.shape)}, expected {ndim + 2} dims (O, C/group, *kernel)")
+        raise ValueError(
+            f"weight: got shape {tuple(weight.shape)}, expected {ndim + 2} dims (O, C/group, *kernel)"
+        )
     channels, weight_in = input.shape[1], weight.shape[1]
     if weight_in == 0 or channels % weight_in != 0:
         raise ValueError(f"weight: C/group = {weight_in} does not divide input channels {channels}")
     group = channels // weight_in
     if weight.shape[0] % group != 0:
-        raise ValueError(f"weight: {weight.shape[0]} output channels not divisible by group {group}")
+        raise ValueError(
+            f"weight: {weight.shape[0]} output channels not divisible by group {group}"
+        )
     kernel = tuple(int(k) for k in weight.shape[2:])
     points = 1
     for k in kernel:
@@ -66,12 +72,20 @@ def infer_geometry(
         )
     offset_group = offset.shape[1] // (points * ndim)
     if channels % offset_group != 0:
-        raise ValueError(f"offset: offset_group {offset_group} does not divide input channels {channels}")
+        raise ValueError(
+            f"offset: offset_group {offset_group} does not divide input channels {channels}"
+        )
     return DeformConvGeometry.build(ndim, kernel, stride, padding, dilation, group, offset_group)
 
 
-def _check_shapes(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
-                  geometry: DeformConvGeometry) -> tuple[int, ...]:
+def _check_shapes(
+    input: Tensor,
+    offset: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    mask: Tensor | None,
+    geometry: DeformConvGeometry,
+) -> tuple[int, ...]:
     """Check every tensor against the geometry; return the output spatial size."""
     nd, points = geometry.ndim, geometry.kernel_points
     out_size = geometry.output_size(input.shape[2:])
@@ -87,16 +101,22 @@ def _check_shapes(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | 
         raise ValueError(f"bias: got shape {tuple(bias.shape)}, expected ({weight.shape[0]},)")
     for name, tensor in (("offset", offset), ("weight", weight), ("bias", bias), ("mask", mask)):
         if tensor is not None and tensor.dtype != input.dtype:
-            raise TypeError(f"{name}: got dtype {tensor.dtype}, expected {input.dtype} like the input")
+            raise TypeError(
+                f"{name}: got dtype {tensor.dtype}, expected {input.dtype} like the input"
+            )
     return out_size
 
 
-def _base_positions(geometry: DeformConvGeometry, out_size: Sequence[int], like: Tensor) -> list[Tensor]:
+def _base_positions(
+    geometry: DeformConvGeometry, out_size: Sequence[int], like: Tensor
+) -> list[Tensor]:
     """Per axis, the undeformed sampling coordinate for every (kernel point, output position).
 
     Returns nd tensors of shape (K, P): ``p*stride - pad_begin + k*dilation`` along that axis.
     """
-    kernel_grid = torch.cartesian_prod(*[torch.arange(k) for k in geometry.kernel]).reshape(-1, geometry.ndim)
+    kernel_grid = torch.cartesian_prod(*[torch.arange(k) for k in geometry.kernel]).reshape(
+        -1, geometry.ndim
+    )
     out_grid = torch.cartesian_prod(*[torch.arange(o) for o in out_size]).reshape(-1, geometry.ndim)
     positions = []
     for axis in range(geometry.ndim):
@@ -123,8 +143,12 @@ def _sample_columns(input: Tensor, coords: list[Tensor], geometry: DeformConvGeo
     grouped = input.reshape(batch * group, channels // group, *size)
     normalised = [(2 * c + 1) / s - 1 for c, s in zip(coords, size)]
     grid = torch.stack(normalised[::-1], dim=-1)  # grid_sample wants (w, h[, d]) last
-    grid = grid.reshape(batch * group, *([1] * (geometry.ndim - 2)), points, positions, geometry.ndim)
-    sampled = F.grid_sample(grouped, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    grid = grid.reshape(
+        batch * group, *([1] * (geometry.ndim - 2)), points, positions, geometry.ndim
+    )
+    sampled = F.grid_sample(
+        grouped, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
     return sampled.reshape(batch, group, channels // group, points, positions)
 
 
@@ -145,7 +169,9 @@ def deform_conv_nd(
     for o in out_size:
         positions *= o
     if batch == 0 or positions == 0:
-        return input.new_zeros((batch, out_channels, *out_size)) + (0 if bias is None else bias.reshape(1, -1, *([1] * nd)))
+        return input.new_zeros((batch, out_channels, *out_size)) + (
+            0 if bias is None else bias.reshape(1, -1, *([1] * nd))
+        )
     offset = offset.reshape(batch, geometry.offset_group, points, nd, positions)
     base = _base_positions(geometry, out_size, offset)
     coords = [offset[:, :, :, axis] + base[axis] for axis in range(nd)]

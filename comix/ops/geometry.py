@@ -21,8 +21,12 @@ def _expand(name: str, value: int | Sequence[int], ndim: int) -> tuple[int, ...]
     if isinstance(value, int):
         return (value,) * ndim
     values = tuple(value)
-    if len(values) != ndim or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        raise ValueError(f"{name}: got {value!r}, expected an int or {ndim} ints in {AXIS_NAMES[ndim]} order")
+    if len(values) != ndim or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in values
+    ):
+        raise ValueError(
+            f"{name}: got {value!r}, expected an int or {ndim} ints in {AXIS_NAMES[ndim]} order"
+        )
     return values
 
 
@@ -104,23 +108,41 @@ class DeformConvGeometry:
 
     def validate(self) -> None:
         names = AXIS_NAMES[self.ndim]
-        for field, minimum in (("kernel", 1), ("stride", 1), ("dilation", 1), ("pad_begin", 0), ("pad_end", 0)):
+        for field, minimum in (
+            ("kernel", 1),
+            ("stride", 1),
+            ("dilation", 1),
+            ("pad_begin", 0),
+            ("pad_end", 0),
+        ):
             values = getattr(self, field)
             if len(values) != self.ndim:
-                raise ValueError(f"{field}: got {len(values)} values, expected {self.ndim} ({names})")
+                raise ValueError(
+                    f"{field}: got {len(values)} values, expected {self.ndim} ({names})"
+                )
             for axis, value in zip(names, values):
                 if value < minimum:
                     raise ValueError(f"{field}[{axis}]: got {value}, expected >= {minimum}")
         if self.group < 1 or self.offset_group < 1:
-            raise ValueError(f"group/offset_group: got {self.group}/{self.offset_group}, expected >= 1")
+            raise ValueError(
+                f"group/offset_group: got {self.group}/{self.offset_group}, expected >= 1"
+            )
 
     def output_size(self, input_size: Sequence[int]) -> tuple[int, ...]:
         """Spatial output size, as for a convolution: floor((in + pads - dil*(k-1) - 1) / stride) + 1."""
         if len(input_size) != self.ndim:
-            raise ValueError(f"input spatial size: got {tuple(input_size)}, expected {self.ndim} sizes")
+            raise ValueError(
+                f"input spatial size: got {tuple(input_size)}, expected {self.ndim} sizes"
+            )
         out = []
         for axis, size, k, s, pb, pe, d in zip(
-            AXIS_NAMES[self.ndim], input_size, self.kernel, self.stride, self.pad_begin, self.pad_end, self.dilation
+            AXIS_NAMES[self.ndim],
+            input_size,
+            self.kernel,
+            self.stride,
+            self.pad_begin,
+            self.pad_end,
+            self.dilation,
         ):
             span = d * (k - 1) + 1
             padded = size + pb + pe

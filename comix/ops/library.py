@@ -34,13 +34,19 @@ NAMESPACE = "comix"
 OP_NAMES = {2: "deform_conv2d", 3: "deform_conv3d"}
 # An explicit schema (int[], not the SymInt[] a type hint would give) so that the CUDA extension's C++
 # kernel binds with plain IntArrayRef/int64_t arguments.
-SCHEMA = ("(Tensor input, Tensor offset, Tensor weight, Tensor? bias, Tensor? mask, int[] kernel, int[] stride, "
-          "int[] pads, int[] dilation, int group, int offset_group) -> Tensor")
+SCHEMA = (
+    "(Tensor input, Tensor offset, Tensor weight, Tensor? bias, Tensor? mask, int[] kernel, int[] stride, "
+    "int[] pads, int[] dilation, int group, int offset_group) -> Tensor"
+)
 TENSOR_ARGUMENTS = ("input", "offset", "weight", "bias", "mask")
 
 
-def _geometry(ndim: int, kernel, stride, pads, dilation, group: int, offset_group: int) -> DeformConvGeometry:
-    return DeformConvGeometry.build(ndim, list(kernel), list(stride), list(pads), list(dilation), group, offset_group)
+def _geometry(
+    ndim: int, kernel, stride, pads, dilation, group: int, offset_group: int
+) -> DeformConvGeometry:
+    return DeformConvGeometry.build(
+        ndim, list(kernel), list(stride), list(pads), list(dilation), group, offset_group
+    )
 
 
 def _output_shape(input: Tensor, weight: Tensor, kernel, stride, pads, dilation) -> list:
@@ -49,23 +55,39 @@ def _output_shape(input: Tensor, weight: Tensor, kernel, stride, pads, dilation)
     spatial = []
     for axis in range(nd):
         span = dilation[axis] * (kernel[axis] - 1) + 1
-        spatial.append((input.shape[2 + axis] + pads[axis] + pads[axis + nd] - span) // stride[axis] + 1)
+        spatial.append(
+            (input.shape[2 + axis] + pads[axis] + pads[axis + nd] - span) // stride[axis] + 1
+        )
     return [input.shape[0], weight.shape[0], *spatial]
 
 
 def _define(ndim: int):
     """Define ``comix::<name>`` for ``ndim`` spatial axes: default kernel, fake kernel, autograd."""
 
-    def vectorised(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
-                   kernel: Sequence[int], stride: Sequence[int], pads: Sequence[int], dilation: Sequence[int],
-                   group: int, offset_group: int) -> Tensor:
+    def vectorised(
+        input: Tensor,
+        offset: Tensor,
+        weight: Tensor,
+        bias: Tensor | None,
+        mask: Tensor | None,
+        kernel: Sequence[int],
+        stride: Sequence[int],
+        pads: Sequence[int],
+        dilation: Sequence[int],
+        group: int,
+        offset_group: int,
+    ) -> Tensor:
         geometry = _geometry(ndim, kernel, stride, pads, dilation, group, offset_group)
         return deform_conv_nd(input, offset, weight, bias, mask, geometry)
 
-    op = torch.library.custom_op(f"{NAMESPACE}::{OP_NAMES[ndim]}", vectorised, mutates_args=(), schema=SCHEMA)
+    op = torch.library.custom_op(
+        f"{NAMESPACE}::{OP_NAMES[ndim]}", vectorised, mutates_args=(), schema=SCHEMA
+    )
 
     @op.register_fake
-    def _fake(input, offset, weight, bias, mask, kernel, stride, pads, dilation, group, offset_group):
+    def _fake(
+        input, offset, weight, bias, mask, kernel, stride, pads, dilation, group, offset_group
+    ):
         return input.new_empty(_output_shape(input, weight, kernel, stride, pads, dilation))
 
     def setup_context(ctx, inputs, output) -> None:
@@ -79,10 +101,20 @@ def _define(ndim: int):
         tensors = [next(saved) if present else None for present in ctx.present]
         wanted = [t is not None and need for t, need in zip(tensors, ctx.needs_input_grad[:5])]
         with torch.enable_grad():
-            leaves = [t.detach().requires_grad_(want) if t is not None else None for t, want in zip(tensors, wanted)]
+            leaves = [
+                t.detach().requires_grad_(want) if t is not None else None
+                for t, want in zip(tensors, wanted)
+            ]
             output = vectorised(*leaves, *ctx.attributes)
-            grads = iter(torch.autograd.grad(output, [t for t, want in zip(leaves, wanted) if want], grad_output))
-        return (*[next(grads) if want else None for want in wanted], *([None] * len(ctx.attributes)))
+            grads = iter(
+                torch.autograd.grad(
+                    output, [t for t, want in zip(leaves, wanted) if want], grad_output
+                )
+            )
+        return (
+            *[next(grads) if want else None for want in wanted],
+            *([None] * len(ctx.attributes)),
+        )
 
     op.register_autograd(backward, setup_context=setup_context)
     return op, vectorised
@@ -95,14 +127,29 @@ OPS = {2: deform_conv2d_op, 3: deform_conv3d_op}
 OVERLOADS = {2: torch.ops.comix.deform_conv2d.default, 3: torch.ops.comix.deform_conv3d.default}
 
 
-
-def _portable_3d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
-                 kernel: Sequence[int], stride: Sequence[int], pads: Sequence[int], dilation: Sequence[int],
-                 group: int, offset_group: int) -> Tensor:
+def _portable_3d(
+    input: Tensor,
+    offset: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    mask: Tensor | None,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    pads: Sequence[int],
+    dilation: Sequence[int],
+    group: int,
+    offset_group: int,
+) -> Tensor:
     from comix.ops.portable import deform_conv3d_portable
 
-    return deform_conv3d_portable(input, offset, weight, bias, mask,
-                                  _geometry(3, kernel, stride, pads, dilation, group, offset_group))
+    return deform_conv3d_portable(
+        input,
+        offset,
+        weight,
+        bias,
+        mask,
+        _geometry(3, kernel, stride, pads, dilation, group, offset_group),
+    )
 
 
 # For torch.export's run_decompositions: the portable ONNX graph lowers the 3-D op with
@@ -111,29 +158,71 @@ def _portable_3d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | N
 DECOMPOSITIONS = {OVERLOADS[3]: _portable_3d}
 
 
-def deform_conv(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
-                geometry: DeformConvGeometry) -> Tensor:
+def deform_conv(
+    input: Tensor,
+    offset: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    mask: Tensor | None,
+    geometry: DeformConvGeometry,
+) -> Tensor:
     """Call the op of ``geometry.ndim`` with a validated geometry (what the modules use); shapes as above."""
     op = OPS.get(geometry.ndim)
     if op is None:
         raise ValueError(f"geometry: got {geometry.ndim} spatial axes, expected 2 or 3")
     if tuple(weight.shape[2:]) != geometry.kernel:
-        raise ValueError(f"weight: got kernel {tuple(weight.shape[2:])}, expected {geometry.kernel} from the geometry")
-    return op(input, offset, weight, bias, mask, list(geometry.kernel), list(geometry.stride), geometry.onnx_pads,
-              list(geometry.dilation), geometry.group, geometry.offset_group)
+        raise ValueError(
+            f"weight: got kernel {tuple(weight.shape[2:])}, expected {geometry.kernel} from the geometry"
+        )
+    return op(
+        input,
+        offset,
+        weight,
+        bias,
+        mask,
+        list(geometry.kernel),
+        list(geometry.stride),
+        geometry.onnx_pads,
+        list(geometry.dilation),
+        geometry.group,
+        geometry.offset_group,
+    )
 
 
-def _call(ndim: int, input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
-          stride, padding, dilation) -> Tensor:
+def _call(
+    ndim: int,
+    input: Tensor,
+    offset: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    mask: Tensor | None,
+    stride,
+    padding,
+    dilation,
+) -> Tensor:
     if input.dim() != ndim + 2:
         layout = "(N, C, H, W)" if ndim == 2 else "(N, C, D, H, W)"
         raise ValueError(f"input: got shape {tuple(input.shape)}, expected {ndim + 2}-D {layout}")
-    return deform_conv(input, offset, weight, bias, mask, infer_geometry(input, offset, weight, stride, padding, dilation))
+    return deform_conv(
+        input,
+        offset,
+        weight,
+        bias,
+        mask,
+        infer_geometry(input, offset, weight, stride, padding, dilation),
+    )
 
 
-def deform_conv2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None = None, mask: Tensor | None = None,
-                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
-                  dilation: int | Sequence[int] = 1) -> Tensor:
+def deform_conv2d(
+    input: Tensor,
+    offset: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    mask: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+) -> Tensor:
     """2-D modulated deformable convolution; ``group``/``offset_group`` inferred from the shapes.
 
     input (N, C, H, W); offset (N, OG*kH*kW*2, oH, oW) as (dh, dw) pairs; weight (O, C/group, kH, kW);
@@ -143,9 +232,16 @@ def deform_conv2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | 
     return _call(2, input, offset, weight, bias, mask, stride, padding, dilation)
 
 
-def deform_conv3d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None = None, mask: Tensor | None = None,
-                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
-                  dilation: int | Sequence[int] = 1) -> Tensor:
+def deform_conv3d(
+    input: Tensor,
+    offset: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    mask: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+) -> Tensor:
     """3-D modulated deformable convolution; ``group``/``offset_group`` inferred from the shapes.
 
     input (N, C, D, H, W); offset (N, OG*kD*kH*kW*3, oD, oH, oW) as (dd, dh, dw) triples;

@@ -44,22 +44,36 @@ class DeformConvNd(nn.Module):
     ) -> None:
         super().__init__()
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}")
+            raise ValueError(
+                f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
+            )
         if in_channels % offset_groups:
             raise ValueError(f"offset_groups={offset_groups} must divide in_channels={in_channels}")
         if mask_activation not in MASK_ACTIVATIONS:
-            raise ValueError(f"mask_activation: got {mask_activation!r}, expected one of {MASK_ACTIVATIONS}")
-        self.geometry = DeformConvGeometry.build(ndim, kernel_size, stride, padding, dilation, groups, offset_groups)
+            raise ValueError(
+                f"mask_activation: got {mask_activation!r}, expected one of {MASK_ACTIVATIONS}"
+            )
+        self.geometry = DeformConvGeometry.build(
+            ndim, kernel_size, stride, padding, dilation, groups, offset_groups
+        )
         self.mask_activation = mask_activation
         k = self.geometry.kernel_points
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, *self.geometry.kernel))
+        self.weight = nn.Parameter(
+            torch.empty(out_channels, in_channels // groups, *self.geometry.kernel)
+        )
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         predicted = offset_groups * k * (ndim + (1 if mask_activation != "none" else 0))
         conv = nn.Conv2d if ndim == 2 else nn.Conv3d
         # The offset branch sees the same window as the DCN, so it pads like the DCN (begins; ends below).
-        self.offset_conv = conv(in_channels, predicted, self.geometry.kernel, self.geometry.stride,
-                                padding=0, dilation=self.geometry.dilation)
+        self.offset_conv = conv(
+            in_channels,
+            predicted,
+            self.geometry.kernel,
+            self.geometry.stride,
+            padding=0,
+            dilation=self.geometry.dilation,
+        )
         nn.init.zeros_(self.offset_conv.weight)
         nn.init.zeros_(self.offset_conv.bias)
 
@@ -80,25 +94,31 @@ class DeformConvNd(nn.Module):
         offset = predicted[:, : self.offset_channels]
         mask = None
         if self.mask_activation == "sigmoid":
-            mask = torch.sigmoid(predicted[:, self.offset_channels:])
+            mask = torch.sigmoid(predicted[:, self.offset_channels :])
         return deform_conv(x, offset, self.weight, self.bias, mask, self.geometry)
 
     def extra_repr(self) -> str:
         g = self.geometry
-        return (f"{self.weight.shape[1] * g.group}, {self.weight.shape[0]}, kernel={g.kernel}, stride={g.stride}, "
-                f"pads={g.onnx_pads}, dilation={g.dilation}, group={g.group}, offset_group={g.offset_group}, "
-                f"mask={self.mask_activation}")
+        return (
+            f"{self.weight.shape[1] * g.group}, {self.weight.shape[0]}, kernel={g.kernel}, stride={g.stride}, "
+            f"pads={g.onnx_pads}, dilation={g.dilation}, group={g.group}, offset_group={g.offset_group}, "
+            f"mask={self.mask_activation}"
+        )
 
 
 class DeformConv2d(DeformConvNd):
     """2-D modulated deformable convolution: (N, C_in, H, W) -> (N, C_out, oH, oW)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], **kwargs) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], **kwargs
+    ) -> None:
         super().__init__(2, in_channels, out_channels, kernel_size, **kwargs)
 
 
 class DeformConv3d(DeformConvNd):
     """3-D modulated deformable convolution: (N, C_in, D, H, W) -> (N, C_out, oD, oH, oW); D = spectral."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], **kwargs) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], **kwargs
+    ) -> None:
         super().__init__(3, in_channels, out_channels, kernel_size, **kwargs)

@@ -43,8 +43,16 @@ from comix.ops.geometry import DeformConvGeometry
 
 def keeps_size(geometry: DeformConvGeometry) -> bool:
     """Stride 1 and "same" padding on every axis: the output size equals the input size for any input."""
-    return all(s == 1 and pb + pe == d * (k - 1) for s, pb, pe, d, k in
-               zip(geometry.stride, geometry.pad_begin, geometry.pad_end, geometry.dilation, geometry.kernel))
+    return all(
+        s == 1 and pb + pe == d * (k - 1)
+        for s, pb, pe, d, k in zip(
+            geometry.stride,
+            geometry.pad_begin,
+            geometry.pad_end,
+            geometry.dilation,
+            geometry.kernel,
+        )
+    )
 
 
 def flattened_taps(points: int, depth: int) -> int:
@@ -58,23 +66,38 @@ def _clamp(values: Tensor, low, high) -> Tensor:
     weight 0, as the native op reads 0 for a NaN position). The bounds may be symbolic sizes of an exported
     graph, so they become tensors: ``torch.clamp(values, -1.0, float(size))`` would freeze the traced size
     into the graph."""
-    floor, ceiling = (torch.full((), bound, dtype=values.dtype, device=values.device) for bound in (low, high))
+    floor, ceiling = (
+        torch.full((), bound, dtype=values.dtype, device=values.device) for bound in (low, high)
+    )
     values = torch.where(values > floor, values, floor)
     return torch.where(values < ceiling, values, ceiling)
 
 
-def deform_conv3d_as_2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
-                        geometry: DeformConvGeometry) -> Tensor:
+def deform_conv3d_as_2d(
+    input: Tensor,
+    offset: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    mask: Tensor | None,
+    geometry: DeformConvGeometry,
+) -> Tensor:
     """The 3-D op of a size-keeping geometry as one 2-D deformable convolution (module doc)."""
     from comix.ops.library import deform_conv2d_op
 
     _check_shapes(input, offset, weight, bias, mask, geometry)
     batch, channels, depth, height, width = input.shape
-    points, offset_group, out_channels = geometry.kernel_points, geometry.offset_group, weight.shape[0]
+    points, offset_group, out_channels = (
+        geometry.kernel_points,
+        geometry.offset_group,
+        weight.shape[0],
+    )
     taps = flattened_taps(points, depth)
     image = F.pad(input, [0, 0, 0, 1]).reshape(batch, channels, depth * (height + 1), width)
     offset = offset.reshape(batch, offset_group, 1, points, 3, depth, height, width)
-    base = [b.reshape(points, depth, height, width) for b in _base_positions(geometry, (depth, height, width), offset)]
+    base = [
+        b.reshape(points, depth, height, width)
+        for b in _base_positions(geometry, (depth, height, width), offset)
+    ]
     target = [offset[:, :, :, :, axis] + base[axis] for axis in range(3)]  # (N, OG, 1, K, D, H, W)
     t_depth = _clamp(target[0], -1, depth)
     t_height = _clamp(target[1], -1, height)
@@ -82,23 +105,32 @@ def deform_conv3d_as_2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Ten
     # the two depth slices on a new axis 2: (N, OG, 2, K, D, H, W), low slice first
     low = torch.floor(t_depth)
     frac = t_depth - low
-    slice_index = low + torch.arange(2, dtype=input.dtype, device=input.device).reshape(1, 1, 2, 1, 1, 1, 1)
+    slice_index = low + torch.arange(2, dtype=input.dtype, device=input.device).reshape(
+        1, 1, 2, 1, 1, 1, 1
+    )
     share = torch.cat([1 - frac, frac], dim=2)
-    inside = ((slice_index >= 0) & (slice_index < depth)).to(input.dtype)  # a slice outside adds nothing
+    inside = ((slice_index >= 0) & (slice_index < depth)).to(
+        input.dtype
+    )  # a slice outside adds nothing
     if mask is not None:
         share = share * mask.reshape(batch, offset_group, 1, points, depth, height, width)
     taps_mask = share * inside
     # 2-D tap t = slice * K + k at output row r = d*H + h has base (r - pad_begin + t, w)
     pad_begin = (taps - 1 - depth) // 2
-    out_row = torch.arange(depth * height, dtype=input.dtype, device=input.device).reshape(depth, height, 1)
+    out_row = torch.arange(depth * height, dtype=input.dtype, device=input.device).reshape(
+        depth, height, 1
+    )
     out_col = torch.arange(width, dtype=input.dtype, device=input.device)
-    tap = torch.arange(2 * points, dtype=input.dtype, device=input.device).reshape(1, 1, 2, points, 1, 1, 1)
+    tap = torch.arange(2 * points, dtype=input.dtype, device=input.device).reshape(
+        1, 1, 2, points, 1, 1, 1
+    )
     rows = _clamp(slice_index, 0, depth - 1) * (height + 1) + t_height
     row_offset = rows - (out_row - pad_begin + tap)
     col_offset = (t_width - out_col).expand_as(row_offset)
     # DeformConv's layout: (N, OG, taps, (dh, dw), D*H, W), tap-major, no transpose needed
-    offsets = torch.stack([row_offset, col_offset], dim=4).reshape(batch, offset_group, 2 * points, 2, depth * height,
-                                                                      width)
+    offsets = torch.stack([row_offset, col_offset], dim=4).reshape(
+        batch, offset_group, 2 * points, 2, depth * height, width
+    )
     taps_mask = taps_mask.reshape(batch, offset_group, 2 * points, depth * height, width)
     weight_2d = weight.reshape(out_channels, weight.shape[1], points, 1)
     weight_2d = torch.cat([weight_2d, weight_2d], dim=2)
@@ -107,15 +139,30 @@ def deform_conv3d_as_2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Ten
         offsets = F.pad(offsets, [0, 0, 0, 0, 0, 0, 0, extra])
         taps_mask = F.pad(taps_mask, [0, 0, 0, 0, 0, extra])
         weight_2d = F.pad(weight_2d, [0, 0, 0, extra])
-    output = deform_conv2d_op(image, offsets.reshape(batch, offset_group * taps * 2, depth * height, width),
-                              weight_2d, bias, taps_mask.reshape(batch, offset_group * taps, depth * height, width),
-                              [taps, 1], [1, 1], [pad_begin, 0, taps - 1 - depth - pad_begin, 0], [1, 1],
-                              geometry.group, offset_group)
+    output = deform_conv2d_op(
+        image,
+        offsets.reshape(batch, offset_group * taps * 2, depth * height, width),
+        weight_2d,
+        bias,
+        taps_mask.reshape(batch, offset_group * taps, depth * height, width),
+        [taps, 1],
+        [1, 1],
+        [pad_begin, 0, taps - 1 - depth - pad_begin, 0],
+        [1, 1],
+        geometry.group,
+        offset_group,
+    )
     return output.reshape(batch, out_channels, depth, height, width)
 
 
-def deform_conv3d_portable(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
-                           geometry: DeformConvGeometry) -> Tensor:
+def deform_conv3d_portable(
+    input: Tensor,
+    offset: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    mask: Tensor | None,
+    geometry: DeformConvGeometry,
+) -> Tensor:
     """The portable lowering of the 3-D op: :func:`deform_conv3d_as_2d` where the geometry keeps the size and
     the depth is fixed (the 2-D kernel's size and pads depend on it; a graph exported with a symbolic depth
     takes the other path), else the eager kernel (5-D GridSample)."""

@@ -54,7 +54,9 @@ def deform_conv_reference(
 
     out_size = geometry.output_size(x.shape[2:])
     y = np.zeros((x.shape[0], w.shape[0], *out_size), dtype=np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):  # Inf - Inf and 0 * Inf are NaN by the rule above
+    with np.errstate(
+        invalid="ignore", over="ignore"
+    ):  # Inf - Inf and 0 * Inf are NaN by the rule above
         _accumulate(y, x, off, w, b, m, geometry)
     return y
 
@@ -78,17 +80,25 @@ def _accumulate(y, x, off, w, b, m, geometry: DeformConvGeometry) -> None:
                 for k, tap in enumerate(kernel_points):
                     base = g * len(kernel_points) + k
                     point = tuple(
-                        out_pos[a] * geometry.stride[a] - geometry.pad_begin[a] + tap[a] * geometry.dilation[a]
+                        out_pos[a] * geometry.stride[a]
+                        - geometry.pad_begin[a]
+                        + tap[a] * geometry.dilation[a]
                         + off[(n, base * nd + a, *out_pos)]
                         for a in range(nd)
                     )
                     modulation = 1.0 if m is None else m[(n, base, *out_pos)]
-                    columns[channel_slice, k] = modulation * _interpolate(x[n, channel_slice], point)
+                    columns[channel_slice, k] = modulation * _interpolate(
+                        x[n, channel_slice], point
+                    )
             for grp in range(geometry.group):
                 outputs = slice(grp * out_per_group, (grp + 1) * out_per_group)
-                cols = columns[grp * in_per_group:(grp + 1) * in_per_group].reshape(-1)
-                taps = w[outputs].reshape(out_per_group, -1)  # (O/group, C/group * K), same (c, k) order
-                y[(n, outputs, *out_pos)] = np.sum(taps * cols, axis=1) + (0.0 if b is None else b[outputs])
+                cols = columns[grp * in_per_group : (grp + 1) * in_per_group].reshape(-1)
+                taps = w[outputs].reshape(
+                    out_per_group, -1
+                )  # (O/group, C/group * K), same (c, k) order
+                y[(n, outputs, *out_pos)] = np.sum(taps * cols, axis=1) + (
+                    0.0 if b is None else b[outputs]
+                )
 
 
 def _as_numpy(value):

@@ -49,11 +49,15 @@ class SpectralShapeError(ValueError):
 def check_operands(a: Tensor, b: Tensor) -> None:
     """Raise :class:`SpectralShapeError` (got/expected) unless ``a`` and ``b`` are equal-shape 4-D float tensors."""
     if a.dim() != 4 or b.dim() != 4:
-        raise SpectralShapeError(f"spectral_product: got shapes {tuple(a.shape)} and {tuple(b.shape)}, expected two "
-                                 "4-D (N, C, H, W) tensors")
+        raise SpectralShapeError(
+            f"spectral_product: got shapes {tuple(a.shape)} and {tuple(b.shape)}, expected two "
+            "4-D (N, C, H, W) tensors"
+        )
     if a.shape != b.shape:
-        raise SpectralShapeError(f"spectral_product: got shapes {tuple(a.shape)} and {tuple(b.shape)}, expected equal "
-                                 "shapes")
+        raise SpectralShapeError(
+            f"spectral_product: got shapes {tuple(a.shape)} and {tuple(b.shape)}, expected equal "
+            "shapes"
+        )
 
 
 def spectral_product_fft(a: Tensor, b: Tensor) -> Tensor:
@@ -68,7 +72,9 @@ def _correlate(g: Tensor, other: Tensor) -> Tensor:
     """Circular cross-correlation ``irfft2(rfft2(g) * conj(rfft2(other)))``: the gradient of a circular
     convolution with respect to one operand."""
     height, width = g.shape[-2:]
-    return torch.fft.irfft2(torch.fft.rfft2(g) * torch.conj(torch.fft.rfft2(other)), s=(height, width))
+    return torch.fft.irfft2(
+        torch.fft.rfft2(g) * torch.conj(torch.fft.rfft2(other)), s=(height, width)
+    )
 
 
 @lru_cache(maxsize=32)
@@ -95,13 +101,20 @@ def dft_bases(height: int, width: int) -> dict[str, np.ndarray]:
     if width % 2 == 0:
         weight[-1] = 1.0
     scale = 1.0 / (height * width)
-    return {"ch": ch, "sh": sh, "cw": cw, "sw": sw, "cw_inv": np.ascontiguousarray((cw * weight * scale).T),
-            "sw_inv": np.ascontiguousarray((sw * weight * scale).T)}
+    return {
+        "ch": ch,
+        "sh": sh,
+        "cw": cw,
+        "sw": sw,
+        "cw_inv": np.ascontiguousarray((cw * weight * scale).T),
+        "sw_inv": np.ascontiguousarray((sw * weight * scale).T),
+    }
 
 
 def spectral_product_matrix(a: Tensor, b: Tensor, bases: dict[str, Tensor]) -> Tensor:
     """The same product by real matrix products with cosine/sine ``bases`` (from :func:`dft_bases`, as tensors of
     ``a``'s dtype) for the tile they were made for; no FFT. a, b (N, C, H, W) -> (N, C, H, W)."""
+
     def forward(x: Tensor) -> tuple[Tensor, Tensor]:
         real, imag = x @ bases["cw"], -(x @ bases["sw"])  # (N, C, H, Wf)
         return bases["ch"] @ real + bases["sh"] @ imag, bases["ch"] @ imag - bases["sh"] @ real
@@ -118,7 +131,9 @@ def _eager(a: Tensor, b: Tensor) -> Tensor:
     return spectral_product_fft(a, b)
 
 
-spectral_product_op = torch.library.custom_op(f"{NAMESPACE}::{OP_NAME}", _eager, mutates_args=(), schema=SCHEMA)
+spectral_product_op = torch.library.custom_op(
+    f"{NAMESPACE}::{OP_NAME}", _eager, mutates_args=(), schema=SCHEMA
+)
 
 
 @spectral_product_op.register_fake
@@ -162,23 +177,34 @@ class SpectralProduct(nn.Module):
     def __init__(self, lowering: str = "dft", tile: tuple[int, int] | None = None) -> None:
         super().__init__()
         if lowering not in LOWERINGS:
-            raise ValueError(f"spectral product lowering: got {lowering!r}, expected one of {list(LOWERINGS)}")
+            raise ValueError(
+                f"spectral product lowering: got {lowering!r}, expected one of {list(LOWERINGS)}"
+            )
         self.lowering = lowering
         self.tile = None if tile is None else (int(tile[0]), int(tile[1]))
         if lowering == "matrix":
             if self.tile is None or min(self.tile) < 1:
-                raise ValueError(f"spectral product: the matrix lowering needs a fixed tile (H, W), got {tile!r}")
+                raise ValueError(
+                    f"spectral product: the matrix lowering needs a fixed tile (H, W), got {tile!r}"
+                )
             for key, value in dft_bases(*self.tile).items():
-                self.register_buffer(key, torch.from_numpy(value.astype(np.float32)), persistent=False)
+                self.register_buffer(
+                    key, torch.from_numpy(value.astype(np.float32)), persistent=False
+                )
 
     def forward(self, a: Tensor, b: Tensor) -> Tensor:
         if self.lowering == "dft":
             return spectral_product(a, b)
         check_operands(a, b)
         if tuple(a.shape[-2:]) != self.tile:
-            raise SpectralShapeError(f"spectral_product: got H x W {tuple(a.shape[-2:])}, expected the fixed tile "
-                                     f"{self.tile} of the matrix lowering")
-        bases = {key: getattr(self, key).to(a.dtype) for key in ("ch", "sh", "cw", "sw", "cw_inv", "sw_inv")}
+            raise SpectralShapeError(
+                f"spectral_product: got H x W {tuple(a.shape[-2:])}, expected the fixed tile "
+                f"{self.tile} of the matrix lowering"
+            )
+        bases = {
+            key: getattr(self, key).to(a.dtype)
+            for key in ("ch", "sh", "cw", "sw", "cw_inv", "sw_inv")
+        }
         return spectral_product_matrix(a, b, bases)
 
     def extra_repr(self) -> str:

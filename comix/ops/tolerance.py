@@ -44,17 +44,23 @@ def dtype_name(dtype) -> str:
 def assert_matches_reference(got, expected: np.ndarray, dtype, what: str = "output") -> None:
     """Raise AssertionError (got/expected, worst element) unless ``got`` matches ``expected`` for ``dtype``."""
     tolerance = TOLERANCES[dtype_name(dtype)]
-    got = np.asarray(got.detach().cpu().double().numpy() if hasattr(got, "detach") else got, dtype=np.float64)
+    got = np.asarray(
+        got.detach().cpu().double().numpy() if hasattr(got, "detach") else got, dtype=np.float64
+    )
     expected = np.asarray(expected, dtype=np.float64)
     if got.shape != expected.shape:
         raise AssertionError(f"{what}: got shape {got.shape}, expected {expected.shape}")
-    for label, want, have in (("NaN", np.isnan(expected), np.isnan(got)),
-                              ("+Inf", np.isposinf(expected), np.isposinf(got)),
-                              ("-Inf", np.isneginf(expected), np.isneginf(got))):
+    for label, want, have in (
+        ("NaN", np.isnan(expected), np.isnan(got)),
+        ("+Inf", np.isposinf(expected), np.isposinf(got)),
+        ("-Inf", np.isneginf(expected), np.isneginf(got)),
+    ):
         if not np.array_equal(want, have):
             first = tuple(int(i) for i in np.argwhere(want != have)[0])
-            raise AssertionError(f"{what}: {label} at {int(have.sum())} elements, expected {int(want.sum())}; "
-                                 f"first difference at {first}: got {got[first]}, expected {expected[first]}")
+            raise AssertionError(
+                f"{what}: {label} at {int(have.sum())} elements, expected {int(want.sum())}; "
+                f"first difference at {first}: got {got[first]}, expected {expected[first]}"
+            )
     finite = np.isfinite(expected)
     if not finite.any():
         return
@@ -67,4 +73,5 @@ def assert_matches_reference(got, expected: np.ndarray, dtype, what: str = "outp
         raise AssertionError(
             f"{what} ({dtype_name(dtype)}): got {got[worst]!r} at {tuple(int(i) for i in worst)}, expected "
             f"{expected[worst]!r} within {allowed[worst]:.3e} (rtol {tolerance.rtol:g}, atol {tolerance.atol:g} x "
-            f"scale {scale:.3g}); {int((excess > 0).sum())} of {expected.size} elements out of tolerance")
+            f"scale {scale:.3g}); {int((excess > 0).sum())} of {expected.size} elements out of tolerance"
+        )

@@ -14,5 +14,15 @@ from comix.profile.result import ConfigResult, ProfileReport
 from comix.profile.runner import ProfileOptions, profile
 from comix.profile.stats import LatencyStats, StoppingRule, measure
 
-__all__ = ["ConfigResult", "LatencyStats", "ProfileOptions", "ProfileReport", "StoppingRule", "markdown", "measure",
-           "print_report", "profile", "write_report"]
+__all__ = [
+    "ConfigResult",
+    "LatencyStats",
+    "ProfileOptions",
+    "ProfileReport",
+    "StoppingRule",
+    "markdown",
+    "measure",
+    "print_report",
+    "profile",
+    "write_report",
+]

@@ -36,20 +36,28 @@ def open_backend_for(model: str | os.PathLike, backend: str = "auto", threads: i
     """The backend that runs ``model``; raises :class:`RuntimeInputError` with one sentence otherwise."""
     model = Path(model)
     if backend not in PROFILE_BACKENDS:
-        raise RuntimeInputError(f"--backend: got {backend!r}, expected one of {list(PROFILE_BACKENDS)}")
+        raise RuntimeInputError(
+            f"--backend: got {backend!r}, expected one of {list(PROFILE_BACKENDS)}"
+        )
     engine = backend == "tensorrt" or (backend == "auto" and model.suffix in ENGINE_SUFFIXES)
     if engine:
         missing = _tensorrt_missing()
         if missing:
-            raise RuntimeInputError(f"{model}: a TensorRT engine needs the TensorRT backend and a GPU, but "
-                                    f"{'; '.join(missing)}; profile the exported .onnx instead (--backend "
-                                    "onnxruntime)")
+            raise RuntimeInputError(
+                f"{model}: a TensorRT engine needs the TensorRT backend and a GPU, but "
+                f"{'; '.join(missing)}; profile the exported .onnx instead (--backend "
+                "onnxruntime)"
+            )
         return segment.open_backend(model, "tensorrt", threads)
     if not model.exists():
-        raise RuntimeInputError(f"model {model}: got no such file or folder, expected an exported .onnx file, a "
-                                "TensorRT .engine or a checkpoint folder")
+        raise RuntimeInputError(
+            f"model {model}: got no such file or folder, expected an exported .onnx file, a "
+            "TensorRT .engine or a checkpoint folder"
+        )
     if backend == "auto" and not model.is_dir() and model.suffix != ".onnx":
-        raise RuntimeInputError(f"model {model}: got a {model.suffix or 'suffix-less'} file, expected an exported "
-                                ".onnx file, a TensorRT .engine or a checkpoint folder (model.safetensors + "
-                                "config.json)")
+        raise RuntimeInputError(
+            f"model {model}: got a {model.suffix or 'suffix-less'} file, expected an exported "
+            ".onnx file, a TensorRT .engine or a checkpoint folder (model.safetensors + "
+            "config.json)"
+        )
     return segment.open_backend(model, backend, threads)

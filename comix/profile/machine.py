@@ -15,8 +15,23 @@ from pathlib import Path
 from comix.metadata import tool_versions
 
 # instruction-set flags worth knowing for CPU kernels (x86 and Arm names from /proc/cpuinfo)
-ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile",
-             "asimd", "asimdhp", "sve", "sve2", "i8mm", "bf16")
+ISA_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512_bf16",
+    "avx512_vnni",
+    "amx_tile",
+    "asimd",
+    "asimdhp",
+    "sve",
+    "sve2",
+    "i8mm",
+    "bf16",
+)
 EXTRA_TOOLS = ("numpy", "tensorrt", "onnxruntime-gpu")
 
 
@@ -56,7 +71,9 @@ def cpu_record() -> dict:
         load = [round(v, 2) for v in os.getloadavg()]
     except OSError:
         load = []
-    model = info.get("model name") or info.get("Model") or platform.processor() or platform.machine()
+    model = (
+        info.get("model name") or info.get("Model") or platform.processor() or platform.machine()
+    )
     return {
         "model": model,
         "architecture": platform.machine(),
@@ -75,8 +92,16 @@ def gpu_record() -> list[dict]:
     if shutil.which("nvidia-smi") is None:
         return []
     try:
-        result = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
-                                 "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=10)
+        result = subprocess.run(
+            [
+                "nvidia-smi",
+                "--query-gpu=name,memory.total,driver_version",
+                "--format=csv,noheader,nounits",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return []
     gpus = []
@@ -97,7 +122,11 @@ def jetson_release() -> str:
 
 def versions() -> dict[str, str]:
     """Python, the OS, and every tool of the toolchain that is installed."""
-    found = {"python": platform.python_version(), "platform": platform.platform(), **tool_versions()}
+    found = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        **tool_versions(),
+    }
     for tool in EXTRA_TOOLS:
         try:
             found[tool] = importlib_metadata.version(tool)
@@ -108,7 +137,12 @@ def versions() -> dict[str, str]:
 
 def machine_record() -> dict:
     """Everything above in one JSON-ready dict."""
-    record = {"host": platform.node(), "cpu": cpu_record(), "gpus": gpu_record(), "versions": versions()}
+    record = {
+        "host": platform.node(),
+        "cpu": cpu_record(),
+        "gpus": gpu_record(),
+        "versions": versions(),
+    }
     jetson = jetson_release()
     if jetson:
         record["jetson"] = jetson
@@ -118,8 +152,10 @@ def machine_record() -> dict:
 def describe(record: dict) -> str:
     """One line for tables and plots: ``AMD EPYC (KVM guest), 2 logical cores, ... torch 2.13.0``."""
     cpu = record["cpu"]
-    parts = [f"{cpu['model']}" + (" (virtual machine)" if cpu.get("hypervisor") else ""),
-             f"{cpu['usable_cores']} usable of {cpu['logical_cores']} logical cores"]
+    parts = [
+        f"{cpu['model']}" + (" (virtual machine)" if cpu.get("hypervisor") else ""),
+        f"{cpu['usable_cores']} usable of {cpu['logical_cores']} logical cores",
+    ]
     if cpu.get("load_average"):
         parts.append(f"load {cpu['load_average'][0]:g}")
     parts += [f"GPU {g['name']}" for g in record.get("gpus", [])]

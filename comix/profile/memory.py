@@ -68,8 +68,15 @@ class NvidiaSmiSampler(LineSampler):
     def __enter__(self) -> NvidiaSmiSampler:
         path = shutil.which(self.executable)
         if path is not None:
-            self.start([path, f"--id={visible_gpu()}", "--query-gpu=memory.used", "--format=csv,noheader,nounits",
-                        f"-lms={self.interval_ms}"])
+            self.start(
+                [
+                    path,
+                    f"--id={visible_gpu()}",
+                    "--query-gpu=memory.used",
+                    "--format=csv,noheader,nounits",
+                    f"-lms={self.interval_ms}",
+                ]
+            )
         return self
 
     def on_line(self, line: str) -> None:
@@ -116,14 +123,26 @@ class PeakMemoryMonitor:
         if hwm is not None:
             peak_kib, method = hwm, "VmHWM after reset (this measurement)"
         else:
-            peak_kib, method = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "ru_maxrss (since process start)"
+            peak_kib, method = (
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "ru_maxrss (since process start)",
+            )
         device, device_method = None, ""
         if self.device == "torch-cuda":
             import torch
 
-            device, device_method = torch.cuda.max_memory_allocated() / 2**20, "torch.cuda.max_memory_allocated"
+            device, device_method = (
+                torch.cuda.max_memory_allocated() / 2**20,
+                "torch.cuda.max_memory_allocated",
+            )
         elif self._smi is not None:
             self._smi.__exit__(*exc)
             device = self._smi.peak_growth_mib
-            device_method = "nvidia-smi used memory, peak - start" if device is not None else "nvidia-smi: no samples"
-        self.result = MemoryPeak(peak_kib / 1024, self._start_kib / 1024, method, device, device_method)
+            device_method = (
+                "nvidia-smi used memory, peak - start"
+                if device is not None
+                else "nvidia-smi: no samples"
+            )
+        self.result = MemoryPeak(
+            peak_kib / 1024, self._start_kib / 1024, method, device, device_method
+        )

@@ -26,8 +26,19 @@ DCN_CLASSES = {"DeformConv3d": DCN_3D, "DeformConv2d": DCN_2D}
 DCN_OP_TYPES = {"DeformConv3D": DCN_3D, "DeformConv": DCN_2D}
 LAYOUT_OP_TYPES = {"ReorderInput", "ReorderOutput"}  # ONNX Runtime's NCHWc layout changes
 # report order
-PARTS = ("HSI branch", DCN_3D, "X branch", DCN_2D, "spectral pool/lift", "CMFeX", "FFM", "decoder", INPUT_OUTPUT,
-         LAYOUT, OTHER)
+PARTS = (
+    "HSI branch",
+    DCN_3D,
+    "X branch",
+    DCN_2D,
+    "spectral pool/lift",
+    "CMFeX",
+    "FFM",
+    "decoder",
+    INPUT_OUTPUT,
+    LAYOUT,
+    OTHER,
+)
 
 # a scope at the start of a name or after a runtime's prefix ("fused hsi_stem...[Conv3d]/node_x")
 _SCOPE = re.compile(r"(?:^|\s)(?P<path>[^\[\]/\s]*)\[(?P<cls>[A-Za-z_][A-Za-z0-9_]*)\](?:/|$)")

@@ -72,7 +72,9 @@ def core_peak(cpu: dict, measure: bool = True) -> CorePeak:
     return peak
 
 
-def fraction_of_peak(macs: int, seconds: float, threads: int, peak_gflops: float | None) -> float | None:
+def fraction_of_peak(
+    macs: int, seconds: float, threads: int, peak_gflops: float | None
+) -> float | None:
     """2 * MACs / seconds / (threads x per-core peak), or None when a number is missing."""
     if not peak_gflops or not macs or seconds <= 0 or threads < 1:
         return None

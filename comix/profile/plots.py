@@ -24,8 +24,10 @@ def _pyplot():
 
 
 def _title(report: ProfileReport, what: str) -> str:
-    return f"{report.model_name or Path(report.model).name} ({report.backend}, {report.graph_kind or 'checkpoint'}): {what}\n" \
-           f"{describe(report.machine)}"
+    return (
+        f"{report.model_name or Path(report.model).name} ({report.backend}, {report.graph_kind or 'checkpoint'}): {what}\n"
+        f"{describe(report.machine)}"
+    )
 
 
 def latency_histogram(report: ProfileReport, path: str | Path) -> Path:
@@ -37,9 +39,15 @@ def latency_histogram(report: ProfileReport, path: str | Path) -> Path:
     bins = np.linspace(every.min(), every.max(), 40) if every.max() > every.min() else 10
     for index, config in enumerate(configs):
         colour = f"C{index}"
-        ax.hist(config.latency.samples_ms, bins=bins, histtype="step", linewidth=1.5, color=colour,
-                label=f"{config.label}: p50 {config.latency.p50_ms:.1f} ms, p99 {config.latency.p99_ms:.1f} ms "
-                      f"(n={config.latency.iterations})")
+        ax.hist(
+            config.latency.samples_ms,
+            bins=bins,
+            histtype="step",
+            linewidth=1.5,
+            color=colour,
+            label=f"{config.label}: p50 {config.latency.p50_ms:.1f} ms, p99 {config.latency.p99_ms:.1f} ms "
+            f"(n={config.latency.iterations})",
+        )
         ax.axvline(config.latency.p50_ms, color=colour, linestyle="--", linewidth=1)
         ax.axvline(config.latency.p99_ms, color=colour, linestyle=":", linewidth=1)
     ax.set_xlabel("latency per call (ms)")
@@ -62,8 +70,13 @@ def part_bars(report: ProfileReport, path: str | Path) -> Path | None:
     for index, config in enumerate(configs):
         values = [config.parts_ms.get(part, 0.0) for part in parts]
         total = sum(config.parts_ms.values())
-        ax.barh(y + index * height, values, height=height, color=f"C{index}",
-                label=f"{config.label} (sum {total:.1f} ms)")
+        ax.barh(
+            y + index * height,
+            values,
+            height=height,
+            color=f"C{index}",
+            label=f"{config.label} (sum {total:.1f} ms)",
+        )
         for yi, value in zip(y + index * height, values):
             if value > 0:
                 ax.text(value, yi, f" {value:.1f} ({value / total:.0%})", va="center", fontsize=7)
@@ -80,9 +93,11 @@ def sweep_curves(report: ProfileReport, path: str | Path) -> Path | None:
     """Median latency per tile and megapixels/s against each swept quantity (tile pixels, batch, threads);
     None when a single configuration was measured."""
     configs = report.configs
-    quantities = {"tile": (lambda c: c.tile[0] * c.tile[1], lambda c: f"{c.tile[0]}x{c.tile[1]}"),
-                  "batch": (lambda c: c.batch, lambda c: str(c.batch)),
-                  "threads": (lambda c: c.threads, lambda c: str(c.threads))}
+    quantities = {
+        "tile": (lambda c: c.tile[0] * c.tile[1], lambda c: f"{c.tile[0]}x{c.tile[1]}"),
+        "batch": (lambda c: c.batch, lambda c: str(c.batch)),
+        "threads": (lambda c: c.threads, lambda c: str(c.threads)),
+    }
     swept = [name for name, (key, _) in quantities.items() if len({key(c) for c in configs}) > 1]
     if not swept:
         return None
@@ -92,15 +107,24 @@ def sweep_curves(report: ProfileReport, path: str | Path) -> Path | None:
         key = quantities[name][0]
         lines: dict[str, list] = {}  # one line per value of the other quantities
         for c in configs:
-            rest = ", ".join(f"{other} {show(c)}" for other, (_, show) in quantities.items() if other != name)
+            rest = ", ".join(
+                f"{other} {show(c)}" for other, (_, show) in quantities.items() if other != name
+            )
             lines.setdefault(rest, []).append(c)
         for index, (rest, series) in enumerate(lines.items()):
             series.sort(key=key)
             xs = [key(c) for c in series]
             colour = f"C{index % 10}"
-            grid[0][column].plot(xs, [c.latency.p50_ms / c.batch for c in series], "o-", color=colour, label=rest)
-            grid[1][column].plot(xs, [c.throughput.megapixels_per_second for c in series], "o-", color=colour,
-                                 label=rest)
+            grid[0][column].plot(
+                xs, [c.latency.p50_ms / c.batch for c in series], "o-", color=colour, label=rest
+            )
+            grid[1][column].plot(
+                xs,
+                [c.throughput.megapixels_per_second for c in series],
+                "o-",
+                color=colour,
+                label=rest,
+            )
         grid[0][column].set_ylabel("median ms per tile")
         grid[1][column].set_ylabel("megapixels / s")
         for row in (0, 1):

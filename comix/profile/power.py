@@ -67,8 +67,10 @@ class TegrastatsSampler(LineSampler):
     def __enter__(self) -> TegrastatsSampler:
         path = shutil.which(self.executable)
         if path is None:
-            raise FileNotFoundError(f"--power: got no {self.executable} on PATH, expected a Jetson with tegrastats "
-                                    "(power is measured only on Jetson boards)")
+            raise FileNotFoundError(
+                f"--power: got no {self.executable} on PATH, expected a Jetson with tegrastats "
+                "(power is measured only on Jetson boards)"
+            )
         self.start([path, "--interval", str(self.interval_ms)])
         return self
 

@@ -59,11 +59,15 @@ class ProfileOptions:
             if len(tile) != 2 or min(tile) < 1:
                 raise RuntimeInputError(f"--tile: got {tuple(tile)}, expected H W >= 1")
         if not self.tiles or not self.batches or not self.threads:
-            raise RuntimeInputError("--tile/--batch/--threads: got an empty list, expected at least one value each")
+            raise RuntimeInputError(
+                "--tile/--batch/--threads: got an empty list, expected at least one value each"
+            )
         if min(self.batches) < 1:
             raise RuntimeInputError(f"--batch: got {min(self.batches)}, expected >= 1")
         if min(self.threads) < 0:
-            raise RuntimeInputError(f"--threads: got {min(self.threads)}, expected >= 0 (0 = the backend's default)")
+            raise RuntimeInputError(
+                f"--threads: got {min(self.threads)}, expected >= 0 (0 = the backend's default)"
+            )
         if self.breakdown_runs < 1:
             raise RuntimeInputError(f"--breakdown-runs: got {self.breakdown_runs}, expected >= 1")
         if self.gsd_m is not None and not self.gsd_m > 0:
@@ -75,36 +79,49 @@ class ProfileOptions:
 def check_minimum_tile(tile: Sequence[int]) -> None:
     """Refuse a tile below the model's minimum: CoMiX pads every tile to a multiple of STRIDE_MULTIPLE."""
     if min(tile) < STRIDE_MULTIPLE:
-        raise RuntimeInputError(f"--tile: got {tile[0]} {tile[1]}, expected at least {STRIDE_MULTIPLE} {STRIDE_MULTIPLE}: "
-                                f"CoMiX pads every tile to a multiple of {STRIDE_MULTIPLE}, so a smaller one costs as "
-                                "much and its throughput would mislead")
+        raise RuntimeInputError(
+            f"--tile: got {tile[0]} {tile[1]}, expected at least {STRIDE_MULTIPLE} {STRIDE_MULTIPLE}: "
+            f"CoMiX pads every tile to a multiple of {STRIDE_MULTIPLE}, so a smaller one costs as "
+            "much and its throughput would mislead"
+        )
 
 
 def check_tile(backend: Backend, tile: tuple[int, int], batch: int) -> None:
     """Refuse a tile the model cannot run as asked (got/expected)."""
     info = backend.info
     if info.tile is not None and tuple(tile) != tuple(info.tile):
-        raise RuntimeInputError(f"--tile: got {tile[0]} {tile[1]}, expected {info.tile[0]} {info.tile[1]}, the fixed "
-                                "tile of this static-shape model")
+        raise RuntimeInputError(
+            f"--tile: got {tile[0]} {tile[1]}, expected {info.tile[0]} {info.tile[1]}, the fixed "
+            "tile of this static-shape model"
+        )
     if info.max_batch is not None and batch != info.max_batch:
-        raise RuntimeInputError(f"--batch: got {batch}, expected {info.max_batch}, the fixed batch of this "
-                                "static-shape model")
+        raise RuntimeInputError(
+            f"--batch: got {batch}, expected {info.max_batch}, the fixed batch of this "
+            "static-shape model"
+        )
     check_minimum_tile(tile)
 
 
-def synthetic_inputs(backend: Backend, batch: int, tile: tuple[int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
+def synthetic_inputs(
+    backend: Backend, batch: int, tile: tuple[int, int], seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Uniform [0, 1) raw inputs of the model's band and channel counts (the DCN kernels sample
     branch-free, so their time barely depends on the values)."""
     info = backend.info
     if info.bands is None or info.x_channels is None:
-        raise RuntimeInputError("model: got no band or X channel count in its inputs, expected a fixed count for each")
+        raise RuntimeInputError(
+            "model: got no band or X channel count in its inputs, expected a fixed count for each"
+        )
     rng = np.random.default_rng(seed)
-    return (rng.random((batch, info.bands, *tile), dtype=np.float32),
-            rng.random((batch, info.x_channels, *tile), dtype=np.float32))
+    return (
+        rng.random((batch, info.bands, *tile), dtype=np.float32),
+        rng.random((batch, info.x_channels, *tile), dtype=np.float32),
+    )
 
 
-def scene_tiles(hsi: np.ndarray, x: np.ndarray, batch: int, tile: tuple[int, int],
-                seed: int) -> tuple[np.ndarray, np.ndarray]:
+def scene_tiles(
+    hsi: np.ndarray, x: np.ndarray, batch: int, tile: tuple[int, int], seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``batch`` tiles cut at random places of a scene (bands, H, W) / (C, H, W), edge-padded if it is small."""
     rng = np.random.default_rng(seed)
     height, width = hsi.shape[1:]
@@ -113,7 +130,10 @@ def scene_tiles(hsi: np.ndarray, x: np.ndarray, batch: int, tile: tuple[int, int
     rows = rng.integers(0, hsi.shape[1] - tile[0] + 1, batch)
     cols = rng.integers(0, hsi.shape[2] - tile[1] + 1, batch)
     cut = [(slice(None), slice(r, r + tile[0]), slice(c, c + tile[1])) for r, c in zip(rows, cols)]
-    return (np.stack([hsi[s] for s in cut]).astype(np.float32), np.stack([x[s] for s in cut]).astype(np.float32))
+    return (
+        np.stack([hsi[s] for s in cut]).astype(np.float32),
+        np.stack([x[s] for s in cut]).astype(np.float32),
+    )
 
 
 def count_tile_macs(backend: Backend, tile: tuple[int, int]) -> int | None:
@@ -136,7 +156,9 @@ def count_tile_macs(backend: Backend, tile: tuple[int, int]) -> int | None:
             return None
     cfg = module.config
     with torch.no_grad():
-        return count_macs(module, torch.zeros(1, cfg.bands, *tile), torch.zeros(1, cfg.x_channels, *tile)).total
+        return count_macs(
+            module, torch.zeros(1, cfg.bands, *tile), torch.zeros(1, cfg.x_channels, *tile)
+        ).total
 
 
 def scene_gsd(georef) -> float | None:
@@ -147,7 +169,7 @@ def scene_gsd(georef) -> float | None:
         from rasterio.crs import CRS
 
         crs = CRS.from_user_input(georef.crs)
-    except Exception:  # noqa: BLE001 - an unreadable CRS just means "GSD unknown"
+    except Exception:
         return None
     if not crs.is_projected or (crs.linear_units or "").lower() not in ("metre", "meter", "m"):
         return None
@@ -155,12 +177,15 @@ def scene_gsd(georef) -> float | None:
     return width if abs(width - height) <= 1e-6 * max(width, height) else None
 
 
-def throughput(median_s: float, batch: int, tile: tuple[int, int], gsd_m: float | None,
-               overlap: int) -> Throughput:
+def throughput(
+    median_s: float, batch: int, tile: tuple[int, int], gsd_m: float | None, overlap: int
+) -> Throughput:
     """Tiles/s and megapixels/s of one call; with a GSD, seconds per km² of a scene whose tiles overlap by
     ``overlap`` (each tile then adds (H - overlap) x (W - overlap) new pixels)."""
     per_tile = median_s / batch
-    result = Throughput(1 / per_tile, tile[0] * tile[1] / per_tile / 1e6, gsd_m=gsd_m, overlap=overlap)
+    result = Throughput(
+        1 / per_tile, tile[0] * tile[1] / per_tile / 1e6, gsd_m=gsd_m, overlap=overlap
+    )
     if gsd_m:
         new_pixels = max(1, tile[0] - overlap) * max(1, tile[1] - overlap)
         result.seconds_per_km2 = per_tile / new_pixels * 1e6 / gsd_m**2
@@ -172,8 +197,12 @@ def memory_device(backend: Backend) -> str:
     if str(getattr(backend, "device", "cpu")).startswith("cuda"):
         return "torch-cuda"
     session = getattr(backend, "session", None)
-    providers = session.get_providers() if session is not None and hasattr(session, "get_providers") else []
-    if backend.name == "tensorrt" or {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(providers):
+    providers = (
+        session.get_providers() if session is not None and hasattr(session, "get_providers") else []
+    )
+    if backend.name == "tensorrt" or {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(
+        providers
+    ):
         return "gpu"
     return "cpu"
 
@@ -209,7 +238,9 @@ def effective_threads(backend: Backend, threads: int) -> int:
         import torch
 
         return torch.get_num_threads()
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
 
 
 @dataclass
@@ -229,7 +260,9 @@ def read_scene(paths: tuple[Path, Path]) -> SceneData:
     return SceneData(hsi, x, str(paths[0]), scene_gsd(georef))
 
 
-def _breakdown(backend: Backend, hsi: np.ndarray, x: np.ndarray, runs: int, result: ConfigResult) -> None:
+def _breakdown(
+    backend: Backend, hsi: np.ndarray, x: np.ndarray, runs: int, result: ConfigResult
+) -> None:
     layers = backend.layer_times(hsi, x, runs)
     if layers is None:
         result.breakdown_note = f"the {backend.name} backend gives no per-layer breakdown"
@@ -239,9 +272,18 @@ def _breakdown(backend: Backend, hsi: np.ndarray, x: np.ndarray, runs: int, resu
     result.breakdown_note = f"{backend.name} profiler, mean of {runs} runs; the sum includes the profiler's own overhead"
 
 
-def profile_config(backend: Backend, tile: tuple[int, int], batch: int, threads: int, options: ProfileOptions,
-                   peak: CorePeak, macs_per_tile: int | None, scene: SceneData | None = None,
-                   gsd_m: float | None = None, progress: Progress | None = None) -> ConfigResult:
+def profile_config(
+    backend: Backend,
+    tile: tuple[int, int],
+    batch: int,
+    threads: int,
+    options: ProfileOptions,
+    peak: CorePeak,
+    macs_per_tile: int | None,
+    scene: SceneData | None = None,
+    gsd_m: float | None = None,
+    progress: Progress | None = None,
+) -> ConfigResult:
     """One (tile, batch, threads) measurement on an open backend; see the module doc."""
     check_tile(backend, tile, batch)
     if scene is not None:
@@ -254,20 +296,34 @@ def profile_config(backend: Backend, tile: tuple[int, int], batch: int, threads:
         with ExitStack() as stack:
             memory = stack.enter_context(PeakMemoryMonitor(memory_device(backend)))
             power = stack.enter_context(TegrastatsSampler()) if options.power else None
-            measured = measure(lambda: backend.run(hsi, x), options.rule,
-                               on_iteration=(lambda n: progress(label, n, options.rule.max_iterations))
-                               if progress else None)
+            measured = measure(
+                lambda: backend.run(hsi, x),
+                options.rule,
+                on_iteration=(lambda n: progress(label, n, options.rule.max_iterations))
+                if progress
+                else None,
+            )
         stats = measured.stats
         per_tile = stats.p50_ms / 1e3 / batch
-        overlap = options.overlap if options.overlap is not None else defaults.default_overlap(min(tile))
-        result = ConfigResult(tile=tuple(tile), batch=batch, threads=used, latency=stats,
-                              stop_reason=measured.stop_reason,
-                              throughput=throughput(stats.p50_ms / 1e3, batch, tile, gsd_m, overlap),
-                              memory=memory.result, macs_per_tile=macs_per_tile,
-                              fraction_of_nominal_peak=fraction_of_peak(macs_per_tile, per_tile, used,
-                                                                        peak.nominal_gflops),
-                              fraction_of_measured_gemm=fraction_of_peak(macs_per_tile, per_tile, used,
-                                                                         peak.measured_gemm_gflops))
+        overlap = (
+            options.overlap if options.overlap is not None else defaults.default_overlap(min(tile))
+        )
+        result = ConfigResult(
+            tile=tuple(tile),
+            batch=batch,
+            threads=used,
+            latency=stats,
+            stop_reason=measured.stop_reason,
+            throughput=throughput(stats.p50_ms / 1e3, batch, tile, gsd_m, overlap),
+            memory=memory.result,
+            macs_per_tile=macs_per_tile,
+            fraction_of_nominal_peak=fraction_of_peak(
+                macs_per_tile, per_tile, used, peak.nominal_gflops
+            ),
+            fraction_of_measured_gemm=fraction_of_peak(
+                macs_per_tile, per_tile, used, peak.measured_gemm_gflops
+            ),
+        )
         if power is not None and power.samples.mean_watts is not None:
             result.power_watts = power.samples.mean_watts
             result.power_source = power.samples.source
@@ -277,8 +333,14 @@ def profile_config(backend: Backend, tile: tuple[int, int], batch: int, threads:
     return result
 
 
-def run_scene(backend: Backend, scene: SceneData, options: ProfileOptions, tile: tuple[int, int], batch: int,
-              gsd_m: float | None) -> SceneRun:
+def run_scene(
+    backend: Backend,
+    scene: SceneData,
+    options: ProfileOptions,
+    tile: tuple[int, int],
+    batch: int,
+    gsd_m: float | None,
+) -> SceneRun:
     """Segment the whole scene once with the sliding window and time it."""
     from comix.runtime.sliding_window import SlidingWindow
 
@@ -287,13 +349,28 @@ def run_scene(backend: Backend, scene: SceneData, options: ProfileOptions, tile:
     result = window(scene.hsi, scene.x)
     height, width = scene.hsi.shape[1:]
     km2 = height * width * gsd_m**2 / 1e6 if gsd_m else None
-    return SceneRun(scene.path, height, width, window.tile_for(height, width), window.overlap, window.batch,
-                    result.tiles, result.seconds, gsd_m, km2, result.seconds / km2 if km2 else None)
+    return SceneRun(
+        scene.path,
+        height,
+        width,
+        window.tile_for(height, width),
+        window.overlap,
+        window.batch,
+        result.tiles,
+        result.seconds,
+        gsd_m,
+        km2,
+        result.seconds / km2 if km2 else None,
+    )
 
 
-def profile(model: str | os.PathLike, options: ProfileOptions, progress: Progress | None = None) -> ProfileReport:
+def profile(
+    model: str | os.PathLike, options: ProfileOptions, progress: Progress | None = None
+) -> ProfileReport:
     """Open ``model`` once per thread count and measure every configuration (see the module doc)."""
-    backend = open_backend_for(model, options.backend, options.threads[0])  # a model that cannot load fails first
+    backend = open_backend_for(
+        model, options.backend, options.threads[0]
+    )  # a model that cannot load fails first
     for tile in options.tiles:
         for batch in options.batches:
             check_tile(backend, tuple(tile), batch)
@@ -303,19 +380,38 @@ def profile(model: str | os.PathLike, options: ProfileOptions, progress: Progres
     gsd_m = options.gsd_m or (scene.gsd_m if scene is not None else None)
     macs = {tuple(tile): count_tile_macs(backend, tuple(tile)) for tile in options.tiles}
     record = getattr(backend, "record", None)
-    report = ProfileReport(model=str(model), model_name=backend.info.name or "",
-                           graph_kind=getattr(record, "graph_kind", "") or "", backend=backend.name,
-                           machine=machine, peak=peak,
-                           created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                           tool=f"comix {__version__}")
+    report = ProfileReport(
+        model=str(model),
+        model_name=backend.info.name or "",
+        graph_kind=getattr(record, "graph_kind", "") or "",
+        backend=backend.name,
+        machine=machine,
+        peak=peak,
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        tool=f"comix {__version__}",
+    )
     for index, threads in enumerate(options.threads):
         if index:
             backend = open_backend_for(model, options.backend, threads)
         for tile in options.tiles:
             for batch in options.batches:
-                report.configs.append(profile_config(backend, tuple(tile), batch, threads, options, peak,
-                                                     macs[tuple(tile)], scene, gsd_m, progress))
+                report.configs.append(
+                    profile_config(
+                        backend,
+                        tuple(tile),
+                        batch,
+                        threads,
+                        options,
+                        peak,
+                        macs[tuple(tile)],
+                        scene,
+                        gsd_m,
+                        progress,
+                    )
+                )
         if scene is not None and options.time_scene and report.scene is None:
             with _Threads(backend, threads):
-                report.scene = run_scene(backend, scene, options, tuple(options.tiles[0]), options.batches[0], gsd_m)
+                report.scene = run_scene(
+                    backend, scene, options, tuple(options.tiles[0]), options.batches[0], gsd_m
+                )
     return report

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+
 @dataclass
 class LatencyStats:
     """Summary of per-iteration latencies, in milliseconds.
@@ -45,7 +46,9 @@ class LatencyStats:
     cpu_samples_ms: list[float] = field(default_factory=list, repr=False)
 
     @classmethod
-    def from_samples(cls, wall_seconds: Sequence[float], cpu_seconds: Sequence[float] | None = None) -> LatencyStats:
+    def from_samples(
+        cls, wall_seconds: Sequence[float], cpu_seconds: Sequence[float] | None = None
+    ) -> LatencyStats:
         wall = np.asarray(wall_seconds, dtype=np.float64) * 1e3
         if wall.size == 0:
             raise ValueError("latency samples: got none, expected at least one")
@@ -54,10 +57,28 @@ class LatencyStats:
         mean = float(wall.mean())
         rse = std / math.sqrt(wall.size) / mean if wall.size > 1 and mean > 0 else math.inf
         p25, p50, p75, p90, p99 = (float(v) for v in np.percentile(wall, (25, 50, 75, 90, 99)))
-        cpu_p25, cpu_p50, cpu_p75 = (float(v) for v in np.percentile(cpu, (25, 50, 75))) if cpu.size else (math.nan,) * 3
-        return cls(int(wall.size), mean, std, rse, float(wall.min()), p50, p90, p99, float(wall.max()),
-                   float(cpu.mean()) if cpu.size else math.nan, cpu_p50, p25, p75, cpu_p25, cpu_p75,
-                   wall.tolist(), cpu.tolist())
+        cpu_p25, cpu_p50, cpu_p75 = (
+            (float(v) for v in np.percentile(cpu, (25, 50, 75))) if cpu.size else (math.nan,) * 3
+        )
+        return cls(
+            int(wall.size),
+            mean,
+            std,
+            rse,
+            float(wall.min()),
+            p50,
+            p90,
+            p99,
+            float(wall.max()),
+            float(cpu.mean()) if cpu.size else math.nan,
+            cpu_p50,
+            p25,
+            p75,
+            cpu_p25,
+            cpu_p75,
+            wall.tolist(),
+            cpu.tolist(),
+        )
 
     def as_dict(self, samples: bool = True) -> dict:
         values = asdict(self)
@@ -81,10 +102,14 @@ class StoppingRule:
         if self.warmup < 0:
             raise ValueError(f"--warmup: got {self.warmup}, expected >= 0")
         if not 1 <= self.min_iterations <= self.max_iterations:
-            raise ValueError(f"iterations: got min {self.min_iterations} and max {self.max_iterations}, "
-                             "expected 1 <= min <= max")
+            raise ValueError(
+                f"iterations: got min {self.min_iterations} and max {self.max_iterations}, "
+                "expected 1 <= min <= max"
+            )
         if not self.target_rse > 0:
-            raise ValueError(f"--target-rse: got {self.target_rse}, expected > 0 (e.g. 0.02 for 2 %)")
+            raise ValueError(
+                f"--target-rse: got {self.target_rse}, expected > 0 (e.g. 0.02 for 2 %)"
+            )
         if not self.max_seconds > 0:
             raise ValueError(f"--max-seconds: got {self.max_seconds}, expected > 0")
 
@@ -110,9 +135,14 @@ class Measurement:
     stop_reason: str
 
 
-def measure(run: Callable[[], object], rule: StoppingRule, *, clock: Callable[[], float] = time.perf_counter,
-            cpu_clock: Callable[[], float] = time.process_time,
-            on_iteration: Callable[[int], None] | None = None) -> Measurement:
+def measure(
+    run: Callable[[], object],
+    rule: StoppingRule,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+    cpu_clock: Callable[[], float] = time.process_time,
+    on_iteration: Callable[[int], None] | None = None,
+) -> Measurement:
     """Time ``run()`` under ``rule``; ``on_iteration(n)`` is called after each timed call (progress)."""
     for _ in range(rule.warmup):
         run()
@@ -132,9 +162,13 @@ def measure(run: Callable[[], object], rule: StoppingRule, *, clock: Callable[[]
             return Measurement(LatencyStats.from_samples(wall, cpu), reason)
 
 
-def measure_interleaved(runners: dict[str, Callable[[], object]], rounds: int, warmup: int = 2,
-                        cpu_clock: Callable[[], float] = time.thread_time,
-                        on_round: Callable[[int], None] | None = None) -> dict[str, LatencyStats]:
+def measure_interleaved(
+    runners: dict[str, Callable[[], object]],
+    rounds: int,
+    warmup: int = 2,
+    cpu_clock: Callable[[], float] = time.thread_time,
+    on_round: Callable[[int], None] | None = None,
+) -> dict[str, LatencyStats]:
     """Side by side: ``warmup`` calls of each runner, then ``rounds`` rounds of one timed call of every runner
     in turn, so load from other processes falls on all of them alike. CPU time is the calling thread's
     (``time.thread_time``): right for one-thread runs, where it leaves out time the scheduler gave away."""

@@ -7,5 +7,16 @@ from comix.quality.hypercomplex import q2n
 from comix.quality.irvis import irvis_metrics
 from comix.quality.pansharpen import d_lambda, d_s, ergas, full_resolution, reduced_resolution, sam
 
-__all__ = ["d_lambda", "d_s", "ergas", "full_resolution", "irvis_metrics", "psnr", "q2n", "reduced_resolution", "sam",
-           "ssim", "uiqi"]
+__all__ = [
+    "d_lambda",
+    "d_s",
+    "ergas",
+    "full_resolution",
+    "irvis_metrics",
+    "psnr",
+    "q2n",
+    "reduced_resolution",
+    "sam",
+    "ssim",
+    "uiqi",
+]

@@ -40,7 +40,7 @@ def check_pair(reference: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np
 def psnr(reference: np.ndarray, image: np.ndarray, data_range: float) -> float:
     ref, img = check_pair(reference, image)
     mse = float(np.mean((ref - img) ** 2))
-    return float("inf") if mse == 0 else float(10.0 * np.log10(data_range ** 2 / mse))
+    return float("inf") if mse == 0 else float(10.0 * np.log10(data_range**2 / mse))
 
 
 def _ssim_band(x: np.ndarray, y: np.ndarray, data_range: float) -> float:
@@ -52,7 +52,9 @@ def _ssim_band(x: np.ndarray, y: np.ndarray, data_range: float) -> float:
     var_y = blur(y * y) - mu_y * mu_y
     cov = blur(x * y) - mu_x * mu_y
     c1, c2 = (SSIM_K1 * data_range) ** 2, (SSIM_K2 * data_range) ** 2
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
+    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
+        (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
+    )
     pad = int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5)
     return float(ssim_map[pad:-pad, pad:-pad].mean())
 
@@ -61,14 +63,21 @@ def ssim(reference: np.ndarray, image: np.ndarray, data_range: float) -> float:
     """Mean structural similarity over bands (module doc); images must be at least 12 x 12."""
     ref, img = check_pair(reference, image)
     if min(ref.shape[1:]) < 12:
-        raise ValueError(f"ssim: got H x W {ref.shape[1:]}, expected at least 12 x 12 (the 11 x 11 window)")
+        raise ValueError(
+            f"ssim: got H x W {ref.shape[1:]}, expected at least 12 x 12 (the 11 x 11 window)"
+        )
     return float(np.mean([_ssim_band(r, i, data_range) for r, i in zip(ref, img)]))
 
 
 def _box_sum(values: np.ndarray, block: int) -> np.ndarray:
     """Sums over every ``block`` x ``block`` window fully inside a 2-D array ('valid')."""
     table = np.pad(values, ((1, 0), (1, 0))).cumsum(axis=0).cumsum(axis=1)
-    return table[block:, block:] - table[:-block, block:] - table[block:, :-block] + table[:-block, :-block]
+    return (
+        table[block:, block:]
+        - table[:-block, block:]
+        - table[block:, :-block]
+        + table[:-block, :-block]
+    )
 
 
 def uiqi_map(x: np.ndarray, y: np.ndarray, block: int) -> np.ndarray:
@@ -77,7 +86,9 @@ def uiqi_map(x: np.ndarray, y: np.ndarray, block: int) -> np.ndarray:
     if x.shape != y.shape or x.ndim != 2:
         raise ValueError(f"uiqi: got shapes {x.shape} and {y.shape}, expected two equal 2-D arrays")
     if block > min(x.shape):
-        raise ValueError(f"uiqi: got block {block}, expected at most the image's smaller side {min(x.shape)}")
+        raise ValueError(
+            f"uiqi: got block {block}, expected at most the image's smaller side {min(x.shape)}"
+        )
     n = block * block
     sx, sy = _box_sum(x, block), _box_sum(y, block)
     sxx, syy, sxy = _box_sum(x * x, block), _box_sum(y * y, block), _box_sum(x * y, block)

@@ -48,15 +48,21 @@ def _block_quality(reference: np.ndarray, fused: np.ndarray) -> float:
     count = reference.shape[0]
     unbiased = count / (count - 1)
     mean_r, mean_f = reference.mean(axis=0), fused.mean(axis=0)
-    norm_r2, norm_f2 = float(np.sum(mean_r ** 2)), float(np.sum(mean_f ** 2))
+    norm_r2, norm_f2 = float(np.sum(mean_r**2)), float(np.sum(mean_f**2))
     mean_term = 2.0 * np.sqrt(norm_r2 * norm_f2) / (norm_r2 + norm_f2)
-    variances = unbiased * (np.mean(np.sum(reference ** 2, axis=1)) + np.mean(np.sum(fused ** 2, axis=1))
-                            - norm_r2 - norm_f2)
+    variances = unbiased * (
+        np.mean(np.sum(reference**2, axis=1))
+        + np.mean(np.sum(fused**2, axis=1))
+        - norm_r2
+        - norm_f2
+    )
     if variances == 0:
         return float(mean_term)
-    covariance = unbiased * (multiply(reference, conjugate(fused)).mean(axis=0)
-                             - multiply(mean_r[None], conjugate(mean_f[None]))[0])
-    return float(np.sqrt(np.sum(covariance ** 2)) * mean_term * 2.0 / variances)
+    covariance = unbiased * (
+        multiply(reference, conjugate(fused)).mean(axis=0)
+        - multiply(mean_r[None], conjugate(mean_f[None]))[0]
+    )
+    return float(np.sqrt(np.sum(covariance**2)) * mean_term * 2.0 / variances)
 
 
 def _standardise(reference: np.ndarray, fused: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +77,9 @@ def _standardise(reference: np.ndarray, fused: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _mirror_pad(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    return np.pad(values, ((0, 0), (0, rows), (0, cols)), mode="symmetric") if rows or cols else values
+    return (
+        np.pad(values, ((0, 0), (0, rows), (0, cols)), mode="symmetric") if rows or cols else values
+    )
 
 
 def q2n(reference: np.ndarray, fused: np.ndarray, block: int = 32, shift: int = 32) -> float:
@@ -85,12 +93,19 @@ def q2n(reference: np.ndarray, fused: np.ndarray, block: int = 32, shift: int = 
     steps_h, steps_w = int(np.ceil(height / shift)), int(np.ceil(width / shift))
     extra_h, extra_w = (steps_h - 1) * shift + block - height, (steps_w - 1) * shift + block - width
     if extra_h > height or extra_w > width:
-        raise ValueError(f"q2n: got H x W {height}x{width}, expected at least the block {block} (or a smaller block)")
-    ref, fus = _mirror_pad(ref, max(extra_h, 0), max(extra_w, 0)), _mirror_pad(fus, max(extra_h, 0), max(extra_w, 0))
+        raise ValueError(
+            f"q2n: got H x W {height}x{width}, expected at least the block {block} (or a smaller block)"
+        )
+    ref, fus = (
+        _mirror_pad(ref, max(extra_h, 0), max(extra_w, 0)),
+        _mirror_pad(fus, max(extra_h, 0), max(extra_w, 0)),
+    )
     values = []
     for i in range(steps_h):
         for j in range(steps_w):
-            window = np.s_[:, i * shift:i * shift + block, j * shift:j * shift + block]
+            window = np.s_[:, i * shift : i * shift + block, j * shift : j * shift + block]
             r, f = _standardise(ref[window], fus[window])
-            values.append(_block_quality(r.reshape(padded_bands, -1).T, f.reshape(padded_bands, -1).T))
+            values.append(
+                _block_quality(r.reshape(padded_bands, -1).T, f.reshape(padded_bands, -1).T)
+            )
     return float(np.mean(values))

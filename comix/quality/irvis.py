@@ -55,7 +55,7 @@ def mutual_information(a: np.ndarray, b: np.ndarray) -> float:
 
 def _gaussian_window(size: int, sigma: float) -> np.ndarray:
     ax = np.arange(size) - (size - 1) / 2.0
-    g = np.exp(-(ax[:, None] ** 2 + ax[None, :] ** 2) / (2.0 * sigma ** 2))
+    g = np.exp(-(ax[:, None] ** 2 + ax[None, :] ** 2) / (2.0 * sigma**2))
     return g / g.sum()
 
 
@@ -64,7 +64,9 @@ def _valid_filter(image: np.ndarray, window: np.ndarray) -> np.ndarray:
     size = window.shape[0]
     full = ndimage.correlate(image, window, mode="constant")
     start = size // 2
-    return full[start:start + image.shape[0] - size + 1, start:start + image.shape[1] - size + 1]
+    return full[
+        start : start + image.shape[0] - size + 1, start : start + image.shape[1] - size + 1
+    ]
 
 
 def vif(reference: np.ndarray, distorted: np.ndarray, sigma_nsq: float = 2.0) -> float:
@@ -100,7 +102,14 @@ def vif(reference: np.ndarray, distorted: np.ndarray, sigma_nsq: float = 2.0) ->
 
 SOBEL_X = np.asarray([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 SOBEL_Y = SOBEL_X.T
-QABF = {"gamma_g": 0.9994, "kappa_g": -15.0, "sigma_g": 0.5, "gamma_a": 0.9879, "kappa_a": -22.0, "sigma_a": 0.8}
+QABF = {
+    "gamma_g": 0.9994,
+    "kappa_g": -15.0,
+    "sigma_g": 0.5,
+    "gamma_a": 0.9879,
+    "kappa_a": -22.0,
+    "sigma_a": 0.8,
+}
 
 
 def _gradients(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +122,9 @@ def _gradients(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return magnitude, angle
 
 
-def _edge_preservation(source: tuple[np.ndarray, np.ndarray], fused: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _edge_preservation(
+    source: tuple[np.ndarray, np.ndarray], fused: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
     g_s, a_s = source
     g_f, a_f = fused
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -140,5 +151,11 @@ def irvis_metrics(visible: np.ndarray, infrared: np.ndarray, fused: np.ndarray) 
     a, b, f = to_gray255(visible), to_gray255(infrared), to_gray255(fused)
     if not a.shape == b.shape == f.shape:
         raise ValueError(f"irvis_metrics: got {a.shape}, {b.shape}, {f.shape}, expected one H x W")
-    return {"en": entropy(f), "sd": float(f.std()), "mi": mutual_information(f, a) + mutual_information(f, b),
-            "ssim": ssim(a, f, 255.0) + ssim(b, f, 255.0), "vif": vif(a, f) + vif(b, f), "qabf": qabf(a, b, f)}
+    return {
+        "en": entropy(f),
+        "sd": float(f.std()),
+        "mi": mutual_information(f, a) + mutual_information(f, b),
+        "ssim": ssim(a, f, 255.0) + ssim(b, f, 255.0),
+        "vif": vif(a, f) + vif(b, f),
+        "qabf": qabf(a, b, f),
+    }

@@ -27,8 +27,16 @@ from comix.quality.hypercomplex import q2n
 
 REDUCED = ("psnr", "ssim", "sam", "ergas", "q2n")
 FULL = ("d_lambda", "d_s", "qnr")
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "sam": False, "ergas": False, "q2n": True, "d_lambda": False,
-                    "d_s": False, "qnr": True}
+HIGHER_IS_BETTER = {
+    "psnr": True,
+    "ssim": True,
+    "sam": False,
+    "ergas": False,
+    "q2n": True,
+    "d_lambda": False,
+    "d_s": False,
+    "qnr": True,
+}
 Q_BLOCK = 32
 
 
@@ -36,7 +44,7 @@ def sam(reference: np.ndarray, fused: np.ndarray) -> float:
     """Mean spectral angle in degrees (module doc)."""
     ref, fus = check_pair(reference, fused)
     dot = np.sum(ref * fus, axis=0)
-    norms = np.sqrt(np.sum(ref ** 2, axis=0) * np.sum(fus ** 2, axis=0))
+    norms = np.sqrt(np.sum(ref**2, axis=0) * np.sum(fus**2, axis=0))
     valid = norms > 0
     if not valid.any():
         return 0.0
@@ -54,12 +62,20 @@ def ergas(reference: np.ndarray, fused: np.ndarray, ratio: int = 4) -> float:
     return float(100.0 / ratio * np.sqrt(np.mean((rmse / means) ** 2)))
 
 
-def reduced_resolution(reference: np.ndarray, fused: np.ndarray, ratio: int, data_range: float) -> dict[str, float]:
+def reduced_resolution(
+    reference: np.ndarray, fused: np.ndarray, ratio: int, data_range: float
+) -> dict[str, float]:
     """PSNR, SSIM, SAM, ERGAS and Q2n of one fused (B, H, W) image against its reference."""
     ref, fus = check_pair(reference, fused)
-    return {"psnr": psnr(ref, fus, data_range), "ssim": ssim(ref, fus, data_range), "sam": sam(ref, fus),
-            "ergas": ergas(ref, fus, ratio), "q2n": q2n(ref, fus, block=min(Q_BLOCK, *ref.shape[1:]),
-                                                        shift=min(Q_BLOCK, *ref.shape[1:]))}
+    return {
+        "psnr": psnr(ref, fus, data_range),
+        "ssim": ssim(ref, fus, data_range),
+        "sam": sam(ref, fus),
+        "ergas": ergas(ref, fus, ratio),
+        "q2n": q2n(
+            ref, fus, block=min(Q_BLOCK, *ref.shape[1:]), shift=min(Q_BLOCK, *ref.shape[1:])
+        ),
+    }
 
 
 def d_lambda(fused: np.ndarray, ms: np.ndarray, block: int = Q_BLOCK, p: float = 1.0) -> float:
@@ -67,7 +83,9 @@ def d_lambda(fused: np.ndarray, ms: np.ndarray, block: int = Q_BLOCK, p: float =
     fus, low = as_bands(fused), as_bands(ms)
     bands = fus.shape[0]
     if bands < 2 or low.shape[0] != bands:
-        raise ValueError(f"d_lambda: got {bands} fused and {low.shape[0]} MS bands, expected the same count >= 2")
+        raise ValueError(
+            f"d_lambda: got {bands} fused and {low.shape[0]} MS bands, expected the same count >= 2"
+        )
     total = 0.0
     for i in range(bands):
         for j in range(bands):
@@ -76,20 +94,31 @@ def d_lambda(fused: np.ndarray, ms: np.ndarray, block: int = Q_BLOCK, p: float =
     return float((total / (bands * (bands - 1))) ** (1.0 / p))
 
 
-def d_s(fused: np.ndarray, ms: np.ndarray, pan: np.ndarray, pan_low: np.ndarray, block: int = Q_BLOCK,
-        q: float = 1.0) -> float:
+def d_s(
+    fused: np.ndarray,
+    ms: np.ndarray,
+    pan: np.ndarray,
+    pan_low: np.ndarray,
+    block: int = Q_BLOCK,
+    q: float = 1.0,
+) -> float:
     """Spatial distortion (module doc): pan (1, H, W) and its degraded ``pan_low`` (1, h, w)."""
     fus, low = as_bands(fused), as_bands(ms)
     high_pan, low_pan = as_bands(pan)[0], as_bands(pan_low)[0]
     if high_pan.shape != fus.shape[1:] or low_pan.shape != low.shape[1:]:
-        raise ValueError(f"d_s: got pan {high_pan.shape} / pan_low {low_pan.shape}, expected the fused "
-                         f"{fus.shape[1:]} / MS {low.shape[1:]} grids")
-    total = sum(abs(uiqi(f, high_pan, block) - uiqi(m, low_pan, block)) ** q for f, m in zip(fus, low))
+        raise ValueError(
+            f"d_s: got pan {high_pan.shape} / pan_low {low_pan.shape}, expected the fused "
+            f"{fus.shape[1:]} / MS {low.shape[1:]} grids"
+        )
+    total = sum(
+        abs(uiqi(f, high_pan, block) - uiqi(m, low_pan, block)) ** q for f, m in zip(fus, low)
+    )
     return float((total / fus.shape[0]) ** (1.0 / q))
 
 
-def full_resolution(fused: np.ndarray, ms: np.ndarray, pan: np.ndarray, pan_low: np.ndarray,
-                    block: int = Q_BLOCK) -> dict[str, float]:
+def full_resolution(
+    fused: np.ndarray, ms: np.ndarray, pan: np.ndarray, pan_low: np.ndarray, block: int = Q_BLOCK
+) -> dict[str, float]:
     """D_lambda, D_s and QNR of one fused image without a reference."""
     spectral = d_lambda(fused, ms, block)
     spatial = d_s(fused, ms, pan, pan_low, block)

@@ -22,8 +22,15 @@ from comix.runtime.sliding_window import SlidingWindow, label_raster
 from comix.runtime.tiling import TileGrid
 
 
-def compare_backends(backend: Backend, reference: Backend, hsi: np.ndarray, x: np.ndarray, tile: int, overlap: int,
-                     batch: int) -> dict:
+def compare_backends(
+    backend: Backend,
+    reference: Backend,
+    hsi: np.ndarray,
+    x: np.ndarray,
+    tile: int,
+    overlap: int,
+    batch: int,
+) -> dict:
     """Same tiling through ``backend`` and ``reference`` on hsi ``(bands, H, W)``, x ``(C, H, W)``.
 
     Returns:
@@ -33,11 +40,18 @@ def compare_backends(backend: Backend, reference: Backend, hsi: np.ndarray, x: n
     got = SlidingWindow(backend, tile, overlap, batch)(hsi, x)
     want = SlidingWindow(reference, tile, overlap, batch)(hsi, x)
     if got.logits.shape != want.logits.shape:
-        raise RuntimeInputError(f"logits: got {backend.name} {got.logits.shape}, expected {reference.name}'s "
-                                f"{want.logits.shape}")
-    return {"pixels": int(got.classes.size), "differing_pixels": int((got.classes != want.classes).sum()),
-            "max_abs_logit_diff": float(np.abs(got.logits - want.logits).max()), "tiles": got.tiles,
-            "backend_seconds": got.seconds, "reference_seconds": want.seconds}
+        raise RuntimeInputError(
+            f"logits: got {backend.name} {got.logits.shape}, expected {reference.name}'s "
+            f"{want.logits.shape}"
+        )
+    return {
+        "pixels": int(got.classes.size),
+        "differing_pixels": int((got.classes != want.classes).sum()),
+        "max_abs_logit_diff": float(np.abs(got.logits - want.logits).max()),
+        "tiles": got.tiles,
+        "backend_seconds": got.seconds,
+        "reference_seconds": want.seconds,
+    }
 
 
 def border_lines(height: int, width: int, tile: int, overlap: int) -> tuple[list[int], list[int]]:
@@ -55,22 +69,38 @@ def border_band(height: int, width: int, rows: list[int], cols: list[int], band:
     near_row = np.zeros(height, dtype=bool)
     near_col = np.zeros(width, dtype=bool)
     for line in rows:
-        near_row[max(0, line - band):line + band] = True
+        near_row[max(0, line - band) : line + band] = True
     for line in cols:
-        near_col[max(0, line - band):line + band] = True
+        near_col[max(0, line - band) : line + band] = True
     return near_row[:, None] | near_col[None, :]
 
 
 def region_stats(agree: np.ndarray, diff: np.ndarray, mask: np.ndarray) -> dict:
     """Class agreement and logit difference (mean, 99th percentile) over the pixels of (H, W) ``mask``."""
     if not mask.any():
-        return {"pixels": 0, "agreement": float("nan"), "mean_logit_diff": float("nan"), "p99_logit_diff": float("nan")}
-    return {"pixels": int(mask.sum()), "agreement": float(agree[mask].mean()),
-            "mean_logit_diff": float(diff[mask].mean()), "p99_logit_diff": float(np.percentile(diff[mask], 99))}
+        return {
+            "pixels": 0,
+            "agreement": float("nan"),
+            "mean_logit_diff": float("nan"),
+            "p99_logit_diff": float("nan"),
+        }
+    return {
+        "pixels": int(mask.sum()),
+        "agreement": float(agree[mask].mean()),
+        "mean_logit_diff": float(diff[mask].mean()),
+        "p99_logit_diff": float(np.percentile(diff[mask], 99)),
+    }
 
 
-def seam_check(backend: Backend, hsi: np.ndarray, x: np.ndarray, tile: int, overlaps: list[int], batch: int,
-               band: int) -> tuple[dict, dict]:
+def seam_check(
+    backend: Backend,
+    hsi: np.ndarray,
+    x: np.ndarray,
+    tile: int,
+    overlaps: list[int],
+    batch: int,
+    band: int,
+) -> tuple[dict, dict]:
     """One full pass of hsi (bands, H, W), x (C, H, W) vs the tiled result for each overlap.
 
     Returns ({overlap: stats}, {overlap: (H, W) float32 max-over-classes |tiled - full| logits}); stats
@@ -83,9 +113,14 @@ def seam_check(backend: Backend, hsi: np.ndarray, x: np.ndarray, tile: int, over
     full_seconds = time.perf_counter() - start
     full_classes = label_raster(full)
     top2 = np.sort(full, axis=0)[-2:]
-    context = {"full_pass_seconds": full_seconds, "classes_predicted": int(np.unique(full_classes).size),
-               "largest_class_fraction": float(np.bincount(full_classes.ravel()).max() / full_classes.size),
-               "median_top2_margin": float(np.median(top2[1] - top2[0]))}
+    context = {
+        "full_pass_seconds": full_seconds,
+        "classes_predicted": int(np.unique(full_classes).size),
+        "largest_class_fraction": float(
+            np.bincount(full_classes.ravel()).max() / full_classes.size
+        ),
+        "median_top2_margin": float(np.median(top2[1] - top2[0])),
+    }
     stats, maps = {}, {}
     for overlap in overlaps:
         tiled = SlidingWindow(backend, tile, overlap, batch)(hsi, x)
@@ -93,8 +128,14 @@ def seam_check(backend: Backend, hsi: np.ndarray, x: np.ndarray, tile: int, over
         agree = tiled.classes == full_classes
         rows, cols = border_lines(height, width, tile, overlap)
         near = border_band(height, width, rows, cols, band)
-        stats[overlap] = {"tiles": tiled.tiles, "border_rows": rows, "border_cols": cols, **context,
-                          "all": region_stats(agree, diff, np.ones_like(near)),
-                          "border_band": region_stats(agree, diff, near), "elsewhere": region_stats(agree, diff, ~near)}
+        stats[overlap] = {
+            "tiles": tiled.tiles,
+            "border_rows": rows,
+            "border_cols": cols,
+            **context,
+            "all": region_stats(agree, diff, np.ones_like(near)),
+            "border_band": region_stats(agree, diff, near),
+            "elsewhere": region_stats(agree, diff, ~near),
+        }
         maps[overlap] = diff
     return stats, maps

@@ -50,8 +50,10 @@ class ModelIO:
 
 def fusion_input_labels(task: str) -> tuple[str, str] | None:
     """How a fusion model's two inputs are called in messages (None for segmentation)."""
-    return {"fusion-irvis": ("visible image", "infrared image"),
-            "fusion-pansharpen": ("MS image", "PAN image")}.get(task)
+    return {
+        "fusion-irvis": ("visible image", "infrared image"),
+        "fusion-pansharpen": ("MS image", "PAN image"),
+    }.get(task)
 
 
 @dataclass
@@ -96,13 +98,19 @@ class Backend(ABC):
         if len(x) != 3:
             raise RuntimeInputError(f"{second}: got shape {x}, expected 3 axes (C, H, W)")
         if self.info.bands is not None and hsi[0] != self.info.bands:
-            raise RuntimeInputError(f"{first}: got {hsi[0]} bands, expected {self.info.bands} as the model "
-                                    "was trained with")
+            raise RuntimeInputError(
+                f"{first}: got {hsi[0]} bands, expected {self.info.bands} as the model "
+                "was trained with"
+            )
         if self.info.x_channels is not None and x[0] != self.info.x_channels:
-            raise RuntimeInputError(f"{second}: got {x[0]} channels, expected {self.info.x_channels} as the "
-                                    "model was trained with")
+            raise RuntimeInputError(
+                f"{second}: got {x[0]} channels, expected {self.info.x_channels} as the "
+                "model was trained with"
+            )
         if min(hsi[1:]) < 1:
             raise RuntimeInputError(f"{first}: got H x W {hsi[1:]}, expected at least 1 x 1 pixels")
         if hsi[1:] != x[1:]:
-            raise RuntimeInputError(f"scene size: got {first} H x W {hsi[1:]} and {second} H x W {x[1:]}, "
-                                    "expected the same grid (co-registered rasters)")
+            raise RuntimeInputError(
+                f"scene size: got {first} H x W {hsi[1:]} and {second} H x W {x[1:]}, "
+                "expected the same grid (co-registered rasters)"
+            )

@@ -25,12 +25,19 @@ class BlendingBand:
     (K, rows, right - left) float32, weights (rows, right - left) float32 and validity (rows, right - left) bool.
     ``channels`` K may be unknown until the first output; ``columns`` (left, right) default to the whole width."""
 
-    def __init__(self, height: int, width: int, channels: int | None = None,
-                 columns: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        channels: int | None = None,
+        columns: tuple[int, int] | None = None,
+    ) -> None:
         self.height, self.width = height, width
         self.left, self.right = columns if columns is not None else (0, width)
         if not 0 <= self.left < self.right <= width:
-            raise ValueError(f"band columns: got {self.left} .. {self.right}, expected 0 <= left < right <= {width}")
+            raise ValueError(
+                f"band columns: got {self.left} .. {self.right}, expected 0 <= left < right <= {width}"
+            )
         self.channels = channels
         self.top = 0
         self.rows = 0
@@ -44,35 +51,49 @@ class BlendingBand:
 
     @property
     def nbytes(self) -> int:
-        return (0 if self.sums is None else self.sums.nbytes) + self.weights.nbytes + self.valid.nbytes
+        return (
+            (0 if self.sums is None else self.sums.nbytes) + self.weights.nbytes + self.valid.nbytes
+        )
 
     def _reserve(self, end: int) -> None:
         """Make rows up to ``end`` (exclusive, scene coordinates) available."""
         if self.sums is None and self.channels is not None:
-            self.sums = np.zeros((self.channels, self.weights.shape[0], self.columns), dtype=np.float32)
+            self.sums = np.zeros(
+                (self.channels, self.weights.shape[0], self.columns), dtype=np.float32
+            )
         needed = end - self.top
         if needed <= self.weights.shape[0]:
             self.rows = max(self.rows, needed)
             return
-        grow = needed - self.weights.shape[0]  # exactly what is needed: the band is the width-dependent memory
+        grow = (
+            needed - self.weights.shape[0]
+        )  # exactly what is needed: the band is the width-dependent memory
         self.weights = np.concatenate([self.weights, np.zeros((grow, self.columns), np.float32)])
         self.valid = np.concatenate([self.valid, np.zeros((grow, self.columns), bool)])
         if self.sums is not None:
-            self.sums = np.concatenate([self.sums, np.zeros((self.channels, grow, self.columns), np.float32)], axis=1)
+            self.sums = np.concatenate(
+                [self.sums, np.zeros((self.channels, grow, self.columns), np.float32)], axis=1
+            )
         self.rows = needed
 
-    def add(self, tile: Tile, outputs: np.ndarray | None, window: np.ndarray, valid: np.ndarray) -> None:
+    def add(
+        self, tile: Tile, outputs: np.ndarray | None, window: np.ndarray, valid: np.ndarray
+    ) -> None:
         """One tile: ``outputs`` (K, th, tw) float32 or None for a skipped (all-nodata) tile, ``window``
         (th, tw) blending weights, ``valid`` (th, tw) bool. Parts outside the scene or the band's columns are
         cropped."""
         if tile.top < self.top:
-            raise ValueError(f"tile at row {tile.top} arrived after rows up to {self.top} were final")
+            raise ValueError(
+                f"tile at row {tile.top} arrived after rows up to {self.top} were final"
+            )
         th, tw = window.shape
         h = min(th, self.height - tile.top)
         first, last = max(tile.left, self.left), min(tile.left + tw, self.right)
         if last <= first:
-            raise ValueError(f"tile at column {tile.left} (width {tw}) does not reach the band's columns "
-                             f"{self.left} .. {self.right}")
+            raise ValueError(
+                f"tile at column {tile.left} (width {tw}) does not reach the band's columns "
+                f"{self.left} .. {self.right}"
+            )
         if outputs is not None and self.channels is None:
             self.channels = outputs.shape[0]
         self._reserve(tile.top + h)
@@ -97,7 +118,12 @@ class BlendingBand:
         if self.channels is not None:
             weights = self.weights[:count]
             blended = np.full((self.channels, count, self.columns), np.nan, dtype=np.float32)
-            np.divide(self.sums[:, :count], weights[None], out=blended, where=valid[None] & (weights[None] > 0))
+            np.divide(
+                self.sums[:, :count],
+                weights[None],
+                out=blended,
+                where=valid[None] & (weights[None] > 0),
+            )
         first = self.top
         keep = self.weights.shape[0] - count
         for array, axis in ((self.sums, 1), (self.weights, 0), (self.valid, 0)):
@@ -106,7 +132,11 @@ class BlendingBand:
             index = [slice(None)] * array.ndim
             moved = [slice(None)] * array.ndim
             cleared = [slice(None)] * array.ndim
-            index[axis], moved[axis], cleared[axis] = slice(0, keep), slice(count, count + keep), slice(keep, None)
+            index[axis], moved[axis], cleared[axis] = (
+                slice(0, keep),
+                slice(count, count + keep),
+                slice(keep, None),
+            )
             array[tuple(index)] = array[tuple(moved)]
             array[tuple(cleared)] = 0
         self.top += count

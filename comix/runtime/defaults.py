@@ -33,8 +33,12 @@ def default_fusion_overlap(tile: int) -> int:
     return tile // 4
 
 
-def resolve_window(info: ModelIO, tile: int | tuple[int, int] | None = None, overlap: int | None = None,
-                   batch: int | None = None) -> tuple[tuple[int, int], int, int]:
+def resolve_window(
+    info: ModelIO,
+    tile: int | tuple[int, int] | None = None,
+    overlap: int | None = None,
+    batch: int | None = None,
+) -> tuple[tuple[int, int], int, int]:
     """(tile (H, W), overlap, batch) for a model: what was asked, else the model's fixed sizes, else defaults.
 
     ``tile`` may be an int (square) or (H, W)."""

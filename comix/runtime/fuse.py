@@ -27,34 +27,53 @@ from comix.runtime.sliding_window import ProgressCallback, SceneResult, SlidingW
 from comix.tasks import FUSION_PANSHARPEN, FUSION_TASKS, require_task
 
 
-def prepare_inputs(backend: Backend, primary: np.ndarray, guide: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def prepare_inputs(
+    backend: Backend, primary: np.ndarray, guide: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(primary, guide) on one grid: an MS image ``ratio`` times smaller than the PAN is upsampled first."""
     if primary.ndim != 3 or guide.ndim != 3:
-        raise RuntimeInputError(f"inputs: got shapes {primary.shape} and {guide.shape}, expected (C, H, W) each")
+        raise RuntimeInputError(
+            f"inputs: got shapes {primary.shape} and {guide.shape}, expected (C, H, W) each"
+        )
     if backend.info.task == FUSION_PANSHARPEN and primary.shape[1:] != guide.shape[1:]:
         from comix.data.fusion.resample import bicubic_upsample
 
         ratio = int(backend.info.config.get("ratio", 4))
         if (primary.shape[1] * ratio, primary.shape[2] * ratio) != guide.shape[1:]:
-            raise RuntimeInputError(f"MS image {primary.shape[1]}x{primary.shape[2]} and PAN image "
-                                    f"{guide.shape[1]}x{guide.shape[2]}: expected the PAN grid, or the PAN grid "
-                                    f"divided by the model's ratio {ratio}")
+            raise RuntimeInputError(
+                f"MS image {primary.shape[1]}x{primary.shape[2]} and PAN image "
+                f"{guide.shape[1]}x{guide.shape[2]}: expected the PAN grid, or the PAN grid "
+                f"divided by the model's ratio {ratio}"
+            )
         primary = bicubic_upsample(primary, ratio)
     return primary.astype(np.float32, copy=False), guide.astype(np.float32, copy=False)
 
 
-def fusion_window(backend: Backend, tile: int | None = None, overlap: int | None = None, batch: int | None = None,
-                  progress: ProgressCallback | None = None) -> SlidingWindow:
+def fusion_window(
+    backend: Backend,
+    tile: int | None = None,
+    overlap: int | None = None,
+    batch: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> SlidingWindow:
     """The sliding window of a fusion model: blended image output, the measured default overlap."""
     tile_hw, _, _ = defaults.resolve_window(backend.info, tile, overlap, batch)
     if overlap is None:
         overlap = defaults.default_fusion_overlap(min(tile_hw))
-    return SlidingWindow(backend, tile=tile, overlap=overlap, batch=batch, progress=progress, labels=False)
+    return SlidingWindow(
+        backend, tile=tile, overlap=overlap, batch=batch, progress=progress, labels=False
+    )
 
 
-def fuse_image(backend: Backend, primary: np.ndarray, guide: np.ndarray, tile: int | None = None,
-               overlap: int | None = None, batch: int | None = None,
-               progress: ProgressCallback | None = None) -> SceneResult:
+def fuse_image(
+    backend: Backend,
+    primary: np.ndarray,
+    guide: np.ndarray,
+    tile: int | None = None,
+    overlap: int | None = None,
+    batch: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> SceneResult:
     """Fused (C, H, W) image of one scene (``result.logits``), tiles blended; MS upsampled when needed."""
     require_task(backend.info.task, FUSION_TASKS, backend.info.name or "model", "fuse_image")
     primary, guide = prepare_inputs(backend, primary, guide)
@@ -74,23 +93,47 @@ class FusionRun:
         return self.result.logits
 
 
-def fuse_scene(backend: Backend, primary: np.ndarray, guide: np.ndarray, output: str | os.PathLike, *, georef=None,
-               tile: int | None = None, overlap: int | None = None, batch: int | None = None,
-               progress: ProgressCallback | None = None, summary: dict | None = None) -> FusionRun:
+def fuse_scene(
+    backend: Backend,
+    primary: np.ndarray,
+    guide: np.ndarray,
+    output: str | os.PathLike,
+    *,
+    georef=None,
+    tile: int | None = None,
+    overlap: int | None = None,
+    batch: int | None = None,
+    progress: ProgressCallback | None = None,
+    summary: dict | None = None,
+) -> FusionRun:
     """Fuse a whole scene and write its products named after ``output`` (:mod:`comix.runtime.image_outputs`)."""
     from comix.runtime.image_outputs import image_output_paths, write_image_products
 
     image_output_paths(output)  # a bad output path fails before any work
-    require_task(backend.info.task, FUSION_TASKS, backend.info.name or "model", "comix fusion infer")
+    require_task(
+        backend.info.task, FUSION_TASKS, backend.info.name or "model", "comix fusion infer"
+    )
     primary, guide = prepare_inputs(backend, primary, guide)
     window = fusion_window(backend, tile, overlap, batch, progress)
     result = window(primary, guide)
     info = backend.info
-    document = {"model_name": info.name, "task": info.task, "backend": backend.name,
-                "tile": list(window.tile_for(*primary.shape[1:])), "overlap": window.overlap, "batch": window.batch,
-                **(summary or {})}
-    paths = write_image_products(result, output, georef, document, data_range=float(info.config.get("data_range", 1.0)),
-                                 rgb_bands=_rgb_bands(info.config, info.task))
+    document = {
+        "model_name": info.name,
+        "task": info.task,
+        "backend": backend.name,
+        "tile": list(window.tile_for(*primary.shape[1:])),
+        "overlap": window.overlap,
+        "batch": window.batch,
+        **(summary or {}),
+    }
+    paths = write_image_products(
+        result,
+        output,
+        georef,
+        document,
+        data_range=float(info.config.get("data_range", 1.0)),
+        rgb_bands=_rgb_bands(info.config, info.task),
+    )
     return FusionRun(result, paths, document)
 
 
@@ -99,12 +142,23 @@ def _rgb_bands(config: dict, task: str) -> tuple[int, int, int] | None:
     channels = int(config.get("primary_channels", 3))
     if task != FUSION_PANSHARPEN:
         return (0, 1, 2) if channels == 3 else None
-    return {4: (2, 1, 0), 8: (4, 2, 1)}.get(channels, (min(2, channels - 1), min(1, channels - 1), 0))
+    return {4: (2, 1, 0), 8: (4, 2, 1)}.get(
+        channels, (min(2, channels - 1), min(1, channels - 1), 0)
+    )
 
 
-def check_fusion_model(backend: Backend, expected: str | tuple[str, ...], what: str, where: str) -> None:
+def check_fusion_model(
+    backend: Backend, expected: str | tuple[str, ...], what: str, where: str
+) -> None:
     """Refuse (one sentence, exit 2) a model whose task is not ``expected``."""
     require_task(backend.info.task, expected, what, where)
 
 
-__all__ = ["FusionRun", "check_fusion_model", "fuse_image", "fuse_scene", "fusion_window", "prepare_inputs"]
+__all__ = [
+    "FusionRun",
+    "check_fusion_model",
+    "fuse_image",
+    "fuse_scene",
+    "fusion_window",
+    "prepare_inputs",
+]

@@ -27,7 +27,9 @@ def image_output_paths(output: str | os.PathLike) -> dict[str, Path]:
     """Final path of each product; raises a clear error for a missing folder or an unknown suffix."""
     output = Path(output)
     if output.suffix.lower() not in IMAGE_SUFFIXES:
-        raise RuntimeInputError(f"output {output}: got suffix {output.suffix!r}, expected one of {list(IMAGE_SUFFIXES)}")
+        raise RuntimeInputError(
+            f"output {output}: got suffix {output.suffix!r}, expected one of {list(IMAGE_SUFFIXES)}"
+        )
     try:
         check_parent(output)
     except FileNotFoundError as error:
@@ -47,8 +49,14 @@ def quicklook(image: np.ndarray, rgb_bands: tuple[int, int, int] | None) -> np.n
     return picture[0] if picture.shape[0] == 1 else picture.transpose(1, 2, 0)
 
 
-def write_image_products(result: SceneResult, output: str | os.PathLike, georef=None, summary: dict | None = None,
-                         data_range: float = 1.0, rgb_bands: tuple[int, int, int] | None = None) -> dict[str, Path]:
+def write_image_products(
+    result: SceneResult,
+    output: str | os.PathLike,
+    georef=None,
+    summary: dict | None = None,
+    data_range: float = 1.0,
+    rgb_bands: tuple[int, int, int] | None = None,
+) -> dict[str, Path]:
     """Write every product (module doc) all-or-nothing; returns the final paths."""
     from PIL import Image
 
@@ -62,19 +70,41 @@ def write_image_products(result: SceneResult, output: str | os.PathLike, georef=
         else:
             from comix.data.geotiff_io import write_geotiff
 
-            write_geotiff(staged.temp_for(paths["image_tif"]), image.astype(np.float32), georef=georef)
-        Image.fromarray(quicklook(image, rgb_bands)).save(staged.temp_for(paths["png"]), format="PNG")
+            write_geotiff(
+                staged.temp_for(paths["image_tif"]), image.astype(np.float32), georef=georef
+            )
+        Image.fromarray(quicklook(image, rgb_bands)).save(
+            staged.temp_for(paths["png"]), format="PNG"
+        )
         document = dict(summary or {})
-        document.update({
-            "scene": {"bands": int(image.shape[0]), "height": int(image.shape[1]), "width": int(image.shape[2])},
-            "data_range": data_range,
-            "bands": [{"band": b, "min": float(image[b].min()), "max": float(image[b].max()),
-                       "mean": float(image[b].mean())} for b in range(image.shape[0])],
-            "crs": getattr(georef, "crs", None),
-            "tiles": result.tiles, "batches": result.batches,
-            "timing": {"inference_seconds": result.seconds, "backend_seconds": result.backend_seconds, **result.timing},
-            "outputs": {key: str(path) for key, path in paths.items()},
-        })
+        document.update(
+            {
+                "scene": {
+                    "bands": int(image.shape[0]),
+                    "height": int(image.shape[1]),
+                    "width": int(image.shape[2]),
+                },
+                "data_range": data_range,
+                "bands": [
+                    {
+                        "band": b,
+                        "min": float(image[b].min()),
+                        "max": float(image[b].max()),
+                        "mean": float(image[b].mean()),
+                    }
+                    for b in range(image.shape[0])
+                ],
+                "crs": getattr(georef, "crs", None),
+                "tiles": result.tiles,
+                "batches": result.batches,
+                "timing": {
+                    "inference_seconds": result.seconds,
+                    "backend_seconds": result.backend_seconds,
+                    **result.timing,
+                },
+                "outputs": {key: str(path) for key, path in paths.items()},
+            }
+        )
         staged.temp_for(paths["summary"]).write_text(json.dumps(document, indent=2))
         staged.commit()
     except BaseException:

@@ -28,7 +28,7 @@ DESCRIPTIONS = {
     "nearest": "nearest valid pixel of the tile",
     "mean": "model normalisation mean",
     "tile-mean": "mean of the tile's valid pixels (the model record has no normalisation statistics: re-export "
-                 "the model to record them)",
+    "the model to record them)",
 }
 
 
@@ -41,10 +41,15 @@ class NodataFill:
             raise RuntimeInputError(f"--nodata-fill: got {method!r}, expected one of {list(FILLS)}")
         self.hsi_mean = np.asarray(info.hsi_mean, dtype=np.float32)
         self.x_mean = np.asarray(info.x_mean, dtype=np.float32)
-        for name, mean, count in (("HSI", self.hsi_mean, info.bands), ("X", self.x_mean, info.x_channels)):
+        for name, mean, count in (
+            ("HSI", self.hsi_mean, info.bands),
+            ("X", self.x_mean, info.x_channels),
+        ):
             if mean.size and count is not None and mean.size != count:
-                raise RuntimeInputError(f"model record: {name} normalisation mean has {mean.size} values, expected "
-                                        f"{count} (one per input channel)")
+                raise RuntimeInputError(
+                    f"model record: {name} normalisation mean has {mean.size} values, expected "
+                    f"{count} (one per input channel)"
+                )
         if method == "mean" and not (self.hsi_mean.size and self.x_mean.size):
             method = "tile-mean"
         self.method = method
@@ -68,8 +73,12 @@ class NodataFill:
         for values, mean in ((hsi, self.hsi_mean), (x, self.x_mean)):
             if self.method == "mean":
                 if mean.size != values.shape[0]:
-                    raise RuntimeInputError(f"nodata fill: got {values.shape[0]} channels, expected {mean.size} "
-                                            "as in the model's normalisation statistics")
+                    raise RuntimeInputError(
+                        f"nodata fill: got {values.shape[0]} channels, expected {mean.size} "
+                        "as in the model's normalisation statistics"
+                    )
                 values[:, invalid] = mean[:, None]
             else:
-                values[:, invalid] = values[:, valid].mean(axis=1, dtype=np.float64).astype(np.float32)[:, None]
+                values[:, invalid] = (
+                    values[:, valid].mean(axis=1, dtype=np.float64).astype(np.float32)[:, None]
+                )

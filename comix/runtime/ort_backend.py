@@ -26,14 +26,20 @@ class OnnxRuntimeBackend(Backend):
 
     name = "onnxruntime"
 
-    def __init__(self, model: str | os.PathLike | bytes, providers: Sequence[str] | None = None,
-                 threads: int = 0) -> None:
+    def __init__(
+        self,
+        model: str | os.PathLike | bytes,
+        providers: Sequence[str] | None = None,
+        threads: int = 0,
+    ) -> None:
         self.factory = SessionFactory(model, providers, threads)
         self.session = self.factory()
         inputs = self.session.get_inputs()
         if len(inputs) != 2:
-            raise RuntimeInputError(f"model: got {len(inputs)} inputs {[i.name for i in inputs]}, expected 2 "
-                                    "(hsi (B, bands, H, W), x (B, C, H, W))")
+            raise RuntimeInputError(
+                f"model: got {len(inputs)} inputs {[i.name for i in inputs]}, expected 2 "
+                "(hsi (B, bands, H, W), x (B, C, H, W))"
+            )
         self.input_names = [i.name for i in inputs]
         self.output_name = self.session.get_outputs()[0].name
         hsi_shape, x_shape = inputs[0].shape, inputs[1].shape
@@ -46,19 +52,29 @@ class OnnxRuntimeBackend(Backend):
         statistics = record.normalization if isinstance(record.normalization, dict) else {}
         tile = (_fixed(hsi_shape[2]), _fixed(hsi_shape[3]))
         self.info = ModelIO(
-            bands=_fixed(hsi_shape[1]), x_channels=_fixed(x_shape[1]),
+            bands=_fixed(hsi_shape[1]),
+            x_channels=_fixed(x_shape[1]),
             classes=_fixed(out_shape[1]) if len(out_shape) > 1 else None,
-            tile=tile if None not in tile else None, max_batch=_fixed(hsi_shape[0]),
-            class_names=list(record.class_names), class_colors=list(record.class_colors),
-            wavelengths_nm=list(record.wavelengths_nm), x_modality=record.x_modality,
-            training_tile=list(record.training_tile), name=record.model_name, task=record.task,
-            config=dict(record.config), input_labels=fusion_input_labels(record.task) or ("HSI cube", "X raster"),
+            tile=tile if None not in tile else None,
+            max_batch=_fixed(hsi_shape[0]),
+            class_names=list(record.class_names),
+            class_colors=list(record.class_colors),
+            wavelengths_nm=list(record.wavelengths_nm),
+            x_modality=record.x_modality,
+            training_tile=list(record.training_tile),
+            name=record.model_name,
+            task=record.task,
+            config=dict(record.config),
+            input_labels=fusion_input_labels(record.task) or ("HSI cube", "X raster"),
             hsi_mean=[float(v) for v in statistics.get("hsi_mean", [])],
-            x_mean=[float(v) for v in statistics.get("x_mean", [])])
+            x_mean=[float(v) for v in statistics.get("x_mean", [])],
+        )
 
     def _feeds(self, hsi: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
-        return {self.input_names[0]: np.ascontiguousarray(hsi, dtype=np.float32),
-                self.input_names[1]: np.ascontiguousarray(x, dtype=np.float32)}
+        return {
+            self.input_names[0]: np.ascontiguousarray(hsi, dtype=np.float32),
+            self.input_names[1]: np.ascontiguousarray(x, dtype=np.float32),
+        }
 
     def run(self, hsi: np.ndarray, x: np.ndarray) -> np.ndarray:
         return self.session.run([self.output_name], self._feeds(hsi, x))[0]

@@ -31,10 +31,14 @@ WARMUP_RUNS = 1  # the first run allocates and plans; it is profiled but not cou
 
 def kernel_events(events: Sequence[Mapping], runs: int) -> Iterator[tuple[str, Mapping]]:
     """(node name, event) of every node's kernel event inside the last ``runs`` ``model_run`` events of a trace."""
-    model_runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
-                        key=lambda e: e["ts"])
+    model_runs = sorted(
+        (e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
+        key=lambda e: e["ts"],
+    )
     if runs < 1 or len(model_runs) < runs:
-        raise ValueError(f"ONNX Runtime profile: got {len(model_runs)} model runs, expected at least {runs}")
+        raise ValueError(
+            f"ONNX Runtime profile: got {len(model_runs)} model runs, expected at least {runs}"
+        )
     windows = [(e["ts"], e["ts"] + e["dur"]) for e in model_runs[-runs:]]
     for event in events:
         name = event.get("name", "")
@@ -55,8 +59,10 @@ def node_times(events: Sequence[Mapping], runs: int) -> list[LayerTime]:
         entry = totals.setdefault(node, [event.get("args", {}).get("op_name", ""), 0.0, 0])
         entry[1] += float(event["dur"])
         entry[2] += 1
-    return [LayerTime(node, kind, micros / runs / 1e3, max(1, round(count / runs)))
-            for node, (kind, micros, count) in totals.items()]
+    return [
+        LayerTime(node, kind, micros / runs / 1e3, max(1, round(count / runs)))
+        for node, (kind, micros, count) in totals.items()
+    ]
 
 
 def _scope_prefix(name: str) -> str | None:
@@ -73,8 +79,9 @@ def _value_of_renamed(name: str) -> str | None:
     return value[: -len("_bn")] if value.endswith("_bn") else value
 
 
-def restore_scopes(layers: list[LayerTime], exported: onnx.ModelProto,
-                   optimized: onnx.ModelProto | None) -> list[LayerTime]:
+def restore_scopes(
+    layers: list[LayerTime], exported: onnx.ModelProto, optimized: onnx.ModelProto | None
+) -> list[LayerTime]:
     """Give nodes renamed by ONNX Runtime the scope of the exported node behind them (module doc):
     ``<scope>/<ONNX Runtime's name>``. Names already scoped, and names with no scoped origin, stay."""
     producer = {value: node.name for node in exported.graph.node for value in node.output}
@@ -84,7 +91,9 @@ def restore_scopes(layers: list[LayerTime], exported: onnx.ModelProto,
         name = layer.name
         if _scope_prefix(name) is None:
             candidates = [_value_of_renamed(name)]
-            if name in rewritten:  # a node ONNX Runtime inserted: where its result goes, else where it reads from
+            if (
+                name in rewritten
+            ):  # a node ONNX Runtime inserted: where its result goes, else where it reads from
                 candidates += [*rewritten[name].output, *rewritten[name].input]
             origins = [_scope_prefix(producer[v]) for v in candidates if v in producer]
             origin = next((o for o in origins if o is not None), None)
@@ -104,5 +113,9 @@ def profile_session(factory, feeds: Mapping[str, np.ndarray], runs: int) -> list
             session.run(None, dict(feeds))
         trace = Path(session.end_profiling())
         events = json.loads(trace.read_text())
-        optimized = onnx.load(str(optimized_path), load_external_data=False) if optimized_path.is_file() else None
+        optimized = (
+            onnx.load(str(optimized_path), load_external_data=False)
+            if optimized_path.is_file()
+            else None
+        )
     return restore_scopes(node_times(events, runs), factory.proto(), optimized)

@@ -36,19 +36,26 @@ def output_paths(output: str | os.PathLike, probabilities: bool) -> dict[str, Pa
     """Final path of each product; raises a clear error for a missing folder or an unknown suffix."""
     output = Path(output)
     if output.suffix.lower() not in RASTER_SUFFIXES:
-        raise RuntimeInputError(f"output {output}: got suffix {output.suffix!r}, "
-                                f"expected one of {list(RASTER_SUFFIXES)}")
+        raise RuntimeInputError(
+            f"output {output}: got suffix {output.suffix!r}, "
+            f"expected one of {list(RASTER_SUFFIXES)}"
+        )
     try:
         check_parent(output)
     except FileNotFoundError as error:
         raise RuntimeInputError(str(error)) from None
     stem = output.with_suffix("")
-    paths = {"classes_npy": stem.with_suffix(".npy"), "png": stem.with_suffix(".png"),
-             "summary": stem.with_suffix(".json")}
+    paths = {
+        "classes_npy": stem.with_suffix(".npy"),
+        "png": stem.with_suffix(".png"),
+        "summary": stem.with_suffix(".json"),
+    }
     if output.suffix.lower() != ".npy":
         paths["classes_tif"] = output
     if probabilities:
-        paths["probabilities"] = Path(f"{stem}.probabilities{'.npy' if output.suffix.lower() == '.npy' else '.tif'}")
+        paths["probabilities"] = Path(
+            f"{stem}.probabilities{'.npy' if output.suffix.lower() == '.npy' else '.tif'}"
+        )
     return paths
 
 
@@ -62,14 +69,18 @@ class StagedFiles:
         self.scratch: list[Path] = []
 
     def temp_for(self, final: Path) -> Path:
-        handle, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix, dir=final.parent)
+        handle, name = tempfile.mkstemp(
+            prefix=f".{final.stem}.", suffix=final.suffix, dir=final.parent
+        )
         os.close(handle)
         self.staged.append((Path(name), final))
         return Path(name)
 
     def scratch_for(self, final: Path) -> Path:
         """A temporary file beside ``final`` that is removed at commit or discard (an intermediate)."""
-        handle, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".part{final.suffix}", dir=final.parent)
+        handle, name = tempfile.mkstemp(
+            prefix=f".{final.stem}.", suffix=f".part{final.suffix}", dir=final.parent
+        )
         os.close(handle)
         self.scratch.append(Path(name))
         return Path(name)
@@ -89,7 +100,9 @@ class StagedFiles:
         self.scratch.clear()
 
 
-def class_areas(counts: np.ndarray, class_names: Sequence[str], pixel_area: float | None) -> list[dict]:
+def class_areas(
+    counts: np.ndarray, class_names: Sequence[str], pixel_area: float | None
+) -> list[dict]:
     """Per class: label value, name, pixel count, fraction of the valid pixels, area in map units^2 if known.
 
     ``counts`` is a bincount of label values (index 0 = nodata, not a class)."""
@@ -113,12 +126,20 @@ class ClassProducts(BlockSink):
 
     column_blocks = True
 
-    def __init__(self, paths: dict[str, Path], staged: StagedFiles, class_names: Sequence[str], title: str = "",
-                 cog: bool = False) -> None:
+    def __init__(
+        self,
+        paths: dict[str, Path],
+        staged: StagedFiles,
+        class_names: Sequence[str],
+        title: str = "",
+        cog: bool = False,
+    ) -> None:
         self.paths, self.staged, self.class_names = paths, staged, list(class_names)
         self.title, self.cog = title, cog
         self.writers: dict[str, object] = {}
-        self.geotiffs: dict[str, tuple[Path, Path, str]] = {}  # key -> (written, staged final, COG resampling)
+        self.geotiffs: dict[
+            str, tuple[Path, Path, str]
+        ] = {}  # key -> (written, staged final, COG resampling)
 
     def begin(self, height: int, width: int, channels: int, georef=None) -> None:
         from comix.data.geotiff_io import COG_RESAMPLING, GeoTiffBlockWriter
@@ -131,10 +152,13 @@ class ClassProducts(BlockSink):
         self.counts = np.zeros(channels + 1, dtype=np.int64)
         self.step = max(1, -(-max(height, width) // PREVIEW_MAX_PIXELS))
         self.preview = np.zeros((-(-height // self.step), -(-width // self.step)), dtype=dtype)
-        self.writers["classes_npy"] = NpyBlockWriter(self.staged.temp_for(self.paths["classes_npy"]),
-                                                     (height, width), dtype)
-        for key, count, kind, nodata, dtype_ in (("classes_tif", 1, "classes", NODATA_LABEL, dtype),
-                                                 ("probabilities", channels, "continuous", float("nan"), np.float32)):
+        self.writers["classes_npy"] = NpyBlockWriter(
+            self.staged.temp_for(self.paths["classes_npy"]), (height, width), dtype
+        )
+        for key, count, kind, nodata, dtype_ in (
+            ("classes_tif", 1, "classes", NODATA_LABEL, dtype),
+            ("probabilities", channels, "continuous", float("nan"), np.float32),
+        ):
             if key not in self.paths:
                 continue
             final = self.staged.temp_for(self.paths[key])
@@ -143,7 +167,9 @@ class ClassProducts(BlockSink):
                 continue
             written = self.staged.scratch_for(self.paths[key]) if self.cog else final
             self.geotiffs[key] = (written, final, COG_RESAMPLING[kind])
-            self.writers[key] = GeoTiffBlockWriter(written, count, height, width, dtype_, georef, nodata=nodata)
+            self.writers[key] = GeoTiffBlockWriter(
+                written, count, height, width, dtype_, georef, nodata=nodata
+            )
 
     def write(self, row: int, outputs: np.ndarray, valid: np.ndarray) -> None:
         self.write_block(row, 0, outputs, valid)
@@ -156,10 +182,15 @@ class ClassProducts(BlockSink):
                 self.writers[key].write(row, classes, col)
         if "probabilities" in self.writers:
             self.writers["probabilities"].write(row, softmax(outputs), col)
-        top, left = -row % self.step, -col % self.step  # first row / column of this block on the preview grid
-        picked = classes[top::self.step, left::self.step]
+        top, left = (
+            -row % self.step,
+            -col % self.step,
+        )  # first row / column of this block on the preview grid
+        picked = classes[top :: self.step, left :: self.step]
         first_row, first_col = (row + top) // self.step, (col + left) // self.step
-        self.preview[first_row:first_row + picked.shape[0], first_col:first_col + picked.shape[1]] = picked
+        self.preview[
+            first_row : first_row + picked.shape[0], first_col : first_col + picked.shape[1]
+        ] = picked
 
     def finish(self) -> dict:
         from comix.data.geotiff_io import copy_as_cog
@@ -170,16 +201,27 @@ class ClassProducts(BlockSink):
             if written != final:
                 copy_as_cog(written, final, resampling)
         nodata = int(self.counts[NODATA_LABEL])
-        save_class_map(self.preview, self.class_names, self.staged.temp_for(self.paths["png"]), title=self.title,
-                       nodata_label=NODATA_NAME if nodata else None)
+        save_class_map(
+            self.preview,
+            self.class_names,
+            self.staged.temp_for(self.paths["png"]),
+            title=self.title,
+            nodata_label=NODATA_NAME if nodata else None,
+        )
         pixel_area = None
         if self.georef is not None:
             width, height = self.georef.pixel_size
             pixel_area = width * height
-        return {"scene": {"height": self.height, "width": self.width},
-                "classes": class_areas(self.counts, self.class_names, pixel_area),
-                "nodata_pixels": nodata, "png_step": self.step,
-                "geotiff": {"layout": "COG with overviews" if self.cog else "tiled, deflate", "nodata": NODATA_LABEL}}
+        return {
+            "scene": {"height": self.height, "width": self.width},
+            "classes": class_areas(self.counts, self.class_names, pixel_area),
+            "nodata_pixels": nodata,
+            "png_step": self.step,
+            "geotiff": {
+                "layout": "COG with overviews" if self.cog else "tiled, deflate",
+                "nodata": NODATA_LABEL,
+            },
+        }
 
     def _close_writers(self) -> None:
         for writer in self.writers.values():

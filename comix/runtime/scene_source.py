@@ -39,12 +39,18 @@ class RasterRef:
 class SceneSource:
     """The (hsi, x) pair of one scene, read window by window (see the module doc)."""
 
-    def __init__(self, hsi: WindowedRaster, x: WindowedRaster, georef: GeoRef | None = None, name: str = "") -> None:
+    def __init__(
+        self, hsi: WindowedRaster, x: WindowedRaster, georef: GeoRef | None = None, name: str = ""
+    ) -> None:
         if hsi.shape[1:] != x.shape[1:]:
-            raise RuntimeInputError(f"scene size: got HSI H x W {hsi.shape[1:]} and X H x W {x.shape[1:]}, expected "
-                                    "the same grid (co-registered rasters)")
+            raise RuntimeInputError(
+                f"scene size: got HSI H x W {hsi.shape[1:]} and X H x W {x.shape[1:]}, expected "
+                "the same grid (co-registered rasters)"
+            )
         if min(hsi.shape[1:]) < 1:
-            raise RuntimeInputError(f"HSI cube: got H x W {hsi.shape[1:]}, expected at least 1 x 1 pixels")
+            raise RuntimeInputError(
+                f"HSI cube: got H x W {hsi.shape[1:]}, expected at least 1 x 1 pixels"
+            )
         self.hsi, self.x = hsi, x
         self.georef = georef if georef is not None else (hsi.georef or x.georef)
         self.name = name
@@ -76,7 +82,10 @@ class SceneSource:
 
     def nodata_sources(self) -> dict[str, list[str]]:
         """Where nodata comes from, per raster, for the summary (NaN / Inf are always nodata)."""
-        return {"hsi": ["NaN/Inf", *self.hsi.nodata_sources], "x": ["NaN/Inf", *self.x.nodata_sources]}
+        return {
+            "hsi": ["NaN/Inf", *self.hsi.nodata_sources],
+            "x": ["NaN/Inf", *self.x.nodata_sources],
+        }
 
     def close(self) -> None:
         self.hsi.close()
@@ -89,20 +98,34 @@ class SceneSource:
         self.close()
 
     @classmethod
-    def from_arrays(cls, hsi: np.ndarray, x: np.ndarray, georef: GeoRef | None = None, name: str = "",
-                    nodata: float | None = None) -> SceneSource:
+    def from_arrays(
+        cls,
+        hsi: np.ndarray,
+        x: np.ndarray,
+        georef: GeoRef | None = None,
+        name: str = "",
+        nodata: float | None = None,
+    ) -> SceneSource:
         """An in-memory scene: hsi (bands, H, W), x (C, H, W)."""
         for label, array, what in (("HSI cube", hsi, "bands"), ("X raster", x, "C")):
             if np.ndim(array) != 3:
-                raise RuntimeInputError(f"{label}: got shape {np.shape(array)}, expected 3 axes ({what}, H, W)")
+                raise RuntimeInputError(
+                    f"{label}: got shape {np.shape(array)}, expected 3 axes ({what}, H, W)"
+                )
         hsi_raster, x_raster = ArrayRaster(hsi, "CHW"), ArrayRaster(x, "CHW")
         hsi_raster.add_nodata(nodata, "nodata")
         x_raster.add_nodata(nodata, "nodata")
         return cls(hsi_raster, x_raster, georef, name)
 
     @classmethod
-    def from_files(cls, hsi: RasterRef | str | os.PathLike, x: RasterRef | Sequence[RasterRef] | str | os.PathLike,
-                   nodata: float | None = None, x_nodata: float | None = None, name: str = "") -> SceneSource:
+    def from_files(
+        cls,
+        hsi: RasterRef | str | os.PathLike,
+        x: RasterRef | Sequence[RasterRef] | str | os.PathLike,
+        nodata: float | None = None,
+        x_nodata: float | None = None,
+        name: str = "",
+    ) -> SceneSource:
         """Open the HSI file and the X file(s) (several are stacked along C) for windowed reading.
 
         ``nodata`` also means "no data" in every file, ``x_nodata`` in the X files (default: ``nodata``).
@@ -118,10 +141,18 @@ class SceneSource:
             x_refs = list(x)
         opened: list[WindowedRaster] = []
         try:
-            opened.append(open_raster(Path(hsi_ref.path), hsi_ref.key, layout=hsi_ref.layout, nodata=nodata))
+            opened.append(
+                open_raster(Path(hsi_ref.path), hsi_ref.key, layout=hsi_ref.layout, nodata=nodata)
+            )
             for ref in x_refs:
-                opened.append(open_raster(Path(ref.path), ref.key, layout=ref.layout,
-                                          nodata=nodata if x_nodata is None else x_nodata))
+                opened.append(
+                    open_raster(
+                        Path(ref.path),
+                        ref.key,
+                        layout=ref.layout,
+                        nodata=nodata if x_nodata is None else x_nodata,
+                    )
+                )
             x_raster = opened[1] if len(opened) == 2 else StackedRaster(opened[1:])
             return cls(opened[0], x_raster, name=name)
         except DataError as error:

@@ -36,8 +36,13 @@ BACKENDS = ("auto", "onnxruntime", "torch", "tensorrt")
 DEVICES = ("cpu", "cuda")
 
 
-def open_backend(model: str | os.PathLike, backend: str = "auto", threads: int = 0, device: str = "cpu",
-                 cuda_graphs: bool = False) -> Backend:
+def open_backend(
+    model: str | os.PathLike,
+    backend: str = "auto",
+    threads: int = 0,
+    device: str = "cpu",
+    cuda_graphs: bool = False,
+) -> Backend:
     """The backend for ``model``: ``auto`` picks TensorRT for a ``.engine``, ONNX Runtime for a ``.onnx``
     file, PyTorch for a checkpoint. ``device`` is for the PyTorch backend (``cuda``: our CUDA DCN kernels
     through the PyTorch extension); ``cuda_graphs`` for TensorRT."""
@@ -50,10 +55,14 @@ def open_backend(model: str | os.PathLike, backend: str = "auto", threads: int =
     if device not in DEVICES:
         raise RuntimeInputError(f"--device: got {device!r}, expected one of {list(DEVICES)}")
     if backend == "auto":
-        backend = {".onnx": "onnxruntime", ".engine": "tensorrt", ".plan": "tensorrt"}.get(model.suffix, "torch")
+        backend = {".onnx": "onnxruntime", ".engine": "tensorrt", ".plan": "tensorrt"}.get(
+            model.suffix, "torch"
+        )
     if device == "cuda" and backend != "torch":
-        raise RuntimeInputError(f"--device cuda: got backend {backend!r}, expected torch (TensorRT always runs "
-                                "on the GPU; ONNX Runtime here runs on the CPU)")
+        raise RuntimeInputError(
+            f"--device cuda: got backend {backend!r}, expected torch (TensorRT always runs "
+            "on the GPU; ONNX Runtime here runs on the CPU)"
+        )
     if backend == "onnxruntime":
         return OnnxRuntimeBackend(model, threads=threads)
     if backend == "tensorrt":
@@ -63,8 +72,13 @@ def open_backend(model: str | os.PathLike, backend: str = "auto", threads: int =
     return TorchBackend.from_checkpoint(model, device=device)
 
 
-def read_scene_inputs(hsi: str | os.PathLike, x: str | os.PathLike, hsi_key: str | None = None,
-                      x_key: str | None = None, layout: str | None = None):
+def read_scene_inputs(
+    hsi: str | os.PathLike,
+    x: str | os.PathLike,
+    hsi_key: str | None = None,
+    x_key: str | None = None,
+    layout: str | None = None,
+):
     """(hsi (bands, H, W), x (C, H, W)) float32 and the georeference (the HSI's, else the X raster's)."""
     from comix.data.raster_io import read_raster, to_chw
 
@@ -76,9 +90,16 @@ def read_scene_inputs(hsi: str | os.PathLike, x: str | os.PathLike, hsi_key: str
     return arrays[0], arrays[1], georefs[0] or georefs[1]
 
 
-def open_scene(hsi: str | os.PathLike | RasterRef, x: str | os.PathLike | RasterRef | Sequence[RasterRef],
-               hsi_key: str | None = None, x_key: str | None = None, layout: str | None = None,
-               nodata: float | None = None, x_nodata: float | None = None, name: str = "") -> SceneSource:
+def open_scene(
+    hsi: str | os.PathLike | RasterRef,
+    x: str | os.PathLike | RasterRef | Sequence[RasterRef],
+    hsi_key: str | None = None,
+    x_key: str | None = None,
+    layout: str | None = None,
+    nodata: float | None = None,
+    x_nodata: float | None = None,
+    name: str = "",
+) -> SceneSource:
     """A scene on disk for windowed reading (any reader format; ``--nodata`` values as in
     :meth:`SceneSource.from_files`)."""
     hsi_ref = hsi if isinstance(hsi, RasterRef) else RasterRef(str(hsi), hsi_key, layout)
@@ -98,11 +119,23 @@ class SegmentationRun:
     stats: StreamStats | None = None
 
 
-def segment_source(backend: Backend, source: SceneSource, output: str | os.PathLike, *, tile: int | None = None,
-                   overlap: int | None = None, batch: int | None = None, probabilities: bool = False,
-                   cog: bool = False, nodata_fill: str = NODATA_FILL, progress: ProgressCallback | None = None,
-                   summary: dict | None = None, keep_in_memory: bool = False,
-                   executor: Executor | None = None, strip_width: int | None = STRIP_WIDTH) -> SegmentationRun:
+def segment_source(
+    backend: Backend,
+    source: SceneSource,
+    output: str | os.PathLike,
+    *,
+    tile: int | None = None,
+    overlap: int | None = None,
+    batch: int | None = None,
+    probabilities: bool = False,
+    cog: bool = False,
+    nodata_fill: str = NODATA_FILL,
+    progress: ProgressCallback | None = None,
+    summary: dict | None = None,
+    keep_in_memory: bool = False,
+    executor: Executor | None = None,
+    strip_width: int | None = STRIP_WIDTH,
+) -> SegmentationRun:
     """Segment a scene read window by window and write its products (:mod:`comix.runtime.outputs`) named
     after ``output``, block by block: peak memory is one batch of tiles plus the blending band of one
     strip (scenes wider than ``strip_width`` run in vertical strips, see :mod:`comix.runtime.streaming`).
@@ -115,11 +148,20 @@ def segment_source(backend: Backend, source: SceneSource, output: str | os.PathL
 
     paths = output_paths(output, probabilities)  # a bad output path fails before any work
     require_task(backend.info.task, SEGMENTATION, backend.info.name or "model", "segmentation")
-    window = SlidingWindow(backend, tile=tile, overlap=overlap, batch=batch, progress=progress, nodata_fill=nodata_fill,
-                           strip_width=strip_width)
+    window = SlidingWindow(
+        backend,
+        tile=tile,
+        overlap=overlap,
+        batch=batch,
+        progress=progress,
+        nodata_fill=nodata_fill,
+        strip_width=strip_width,
+    )
     backend.check_shapes(source.hsi.shape, source.x.shape)
     info = backend.info
-    names = info.class_names or ([f"class_{k}" for k in range(1, info.classes + 1)] if info.classes else [])
+    names = info.class_names or (
+        [f"class_{k}" for k in range(1, info.classes + 1)] if info.classes else []
+    )
     staged = StagedFiles()
     products = ClassProducts(paths, staged, names, title=Path(output).stem, cog=cog)
     in_memory = ArraySink() if keep_in_memory else None
@@ -130,16 +172,30 @@ def segment_source(backend: Backend, source: SceneSource, output: str | os.PathL
         plan = window.plan(source.height, source.width)
         streamed = stats.as_dict()
         nodata_pixels = streamed["nodata_pixels"]
-        document = {"model_name": info.name, "backend": backend.name, "tile": list(plan.tile),
-                    "overlap": window.overlap, "batch": window.batch, **(summary or {}), **entries,
-                    "crs": getattr(source.georef, "crs", None),
-                    "nodata": {"pixels": nodata_pixels, "fraction": nodata_pixels / max(streamed["pixels"], 1),
-                               "sources": source.nodata_sources(), "fill": NodataFill(info, nodata_fill).description,
-                               "skipped_tiles": stats.skipped_tiles},
-                    "tiles": stats.tiles, "strips": stats.strips, "boundary_tiles": stats.boundary_tiles,
-                    "batches": stats.batches, "timing": streamed["timing"],
-                    "memory": {"blending_band_bytes": stats.band_bytes},
-                    "outputs": {key: str(path) for key, path in paths.items()}}
+        document = {
+            "model_name": info.name,
+            "backend": backend.name,
+            "tile": list(plan.tile),
+            "overlap": window.overlap,
+            "batch": window.batch,
+            **(summary or {}),
+            **entries,
+            "crs": getattr(source.georef, "crs", None),
+            "nodata": {
+                "pixels": nodata_pixels,
+                "fraction": nodata_pixels / max(streamed["pixels"], 1),
+                "sources": source.nodata_sources(),
+                "fill": NodataFill(info, nodata_fill).description,
+                "skipped_tiles": stats.skipped_tiles,
+            },
+            "tiles": stats.tiles,
+            "strips": stats.strips,
+            "boundary_tiles": stats.boundary_tiles,
+            "batches": stats.batches,
+            "timing": streamed["timing"],
+            "memory": {"blending_band_bytes": stats.band_bytes},
+            "outputs": {key: str(path) for key, path in paths.items()},
+        }
         staged.temp_for(paths["summary"]).write_text(json.dumps(document, indent=2))
         staged.commit()
     except BaseException:
@@ -147,21 +203,52 @@ def segment_source(backend: Backend, source: SceneSource, output: str | os.PathL
         raise
     result = None
     if in_memory is not None:
-        result = SceneResult(in_memory.logits, in_memory.classes, stats.tiles, stats.batches, stats.seconds,
-                             stats.backend_seconds, streamed["timing"], in_memory.valid, stats)
+        result = SceneResult(
+            in_memory.logits,
+            in_memory.classes,
+            stats.tiles,
+            stats.batches,
+            stats.seconds,
+            stats.backend_seconds,
+            streamed["timing"],
+            in_memory.valid,
+            stats,
+        )
     return SegmentationRun(result, paths, document, stats)
 
 
-def segment_scene(backend: Backend, hsi: np.ndarray, x: np.ndarray, output: str | os.PathLike, *, georef=None,
-                  tile: int | None = None, overlap: int | None = None, batch: int | None = None,
-                  probabilities: bool = False, cog: bool = False, nodata_fill: str = NODATA_FILL,
-                  progress: ProgressCallback | None = None, summary: dict | None = None) -> SegmentationRun:
+def segment_scene(
+    backend: Backend,
+    hsi: np.ndarray,
+    x: np.ndarray,
+    output: str | os.PathLike,
+    *,
+    georef=None,
+    tile: int | None = None,
+    overlap: int | None = None,
+    batch: int | None = None,
+    probabilities: bool = False,
+    cog: bool = False,
+    nodata_fill: str = NODATA_FILL,
+    progress: ProgressCallback | None = None,
+    summary: dict | None = None,
+) -> SegmentationRun:
     """Segment an in-memory scene ``hsi`` (bands, H, W) + ``x`` (C, H, W) and write the products named after
     ``output``; the blended result stays in ``run.result`` (:func:`segment_source` on the arrays)."""
     output_paths(output, probabilities)
     backend.check_scene(hsi, x)
     source = SceneSource.from_arrays(hsi, x, georef)
-    return segment_source(backend, source, output, tile=tile, overlap=overlap, batch=batch,
-                          probabilities=probabilities, cog=cog, nodata_fill=nodata_fill, progress=progress,
-                          summary=summary,
-                          keep_in_memory=True)
+    return segment_source(
+        backend,
+        source,
+        output,
+        tile=tile,
+        overlap=overlap,
+        batch=batch,
+        probabilities=probabilities,
+        cog=cog,
+        nodata_fill=nodata_fill,
+        progress=progress,
+        summary=summary,
+        keep_in_memory=True,
+    )

@@ -48,15 +48,20 @@ def load_onnx(path: str | os.PathLike) -> onnx.ModelProto:
     """Load and sanity-check an ONNX file (without weights from external data); clear error if not ONNX."""
     path = Path(path)
     if not path.is_file():
-        raise RuntimeInputError(f"model file {path}: got no such file, expected an existing .onnx file")
+        raise RuntimeInputError(
+            f"model file {path}: got no such file, expected an existing .onnx file"
+        )
     try:
         model = onnx.load(str(path), load_external_data=False)
-    except Exception as error:  # noqa: BLE001 - any decode failure means "not an ONNX model"
+    except Exception as error:
         raise RuntimeInputError(
             f"model file {path}: could not be read as ONNX ({type(error).__name__}); expected a complete .onnx "
-            "file written by `comix export` (is it truncated or another format?)") from None
+            "file written by `comix export` (is it truncated or another format?)"
+        ) from None
     if not model.graph.node:
-        raise RuntimeInputError(f"model file {path}: got a graph with no nodes, expected an exported CoMiX model")
+        raise RuntimeInputError(
+            f"model file {path}: got a graph with no nodes, expected an exported CoMiX model"
+        )
     return model
 
 
@@ -75,16 +80,23 @@ class SessionFactory:
 
     PREFERRED = ("CUDAExecutionProvider", "CPUExecutionProvider")
 
-    def __init__(self, model: str | os.PathLike | bytes | onnx.ModelProto, providers: Sequence[str] | None = None,
-                 threads: int = 0, profile_prefix: str | os.PathLike | None = None,
-                 optimized_path: str | os.PathLike | None = None) -> None:
+    def __init__(
+        self,
+        model: str | os.PathLike | bytes | onnx.ModelProto,
+        providers: Sequence[str] | None = None,
+        threads: int = 0,
+        profile_prefix: str | os.PathLike | None = None,
+        optimized_path: str | os.PathLike | None = None,
+    ) -> None:
         self.model = model
         self.providers = providers
         self.threads = threads
         self.profile_prefix = profile_prefix
         self.optimized_path = optimized_path
 
-    def profiling(self, prefix: str | os.PathLike, optimized_path: str | os.PathLike | None = None) -> SessionFactory:
+    def profiling(
+        self, prefix: str | os.PathLike, optimized_path: str | os.PathLike | None = None
+    ) -> SessionFactory:
         """The same factory with ONNX Runtime's profiler on (trace files start with ``prefix``); with
         ``optimized_path`` the session also saves the graph as ONNX Runtime optimised it."""
         return SessionFactory(self.model, self.providers, self.threads, prefix, optimized_path)
@@ -113,20 +125,31 @@ class SessionFactory:
             options.profile_file_prefix = str(self.profile_prefix)
         if self.optimized_path is not None:
             options.optimized_model_filepath = str(self.optimized_path)
-            options.log_severity_level = 3  # its "hardware-specific layout" warning is expected here
+            options.log_severity_level = (
+                3  # its "hardware-specific layout" warning is expected here
+            )
         if uses_custom_domain(proto):
             library = find_custom_op_library()
             if library is None:
                 raise CustomOpLibraryMissing(
                     f"the model has {CUSTOM_DOMAIN} DeformConv3D nodes but our ONNX Runtime custom-op library "
-                    f"was not found; {BUILD_HINT}")
+                    f"was not found; {BUILD_HINT}"
+                )
             options.register_custom_ops_library(str(library))
         available = ort.get_available_providers()
-        providers = list(self.providers) if self.providers else [p for p in self.PREFERRED if p in available]
+        providers = (
+            list(self.providers)
+            if self.providers
+            else [p for p in self.PREFERRED if p in available]
+        )
         missing = [p for p in providers if p not in available]
         if missing:
-            raise RuntimeInputError(f"execution providers {missing}: not available; available: {available}")
+            raise RuntimeInputError(
+                f"execution providers {missing}: not available; available: {available}"
+            )
         try:
             return ort.InferenceSession(source, sess_options=options, providers=providers)
-        except Exception as error:  # noqa: BLE001 - ORT raises several types for unusable graphs
-            raise RuntimeInputError(f"ONNX Runtime could not load the model: {str(error).splitlines()[0]}") from None
+        except Exception as error:
+            raise RuntimeInputError(
+                f"ONNX Runtime could not load the model: {str(error).splitlines()[0]}"
+            ) from None

@@ -27,8 +27,15 @@ from comix.runtime.defaults import NODATA_FILL, STRIP_ALIGN, STRIP_WIDTH, resolv
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.nodata import NodataFill
 from comix.runtime.scene_source import SceneSource
-from comix.runtime.streaming import (BatchOutput, BlockSink, LocalTileRunner, ProgressCallback, StreamStats, TilePlan,
-                                     stream)
+from comix.runtime.streaming import (
+    BatchOutput,
+    BlockSink,
+    LocalTileRunner,
+    ProgressCallback,
+    StreamStats,
+    TilePlan,
+    stream,
+)
 from comix.runtime.tiling import DEFAULT_FLOOR
 
 NODATA_LABEL = 0
@@ -55,7 +62,7 @@ class SceneResult:
         """Softmax over classes, (K, H, W) float32 (NaN at nodata), computed 64 rows at a time."""
         probs = np.empty_like(self.logits)
         for row in range(0, self.logits.shape[1], 64):
-            probs[:, row:row + 64] = softmax(self.logits[:, row:row + 64])
+            probs[:, row : row + 64] = softmax(self.logits[:, row : row + 64])
         return probs
 
 
@@ -65,7 +72,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=0, keepdims=True)
 
 
-def label_raster(logits: np.ndarray, block: int = 64, valid: np.ndarray | None = None) -> np.ndarray:
+def label_raster(
+    logits: np.ndarray, block: int = 64, valid: np.ndarray | None = None
+) -> np.ndarray:
     """(K, H, W) logits -> (H, W) label values ``argmax + 1`` (uint8, uint16 past 254 classes), computed in
     ``block`` x ``block`` pieces so the int64 argmax temporaries do not grow with the scene; 0 where
     ``valid`` (H, W) is False."""
@@ -73,8 +82,8 @@ def label_raster(logits: np.ndarray, block: int = 64, valid: np.ndarray | None =
     classes = np.empty(logits.shape[1:], dtype=dtype)
     for row in range(0, logits.shape[1], block):
         for col in range(0, logits.shape[2], block):
-            piece = logits[:, row:row + block, col:col + block]
-            classes[row:row + block, col:col + block] = piece.argmax(axis=0) + 1
+            piece = logits[:, row : row + block, col : col + block]
+            classes[row : row + block, col : col + block] = piece.argmax(axis=0) + 1
     if valid is not None:
         classes[~valid] = NODATA_LABEL
     return classes
@@ -93,7 +102,9 @@ class ArraySink(BlockSink):
     def begin(self, height: int, width: int, channels: int, georef=None) -> None:
         self.logits = np.empty((channels, height, width), dtype=np.float32)
         if self.labels:
-            self.classes = np.zeros((height, width), dtype=np.uint8 if channels < 255 else np.uint16)
+            self.classes = np.zeros(
+                (height, width), dtype=np.uint8 if channels < 255 else np.uint16
+            )
         self.valid = np.zeros((height, width), dtype=bool)
 
     def write(self, row: int, outputs: np.ndarray, valid: np.ndarray) -> None:
@@ -110,10 +121,19 @@ class ArraySink(BlockSink):
 class SlidingWindow:
     """Tiled, batched, blended inference over a whole scene (see the module docstring)."""
 
-    def __init__(self, backend: Backend, tile: tuple[int, int] | int | None = None, overlap: int | None = None,
-                 batch: int | None = None, margin: int | None = None, floor: float = DEFAULT_FLOOR,
-                 progress: ProgressCallback | None = None, nodata_fill: str = NODATA_FILL,
-                 labels: bool = True, strip_width: int | None = STRIP_WIDTH) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        tile: tuple[int, int] | int | None = None,
+        overlap: int | None = None,
+        batch: int | None = None,
+        margin: int | None = None,
+        floor: float = DEFAULT_FLOOR,
+        progress: ProgressCallback | None = None,
+        nodata_fill: str = NODATA_FILL,
+        labels: bool = True,
+        strip_width: int | None = STRIP_WIDTH,
+    ) -> None:
         """``tile``/``overlap``/``batch`` None: the model's fixed sizes, else :mod:`comix.runtime.defaults`;
         ``nodata_fill``: what nodata pixels are filled with for the model (:mod:`comix.runtime.nodata`);
         ``labels=False``: an image-output model, no class raster; ``strip_width``: wider scenes run in vertical
@@ -123,16 +143,22 @@ class SlidingWindow:
         tile, overlap, batch = resolve_window(backend.info, tile, overlap, batch)
         fixed = backend.info.tile
         if fixed is not None and tuple(fixed) != tile:
-            raise RuntimeInputError(f"tile: got {tile[0]}x{tile[1]}, expected {fixed[0]}x{fixed[1]} because the model "
-                                    "was exported with static shapes (re-export with --dynamic for other tiles)")
+            raise RuntimeInputError(
+                f"tile: got {tile[0]}x{tile[1]}, expected {fixed[0]}x{fixed[1]} because the model "
+                "was exported with static shapes (re-export with --dynamic for other tiles)"
+            )
         if min(tile) < 1 or not 0 <= overlap < min(tile):
-            raise RuntimeInputError(f"tile/overlap: got tile {tile[0]}x{tile[1]} and overlap {overlap}, expected "
-                                    "tile sizes >= 1 and 0 <= overlap < the smaller tile size")
+            raise RuntimeInputError(
+                f"tile/overlap: got tile {tile[0]}x{tile[1]} and overlap {overlap}, expected "
+                "tile sizes >= 1 and 0 <= overlap < the smaller tile size"
+            )
         if batch < 1:
             raise RuntimeInputError(f"batch: got {batch}, expected >= 1")
         if backend.info.max_batch is not None and batch != backend.info.max_batch:
-            raise RuntimeInputError(f"batch: got {batch}, expected {backend.info.max_batch} because the model was "
-                                    "exported with a static batch")
+            raise RuntimeInputError(
+                f"batch: got {batch}, expected {backend.info.max_batch} because the model was "
+                "exported with a static batch"
+            )
         self.backend = backend
         self.tile = tile
         self.overlap = overlap
@@ -143,7 +169,9 @@ class SlidingWindow:
         self.nodata_fill = nodata_fill
         self.labels = labels
         if strip_width is not None and strip_width < 1:
-            raise RuntimeInputError(f"strip width: got {strip_width}, expected >= 1 columns (or None: no strips)")
+            raise RuntimeInputError(
+                f"strip width: got {strip_width}, expected >= 1 columns (or None: no strips)"
+            )
         self.strip_width = strip_width
 
     def tile_for(self, height: int, width: int) -> tuple[int, int]:
@@ -154,20 +182,34 @@ class SlidingWindow:
     def plan(self, height: int, width: int, strips: bool = True) -> TilePlan:
         """The tiles and batches for a (height, width) scene; ``strips`` False: one strip (for sinks that take
         whole rows only)."""
-        return TilePlan.for_scene(height, width, self.tile, self.overlap, self.batch, self.margin, self.floor,
-                                  static_tile=self.backend.info.tile is not None,
-                                  strip_width=self.strip_width if strips else None,
-                                  strip_align=min(STRIP_ALIGN, self.strip_width or STRIP_ALIGN))
+        return TilePlan.for_scene(
+            height,
+            width,
+            self.tile,
+            self.overlap,
+            self.batch,
+            self.margin,
+            self.floor,
+            static_tile=self.backend.info.tile is not None,
+            strip_width=self.strip_width if strips else None,
+            strip_align=min(STRIP_ALIGN, self.strip_width or STRIP_ALIGN),
+        )
 
-    def stream(self, source: SceneSource, sinks: Sequence[BlockSink], executor: Executor | None = None) -> StreamStats:
+    def stream(
+        self, source: SceneSource, sinks: Sequence[BlockSink], executor: Executor | None = None
+    ) -> StreamStats:
         """Segment ``source`` window by window into ``sinks`` (see :mod:`comix.runtime.streaming`).
 
         ``executor(plan, source)`` yields one :class:`BatchOutput` per planned batch, in order; default: run
         them here (:class:`LocalTileRunner`); the Ray engine passes one that runs them on its actors."""
         self.backend.check_shapes(source.hsi.shape, source.x.shape)
-        plan = self.plan(source.height, source.width, strips=all(sink.column_blocks for sink in sinks))
+        plan = self.plan(
+            source.height, source.width, strips=all(sink.column_blocks for sink in sinks)
+        )
         if executor is None:
-            outputs = LocalTileRunner(self.backend, source, plan, self.nodata_fill).map(plan.batches)
+            outputs = LocalTileRunner(self.backend, source, plan, self.nodata_fill).map(
+                plan.batches
+            )
         else:
             outputs = executor(plan, source)
         return stream(plan, outputs, sinks, source.georef, self.backend.info.classes, self.progress)
@@ -179,5 +221,14 @@ class SlidingWindow:
         sink = ArraySink(labels=self.labels)
         stats = self.stream(SceneSource.from_arrays(hsi, x), [sink])
         seconds = time.perf_counter() - start
-        return SceneResult(sink.logits, sink.classes, stats.tiles, stats.batches, seconds, stats.backend_seconds,
-                           {"tiles_per_second": stats.tiles / seconds if seconds else 0.0}, sink.valid, stats)
+        return SceneResult(
+            sink.logits,
+            sink.classes,
+            stats.tiles,
+            stats.batches,
+            seconds,
+            stats.backend_seconds,
+            {"tiles_per_second": stats.tiles / seconds if seconds else 0.0},
+            sink.valid,
+            stats,
+        )

@@ -39,7 +39,9 @@ from comix.runtime.scene_source import SceneSource
 from comix.runtime.tiling import DEFAULT_FLOOR, Tile, TileGrid
 
 ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles total)
-NODATA_BLOCK_ROWS = 256  # rows per block when writing the all-nodata rows held back until K is known
+NODATA_BLOCK_ROWS = (
+    256  # rows per block when writing the all-nodata rows held back until K is known
+)
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,19 @@ class TilePlan:
             self.strips = [Strip(0, self.width, sum(len(batch) for batch in self.batches))]
 
     @classmethod
-    def for_scene(cls, height: int, width: int, tile: tuple[int, int], overlap: int, batch: int,
-                  margin: int | None = None, floor: float = DEFAULT_FLOOR, static_tile: bool = False,
-                  strip_width: int | None = None, strip_align: int = 1) -> TilePlan:
+    def for_scene(
+        cls,
+        height: int,
+        width: int,
+        tile: tuple[int, int],
+        overlap: int,
+        batch: int,
+        margin: int | None = None,
+        floor: float = DEFAULT_FLOOR,
+        static_tile: bool = False,
+        strip_width: int | None = None,
+        strip_align: int = 1,
+    ) -> TilePlan:
         """A dynamic-shape model gets tiles of at most the scene size; a static one always its ``tile`` (a
         smaller scene is edge-padded). ``strip_width`` (None: one strip): plan vertical strips of at most
         that many columns (at least a tile), their edges on multiples of ``strip_align``."""
@@ -79,10 +91,14 @@ class TilePlan:
         edges = strip_edges(grid, strip_width, strip_align) if strip_width else [0, width]
         order, strips = [], []
         for left, right in zip(edges[:-1], edges[1:]):
-            columns = [c for c in grid.cols if c < right and c + tw > left]  # every tile reaching into the strip
+            columns = [
+                c for c in grid.cols if c < right and c + tw > left
+            ]  # every tile reaching into the strip
             order += [Tile(top, c) for top in grid.rows for c in columns]
             strips.append(Strip(left, right, len(grid.rows) * len(columns)))
-        return cls(height, width, grid, [order[i:i + batch] for i in range(0, len(order), batch)], strips)
+        return cls(
+            height, width, grid, [order[i : i + batch] for i in range(0, len(order), batch)], strips
+        )
 
     @property
     def tile(self) -> tuple[int, int]:
@@ -101,7 +117,9 @@ def strip_edges(grid: TileGrid, strip_width: int, align: int = 1) -> list[int]:
     those."""
     width, tw = grid.width, grid.tile_w
     if align < 1 or strip_width < 1:
-        raise RuntimeInputError(f"strips: got width {strip_width} and alignment {align}, expected both >= 1")
+        raise RuntimeInputError(
+            f"strips: got width {strip_width} and alignment {align}, expected both >= 1"
+        )
     widest = max(strip_width // align * align, -(-tw // align) * align)
     starts = np.asarray(grid.cols)
     edges = [0]
@@ -110,7 +128,9 @@ def strip_edges(grid: TileGrid, strip_width: int, align: int = 1) -> list[int]:
         candidates = np.arange(left + widest, left + max(widest // 2, align) - 1, -align)
         candidates = candidates[candidates > left]
         straddling = [int(((starts < edge) & (starts + tw > edge)).sum()) for edge in candidates]
-        edges.append(int(candidates[int(np.argmin(straddling))]))  # argmin: the first (rightmost) of the fewest
+        edges.append(
+            int(candidates[int(np.argmin(straddling))])
+        )  # argmin: the first (rightmost) of the fewest
     edges.append(width)
     return edges
 
@@ -153,7 +173,9 @@ class LocalTileRunner:
     """Run planned batches in this process: read each tile, skip tiles without valid pixels, run the rest
     through ``backend`` as one batch (a static-batch model always gets a full batch, zero-padded)."""
 
-    def __init__(self, backend: Backend, source: SceneSource, plan: TilePlan, nodata_fill: str = NODATA_FILL) -> None:
+    def __init__(
+        self, backend: Backend, source: SceneSource, plan: TilePlan, nodata_fill: str = NODATA_FILL
+    ) -> None:
         self.backend = backend
         self.reader = TileReader(source, NodataFill(backend.info, nodata_fill), plan.tile)
         self.tile = plan.tile
@@ -178,10 +200,19 @@ class LocalTileRunner:
             logits = self.backend.run(hsi, x)
             backend_seconds, calls = time.perf_counter() - t0, 1
             if logits.ndim != 4 or logits.shape[0] != size or logits.shape[2:] != (th, tw):
-                raise RuntimeInputError(f"backend output: got shape {logits.shape}, expected ({size}, classes, {th}, {tw})")
+                raise RuntimeInputError(
+                    f"backend output: got shape {logits.shape}, expected ({size}, classes, {th}, {tw})"
+                )
             for slot, index in enumerate(kept):
                 outputs[index] = logits[slot]
-        return BatchOutput(list(batch), outputs, [valid for _, _, valid in inputs], read_seconds, backend_seconds, calls)
+        return BatchOutput(
+            list(batch),
+            outputs,
+            [valid for _, _, valid in inputs],
+            read_seconds,
+            backend_seconds,
+            calls,
+        )
 
     def map(self, batches: Iterable[Sequence[Tile]]) -> Iterator[BatchOutput]:
         for batch in batches:
@@ -214,8 +245,10 @@ class BlockSink(ABC):
         """Rows ``row .. row + h``, columns ``col .. col + w``. What the engine calls; a sink with
         ``column_blocks`` overrides it (and may implement :meth:`write` as ``write_block(row, 0, ...)``)."""
         if col != 0:
-            raise RuntimeInputError(f"{type(self).__name__}: got a block at column {col}, expected whole rows "
-                                    "(this sink does not set column_blocks)")
+            raise RuntimeInputError(
+                f"{type(self).__name__}: got a block at column {col}, expected whole rows "
+                "(this sink does not set column_blocks)"
+            )
         self.write(row, outputs, valid)
 
     def finish(self) -> dict:
@@ -247,18 +280,37 @@ class StreamStats:
     timing: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {"tiles": self.tiles, "strips": self.strips, "boundary_tiles": self.boundary_tiles,
-                "skipped_tiles": self.skipped_tiles, "batches": self.batches,
-                "model_calls": self.model_calls, "pixels": self.pixels, "valid_pixels": self.valid_pixels,
-                "nodata_pixels": self.pixels - self.valid_pixels,
-                "timing": {"inference_seconds": self.seconds, "read_seconds": self.read_seconds,
-                           "backend_seconds": self.backend_seconds, "write_seconds": self.write_seconds,
-                           "tiles_per_second": (self.tiles - self.skipped_tiles) / self.seconds if self.seconds else 0.0},
-                "blending_band_bytes": self.band_bytes}
+        return {
+            "tiles": self.tiles,
+            "strips": self.strips,
+            "boundary_tiles": self.boundary_tiles,
+            "skipped_tiles": self.skipped_tiles,
+            "batches": self.batches,
+            "model_calls": self.model_calls,
+            "pixels": self.pixels,
+            "valid_pixels": self.valid_pixels,
+            "nodata_pixels": self.pixels - self.valid_pixels,
+            "timing": {
+                "inference_seconds": self.seconds,
+                "read_seconds": self.read_seconds,
+                "backend_seconds": self.backend_seconds,
+                "write_seconds": self.write_seconds,
+                "tiles_per_second": (self.tiles - self.skipped_tiles) / self.seconds
+                if self.seconds
+                else 0.0,
+            },
+            "blending_band_bytes": self.band_bytes,
+        }
 
 
-def stream(plan: TilePlan, outputs: Iterable[BatchOutput], sinks: Sequence[BlockSink], georef=None,
-           channels: int | None = None, progress: ProgressCallback | None = None) -> StreamStats:
+def stream(
+    plan: TilePlan,
+    outputs: Iterable[BatchOutput],
+    sinks: Sequence[BlockSink],
+    georef=None,
+    channels: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> StreamStats:
     """Blend the runner's ``outputs`` (one per batch of ``plan``, in order) and hand finished blocks to ``sinks``.
 
     ``channels`` is the output channel count when known in advance (needed for a scene with no valid pixel).
@@ -267,16 +319,26 @@ def stream(plan: TilePlan, outputs: Iterable[BatchOutput], sinks: Sequence[Block
     start = time.perf_counter()
     narrow = [type(sink).__name__ for sink in sinks if not sink.column_blocks]
     if len(plan.strips) > 1 and narrow:
-        raise RuntimeInputError(f"streaming: got a plan in {len(plan.strips)} strips and sinks {narrow} that take "
-                                "whole rows only, expected a one-strip plan for them")
-    stats = StreamStats(tiles=plan.tiles, strips=len(plan.strips), boundary_tiles=plan.tiles - len(plan.grid),
-                        pixels=plan.height * plan.width)
+        raise RuntimeInputError(
+            f"streaming: got a plan in {len(plan.strips)} strips and sinks {narrow} that take "
+            "whole rows only, expected a one-strip plan for them"
+        )
+    stats = StreamStats(
+        tiles=plan.tiles,
+        strips=len(plan.strips),
+        boundary_tiles=plan.tiles - len(plan.grid),
+        pixels=plan.height * plan.width,
+    )
     scheduled = [tile for batch in plan.batches for tile in batch]
     strip_of = [index for index, strip in enumerate(plan.strips) for _ in range(strip.tiles)]
     if len(scheduled) != len(strip_of):
-        raise RuntimeInputError(f"tile plan: got {len(scheduled)} tiles in batches, expected {len(strip_of)} "
-                                "as its strips count")
-    unknown: list[tuple[int, int, tuple[int, int]]] = []  # (row, col, (h, w)): all-nodata blocks finished before K
+        raise RuntimeInputError(
+            f"tile plan: got {len(scheduled)} tiles in batches, expected {len(strip_of)} "
+            "as its strips count"
+        )
+    unknown: list[
+        tuple[int, int, tuple[int, int]]
+    ] = []  # (row, col, (h, w)): all-nodata blocks finished before K
     begun = False
     tiles_done = 0
 
@@ -307,7 +369,12 @@ def stream(plan: TilePlan, outputs: Iterable[BatchOutput], sinks: Sequence[Block
         for old_row, old_col, (rows, cols) in unknown:
             for first in range(old_row, old_row + rows, NODATA_BLOCK_ROWS):
                 shape = (min(NODATA_BLOCK_ROWS, old_row + rows - first), cols)
-                deliver(first, old_col, np.full((blended.shape[0], *shape), np.nan, np.float32), np.zeros(shape, bool))
+                deliver(
+                    first,
+                    old_col,
+                    np.full((blended.shape[0], *shape), np.nan, np.float32),
+                    np.zeros(shape, bool),
+                )
         unknown.clear()
         deliver(row, band.left, blended, valid)
 
@@ -315,7 +382,9 @@ def stream(plan: TilePlan, outputs: Iterable[BatchOutput], sinks: Sequence[Block
     for output in outputs:
         for tile, values, valid in zip(output.tiles, output.outputs, output.valid):
             if tiles_done >= len(scheduled):
-                raise RuntimeInputError(f"runner: got outputs for more tiles than the {plan.tiles} planned")
+                raise RuntimeInputError(
+                    f"runner: got outputs for more tiles than the {plan.tiles} planned"
+                )
             band.add(tile, values, plan.grid.window(tile), valid)
             channels = channels if channels is not None else band.channels
             stats.skipped_tiles += values is None
@@ -333,10 +402,14 @@ def stream(plan: TilePlan, outputs: Iterable[BatchOutput], sinks: Sequence[Block
         if progress is not None:
             progress(tiles_done, plan.tiles)
     if tiles_done != plan.tiles:
-        raise RuntimeInputError(f"runner: got outputs for {tiles_done} tiles, expected {plan.tiles}")
+        raise RuntimeInputError(
+            f"runner: got outputs for {tiles_done} tiles, expected {plan.tiles}"
+        )
     if band.channels is None and channels is None:
-        raise RuntimeInputError("scene: every pixel is nodata and the model does not say how many classes it has, "
-                                "expected at least one valid pixel")
+        raise RuntimeInputError(
+            "scene: every pixel is nodata and the model does not say how many classes it has, "
+            "expected at least one valid pixel"
+        )
     hand_on(band, plan.height)
     stats.seconds = time.perf_counter() - start
     return stats

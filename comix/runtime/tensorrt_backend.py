@@ -23,16 +23,26 @@ class TensorRTBackend(Backend):
 
     name = "tensorrt"
 
-    def __init__(self, engine: str | os.PathLike, *, cuda: str | None = None, device: int = 0,
-                 cuda_graphs: bool = False) -> None:
+    def __init__(
+        self,
+        engine: str | os.PathLike,
+        *,
+        cuda: str | None = None,
+        device: int = 0,
+        cuda_graphs: bool = False,
+    ) -> None:
         from comix.tensorrt.cuda_memory import DEFAULT_API
         from comix.tensorrt.runner import EngineRunner
 
-        self.runner = EngineRunner(engine, cuda=cuda or DEFAULT_API, device=device, cuda_graphs=cuda_graphs)
+        self.runner = EngineRunner(
+            engine, cuda=cuda or DEFAULT_API, device=device, cuda_graphs=cuda_graphs
+        )
         inputs, outputs = self.runner.inputs, self.runner.outputs
         if len(inputs) != 2 or not outputs:
-            raise ValueError(f"engine {engine}: got inputs {[t.name for t in inputs]} and outputs "
-                             f"{[t.name for t in outputs]}, expected hsi, x and logits")
+            raise ValueError(
+                f"engine {engine}: got inputs {[t.name for t in inputs]} and outputs "
+                f"{[t.name for t in outputs]}, expected hsi, x and logits"
+            )
         self.input_names = [t.name for t in inputs]
         self.output_name = outputs[0].name
         hsi, x = inputs
@@ -40,21 +50,32 @@ class TensorRTBackend(Backend):
         fixed_tile = hsi.min_shape[2:] == hsi.max_shape[2:]
         self.min_batch, self.max_batch = hsi.min_shape[0], hsi.max_shape[0]
         self.info = ModelIO(
-            bands=hsi.max_shape[1], x_channels=x.max_shape[1],
+            bands=hsi.max_shape[1],
+            x_channels=x.max_shape[1],
             classes=record.config.get("classes") or (len(record.class_names) or None),
-            tile=tuple(hsi.opt_shape[2:]) if fixed_tile else None, max_batch=self.max_batch,
-            class_names=list(record.class_names), class_colors=list(record.class_colors),
-            wavelengths_nm=list(record.wavelengths_nm), x_modality=record.x_modality,
-            training_tile=list(record.training_tile), name=record.model_name)
+            tile=tuple(hsi.opt_shape[2:]) if fixed_tile else None,
+            max_batch=self.max_batch,
+            class_names=list(record.class_names),
+            class_colors=list(record.class_colors),
+            wavelengths_nm=list(record.wavelengths_nm),
+            x_modality=record.x_modality,
+            training_tile=list(record.training_tile),
+            name=record.model_name,
+        )
 
     def _feeds(self, hsi: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
-        return {self.input_names[0]: np.ascontiguousarray(hsi, dtype=np.float32),
-                self.input_names[1]: np.ascontiguousarray(x, dtype=np.float32)}
+        return {
+            self.input_names[0]: np.ascontiguousarray(hsi, dtype=np.float32),
+            self.input_names[1]: np.ascontiguousarray(x, dtype=np.float32),
+        }
 
     def run(self, hsi: np.ndarray, x: np.ndarray) -> np.ndarray:
         results = []
         for start in range(0, hsi.shape[0], self.max_batch):
-            part_hsi, part_x = hsi[start:start + self.max_batch], x[start:start + self.max_batch]
+            part_hsi, part_x = (
+                hsi[start : start + self.max_batch],
+                x[start : start + self.max_batch],
+            )
             count = part_hsi.shape[0]
             if count < self.min_batch:  # repeat the last tile up to the profile's minimum batch
                 repeat = np.r_[np.arange(count), np.full(self.min_batch - count, count - 1)]

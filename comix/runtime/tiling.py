@@ -45,7 +45,9 @@ def ramp(length: int, overlap: int, margin: int, floor: float) -> np.ndarray:
     return window
 
 
-def axis_window(length: int, overlap: int, margin: int, floor: float, taper_begin: bool, taper_end: bool) -> np.ndarray:
+def axis_window(
+    length: int, overlap: int, margin: int, floor: float, taper_begin: bool, taper_end: bool
+) -> np.ndarray:
     """Window along one axis of a tile; taper only the sides that face a neighbouring tile."""
     window = np.ones(length, dtype=np.float64)
     edge = ramp(length, overlap, margin, floor)
@@ -79,8 +81,10 @@ class TileGrid:
             if value < 1:
                 raise RuntimeInputError(f"{name}: got {value}, expected >= 1")
         if not 0 <= self.overlap < min(self.tile_h, self.tile_w):
-            raise RuntimeInputError(f"overlap: got {self.overlap}, expected 0 <= overlap < tile size "
-                                    f"{min(self.tile_h, self.tile_w)}")
+            raise RuntimeInputError(
+                f"overlap: got {self.overlap}, expected 0 <= overlap < tile size "
+                f"{min(self.tile_h, self.tile_w)}"
+            )
         if not 0 < self.floor <= 1:
             raise RuntimeInputError(f"window floor: got {self.floor}, expected 0 < floor <= 1")
         if self.margin is None:
@@ -104,8 +108,20 @@ class TileGrid:
 
     def window(self, tile: Tile) -> np.ndarray:
         """(tile_h, tile_w) float32 blending weights of one tile."""
-        rows = axis_window(self.tile_h, self.overlap, self.margin, self.floor,
-                           taper_begin=tile.top > 0, taper_end=tile.top + self.tile_h < self.padded_height)
-        cols = axis_window(self.tile_w, self.overlap, self.margin, self.floor,
-                           taper_begin=tile.left > 0, taper_end=tile.left + self.tile_w < self.padded_width)
+        rows = axis_window(
+            self.tile_h,
+            self.overlap,
+            self.margin,
+            self.floor,
+            taper_begin=tile.top > 0,
+            taper_end=tile.top + self.tile_h < self.padded_height,
+        )
+        cols = axis_window(
+            self.tile_w,
+            self.overlap,
+            self.margin,
+            self.floor,
+            taper_begin=tile.left > 0,
+            taper_end=tile.left + self.tile_w < self.padded_width,
+        )
         return np.outer(rows, cols).astype(np.float32)

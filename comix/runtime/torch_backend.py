@@ -16,16 +16,20 @@ def use_cuda_kernels() -> None:
     (``comix.plugins.torch``), which registers them for the ``comix::deform_conv*`` ops' CUDA key.
     Without the extension the ops would silently take their (slow) vectorised PyTorch kernel."""
     if not torch.cuda.is_available():
-        raise RuntimeInputError(f"--device cuda: got torch {torch.__version__} with no usable CUDA device "
-                                f"(torch.version.cuda = {torch.version.cuda}), expected a CUDA build of torch and a "
-                                "GPU; `comix doctor` shows what is missing")
+        raise RuntimeInputError(
+            f"--device cuda: got torch {torch.__version__} with no usable CUDA device "
+            f"(torch.version.cuda = {torch.version.cuda}), expected a CUDA build of torch and a "
+            "GPU; `comix doctor` shows what is missing"
+        )
     from comix.plugins.torch import load_extension
 
     try:
         load_extension()
     except (RuntimeError, ImportError, OSError) as error:
-        raise RuntimeInputError(f"--device cuda: our CUDA DCN extension could not be loaded ({str(error).splitlines()[0]}); "
-                                "build it with `cd plugins/torch && python setup.py build_ext --inplace`") from None
+        raise RuntimeInputError(
+            f"--device cuda: our CUDA DCN extension could not be loaded ({str(error).splitlines()[0]}); "
+            "build it with `cd plugins/torch && python setup.py build_ext --inplace`"
+        ) from None
 
 
 def normalization_means(module: torch.nn.Module) -> tuple[list[float], list[float]]:
@@ -35,8 +39,10 @@ def normalization_means(module: torch.nn.Module) -> tuple[list[float], list[floa
     for hsi_name, x_name in (("hsi_norm.mean", "x_norm.mean"), ("hsi_mean", "x_mean")):
         buffers = dict(module.named_buffers())
         if hsi_name in buffers and x_name in buffers:
-            return (buffers[hsi_name].detach().flatten().double().tolist(),
-                    buffers[x_name].detach().flatten().double().tolist())
+            return (
+                buffers[hsi_name].detach().flatten().double().tolist(),
+                buffers[x_name].detach().flatten().double().tolist(),
+            )
     return [], []
 
 
@@ -45,7 +51,9 @@ class TorchBackend(Backend):
 
     name = "torch"
 
-    def __init__(self, module: torch.nn.Module, info: ModelIO | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self, module: torch.nn.Module, info: ModelIO | None = None, device: str = "cpu"
+    ) -> None:
         if device.startswith("cuda"):
             use_cuda_kernels()
         self.module = module.eval().to(device)
@@ -53,14 +61,22 @@ class TorchBackend(Backend):
         labels = fusion_input_labels(str(getattr(module, "task", "")))
         if info is None and labels is not None:  # a SHIP model built in memory
             config = module.config
-            info = ModelIO(bands=config.primary_channels, x_channels=config.guide_channels,
-                           classes=config.primary_channels, name=type(module).__name__, task=module.task,
-                           config=config.to_dict(), input_labels=labels)
+            info = ModelIO(
+                bands=config.primary_channels,
+                x_channels=config.guide_channels,
+                classes=config.primary_channels,
+                name=type(module).__name__,
+                task=module.task,
+                config=config.to_dict(),
+                input_labels=labels,
+            )
         if info is None:
             config = getattr(module, "config", None)
-            info = ModelIO(bands=getattr(config, "bands", getattr(module, "bands", None)),
-                           x_channels=getattr(config, "x_channels", getattr(module, "x_channels", None)),
-                           classes=getattr(config, "classes", getattr(module, "classes", None)))
+            info = ModelIO(
+                bands=getattr(config, "bands", getattr(module, "bands", None)),
+                x_channels=getattr(config, "x_channels", getattr(module, "x_channels", None)),
+                classes=getattr(config, "classes", getattr(module, "classes", None)),
+            )
         if not info.hsi_mean:
             info.hsi_mean, info.x_mean = normalization_means(module)
         self.info = info
@@ -78,21 +94,36 @@ class TorchBackend(Backend):
         metadata = checkpoint.metadata
         labels = fusion_input_labels(checkpoint.task)
         if labels is not None:  # a SHIP fusion model: primary, guide and output channels
-            info = ModelIO(bands=config.primary_channels, x_channels=config.guide_channels,
-                           classes=config.primary_channels, wavelengths_nm=list(checkpoint.band_wavelengths_nm or []),
-                           name=checkpoint.variant, task=checkpoint.task, config=config.to_dict(), input_labels=labels)
+            info = ModelIO(
+                bands=config.primary_channels,
+                x_channels=config.guide_channels,
+                classes=config.primary_channels,
+                wavelengths_nm=list(checkpoint.band_wavelengths_nm or []),
+                name=checkpoint.variant,
+                task=checkpoint.task,
+                config=config.to_dict(),
+                input_labels=labels,
+            )
             return cls(checkpoint.model, info, device)
-        info = ModelIO(bands=config.bands, x_channels=config.x_channels, classes=config.classes,
-                       class_names=list(checkpoint.class_names),
-                       wavelengths_nm=list(checkpoint.band_wavelengths_nm or []),
-                       x_modality=str(checkpoint.training_recipe.get("x_modality", metadata.get("x_modality", ""))),
-                       name=checkpoint.variant)
+        info = ModelIO(
+            bands=config.bands,
+            x_channels=config.x_channels,
+            classes=config.classes,
+            class_names=list(checkpoint.class_names),
+            wavelengths_nm=list(checkpoint.band_wavelengths_nm or []),
+            x_modality=str(
+                checkpoint.training_recipe.get("x_modality", metadata.get("x_modality", ""))
+            ),
+            name=checkpoint.variant,
+        )
         return cls(checkpoint.model, info, device)
 
     def run(self, hsi: np.ndarray, x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            logits = self.module(torch.from_numpy(np.ascontiguousarray(hsi, dtype=np.float32)).to(self.device),
-                                 torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device))
+            logits = self.module(
+                torch.from_numpy(np.ascontiguousarray(hsi, dtype=np.float32)).to(self.device),
+                torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device),
+            )
         return logits.float().cpu().numpy()
 
     def layer_times(self, hsi: np.ndarray, x: np.ndarray, runs: int) -> list[LayerTime]:

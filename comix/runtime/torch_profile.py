@@ -59,7 +59,7 @@ class ModuleRanges:
 def _innermost_scope(event) -> str | None:
     while event is not None:
         if event.name.startswith(SCOPE_PREFIX):
-            return event.name[len(SCOPE_PREFIX):]
+            return event.name[len(SCOPE_PREFIX) :]
         event = event.cpu_parent
     return None
 
@@ -72,7 +72,10 @@ def module_times(module: nn.Module, call: Callable[[], object], runs: int) -> li
         raise ValueError(f"runs: got {runs}, expected >= 1")
     call()
     totals: dict[str, list] = {}
-    with ModuleRanges(module), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+    with (
+        ModuleRanges(module),
+        torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof,
+    ):
         for _ in range(runs):
             call()
     for event in prof.events():
@@ -83,5 +86,12 @@ def module_times(module: nn.Module, call: Callable[[], object], runs: int) -> li
         entry[0] += event.self_cpu_time_total
         if event.name == SCOPE_PREFIX + scope:
             entry[1] += 1
-    return [LayerTime(scope, scope[scope.rfind("[") + 1:-1], micros / runs / 1e3, max(1, round(calls / runs)))
-            for scope, (micros, calls) in totals.items()]
+    return [
+        LayerTime(
+            scope,
+            scope[scope.rfind("[") + 1 : -1],
+            micros / runs / 1e3,
+            max(1, round(calls / runs)),
+        )
+        for scope, (micros, calls) in totals.items()
+    ]

@@ -14,7 +14,7 @@ from pathlib import Path
 from comix.tensorrt.engine_record import HARDWARE_LEVELS
 
 DEFAULT_WORKSPACE_MIB = 1024  # fits a Jetson Orin Nano 8 GB beside the engine and the scene tiles
-OPTIMIZATION_LEVELS = range(0, 6)  # TensorRT's builder optimization levels (its default is 3)
+OPTIMIZATION_LEVELS = range(6)  # TensorRT's builder optimization levels (its default is 3)
 
 
 class BuildOptionError(ValueError):
@@ -47,20 +47,35 @@ class BuildOptions:
         if self.workspace_mib < 1:
             raise BuildOptionError(f"--workspace: got {self.workspace_mib} MiB, expected >= 1")
         if self.dla_core is not None and self.dla_core < 0:
-            raise BuildOptionError(f"--dla-core: got {self.dla_core}, expected a DLA core index >= 0")
+            raise BuildOptionError(
+                f"--dla-core: got {self.dla_core}, expected a DLA core index >= 0"
+            )
         if self.hardware_compatibility not in HARDWARE_LEVELS:
-            raise BuildOptionError(f"--hardware-compatible: got {self.hardware_compatibility!r}, expected one of "
-                                   f"{list(HARDWARE_LEVELS)}")
-        if self.optimization_level is not None and self.optimization_level not in OPTIMIZATION_LEVELS:
-            raise BuildOptionError(f"--optimization-level: got {self.optimization_level}, expected 0..5")
+            raise BuildOptionError(
+                f"--hardware-compatible: got {self.hardware_compatibility!r}, expected one of "
+                f"{list(HARDWARE_LEVELS)}"
+            )
+        if (
+            self.optimization_level is not None
+            and self.optimization_level not in OPTIMIZATION_LEVELS
+        ):
+            raise BuildOptionError(
+                f"--optimization-level: got {self.optimization_level}, expected 0..5"
+            )
         if self.exclude_lean_runtime and not self.version_compatible:
-            raise BuildOptionError("--exclude-lean-runtime: got it without --version-compatible, expected both")
+            raise BuildOptionError(
+                "--exclude-lean-runtime: got it without --version-compatible, expected both"
+            )
         if self.dla_core is not None and self.hardware_compatibility != "none":
-            raise BuildOptionError("--dla-core with --hardware-compatible: DLA engines are tied to one Jetson; "
-                                   "expected one of the two")
+            raise BuildOptionError(
+                "--dla-core with --hardware-compatible: DLA engines are tied to one Jetson; "
+                "expected one of the two"
+            )
         if self.profiling_verbosity not in ("detailed", "layer_names_only", "none"):
-            raise BuildOptionError(f"profiling verbosity: got {self.profiling_verbosity!r}, expected detailed, "
-                                   "layer_names_only or none")
+            raise BuildOptionError(
+                f"profiling verbosity: got {self.profiling_verbosity!r}, expected detailed, "
+                "layer_names_only or none"
+            )
 
     def to_dict(self) -> dict:
         document = asdict(self)
@@ -70,6 +85,11 @@ class BuildOptions:
 
 def check_supported_by(options: BuildOptions, caps) -> None:
     """Refuse options the target TensorRT (``caps``: :class:`comix.tensorrt.version.Capabilities`) lacks."""
-    if options.hardware_compatibility == "same-compute-capability" and not caps.same_compute_capability:
-        raise BuildOptionError(f"--hardware-compatible same-compute-capability: got TensorRT {caps.version.short}, "
-                               "expected 10.9 or newer (use ampere+ there)")
+    if (
+        options.hardware_compatibility == "same-compute-capability"
+        and not caps.same_compute_capability
+    ):
+        raise BuildOptionError(
+            f"--hardware-compatible same-compute-capability: got TensorRT {caps.version.short}, "
+            "expected 10.9 or newer (use ampere+ there)"
+        )

@@ -30,6 +30,7 @@ import onnx
 from comix.atomic import atomic_path, write_bytes_atomic
 from comix.hashing import bytes_sha256, file_sha256
 from comix.metadata import ModelRecord
+from comix.ops.spec import DEFORM_CONV_3D, TRT_DEFORM_CONV_2D
 from comix.tensorrt.build_options import BuildOptions, check_supported_by
 from comix.tensorrt.cuda_memory import DEFAULT_API, open_cuda
 from comix.tensorrt.engine_record import EngineFacts, record_path, write_engine_record
@@ -37,7 +38,6 @@ from comix.tensorrt.onnx_prep import TENSORRT_OWN_DCN_PLUGINS, DcnRoute, prepare
 from comix.tensorrt.plugin_library import PluginLibrary, load_into_registry
 from comix.tensorrt.profiles import EngineProfile, GraphInput
 from comix.tensorrt.version import import_tensorrt
-from comix.ops.spec import DEFORM_CONV_3D, TRT_DEFORM_CONV_2D
 
 PhaseCallback = Callable[[str, int, int], None]  # (phase name, step, steps)
 
@@ -111,7 +111,8 @@ def check_dcn_layers(route: DcnRoute, layers: dict[str, int]) -> None:
     if theirs or ours_2d != route.deform_conv_2d or ours_3d != route.deform_conv_3d:
         raise EngineBuildFailed(
             f"DCN layers after parsing: got ours {ours_2d} x 2-D and {ours_3d} x 3-D and TensorRT's own {theirs or 'none'}, "
-            f"expected {route.deform_conv_2d} x 2-D and {route.deform_conv_3d} x 3-D of ours (route: {route.method})")
+            f"expected {route.deform_conv_2d} x 2-D and {route.deform_conv_3d} x 3-D of ours (route: {route.method})"
+        )
 
 
 class EngineBuilder:
@@ -138,7 +139,9 @@ class EngineBuilder:
             parser.set_flag(trt.OnnxParserFlag.ENABLE_PLUGIN_OVERRIDE)
         if not parser.parse(graph.SerializeToString(), str(job.onnx_path)):
             errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
-            raise EngineBuildFailed(f"TensorRT's ONNX parser refused {job.onnx_path}: " + " | ".join(errors))
+            raise EngineBuildFailed(
+                f"TensorRT's ONNX parser refused {job.onnx_path}: " + " | ".join(errors)
+            )
         layers = plugin_layers(trt, network)
         check_dcn_layers(route, layers)
 
@@ -146,25 +149,44 @@ class EngineBuilder:
         self._configure(trt, caps, builder, config, job)
         serialized = builder.build_serialized_network(network, config)
         if serialized is None:
-            raise EngineBuildFailed(f"TensorRT could not build {job.engine_path} (its log above says why)")
+            raise EngineBuildFailed(
+                f"TensorRT could not build {job.engine_path} (its log above says why)"
+            )
         engine_bytes = bytes(serialized)
         if job.options.timing_cache:
-            write_bytes_atomic(job.options.timing_cache, bytes(config.get_timing_cache().serialize()))
+            write_bytes_atomic(
+                job.options.timing_cache, bytes(config.get_timing_cache().serialize())
+            )
         tensors = [(network.get_input(i), "input") for i in range(network.num_inputs)]
         tensors += [(network.get_output(i), "output") for i in range(network.num_outputs)]
-        io = [{"name": t.name, "mode": mode, "dtype": str(t.dtype), "shape": [int(d) for d in t.shape]}
-              for t, mode in tensors]
+        io = [
+            {
+                "name": t.name,
+                "mode": mode,
+                "dtype": str(t.dtype),
+                "shape": [int(d) for d in t.shape],
+            }
+            for t, mode in tensors
+        ]
         facts = EngineFacts(
-            engine_file=job.engine_path.name, engine_sha256=bytes_sha256(engine_bytes),
+            engine_file=job.engine_path.name,
+            engine_sha256=bytes_sha256(engine_bytes),
             tensorrt_version=str(trt.__version__),
-            gpu={"name": device.name, "compute_capability": device.sm, "driver": device.driver_version,
-                 "cuda_runtime": device.runtime_version},
+            gpu={
+                "name": device.name,
+                "compute_capability": device.sm,
+                "driver": device.driver_version,
+                "cuda_runtime": device.runtime_version,
+            },
             plugin_library=job.plugin.facts(),
             onnx={"file": job.onnx_path.name, "sha256": file_sha256(job.onnx_path)},
             dcn_route={**route.to_dict(), "plugin_layers": layers},
             precision={"network": "strongly typed", **(job.record.precision or {"recipe": "fp32"})},
-            profiles=[job.profile.to_dict()], io=io, build_options=job.options.to_dict(),
-            built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+            profiles=[job.profile.to_dict()],
+            io=io,
+            build_options=job.options.to_dict(),
+            built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        )
         # engine and record land together: the record first under a temp name, then both renamed
         with atomic_path(job.engine_path) as temp:
             temp.write_bytes(engine_bytes)
@@ -180,13 +202,19 @@ class EngineBuilder:
             profile.set_shape(name, low, best, high)
         config.add_optimization_profile(profile)
         if options.timing_cache:
-            data = Path(options.timing_cache).read_bytes() if Path(options.timing_cache).is_file() else b""
+            data = (
+                Path(options.timing_cache).read_bytes()
+                if Path(options.timing_cache).is_file()
+                else b""
+            )
             cache = config.create_timing_cache(data)
             config.set_timing_cache(cache, False)
         if options.dla_core is not None:
             if options.dla_core >= builder.num_DLA_cores:
-                raise ValueError(f"--dla-core: got {options.dla_core}, expected < {builder.num_DLA_cores} "
-                                 "(DLA cores of this device; none on data-center GPUs)")
+                raise ValueError(
+                    f"--dla-core: got {options.dla_core}, expected < {builder.num_DLA_cores} "
+                    "(DLA cores of this device; none on data-center GPUs)"
+                )
             config.default_device_type = trt.DeviceType.DLA
             config.DLA_core = options.dla_core
             if options.gpu_fallback:
@@ -197,13 +225,20 @@ class EngineBuilder:
                 config.set_flag(trt.BuilderFlag.EXCLUDE_LEAN_RUNTIME)
         if options.hardware_compatibility == "ampere+":
             config.hardware_compatibility_level = trt.HardwareCompatibilityLevel.AMPERE_PLUS
-        elif options.hardware_compatibility == "same-compute-capability" and caps.same_compute_capability:
-            config.hardware_compatibility_level = trt.HardwareCompatibilityLevel.SAME_COMPUTE_CAPABILITY
+        elif (
+            options.hardware_compatibility == "same-compute-capability"
+            and caps.same_compute_capability
+        ):
+            config.hardware_compatibility_level = (
+                trt.HardwareCompatibilityLevel.SAME_COMPUTE_CAPABILITY
+            )
         if options.optimization_level is not None:
             config.builder_optimization_level = options.optimization_level
-        config.profiling_verbosity = {"detailed": trt.ProfilingVerbosity.DETAILED,
-                                      "layer_names_only": trt.ProfilingVerbosity.LAYER_NAMES_ONLY,
-                                      "none": trt.ProfilingVerbosity.NONE}[options.profiling_verbosity]
+        config.profiling_verbosity = {
+            "detailed": trt.ProfilingVerbosity.DETAILED,
+            "layer_names_only": trt.ProfilingVerbosity.LAYER_NAMES_ONLY,
+            "none": trt.ProfilingVerbosity.NONE,
+        }[options.profiling_verbosity]
         if options.serialize_plugins:
             config.plugins_to_serialize = [str(job.plugin.path)]
         if job.progress is not None:

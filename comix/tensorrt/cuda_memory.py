@@ -122,39 +122,57 @@ class CudaPython(CudaApi):
             try:
                 from cuda import cudart  # cuda-python 12.x
             except ImportError:
-                raise CudaUnavailable("cuda-python: not installed; pip install 'comix-deploy[gpu]' "
-                                      "(or use --cuda pycuda)") from None
+                raise CudaUnavailable(
+                    "cuda-python: not installed; pip install 'comix-deploy[gpu]' "
+                    "(or use --cuda pycuda)"
+                ) from None
         self.rt = cudart
         self.device = device
         count = self._call("cudaGetDeviceCount", cudart.cudaGetDeviceCount(), unavailable=True)
         if device >= count:
-            raise CudaUnavailable(f"CUDA device {device}: got {count} device(s), expected index < {count}")
+            raise CudaUnavailable(
+                f"CUDA device {device}: got {count} device(s), expected index < {count}"
+            )
         self._call("cudaSetDevice", cudart.cudaSetDevice(device), unavailable=True)
 
     def _error_name(self, status) -> str:
         try:
             return self.rt.cudaGetErrorName(status)[1].decode()
-        except Exception:  # noqa: BLE001 - the name is only for the message
+        except Exception:
             return str(status)
 
     def _call(self, what: str, result, unavailable: bool = False):
         """Check a cuda-python ``(status, *values)`` result; return the value(s)."""
         status, *values = result if isinstance(result, tuple) else (result,)
         if int(status) != 0:
-            message = f"{what}: got {self._error_name(status)} ({int(status)}), expected cudaSuccess"
+            message = (
+                f"{what}: got {self._error_name(status)} ({int(status)}), expected cudaSuccess"
+            )
             if unavailable:
-                raise CudaUnavailable(message + "; is an NVIDIA driver installed and a GPU visible? "
-                                      "(`comix doctor` checks)")
+                raise CudaUnavailable(
+                    message + "; is an NVIDIA driver installed and a GPU visible? "
+                    "(`comix doctor` checks)"
+                )
             raise CudaError(message)
         return values[0] if len(values) == 1 else (tuple(values) if values else None)
 
     def device_info(self) -> DeviceInfo:
         props = self._call("cudaGetDeviceProperties", self.rt.cudaGetDeviceProperties(self.device))
-        name = props.name.decode(errors="replace").rstrip("\x00") if isinstance(props.name, bytes) else str(props.name)
+        name = (
+            props.name.decode(errors="replace").rstrip("\x00")
+            if isinstance(props.name, bytes)
+            else str(props.name)
+        )
         driver = self._call("cudaDriverGetVersion", self.rt.cudaDriverGetVersion())
         version = self._call("cudaRuntimeGetVersion", self.rt.cudaRuntimeGetVersion())
-        return DeviceInfo(self.device, name, (int(props.major), int(props.minor)), int(props.totalGlobalMem),
-                          _cuda_version(int(driver)), _cuda_version(int(version)))
+        return DeviceInfo(
+            self.device,
+            name,
+            (int(props.major), int(props.minor)),
+            int(props.totalGlobalMem),
+            _cuda_version(int(driver)),
+            _cuda_version(int(version)),
+        )
 
     def malloc(self, nbytes: int) -> int:
         return int(self._call("cudaMalloc", self.rt.cudaMalloc(max(nbytes, 1))))
@@ -167,7 +185,9 @@ class CudaPython(CudaApi):
         nbytes = max(int(np.prod(shape)) * dtype.itemsize, 1)
         pointer = int(self._call("cudaMallocHost", self.rt.cudaMallocHost(nbytes)))
         raw = (ctypes.c_byte * nbytes).from_address(pointer)
-        array = np.frombuffer(raw, dtype=np.uint8, count=nbytes)[: int(np.prod(shape)) * dtype.itemsize]
+        array = np.frombuffer(raw, dtype=np.uint8, count=nbytes)[
+            : int(np.prod(shape)) * dtype.itemsize
+        ]
         view = array.view(dtype).reshape(shape)
         self._pinned = getattr(self, "_pinned", {})
         self._pinned[view.ctypes.data] = pointer
@@ -179,8 +199,10 @@ class CudaPython(CudaApi):
             self._call("cudaFreeHost", self.rt.cudaFreeHost(pointer))
 
     def stream(self):
-        return self._call("cudaStreamCreateWithFlags",
-                          self.rt.cudaStreamCreateWithFlags(self.rt.cudaStreamNonBlocking))
+        return self._call(
+            "cudaStreamCreateWithFlags",
+            self.rt.cudaStreamCreateWithFlags(self.rt.cudaStreamNonBlocking),
+        )
 
     def stream_handle(self, stream) -> int:
         return int(stream)
@@ -189,19 +211,39 @@ class CudaPython(CudaApi):
         self._call("cudaStreamDestroy", self.rt.cudaStreamDestroy(stream))
 
     def copy_to_device(self, pointer: int, array: np.ndarray, stream) -> None:
-        self._call("cudaMemcpyAsync(HostToDevice)", self.rt.cudaMemcpyAsync(
-            pointer, array.ctypes.data, array.nbytes, self.rt.cudaMemcpyKind.cudaMemcpyHostToDevice, stream))
+        self._call(
+            "cudaMemcpyAsync(HostToDevice)",
+            self.rt.cudaMemcpyAsync(
+                pointer,
+                array.ctypes.data,
+                array.nbytes,
+                self.rt.cudaMemcpyKind.cudaMemcpyHostToDevice,
+                stream,
+            ),
+        )
 
     def copy_to_host(self, array: np.ndarray, pointer: int, stream) -> None:
-        self._call("cudaMemcpyAsync(DeviceToHost)", self.rt.cudaMemcpyAsync(
-            array.ctypes.data, pointer, array.nbytes, self.rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream))
+        self._call(
+            "cudaMemcpyAsync(DeviceToHost)",
+            self.rt.cudaMemcpyAsync(
+                array.ctypes.data,
+                pointer,
+                array.nbytes,
+                self.rt.cudaMemcpyKind.cudaMemcpyDeviceToHost,
+                stream,
+            ),
+        )
 
     def synchronize(self, stream) -> None:
         self._call("cudaStreamSynchronize", self.rt.cudaStreamSynchronize(stream))
 
     def begin_capture(self, stream) -> None:
-        self._call("cudaStreamBeginCapture", self.rt.cudaStreamBeginCapture(
-            stream, self.rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal))
+        self._call(
+            "cudaStreamBeginCapture",
+            self.rt.cudaStreamBeginCapture(
+                stream, self.rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal
+            ),
+        )
 
     def end_capture(self, stream):
         graph = self._call("cudaStreamEndCapture", self.rt.cudaStreamEndCapture(stream))
@@ -224,22 +266,28 @@ class PyCuda(CudaApi):
     def __init__(self, device: int = 0) -> None:
         try:
             import pycuda.driver as driver
-        except Exception as error:  # noqa: BLE001 - ImportError, or a driver load error from pycuda itself
-            raise CudaUnavailable(f"pycuda: cannot import ({type(error).__name__}: {error}); it needs the CUDA "
-                                  "driver to build and import (pip install pycuda on the GPU host), or use "
-                                  "--cuda cuda-python") from None
+        except Exception as error:
+            raise CudaUnavailable(
+                f"pycuda: cannot import ({type(error).__name__}: {error}); it needs the CUDA "
+                "driver to build and import (pip install pycuda on the GPU host), or use "
+                "--cuda cuda-python"
+            ) from None
         self.driver = driver
         self.device = device
         try:
             driver.init()
             count = driver.Device.count()
             if device >= count:
-                raise CudaUnavailable(f"CUDA device {device}: got {count} device(s), expected index < {count}")
+                raise CudaUnavailable(
+                    f"CUDA device {device}: got {count} device(s), expected index < {count}"
+                )
             self._device = driver.Device(device)
             self._context = self._device.retain_primary_context()
             self._context.push()
         except driver.Error as error:
-            raise CudaUnavailable(f"pycuda: {error}; is an NVIDIA driver installed and a GPU visible?") from None
+            raise CudaUnavailable(
+                f"pycuda: {error}; is an NVIDIA driver installed and a GPU visible?"
+            ) from None
 
     def close(self) -> None:
         try:
@@ -249,9 +297,14 @@ class PyCuda(CudaApi):
 
     def device_info(self) -> DeviceInfo:
         major, minor = self._device.compute_capability()
-        return DeviceInfo(self.device, self._device.name(), (major, minor), self._device.total_memory(),
-                          _cuda_version(self.driver.get_driver_version()), _cuda_version(self.driver.get_version()[0] * 1000
-                                                                                        + self.driver.get_version()[1] * 10))
+        return DeviceInfo(
+            self.device,
+            self._device.name(),
+            (major, minor),
+            self._device.total_memory(),
+            _cuda_version(self.driver.get_driver_version()),
+            _cuda_version(self.driver.get_version()[0] * 1000 + self.driver.get_version()[1] * 10),
+        )
 
     def malloc(self, nbytes: int) -> int:
         allocation = self.driver.mem_alloc(max(nbytes, 1))

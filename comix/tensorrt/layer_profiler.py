@@ -41,6 +41,14 @@ def summarize(samples: dict[str, list[float]]) -> list[LayerTime]:
     """Rows in execution order; ``share`` of each median in the sum of medians (0 when all are 0)."""
     medians = {name: statistics.median(values) for name, values in samples.items() if values}
     total = sum(medians.values())
-    return [LayerTime(name, medians[name], statistics.fmean(samples[name]), len(samples[name]),
-                      medians[name] / total if total > 0 else 0.0)
-            for name in samples if name in medians]
+    return [
+        LayerTime(
+            name,
+            medians[name],
+            statistics.fmean(samples[name]),
+            len(samples[name]),
+            medians[name] / total if total > 0 else 0.0,
+        )
+        for name in samples
+        if name in medians
+    ]

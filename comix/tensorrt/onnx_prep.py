@@ -20,7 +20,12 @@ from dataclasses import asdict, dataclass
 
 import onnx
 
-from comix.ops.spec import CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION, DEFORM_CONV_3D, TRT_DEFORM_CONV_2D_ALIAS
+from comix.ops.spec import (
+    CUSTOM_DOMAIN,
+    CUSTOM_DOMAIN_VERSION,
+    DEFORM_CONV_3D,
+    TRT_DEFORM_CONV_2D_ALIAS,
+)
 from comix.tensorrt.version import Capabilities
 
 ONNX_DEFORM_CONV = "DeformConv"  # the standard ONNX op (domain "")
@@ -71,7 +76,9 @@ def rename_deform_conv(model: onnx.ModelProto) -> onnx.ModelProto:
     return renamed
 
 
-def prepare_for_parser(model: onnx.ModelProto, caps: Capabilities) -> tuple[onnx.ModelProto, DcnRoute]:
+def prepare_for_parser(
+    model: onnx.ModelProto, caps: Capabilities
+) -> tuple[onnx.ModelProto, DcnRoute]:
     """(graph to hand the parser, route). With the parser flag available the graph is returned as is."""
     two, three = count_dcn_nodes(model)
     if two == 0:

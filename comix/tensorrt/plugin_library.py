@@ -14,15 +14,22 @@ from pathlib import Path
 
 from comix import __version__
 from comix.hashing import file_sha256
-from comix.ops.spec import TRT_DEFORM_CONV_2D, TRT_DEFORM_CONV_2D_ALIAS, TRT_DEFORM_CONV_3D, TRT_PLUGIN_NAMESPACE
+from comix.ops.spec import (
+    TRT_DEFORM_CONV_2D,
+    TRT_DEFORM_CONV_2D_ALIAS,
+    TRT_DEFORM_CONV_3D,
+    TRT_PLUGIN_NAMESPACE,
+)
 
 LIBRARY_NAME = "libcomix_trt_plugins.so"
 ENV_LIBRARY = "COMIX_TRT_PLUGIN_LIBRARY"
 ENV_PLUGIN_DIR = "COMIX_PLUGIN_DIR"
 DEFAULT_BUILD_DIR = Path(__file__).resolve().parents[2] / "plugins" / "build"
 PLUGINS = (TRT_DEFORM_CONV_2D, TRT_DEFORM_CONV_3D, TRT_DEFORM_CONV_2D_ALIAS)
-BUILD_HINT = ("build it on this machine with `comix plugins build --tensorrt-root <TensorRT folder with include/>` "
-              f"(Jetson: /usr), or set {ENV_LIBRARY} to the .so")
+BUILD_HINT = (
+    "build it on this machine with `comix plugins build --tensorrt-root <TensorRT folder with include/>` "
+    f"(Jetson: /usr), or set {ENV_LIBRARY} to the .so"
+)
 
 
 class PluginLibraryMissing(ValueError):
@@ -40,14 +47,20 @@ class PluginLibrary:
     def at(cls, path: str | os.PathLike) -> PluginLibrary:
         path = Path(path).resolve()
         if not path.is_file():
-            raise PluginLibraryMissing(f"TensorRT plugin library {path}: got no such file, expected {LIBRARY_NAME}; "
-                                       f"{BUILD_HINT}")
+            raise PluginLibraryMissing(
+                f"TensorRT plugin library {path}: got no such file, expected {LIBRARY_NAME}; "
+                f"{BUILD_HINT}"
+            )
         return cls(path, file_sha256(path))
 
     def facts(self) -> dict:
         """What an engine's record keeps about the library (its file name, hash, plugins and the tool)."""
-        return {"file": self.path.name, "sha256": self.sha256, "comix_version": __version__,
-                "plugins": [[name, version, TRT_PLUGIN_NAMESPACE] for name, version in PLUGINS]}
+        return {
+            "file": self.path.name,
+            "sha256": self.sha256,
+            "comix_version": __version__,
+            "plugins": [[name, version, TRT_PLUGIN_NAMESPACE] for name, version in PLUGINS],
+        }
 
 
 def candidate_paths() -> list[Path]:
@@ -70,8 +83,9 @@ def find_plugin_library(path: str | os.PathLike | None = None) -> PluginLibrary:
     for candidate in searched:
         if candidate.is_file():
             return PluginLibrary.at(candidate)
-    raise PluginLibraryMissing(f"{LIBRARY_NAME}: got no file at {[str(p) for p in searched]}, expected one; "
-                               f"{BUILD_HINT}")
+    raise PluginLibraryMissing(
+        f"{LIBRARY_NAME}: got no file at {[str(p) for p in searched]}, expected one; {BUILD_HINT}"
+    )
 
 
 def load_into_registry(trt, library: PluginLibrary, registry=None):
@@ -80,12 +94,19 @@ def load_into_registry(trt, library: PluginLibrary, registry=None):
     registry = registry if registry is not None else trt.get_plugin_registry()
     handle = registry.load_library(str(library.path))
     if handle is None:
-        raise PluginLibraryMissing(f"TensorRT could not load {library.path} (see TensorRT's log above: a library "
-                                   "built against another TensorRT major version, or for another CPU/GPU "
-                                   f"architecture?); {BUILD_HINT}")
-    missing = [f"{name} v{version}" for name, version in PLUGINS
-               if registry.get_creator(name, version, TRT_PLUGIN_NAMESPACE) is None]
+        raise PluginLibraryMissing(
+            f"TensorRT could not load {library.path} (see TensorRT's log above: a library "
+            "built against another TensorRT major version, or for another CPU/GPU "
+            f"architecture?); {BUILD_HINT}"
+        )
+    missing = [
+        f"{name} v{version}"
+        for name, version in PLUGINS
+        if registry.get_creator(name, version, TRT_PLUGIN_NAMESPACE) is None
+    ]
     if missing:
-        raise PluginLibraryMissing(f"{library.path}: loaded, but TensorRT's registry lacks {missing}; "
-                                   "expected every CoMiX plugin (an older library?); rebuild it")
+        raise PluginLibraryMissing(
+            f"{library.path}: loaded, but TensorRT's registry lacks {missing}; "
+            "expected every CoMiX plugin (an older library?); rebuild it"
+        )
     return handle

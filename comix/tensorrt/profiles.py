@@ -36,7 +36,9 @@ class ShapeRange:
 
     def __post_init__(self) -> None:
         if not (1 <= self.min <= self.opt <= self.max):
-            raise ProfileError(f"range {self.min}:{self.opt}:{self.max}: expected 1 <= min <= opt <= max")
+            raise ProfileError(
+                f"range {self.min}:{self.opt}:{self.max}: expected 1 <= min <= opt <= max"
+            )
 
     @classmethod
     def fixed(cls, value: int) -> ShapeRange:
@@ -60,7 +62,9 @@ def parse_range(text: str, what: str) -> ShapeRange:
         raise ProfileError(f"--{what}: got {text!r}, expected N or MIN:OPT:MAX (positive integers)")
     values = [int(p) for p in parts]
     if len(values) == 1:
-        return ShapeRange(1, values[0], values[0]) if what == "batch" else ShapeRange.fixed(values[0])
+        return (
+            ShapeRange(1, values[0], values[0]) if what == "batch" else ShapeRange.fixed(values[0])
+        )
     try:
         return ShapeRange(*values)
     except ProfileError as error:
@@ -71,12 +75,16 @@ def parse_tile(text: str) -> tuple[ShapeRange, ShapeRange]:
     """``"128"``, ``"96x128"`` or ``"64:128:256"`` / ``"64x64:96x128:128x256"`` -> (height range, width range)."""
     parts = str(text).strip().split(":")
     if len(parts) not in (1, 3):
-        raise ProfileError(f"--tile: got {text!r}, expected S, HxW or MIN:OPT:MAX with each S or HxW")
+        raise ProfileError(
+            f"--tile: got {text!r}, expected S, HxW or MIN:OPT:MAX with each S or HxW"
+        )
     heights, widths = [], []
     for part in parts:
         match = re.fullmatch(r"(\d+)(?:x(\d+))?", part)
         if not match:
-            raise ProfileError(f"--tile: got {text!r}, expected S, HxW or MIN:OPT:MAX with each S or HxW")
+            raise ProfileError(
+                f"--tile: got {text!r}, expected S, HxW or MIN:OPT:MAX with each S or HxW"
+            )
         heights.append(int(match.group(1)))
         widths.append(int(match.group(2) or match.group(1)))
     try:
@@ -102,8 +110,10 @@ def graph_inputs(model: onnx.ModelProto) -> list[GraphInput]:
     for value in model.graph.input:
         if value.name in initializers:
             continue
-        dims = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
-                     for d in value.type.tensor_type.shape.dim)
+        dims = tuple(
+            d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
+            for d in value.type.tensor_type.shape.dim
+        )
         found.append(GraphInput(value.name, dims))
     return found
 
@@ -116,61 +126,88 @@ class EngineProfile:
     height: ShapeRange
     width: ShapeRange
 
-    def shapes(self, inputs: Sequence[GraphInput]) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
+    def shapes(
+        self, inputs: Sequence[GraphInput]
+    ) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
         """input name -> (min shape, opt shape, max shape)."""
         result = {}
         for item in inputs:
             channels = item.dims[1]
-            result[item.name] = tuple((getattr(self.batch, k), channels, getattr(self.height, k), getattr(self.width, k))
-                                      for k in ("min", "opt", "max"))
+            result[item.name] = tuple(
+                (getattr(self.batch, k), channels, getattr(self.height, k), getattr(self.width, k))
+                for k in ("min", "opt", "max")
+            )
         return result
 
     def to_dict(self) -> dict:
-        return {axis: [r.min, r.opt, r.max] for axis, r in (("batch", self.batch), ("height", self.height),
-                                                             ("width", self.width))}
+        return {
+            axis: [r.min, r.opt, r.max]
+            for axis, r in (("batch", self.batch), ("height", self.height), ("width", self.width))
+        }
 
     @classmethod
     def from_dict(cls, document: dict) -> EngineProfile:
         try:
             return cls(*(ShapeRange(*document[axis]) for axis in ("batch", "height", "width")))
         except (KeyError, TypeError) as error:
-            raise ProfileError(f"profile: got {document!r}, expected batch/height/width as [min, opt, max] "
-                               f"({error})") from None
+            raise ProfileError(
+                f"profile: got {document!r}, expected batch/height/width as [min, opt, max] "
+                f"({error})"
+            ) from None
 
 
 def _check_inputs(inputs: Sequence[GraphInput]) -> None:
     if len(inputs) != 2 or any(len(i.dims) != 4 for i in inputs):
         shown = [(i.name, list(i.dims)) for i in inputs]
-        raise ProfileError(f"graph inputs: got {shown}, expected two 4-D inputs hsi (B, bands, H, W) and x (B, C, H, W)")
+        raise ProfileError(
+            f"graph inputs: got {shown}, expected two 4-D inputs hsi (B, bands, H, W) and x (B, C, H, W)"
+        )
     for item in inputs:
         if not isinstance(item.dims[1], int):
-            raise ProfileError(f"input {item.name}: got channel axis {item.dims[1]!r}, expected a fixed channel count")
+            raise ProfileError(
+                f"input {item.name}: got channel axis {item.dims[1]!r}, expected a fixed channel count"
+            )
 
 
 def _static(inputs: Sequence[GraphInput], axis: int) -> int | None:
     values = {i.dims[axis] for i in inputs if isinstance(i.dims[axis], int)}
     if len(values) > 1:
-        raise ProfileError(f"graph inputs: got different static sizes {sorted(values)} on axis {axis}, expected one")
+        raise ProfileError(
+            f"graph inputs: got different static sizes {sorted(values)} on axis {axis}, expected one"
+        )
     return values.pop() if values else None
 
 
-def _resolve(name: str, given: ShapeRange | None, static: int | None, fallback: ShapeRange) -> ShapeRange:
+def _resolve(
+    name: str, given: ShapeRange | None, static: int | None, fallback: ShapeRange
+) -> ShapeRange:
     if static is not None:
         if given is not None and given != ShapeRange.fixed(static):
-            raise ProfileError(f"--{name}: got {given}, but the graph fixes {name} at {static}; "
-                               "re-export with --dynamic or leave the option out")
+            raise ProfileError(
+                f"--{name}: got {given}, but the graph fixes {name} at {static}; "
+                "re-export with --dynamic or leave the option out"
+            )
         return ShapeRange.fixed(static)
     return given if given is not None else fallback
 
 
-def plan_profile(inputs: Sequence[GraphInput], record: ModelRecord, *, default_batch: int, default_tile: int,
-                 batch: ShapeRange | None = None, height: ShapeRange | None = None,
-                 width: ShapeRange | None = None) -> EngineProfile:
+def plan_profile(
+    inputs: Sequence[GraphInput],
+    record: ModelRecord,
+    *,
+    default_batch: int,
+    default_tile: int,
+    batch: ShapeRange | None = None,
+    height: ShapeRange | None = None,
+    width: ShapeRange | None = None,
+) -> EngineProfile:
     """The profile for a CoMiX graph (see the module doc for the order of sources)."""
     _check_inputs(inputs)
     tile = record.training_tile if len(record.training_tile) == 2 else [default_tile, default_tile]
     return EngineProfile(
-        batch=_resolve("batch", batch, _static(inputs, 0), ShapeRange(1, default_batch, default_batch)),
+        batch=_resolve(
+            "batch", batch, _static(inputs, 0), ShapeRange(1, default_batch, default_batch)
+        ),
         height=_resolve("height", height, _static(inputs, 2), ShapeRange.fixed(int(tile[0]))),
         width=_resolve("width", width, _static(inputs, 3), ShapeRange.fixed(int(tile[1]))),
     )

@@ -24,7 +24,13 @@ import numpy as np
 
 from comix.metadata import ModelRecord
 from comix.tensorrt.cuda_memory import DEFAULT_API, CudaApi, open_cuda
-from comix.tensorrt.engine_record import EngineFacts, EngineMismatch, RuntimeEnvironment, check_compatible, read_engine_record
+from comix.tensorrt.engine_record import (
+    EngineFacts,
+    EngineMismatch,
+    RuntimeEnvironment,
+    check_compatible,
+    read_engine_record,
+)
 from comix.tensorrt.layer_profiler import LayerTime, make_layer_timer, summarize
 from comix.tensorrt.plugin_library import PluginLibrary, find_plugin_library, load_into_registry
 from comix.tensorrt.version import import_tensorrt
@@ -50,31 +56,52 @@ class EngineRunner:
     """See the module doc. ``cuda`` is ``cuda-python`` (default) or ``pycuda``; ``plugin_library`` overrides
     the search; ``check=False`` skips the record check (only for engines you know fit)."""
 
-    def __init__(self, engine: str | os.PathLike, *, cuda: str = DEFAULT_API, device: int = 0,
-                 cuda_graphs: bool = False, plugin_library: str | os.PathLike | None = None, check: bool = True):
+    def __init__(
+        self,
+        engine: str | os.PathLike,
+        *,
+        cuda: str = DEFAULT_API,
+        device: int = 0,
+        cuda_graphs: bool = False,
+        plugin_library: str | os.PathLike | None = None,
+        check: bool = True,
+    ):
         self.path = Path(engine)
         if not self.path.is_file():
-            raise EngineMismatch(f"engine {self.path}: got no such file, expected a .engine written by comix build")
+            raise EngineMismatch(
+                f"engine {self.path}: got no such file, expected a .engine written by comix build"
+            )
         self.facts, self.record = read_engine_record(self.path)
         self.trt, self.caps = import_tensorrt(builder=False)
         trt = self.trt
         if self.caps.lean and not (self.facts.build_options or {}).get("version_compatible"):
-            raise EngineMismatch(f"engine {self.path}: the lean TensorRT runtime runs only engines built with "
-                                 "--version-compatible; got a plain engine (install the full tensorrt package)")
+            raise EngineMismatch(
+                f"engine {self.path}: the lean TensorRT runtime runs only engines built with "
+                "--version-compatible; got a plain engine (install the full tensorrt package)"
+            )
         self.cuda: CudaApi = open_cuda(cuda, device)
         self.device = self.cuda.device_info()
         self.plugin: PluginLibrary = find_plugin_library(plugin_library)
         if check:
-            check_compatible(self.path, self.facts, RuntimeEnvironment(
-                str(trt.__version__), self.device.name, self.device.sm, self.plugin.sha256))
+            check_compatible(
+                self.path,
+                self.facts,
+                RuntimeEnvironment(
+                    str(trt.__version__), self.device.name, self.device.sm, self.plugin.sha256
+                ),
+            )
         self.logger = trt.Logger(trt.Logger.WARNING)
         load_into_registry(trt, self.plugin)
         self.runtime = trt.Runtime(self.logger)
         if (self.facts.build_options or {}).get("version_compatible"):
-            self.runtime.engine_host_code_allowed = True  # a version-compatible plan carries its lean runtime
+            self.runtime.engine_host_code_allowed = (
+                True  # a version-compatible plan carries its lean runtime
+            )
         self.engine = self.runtime.deserialize_cuda_engine(self.path.read_bytes())
         if self.engine is None:
-            raise EngineRunFailed(f"TensorRT could not deserialize {self.path} (its log above says why)")
+            raise EngineRunFailed(
+                f"TensorRT could not deserialize {self.path} (its log above says why)"
+            )
         self.context = self.engine.create_execution_context()
         self.tensors = [self._spec(i) for i in range(self.engine.num_io_tensors)]
         self.stream = self.cuda.stream()
@@ -96,7 +123,9 @@ class EngineRunner:
         is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
         dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(name)))
         if is_input:
-            low, best, high = (tuple(int(d) for d in shape) for shape in engine.get_tensor_profile_shape(name, 0))
+            low, best, high = (
+                tuple(int(d) for d in shape) for shape in engine.get_tensor_profile_shape(name, 0)
+            )
         else:
             low = best = high = ()
         return TensorSpec(name, is_input, dtype, low, best, high)
@@ -125,11 +154,14 @@ class EngineRunner:
         shapes = []
         for spec in self.inputs:
             array = feeds[spec.name]
-            if array.ndim != len(spec.max_shape) or any(not lo <= s <= hi for s, lo, hi in
-                                                        zip(array.shape, spec.min_shape, spec.max_shape)):
-                raise ValueError(f"input {spec.name}: got shape {tuple(array.shape)}, expected between "
-                                 f"{spec.min_shape} and {spec.max_shape} (the engine's profile; rebuild with a "
-                                 "wider --batch/--tile to run other sizes)")
+            if array.ndim != len(spec.max_shape) or any(
+                not lo <= s <= hi for s, lo, hi in zip(array.shape, spec.min_shape, spec.max_shape)
+            ):
+                raise ValueError(
+                    f"input {spec.name}: got shape {tuple(array.shape)}, expected between "
+                    f"{spec.min_shape} and {spec.max_shape} (the engine's profile; rebuild with a "
+                    "wider --batch/--tile to run other sizes)"
+                )
             host = self.host_buffers[spec.name][: array.size].reshape(array.shape)
             np.copyto(host, array, casting="same_kind")
             shapes.append(tuple(array.shape))
@@ -145,20 +177,26 @@ class EngineRunner:
         handle = self.cuda.stream_handle(self.stream)
         if not self.cuda_graphs:
             if not self.context.execute_async_v3(handle):
-                raise EngineRunFailed(f"{self.path}: execute_async_v3 failed (TensorRT's log above says why)")
+                raise EngineRunFailed(
+                    f"{self.path}: execute_async_v3 failed (TensorRT's log above says why)"
+                )
             return
         graph = self._graphs.get(key)
         if graph is None:
             # one ordinary enqueue after a shape change, then capture the next one
             if not self.context.execute_async_v3(handle):
-                raise EngineRunFailed(f"{self.path}: execute_async_v3 failed before CUDA graph capture")
+                raise EngineRunFailed(
+                    f"{self.path}: execute_async_v3 failed before CUDA graph capture"
+                )
             self.cuda.synchronize(self.stream)
             self.cuda.begin_capture(self.stream)
             ok = self.context.execute_async_v3(handle)
             graph = self.cuda.end_capture(self.stream)
             if not ok:
                 self.cuda.destroy_graph(graph)
-                raise EngineRunFailed(f"{self.path}: execute_async_v3 failed during CUDA graph capture")
+                raise EngineRunFailed(
+                    f"{self.path}: execute_async_v3 failed during CUDA graph capture"
+                )
             self._graphs[key] = graph
         self.cuda.launch_graph(graph, self.stream)
 
@@ -167,19 +205,28 @@ class EngineRunner:
         key = self._set_inputs(feeds)
         for spec, shape in zip(self.inputs, key):
             size = int(np.prod(shape))
-            self.cuda.copy_to_device(self.device_buffers[spec.name], self.host_buffers[spec.name][:size], self.stream)
+            self.cuda.copy_to_device(
+                self.device_buffers[spec.name], self.host_buffers[spec.name][:size], self.stream
+            )
         self._execute(key)
         shapes = {}
         for spec in self.outputs:
             shape = tuple(int(d) for d in self.context.get_tensor_shape(spec.name))
             shapes[spec.name] = shape
-            self.cuda.copy_to_host(self.host_buffers[spec.name][: int(np.prod(shape))],
-                                   self.device_buffers[spec.name], self.stream)
+            self.cuda.copy_to_host(
+                self.host_buffers[spec.name][: int(np.prod(shape))],
+                self.device_buffers[spec.name],
+                self.stream,
+            )
         self.cuda.synchronize(self.stream)
-        return {name: self.host_buffers[name][: int(np.prod(shape))].reshape(shape).copy()
-                for name, shape in shapes.items()}
+        return {
+            name: self.host_buffers[name][: int(np.prod(shape))].reshape(shape).copy()
+            for name, shape in shapes.items()
+        }
 
-    def layer_times(self, feeds: dict[str, np.ndarray], repeats: int = 20, warmup: int = 3) -> list[LayerTime]:
+    def layer_times(
+        self, feeds: dict[str, np.ndarray], repeats: int = 20, warmup: int = 3
+    ) -> list[LayerTime]:
         """Per-layer times (median/mean ms per run, share) over ``repeats`` runs after ``warmup`` runs.
 
         Needs an engine built with profiling verbosity ``detailed`` or ``layer_names_only`` (the
@@ -196,7 +243,9 @@ class EngineRunner:
             return summarize(timer.samples)
         finally:
             try:
-                self.context.profiler = None  # detach (bindings that refuse None keep it: harmless, it only collects)
+                self.context.profiler = (
+                    None  # detach (bindings that refuse None keep it: harmless, it only collects)
+                )
             except TypeError:
                 pass
             self.cuda_graphs = graphs

@@ -29,12 +29,21 @@ HARDWARE_FLAG = {"ampere+": "ampere+", "same-compute-capability": "sameComputeCa
 
 
 def _shape_spec(shapes: dict[str, tuple], index: int) -> str:
-    return ",".join(f"{name}:{'x'.join(str(d) for d in ranges[index])}" for name, ranges in shapes.items())
+    return ",".join(
+        f"{name}:{'x'.join(str(d) for d in ranges[index])}" for name, ranges in shapes.items()
+    )
 
 
-def trtexec_command(onnx_path: str | os.PathLike, engine_path: str | os.PathLike, inputs: Sequence[GraphInput],
-                    plan: EngineProfile, options: BuildOptions, plugin_library: str | os.PathLike,
-                    caps: Capabilities, parser_flag: bool) -> list[str]:
+def trtexec_command(
+    onnx_path: str | os.PathLike,
+    engine_path: str | os.PathLike,
+    inputs: Sequence[GraphInput],
+    plan: EngineProfile,
+    options: BuildOptions,
+    plugin_library: str | os.PathLike,
+    caps: Capabilities,
+    parser_flag: bool,
+) -> list[str]:
     """The argument list (``trtexec`` first). ``parser_flag``: the graph relies on --enablePluginOverride."""
     check_supported_by(options, caps)
     shapes = plan.shapes(inputs)
@@ -46,11 +55,16 @@ def trtexec_command(onnx_path: str | os.PathLike, engine_path: str | os.PathLike
         command.append(f"--staticPlugins={library}")
     if parser_flag:
         if not caps.plugin_override:
-            raise ValueError(f"trtexec for TensorRT {caps.version.short}: got a graph that needs "
-                             "--enablePluginOverride, expected 10.15 or newer (rename the DeformConv nodes instead)")
+            raise ValueError(
+                f"trtexec for TensorRT {caps.version.short}: got a graph that needs "
+                "--enablePluginOverride, expected 10.15 or newer (rename the DeformConv nodes instead)"
+            )
         command.append("--enablePluginOverride")
-    command += [f"--minShapes={_shape_spec(shapes, 0)}", f"--optShapes={_shape_spec(shapes, 1)}",
-                f"--maxShapes={_shape_spec(shapes, 2)}"]
+    command += [
+        f"--minShapes={_shape_spec(shapes, 0)}",
+        f"--optShapes={_shape_spec(shapes, 1)}",
+        f"--maxShapes={_shape_spec(shapes, 2)}",
+    ]
     if caps.strongly_typed_flag:
         command.append("--stronglyTyped")
     command.append(f"--memPoolSize=workspace:{options.workspace_mib}M")
@@ -65,7 +79,9 @@ def trtexec_command(onnx_path: str | os.PathLike, engine_path: str | os.PathLike
         if options.exclude_lean_runtime:
             command.append("--excludeLeanRuntime")
     if options.hardware_compatibility != "none":
-        command.append(f"--hardwareCompatibilityLevel={HARDWARE_FLAG[options.hardware_compatibility]}")
+        command.append(
+            f"--hardwareCompatibilityLevel={HARDWARE_FLAG[options.hardware_compatibility]}"
+        )
     if options.optimization_level is not None:
         command.append(f"--builderOptimizationLevel={options.optimization_level}")
     command += [f"--profilingVerbosity={options.profiling_verbosity}", "--skipInference"]

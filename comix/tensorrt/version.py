@@ -47,8 +47,11 @@ class TrtVersion:
 
 MIN_SUPPORTED = TrtVersion(10, 3)
 # The releases whose Python bindings the API contract check reads, and who runs them.
-CHECKED_RELEASES = {"10.3": "JetPack 6.x (Jetson Orin)", "10.13": "JetPack 7.x (Jetson Thor)",
-                    "11.1": "x86_64 / SBSA data-center GPUs"}
+CHECKED_RELEASES = {
+    "10.3": "JetPack 6.x (Jetson Orin)",
+    "10.13": "JetPack 7.x (Jetson Thor)",
+    "11.1": "x86_64 / SBSA data-center GPUs",
+}
 
 
 @dataclass(frozen=True)
@@ -71,16 +74,23 @@ class Feature:
 
 FEATURES: dict[str, Feature] = {
     "plugin_override": Feature(
-        since=TrtVersion(10, 15), api=("OnnxParserFlag.ENABLE_PLUGIN_OVERRIDE",),
+        since=TrtVersion(10, 15),
+        api=("OnnxParserFlag.ENABLE_PLUGIN_OVERRIDE",),
         why="the ONNX parser lets a registered plugin replace a built-in importer (our DeformConv over "
-            "TensorRT's own); older parsers get the node renamed instead (comix.tensorrt.onnx_prep)"),
+        "TensorRT's own); older parsers get the node renamed instead (comix.tensorrt.onnx_prep)",
+    ),
     "strongly_typed_flag": Feature(
-        since=TrtVersion(10, 0), before=TrtVersion(11, 0), api=("NetworkDefinitionCreationFlag.STRONGLY_TYPED",),
+        since=TrtVersion(10, 0),
+        before=TrtVersion(11, 0),
+        api=("NetworkDefinitionCreationFlag.STRONGLY_TYPED",),
         absent_before=False,
-        why="10.x builds a strongly typed network only when asked; 11.x always does and deprecates the flag"),
+        why="10.x builds a strongly typed network only when asked; 11.x always does and deprecates the flag",
+    ),
     "same_compute_capability": Feature(
-        since=TrtVersion(10, 9), api=("HardwareCompatibilityLevel.SAME_COMPUTE_CAPABILITY",),
-        why="engines portable across GPUs of one compute capability (10.9+); 10.3 offers only AMPERE_PLUS"),
+        since=TrtVersion(10, 9),
+        api=("HardwareCompatibilityLevel.SAME_COMPUTE_CAPABILITY",),
+        why="engines portable across GPUs of one compute capability (10.9+); 10.3 offers only AMPERE_PLUS",
+    ),
 }
 
 
@@ -107,14 +117,17 @@ def check_supported(version: TrtVersion) -> None:
     if version < MIN_SUPPORTED:
         raise TensorRTUnavailable(
             f"TensorRT {version}: got a release older than {MIN_SUPPORTED.short}, expected {MIN_SUPPORTED.short} "
-            "(JetPack 6) or newer: its ONNX parser cannot hand IPluginV3 plugins our DCN nodes")
+            "(JetPack 6) or newer: its ONNX parser cannot hand IPluginV3 plugins our DCN nodes"
+        )
 
 
 # Python modules of TensorRT, most capable first: the full package, then the lean runtime (run only).
 FULL_MODULE = "tensorrt"
 LEAN_MODULES = ("tensorrt_lean", "tensorrt_lean_bindings")
-INSTALL_HINT = ("install TensorRT's Python package for this platform (Jetson: it comes with JetPack, "
-                "`sudo apt install python3-libnvinfer`; x86_64: `pip install tensorrt-cu12` or `tensorrt-cu13`)")
+INSTALL_HINT = (
+    "install TensorRT's Python package for this platform (Jetson: it comes with JetPack, "
+    "`sudo apt install python3-libnvinfer`; x86_64: `pip install tensorrt-cu12` or `tensorrt-cu13`)"
+)
 
 
 def import_tensorrt(builder: bool = True) -> tuple[ModuleType, Capabilities]:
@@ -127,8 +140,10 @@ def import_tensorrt(builder: bool = True) -> tuple[ModuleType, Capabilities]:
     for name in candidates:
         try:
             module = importlib.import_module(name)
-        except Exception as error:  # noqa: BLE001 - a stub wheel raises anything from ImportError to OSError
-            reasons.append(f"{name}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        except Exception as error:
+            reasons.append(
+                f"{name}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+            )
             continue
         lean = name != FULL_MODULE
         if builder and not hasattr(module, "Builder"):
@@ -136,7 +151,9 @@ def import_tensorrt(builder: bool = True) -> tuple[ModuleType, Capabilities]:
             continue
         return module, Capabilities.for_version(getattr(module, "__version__", "0.0"), lean=lean)
     wanted = "TensorRT with its builder" if builder else "a TensorRT runtime"
-    raise TensorRTUnavailable(f"{wanted}: got none importable ({'; '.join(reasons)}); {INSTALL_HINT}")
+    raise TensorRTUnavailable(
+        f"{wanted}: got none importable ({'; '.join(reasons)}); {INSTALL_HINT}"
+    )
 
 
 def installed_version() -> TrtVersion | None:

@@ -20,14 +20,18 @@ def confusion_matrix(reference: np.ndarray, predicted: np.ndarray, num_classes: 
     reference = np.asarray(reference)
     predicted = np.asarray(predicted)
     if reference.shape != predicted.shape:
-        raise ValueError(f"reference {reference.shape} and prediction {predicted.shape} differ in shape")
+        raise ValueError(
+            f"reference {reference.shape} and prediction {predicted.shape} differ in shape"
+        )
     labelled = reference != 0
     ref = reference[labelled].astype(np.int64) - 1
     pred = predicted[labelled].astype(np.int64) - 1
     for name, values in (("reference", ref), ("prediction", pred)):
         if values.size and (values.min() < 0 or values.max() >= num_classes):
-            raise ValueError(f"{name} has class values outside 1..{num_classes}: "
-                             f"got min {values.min() + 1}, max {values.max() + 1}")
+            raise ValueError(
+                f"{name} has class values outside 1..{num_classes}: "
+                f"got min {values.min() + 1}, max {values.max() + 1}"
+            )
     counts = np.bincount(ref * num_classes + pred, minlength=num_classes * num_classes)
     return counts.reshape(num_classes, num_classes)
 
@@ -53,7 +57,9 @@ def metrics_from_confusion(confusion: np.ndarray) -> SegmentationMetrics:
     confusion = np.asarray(confusion, dtype=np.float64)
     total = confusion.sum()
     if total == 0:
-        raise ValueError("no labelled pixels to score: the reference holds only the unlabelled value 0")
+        raise ValueError(
+            "no labelled pixels to score: the reference holds only the unlabelled value 0"
+        )
     diagonal = np.diag(confusion)
     reference_counts = confusion.sum(axis=1)
     predicted_counts = confusion.sum(axis=0)
@@ -76,6 +82,8 @@ def metrics_from_confusion(confusion: np.ndarray) -> SegmentationMetrics:
     )
 
 
-def segmentation_metrics(reference: np.ndarray, predicted: np.ndarray, num_classes: int) -> SegmentationMetrics:
+def segmentation_metrics(
+    reference: np.ndarray, predicted: np.ndarray, num_classes: int
+) -> SegmentationMetrics:
     """Metrics of a prediction over the labelled pixels of ``reference`` (0 = unlabelled)."""
     return metrics_from_confusion(confusion_matrix(reference, predicted, num_classes))

@@ -53,13 +53,21 @@ class TrainRecipe:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: got {value!r}, expected a positive integer")
         if not 0 <= self.warmup_steps < self.steps:
-            raise ValueError(f"warmup_steps: got {self.warmup_steps}, expected 0 <= warmup_steps < steps={self.steps}")
+            raise ValueError(
+                f"warmup_steps: got {self.warmup_steps}, expected 0 <= warmup_steps < steps={self.steps}"
+            )
         if not 0 <= self.eval_overlap < self.eval_tile:
-            raise ValueError(f"eval_overlap: got {self.eval_overlap}, expected 0 <= overlap < eval_tile={self.eval_tile}")
+            raise ValueError(
+                f"eval_overlap: got {self.eval_overlap}, expected 0 <= overlap < eval_tile={self.eval_tile}"
+            )
         if self.lr <= 0 or self.weight_decay < 0:
-            raise ValueError(f"lr / weight_decay: got {self.lr} / {self.weight_decay}, expected lr > 0, wd >= 0")
+            raise ValueError(
+                f"lr / weight_decay: got {self.lr} / {self.weight_decay}, expected lr > 0, wd >= 0"
+            )
         if self.modalities not in MODALITIES:
-            raise ValueError(f"modalities: got {self.modalities!r}, expected one of {list(MODALITIES)}")
+            raise ValueError(
+                f"modalities: got {self.modalities!r}, expected one of {list(MODALITIES)}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

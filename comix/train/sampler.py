@@ -27,7 +27,9 @@ class TileBatch:
 class TileSampler:
     """Draws augmented training tiles of ``tile`` x ``tile`` pixels from one scene."""
 
-    def __init__(self, scene: Scene, tile: int, seed: int, class_balanced: bool = True, augment: bool = True):
+    def __init__(
+        self, scene: Scene, tile: int, seed: int, class_balanced: bool = True, augment: bool = True
+    ):
         if tile < 1:
             raise ValueError(f"tile: got {tile}, expected a positive size in pixels")
         if not scene.train_mask.any():
@@ -40,8 +42,10 @@ class TileSampler:
         rows, cols = np.nonzero(scene.train_mask)
         classes = scene.labels[rows, cols]
         if class_balanced:
-            self._pixels_by_class = [np.stack([rows[classes == c], cols[classes == c]], axis=1)
-                                     for c in np.unique(classes)]
+            self._pixels_by_class = [
+                np.stack([rows[classes == c], cols[classes == c]], axis=1)
+                for c in np.unique(classes)
+            ]
         else:
             self._pixels_by_class = [np.stack([rows, cols], axis=1)]
         # Scenes smaller than a tile are padded once (zeros, labels 0) so every tile is full size.
@@ -78,12 +82,17 @@ class TileSampler:
             tile_labels = self._labels[window]
             if self.augment:
                 rotations, flip = int(self.rng.integers(4)), bool(self.rng.integers(2))
-                tile_hsi, tile_x, tile_labels = (augment(a, rotations, flip) for a in (tile_hsi, tile_x, tile_labels))
+                tile_hsi, tile_x, tile_labels = (
+                    augment(a, rotations, flip) for a in (tile_hsi, tile_x, tile_labels)
+                )
             hsi.append(tile_hsi)
             x.append(tile_x)
             labels.append(tile_labels)
-        return TileBatch(np.stack(hsi).astype(np.float32), np.stack(x).astype(np.float32),
-                         np.stack(labels).astype(np.int64))
+        return TileBatch(
+            np.stack(hsi).astype(np.float32),
+            np.stack(x).astype(np.float32),
+            np.stack(labels).astype(np.int64),
+        )
 
 
 def augment(array: np.ndarray, rotations: int, flip: bool) -> np.ndarray:

@@ -41,7 +41,9 @@ def _encode(value: Any, tensors: dict[str, torch.Tensor], where: str) -> Any:
     if isinstance(value, torch.Tensor):
         if where in tensors:  # dict keys with dots could spell another entry's path
             raise ValueError(f"train state: two tensors at path {where!r}, expected unique paths")
-        tensors[where] = value.detach().cpu().contiguous().clone()  # clone: safetensors refuses shared storage
+        tensors[where] = (
+            value.detach().cpu().contiguous().clone()
+        )  # clone: safetensors refuses shared storage
         return {TENSOR: where}
     if isinstance(value, tuple):
         return {TUPLE: [_encode(v, tensors, f"{where}.{i}") for i, v in enumerate(value)]}
@@ -50,12 +52,18 @@ def _encode(value: Any, tensors: dict[str, torch.Tensor], where: str) -> Any:
     if isinstance(value, dict):
         if all(isinstance(k, str) and k not in TAGS for k in value):
             return {k: _encode(v, tensors, f"{where}.{k}") for k, v in value.items()}
-        return {ITEMS: [[_encode(k, tensors, f"{where}.key{i}"), _encode(v, tensors, f"{where}.{i}")]
-                        for i, (k, v) in enumerate(value.items())]}
+        return {
+            ITEMS: [
+                [_encode(k, tensors, f"{where}.key{i}"), _encode(v, tensors, f"{where}.{i}")]
+                for i, (k, v) in enumerate(value.items())
+            ]
+        }
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise TypeError(f"train state at {where}: got a {type(value).__name__}, expected tensors, numbers, strings, "
-                    "None, lists, tuples or dicts")
+    raise TypeError(
+        f"train state at {where}: got a {type(value).__name__}, expected tensors, numbers, strings, "
+        "None, lists, tuples or dicts"
+    )
 
 
 def _decode(value: Any, tensors: dict[str, torch.Tensor], path: Path) -> Any:
@@ -66,7 +74,9 @@ def _decode(value: Any, tensors: dict[str, torch.Tensor], path: Path) -> Any:
     if TENSOR in value:
         name = value[TENSOR]
         if name not in tensors:
-            raise TrainStateError(f"{path}: the state names tensor {name!r}, expected it among the file's tensors")
+            raise TrainStateError(
+                f"{path}: the state names tensor {name!r}, expected it among the file's tensors"
+            )
         return tensors[name]
     if TUPLE in value:
         return tuple(_decode(v, tensors, path) for v in value[TUPLE])
@@ -79,7 +89,11 @@ def save_train_state(path: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` (nested dicts/lists/tuples of tensors and plain values) to ``path``, atomically."""
     path = Path(path)
     tensors: dict[str, torch.Tensor] = {}
-    document = {"format": "comix-train-state", "version": FORMAT_VERSION, "state": _encode(state, tensors, "state")}
+    document = {
+        "format": "comix-train-state",
+        "version": FORMAT_VERSION,
+        "state": _encode(state, tensors, "state"),
+    }
     with atomic_path(path) as temporary:
         save_file(tensors, str(temporary), metadata={METADATA_KEY: json.dumps(document)})
     return path
@@ -96,28 +110,40 @@ def load_train_state(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     legacy = path.with_name(LEGACY_FILE)
     if not path.is_file() and legacy.is_file():
-        raise TrainStateError(f"cannot resume: got {legacy} (a pickle written by an older comix), expected "
-                              f"{path.name}; pickles are never loaded because unpickling can run code, so restart "
-                              "the run")
+        raise TrainStateError(
+            f"cannot resume: got {legacy} (a pickle written by an older comix), expected "
+            f"{path.name}; pickles are never loaded because unpickling can run code, so restart "
+            "the run"
+        )
     if not path.is_file():
-        raise FileNotFoundError(f"cannot resume: {path} does not exist (expected a folder written by a previous "
-                                "`comix train` run)")
+        raise FileNotFoundError(
+            f"cannot resume: {path} does not exist (expected a folder written by a previous "
+            "`comix train` run)"
+        )
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
             tensors = {name: handle.get_tensor(name) for name in handle.keys()}
     except (SafetensorError, OSError) as error:
-        raise TrainStateError(f"cannot resume: {path} is not a readable safetensors file ({error}); expected the "
-                              "train state a `comix train` run writes (other formats are never unpickled)") from None
+        raise TrainStateError(
+            f"cannot resume: {path} is not a readable safetensors file ({error}); expected the "
+            "train state a `comix train` run writes (other formats are never unpickled)"
+        ) from None
     if METADATA_KEY not in metadata:
-        raise TrainStateError(f"cannot resume: {path} has no {METADATA_KEY!r} metadata, expected a train state "
-                              "written by `comix train`")
+        raise TrainStateError(
+            f"cannot resume: {path} has no {METADATA_KEY!r} metadata, expected a train state "
+            "written by `comix train`"
+        )
     try:
         document = json.loads(metadata[METADATA_KEY])
     except json.JSONDecodeError as error:
-        raise TrainStateError(f"cannot resume: {path}: train-state metadata is not JSON ({error})") from None
+        raise TrainStateError(
+            f"cannot resume: {path}: train-state metadata is not JSON ({error})"
+        ) from None
     version = document.get("version") if isinstance(document, dict) else None
     if version != FORMAT_VERSION or document.get("format") != "comix-train-state":
-        raise TrainStateError(f"cannot resume: {path} holds train-state version {version!r}, expected "
-                              f"{FORMAT_VERSION} (written by another comix version; restart the run)")
+        raise TrainStateError(
+            f"cannot resume: {path} holds train-state version {version!r}, expected "
+            f"{FORMAT_VERSION} (written by another comix version; restart the run)"
+        )
     return _decode(document["state"], tensors, path)

@@ -20,7 +20,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from comix.atomic import write_text_atomic
 from comix.data.scene import Scene
@@ -54,6 +61,7 @@ class TrainResult:
 
 def normalization_statistics(scene: Scene) -> dict[str, list[float]]:
     """Per-band HSI and per-channel X mean/std over the whole scene (labels are not needed)."""
+
     def stats(values: np.ndarray) -> tuple[list[float], list[float]]:
         flat = values.reshape(values.shape[0], -1).astype(np.float64)
         std = flat.std(axis=1)
@@ -66,8 +74,12 @@ def normalization_statistics(scene: Scene) -> dict[str, list[float]]:
 
 def _training_record(scene: Scene, recipe: TrainRecipe) -> dict:
     """What the checkpoint's ``training_recipe`` holds: the recipe and the scene it was trained on."""
-    return {**recipe.to_dict(), "scene": scene.name, "x_modality": scene.x_modality,
-            "x_channel_names": list(scene.x_channel_names)}
+    return {
+        **recipe.to_dict(),
+        "scene": scene.name,
+        "x_modality": scene.x_modality,
+        "x_channel_names": list(scene.x_channel_names),
+    }
 
 
 def recipe_from_checkpoint(record: dict) -> TrainRecipe:
@@ -79,31 +91,61 @@ def recipe_from_checkpoint(record: dict) -> TrainRecipe:
 class Trainer:
     """Train ``recipe.variant`` on ``scene`` into ``folder`` (created); ``fit`` can stop early and resume."""
 
-    def __init__(self, scene: Scene, recipe: TrainRecipe, folder: str | Path, show_progress: bool = True):
+    def __init__(
+        self, scene: Scene, recipe: TrainRecipe, folder: str | Path, show_progress: bool = True
+    ):
         self.scene = scene
         self.recipe = recipe
         self.folder = Path(folder)
         self.show_progress = show_progress
         torch.manual_seed(recipe.seed)
-        self.model = build_model(recipe.variant, bands=scene.num_bands, x_channels=scene.x.shape[0],
-                                 classes=scene.num_classes, **recipe.model_overrides)
+        self.model = build_model(
+            recipe.variant,
+            bands=scene.num_bands,
+            x_channels=scene.x.shape[0],
+            classes=scene.num_classes,
+            **recipe.model_overrides,
+        )
         stats = normalization_statistics(scene)
-        self.model.set_normalization(stats["hsi_mean"], stats["hsi_std"], stats["x_mean"], stats["x_std"])
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+        self.model.set_normalization(
+            stats["hsi_mean"], stats["hsi_std"], stats["x_mean"], stats["x_std"]
+        )
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay
+        )
         self.schedule = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: warmup_poly_factor(step, recipe.steps, recipe.warmup_steps, recipe.poly_power))
-        self.sampler = TileSampler(scene, recipe.tile, seed=recipe.seed, class_balanced=recipe.class_balanced,
-                                   augment=recipe.augment)
+            self.optimizer,
+            lambda step: warmup_poly_factor(
+                step, recipe.steps, recipe.warmup_steps, recipe.poly_power
+            ),
+        )
+        self.sampler = TileSampler(
+            scene,
+            recipe.tile,
+            seed=recipe.seed,
+            class_balanced=recipe.class_balanced,
+            augment=recipe.augment,
+        )
         self.step = 0
         self.history: list[dict] = []
-        self.recent_losses: list[float] = []  # the last 10 step losses, for the smoothed loss in the history
+        self.recent_losses: list[
+            float
+        ] = []  # the last 10 step losses, for the smoothed loss in the history
 
     # ------------------------------------------------------------------ state
     def _save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        wavelengths = None if self.scene.wavelengths_nm is None else self.scene.wavelengths_nm.tolist()
-        save_checkpoint(self.model, self.folder, variant=self.recipe.variant, class_names=list(self.scene.class_names),
-                        band_wavelengths_nm=wavelengths, training_recipe=_training_record(self.scene, self.recipe))
+        wavelengths = (
+            None if self.scene.wavelengths_nm is None else self.scene.wavelengths_nm.tolist()
+        )
+        save_checkpoint(
+            self.model,
+            self.folder,
+            variant=self.recipe.variant,
+            class_names=list(self.scene.class_names),
+            band_wavelengths_nm=wavelengths,
+            training_recipe=_training_record(self.scene, self.recipe),
+        )
         state = {
             "step": self.step,
             "optimizer": self.optimizer.state_dict(),
@@ -124,12 +166,16 @@ class Trainer:
             TrainStateError: a train state that is not one ``comix train`` wrote (never unpickled).
             ValueError: the saved recipe differs from this trainer's.
         """
-        state = load_train_state(self.folder / TRAIN_STATE)  # first: refuses a foreign file before anything else
+        state = load_train_state(
+            self.folder / TRAIN_STATE
+        )  # first: refuses a foreign file before anything else
         checkpoint = load_checkpoint(self.folder)
         saved = recipe_from_checkpoint(checkpoint.training_recipe)
         if _as_json(saved.to_dict()) != _as_json(self.recipe.to_dict()):
-            raise ValueError(f"cannot resume: the recipe in {self.folder} differs from the one given "
-                             f"(saved {saved}, given {self.recipe})")
+            raise ValueError(
+                f"cannot resume: the recipe in {self.folder} differs from the one given "
+                f"(saved {saved}, given {self.recipe})"
+            )
         self.model.load_state_dict(checkpoint.model.state_dict())
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
@@ -158,8 +204,13 @@ class Trainer:
         return float(loss.detach())
 
     def evaluate(self) -> dict:
-        metrics, _ = evaluate_scene(TorchBackend(self.model), self.scene, tile=self.recipe.eval_tile,
-                                    overlap=self.recipe.eval_overlap, zero_x=self.recipe.modalities == "hsi")
+        metrics, _ = evaluate_scene(
+            TorchBackend(self.model),
+            self.scene,
+            tile=self.recipe.eval_tile,
+            overlap=self.recipe.eval_overlap,
+            zero_x=self.recipe.modalities == "hsi",
+        )
         return metrics.as_dict()
 
     def fit(self, stop_after: int | None = None) -> TrainResult:
@@ -167,15 +218,24 @@ class Trainer:
         recipe = self.recipe
         last = recipe.steps if stop_after is None else min(recipe.steps, stop_after)
         start_time = time.perf_counter()
-        columns = (TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                   TimeElapsedColumn(), TimeRemainingColumn())
+        columns = (
+            TextColumn("[bold]train[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
         with Progress(*columns, disable=not self.show_progress, transient=False) as progress:
             task = progress.add_task("train", total=recipe.steps, completed=self.step, info="")
             while self.step < last:
                 self.recent_losses = (self.recent_losses + [self.train_step()])[-10:]
                 self.step += 1
-                entry = {"step": self.step, "loss": float(np.mean(self.recent_losses)),
-                         "lr": self.schedule.get_last_lr()[0]}
+                entry = {
+                    "step": self.step,
+                    "loss": float(np.mean(self.recent_losses)),
+                    "lr": self.schedule.get_last_lr()[0],
+                }
                 if self.step % recipe.eval_every == 0 or self.step == recipe.steps:
                     entry.update(self.evaluate())
                     self.history.append(entry)
@@ -192,5 +252,3 @@ class Trainer:
 def _as_json(value):
     """``value`` as it reads back from JSON (tuples become lists), for comparisons with a saved record."""
     return json.loads(json.dumps(value))
-
-

@@ -15,10 +15,27 @@ from comix import __version__
 BACKENDS = {"onnxruntime": ("onnxruntime", "model.onnx"), "tensorrt": ("tensorrt", "model.plan")}
 INSTANCE_KINDS = {"gpu": "KIND_GPU", "cpu": "KIND_CPU"}
 # ONNX TensorProto element types and TensorRT DataType names -> Triton data types
-ONNX_TYPES = {1: "TYPE_FP32", 10: "TYPE_FP16", 16: "TYPE_BF16", 11: "TYPE_FP64", 6: "TYPE_INT32", 7: "TYPE_INT64",
-              3: "TYPE_INT8", 2: "TYPE_UINT8", 9: "TYPE_BOOL"}
-TENSORRT_TYPES = {"FLOAT": "TYPE_FP32", "HALF": "TYPE_FP16", "BF16": "TYPE_BF16", "INT32": "TYPE_INT32",
-                  "INT64": "TYPE_INT64", "INT8": "TYPE_INT8", "UINT8": "TYPE_UINT8", "BOOL": "TYPE_BOOL"}
+ONNX_TYPES = {
+    1: "TYPE_FP32",
+    10: "TYPE_FP16",
+    16: "TYPE_BF16",
+    11: "TYPE_FP64",
+    6: "TYPE_INT32",
+    7: "TYPE_INT64",
+    3: "TYPE_INT8",
+    2: "TYPE_UINT8",
+    9: "TYPE_BOOL",
+}
+TENSORRT_TYPES = {
+    "FLOAT": "TYPE_FP32",
+    "HALF": "TYPE_FP16",
+    "BF16": "TYPE_BF16",
+    "INT32": "TYPE_INT32",
+    "INT64": "TYPE_INT64",
+    "INT8": "TYPE_INT8",
+    "UINT8": "TYPE_UINT8",
+    "BOOL": "TYPE_BOOL",
+}
 
 
 @dataclass(frozen=True)
@@ -44,23 +61,33 @@ class ModelConfig:
     instance_count: int = 1
     instance_kind: str = "gpu"
     gpus: list[int] = field(default_factory=list)
-    op_library: str | None = None  # ONNX Runtime custom-op library, loaded by the onnxruntime backend
+    op_library: str | None = (
+        None  # ONNX Runtime custom-op library, loaded by the onnxruntime backend
+    )
     parameters: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend: got {self.backend!r}, expected one of {list(BACKENDS)}")
         if self.instance_kind not in INSTANCE_KINDS:
-            raise ValueError(f"--kind: got {self.instance_kind!r}, expected one of {list(INSTANCE_KINDS)}")
+            raise ValueError(
+                f"--kind: got {self.instance_kind!r}, expected one of {list(INSTANCE_KINDS)}"
+            )
         if self.max_batch_size < 1:
-            raise ValueError(f"max batch: got {self.max_batch_size}, expected >= 1 (dynamic batching needs it)")
+            raise ValueError(
+                f"max batch: got {self.max_batch_size}, expected >= 1 (dynamic batching needs it)"
+            )
         if self.instance_count < 1:
             raise ValueError(f"--instances: got {self.instance_count}, expected >= 1")
         wrong = [b for b in self.preferred_batch_sizes if not 1 <= b <= self.max_batch_size]
         if wrong:
-            raise ValueError(f"preferred batch sizes: got {wrong}, expected 1..{self.max_batch_size}")
+            raise ValueError(
+                f"preferred batch sizes: got {wrong}, expected 1..{self.max_batch_size}"
+            )
         if self.backend == "tensorrt" and self.instance_kind != "gpu":
-            raise ValueError("--kind cpu: got the TensorRT backend, expected gpu (engines run on GPUs)")
+            raise ValueError(
+                "--kind cpu: got the TensorRT backend, expected gpu (engines run on GPUs)"
+            )
 
 
 def _tensor(tensor: TensorConfig) -> str:
@@ -75,18 +102,36 @@ def _quoted(text: str) -> str:
 def config_text(config: ModelConfig) -> str:
     """The ``config.pbtxt`` text."""
     backend, filename = BACKENDS[config.backend]
-    lines = [f"# written by comix-deploy {__version__} (comix export-triton)", f"name: {_quoted(config.name)}", f'backend: "{backend}"',
-             f'default_model_filename: "{filename}"', f"max_batch_size: {config.max_batch_size}",
-             "input [\n" + ",\n".join(_tensor(t) for t in config.inputs) + "\n]",
-             "output [\n" + ",\n".join(_tensor(t) for t in config.outputs) + "\n]"]
+    lines = [
+        f"# written by comix-deploy {__version__} (comix export-triton)",
+        f"name: {_quoted(config.name)}",
+        f'backend: "{backend}"',
+        f'default_model_filename: "{filename}"',
+        f"max_batch_size: {config.max_batch_size}",
+        "input [\n" + ",\n".join(_tensor(t) for t in config.inputs) + "\n]",
+        "output [\n" + ",\n".join(_tensor(t) for t in config.outputs) + "\n]",
+    ]
     preferred = ", ".join(str(b) for b in config.preferred_batch_sizes)
-    lines.append("dynamic_batching {\n" + (f"  preferred_batch_size: [ {preferred} ]\n" if preferred else "")
-                 + f"  max_queue_delay_microseconds: {config.max_queue_delay_us}\n}}")
-    gpus = f"\n    gpus: [ {', '.join(str(g) for g in config.gpus)} ]" if config.gpus and config.instance_kind == "gpu" else ""
-    lines.append(f"instance_group [\n  {{\n    count: {config.instance_count}\n    kind: "
-                 f"{INSTANCE_KINDS[config.instance_kind]}{gpus}\n  }}\n]")
+    lines.append(
+        "dynamic_batching {\n"
+        + (f"  preferred_batch_size: [ {preferred} ]\n" if preferred else "")
+        + f"  max_queue_delay_microseconds: {config.max_queue_delay_us}\n}}"
+    )
+    gpus = (
+        f"\n    gpus: [ {', '.join(str(g) for g in config.gpus)} ]"
+        if config.gpus and config.instance_kind == "gpu"
+        else ""
+    )
+    lines.append(
+        f"instance_group [\n  {{\n    count: {config.instance_count}\n    kind: "
+        f"{INSTANCE_KINDS[config.instance_kind]}{gpus}\n  }}\n]"
+    )
     if config.op_library:
-        lines.append(f"model_operations {{\n  op_library_filename: {_quoted(config.op_library)}\n}}")
+        lines.append(
+            f"model_operations {{\n  op_library_filename: {_quoted(config.op_library)}\n}}"
+        )
     for key, value in config.parameters.items():
-        lines.append(f"parameters {{\n  key: {_quoted(key)}\n  value: {{ string_value: {_quoted(value)} }}\n}}")
+        lines.append(
+            f"parameters {{\n  key: {_quoted(key)}\n  value: {{ string_value: {_quoted(value)} }}\n}}"
+        )
     return "\n".join(lines) + "\n"

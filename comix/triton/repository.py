@@ -38,10 +38,14 @@ class RepositoryError(ValueError):
 
 
 def _dims(value: onnx.ValueInfoProto) -> list[int]:
-    return [d.dim_value if d.HasField("dim_value") else -1 for d in value.type.tensor_type.shape.dim]
+    return [
+        d.dim_value if d.HasField("dim_value") else -1 for d in value.type.tensor_type.shape.dim
+    ]
 
 
-def onnx_tensors(model: onnx.ModelProto) -> tuple[list[TensorConfig], list[TensorConfig], int | None]:
+def onnx_tensors(
+    model: onnx.ModelProto,
+) -> tuple[list[TensorConfig], list[TensorConfig], int | None]:
     """(inputs, outputs without the batch axis, static batch or None) of an ONNX graph."""
     initializers = {t.name for t in model.graph.initializer}
     inputs, outputs, batches = [], [], set()
@@ -51,8 +55,10 @@ def onnx_tensors(model: onnx.ModelProto) -> tuple[list[TensorConfig], list[Tenso
                 continue
             elem = value.type.tensor_type.elem_type
             if elem not in ONNX_TYPES:
-                raise RepositoryError(f"tensor {value.name}: got ONNX element type {elem}, expected one of "
-                                      f"{sorted(ONNX_TYPES)}")
+                raise RepositoryError(
+                    f"tensor {value.name}: got ONNX element type {elem}, expected one of "
+                    f"{sorted(ONNX_TYPES)}"
+                )
             dims = _dims(value)
             batches.add(dims[0])
             target.append(TensorConfig(value.name, ONNX_TYPES[elem], tuple(dims[1:])))
@@ -63,8 +69,10 @@ def onnx_tensors(model: onnx.ModelProto) -> tuple[list[TensorConfig], list[Tenso
 def engine_tensors(facts) -> tuple[list[TensorConfig], list[TensorConfig], int]:
     """(inputs, outputs, max batch) of an engine from its record (:class:`comix.tensorrt.engine_record.EngineFacts`)."""
     if not facts.profiles or not facts.io:
-        raise RepositoryError(f"engine record of {facts.engine_file}: got no profile or I/O list, expected a record "
-                              "written by comix build")
+        raise RepositoryError(
+            f"engine record of {facts.engine_file}: got no profile or I/O list, expected a record "
+            "written by comix build"
+        )
     profile = facts.profiles[0]
     height = -1 if profile["height"][0] != profile["height"][2] else profile["height"][0]
     width = -1 if profile["width"][0] != profile["width"][2] else profile["width"][0]
@@ -72,32 +80,45 @@ def engine_tensors(facts) -> tuple[list[TensorConfig], list[TensorConfig], int]:
     for item in facts.io:
         dtype = TENSORRT_TYPES.get(str(item["dtype"]).split(".")[-1])
         if dtype is None:
-            raise RepositoryError(f"engine tensor {item['name']}: got type {item['dtype']}, expected one of "
-                                  f"{sorted(TENSORRT_TYPES)}")
+            raise RepositoryError(
+                f"engine tensor {item['name']}: got type {item['dtype']}, expected one of "
+                f"{sorted(TENSORRT_TYPES)}"
+            )
         shape = item.get("shape")
         dims = [int(d) for d in shape[1:]] if shape else [-1, height, width]
         if len(dims) == 3:  # (C, H, W): a spatial axis the profile fixes is that size, not -1
             dims[1] = dims[1] if dims[1] > 0 else height
             dims[2] = dims[2] if dims[2] > 0 else width
         dims = tuple(dims)
-        (inputs if item["mode"] == "input" else outputs).append(TensorConfig(item["name"], dtype, dims))
+        (inputs if item["mode"] == "input" else outputs).append(
+            TensorConfig(item["name"], dtype, dims)
+        )
     return inputs, outputs, int(profile["batch"][2])
 
 
-def _with_shapes(tensors: list[TensorConfig], record: ModelRecord, height: int, width: int) -> list[TensorConfig]:
+def _with_shapes(
+    tensors: list[TensorConfig], record: ModelRecord, height: int, width: int
+) -> list[TensorConfig]:
     """Engine I/O dims completed from the model record where the engine left the channel axis dynamic:
     hsi (bands, H, W), x (C, H, W), logits (classes, H, W)."""
-    channels = {"hsi": record.hsi_bands, "x": record.x_channels,
-                "logits": record.config.get("classes") or len(record.class_names) or None}
+    channels = {
+        "hsi": record.hsi_bands,
+        "x": record.x_channels,
+        "logits": record.config.get("classes") or len(record.class_names) or None,
+    }
     fixed = []
     for tensor in tensors:
         if tensor.dims and tensor.dims[0] > 0:
-            fixed.append(TensorConfig(tensor.name, tensor.data_type, (tensor.dims[0], height, width)))
+            fixed.append(
+                TensorConfig(tensor.name, tensor.data_type, (tensor.dims[0], height, width))
+            )
             continue
         count = channels.get(tensor.name)
         if count is None:
-            raise RepositoryError(f"engine tensor {tensor.name}: channel count unknown (model record has hsi_bands="
-                                  f"{record.hsi_bands}, x_channels={record.x_channels}); expected hsi, x and logits")
+            raise RepositoryError(
+                f"engine tensor {tensor.name}: channel count unknown (model record has hsi_bands="
+                f"{record.hsi_bands}, x_channels={record.x_channels}); expected hsi, x and logits"
+            )
         fixed.append(TensorConfig(tensor.name, tensor.data_type, (int(count), height, width)))
     return fixed
 
@@ -122,11 +143,15 @@ class RepositoryPlan:
     overwrite: bool = False
 
 
-def _write_model(repository: Path, folder: str, files: dict[str, Path | str], overwrite: bool) -> Path:
+def _write_model(
+    repository: Path, folder: str, files: dict[str, Path | str], overwrite: bool
+) -> Path:
     """Write ``files`` ({relative path: source file or text}) into ``repository/folder`` atomically."""
     final = repository / folder
     if final.exists() and not overwrite:
-        raise RepositoryError(f"model folder {final}: got an existing folder, expected a new name (or --overwrite)")
+        raise RepositoryError(
+            f"model folder {final}: got an existing folder, expected a new name (or --overwrite)"
+        )
     temp = Path(tempfile.mkdtemp(prefix=f".{folder}.", dir=repository))
     try:
         for relative, source in files.items():
@@ -155,7 +180,9 @@ def write_repository(plan: RepositoryPlan) -> dict:
 
     repository = plan.repository
     if not repository.is_dir():
-        raise RepositoryError(f"repository {repository}: got no such folder, expected an existing folder")
+        raise RepositoryError(
+            f"repository {repository}: got no such folder, expected an existing folder"
+        )
     if plan.onnx_path is None and plan.engine_path is None:
         raise RepositoryError("sources: got neither --onnx nor --engine, expected at least one")
     root = (plan.server_root or str(repository.resolve())).rstrip("/")
@@ -167,25 +194,47 @@ def write_repository(plan: RepositoryPlan) -> dict:
         inputs, outputs, static_batch = onnx_tensors(model)
         max_batch = static_batch or plan.max_batch_size
         if static_batch and plan.max_batch_size and plan.max_batch_size != static_batch:
-            raise RepositoryError(f"--max-batch: got {plan.max_batch_size}, but the graph fixes the batch at {static_batch}")
+            raise RepositoryError(
+                f"--max-batch: got {plan.max_batch_size}, but the graph fixes the batch at {static_batch}"
+            )
         canonical = any(node.domain == "ai.comix" for node in model.graph.node)
         op_library = None
         if canonical:
             if plan.ort_library is None:
-                raise RepositoryError("the ONNX graph has ai.comix nodes: got no ONNX Runtime op library, expected "
-                                      "libcomix_ort_dcn.so (comix plugins build), or export with --portable")
+                raise RepositoryError(
+                    "the ONNX graph has ai.comix nodes: got no ONNX Runtime op library, expected "
+                    "libcomix_ort_dcn.so (comix plugins build), or export with --portable"
+                )
             libraries[plan.ort_library.name] = plan.ort_library
             op_library = f"{root}/{PLUGIN_FOLDER}/{plan.ort_library.name}"
-        config = ModelConfig(name=plan.name + ONNX_SUFFIX, backend="onnxruntime", max_batch_size=max_batch,
-                             inputs=inputs, outputs=outputs,
-                             preferred_batch_sizes=[plan.preferred_batch_size or max_batch],
-                             max_queue_delay_us=plan.max_queue_delay_us, instance_count=plan.instances,
-                             instance_kind=plan.onnx_kind, gpus=list(plan.gpus), op_library=op_library,
-                             parameters={"comix.model_name": record.model_name, "comix.graph_kind": record.graph_kind})
-        _write_model(repository, config.name, {"config.pbtxt": config_text(config), "1/model.onnx": plan.onnx_path},
-                     plan.overwrite)
-        summary["models"][config.name] = {"source": str(plan.onnx_path), "sha256": file_sha256(plan.onnx_path),
-                                          "record": json.loads(record.to_json())}
+        config = ModelConfig(
+            name=plan.name + ONNX_SUFFIX,
+            backend="onnxruntime",
+            max_batch_size=max_batch,
+            inputs=inputs,
+            outputs=outputs,
+            preferred_batch_sizes=[plan.preferred_batch_size or max_batch],
+            max_queue_delay_us=plan.max_queue_delay_us,
+            instance_count=plan.instances,
+            instance_kind=plan.onnx_kind,
+            gpus=list(plan.gpus),
+            op_library=op_library,
+            parameters={
+                "comix.model_name": record.model_name,
+                "comix.graph_kind": record.graph_kind,
+            },
+        )
+        _write_model(
+            repository,
+            config.name,
+            {"config.pbtxt": config_text(config), "1/model.onnx": plan.onnx_path},
+            plan.overwrite,
+        )
+        summary["models"][config.name] = {
+            "source": str(plan.onnx_path),
+            "sha256": file_sha256(plan.onnx_path),
+            "record": json.loads(record.to_json()),
+        }
     if plan.engine_path is not None:
         from comix.tensorrt.engine_record import read_engine_record, record_path
 
@@ -193,35 +242,72 @@ def write_repository(plan: RepositoryPlan) -> dict:
         inputs, outputs, max_batch = engine_tensors(facts)
         height = inputs[0].dims[1]
         width = inputs[0].dims[2]
-        inputs, outputs = _with_shapes(inputs, record, height, width), _with_shapes(outputs, record, height, width)
+        inputs, outputs = (
+            _with_shapes(inputs, record, height, width),
+            _with_shapes(outputs, record, height, width),
+        )
         if plan.trt_library is None:
-            raise RepositoryError("the engine needs our TensorRT plugin library: got none, expected "
-                                  "libcomix_trt_plugins.so (the one the engine was built with)")
+            raise RepositoryError(
+                "the engine needs our TensorRT plugin library: got none, expected "
+                "libcomix_trt_plugins.so (the one the engine was built with)"
+            )
         libraries[plan.trt_library.name] = plan.trt_library
-        config = ModelConfig(name=plan.name + TRT_SUFFIX, backend="tensorrt", max_batch_size=max_batch, inputs=inputs,
-                             outputs=outputs, preferred_batch_sizes=[plan.preferred_batch_size or max_batch],
-                             max_queue_delay_us=plan.max_queue_delay_us, instance_count=plan.instances,
-                             instance_kind="gpu", gpus=list(plan.gpus),
-                             parameters={"comix.model_name": record.model_name,
-                                         "comix.tensorrt_version": facts.tensorrt_version})
-        _write_model(repository, config.name, {"config.pbtxt": config_text(config), "1/model.plan": plan.engine_path,
-                                               "1/model.plan.json": record_path(plan.engine_path)}, plan.overwrite)
-        summary["models"][config.name] = {"source": str(plan.engine_path), "sha256": file_sha256(plan.engine_path),
-                                          "tensorrt_version": facts.tensorrt_version, "gpu": facts.gpu}
+        config = ModelConfig(
+            name=plan.name + TRT_SUFFIX,
+            backend="tensorrt",
+            max_batch_size=max_batch,
+            inputs=inputs,
+            outputs=outputs,
+            preferred_batch_sizes=[plan.preferred_batch_size or max_batch],
+            max_queue_delay_us=plan.max_queue_delay_us,
+            instance_count=plan.instances,
+            instance_kind="gpu",
+            gpus=list(plan.gpus),
+            parameters={
+                "comix.model_name": record.model_name,
+                "comix.tensorrt_version": facts.tensorrt_version,
+            },
+        )
+        _write_model(
+            repository,
+            config.name,
+            {
+                "config.pbtxt": config_text(config),
+                "1/model.plan": plan.engine_path,
+                "1/model.plan.json": record_path(plan.engine_path),
+            },
+            plan.overwrite,
+        )
+        summary["models"][config.name] = {
+            "source": str(plan.engine_path),
+            "sha256": file_sha256(plan.engine_path),
+            "tensorrt_version": facts.tensorrt_version,
+            "gpu": facts.gpu,
+        }
     if libraries:
         (repository / PLUGIN_FOLDER).mkdir(exist_ok=True)
         for name, source in libraries.items():
-            with tempfile.NamedTemporaryFile(dir=repository / PLUGIN_FOLDER, delete=False) as handle:
+            with tempfile.NamedTemporaryFile(
+                dir=repository / PLUGIN_FOLDER, delete=False
+            ) as handle:
                 shutil.copyfileobj(open(source, "rb"), handle)
             os.replace(handle.name, repository / PLUGIN_FOLDER / name)
-    summary["server_commands"] = server_commands(repository, root, plan.trt_library.name if plan.engine_path else None)
+    summary["server_commands"] = server_commands(
+        repository, root, plan.trt_library.name if plan.engine_path else None
+    )
     write_text_atomic(repository / "comix_repository.json", json.dumps(summary, indent=2))
     return summary
 
 
 def server_commands(repository: Path, root: str, trt_library: str | None) -> list[str]:
     """``tritonserver`` command lines for this repository (inside NVIDIA's Triton container)."""
-    plugin = f" --backend-config=tensorrt,plugins={root}/{PLUGIN_FOLDER}/{trt_library}" if trt_library else ""
-    return [f"docker run --gpus all --rm -p8000:8000 -p8001:8001 -p8002:8002 -v {repository.resolve()}:{root} "
-            f"nvcr.io/nvidia/tritonserver:<yy.mm>-py3 tritonserver --model-repository={root}{plugin}",
-            f"tritonserver --model-repository={root}{plugin}"]
+    plugin = (
+        f" --backend-config=tensorrt,plugins={root}/{PLUGIN_FOLDER}/{trt_library}"
+        if trt_library
+        else ""
+    )
+    return [
+        f"docker run --gpus all --rm -p8000:8000 -p8001:8001 -p8002:8002 -v {repository.resolve()}:{root} "
+        f"nvcr.io/nvidia/tritonserver:<yy.mm>-py3 tritonserver --model-repository={root}{plugin}",
+        f"tritonserver --model-repository={root}{plugin}",
+    ]

@@ -9,11 +9,9 @@ it sees. The kernels are plugins/cuda/src/*.cu, shared with the TensorRT plugin.
 
 from __future__ import annotations
 
-from setuptools import setup
-
-from torch.utils.cpp_extension import BuildExtension, CUDAExtension
-
 from build_config import extension_kwargs
+from setuptools import setup
+from torch.utils.cpp_extension import BuildExtension, CUDAExtension
 
 setup(
     name="comix_dcn_torch",

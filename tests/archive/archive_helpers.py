@@ -8,10 +8,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
 
-from runtime_helpers import export_tiny, make_scene  # noqa: E402,F401
+from runtime_helpers import export_tiny, make_scene  # noqa: F401
 
-from comix.data.geotiff_io import write_geotiff  # noqa: E402
-from comix.data.georef import GeoRef  # noqa: E402
+from comix.data.georef import GeoRef
+from comix.data.geotiff_io import write_geotiff
 
 GEOREF = GeoRef.from_origin(271000.0, 3290000.0, 2.5, 2.5, crs="EPSG:32615")
 CORRUPT = "s2"

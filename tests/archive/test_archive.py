@@ -29,19 +29,28 @@ def test_scene_lists_from_folder_glob_csv_yaml_and_descriptions(tmp_path):
     assert [s.name for s in list_scenes(manifest)] == names
     assert [s.name for s in list_scenes(tmp_path / "a")] == names
     assert [s.name for s in list_scenes(str(tmp_path / "a" / "*_hsi.tif"))] == names
-    (tmp_path / "m.yaml").write_text("scenes:\n  - {name: one, hsi: a/s0_hsi.tif, x: [a/s0_x.tif], nodata: -9999}\n")
+    (tmp_path / "m.yaml").write_text(
+        "scenes:\n  - {name: one, hsi: a/s0_hsi.tif, x: [a/s0_x.tif], nodata: -9999}\n"
+    )
     spec = list_scenes(tmp_path / "m.yaml")[0]
-    assert spec.name == "one" and spec.nodata == -9999 and spec.x[0].path == str(tmp_path / "a" / "s0_x.tif")
+    assert (
+        spec.name == "one"
+        and spec.nodata == -9999
+        and spec.x[0].path == str(tmp_path / "a" / "s0_x.tif")
+    )
     make_scene_folder(tmp_path / "b" / "city", height=32, width=32, fmt="envi")
     described = list_scenes(tmp_path / "b")
     assert len(described) == 1 and described[0].hsi.path.endswith("hsi.img.hdr")
 
 
-@pytest.mark.parametrize("content,message", [
-    ("name,hsi\na,b.tif\n", "expected 'hsi' and 'x'"),
-    ("name,hsi,x\na,a.tif,b.tif\na,c.tif,d.tif\n", "appear more than once"),
-    ("name,hsi,x\n", "got no scenes"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("name,hsi\na,b.tif\n", "expected 'hsi' and 'x'"),
+        ("name,hsi,x\na,a.tif,b.tif\na,c.tif,d.tif\n", "appear more than once"),
+        ("name,hsi,x\n", "got no scenes"),
+    ],
+)
 def test_bad_manifests_are_one_sentence(tmp_path, content, message):
     (tmp_path / "m.csv").write_text(content)
     with pytest.raises(SceneListError, match=message):
@@ -50,7 +59,9 @@ def test_bad_manifests_are_one_sentence(tmp_path, content, message):
 
 def test_a_bad_scene_is_reported_and_the_run_goes_on_then_resumes(tiny_onnx, archive, tmp_path):
     out = tmp_path / "out"
-    result = _invoke("infer", tiny_onnx, "--scenes", archive, "-o", out, "--tile", 24, "--overlap", 8, "--quiet")
+    result = _invoke(
+        "infer", tiny_onnx, "--scenes", archive, "-o", out, "--tile", 24, "--overlap", 8, "--quiet"
+    )
     assert result.exit_code == 1, result.output
     text = " ".join(result.output.split())
     assert f"1 of 5 scenes failed: {CORRUPT}: " in text and "truncated or corrupt" in text
@@ -65,7 +76,9 @@ def test_a_bad_scene_is_reported_and_the_run_goes_on_then_resumes(tiny_onnx, arc
     assert not list(out.glob(f"{CORRUPT}*")) and not list(out.glob(".*.tif"))
     stamps = {name: marker_path(out, name).stat().st_mtime_ns for name in GOOD}
     # rerun: the finished scenes are skipped, the bad one is tried again (and fails again)
-    result = _invoke("infer", tiny_onnx, "--scenes", archive, "-o", out, "--tile", 24, "--overlap", 8, "--quiet")
+    result = _invoke(
+        "infer", tiny_onnx, "--scenes", archive, "-o", out, "--tile", 24, "--overlap", 8, "--quiet"
+    )
     assert result.exit_code == 1
     summary = json.loads((out / "run_summary.json").read_text())
     assert summary["scenes"]["skipped"] == 4 and summary["scenes"]["done"] == 0
@@ -92,7 +105,11 @@ def test_interrupted_changed_and_incomplete_scenes_are_redone(tiny_onnx, archive
 def test_fail_fast_stops_at_the_bad_scene(tiny_onnx, archive, tmp_path):
     scenes = list_scenes(archive)
     with pytest.raises(ValueError, match="truncated or corrupt"):
-        run_archive(scenes, tmp_path / "out", ArchiveOptions(model=str(tiny_onnx), tile=24, overlap=8, fail_fast=True))
+        run_archive(
+            scenes,
+            tmp_path / "out",
+            ArchiveOptions(model=str(tiny_onnx), tile=24, overlap=8, fail_fast=True),
+        )
     summary = json.loads((tmp_path / "out" / "run_summary.json").read_text())
     assert summary["scenes"]["done"] == 2 and summary["scenes"]["pending"] == 3
 
@@ -105,7 +122,9 @@ def test_one_run_per_output_folder(tmp_path):
 
 
 def test_cli_refuses_mixed_and_missing_scene_options(tiny_onnx, archive, tmp_path):
-    result = _invoke("infer", tiny_onnx, "--scenes", archive, "--hsi", "a.tif", "-o", tmp_path / "o")
+    result = _invoke(
+        "infer", tiny_onnx, "--scenes", archive, "--hsi", "a.tif", "-o", tmp_path / "o"
+    )
     assert result.exit_code == 2 and "expected either one scene" in " ".join(result.output.split())
     result = _invoke("infer", tiny_onnx, "--hsi", "a.tif", "-o", tmp_path / "o.tif")
     assert result.exit_code == 2 and "expected --hsi and --x" in " ".join(result.output.split())

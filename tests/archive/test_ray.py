@@ -40,10 +40,23 @@ def ray_head(tmp_path_factory):
     previous = os.environ.get("RAY_AUTH_MODE")
     os.environ["RAY_AUTH_MODE"] = "disabled"
     ray_cli = Path(sys.executable).with_name("ray")
-    head = subprocess.Popen([str(ray_cli), "start", "--head", f"--port={port}", "--num-cpus=2", "--block",
-                             "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={folder}",
-                             "--object-store-memory=100000000"], stdout=subprocess.DEVNULL,
-                            stderr=open(folder / "head.log", "wb"), start_new_session=True)
+    head = subprocess.Popen(
+        [
+            str(ray_cli),
+            "start",
+            "--head",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--block",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--temp-dir={folder}",
+            "--object-store-memory=100000000",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "head.log", "wb"),
+        start_new_session=True,
+    )
     address = f"127.0.0.1:{port}"
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -51,10 +64,14 @@ def ray_head(tmp_path_factory):
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 break
         if head.poll() is not None:
-            pytest.fail(f"ray start exited {head.returncode}: {(folder / 'head.log').read_text()[-2000:]}")
+            pytest.fail(
+                f"ray start exited {head.returncode}: {(folder / 'head.log').read_text()[-2000:]}"
+            )
         time.sleep(0.5)
     yield address
-    os.killpg(head.pid, signal.SIGTERM)  # the head we started, its raylet and workers (one process group)
+    os.killpg(
+        head.pid, signal.SIGTERM
+    )  # the head we started, its raylet and workers (one process group)
     try:
         head.wait(30)
     except subprocess.TimeoutExpired:
@@ -72,11 +89,33 @@ def _products(folder: Path, name: str) -> dict:
 def test_ray_matches_sequential_and_resumes_after_a_kill(tiny_onnx, ray_head, tmp_path):
     manifest = write_archive(tmp_path / "archive", size=(150, 160))
     sequential = tmp_path / "sequential"
-    run_archive(list_scenes(manifest), sequential, ArchiveOptions(model=str(tiny_onnx), tile=24, overlap=8))
+    run_archive(
+        list_scenes(manifest), sequential, ArchiveOptions(model=str(tiny_onnx), tile=24, overlap=8)
+    )
     out = tmp_path / "ray"
-    command = [*COMIX, "infer", str(tiny_onnx), "--scenes", str(manifest), "-o", str(out), "--tile", "24",
-               "--overlap", "8", "--engine", "ray", "--ray-address", ray_head, "--workers", "1", "--quiet"]
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    command = [
+        *COMIX,
+        "infer",
+        str(tiny_onnx),
+        "--scenes",
+        str(manifest),
+        "-o",
+        str(out),
+        "--tile",
+        "24",
+        "--overlap",
+        "8",
+        "--engine",
+        "ray",
+        "--ray-address",
+        ray_head,
+        "--workers",
+        "1",
+        "--quiet",
+    ]
+    first = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.time() + 240
     while not marker_path(out, "s0").is_file() and first.poll() is None and time.time() < deadline:
         time.sleep(0.05)
@@ -92,8 +131,12 @@ def test_ray_matches_sequential_and_resumes_after_a_kill(tiny_onnx, ray_head, tm
     assert f"1 of 5 scenes failed: {CORRUPT}: " in report and "truncated or corrupt" in report
     summary = json.loads((out / "run_summary.json").read_text())
     assert summary["engine"] == "ray" and summary["scenes"]["failed"] == 1
-    assert summary["scenes"]["skipped"] == len(done_before) and summary["scenes"]["done"] == 4 - len(done_before)
-    assert {name: marker_path(out, name).stat().st_mtime_ns for name in done_before} == stamps, "not redone"
+    assert summary["scenes"]["skipped"] == len(done_before) and summary["scenes"][
+        "done"
+    ] == 4 - len(done_before)
+    assert {name: marker_path(out, name).stat().st_mtime_ns for name in done_before} == stamps, (
+        "not redone"
+    )
     for name in GOOD:
         assert _products(out, name) == _products(sequential, name), name
     assert not [p for p in out.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]
@@ -106,9 +149,13 @@ def test_one_scene_split_into_tiles_over_ray_workers(tiny_onnx, ray_head, tmp_pa
     run_archive(scenes, tmp_path / "sequential", options)
     ray.init(address=ray_head, log_to_driver=False)
     try:
-        summary = run_archive(scenes, tmp_path / "ray", options, engine="ray", distribute="tiles", workers=2)
+        summary = run_archive(
+            scenes, tmp_path / "ray", options, engine="ray", distribute="tiles", workers=2
+        )
     finally:
         ray.shutdown()
     assert summary["scenes"]["done"] == 1
-    np.testing.assert_array_equal(np.load(tmp_path / "ray" / "s1.npy"), np.load(tmp_path / "sequential" / "s1.npy"))
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "ray" / "s1.npy"), np.load(tmp_path / "sequential" / "s1.npy")
+    )
     assert _products(tmp_path / "ray", "s1") == _products(tmp_path / "sequential", "s1")

@@ -43,8 +43,15 @@ def make_scene(seed: int = 0, bands: int = BANDS, unlabelled: bool = False) -> S
         train, test = np.zeros_like(labels, bool), np.zeros_like(labels, bool)
     else:
         train, test = stratified_split(labels, 0.3, None, seed)
-    return Scene(hsi=hsi.astype(np.float32), x=x.astype(np.float32), labels=labels, class_names=CLASS_NAMES,
-                 train_mask=train, test_mask=test, name=f"calibration_test_{seed}")
+    return Scene(
+        hsi=hsi.astype(np.float32),
+        x=x.astype(np.float32),
+        labels=labels,
+        class_names=CLASS_NAMES,
+        train_mask=train,
+        test_mask=test,
+        name=f"calibration_test_{seed}",
+    )
 
 
 def write_dataset(folder: Path, **kwargs) -> Path:
@@ -72,10 +79,20 @@ def train_tiny(scene: Scene, steps: int = 40, seed: int = 0) -> TinyHsiXNet:
 
 
 def export(net: TinyHsiXNet, path: Path, portable: bool) -> Path:
-    sample = (torch.randn(2, net.bands, 23, 29) * 1000 + 2000, torch.randn(2, net.x_channels, 23, 29) + 100)
-    model = TorchOnnxExporter(["hsi", "x"], ["logits"], dynamic_axes=DYNAMIC, portable=portable)(net, sample)
+    sample = (
+        torch.randn(2, net.bands, 23, 29) * 1000 + 2000,
+        torch.randn(2, net.x_channels, 23, 29) + 100,
+    )
+    model = TorchOnnxExporter(["hsi", "x"], ["logits"], dynamic_axes=DYNAMIC, portable=portable)(
+        net, sample
+    )
     model = Simplify()(FoldBatchNorm()(model))
-    ModelRecord(model_name="tiny", class_names=list(CLASS_NAMES), hsi_bands=net.bands, x_channels=net.x_channels,
-                graph_kind="portable" if portable else "canonical").write_onnx(model)
+    ModelRecord(
+        model_name="tiny",
+        class_names=list(CLASS_NAMES),
+        hsi_bands=net.bands,
+        x_channels=net.x_channels,
+        graph_kind="portable" if portable else "canonical",
+    ).write_onnx(model)
     onnx.save(model, str(path))
     return path

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from calibration_helpers import export, make_scene, train_tiny, write_dataset
+
 from comix.runtime import find_custom_op_library
 
 
@@ -27,14 +27,20 @@ def trained_net():
 
 @pytest.fixture(scope="session")
 def portable_model(trained_net, tmp_path_factory):
-    return export(trained_net, tmp_path_factory.mktemp("models") / "tiny_portable.onnx", portable=True)
+    return export(
+        trained_net, tmp_path_factory.mktemp("models") / "tiny_portable.onnx", portable=True
+    )
 
 
 @pytest.fixture(scope="session")
 def canonical_model(trained_net, tmp_path_factory):
     if find_custom_op_library() is None:
-        pytest.skip("the canonical graph needs the ONNX Runtime custom-op library (python plugins/build.py)")
-    return export(trained_net, tmp_path_factory.mktemp("models") / "tiny_canonical.onnx", portable=False)
+        pytest.skip(
+            "the canonical graph needs the ONNX Runtime custom-op library (python plugins/build.py)"
+        )
+    return export(
+        trained_net, tmp_path_factory.mktemp("models") / "tiny_canonical.onnx", portable=False
+    )
 
 
 @pytest.fixture(params=["canonical", "portable"])

@@ -50,27 +50,54 @@ def spectral_layernorm_graph(task: str = "fusion-pansharpen") -> onnx.ModelProto
         helper.make_node("Conv", ["coupled", "w_out"], ["detail"], name="conv_out"),
         helper.make_node("Add", ["ms", "detail"], ["fused"], name="residual"),
     ]
-    initializers = [_constant("w_in", rng.normal(0, 0.5, (4, 4, 1, 1))), _constant("w_pan", rng.normal(0, 0.5, (4, 1, 1, 1))),
-                    _constant("w_out", rng.normal(0, 0.1, (4, 4, 1, 1))), _constant("basis", basis),
-                    _constant("basis_inv", basis / 8), _constant("two", 2.0), _constant("eps", 1e-5)]
-    graph = helper.make_graph(nodes, "toy_ship", [helper.make_tensor_value_info("ms", TensorProto.FLOAT, [1, 4, 8, 8]),
-                                                  helper.make_tensor_value_info("pan", TensorProto.FLOAT, [1, 1, 8, 8])],
-                              [helper.make_tensor_value_info("fused", TensorProto.FLOAT, [1, 4, 8, 8])], initializers)
+    initializers = [
+        _constant("w_in", rng.normal(0, 0.5, (4, 4, 1, 1))),
+        _constant("w_pan", rng.normal(0, 0.5, (4, 1, 1, 1))),
+        _constant("w_out", rng.normal(0, 0.1, (4, 4, 1, 1))),
+        _constant("basis", basis),
+        _constant("basis_inv", basis / 8),
+        _constant("two", 2.0),
+        _constant("eps", 1e-5),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "toy_ship",
+        [
+            helper.make_tensor_value_info("ms", TensorProto.FLOAT, [1, 4, 8, 8]),
+            helper.make_tensor_value_info("pan", TensorProto.FLOAT, [1, 1, 8, 8]),
+        ],
+        [helper.make_tensor_value_info("fused", TensorProto.FLOAT, [1, 4, 8, 8])],
+        initializers,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
-    ModelRecord(model_name="toy_ship", task=task, config={"primary_channels": 4, "data_range": 2047.0},
-                hsi_bands=4, x_channels=1).write_onnx(model)
+    ModelRecord(
+        model_name="toy_ship",
+        task=task,
+        config={"primary_channels": 4, "data_range": 2047.0},
+        hsi_bands=4,
+        x_channels=1,
+    ).write_onnx(model)
     return model
 
 
 def overflowing_chain() -> onnx.ModelProto:
     """``x * 300 * 300 / 90000``: the intermediate (~9e4 x |x|) passes FP16's 65 504; the result is x."""
-    nodes = [helper.make_node("Mul", ["x", "k"], ["a"], name="up1"), helper.make_node("Mul", ["a", "k"], ["b"], name="up2"),
-             helper.make_node("Div", ["b", "k2"], ["c"], name="down"),
-             helper.make_node("Relu", ["c"], ["y"], name="relu")]
-    graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4]),
-                                               helper.make_tensor_value_info("g", TensorProto.FLOAT, [1, 1, 4, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 4, 4])],
-                              [_constant("k", 300.0), _constant("k2", 90000.0)])
+    nodes = [
+        helper.make_node("Mul", ["x", "k"], ["a"], name="up1"),
+        helper.make_node("Mul", ["a", "k"], ["b"], name="up2"),
+        helper.make_node("Div", ["b", "k2"], ["c"], name="down"),
+        helper.make_node("Relu", ["c"], ["y"], name="relu"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "chain",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4]),
+            helper.make_tensor_value_info("g", TensorProto.FLOAT, [1, 1, 4, 4]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 4, 4])],
+        [_constant("k", 300.0), _constant("k2", 90000.0)],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
 
 
@@ -85,6 +112,9 @@ def export_tiny_ship(folder: Path, variant: str, lowering: str, tile: int) -> Pa
     model = tiny_ship(variant, data_range=2047.0 if variant == "ship_pansharpen" else 1.0)
     save_checkpoint(model, folder / f"{variant}_checkpoint", variant=variant)
     output = folder / f"{variant}_{lowering}.onnx"
-    export_fusion_checkpoint(folder / f"{variant}_checkpoint", output,
-                             FusionExportOptions(lowering=lowering, dynamic=False, tile=(tile, tile), validate=False))
+    export_fusion_checkpoint(
+        folder / f"{variant}_checkpoint",
+        output,
+        FusionExportOptions(lowering=lowering, dynamic=False, tile=(tile, tile), validate=False),
+    )
     return output

@@ -18,6 +18,7 @@ def bound():
     sys.path.insert(0, str(TOOLS))
     try:
         import int8_bound
+
         yield int8_bound
     finally:
         sys.path.remove(str(TOOLS))
@@ -25,20 +26,36 @@ def bound():
 
 @pytest.mark.parametrize("cin, cout, kernel, spatial", [(8, 4, 3, (9, 7)), (16, 8, 1, (5, 6))])
 def test_the_int8_convolution_is_the_fp32_one_quantised(bound, cin, cout, kernel, spatial):
-    fp32, fp32_feeds, int8, int8_feeds = bound._conv_pair(cin, cout, kernel, spatial, np.random.default_rng(1))
-    run = lambda model, feeds: ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    fp32, fp32_feeds, int8, int8_feeds = bound._conv_pair(
+        cin, cout, kernel, spatial, np.random.default_rng(1)
+    )
+    run = lambda model, feeds: ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(
+        None, feeds
+    )[0]
     reference = run(fp32, fp32_feeds).astype(np.float64)
-    dequantised = (run(int8, int8_feeds).astype(np.float64) - 128) * 0.05  # the graph's output scale / zero point
+    dequantised = (
+        run(int8, int8_feeds).astype(np.float64) - 128
+    ) * 0.05  # the graph's output scale / zero point
     assert dequantised.shape == reference.shape == (1, cout, *spatial)
     inside = np.abs(reference) < 127 * 0.05  # not clipped by the output range
     assert inside.mean() > 0.9
     # output rounding (half a step of 0.05) plus 7-bit weights and 8-bit inputs: a few percent of the peak
-    assert np.max(np.abs(dequantised - reference)[inside]) < 0.025 + 0.05 * np.max(np.abs(reference))
+    assert np.max(np.abs(dequantised - reference)[inside]) < 0.025 + 0.05 * np.max(
+        np.abs(reference)
+    )
 
 
 def test_dcn_multiply_adds_from_the_reported_shapes(bound):
-    node = bound.NodeRun("dcn", "DeformConv3D", 1.0, [[1, 8, 8, 32, 32], [16, 8, 3, 3, 3], [1, 81, 8, 32, 32],
-                                                       [16], [1, 27, 8, 32, 32]])
+    node = bound.NodeRun(
+        "dcn",
+        "DeformConv3D",
+        1.0,
+        [[1, 8, 8, 32, 32], [16, 8, 3, 3, 3], [1, 81, 8, 32, 32], [16], [1, 27, 8, 32, 32]],
+    )
     assert bound.dcn_macs(node) == 16 * 8 * 27 * 8 * 32 * 32
-    flat = bound.NodeRun("dcn2", "DeformConv", 1.0, [[2, 32, 16, 16], [32, 16, 3, 3], [2, 36, 8, 8]])
-    assert bound.dcn_macs(flat) == 32 * 16 * 9 * 8 * 8 * 2  # two groups: Cin/groups in the weight; batch 2
+    flat = bound.NodeRun(
+        "dcn2", "DeformConv", 1.0, [[2, 32, 16, 16], [32, 16, 3, 3], [2, 36, 8, 8]]
+    )
+    assert (
+        bound.dcn_macs(flat) == 32 * 16 * 9 * 8 * 8 * 2
+    )  # two groups: Cin/groups in the weight; batch 2

@@ -27,23 +27,42 @@ def _graph_with(convs: dict[str, int]) -> onnx.ModelProto:
         nodes.append(helper.make_node("Conv", [value, weight.name], [f"y{index}"], name=name))
         value = f"y{index}"
     inits.append(numpy_helper.from_array(np.ones((2, 2), "float32"), "m"))
-    nodes.append(helper.make_node("MatMul", [value, "m"], ["out"], name="ffm.0.attention.qkv[Linear]/node_mm"))
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, None)],
-                              [helper.make_tensor_value_info("out", onnx.TensorProto.FLOAT, None)], inits)
+    nodes.append(
+        helper.make_node(
+            "MatMul", [value, "m"], ["out"], name="ffm.0.attention.qkv[Linear]/node_mm"
+        )
+    )
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("out", onnx.TensorProto.FLOAT, None)],
+        inits,
+    )
     return helper.make_model(graph)
 
 
 def test_groups_are_model_part_times_kind_and_cover_every_quantisable_node_once():
-    model = _graph_with({"hsi_stages.0.0.dcn.offset_conv[Conv3d]/node_a": 5, "hsi_stages.0.0.mlp.fc1[Conv3d]/node_b": 5,
-                         "hsi_stem.band_projection.project[Conv2d]/node_c": 4, "x_stages.0.0.mlp.fc1[Conv2d]/node_d": 4,
-                         "decoder.fuse.1[BatchNorm2d]/node_e": 4})
+    model = _graph_with(
+        {
+            "hsi_stages.0.0.dcn.offset_conv[Conv3d]/node_a": 5,
+            "hsi_stages.0.0.mlp.fc1[Conv3d]/node_b": 5,
+            "hsi_stem.band_projection.project[Conv2d]/node_c": 4,
+            "x_stages.0.0.mlp.fc1[Conv2d]/node_d": 4,
+            "decoder.fuse.1[BatchNorm2d]/node_e": 4,
+        }
+    )
     groups = node_groups(model, CPU)
-    assert groups == {"HSI branch (3-D conv)": ["hsi_stages.0.0.dcn.offset_conv[Conv3d]/node_a",
-                                                "hsi_stages.0.0.mlp.fc1[Conv3d]/node_b"],
-                      "HSI branch (conv)": ["hsi_stem.band_projection.project[Conv2d]/node_c"],
-                      "X branch (conv)": ["x_stages.0.0.mlp.fc1[Conv2d]/node_d"],
-                      "decoder (conv)": ["decoder.fuse.1[BatchNorm2d]/node_e"],
-                      "FFM (matmul)": ["ffm.0.attention.qkv[Linear]/node_mm"]}
+    assert groups == {
+        "HSI branch (3-D conv)": [
+            "hsi_stages.0.0.dcn.offset_conv[Conv3d]/node_a",
+            "hsi_stages.0.0.mlp.fc1[Conv3d]/node_b",
+        ],
+        "HSI branch (conv)": ["hsi_stem.band_projection.project[Conv2d]/node_c"],
+        "X branch (conv)": ["x_stages.0.0.mlp.fc1[Conv2d]/node_d"],
+        "decoder (conv)": ["decoder.fuse.1[BatchNorm2d]/node_e"],
+        "FFM (matmul)": ["ffm.0.attention.qkv[Linear]/node_mm"],
+    }
     members = [name for names in groups.values() for name in names]
     assert sorted(members) == sorted(n.name for n in quantizable_nodes(model, CPU))
     skipped = node_groups(model, CPU, skip={"x_stages.0.0.mlp.fc1[Conv2d]/node_d"})
@@ -76,25 +95,36 @@ def test_greedy_choice_against_a_known_cost_model():
     kept, trials = select_float_groups(groups, build, measure, margin=0.015)
     assert [t.group for t in trials if t.kept_float] == ["slow", "slow too"]
     assert kept == groups["slow"] + groups["slow too"]
-    assert built[0] == [] and built[2] == groups["slow"] + groups["fast"]  # the second trial sees the first choice
+    assert (
+        built[0] == [] and built[2] == groups["slow"] + groups["fast"]
+    )  # the second trial sees the first choice
     assert measured[1] == {"int8": 100.0 + (-5 + 1 + 3), "float": 100.0 + (1 + 3)}
     assert trials[0].int8_ms == pytest.approx(111.0) and trials[0].float_ms == pytest.approx(99.0)
     assert trials[0].ratio == pytest.approx(99.0 / 111.0)
     reasons = float_reasons(trials)
     assert set(reasons) == set(kept)
-    assert "group 'slow'" in reasons["slow/n0"] and "99.0 ms with it float vs 111.0 ms INT8, ratio 0.892" in reasons[
-        "slow/n0"]
+    assert (
+        "group 'slow'" in reasons["slow/n0"]
+        and "99.0 ms with it float vs 111.0 ms INT8, ratio 0.892" in reasons["slow/n0"]
+    )
 
 
 def test_trial_reason_names_the_measurement():
-    trial = SpeedTrial("HSI branch (3-D conv)", ["a"], int8_ms=67.5, float_ms=47.6, ratio=0.7, kept_float=True)
-    assert trial.reason() == ("speed pass: INT8 slower on this CPU (group 'HSI branch (3-D conv)': one tile 47.6 ms "
-                              "with it float vs 67.5 ms INT8, ratio 0.700)")
+    trial = SpeedTrial(
+        "HSI branch (3-D conv)", ["a"], int8_ms=67.5, float_ms=47.6, ratio=0.7, kept_float=True
+    )
+    assert trial.reason() == (
+        "speed pass: INT8 slower on this CPU (group 'HSI branch (3-D conv)': one tile 47.6 ms "
+        "with it float vs 67.5 ms INT8, ratio 0.700)"
+    )
     assert trial.as_dict()["nodes"] == ["a"]
 
 
 def test_paired_ratio_is_the_median_of_per_round_ratios():
     """Load that doubles both times of a round leaves its ratio alone; the ratio of medians would not be 0.5 here."""
-    timed = {"int8": {"times_ms": [10.0, 40.0, 12.0, 50.0, 11.0]}, "float": {"times_ms": [5.0, 20.0, 6.0, 25.0, 30.0]}}
+    timed = {
+        "int8": {"times_ms": [10.0, 40.0, 12.0, 50.0, 11.0]},
+        "float": {"times_ms": [5.0, 20.0, 6.0, 25.0, 30.0]},
+    }
     assert paired_ratio(timed, "float", "int8") == pytest.approx(0.5)
     assert paired_ratio(timed, "int8", "float") == pytest.approx(2.0)

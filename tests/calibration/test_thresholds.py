@@ -32,7 +32,9 @@ def _kl_reference(hist: np.ndarray, i: int, levels: int) -> float:
 
 def test_entropy_threshold_is_the_brute_force_minimum_and_clips_outliers():
     rng = np.random.default_rng(0)
-    values = np.abs(np.concatenate([rng.normal(0, 1, 200_000), [40.0, -55.0]]))  # a few far outliers
+    values = np.abs(
+        np.concatenate([rng.normal(0, 1, 200_000), [40.0, -55.0]])
+    )  # a few far outliers
     bins, width = 512, float(values.max()) / 512
     hist = np.bincount(np.minimum((values / width).astype(int), bins - 1), minlength=bins)
     levels = 64
@@ -61,13 +63,17 @@ def test_percentile_threshold_matches_numpy_percentile_within_one_bin():
     width = float(values.max()) / 4096
     hist = np.bincount(np.minimum((values / width).astype(int), 4095), minlength=4096)
     for q in (99.0, 99.9, 99.99):
-        assert abs(thresholds.percentile_threshold(hist, width, q) - np.percentile(values, q)) <= width
+        assert (
+            abs(thresholds.percentile_threshold(hist, width, q) - np.percentile(values, q)) <= width
+        )
 
 
 def test_histogram_growth_and_merging_keep_every_value():
     rng = np.random.default_rng(3)
     histogram = TensorHistogram(0.0, np.zeros(HISTOGRAM_BINS, dtype=np.int64))
-    batches = [np.abs(rng.normal(0, scale, 10_000)) for scale in (1.0, 3.0, 40.0)]  # range grows 40x
+    batches = [
+        np.abs(rng.normal(0, scale, 10_000)) for scale in (1.0, 3.0, 40.0)
+    ]  # range grows 40x
     for batch in batches:
         histogram.add(batch, float(batch.max()))
     everything = np.concatenate(batches)
@@ -77,4 +83,6 @@ def test_histogram_growth_and_merging_keep_every_value():
     # same counts as a float64 histogram over the final bin edges
     edges = np.arange(histogram.counts.size + 1) * histogram.width
     expected, _ = np.histogram(np.minimum(everything, edges[-1] - histogram.width / 2), edges)
-    assert np.abs(expected - histogram.counts).sum() <= 0.001 * everything.size  # edge rounding only
+    assert (
+        np.abs(expected - histogram.counts).sum() <= 0.001 * everything.size
+    )  # edge rounding only

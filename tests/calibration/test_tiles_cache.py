@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from calibration_helpers import BANDS, make_scene
+
 from comix.calibration.cache import StatisticsCache
 from comix.calibration.errors import CacheCorrupt, CalibrationError
 from comix.calibration.graph import GraphInputs
@@ -27,15 +27,21 @@ def test_tiles_cover_every_class_and_come_only_from_training_pixels():
     rarest = int(np.argmin(counts)) + 1
     assert rarest in tiles.classes[0], "the first tile is centred on the rarest class"
     for (top, left), hsi in zip(tiles.corners, tiles.hsi):
-        np.testing.assert_array_equal(hsi, scene.hsi[:, top:top + 16, left:left + 16])
+        np.testing.assert_array_equal(hsi, scene.hsi[:, top : top + 16, left : left + 16])
     again = calibration_tiles(scene, count=8, tile=16, seed=0)
-    assert again.sha256() == tiles.sha256() and calibration_tiles(scene, 8, 16, seed=1).sha256() != tiles.sha256()
+    assert (
+        again.sha256() == tiles.sha256()
+        and calibration_tiles(scene, 8, 16, seed=1).sha256() != tiles.sha256()
+    )
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("bands", "got 7 HSI bands, expected 12"),
-    ("unlabelled", "got only unlabelled pixels"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("bands", "got 7 HSI bands, expected 12"),
+        ("unlabelled", "got only unlabelled pixels"),
+    ],
+)
 def test_bad_scenes_are_refused_with_one_sentence(case, expected):
     scene = make_scene(bands=7) if case == "bands" else make_scene(unlabelled=True)
     with pytest.raises(CalibrationError, match=expected):
@@ -43,7 +49,9 @@ def test_bad_scenes_are_refused_with_one_sentence(case, expected):
 
 
 def _statistics(value: float = 1.0) -> ActivationStatistics:
-    return ActivationStatistics("max", True, 99.99, 4, {"a": -value}, {"a": 2 * value}, {"a": 2 * value})
+    return ActivationStatistics(
+        "max", True, 99.99, 4, {"a": -value}, {"a": 2 * value}, {"a": 2 * value}
+    )
 
 
 def test_cache_hit_miss_and_corruption(tmp_path):

@@ -12,8 +12,23 @@ runner = CliRunner()
 
 def test_make_scene_then_inspect(tmp_path):
     out = tmp_path / "scene"
-    result = runner.invoke(app, ["make-scene", str(out), "--preset", "trento_like", "--height", "40",
-                                 "--width", "64", "--seed", "2", "--format", "mat"])
+    result = runner.invoke(
+        app,
+        [
+            "make-scene",
+            str(out),
+            "--preset",
+            "trento_like",
+            "--height",
+            "40",
+            "--width",
+            "64",
+            "--seed",
+            "2",
+            "--format",
+            "mat",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (out / "dataset.yaml").is_file() and (out / "hsi.mat").is_file()
     assert not (tmp_path / ".scene.partial").exists()
@@ -44,10 +59,24 @@ def test_inspect_raster_and_errors(tmp_path):
 def test_make_scene_bad_options_leave_nothing(tmp_path):
     out = tmp_path / "scene"
     result = runner.invoke(app, ["make-scene", str(out), "--format", "mat", "--mat-version", "6"])
-    assert result.exit_code == 2 and "got MAT version '6', expected one of ['5', '7.3']" in result.output
+    assert (
+        result.exit_code == 2
+        and "got MAT version '6', expected one of ['5', '7.3']" in result.output
+    )
     # fails inside the generator, after the staging folder was made: that folder is removed again
-    result = runner.invoke(app, ["make-scene", str(out), "--height", "32", "--width", "32",
-                                 "--spectral-source", "houston2013"])
+    result = runner.invoke(
+        app,
+        [
+            "make-scene",
+            str(out),
+            "--height",
+            "32",
+            "--width",
+            "32",
+            "--spectral-source",
+            "houston2013",
+        ],
+    )
     assert result.exit_code == 2 and "needs houston_folder" in result.output
     assert "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []

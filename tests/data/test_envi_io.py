@@ -17,8 +17,13 @@ def _cube() -> np.ndarray:
 @pytest.mark.parametrize("interleave", ["bsq", "bil", "bip"])
 def test_roundtrip_each_interleave(tmp_path, interleave):
     georef = GeoRef.from_origin(664000.0, 5104000.0, 1.0, 1.0, "EPSG:32632")
-    header = write_envi(tmp_path / "cube.img", _cube(), wavelengths_nm=[450.0, 550.0, 650.0], georef=georef,
-                        interleave=interleave)
+    header = write_envi(
+        tmp_path / "cube.img",
+        _cube(),
+        wavelengths_nm=[450.0, 550.0, 650.0],
+        georef=georef,
+        interleave=interleave,
+    )
     for path in (header, tmp_path / "cube.img"):  # either the header or the data file may be named
         array, read_georef, wavelengths = read_envi(path)
         np.testing.assert_array_equal(array, _cube())
@@ -34,7 +39,8 @@ def test_hand_written_big_endian_bil_with_offset_and_microns(tmp_path):
     (tmp_path / "scene.hdr").write_text(
         "ENVI\ndescription = {test\n  file}\nsamples = 4\nlines   = 3\nbands = 2\nheader offset = 16\n"
         "data type = 4\ninterleave = bil\nbyte order = 1\nwavelength units = Micrometers\n"
-        "wavelength = {0.45,\n 0.55}\nmap info = {UTM, 1.5, 1.5, 500001.0, 4000001.0, 2.0, 2.0, 15, North, WGS-84}\n")
+        "wavelength = {0.45,\n 0.55}\nmap info = {UTM, 1.5, 1.5, 500001.0, 4000001.0, 2.0, 2.0, 15, North, WGS-84}\n"
+    )
     array, georef, wavelengths = read_envi(tmp_path / "scene.hdr")
     np.testing.assert_array_equal(array, cube)
     np.testing.assert_allclose(wavelengths, [450.0, 550.0])
@@ -45,9 +51,16 @@ def test_hand_written_big_endian_bil_with_offset_and_microns(tmp_path):
 def test_agrees_with_spectral_package(tmp_path):
     """Cross-check against an independent reader/writer (the `spectral` package) when installed."""
     envi = pytest.importorskip("spectral.io.envi")
-    cube = np.random.default_rng(3).random((5, 7, 4)).astype(np.float32)  # spectral: (rows, cols, bands)
-    envi.save_image(str(tmp_path / "sp.hdr"), cube, interleave="bil", ext=".img",
-                    metadata={"wavelength": [400, 500, 600, 700]})
+    cube = (
+        np.random.default_rng(3).random((5, 7, 4)).astype(np.float32)
+    )  # spectral: (rows, cols, bands)
+    envi.save_image(
+        str(tmp_path / "sp.hdr"),
+        cube,
+        interleave="bil",
+        ext=".img",
+        metadata={"wavelength": [400, 500, 600, 700]},
+    )
     array, _, wavelengths = read_envi(tmp_path / "sp.hdr")
     np.testing.assert_array_equal(array, cube.transpose(2, 0, 1))
     np.testing.assert_allclose(wavelengths, [400, 500, 600, 700])

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from comix.data.errors import DataError
-from comix.data.geotiff_io import read_geotiff, rasterio_available, write_geotiff
 from comix.data.georef import GeoRef
+from comix.data.geotiff_io import rasterio_available, read_geotiff, write_geotiff
 
 GEOREF = GeoRef.from_origin(271460.0, 3290891.0, 2.5, 2.5, "EPSG:26915")
 WAVELENGTHS = np.array([400.5, 500.25, 600.0])
@@ -34,16 +34,20 @@ def test_roundtrip_across_backends(tmp_path, writer, reader):
 
 def test_single_band_without_georef(tmp_path):
     labels = np.array([[0, 1, 2], [3, 0, 1]], dtype=np.uint8)
-    array, georef, wavelengths = read_geotiff(write_geotiff(tmp_path / "gt.tif", labels, backend="tifffile"),
-                                              backend="tifffile")
+    array, georef, wavelengths = read_geotiff(
+        write_geotiff(tmp_path / "gt.tif", labels, backend="tifffile"), backend="tifffile"
+    )
     assert array.shape == (1, 2, 3) and array.dtype == np.uint8
     np.testing.assert_array_equal(array[0], labels)
     assert georef is None and wavelengths is None
 
 
 def test_truncated_and_missing(tmp_path):
-    path = write_geotiff(tmp_path / "big.tif", np.random.default_rng(0).random((4, 64, 64)).astype(np.float32),
-                         backend="tifffile")
+    path = write_geotiff(
+        tmp_path / "big.tif",
+        np.random.default_rng(0).random((4, 64, 64)).astype(np.float32),
+        backend="tifffile",
+    )
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(DataError, match=r"big\.tif"):

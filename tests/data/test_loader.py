@@ -31,11 +31,16 @@ def trento_style(tmp_path):
     scipy.io.savemat(tmp_path / "hsi.mat", {"data": hsi})
     scipy.io.savemat(tmp_path / "lidar.mat", {"data": lidar})
     scipy.io.savemat(tmp_path / "gt.mat", {"mask_test": labels})
-    description = {"name": "mini", "hsi": {"path": "hsi.mat", "key": "data"},
-                   "x": {"path": "lidar.mat", "key": "data"}, "x_channel_names": ["first", "last"],
-                   "labels": {"path": "gt.mat", "key": "mask_test"},
-                   "wavelengths_nm": {"start": 400, "stop": 1000, "count": BANDS},
-                   "classes": ["a", "b", "c"], "split": {"method": "stratified", "train_per_class": 3, "seed": 1}}
+    description = {
+        "name": "mini",
+        "hsi": {"path": "hsi.mat", "key": "data"},
+        "x": {"path": "lidar.mat", "key": "data"},
+        "x_channel_names": ["first", "last"],
+        "labels": {"path": "gt.mat", "key": "mask_test"},
+        "wavelengths_nm": {"start": 400, "stop": 1000, "count": BANDS},
+        "classes": ["a", "b", "c"],
+        "split": {"method": "stratified", "train_per_class": 3, "seed": 1},
+    }
     return tmp_path, description, hsi, lidar, labels
 
 
@@ -72,9 +77,18 @@ def test_muufl_style_minus_one_unlabelled_and_x_list(tmp_path):
     np.save(tmp_path / "dsm.npy", np.zeros((H, W), np.float32))
     np.save(tmp_path / "dtm.npy", np.ones((1, H, W), np.float32))
     np.save(tmp_path / "gt.npy", labels)
-    path = _write(tmp_path, {"hsi": "hsi.npy", "x": ["dsm.npy", {"path": "dtm.npy", "layout": "CHW"}],
-                             "labels": "gt.npy", "classes": ["seven", "eleven"], "label_values": [7, 11],
-                             "unlabelled": -1, "split": {"train_fraction": 0.5}})
+    path = _write(
+        tmp_path,
+        {
+            "hsi": "hsi.npy",
+            "x": ["dsm.npy", {"path": "dtm.npy", "layout": "CHW"}],
+            "labels": "gt.npy",
+            "classes": ["seven", "eleven"],
+            "label_values": [7, 11],
+            "unlabelled": -1,
+            "split": {"train_fraction": 0.5},
+        },
+    )
     scene = load_scene(path)
     assert scene.x.shape == (2, H, W)
     np.testing.assert_array_equal(scene.x[1], 1.0)
@@ -86,10 +100,24 @@ def test_houston_style_label_rasters_as_split(tmp_path):
     train = np.zeros((H, W), np.uint8)
     test = np.zeros((H, W), np.uint8)
     train[0, :3], test[5, :4] = 2, 1
-    for name, array in (("hsi", np.ones((H, W, BANDS))), ("x", np.ones((H, W))), ("tr", train), ("te", test)):
+    for name, array in (
+        ("hsi", np.ones((H, W, BANDS))),
+        ("x", np.ones((H, W))),
+        ("tr", train),
+        ("te", test),
+    ):
         np.save(tmp_path / f"{name}.npy", array)
-    scene = load_scene(_write(tmp_path, {"hsi": "hsi.npy", "x": "x.npy", "classes": ["p", "q"],
-                                         "split": {"train": "tr.npy", "test": "te.npy"}}))
+    scene = load_scene(
+        _write(
+            tmp_path,
+            {
+                "hsi": "hsi.npy",
+                "x": "x.npy",
+                "classes": ["p", "q"],
+                "split": {"train": "tr.npy", "test": "te.npy"},
+            },
+        )
+    )
     np.testing.assert_array_equal(scene.class_counts(), [H * W - 7, 4, 3])
     assert scene.train_mask.sum() == 3 and scene.test_mask.sum() == 4
 
@@ -106,7 +134,9 @@ def test_error_label_values_outside_classes(trento_style):
     bad = np.zeros((H, W), np.uint8)
     bad[0, 0], bad[1, 1] = 9, 1
     scipy.io.savemat(folder / "gt.mat", {"mask_test": bad})
-    with pytest.raises(DataError, match=r"gt\.mat: label values outside the declared classes: 9 \(1 px\)"):
+    with pytest.raises(
+        DataError, match=r"gt\.mat: label values outside the declared classes: 9 \(1 px\)"
+    ):
         load_scene(_write(folder, description))
 
 
@@ -120,14 +150,26 @@ def test_error_missing_key_and_unknown_format(trento_style):
         load_scene(_write(folder, description))
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"classes": []}, r"'classes' is \[\], expected a non-empty list"),
-    ({"split": {"train_fraction": 1.5}}, r"train_fraction' is 1\.5, expected a number in \(0, 1\)"),
-    ({"split": {"train_fraction": 0.1, "train_per_class": 3}}, r"expected exactly one of them"),
-    ({"label_values": [1, 2]}, r"'label_values' has 2 entries, expected one raw value per class \(3\)"),
-    ({"hsi": {"path": "hsi.mat", "layout": "WHC"}}, r"'hsi\.layout' is 'WHC', expected one of"),
-    ({"wavelengths_nm": {"start": 400, "stop": 1000, "count": 5}}, r"5 wavelengths for the 4 bands"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"classes": []}, r"'classes' is \[\], expected a non-empty list"),
+        (
+            {"split": {"train_fraction": 1.5}},
+            r"train_fraction' is 1\.5, expected a number in \(0, 1\)",
+        ),
+        ({"split": {"train_fraction": 0.1, "train_per_class": 3}}, r"expected exactly one of them"),
+        (
+            {"label_values": [1, 2]},
+            r"'label_values' has 2 entries, expected one raw value per class \(3\)",
+        ),
+        ({"hsi": {"path": "hsi.mat", "layout": "WHC"}}, r"'hsi\.layout' is 'WHC', expected one of"),
+        (
+            {"wavelengths_nm": {"start": 400, "stop": 1000, "count": 5}},
+            r"5 wavelengths for the 4 bands",
+        ),
+    ],
+)
 def test_description_errors(trento_style, change, message):
     folder, description, *_ = trento_style
     description.update(change)

@@ -41,11 +41,17 @@ def test_v73_file_written_with_plain_h5py_reads_back_in_matlab_order(tmp_path):
 
 @pytest.mark.parametrize("version", ["5", "7.3"])
 def test_write_mat_roundtrip(tmp_path, version):
-    path = write_mat(tmp_path / f"w{version}.mat", {"data": _cube(), "mask": np.array([[1, 0, 2]], np.uint8)}, version)
+    path = write_mat(
+        tmp_path / f"w{version}.mat",
+        {"data": _cube(), "mask": np.array([[1, 0, 2]], np.uint8)},
+        version,
+    )
     assert mat_version(path) == version
     np.testing.assert_array_equal(read_mat(path, "data"), _cube())
     np.testing.assert_array_equal(read_mat(path, "mask"), [[1, 0, 2]])
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary file left behind"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], (
+        "temporary file left behind"
+    )
 
 
 def test_v5_struct_and_cell_paths(tmp_path):
@@ -74,11 +80,18 @@ def test_v73_struct_path(tmp_path):
 
 @pytest.mark.parametrize("version", ["5", "7.3"])
 def test_missing_key_lists_keys_present(tmp_path, version):
-    path = write_mat(tmp_path / "k.mat", {"data": _cube(), "labels": np.zeros((5, 7), np.uint8)}, version)
+    path = write_mat(
+        tmp_path / "k.mat", {"data": _cube(), "labels": np.zeros((5, 7), np.uint8)}, version
+    )
     with pytest.raises(DataError) as info:
         read_mat(path, "mask_test")
     message = str(info.value)
-    assert "k.mat" in message and "'mask_test'" in message and "data" in message and "labels" in message
+    assert (
+        "k.mat" in message
+        and "'mask_test'" in message
+        and "data" in message
+        and "labels" in message
+    )
 
 
 def test_v73_without_h5py_says_so(tmp_path, monkeypatch):
@@ -90,7 +103,9 @@ def test_v73_without_h5py_says_so(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("version", ["5", "7.3"])
 def test_truncated_file(tmp_path, version):
-    path = write_mat(tmp_path / "t.mat", {"data": np.random.default_rng(0).random((40, 40, 8))}, version)
+    path = write_mat(
+        tmp_path / "t.mat", {"data": np.random.default_rng(0).random((40, 40, 8))}, version
+    )
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match=r"t\.mat.*(truncated|corrupt)"):
@@ -118,7 +133,9 @@ def test_v73_cell_of_arrays(tmp_path):
         refs = handle.create_group("#refs#")
         a = refs.create_dataset("a", data=first.T)
         b = refs.create_dataset("b", data=second.T)
-        cell = handle.create_dataset("lidar", shape=(2, 1), dtype=h5py.ref_dtype)  # MATLAB 1x2 cell, reversed
+        cell = handle.create_dataset(
+            "lidar", shape=(2, 1), dtype=h5py.ref_dtype
+        )  # MATLAB 1x2 cell, reversed
         cell[0, 0], cell[1, 0] = a.ref, b.ref
     np.testing.assert_array_equal(read_mat(path, "lidar[1]"), second)
     np.testing.assert_array_equal(read_mat(path, "lidar[0]"), first)

@@ -22,7 +22,9 @@ def test_npy_and_npz_with_layouts(tmp_path):
 
 def test_npz_missing_key_and_corrupt(tmp_path):
     np.savez(tmp_path / "c.npz", hsi=np.zeros((2, 2)))
-    with pytest.raises(DataError, match=r"c\.npz: no key 'x', expected one of the keys present: \['hsi'\]"):
+    with pytest.raises(
+        DataError, match=r"c\.npz: no key 'x', expected one of the keys present: \['hsi'\]"
+    ):
         read_raster(tmp_path / "c.npz", key="x")
     (tmp_path / "bad.npy").write_bytes(b"\x93NUMPY garbage")
     with pytest.raises(DataError, match=r"bad\.npy.*(truncated|corrupt)"):

@@ -33,12 +33,20 @@ def test_trento_through_a_description(shared_data, tmp_path):
     """Real LiDAR + real labels with a stand-in HSI (the real cube is not available here)."""
     np.save(tmp_path / "hsi_standin.npy", np.zeros((166, 600, 63), np.float32))
     trento = shared_data / "trento"
-    (tmp_path / "trento.yaml").write_text(yaml.safe_dump({
-        "name": "trento", "hsi": {"path": "hsi_standin.npy", "layout": "HWC"},
-        "x": {"path": str(trento / "Italy_lidar.mat"), "key": "data"}, "x_modality": "lidar",
-        "labels": {"path": str(trento / "allgrd.mat"), "key": "mask_test"},
-        "wavelengths_nm": {"start": 402.89, "stop": 989.09, "count": 63},
-        "classes": TRENTO_CLASSES, "split": {"method": "stratified", "train_fraction": 0.1, "seed": 0}}))
+    (tmp_path / "trento.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "trento",
+                "hsi": {"path": "hsi_standin.npy", "layout": "HWC"},
+                "x": {"path": str(trento / "Italy_lidar.mat"), "key": "data"},
+                "x_modality": "lidar",
+                "labels": {"path": str(trento / "allgrd.mat"), "key": "mask_test"},
+                "wavelengths_nm": {"start": 402.89, "stop": 989.09, "count": 63},
+                "classes": TRENTO_CLASSES,
+                "split": {"method": "stratified", "train_fraction": 0.1, "seed": 0},
+            }
+        )
+    )
     scene = load_scene(tmp_path / "trento.yaml")
     assert scene.x.shape == (2, 166, 600) and scene.labels.dtype == np.int64
     np.testing.assert_array_equal(scene.class_counts(), TRENTO_COUNTS)
@@ -51,7 +59,7 @@ def test_houston_pixels(shared_data):
     folder = shared_data / "houston2013_pixels"
     spectra = read_mat(folder / "HSI_TrSet.mat", "HSI_TrSet")
     assert spectra.shape == (2832, 144) and spectra.dtype == np.float64
-    assert 0.0 <= spectra.min() and spectra.max() <= 1.0
+    assert spectra.min() >= 0.0 and spectra.max() <= 1.0
     assert read_mat(folder / "TeLabel.mat", "TeLabel").shape == (12197, 1)
     assert read_mat(folder / "LiDAR_TrSet.mat", "LiDAR_TrSet").shape == (2832, 21)
     per_class = load_houston_pixels(folder)
@@ -63,10 +71,15 @@ def test_houston_pixels(shared_data):
 def test_synthetic_scene_from_real_houston_spectra(shared_data):
     from comix.data.synthetic import houston_like
 
-    generated = houston_like(seed=2, height=64, width=96, spectral_source="houston2013",
-                             houston_folder=str(shared_data / "houston2013_pixels"))
+    generated = houston_like(
+        seed=2,
+        height=64,
+        width=96,
+        spectral_source="houston2013",
+        houston_folder=str(shared_data / "houston2013_pixels"),
+    )
     scene = generated.scene
     assert scene.hsi.shape == (144, 64, 96)
     # band-wise normalised pixels (0-1) times shading/brightness, plus noise
-    assert -0.2 < float(scene.hsi.min()) and float(scene.hsi.max()) < 2.0
+    assert float(scene.hsi.min()) > -0.2 and float(scene.hsi.max()) < 2.0
     assert np.isfinite(scene.hsi).all()

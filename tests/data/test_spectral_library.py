@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from comix.data.synthetic.materials import MATERIALS, build_palette
-from comix.data.synthetic.spectral_library import (earthlib_spectra, gaussian_srf_matrix, houston_wavelengths,
-                                                   load_earthlib, resample_spectra)
+from comix.data.synthetic.spectral_library import (
+    earthlib_spectra,
+    gaussian_srf_matrix,
+    houston_wavelengths,
+    load_earthlib,
+    resample_spectra,
+)
 
 
 def test_srf_preserves_linear_spectra_and_rows_sum_to_one():
@@ -24,7 +29,10 @@ def test_srf_averages_a_narrow_feature():
     source = np.arange(400.0, 601.0, 1.0)
     spike = np.zeros_like(source)
     spike[100] = 1.0  # at 500 nm
-    wide, narrow = (resample_spectra(spike[None], source, np.array([500.0]), fwhm_nm=f)[0, 0] for f in (40.0, 5.0))
+    wide, narrow = (
+        resample_spectra(spike[None], source, np.array([500.0]), fwhm_nm=f)[0, 0]
+        for f in (40.0, 5.0)
+    )
     assert 0.0 < wide < narrow < 1.0
 
 
@@ -39,7 +47,9 @@ def test_earthlib_library_and_categories():
 def test_palette_pools_are_plausible_and_seeded():
     palette = build_palette(houston_wavelengths(), seed=3, members=8)
     assert palette.spectra.shape == (8 * len(MATERIALS), 144)
-    np.testing.assert_array_equal(palette.spectra, build_palette(houston_wavelengths(), seed=3, members=8).spectra)
+    np.testing.assert_array_equal(
+        palette.spectra, build_palette(houston_wavelengths(), seed=3, members=8).spectra
+    )
     red, nir = 65, 90  # ~674 nm and ~793 nm
     grass, water, paved = palette.pool("grass"), palette.pool("water"), palette.pool("paved")
     assert (grass[:, nir] > 3 * grass[:, red]).all()

@@ -34,7 +34,9 @@ def test_non_empty_folder_needs_overwrite(tmp_path):
     out = tmp_path / "scene"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    with pytest.raises(DataError, match=r"got a folder that is not empty, expected an absent or empty folder"):
+    with pytest.raises(
+        DataError, match=r"got a folder that is not empty, expected an absent or empty folder"
+    ):
         with staged_folder(out):
             pytest.fail("the block must not run for a refused output")
     assert (out / "keep.txt").read_text() == "mine" and not staging_path(out).exists()

@@ -7,13 +7,24 @@ import pytest
 
 from comix.data.errors import DataError
 from comix.data.synthetic import houston_like, make_preset, trento_like
-from comix.data.synthetic.urban_layout import COMMERCIAL, HIGHWAY, PARKING, RESIDENTIAL, ROAD, TREES, GRASS, WATER
+from comix.data.synthetic.urban_layout import (
+    COMMERCIAL,
+    GRASS,
+    HIGHWAY,
+    PARKING,
+    RESIDENTIAL,
+    ROAD,
+    TREES,
+    WATER,
+)
 
 
 def test_same_seed_same_arrays_other_seed_differs(small_houston):
     again = houston_like(seed=7, height=96, width=160)
     for name in ("hsi", "x", "labels", "train_mask", "test_mask"):
-        np.testing.assert_array_equal(getattr(again.scene, name), getattr(small_houston.scene, name), err_msg=name)
+        np.testing.assert_array_equal(
+            getattr(again.scene, name), getattr(small_houston.scene, name), err_msg=name
+        )
     other = houston_like(seed=8, height=96, width=160)
     assert not np.array_equal(other.scene.hsi, small_houston.scene.hsi)
 
@@ -87,11 +98,15 @@ def test_cast_shadows_darken(medium_houston):
 
 
 def test_custom_band_list_and_trento_preset():
-    generated = trento_like(seed=1, height=80, width=160, wavelengths_nm=np.array([450.0, 550.0, 650.0, 850.0]))
+    generated = trento_like(
+        seed=1, height=80, width=160, wavelengths_nm=np.array([450.0, 550.0, 650.0, 850.0])
+    )
     scene = generated.scene
     assert scene.hsi.shape == (4, 80, 160) and scene.x.shape == (2, 80, 160)
     assert scene.class_names[0] == "Apple trees" and scene.georef.crs == "EPSG:32632"
-    vegetation = np.isin(generated.dense_labels, (1, 4)) & (generated.scene.x[0] - generated.terrain > 2.0)
+    vegetation = np.isin(generated.dense_labels, (1, 4)) & (
+        generated.scene.x[0] - generated.terrain > 2.0
+    )
     assert vegetation.sum() > 100, "expected orchard or wood crowns in the scene"
     red, nir = scene.hsi[2], scene.hsi[3]
     assert np.median(nir[vegetation] / np.maximum(red[vegetation], 1e-3)) > 3.0
@@ -104,5 +119,7 @@ def test_bad_requests():
         make_preset("paris")
     with pytest.raises(DataError, match=r"got 8x100 pixels, expected at least 16x16"):
         houston_like(height=8, width=100)
-    with pytest.raises(DataError, match=r"x channel 'radar' unknown, expected 'dsm' or 'last_return'"):
+    with pytest.raises(
+        DataError, match=r"x channel 'radar' unknown, expected 'dsm' or 'last_return'"
+    ):
         houston_like(height=16, width=16, x_channels=("dsm", "radar"))

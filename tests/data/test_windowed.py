@@ -8,8 +8,8 @@ import pytest
 
 from comix.data.envi_io import write_envi
 from comix.data.errors import DataError
-from comix.data.geotiff_io import GeoTiffBlockWriter, read_geotiff, write_geotiff
 from comix.data.georef import GeoRef
+from comix.data.geotiff_io import GeoTiffBlockWriter, read_geotiff, write_geotiff
 from comix.data.mat_io import write_mat
 from comix.data.numpy_io import NpyBlockWriter
 from comix.data.raster_io import open_raster
@@ -55,7 +55,17 @@ def _write(fmt: str, folder, cube: np.ndarray):
     return folder / "a.npz", "data", "CHW"
 
 
-FORMATS = ["geotiff", "envi-bsq", "envi-bil", "envi-bip", "npy-HWC", "npy-CHW", "mat-7.3", "mat-5", "npz"]
+FORMATS = [
+    "geotiff",
+    "envi-bsq",
+    "envi-bil",
+    "envi-bip",
+    "npy-HWC",
+    "npy-CHW",
+    "mat-7.3",
+    "mat-5",
+    "npz",
+]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -95,7 +105,9 @@ def test_geotiff_nodata_tag_and_user_value(tmp_path):
         _, valid = raster.read_all()
         np.testing.assert_array_equal(valid, _reference_valid(cube, [-9999.0]))
         assert (~valid).sum() == 11
-    with open_raster(tmp_path / "a.tif", nodata=7.0) as raster:  # a user value adds to the declared one
+    with open_raster(
+        tmp_path / "a.tif", nodata=7.0
+    ) as raster:  # a user value adds to the declared one
         np.testing.assert_array_equal(raster.read_all()[1], _reference_valid(cube, [-9999.0, 7.0]))
 
 
@@ -106,7 +118,10 @@ def test_geotiff_internal_mask_is_honoured(tmp_path):
     mask = np.full(cube.shape[1:], 255, np.uint8)
     mask[:5, :] = 0
     profile = {"driver": "GTiff", "count": 5, "height": 31, "width": 43, "dtype": "float32"}
-    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(tmp_path / "m.tif", "w", **profile) as dataset:
+    with (
+        rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True),
+        rasterio.open(tmp_path / "m.tif", "w", **profile) as dataset,
+    ):
         dataset.write(cube)
         dataset.write_mask(mask)
     with open_raster(tmp_path / "m.tif") as raster:
@@ -122,14 +137,18 @@ def test_envi_data_ignore_value(tmp_path):
     header = write_envi(tmp_path / "a.img", cube, interleave="bil", ignore_value=-32768)
     assert "data ignore value = -32768" in header.read_text()
     with open_raster(header) as raster:
-        assert raster.nodata == (-32768.0,) and raster.nodata_sources == ("ENVI data ignore value -32768",)
+        assert raster.nodata == (-32768.0,) and raster.nodata_sources == (
+            "ENVI data ignore value -32768",
+        )
         _, valid = raster.read(Window(5, 5, 5, 5))
         assert (~valid).sum() == 1 and not valid[2, 3]
 
 
 def test_valid_pixels_on_integer_rasters_ignores_values_they_cannot_hold():
     block = np.array([[[0, 255], [3, 4]]], dtype=np.uint8)
-    np.testing.assert_array_equal(valid_pixels(block, (255.0, -9999.0, 2.5)), [[True, False], [True, True]])
+    np.testing.assert_array_equal(
+        valid_pixels(block, (255.0, -9999.0, 2.5)), [[True, False], [True, True]]
+    )
 
 
 def test_stacked_x_channels_and_grid_mismatch(tmp_path):
@@ -147,7 +166,10 @@ def test_stacked_x_channels_and_grid_mismatch(tmp_path):
 
 def test_window_outside_the_raster_and_corrupt_files_are_clear_errors(tmp_path):
     write_geotiff(tmp_path / "a.tif", _cube())
-    with open_raster(tmp_path / "a.tif") as raster, pytest.raises(DataError, match="not inside the 31 x 43"):
+    with (
+        open_raster(tmp_path / "a.tif") as raster,
+        pytest.raises(DataError, match="not inside the 31 x 43"),
+    ):
         raster.read(Window(30, 0, 2, 5))
     data = (tmp_path / "a.tif").read_bytes()
     (tmp_path / "cut.tif").write_bytes(data[: len(data) // 3])
@@ -162,7 +184,9 @@ def test_block_writers_equal_whole_writes(tmp_path):
     probs[:, :4, :4] = np.nan
     npy = NpyBlockWriter(tmp_path / "c.npy", classes.shape, classes.dtype)
     tif = GeoTiffBlockWriter(tmp_path / "c.tif", 1, 70, 90, np.uint8, GEOREF, nodata=0, block=32)
-    ptif = GeoTiffBlockWriter(tmp_path / "p.tif", 3, 70, 90, np.float32, None, nodata=float("nan"), block=32)
+    ptif = GeoTiffBlockWriter(
+        tmp_path / "p.tif", 3, 70, 90, np.float32, None, nodata=float("nan"), block=32
+    )
     for row in (0, 17, 50):
         end = {0: 17, 17: 50, 50: 70}[row]
         npy.write(row, classes[row:end])
@@ -178,8 +202,14 @@ def test_block_writers_equal_whole_writes(tmp_path):
     import rasterio
 
     with rasterio.open(tmp_path / "c.tif") as dataset:
-        assert dataset.nodata == 0 and dataset.block_shapes[0] == (32, 32) and dataset.compression.value == "DEFLATE"
-    with pytest.raises(DataError, match=r"got block of shape \(3, 4\) at row 2, column 0, expected \(h, w\) inside"):
+        assert (
+            dataset.nodata == 0
+            and dataset.block_shapes[0] == (32, 32)
+            and dataset.compression.value == "DEFLATE"
+        )
+    with pytest.raises(
+        DataError, match=r"got block of shape \(3, 4\) at row 2, column 0, expected \(h, w\) inside"
+    ):
         NpyBlockWriter(tmp_path / "d.npy", (4, 4), np.uint8).write(2, classes[:3, :4])
 
 
@@ -188,11 +218,17 @@ def test_block_writers_take_rectangles_in_any_order(tmp_path):
     rng = np.random.default_rng(4)
     classes = rng.integers(1, 12, (70, 90)).astype(np.uint8)
     probs = rng.random((3, 70, 90)).astype(np.float32)
-    blocks = [(row, col, rows, cols) for col, cols in ((32, 58), (0, 32)) for row, rows in ((0, 17), (17, 53))]
+    blocks = [
+        (row, col, rows, cols)
+        for col, cols in ((32, 58), (0, 32))
+        for row, rows in ((0, 17), (17, 53))
+    ]
     npy = NpyBlockWriter(tmp_path / "c.npy", classes.shape, classes.dtype)
     pnpy = NpyBlockWriter(tmp_path / "p.npy", probs.shape, probs.dtype)
     tif = GeoTiffBlockWriter(tmp_path / "c.tif", 1, 70, 90, np.uint8, GEOREF, nodata=0, block=32)
-    ptif = GeoTiffBlockWriter(tmp_path / "p.tif", 3, 70, 90, np.float32, None, nodata=float("nan"), block=32)
+    ptif = GeoTiffBlockWriter(
+        tmp_path / "p.tif", 3, 70, 90, np.float32, None, nodata=float("nan"), block=32
+    )
     for row, col, rows, cols in blocks:
         piece = (slice(row, row + rows), slice(col, col + cols))
         npy.write(row, classes[piece], col)
@@ -205,5 +241,7 @@ def test_block_writers_take_rectangles_in_any_order(tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), probs)
     np.testing.assert_array_equal(read_geotiff(tmp_path / "c.tif")[0][0], classes)
     np.testing.assert_array_equal(read_geotiff(tmp_path / "p.tif")[0], probs)
-    with pytest.raises(DataError, match=r"got block of shape \(2, 5, 4\) at row 0, column 88, expected \(3, h, w\)"):
+    with pytest.raises(
+        DataError, match=r"got block of shape \(2, 5, 4\) at row 0, column 88, expected \(3, h, w\)"
+    ):
         NpyBlockWriter(tmp_path / "e.npy", probs.shape, np.float32).write(0, probs[:2, :5, :4], 88)

@@ -11,8 +11,10 @@ from comix.data.loader import load_scene
 from comix.data.scene_writer import write_scene
 
 
-@pytest.mark.parametrize("fmt, mat_version", [("geotiff", "5"), ("mat", "5"), ("mat", "7.3"), ("envi", "5"),
-                                              ("npz", "5")])
+@pytest.mark.parametrize(
+    "fmt, mat_version",
+    [("geotiff", "5"), ("mat", "5"), ("mat", "7.3"), ("envi", "5"), ("npz", "5")],
+)
 def test_roundtrip(small_houston, tmp_path, fmt, mat_version):
     scene = small_houston.scene
     description = write_scene(scene, tmp_path / fmt, fmt, mat_version=mat_version)
@@ -20,7 +22,9 @@ def test_roundtrip(small_houston, tmp_path, fmt, mat_version):
     for name in ("hsi", "x", "labels", "train_mask", "test_mask"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(scene, name), err_msg=name)
     np.testing.assert_allclose(loaded.wavelengths_nm, scene.wavelengths_nm, atol=1e-3)
-    assert loaded.class_names == scene.class_names and loaded.x_channel_names == scene.x_channel_names
+    assert (
+        loaded.class_names == scene.class_names and loaded.x_channel_names == scene.x_channel_names
+    )
     assert loaded.georef is not None and loaded.georef.crs == scene.georef.crs
     np.testing.assert_allclose(loaded.georef.transform, scene.georef.transform)
     leftovers = [p.name for p in (tmp_path / fmt).iterdir() if p.name.startswith(".")]

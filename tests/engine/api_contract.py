@@ -22,10 +22,18 @@ from pathlib import Path
 
 # variable (or self attribute) name -> binding classes it holds, in comix.tensorrt and the TensorRT backend
 OBJECTS = {
-    "builder": ("Builder",), "network": ("INetworkDefinition",), "parser": ("OnnxParser",),
-    "config": ("IBuilderConfig",), "profile": ("IOptimizationProfile",), "runtime": ("Runtime",),
-    "engine": ("ICudaEngine",), "context": ("IExecutionContext",), "registry": ("IPluginRegistry",),
-    "cache": ("ITimingCache",), "layer": ("ILayer", "IPluginV3Layer", "IPluginV2Layer"), "core": ("IPluginV3OneCore",),
+    "builder": ("Builder",),
+    "network": ("INetworkDefinition",),
+    "parser": ("OnnxParser",),
+    "config": ("IBuilderConfig",),
+    "profile": ("IOptimizationProfile",),
+    "runtime": ("Runtime",),
+    "engine": ("ICudaEngine",),
+    "context": ("IExecutionContext",),
+    "registry": ("IPluginRegistry",),
+    "cache": ("ITimingCache",),
+    "layer": ("ILayer", "IPluginV3Layer", "IPluginV2Layer"),
+    "core": ("IPluginV3OneCore",),
 }
 # names the tensorrt package adds in Python (its __init__.py), not in the bindings
 PYTHON_LEVEL = {"__version__", "nptype", "volume"}
@@ -85,14 +93,24 @@ def _definitions(text: str) -> list[_Definition]:
     for match in _DEFINITION.finditer(text):
         open_angle = match.end() - 1
         close_angle = _matching(text, open_angle, "<", ">")
-        arguments = [a.strip() for a in re.split(r",(?![^<]*>)", text[open_angle + 1:close_angle - 1])]
+        arguments = [
+            a.strip() for a in re.split(r",(?![^<]*>)", text[open_angle + 1 : close_angle - 1])
+        ]
         rest = re.match(r"\s*(\w+)?\s*[({]\s*(\w+)\s*,\s*\"(\w+)\"", text[close_angle:])
         if not rest:
             continue
         end = _statement_end(text, match.start())
-        statement = text[match.start():end]
-        found.append(_Definition(rest.group(3), arguments, rest.group(2), rest.group(1), set(_MEMBER.findall(statement)),
-                                 "export_values" in statement))
+        statement = text[match.start() : end]
+        found.append(
+            _Definition(
+                rest.group(3),
+                arguments,
+                rest.group(2),
+                rest.group(1),
+                set(_MEMBER.findall(statement)),
+                "export_values" in statement,
+            )
+        )
     return found
 
 
@@ -105,8 +123,12 @@ def binding_names(source: Path) -> dict[str, set[str]]:
         file_definitions = _definitions(text)
         variables = {d.variable: d for d in file_definitions if d.variable}
         for variable, definition in variables.items():
-            for use in re.finditer(rf"(?<![\w.]){re.escape(variable)}\s*\.\s*(?:def\w*|value)\s*\(", text):
-                definition.members |= set(_MEMBER.findall(text[use.start() - 1:_statement_end(text, use.start())]))
+            for use in re.finditer(
+                rf"(?<![\w.]){re.escape(variable)}\s*\.\s*(?:def\w*|value)\s*\(", text
+            ):
+                definition.members |= set(
+                    _MEMBER.findall(text[use.start() - 1 : _statement_end(text, use.start())])
+                )
         for definition in file_definitions:
             if definition.export_values and definition.scope in variables:
                 variables[definition.scope].members |= definition.members
@@ -140,19 +162,30 @@ class Use:
 
     @property
     def name(self) -> str:
-        return self.member if self.owner == ("<module>",) else f"{'|'.join(self.owner)}.{self.member}"
+        return (
+            self.member if self.owner == ("<module>",) else f"{'|'.join(self.owner)}.{self.member}"
+        )
 
 
 def _gates(test: ast.expr) -> set[str]:
     """Feature names of ``caps.<feature>`` attributes in an ``if`` test (any depth, ``and`` chains)."""
-    return {node.attr for node in ast.walk(test)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "caps"}
+    return {
+        node.attr
+        for node in ast.walk(test)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "caps"
+    }
 
 
 def _object(node: ast.expr) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    ):
         return node.attr
     return None
 
@@ -176,25 +209,48 @@ def engine_uses(paths: list[Path]) -> list[Use]:
         for node in ast.walk(tree):
             where = f"{path.name}:{getattr(node, 'lineno', 0)}"
             feature = next(iter(sorted(gates.get(id(node), set()))), None)
-            if isinstance(node, ast.Attribute) and node.attr.startswith("__") and node.attr != "__version__":
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("__")
+                and node.attr != "__version__"
+            ):
                 continue  # Python's own (__class__, __init__ of a subclassed interface)
             if isinstance(node, ast.Attribute):
                 base = node.value
                 if isinstance(base, ast.Name) and base.id == "trt":
                     uses.append(Use(("<module>",), node.attr, where, feature))
-                elif isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.value.id == "trt":
+                elif (
+                    isinstance(base, ast.Attribute)
+                    and isinstance(base.value, ast.Name)
+                    and base.value.id == "trt"
+                ):
                     uses.append(Use((base.attr,), node.attr, where, feature))
-                elif _object(base) in OBJECTS and not (isinstance(base, ast.Name) and base.id == "self"):
+                elif _object(base) in OBJECTS and not (
+                    isinstance(base, ast.Name) and base.id == "self"
+                ):
                     uses.append(Use(OBJECTS[_object(base)], node.attr, where, feature))
             elif isinstance(node, ast.ClassDef):
                 for parent in node.bases:
-                    if isinstance(parent, ast.Attribute) and isinstance(parent.value, ast.Name) and parent.value.id == "trt":
+                    if (
+                        isinstance(parent, ast.Attribute)
+                        and isinstance(parent.value, ast.Name)
+                        and parent.value.id == "trt"
+                    ):
                         for item in node.body:
                             if isinstance(item, ast.FunctionDef) and not item.name.startswith("__"):
-                                uses.append(Use((parent.attr,), item.name, f"{path.name}:{item.lineno}", None))
+                                uses.append(
+                                    Use(
+                                        (parent.attr,),
+                                        item.name,
+                                        f"{path.name}:{item.lineno}",
+                                        None,
+                                    )
+                                )
     return uses
 
 
 def missing_uses(uses: list[Use], names: dict[str, set[str]]) -> list[Use]:
     """Uses whose member is absent from every class the owner may be."""
-    return [use for use in uses if not any(use.member in names.get(owner, set()) for owner in use.owner)]
+    return [
+        use for use in uses if not any(use.member in names.get(owner, set()) for owner in use.owner)
+    ]

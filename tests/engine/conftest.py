@@ -22,8 +22,14 @@ def tiny_canonical(tmp_path_factory):
     dynamic = {0: {0: "batch", 2: "height", 3: "width"}, 1: {0: "batch", 2: "height", 3: "width"}}
     sample = (torch.randn(2, BANDS, 23, 29), torch.randn(2, X_CHANNELS, 23, 29))
     model = TorchOnnxExporter(["hsi", "x"], ["logits"], dynamic_axes=dynamic)(net, sample)
-    ModelRecord(model_name="tiny", class_names=["a", "b", "c", "d"], hsi_bands=BANDS, x_channels=X_CHANNELS,
-                training_tile=[48, 64], config={"classes": CLASSES}).write_onnx(model)
+    ModelRecord(
+        model_name="tiny",
+        class_names=["a", "b", "c", "d"],
+        hsi_bands=BANDS,
+        x_channels=X_CHANNELS,
+        training_tile=[48, 64],
+        config={"classes": CLASSES},
+    ).write_onnx(model)
     path = tmp_path_factory.mktemp("trt") / "tiny.onnx"
     onnx.save(model, str(path))
     return path

@@ -22,19 +22,19 @@ def _skip_reason() -> str | None:
         from comix.tensorrt.version import import_tensorrt
 
         import_tensorrt(builder=True)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return f"no TensorRT builder: {str(error)[:160]}"
     try:
         from comix.tensorrt.cuda_memory import open_cuda
 
         open_cuda()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return f"no CUDA GPU: {str(error)[:160]}"
     try:
         from comix.tensorrt.plugin_library import find_plugin_library
 
         find_plugin_library()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return f"no TensorRT plugin library: {str(error)[:160]}"
     return None
 
@@ -53,10 +53,16 @@ def engine(tiny_canonical, tmp_path_factory):
 
     graph = onnx.load(str(tiny_canonical))
     path = tmp_path_factory.mktemp("engine") / "tiny.engine"
-    job = BuildJob(onnx_path=tiny_canonical, engine_path=path, model=graph, record=ModelRecord.read_onnx(graph),
-                   inputs=graph_inputs(graph), profile=EngineProfile(ShapeRange(1, 2, 4), ShapeRange.fixed(48),
-                                                                     ShapeRange.fixed(64)),
-                   options=BuildOptions(timing_cache=path.with_suffix(".cache")), plugin=find_plugin_library())
+    job = BuildJob(
+        onnx_path=tiny_canonical,
+        engine_path=path,
+        model=graph,
+        record=ModelRecord.read_onnx(graph),
+        inputs=graph_inputs(graph),
+        profile=EngineProfile(ShapeRange(1, 2, 4), ShapeRange.fixed(48), ShapeRange.fixed(64)),
+        options=BuildOptions(timing_cache=path.with_suffix(".cache")),
+        plugin=find_plugin_library(),
+    )
     facts = EngineBuilder(job)()
     return path, facts
 
@@ -101,7 +107,9 @@ def test_layer_times_are_the_backend_interface_rows(engine):
 
     backend = TensorRTBackend(engine[0])
     try:
-        rows = backend.layer_times(np.zeros((2, 6, 48, 64), np.float32), np.zeros((2, 1, 48, 64), np.float32), runs=5)
+        rows = backend.layer_times(
+            np.zeros((2, 6, 48, 64), np.float32), np.zeros((2, 1, 48, 64), np.float32), runs=5
+        )
     finally:
         backend.close()
     assert rows and all(r.milliseconds >= 0 and r.calls == 1 for r in rows)

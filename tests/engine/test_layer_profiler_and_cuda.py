@@ -12,13 +12,25 @@ from comix.tensorrt.layer_profiler import summarize
 
 
 def test_summary_is_median_mean_and_share_in_execution_order():
-    samples = {"conv": [1.0, 3.0, 2.0], "DeformConv3D": [4.0, 6.0, 5.0, 100.0], "head": [0.0, 0.0, 0.0]}
+    samples = {
+        "conv": [1.0, 3.0, 2.0],
+        "DeformConv3D": [4.0, 6.0, 5.0, 100.0],
+        "head": [0.0, 0.0, 0.0],
+    }
     rows = summarize(samples)
     assert [r.name for r in rows] == ["conv", "DeformConv3D", "head"]
     conv, dcn, head = rows
     assert (conv.median_ms, conv.mean_ms, conv.runs) == (2.0, 2.0, 3)
-    assert (dcn.median_ms, dcn.mean_ms, dcn.runs) == (5.5, 28.75, 4)  # median of 4 values: (5 + 6) / 2
-    assert conv.share == pytest.approx(2.0 / 7.5) and dcn.share == pytest.approx(5.5 / 7.5) and head.share == 0.0
+    assert (dcn.median_ms, dcn.mean_ms, dcn.runs) == (
+        5.5,
+        28.75,
+        4,
+    )  # median of 4 values: (5 + 6) / 2
+    assert (
+        conv.share == pytest.approx(2.0 / 7.5)
+        and dcn.share == pytest.approx(5.5 / 7.5)
+        and head.share == 0.0
+    )
     assert summarize({"x": [0.0]})[0].share == 0.0
 
 
@@ -27,8 +39,10 @@ def test_layer_timer_is_a_real_tensorrt_profiler():
     """The IProfiler subclass is accepted by TensorRT's bindings (lean runtime) and collects what is reported."""
     try:
         import tensorrt_lean_bindings as trt
-    except Exception as error:  # noqa: BLE001
-        pytest.skip(f"TensorRT lean wheels absent ({type(error).__name__}): pip install -e '.[tensorrt-lean]'")
+    except Exception as error:
+        pytest.skip(
+            f"TensorRT lean wheels absent ({type(error).__name__}): pip install -e '.[tensorrt-lean]'"
+        )
     from comix.tensorrt.layer_profiler import make_layer_timer
 
     timer = make_layer_timer(trt)
@@ -42,7 +56,7 @@ def _has_gpu() -> bool:
     try:
         open_cuda("cuda-python")
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -56,7 +70,9 @@ def test_cuda_python_without_a_driver_says_so():
 
 
 def test_unknown_binding_and_missing_pycuda_are_clear():
-    with pytest.raises(CudaUnavailable, match=r"--cuda: got 'cupy', expected one of \['cuda-python', 'pycuda'\]"):
+    with pytest.raises(
+        CudaUnavailable, match=r"--cuda: got 'cupy', expected one of \['cuda-python', 'pycuda'\]"
+    ):
         open_cuda("cupy")
     if importlib.util.find_spec("pycuda") is None:
         with pytest.raises(CudaUnavailable, match="pycuda: cannot import"):

@@ -5,10 +5,21 @@ from __future__ import annotations
 import pytest
 
 from comix.metadata import ModelRecord
-from comix.tensorrt.profiles import (EngineProfile, GraphInput, ProfileError, ShapeRange, graph_inputs, parse_range,
-                                     parse_tile, plan_profile)
+from comix.tensorrt.profiles import (
+    EngineProfile,
+    GraphInput,
+    ProfileError,
+    ShapeRange,
+    graph_inputs,
+    parse_range,
+    parse_tile,
+    plan_profile,
+)
 
-DYNAMIC = [GraphInput("hsi", ("batch", 144, "height", "width")), GraphInput("x", ("batch", 1, "height", "width"))]
+DYNAMIC = [
+    GraphInput("hsi", ("batch", 144, "height", "width")),
+    GraphInput("x", ("batch", 1, "height", "width")),
+]
 
 
 def test_range_and_tile_syntax():
@@ -19,9 +30,15 @@ def test_range_and_tile_syntax():
     assert parse_tile("64:96x128:128x256") == (ShapeRange(64, 96, 128), ShapeRange(64, 128, 256))
 
 
-@pytest.mark.parametrize("text, message", [
-    ("8:4:2", "expected 1 <= min <= opt <= max"), ("0", "expected 1 <= min"), ("1:2", "expected N or MIN:OPT:MAX"),
-    ("four", "expected N or MIN:OPT:MAX")])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("8:4:2", "expected 1 <= min <= opt <= max"),
+        ("0", "expected 1 <= min"),
+        ("1:2", "expected N or MIN:OPT:MAX"),
+        ("four", "expected N or MIN:OPT:MAX"),
+    ],
+)
 def test_bad_ranges_are_refused_with_got_expected(text, message):
     with pytest.raises(ProfileError, match=message):
         parse_range(text, "batch")
@@ -37,27 +54,41 @@ def test_bad_tile_is_refused():
 def test_defaults_come_from_the_training_tile_then_the_callers_defaults():
     record = ModelRecord(training_tile=[96, 112])
     profile = plan_profile(DYNAMIC, record, default_batch=4, default_tile=128)
-    assert profile == EngineProfile(ShapeRange(1, 4, 4), ShapeRange.fixed(96), ShapeRange.fixed(112))
+    assert profile == EngineProfile(
+        ShapeRange(1, 4, 4), ShapeRange.fixed(96), ShapeRange.fixed(112)
+    )
     profile = plan_profile(DYNAMIC, ModelRecord(), default_batch=4, default_tile=128)
     assert (profile.height, profile.width) == (ShapeRange.fixed(128), ShapeRange.fixed(128))
-    assert profile.shapes(DYNAMIC) == {"hsi": ((1, 144, 128, 128), (4, 144, 128, 128), (4, 144, 128, 128)),
-                                       "x": ((1, 1, 128, 128), (4, 1, 128, 128), (4, 1, 128, 128))}
+    assert profile.shapes(DYNAMIC) == {
+        "hsi": ((1, 144, 128, 128), (4, 144, 128, 128), (4, 144, 128, 128)),
+        "x": ((1, 1, 128, 128), (4, 1, 128, 128), (4, 1, 128, 128)),
+    }
 
 
 def test_static_graph_axes_are_fixed_and_conflicting_options_refused():
     static = [GraphInput("hsi", (2, 144, 64, 64)), GraphInput("x", (2, 1, 64, 64))]
-    profile = plan_profile(static, ModelRecord(training_tile=[128, 128]), default_batch=4, default_tile=128)
+    profile = plan_profile(
+        static, ModelRecord(training_tile=[128, 128]), default_batch=4, default_tile=128
+    )
     assert profile == EngineProfile(ShapeRange.fixed(2), ShapeRange.fixed(64), ShapeRange.fixed(64))
     with pytest.raises(ProfileError, match="--batch: got 1:4:4, but the graph fixes batch at 2"):
-        plan_profile(static, ModelRecord(), default_batch=4, default_tile=128, batch=ShapeRange(1, 4, 4))
+        plan_profile(
+            static, ModelRecord(), default_batch=4, default_tile=128, batch=ShapeRange(1, 4, 4)
+        )
 
 
 def test_graph_that_is_not_comix_is_refused():
     with pytest.raises(ProfileError, match="expected two 4-D inputs"):
-        plan_profile([GraphInput("a", (1, 3, 8, 8))], ModelRecord(), default_batch=4, default_tile=128)
+        plan_profile(
+            [GraphInput("a", (1, 3, 8, 8))], ModelRecord(), default_batch=4, default_tile=128
+        )
     with pytest.raises(ProfileError, match="expected a fixed channel count"):
-        plan_profile([GraphInput("hsi", ("b", "c", "h", "w")), GraphInput("x", ("b", 1, "h", "w"))], ModelRecord(),
-                     default_batch=4, default_tile=128)
+        plan_profile(
+            [GraphInput("hsi", ("b", "c", "h", "w")), GraphInput("x", ("b", 1, "h", "w"))],
+            ModelRecord(),
+            default_batch=4,
+            default_tile=128,
+        )
 
 
 def test_profile_round_trips_through_its_dict():
@@ -69,4 +100,7 @@ def test_graph_inputs_of_an_export(tiny_canonical):
     import onnx
 
     inputs = graph_inputs(onnx.load(str(tiny_canonical)))
-    assert inputs == [GraphInput("hsi", ("batch", 6, "height", "width")), GraphInput("x", ("batch", 1, "height", "width"))]
+    assert inputs == [
+        GraphInput("hsi", ("batch", 6, "height", "width")),
+        GraphInput("x", ("batch", 1, "height", "width")),
+    ]

@@ -6,7 +6,13 @@ import importlib.util
 
 import pytest
 
-from comix.tensorrt.version import (FEATURES, Capabilities, TensorRTUnavailable, TrtVersion, import_tensorrt)
+from comix.tensorrt.version import (
+    FEATURES,
+    Capabilities,
+    TensorRTUnavailable,
+    TrtVersion,
+    import_tensorrt,
+)
 
 
 def test_versions_parse_and_order():
@@ -17,16 +23,22 @@ def test_versions_parse_and_order():
         TrtVersion.parse("eleven")
 
 
-@pytest.mark.parametrize("version, plugin_override, strongly_typed_flag, same_cc", [
-    ("10.3.0", False, True, False),     # JetPack 6
-    ("10.13.3", False, True, True),     # JetPack 7 / Thor
-    ("10.15.1", True, True, True),      # first release with the parser flag
-    ("11.1.0", True, False, True),      # strongly typed always; the flag is deprecated
-])
+@pytest.mark.parametrize(
+    "version, plugin_override, strongly_typed_flag, same_cc",
+    [
+        ("10.3.0", False, True, False),  # JetPack 6
+        ("10.13.3", False, True, True),  # JetPack 7 / Thor
+        ("10.15.1", True, True, True),  # first release with the parser flag
+        ("11.1.0", True, False, True),  # strongly typed always; the flag is deprecated
+    ],
+)
 def test_capabilities_per_release(version, plugin_override, strongly_typed_flag, same_cc):
     caps = Capabilities.for_version(version)
     assert (caps.plugin_override, caps.strongly_typed_flag, caps.same_compute_capability) == (
-        plugin_override, strongly_typed_flag, same_cc)
+        plugin_override,
+        strongly_typed_flag,
+        same_cc,
+    )
 
 
 def test_every_feature_is_a_capability_field():
@@ -39,7 +51,9 @@ def test_releases_older_than_10_3_are_refused(version):
         Capabilities.for_version(version)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="TensorRT's full package is installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("tensorrt") is not None, reason="TensorRT's full package is installed"
+)
 def test_missing_tensorrt_says_what_to_install():
     with pytest.raises(TensorRTUnavailable) as error:
         import_tensorrt(builder=True)
@@ -47,8 +61,10 @@ def test_missing_tensorrt_says_what_to_install():
 
 
 @pytest.mark.tensorrt
-@pytest.mark.skipif(importlib.util.find_spec("tensorrt_lean_bindings") is None,
-                    reason="TensorRT lean wheels absent: pip install -e '.[tensorrt-lean]'")
+@pytest.mark.skipif(
+    importlib.util.find_spec("tensorrt_lean_bindings") is None,
+    reason="TensorRT lean wheels absent: pip install -e '.[tensorrt-lean]'",
+)
 def test_lean_runtime_is_accepted_for_running_only():
     module, caps = import_tensorrt(builder=False)
     assert caps.lean is (module.__name__ != "tensorrt")

@@ -20,11 +20,11 @@ import torch
 from typer.testing import CliRunner
 
 from comix.cli.app import app
-from comix.ops.spec import CUSTOM_DOMAIN
-from comix.runtime import OnnxRuntimeBackend, find_custom_op_library
 from comix.export.checkpoint import sample_inputs
 from comix.hashing import file_sha256
 from comix.metadata import ModelRecord
+from comix.ops.spec import CUSTOM_DOMAIN
+from comix.runtime import OnnxRuntimeBackend, find_custom_op_library
 
 pytestmark = pytest.mark.slow
 BANDS, X_CHANNELS, CLASSES = 16, 1, 6
@@ -36,25 +36,36 @@ VARIANTS = ["comix_t", "comix_s"]
 def checkpoint(request, tmp_path_factory):
     """(folder, eval model): ``request.param`` (comix_t or comix_s) with deforming offsets and non-trivial
     BatchNorm statistics, saved as a checkpoint (BANDS bands, X_CHANNELS X channels, CLASSES classes)."""
-    from comix.model import build_model, save_checkpoint
     from comix.export.testing import deform_for_parity
+    from comix.model import build_model, save_checkpoint
 
     variant = request.param
     torch.manual_seed(0)
     model = build_model(variant, bands=BANDS, x_channels=X_CHANNELS, classes=CLASSES)
     deform_for_parity(model, seed=1)
-    model.set_normalization(torch.linspace(100, 900, BANDS), torch.linspace(20, 60, BANDS), [30.0], [8.0])
+    model.set_normalization(
+        torch.linspace(100, 900, BANDS), torch.linspace(20, 60, BANDS), [30.0], [8.0]
+    )
     folder = tmp_path_factory.mktemp("ckpt") / variant
-    save_checkpoint(model.eval(), folder, variant=variant, class_names=[f"c{i}" for i in range(CLASSES)],
-                    band_wavelengths_nm=[400.0 + 40 * i for i in range(BANDS)])
+    save_checkpoint(
+        model.eval(),
+        folder,
+        variant=variant,
+        class_names=[f"c{i}" for i in range(CLASSES)],
+        band_wavelengths_nm=[400.0 + 40 * i for i in range(BANDS)],
+    )
     return folder, model.eval()
 
 
 def _export(checkpoint, tmp_path_factory, portable: bool):
     """Run ``comix export`` (dynamic, traced around a 64x64 tile) on the checkpoint; path of the .onnx."""
     folder, _ = checkpoint
-    output = tmp_path_factory.mktemp("onnx") / (f"{folder.name}.portable.onnx" if portable else f"{folder.name}.onnx")
-    args = ["export", str(folder), "-o", str(output), "--tile", "64", "64"] + (["--portable"] if portable else [])
+    output = tmp_path_factory.mktemp("onnx") / (
+        f"{folder.name}.portable.onnx" if portable else f"{folder.name}.onnx"
+    )
+    args = ["export", str(folder), "-o", str(output), "--tile", "64", "64"] + (
+        ["--portable"] if portable else []
+    )
     result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     return output
@@ -68,7 +79,9 @@ def portable_model(checkpoint, tmp_path_factory):
 @pytest.fixture(scope="module")
 def canonical_model(checkpoint, tmp_path_factory):
     if find_custom_op_library() is None:
-        pytest.skip("canonical parity needs the ONNX Runtime custom-op library (python plugins/build.py)")
+        pytest.skip(
+            "canonical parity needs the ONNX Runtime custom-op library (python plugins/build.py)"
+        )
     return _export(checkpoint, tmp_path_factory, portable=False)
 
 
@@ -98,27 +111,46 @@ def _parity(path, reference):
         error = float(np.abs(got - expected).max())
         agreement = float((got.argmax(1) == expected.argmax(1)).mean())
         rows.append((batch, height, width, error, agreement))
-        print(f"batch {batch} {height}x{width}: max abs {error:.3g}, argmax agreement {agreement:.4%}")
+        print(
+            f"batch {batch} {height}x{width}: max abs {error:.3g}, argmax agreement {agreement:.4%}"
+        )
     for batch, height, width, error, agreement in rows:
-        assert error <= 1e-4, f"batch {batch} {height}x{width}: max abs logit error got {error:.3g}, expected <= 1e-4"
-        assert agreement == 1.0, (f"batch {batch} {height}x{width}: argmax agreement got {agreement:.4%}, "
-                                  "expected 100 %")
+        assert error <= 1e-4, (
+            f"batch {batch} {height}x{width}: max abs logit error got {error:.3g}, expected <= 1e-4"
+        )
+        assert agreement == 1.0, (
+            f"batch {batch} {height}x{width}: argmax agreement got {agreement:.4%}, expected 100 %"
+        )
 
 
 def test_portable_export_is_dynamic_portable_and_carries_metadata(portable_model, checkpoint):
     model = onnx.load(str(portable_model))
     assert {n.domain for n in model.graph.node} <= {"", "ai.onnx"}
-    dims = [[d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input]
+    dims = [
+        [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
+        for i in model.graph.input
+    ]
     assert dims == [["batch", BANDS, "height", "width"], ["batch", X_CHANNELS, "height", "width"]]
     # the logits are named like the inputs, not the exporter's Min(s12, 4*(...)+4) expression of pad-and-crop
-    outputs = [[d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output]
+    outputs = [
+        [d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim]
+        for o in model.graph.output
+    ]
     assert outputs == [["batch", CLASSES, "height", "width"]]
     meta = ModelRecord.read_onnx(model)
     folder, torch_model = checkpoint
     assert meta.model_name == folder.name and meta.class_names == [f"c{i}" for i in range(CLASSES)]
-    assert len(meta.class_colors) == CLASSES and meta.wavelengths_nm[1] == 440.0 and meta.hsi_bands == BANDS
-    assert meta.config["widths"] == list(torch_model.config.widths) and meta.checkpoint_sha256 == file_sha256(folder / "model.safetensors")
-    report = json.loads(portable_model.with_name(portable_model.name + ".validation.json").read_text())
+    assert (
+        len(meta.class_colors) == CLASSES
+        and meta.wavelengths_nm[1] == 440.0
+        and meta.hsi_bands == BANDS
+    )
+    assert meta.config["widths"] == list(
+        torch_model.config.widths
+    ) and meta.checkpoint_sha256 == file_sha256(folder / "model.safetensors")
+    report = json.loads(
+        portable_model.with_name(portable_model.name + ".validation.json").read_text()
+    )
     assert report["parity"] == "passed" and report["max_abs_error"] <= 1e-4
 
 
@@ -128,7 +160,9 @@ def test_portable_parity_at_three_tiles_and_two_batches(portable_model, referenc
 
 def test_canonical_parity_at_three_tiles_and_two_batches(canonical_model, checkpoint, reference):
     model = onnx.load(str(canonical_model))
-    blocks = sum(checkpoint[1].config.depths)  # one DeformConv3D per 3-D DCN block: 5 in comix_t, 10 in comix_s
+    blocks = sum(
+        checkpoint[1].config.depths
+    )  # one DeformConv3D per 3-D DCN block: 5 in comix_t, 10 in comix_s
     custom = sum(n.domain == CUSTOM_DOMAIN for n in model.graph.node)
     assert custom == blocks, f"{CUSTOM_DOMAIN} nodes: got {custom}, expected {blocks}"
     _parity(canonical_model, reference)

@@ -25,8 +25,10 @@ NAMES = (["hsi5d", "x"], ["y3", "y2"])
 
 def _inputs(batch=2, size3=(6, 7, 8), size2=(9, 10), seed=0):
     generator = torch.Generator().manual_seed(seed)
-    return (torch.randn(batch, 2, *size3, generator=generator) * 2,
-            torch.randn(batch, 3, *size2, generator=generator) * 2)
+    return (
+        torch.randn(batch, 2, *size3, generator=generator) * 2,
+        torch.randn(batch, 3, *size2, generator=generator) * 2,
+    )
 
 
 def _attributes(node) -> dict:
@@ -44,7 +46,9 @@ def canonical():
 @pytest.fixture(scope="module")
 def portable():
     module = AsymmetricDcnPair().eval()
-    model = TorchOnnxExporter(*NAMES, opset=20, dynamic_axes=DYNAMIC, portable=True)(module, _inputs())
+    model = TorchOnnxExporter(*NAMES, opset=20, dynamic_axes=DYNAMIC, portable=True)(
+        module, _inputs()
+    )
     return module, Simplify()(FoldBatchNorm()(model))
 
 
@@ -56,11 +60,21 @@ def test_canonical_graph_has_one_node_per_dcn_with_dhw_attributes(canonical):
     assert len(dc2) == 1 and dc2[0].domain in ("", "ai.onnx")
     pair = AsymmetricDcnPair
     assert _attributes(dc3[0]) == {
-        "kernel_shape": list(pair.KERNEL_3D), "strides": list(pair.STRIDE_3D), "pads": list(pair.PADS_3D),
-        "dilations": list(pair.DILATION_3D), "group": 2, "offset_group": 2}
+        "kernel_shape": list(pair.KERNEL_3D),
+        "strides": list(pair.STRIDE_3D),
+        "pads": list(pair.PADS_3D),
+        "dilations": list(pair.DILATION_3D),
+        "group": 2,
+        "offset_group": 2,
+    }
     assert _attributes(dc2[0]) == {
-        "kernel_shape": list(pair.KERNEL_2D), "strides": list(pair.STRIDE_2D), "pads": list(pair.PADS_2D),
-        "dilations": list(pair.DILATION_2D), "group": 1, "offset_group": 1}
+        "kernel_shape": list(pair.KERNEL_2D),
+        "strides": list(pair.STRIDE_2D),
+        "pads": list(pair.PADS_2D),
+        "dilations": list(pair.DILATION_2D),
+        "group": 1,
+        "offset_group": 1,
+    }
     assert len(dc3[0].input) == 5 and all(dc3[0].input), "X, W, offset, B, mask all present"
     assert {(o.domain, o.version) for o in model.opset_import} >= {("", 20), (CUSTOM_DOMAIN, 1)}
 
@@ -104,7 +118,9 @@ def test_canonical_2d_part_runs_in_onnxruntime(canonical):
 
 def test_canonical_graph_runs_with_custom_op_library(canonical):
     if find_custom_op_library() is None:
-        pytest.skip("ONNX Runtime custom-op library for ai.comix DeformConv3D not built (comix.plugins.build)")
+        pytest.skip(
+            "ONNX Runtime custom-op library for ai.comix DeformConv3D not built (comix.plugins.build)"
+        )
     module, model = canonical
     session = SessionFactory(model, providers=["CPUExecutionProvider"])()
     hsi5d, x = _inputs(batch=2, size3=(5, 6, 9), size2=(8, 11), seed=3)
@@ -124,8 +140,9 @@ def test_portable_graph_has_only_ai_onnx_ops(portable):
     onnx.checker.check_model(model, full_check=True)
 
 
-@pytest.mark.parametrize("batch,size3,size2",
-                         [(2, (6, 7, 8), (9, 10)), (1, (5, 9, 6), (12, 7)), (3, (2, 3, 3), (3, 2))])
+@pytest.mark.parametrize(
+    "batch,size3,size2", [(2, (6, 7, 8), (9, 10)), (1, (5, 9, 6), (12, 7)), (3, (2, 3, 3), (3, 2))]
+)
 def test_portable_graph_matches_pytorch_in_onnxruntime(portable, batch, size3, size2):
     module, model = portable
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -144,7 +161,9 @@ def test_export_does_not_change_the_module():
     with torch.no_grad():
         before = module(*inputs)
         for portable in (False, True):
-            TorchOnnxExporter(*NAMES, opset=20, dynamic_axes=DYNAMIC, portable=portable)(module, inputs)
+            TorchOnnxExporter(*NAMES, opset=20, dynamic_axes=DYNAMIC, portable=portable)(
+                module, inputs
+            )
         after = module(*inputs)
     for x, y in zip(before, after, strict=True):
         assert torch.equal(x, y)

@@ -12,11 +12,23 @@ EXPRESSION = "Min(s12, 4*(((s12 + (PythonMod(-s12, 32)) - 1)//4)) + 4)"
 
 
 def _model():
-    inputs = [helper.make_tensor_value_info("hsi", TensorProto.FLOAT, ["s0", 6, "s12", "s13"]),
-              helper.make_tensor_value_info("x", TensorProto.FLOAT, ["s0", 1, "s12", "s13"])]
-    output = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["s0", 4, EXPRESSION, EXPRESSION.replace("s12", "s13")])
-    inner = helper.make_tensor_value_info("inner", TensorProto.FLOAT, ["s0", 4, "((s12 - 1)//4) + 1", "s13"])
-    graph = helper.make_graph([helper.make_node("Identity", ["hsi"], ["logits"])], "g", inputs, [output], value_info=[inner])
+    inputs = [
+        helper.make_tensor_value_info("hsi", TensorProto.FLOAT, ["s0", 6, "s12", "s13"]),
+        helper.make_tensor_value_info("x", TensorProto.FLOAT, ["s0", 1, "s12", "s13"]),
+    ]
+    output = helper.make_tensor_value_info(
+        "logits", TensorProto.FLOAT, ["s0", 4, EXPRESSION, EXPRESSION.replace("s12", "s13")]
+    )
+    inner = helper.make_tensor_value_info(
+        "inner", TensorProto.FLOAT, ["s0", 4, "((s12 - 1)//4) + 1", "s13"]
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["hsi"], ["logits"])],
+        "g",
+        inputs,
+        [output],
+        value_info=[inner],
+    )
     return helper.make_model(graph)
 
 
@@ -27,7 +39,10 @@ def _dims(value):
 def test_output_expressions_get_the_input_names():
     model = _model()
     name_dims(model, DYNAMIC_AXES, OUTPUT_AXES)
-    assert [_dims(v) for v in model.graph.input] == [["batch", 6, "height", "width"], ["batch", 1, "height", "width"]]
+    assert [_dims(v) for v in model.graph.input] == [
+        ["batch", 6, "height", "width"],
+        ["batch", 1, "height", "width"],
+    ]
     assert _dims(model.graph.output[0]) == ["batch", 4, "height", "width"]
     # inside the graph, derived expressions keep the original symbol; whole symbols are renamed
     assert _dims(model.graph.value_info[0]) == ["batch", 4, "((s12 - 1)//4) + 1", "width"]

@@ -11,7 +11,13 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from comix.export.exporter import TorchOnnxExporter
-from comix.export.passes import FoldBatchNorm, FoldInputNormalization, ScopeNodeNames, Simplify, scoped_name
+from comix.export.passes import (
+    FoldBatchNorm,
+    FoldInputNormalization,
+    ScopeNodeNames,
+    Simplify,
+    scoped_name,
+)
 from comix.export.testing import TinyHsiXNet
 from comix.profile.parts import split_scoped_name
 
@@ -19,29 +25,41 @@ C, O, H, W = 5, 3, 6, 7
 PADS = [0, 0, 0, 0, 0, 0, 2, 1]  # N, C, H, W begins then ends: pad H by 2 and W by 1 at the end
 
 
-def _normalise_pad_project(pad_value: float | None = None, kernel: int = 1, reuse_sub: bool = False,
-                           seed: int = 0) -> onnx.ModelProto:
+def _normalise_pad_project(
+    pad_value: float | None = None, kernel: int = 1, reuse_sub: bool = False, seed: int = 0
+) -> onnx.ModelProto:
     """x (1, C, H, W) -> Sub(mean) -> Div(std) -> Pad -> Conv(k x k, bias) -> y, like CoMiX's HSI input."""
     rng = np.random.default_rng(seed)
-    inits = [numpy_helper.from_array(rng.normal(3, 2, (1, C, 1, 1)).astype(np.float32), "mean"),
-             numpy_helper.from_array(rng.uniform(0.5, 2, (1, C, 1, 1)).astype(np.float32), "std"),
-             numpy_helper.from_array(np.array(PADS, np.int64), "pads"),
-             numpy_helper.from_array(rng.normal(0, 1, (O, C, kernel, kernel)).astype(np.float32), "w"),
-             numpy_helper.from_array(rng.normal(0, 1, (O,)).astype(np.float32), "b")]
+    inits = [
+        numpy_helper.from_array(rng.normal(3, 2, (1, C, 1, 1)).astype(np.float32), "mean"),
+        numpy_helper.from_array(rng.uniform(0.5, 2, (1, C, 1, 1)).astype(np.float32), "std"),
+        numpy_helper.from_array(np.array(PADS, np.int64), "pads"),
+        numpy_helper.from_array(rng.normal(0, 1, (O, C, kernel, kernel)).astype(np.float32), "w"),
+        numpy_helper.from_array(rng.normal(0, 1, (O,)).astype(np.float32), "b"),
+    ]
     pad_inputs = ["normalised", "pads"]
     if pad_value is not None:
         inits.append(numpy_helper.from_array(np.array(pad_value, np.float32), "value"))
         pad_inputs.append("value")
-    nodes = [helper.make_node("Sub", ["x", "mean"], ["centred"], name="norm/sub"),
-             helper.make_node("Div", ["centred", "std"], ["normalised"], name="norm/div"),
-             helper.make_node("Pad", pad_inputs, ["padded"], mode="constant", name="pad"),
-             helper.make_node("Conv", ["padded", "w", "b"], ["y"], kernel_shape=[kernel, kernel], name="project")]
+    nodes = [
+        helper.make_node("Sub", ["x", "mean"], ["centred"], name="norm/sub"),
+        helper.make_node("Div", ["centred", "std"], ["normalised"], name="norm/div"),
+        helper.make_node("Pad", pad_inputs, ["padded"], mode="constant", name="pad"),
+        helper.make_node(
+            "Conv", ["padded", "w", "b"], ["y"], kernel_shape=[kernel, kernel], name="project"
+        ),
+    ]
     out = [1, O, H + PADS[6] - kernel + 1, W + PADS[7] - kernel + 1]
     outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, out)]
     if reuse_sub:
         outputs.append(helper.make_tensor_value_info("centred", TensorProto.FLOAT, [1, C, H, W]))
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, C, H, W])],
-                              outputs, initializer=inits)
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, C, H, W])],
+        outputs,
+        initializer=inits,
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)], ir_version=10)
 
 
@@ -54,7 +72,9 @@ def _reference(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
 
 
 def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
-    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, {"x": x}
+    )[0]
 
 
 def test_folding_the_normalisation_is_exact_and_removes_the_full_band_passes():
@@ -66,14 +86,18 @@ def test_folding_the_normalisation_is_exact_and_removes_the_full_band_passes():
     assert [n.op_type for n in folded.graph.node] == ["Conv", "Pad", "Add"]
     assert all(n.name.startswith("project/fold_") for n in folded.graph.node)
     np.testing.assert_allclose(_run(folded, x), want, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(_run(model, x), want, rtol=1e-5, atol=1e-5)  # the reference is the unfolded graph
+    np.testing.assert_allclose(
+        _run(model, x), want, rtol=1e-5, atol=1e-5
+    )  # the reference is the unfolded graph
 
 
 @pytest.mark.parametrize("variant", ["pad value 1", "3x3 conv", "normalised input used twice"])
 def test_folding_leaves_graphs_where_it_would_not_be_exact(variant):
-    model = {"pad value 1": lambda: _normalise_pad_project(pad_value=1.0),
-             "3x3 conv": lambda: _normalise_pad_project(kernel=3),
-             "normalised input used twice": lambda: _normalise_pad_project(reuse_sub=True)}[variant]()
+    model = {
+        "pad value 1": lambda: _normalise_pad_project(pad_value=1.0),
+        "3x3 conv": lambda: _normalise_pad_project(kernel=3),
+        "normalised input used twice": lambda: _normalise_pad_project(reuse_sub=True),
+    }[variant]()
     before = [n.op_type for n in model.graph.node]
     assert [n.op_type for n in FoldInputNormalization()(model).graph.node] == before
 
@@ -89,7 +113,9 @@ def tiny_export():
 
 def test_node_names_carry_their_module_through_folding_and_simplification(tiny_export):
     _, _, raw = tiny_export
-    model = Simplify()(FoldBatchNorm()(ScopeNodeNames()(onnx.ModelProto.FromString(raw.SerializeToString()))))
+    model = Simplify()(
+        FoldBatchNorm()(ScopeNodeNames()(onnx.ModelProto.FromString(raw.SerializeToString())))
+    )
     scopes = {split_scoped_name(n.name) for n in model.graph.node}
     assert ("dcn3d", "DeformConv3d") in scopes and ("dcn2d", "DeformConv2d") in scopes
     assert ("dcn3d.offset_conv", "Conv3d") in scopes and ("head", "Conv2d") in scopes

@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from fusion_helpers import tiny_ship
 from typer.testing import CliRunner
 
 from comix.cli.app import app
@@ -21,8 +22,6 @@ from comix.runtime.ort_backend import OnnxRuntimeBackend
 from comix.runtime.sliding_window import SlidingWindow
 from comix.runtime.torch_backend import TorchBackend
 from comix.tasks import TaskMismatchError
-
-from fusion_helpers import tiny_ship
 
 TILE = 32
 
@@ -40,9 +39,14 @@ def checkpoint(tmp_path_factory):
 def exported(checkpoint):
     """The checkpoint's two ONNX graphs, exported once for the module (1-3 min on 2 shared cores: ``slow`` tests)."""
     folder, model = checkpoint
-    dft = export_fusion_checkpoint(folder / "checkpoint", folder / "dft.onnx", FusionExportOptions(tile=(TILE, TILE)))
-    matrix = export_fusion_checkpoint(folder / "checkpoint", folder / "matrix.onnx",
-                                      FusionExportOptions(lowering="matrix", dynamic=False, tile=(TILE, TILE)))
+    dft = export_fusion_checkpoint(
+        folder / "checkpoint", folder / "dft.onnx", FusionExportOptions(tile=(TILE, TILE))
+    )
+    matrix = export_fusion_checkpoint(
+        folder / "checkpoint",
+        folder / "matrix.onnx",
+        FusionExportOptions(lowering="matrix", dynamic=False, tile=(TILE, TILE)),
+    )
     return folder, model, dft, matrix
 
 
@@ -54,7 +58,11 @@ def test_both_fourier_lowerings_match_pytorch_and_the_matrix_graph_has_no_dft(ex
     assert dft.node_counts.get("DFT", 0) > 0
     assert "DFT" not in matrix.node_counts and matrix.node_counts["MatMul"] > 0
     record = ModelRecord.read_onnx(onnx.load(str(folder / "matrix.onnx")))
-    assert record.task == "fusion-pansharpen" and record.graph_kind == "dft-free" and record.class_names == []
+    assert (
+        record.task == "fusion-pansharpen"
+        and record.graph_kind == "dft-free"
+        and record.class_names == []
+    )
     assert [i.name for i in onnx.load(str(folder / "dft.onnx")).graph.input] == ["ms", "pan"]
 
 
@@ -76,23 +84,39 @@ def test_whole_scene_fusion_in_onnx_runtime_equals_pytorch(exported, tmp_path):
 def test_image_windows_blend_without_argmax_and_one_tile_is_one_pass():
     model = tiny_ship("ship_pansharpen")
     backend = TorchBackend(model)
-    primary, guide = np.random.default_rng(1).random((2, 1, 4, 40, 36)).astype(np.float32)[:, 0].repeat(2, 0)[:2]
+    primary, guide = (
+        np.random.default_rng(1).random((2, 1, 4, 40, 36)).astype(np.float32)[:, 0].repeat(2, 0)[:2]
+    )
     primary = np.random.default_rng(1).random((4, 40, 36)).astype(np.float32)
     guide = np.random.default_rng(2).random((1, 40, 36)).astype(np.float32)
     single = SlidingWindow(backend, tile=64, overlap=0, labels=False)(primary, guide)
     with torch.no_grad():
         full = model(torch.from_numpy(primary)[None], torch.from_numpy(guide)[None])[0].numpy()
     assert single.classes is None and np.abs(single.logits - full).max() < 1e-5
-    np.testing.assert_allclose(prepare_inputs(backend, primary[:, :10, :9], guide)[0],
-                               bicubic_upsample(primary[:, :10, :9], 4))
+    np.testing.assert_allclose(
+        prepare_inputs(backend, primary[:, :10, :9], guide)[0],
+        bicubic_upsample(primary[:, :10, :9], 4),
+    )
 
 
 def test_fusion_products_are_all_or_nothing(tmp_path):
     backend = TorchBackend(tiny_ship("ship_irvis"))
-    with pytest.raises(ValueError, match=r"got suffix '.png', expected one of \['.tif', '.tiff', '.npy'\]"):
-        fuse_scene(backend, np.zeros((3, 16, 16), np.float32), np.zeros((1, 16, 16), np.float32), tmp_path / "x.png")
+    with pytest.raises(
+        ValueError, match=r"got suffix '.png', expected one of \['.tif', '.tiff', '.npy'\]"
+    ):
+        fuse_scene(
+            backend,
+            np.zeros((3, 16, 16), np.float32),
+            np.zeros((1, 16, 16), np.float32),
+            tmp_path / "x.png",
+        )
     with pytest.raises(ValueError, match="infrared image: got 2 channels, expected 1"):
-        fuse_scene(backend, np.zeros((3, 16, 16), np.float32), np.zeros((2, 16, 16), np.float32), tmp_path / "f.tif")
+        fuse_scene(
+            backend,
+            np.zeros((3, 16, 16), np.float32),
+            np.zeros((2, 16, 16), np.float32),
+            tmp_path / "f.tif",
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -104,19 +128,52 @@ def test_commands_refuse_a_model_of_the_other_kind_in_one_sentence(checkpoint, t
     folder, _ = checkpoint
     runner = CliRunner()
     comix_folder = tmp_path / "comix"
-    save_checkpoint(build_model("comix_t", bands=6, x_channels=1, classes=3), comix_folder, variant="comix_t")
+    save_checkpoint(
+        build_model("comix_t", bands=6, x_channels=1, classes=3), comix_folder, variant="comix_t"
+    )
     cases = [
-        (["infer", str(folder / "checkpoint"), "--hsi", "a.npy", "--x", "b.npy", "-o", str(tmp_path / "s.tif")],
-         "got a SHIP pan-sharpening model (task 'fusion-pansharpen'), but `comix infer` expects a CoMiX "
-         "segmentation model; use `comix fusion ...` for it"),
-        (["export", str(folder / "checkpoint"), "-o", str(tmp_path / "m.onnx")], "`comix export` expects a CoMiX"),
+        (
+            [
+                "infer",
+                str(folder / "checkpoint"),
+                "--hsi",
+                "a.npy",
+                "--x",
+                "b.npy",
+                "-o",
+                str(tmp_path / "s.tif"),
+            ],
+            "got a SHIP pan-sharpening model (task 'fusion-pansharpen'), but `comix infer` expects a CoMiX "
+            "segmentation model; use `comix fusion ...` for it",
+        ),
+        (
+            ["export", str(folder / "checkpoint"), "-o", str(tmp_path / "m.onnx")],
+            "`comix export` expects a CoMiX",
+        ),
         (["eval", str(folder / "checkpoint"), "missing.yaml"], "`comix eval` expects a CoMiX"),
-        (["train", "missing.yaml", "--variant", "ship_irvis"], "variant ship_irvis: got a SHIP infrared-visible"),
-        (["fusion", "export", str(comix_folder), "-o", str(tmp_path / "f.onnx")],
-         "got a CoMiX segmentation model (task 'segmentation'), but `comix fusion export` expects a SHIP "
-         "infrared-visible fusion model or a SHIP pan-sharpening model; use `comix train/eval/export/infer` for it"),
-        (["fusion", "infer", str(comix_folder), "--primary", "a.npy", "--guide", "b.npy", "-o", str(tmp_path / "f.tif")],
-         "`comix fusion infer` expects a SHIP"),
+        (
+            ["train", "missing.yaml", "--variant", "ship_irvis"],
+            "variant ship_irvis: got a SHIP infrared-visible",
+        ),
+        (
+            ["fusion", "export", str(comix_folder), "-o", str(tmp_path / "f.onnx")],
+            "got a CoMiX segmentation model (task 'segmentation'), but `comix fusion export` expects a SHIP "
+            "infrared-visible fusion model or a SHIP pan-sharpening model; use `comix train/eval/export/infer` for it",
+        ),
+        (
+            [
+                "fusion",
+                "infer",
+                str(comix_folder),
+                "--primary",
+                "a.npy",
+                "--guide",
+                "b.npy",
+                "-o",
+                str(tmp_path / "f.tif"),
+            ],
+            "`comix fusion infer` expects a SHIP",
+        ),
     ]
     for arguments, message in cases:
         result = runner.invoke(app, arguments)
@@ -131,15 +188,37 @@ def test_fusion_infer_command_writes_the_products(exported, tmp_path):
     rng = np.random.default_rng(3)
     np.save(tmp_path / "ms.npy", rng.random((4, 12, 10)).astype(np.float32))
     np.save(tmp_path / "pan.npy", rng.random((1, 48, 40)).astype(np.float32))
-    result = CliRunner().invoke(app, ["fusion", "infer", str(folder / "dft.onnx"), "--primary", str(tmp_path / "ms.npy"),
-                                      "--guide", str(tmp_path / "pan.npy"), "--layout", "CHW", "-o",
-                                      str(tmp_path / "fused.tif")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "fusion",
+            "infer",
+            str(folder / "dft.onnx"),
+            "--primary",
+            str(tmp_path / "ms.npy"),
+            "--guide",
+            str(tmp_path / "pan.npy"),
+            "--layout",
+            "CHW",
+            "-o",
+            str(tmp_path / "fused.tif"),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "fused.json").read_text())["scene"] == {"bands": 4, "height": 48, "width": 40}
+    assert json.loads((tmp_path / "fused.json").read_text())["scene"] == {
+        "bands": 4,
+        "height": 48,
+        "width": 40,
+    }
 
 
 def test_task_errors_are_value_errors_with_got_and_expected():
     with pytest.raises(TaskMismatchError) as info:
-        fuse_image(TorchBackend(build_model("comix_t", bands=4, x_channels=1, classes=2)),
-                   np.zeros((4, 8, 8), np.float32), np.zeros((1, 8, 8), np.float32))
-    assert isinstance(info.value, ValueError) and "got a CoMiX segmentation model" in str(info.value)
+        fuse_image(
+            TorchBackend(build_model("comix_t", bands=4, x_channels=1, classes=2)),
+            np.zeros((4, 8, 8), np.float32),
+            np.zeros((1, 8, 8), np.float32),
+        )
+    assert isinstance(info.value, ValueError) and "got a CoMiX segmentation model" in str(
+        info.value
+    )

@@ -8,8 +8,13 @@ import pytest
 import torch
 
 from comix.export.exporter import TorchOnnxExporter
-from comix.ops.spectral import (SpectralProduct, SpectralShapeError, dft_bases, spectral_product,
-                                spectral_product_matrix)
+from comix.ops.spectral import (
+    SpectralProduct,
+    SpectralShapeError,
+    dft_bases,
+    spectral_product,
+    spectral_product_matrix,
+)
 
 
 def circular_convolution_loop(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -18,7 +23,7 @@ def circular_convolution_loop(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.zeros(a.shape, dtype=np.float64)
     for p in range(height):
         for q in range(width):
-            out += a[..., p:p + 1, q:q + 1] * np.roll(np.roll(b, p, axis=-2), q, axis=-1)
+            out += a[..., p : p + 1, q : q + 1] * np.roll(np.roll(b, p, axis=-2), q, axis=-1)
     return out
 
 
@@ -39,10 +44,14 @@ def test_gradients_are_circular_correlations():
 
 
 def test_shapes_are_checked_with_got_and_expected():
-    with pytest.raises(SpectralShapeError, match=r"got shapes \(1, 2, 4, 4\) and \(1, 2, 4, 5\), expected equal"):
+    with pytest.raises(
+        SpectralShapeError, match=r"got shapes \(1, 2, 4, 4\) and \(1, 2, 4, 5\), expected equal"
+    ):
         spectral_product(torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4, 5))
     module = SpectralProduct("matrix", (8, 8))
-    with pytest.raises(SpectralShapeError, match=r"got H x W \(8, 6\), expected the fixed tile \(8, 8\)"):
+    with pytest.raises(
+        SpectralShapeError, match=r"got H x W \(8, 6\), expected the fixed tile \(8, 8\)"
+    ):
         module(torch.zeros(1, 1, 8, 6), torch.zeros(1, 1, 8, 6))
     with pytest.raises(ValueError, match="needs a fixed tile"):
         SpectralProduct("matrix")
@@ -58,11 +67,15 @@ def test_onnx_dft_graph_and_dft_free_graph_match_pytorch():
     """DFT graph (dynamic H, W) and matrix graph (fixed tile, no DFT node), FP32, relative to the output scale."""
     dynamic = {0: {0: "n", 2: "h", 3: "w"}, 1: {0: "n", 2: "h", 3: "w"}}
     dft = TorchOnnxExporter(["a", "b"], ["y"], opset=20, dynamic_axes=dynamic)(
-        SpectralProduct("dft"), (torch.randn(2, 3, 12, 10), torch.randn(2, 3, 12, 10)))
+        SpectralProduct("dft"), (torch.randn(2, 3, 12, 10), torch.randn(2, 3, 12, 10))
+    )
     matrix = TorchOnnxExporter(["a", "b"], ["y"], opset=20)(
-        SpectralProduct("matrix", (16, 12)), (torch.randn(1, 3, 16, 12), torch.randn(1, 3, 16, 12)))
+        SpectralProduct("matrix", (16, 12)), (torch.randn(1, 3, 16, 12), torch.randn(1, 3, 16, 12))
+    )
     assert "DFT" in {n.op_type for n in dft.graph.node}
-    assert "DFT" not in {n.op_type for n in matrix.graph.node} and "MatMul" in {n.op_type for n in matrix.graph.node}
+    assert "DFT" not in {n.op_type for n in matrix.graph.node} and "MatMul" in {
+        n.op_type for n in matrix.graph.node
+    }
     for proto, shape in ((dft, (2, 3, 12, 10)), (dft, (1, 3, 17, 9)), (matrix, (1, 3, 16, 12))):
         a, b = torch.rand(*shape), torch.rand(*shape)
         want = circular_convolution_loop(a.double().numpy(), b.double().numpy())

@@ -12,10 +12,17 @@ from comix.model import CheckpointError, build_model, load_checkpoint, save_chec
 @pytest.fixture()
 def saved(tmp_path):
     model = build_model("comix_t", bands=5, x_channels=2, classes=3).eval()
-    model.set_normalization(torch.arange(5.0) * 100, torch.arange(1.0, 6.0), [1.0, -2.0], [3.0, 0.5])
-    folder = save_checkpoint(model, tmp_path / "ckpt", variant="comix_t", class_names=["road", "tree", "roof"],
-                             band_wavelengths_nm=[400.0, 500.0, 600.0, 700.0, 800.0],
-                             training_recipe={"optimizer": "AdamW", "lr": 6e-5, "epochs": 2})
+    model.set_normalization(
+        torch.arange(5.0) * 100, torch.arange(1.0, 6.0), [1.0, -2.0], [3.0, 0.5]
+    )
+    folder = save_checkpoint(
+        model,
+        tmp_path / "ckpt",
+        variant="comix_t",
+        class_names=["road", "tree", "roof"],
+        band_wavelengths_nm=[400.0, 500.0, 600.0, 700.0, 800.0],
+        training_recipe={"optimizer": "AdamW", "lr": 6e-5, "epochs": 2},
+    )
     return model, folder
 
 
@@ -30,7 +37,10 @@ def test_round_trip_gives_the_same_outputs_and_metadata(saved):
     assert loaded.class_names == ["road", "tree", "roof"]
     assert loaded.band_wavelengths_nm == [400.0, 500.0, 600.0, 700.0, 800.0]
     assert loaded.training_recipe["lr"] == 6e-5
-    assert loaded.metadata["format_version"] == 1 and loaded.metadata["normalization"]["x_std"] == [3.0, 0.5]
+    assert loaded.metadata["format_version"] == 1 and loaded.metadata["normalization"]["x_std"] == [
+        3.0,
+        0.5,
+    ]
 
 
 def test_truncated_weights_file_is_named(saved):
@@ -38,7 +48,9 @@ def test_truncated_weights_file_is_named(saved):
     weights = folder / "model.safetensors"
     size = weights.stat().st_size
     weights.write_bytes(weights.read_bytes()[: size // 2])
-    with pytest.raises(CheckpointError, match=re.escape(f"truncated: got {size // 2} bytes, expected {size}")):
+    with pytest.raises(
+        CheckpointError, match=re.escape(f"truncated: got {size // 2} bytes, expected {size}")
+    ):
         load_checkpoint(folder)
 
 
@@ -56,7 +68,9 @@ def test_truncated_config_is_named(saved):
     _, folder = saved
     config = folder / "config.json"
     config.write_text(config.read_text()[:100])
-    with pytest.raises(CheckpointError, match="not valid JSON .*truncated or not a CoMiX checkpoint"):
+    with pytest.raises(
+        CheckpointError, match="not valid JSON .*truncated or not a CoMiX checkpoint"
+    ):
         load_checkpoint(folder)
 
 
@@ -70,19 +84,36 @@ def _edit_config(folder, edit):
 def test_config_that_does_not_match_the_weights_is_named(saved):
     _, folder = saved
     _edit_config(folder, lambda d: d["model_config"].update(decoder_dim=64))
-    with pytest.raises(CheckpointError, match=re.escape("decoder.embed.0.weight: got shape (128, 32, 1, 1), "
-                                                        "expected (64, 32, 1, 1) from the config")):
+    with pytest.raises(
+        CheckpointError,
+        match=re.escape(
+            "decoder.embed.0.weight: got shape (128, 32, 1, 1), "
+            "expected (64, 32, 1, 1) from the config"
+        ),
+    ):
         load_checkpoint(folder)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: d.update(format_version=2), "format_version: got 2, expected 1"),
-    (lambda d: d.update(format="other"), "format: got 'other', expected 'comix-checkpoint'"),
-    (lambda d: d["class_names"].pop(), "class_names: got 2 names, expected 3 strings"),
-    (lambda d: d.update(band_wavelengths_nm=[1.0]), "band_wavelengths_nm: got 1 values, expected 5"),
-    (lambda d: d["model_config"].update(widht=3), "unknown config field 'widht'. Did you mean 'widths'?"),
-    (lambda d: d["normalization"]["hsi_std"].__setitem__(0, 9.0), "normalization.hsi_std does not match"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d.update(format_version=2), "format_version: got 2, expected 1"),
+        (lambda d: d.update(format="other"), "format: got 'other', expected 'comix-checkpoint'"),
+        (lambda d: d["class_names"].pop(), "class_names: got 2 names, expected 3 strings"),
+        (
+            lambda d: d.update(band_wavelengths_nm=[1.0]),
+            "band_wavelengths_nm: got 1 values, expected 5",
+        ),
+        (
+            lambda d: d["model_config"].update(widht=3),
+            "unknown config field 'widht'. Did you mean 'widths'?",
+        ),
+        (
+            lambda d: d["normalization"]["hsi_std"].__setitem__(0, 9.0),
+            "normalization.hsi_std does not match",
+        ),
+    ],
+)
 def test_inconsistent_metadata_is_named(saved, edit, message):
     _, folder = saved
     _edit_config(folder, edit)
@@ -94,5 +125,7 @@ def test_missing_files_and_bad_save_arguments(tmp_path):
     with pytest.raises(CheckpointError, match="config.json: missing"):
         load_checkpoint(tmp_path)
     model = build_model("comix_t", bands=5, x_channels=1, classes=3)
-    with pytest.raises(CheckpointError, match=re.escape("class_names: got 2 names, expected 3 strings")):
+    with pytest.raises(
+        CheckpointError, match=re.escape("class_names: got 2 names, expected 3 strings")
+    ):
         save_checkpoint(model, tmp_path, class_names=["a", "b"])

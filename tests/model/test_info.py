@@ -27,7 +27,7 @@ def test_counter_matches_linear_and_matmul():
 def _dcn_macs(c_in, c_out, kernel_points, ndim, positions, batch):
     matmul = batch * c_out * c_in * kernel_points * positions
     offset_conv = batch * kernel_points * (ndim + 1) * c_in * kernel_points * positions
-    sampling = batch * c_in * kernel_points * positions * (2 ** ndim + 1)
+    sampling = batch * c_in * kernel_points * positions * (2**ndim + 1)
     return matmul, offset_conv, sampling
 
 
@@ -55,6 +55,12 @@ def test_model_info_parts_add_up_and_shapes_are_reported():
     assert {"HSI branch", "X branch", "CMFeX", "FFM", "decoder"} <= set(info.macs.by_part)
     assert info.macs.dcn_sampling > 0 and info.macs.by_part["HSI branch"] > info.macs.dcn_sampling
     assert info.logits_shape == (1, 6, 64, 64)
-    assert info.stages[0].hsi == (1, model.config.hsi_widths[0], model.config.spectral_depth, 16, 16)
+    assert info.stages[0].hsi == (
+        1,
+        model.config.hsi_widths[0],
+        model.config.spectral_depth,
+        16,
+        16,
+    )
     assert info.stages[3].fused == (1, model.config.widths[3], 2, 2)
     assert model.training  # restored

@@ -18,8 +18,10 @@ def test_normalization_inside_the_model_equals_normalizing_outside():
     hsi, x = torch.rand(1, 6, 32, 32) * 1000, torch.randn(1, 2, 32, 32) * 5
     with torch.no_grad():
         raw = model(hsi, x)
-        normalized = reference((hsi - hsi_mean.view(1, -1, 1, 1)) / hsi_std.view(1, -1, 1, 1),
-                               (x - x_mean.view(1, -1, 1, 1)) / x_std.view(1, -1, 1, 1))
+        normalized = reference(
+            (hsi - hsi_mean.view(1, -1, 1, 1)) / hsi_std.view(1, -1, 1, 1),
+            (x - x_mean.view(1, -1, 1, 1)) / x_std.view(1, -1, 1, 1),
+        )
     torch.testing.assert_close(raw, normalized, rtol=1e-4, atol=1e-4)
     assert "hsi_norm.mean" in model.state_dict() and "x_norm.std" in model.state_dict()
 
@@ -47,13 +49,23 @@ def test_tiles_of_any_size_are_padded_and_cropped_back():
         assert model(hsi[..., :1, :1], x[..., :1, :1]).shape == (1, 2, 1, 1)
 
 
-@pytest.mark.parametrize("overrides", [
-    dict(spectral_pooling="mean"), dict(ffm_propagation="rectified"), dict(dcn_mask_activation="none"),
-    dict(dcn_offset_groups=2, dcn_groups=2), dict(cmfex_shared_feature=False, cmfex_learnable_gates=False),
-    dict(hsi_spectral_downsample=False), dict(pad_mode="replicate"), dict(hsi_width_ratio=1.0),
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        dict(spectral_pooling="mean"),
+        dict(ffm_propagation="rectified"),
+        dict(dcn_mask_activation="none"),
+        dict(dcn_offset_groups=2, dcn_groups=2),
+        dict(cmfex_shared_feature=False, cmfex_learnable_gates=False),
+        dict(hsi_spectral_downsample=False),
+        dict(pad_mode="replicate"),
+        dict(hsi_width_ratio=1.0),
+    ],
+)
 def test_every_design_option_builds_and_runs(overrides):
-    model = build_model("comix_t", bands=10, x_channels=1, classes=3, spectral_depth=4, **overrides).eval()
+    model = build_model(
+        "comix_t", bands=10, x_channels=1, classes=3, spectral_depth=4, **overrides
+    ).eval()
     with torch.no_grad():
         assert model(torch.randn(1, 10, 30, 20), torch.randn(1, 1, 30, 20)).shape == (1, 3, 30, 20)
 
@@ -64,7 +76,10 @@ def test_options_change_the_model():
     assert base.spectral_pool[0].score is not None and mean_pooled.spectral_pool[0].score is None
     no_mask = build_model("comix_t", dcn_mask_activation="none")
     _, dcn = next(no_mask.deformable_convs())
-    assert dcn.mask_activation == "none" and dcn.offset_conv.out_channels == dcn.geometry.kernel_points * dcn.geometry.ndim
+    assert (
+        dcn.mask_activation == "none"
+        and dcn.offset_conv.out_channels == dcn.geometry.kernel_points * dcn.geometry.ndim
+    )
 
 
 def test_attention_pooling_is_a_convex_combination_over_depth():
@@ -72,7 +87,9 @@ def test_attention_pooling_is_a_convex_combination_over_depth():
     volume = torch.randn(2, 3, 5, 4, 4)
     pooled = pool(volume)
     assert pooled.shape == (2, 3, 4, 4)
-    assert (pooled <= volume.amax(dim=2) + 1e-6).all() and (pooled >= volume.amin(dim=2) - 1e-6).all()
+    assert (pooled <= volume.amax(dim=2) + 1e-6).all() and (
+        pooled >= volume.amin(dim=2) - 1e-6
+    ).all()
 
 
 def test_drop_path_drops_whole_samples_and_is_identity_in_eval():

@@ -11,8 +11,12 @@ SIZES = [(64, 64), (100, 76)]
 
 
 def _forward_params():
-    return [pytest.param(v, c, size, id=f"{v}-{c[0]}b{c[1]}x-{size[0]}x{size[1]}")
-            for v in list_variants("segmentation") for c in INPUT_CASES for size in SIZES]
+    return [
+        pytest.param(v, c, size, id=f"{v}-{c[0]}b{c[1]}x-{size[0]}x{size[1]}")
+        for v in list_variants("segmentation")
+        for c in INPUT_CASES
+        for size in SIZES
+    ]
 
 
 def test_registry_lists_the_three_variants():
@@ -27,7 +31,9 @@ def test_forward_gives_logits_at_input_size(variant, case, size):
     assert isinstance(model, ComixNet)
     assert model.config == create_config(variant, bands=bands, x_channels=x_channels, classes=7)
     with torch.no_grad():
-        logits = model(torch.rand(1, bands, height, width) * 1000, torch.randn(1, x_channels, height, width))
+        logits = model(
+            torch.rand(1, bands, height, width) * 1000, torch.randn(1, x_channels, height, width)
+        )
     assert logits.shape == (1, 7, height, width)
     assert torch.isfinite(logits).all()
 
@@ -40,13 +46,19 @@ def test_backward_reaches_offset_branch_of_2d_and_3d_dcns(variant, case):
     # gradient path to the offsets is the same as in training (train mode: test_model_parts)
     model = build_model(variant, bands=bands, x_channels=x_channels).eval()
     dcns = [m for _, m in model.deformable_convs()]
-    assert any(isinstance(m, DeformConv2d) for m in dcns) and any(isinstance(m, DeformConv3d) for m in dcns)
+    assert any(isinstance(m, DeformConv2d) for m in dcns) and any(
+        isinstance(m, DeformConv3d) for m in dcns
+    )
     assert all(not m.offset_conv.weight.detach().any() for m in dcns)  # zero-initialised
     logits = model(torch.randn(1, bands, 32, 32), torch.randn(1, x_channels, 32, 32))
-    torch.nn.functional.cross_entropy(logits, torch.randint(0, model.config.classes, (1, 32, 32))).backward()
+    torch.nn.functional.cross_entropy(
+        logits, torch.randint(0, model.config.classes, (1, 32, 32))
+    ).backward()
     for name, module in model.deformable_convs():
         grad = module.offset_conv.weight.grad
-        assert grad is not None and float(grad.abs().sum()) > 0, f"no offset gradient reached {name}"
+        assert grad is not None and float(grad.abs().sum()) > 0, (
+            f"no offset gradient reached {name}"
+        )
     unused = [name for name, p in model.named_parameters() if p.grad is None]
     assert unused == [], f"parameters outside the graph: {unused}"
 
@@ -54,6 +66,12 @@ def test_backward_reaches_offset_branch_of_2d_and_3d_dcns(variant, case):
 @pytest.mark.parametrize("variant", list_variants("segmentation"))
 def test_every_variant_exposes_the_shared_methods(variant):
     model = build_model(variant)
-    for method in ("forward", "check_inputs", "forward_features", "set_normalization", "deformable_convs"):
+    for method in (
+        "forward",
+        "check_inputs",
+        "forward_features",
+        "set_normalization",
+        "deformable_convs",
+    ):
         assert callable(getattr(model, method))
     assert model.check_finite is False

@@ -25,7 +25,16 @@ GRID = [pytest.param(c, id=c.id) for c in cases_for("torch")]
 def run_op(case: DcnCase, x, offset, w, bias, mask):
     """The public front end of the case's dimensionality, with the case's stride / ONNX pads / dilation."""
     op = deform_conv2d if case.ndim == 2 else deform_conv3d
-    return op(x, offset, w, bias, mask, stride=case.stride, padding=list(case.pads), dilation=case.dilation)
+    return op(
+        x,
+        offset,
+        w,
+        bias,
+        mask,
+        stride=case.stride,
+        padding=list(case.pads),
+        dilation=case.dilation,
+    )
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -63,8 +72,15 @@ def test_non_contiguous_inputs(case_id: str):
     assert_matches_reference(got, reference_output(case, "float64"), "float64", case.id)
 
 
-@pytest.mark.parametrize("case_id", ["2d-asym_stride_pad_dil", "2d-groups_cross_offset_groups",
-                                     "3d-asym_stride_pad_dil", "3d-groups_cross_offset_groups"])
+@pytest.mark.parametrize(
+    "case_id",
+    [
+        "2d-asym_stride_pad_dil",
+        "2d-groups_cross_offset_groups",
+        "3d-asym_stride_pad_dil",
+        "3d-groups_cross_offset_groups",
+    ],
+)
 def test_zero_offsets_unit_mask_equal_convolution(case_id: str):
     case = case_named(case_id)
     x, offset, w, bias, mask = case.inputs("float64").torch()
@@ -74,7 +90,14 @@ def test_zero_offsets_unit_mask_equal_convolution(case_id: str):
     for begin, end in zip(reversed(geometry.pad_begin), reversed(geometry.pad_end)):
         pads += [begin, end]
     conv = F.conv2d if case.ndim == 2 else F.conv3d
-    want = conv(F.pad(x, pads), w, bias, stride=geometry.stride, dilation=geometry.dilation, groups=case.group)
+    want = conv(
+        F.pad(x, pads),
+        w,
+        bias,
+        stride=geometry.stride,
+        dilation=geometry.dilation,
+        groups=case.group,
+    )
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
 
 
@@ -104,11 +127,14 @@ def test_error_mask_shape_and_dtype():
         run_op(case, x, offset, w.float(), bias, mask)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(stride=(0, 1)), r"stride\[H\]: got 0, expected >= 1"),
-    (dict(padding=(1, 2, 3)), r"padding: got \(1, 2, 3\), expected"),
-    (dict(dilation=(1, 1, 1)), r"dilation: got \(1, 1, 1\), expected an int or 2 ints"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(stride=(0, 1)), r"stride\[H\]: got 0, expected >= 1"),
+        (dict(padding=(1, 2, 3)), r"padding: got \(1, 2, 3\), expected"),
+        (dict(dilation=(1, 1, 1)), r"dilation: got \(1, 1, 1\), expected an int or 2 ints"),
+    ],
+)
 def test_bad_geometry_is_refused(kwargs, message):
     x = torch.zeros(1, 2, 5, 5)
     w = torch.zeros(2, 2, 3, 3)
@@ -118,5 +144,7 @@ def test_bad_geometry_is_refused(kwargs, message):
 
 
 def test_kernel_larger_than_padded_input_is_refused():
-    with pytest.raises(ValueError, match=r"input W=2 with pads \(0, 0\) is smaller than the dilated kernel"):
+    with pytest.raises(
+        ValueError, match=r"input W=2 with pads \(0, 0\) is smaller than the dilated kernel"
+    ):
         DeformConvGeometry.build(2, 3).output_size((5, 2))

@@ -11,16 +11,27 @@ from comix.ops.library import DECOMPOSITIONS, OPS, OVERLOADS
 
 def _arguments(ndim: int, dtype=torch.float64):
     """Small asymmetric case (stride, dilation, kernel differ per axis; group 2, offset_group 2)."""
-    geometry = DeformConvGeometry.build(ndim, (2, 2, 3)[-ndim:], (2, 1, 1)[-ndim:], 1, (1, 2, 1)[-ndim:], 2, 2)
+    geometry = DeformConvGeometry.build(
+        ndim, (2, 2, 3)[-ndim:], (2, 1, 1)[-ndim:], 1, (1, 2, 1)[-ndim:], 2, 2
+    )
     size = (3, 4, 5)[-ndim:]
     out = geometry.output_size(size)
     generator = torch.Generator().manual_seed(ndim)
-    tensors = (torch.randn(1, 4, *size, dtype=dtype, generator=generator),
-               torch.randn(1, 2 * geometry.kernel_points * ndim, *out, dtype=dtype, generator=generator),
-               torch.randn(2, 2, *geometry.kernel, dtype=dtype, generator=generator),
-               torch.randn(2, dtype=dtype, generator=generator),
-               torch.rand(1, 2 * geometry.kernel_points, *out, dtype=dtype, generator=generator))
-    attributes = (list(geometry.kernel), list(geometry.stride), geometry.onnx_pads, list(geometry.dilation), 2, 2)
+    tensors = (
+        torch.randn(1, 4, *size, dtype=dtype, generator=generator),
+        torch.randn(1, 2 * geometry.kernel_points * ndim, *out, dtype=dtype, generator=generator),
+        torch.randn(2, 2, *geometry.kernel, dtype=dtype, generator=generator),
+        torch.randn(2, dtype=dtype, generator=generator),
+        torch.rand(1, 2 * geometry.kernel_points, *out, dtype=dtype, generator=generator),
+    )
+    attributes = (
+        list(geometry.kernel),
+        list(geometry.stride),
+        geometry.onnx_pads,
+        list(geometry.dilation),
+        2,
+        2,
+    )
     return geometry, tensors, attributes
 
 
@@ -37,19 +48,26 @@ def test_opcheck_schema_fake_and_autograd_registrations(ndim):
 def test_gradcheck_through_the_op_with_optional_inputs_absent(ndim):
     _, (x, offset, weight, _, _), attributes = _arguments(ndim)
     inputs = tuple(t.clone().requires_grad_(True) for t in (x, offset * 0.3, weight))
-    assert torch.autograd.gradcheck(lambda a, b, c: OPS[ndim](a, b, c, None, None, *attributes), inputs)
+    assert torch.autograd.gradcheck(
+        lambda a, b, c: OPS[ndim](a, b, c, None, None, *attributes), inputs
+    )
 
 
 @pytest.mark.parametrize("stride,lowered_to_2d", [(1, True), (2, False)])
 def test_modules_call_the_op_and_export_keeps_one_node_per_dcn(stride, lowered_to_2d):
     """Canonical capture: one node per DCN. Portable decomposition: a size-keeping 3-D DCN becomes one more
     2-D op (comix.ops.portable), any other geometry the GridSample implementation."""
-    captured = torch.export.export(_Pair(stride), (torch.randn(1, 2, 4, 5, 6), torch.randn(1, 3, 5, 6)))
+    captured = torch.export.export(
+        _Pair(stride), (torch.randn(1, 2, 4, 5, 6), torch.randn(1, 3, 5, 6))
+    )
     targets = [node.target for node in captured.graph.nodes if node.op == "call_function"]
     assert targets.count(OVERLOADS[3]) == 1 and targets.count(OVERLOADS[2]) == 1
     decomposed = captured.run_decompositions(DECOMPOSITIONS)
     targets = [node.target for node in decomposed.graph.nodes if node.op == "call_function"]
-    grid_sampled = torch.ops.aten.grid_sampler_3d.default in targets or torch.ops.aten.grid_sampler.default in targets
+    grid_sampled = (
+        torch.ops.aten.grid_sampler_3d.default in targets
+        or torch.ops.aten.grid_sampler.default in targets
+    )
     assert OVERLOADS[3] not in targets
     assert targets.count(OVERLOADS[2]) == (2 if lowered_to_2d else 1)
     assert grid_sampled != lowered_to_2d

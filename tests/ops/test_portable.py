@@ -27,22 +27,61 @@ def _keeps(name, size, kernel, pads, dilation=(1, 1, 1), **kwargs) -> DcnCase:
 
 SIZE_KEEPING = [
     _keeps("k3_pad1", (4, 5, 6), (3, 3, 3), (1, 1, 1, 1, 1, 1), offsets=Offsets("uniform", 2.0)),
-    _keeps("asym_kernel_pads_groups", (3, 5, 4), (3, 1, 2), (1, 0, 0, 1, 0, 1), channels=6, out_channels=4,
-           group=2, offset_group=3),
-    _keeps("dilated", (6, 5, 7), (3, 2, 3), (2, 1, 2, 2, 0, 2), (2, 1, 2), offsets=Offsets("uniform", 3.0)),
+    _keeps(
+        "asym_kernel_pads_groups",
+        (3, 5, 4),
+        (3, 1, 2),
+        (1, 0, 0, 1, 0, 1),
+        channels=6,
+        out_channels=4,
+        group=2,
+        offset_group=3,
+    ),
+    _keeps(
+        "dilated",
+        (6, 5, 7),
+        (3, 2, 3),
+        (2, 1, 2, 2, 0, 2),
+        (2, 1, 2),
+        offsets=Offsets("uniform", 3.0),
+    ),
     # D + 1 > 2K: the 2-D kernel needs zero taps so its pads stay >= 0
-    _keeps("deep_spectrum", (40, 3, 4), (1, 3, 3), (0, 1, 1, 0, 1, 1), channels=2, out_channels=2, batch=1),
-    _keeps("offsets_far_outside", (4, 4, 4), (3, 3, 3), (1, 1, 1, 1, 1, 1), channels=3, out_channels=2, batch=1,
-           offsets=Offsets("far", 25.0)),
-    _keeps("offsets_around_the_border", (3, 4, 5), (3, 3, 3), (1, 1, 1, 1, 1, 1), channels=3, out_channels=2,
-           offsets=Offsets("border")),
+    _keeps(
+        "deep_spectrum",
+        (40, 3, 4),
+        (1, 3, 3),
+        (0, 1, 1, 0, 1, 1),
+        channels=2,
+        out_channels=2,
+        batch=1,
+    ),
+    _keeps(
+        "offsets_far_outside",
+        (4, 4, 4),
+        (3, 3, 3),
+        (1, 1, 1, 1, 1, 1),
+        channels=3,
+        out_channels=2,
+        batch=1,
+        offsets=Offsets("far", 25.0),
+    ),
+    _keeps(
+        "offsets_around_the_border",
+        (3, 4, 5),
+        (3, 3, 3),
+        (1, 1, 1, 1, 1, 1),
+        channels=3,
+        out_channels=2,
+        offsets=Offsets("border"),
+    ),
     _keeps("empty_batch", (4, 4, 4), (3, 3, 3), (1, 1, 1, 1, 1, 1), batch=0),
 ]
 # The shared 3-D grid, but its NaN/Inf cases: the portable graph is made of ONNX DeformConv/GridSample, whose
 # non-finite behaviour is the runtime's (comix.ops.cases.EXCLUDED), not the native op's rule.
 GRID_3D = [c for c in cases_for("torch", 3) if not c.non_finite]
-ALL = [pytest.param(c, id=f"keeps-{c.name}") for c in SIZE_KEEPING] + \
-      [pytest.param(c, id=f"grid-{c.name}") for c in GRID_3D]
+ALL = [pytest.param(c, id=f"keeps-{c.name}") for c in SIZE_KEEPING] + [
+    pytest.param(c, id=f"grid-{c.name}") for c in GRID_3D
+]
 
 
 def make_tensors(case: DcnCase, with_mask: bool = True, with_bias: bool = True) -> tuple:
@@ -82,7 +121,9 @@ class _Op(torch.nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         generator = torch.Generator().manual_seed(0)
-        self.weight = torch.nn.Parameter(torch.randn(channels, channels, 3, 3, 3, generator=generator) * 0.2)
+        self.weight = torch.nn.Parameter(
+            torch.randn(channels, channels, 3, 3, 3, generator=generator) * 0.2
+        )
         self.bias = torch.nn.Parameter(torch.randn(channels, generator=generator))
         self.geometry = DeformConvGeometry.build(3, 3, 1, 1, 1, 1, 1)
 
@@ -96,19 +137,25 @@ def test_exported_with_dynamic_height_and_width_matches_eager_in_onnxruntime():
     generator = torch.Generator().manual_seed(1)
 
     def inputs(height, width):
-        return (torch.randn(1, 3, 4, height, width, generator=generator),
-                torch.randn(1, 81, 4, height, width, generator=generator) * 1.5,
-                torch.rand(1, 27, 4, height, width, generator=generator))
+        return (
+            torch.randn(1, 3, 4, height, width, generator=generator),
+            torch.randn(1, 81, 4, height, width, generator=generator) * 1.5,
+            torch.rand(1, 27, 4, height, width, generator=generator),
+        )
 
     dynamic = {i: {3: "height", 4: "width"} for i in range(3)}
-    model = TorchOnnxExporter(["x", "offset", "mask"], ["y"], dynamic_axes=dynamic)(module, inputs(6, 7))
+    model = TorchOnnxExporter(["x", "offset", "mask"], ["y"], dynamic_axes=dynamic)(
+        module, inputs(6, 7)
+    )
     ops = {node.op_type for node in model.graph.node}
     assert "DeformConv" in ops and "GridSample" not in ops
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     for height, width in ((9, 5), (4, 11)):
         x, offset, mask = inputs(height, width)
         with torch.no_grad():
-            want = deform_conv_nd(x, offset, module.weight, module.bias, mask, module.geometry).numpy()
+            want = deform_conv_nd(
+                x, offset, module.weight, module.bias, mask, module.geometry
+            ).numpy()
         got = session.run(None, {"x": x.numpy(), "offset": offset.numpy(), "mask": mask.numpy()})[0]
         assert got.shape == want.shape
         assert np.abs(got - want).max() <= 1e-4

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-
 from comix.plugins.build import (
     DEFAULT_BUILD_DIR,
     ENV_PLUGIN_DIR,
@@ -25,7 +24,9 @@ def ort_dcn_library() -> Path:
         return find_ort_library()
     missing = missing_build_tools(onnxruntime=True)
     if missing:
-        pytest.skip(f"cannot build the ONNX Runtime custom-op library: missing {', '.join(missing)} "
-                    "(apt-get install -y cmake g++ libeigen3-dev npm)")
+        pytest.skip(
+            f"cannot build the ONNX Runtime custom-op library: missing {', '.join(missing)} "
+            "(apt-get install -y cmake g++ libeigen3-dev npm)"
+        )
     built = build_plugins(DEFAULT_BUILD_DIR, cuda=False, targets=[ORT_TARGET])
     return built[ORT_TARGET]

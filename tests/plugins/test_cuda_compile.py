@@ -23,7 +23,14 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-from comix.ops.cases import DcnCase, DcnInputs, case_named, cases_for, reference_output, shifted_convolution
+from comix.ops.cases import (
+    DcnCase,
+    DcnInputs,
+    case_named,
+    cases_for,
+    reference_output,
+    shifted_convolution,
+)
 from comix.ops.tolerance import assert_matches_reference
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +41,9 @@ ARCHS = ("75", "87", "90", "100", "110")
 PTX_ARCH = "100"
 
 NVCC = shutil.which("nvcc")
-pytestmark = pytest.mark.skipif(NVCC is None, reason="nvcc not on PATH: the CUDA kernels cannot be compile-checked")
+pytestmark = pytest.mark.skipif(
+    NVCC is None, reason="nvcc not on PATH: the CUDA kernels cannot be compile-checked"
+)
 
 
 def _nvcc_version() -> tuple[int, int]:
@@ -46,10 +55,18 @@ def _nvcc_version() -> tuple[int, int]:
 
 def _compile(source: Path, gencode: list[str], out: Path) -> subprocess.CompletedProcess:
     command = [
-        NVCC, "-std=c++17", "-O3", "-c", *gencode,
-        "-Xcompiler=-fPIC,-Wall,-Wextra", "-Werror=all-warnings",
-        f"-I{PLUGINS / 'include'}", f"-I{PLUGINS / 'cuda' / 'include'}",
-        str(source), "-o", str(out),
+        NVCC,
+        "-std=c++17",
+        "-O3",
+        "-c",
+        *gencode,
+        "-Xcompiler=-fPIC,-Wall,-Wextra",
+        "-Werror=all-warnings",
+        f"-I{PLUGINS / 'include'}",
+        f"-I{PLUGINS / 'cuda' / 'include'}",
+        str(source),
+        "-o",
+        str(out),
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
@@ -66,17 +83,25 @@ def test_kernels_compile_without_warnings(source: Path, tmp_path: Path):
     gencode.append(f"-gencode=arch=compute_{PTX_ARCH},code=compute_{PTX_ARCH}")
     result = _compile(source, gencode, tmp_path / "kernel.o")
     output = (result.stdout + result.stderr).strip()
-    assert result.returncode == 0, f"nvcc {source.name}: got exit {result.returncode}, expected 0:\n{output}"
-    assert output == "", f"nvcc {source.name}: got compiler output, expected none (no warnings):\n{output}"
+    assert result.returncode == 0, (
+        f"nvcc {source.name}: got exit {result.returncode}, expected 0:\n{output}"
+    )
+    assert output == "", (
+        f"nvcc {source.name}: got compiler output, expected none (no warnings):\n{output}"
+    )
     assert (tmp_path / "kernel.o").stat().st_size > 0
 
 
 def test_sm72_state_is_known(tmp_path: Path):
     """CUDA 13 dropped sm_72 (Xavier); the README says so. Fails if a toolkit brings it back unnoticed."""
     major, _ = _nvcc_version()
-    result = _compile(KERNEL_SOURCES[0], ["-gencode=arch=compute_72,code=sm_72"], tmp_path / "sm72.o")
+    result = _compile(
+        KERNEL_SOURCES[0], ["-gencode=arch=compute_72,code=sm_72"], tmp_path / "sm72.o"
+    )
     if major >= 13:
-        assert result.returncode != 0, "nvcc >= 13 accepted sm_72: got success, expected 'Unsupported gpu architecture'"
+        assert result.returncode != 0, (
+            "nvcc >= 13 accepted sm_72: got success, expected 'Unsupported gpu architecture'"
+        )
         assert "Unsupported gpu architecture" in result.stderr
     else:
         assert result.returncode == 0, f"nvcc {major}.x should still build sm_72:\n{result.stderr}"
@@ -89,10 +114,14 @@ EMULATOR_SOURCE = PLUGINS / "cuda" / "tests" / "emulate_kernels.cpp"
 
 
 def _cuda_include() -> Path:
-    dry = subprocess.run([NVCC, "--dryrun", "-c", "-x", "cu", "/dev/null"], capture_output=True, text=True)
+    dry = subprocess.run(
+        [NVCC, "--dryrun", "-c", "-x", "cu", "/dev/null"], capture_output=True, text=True
+    )
     top = re.search(r"^#\$ TOP=(.*)$", dry.stdout + dry.stderr, re.M)
     root = Path(top.group(1)).resolve() if top else Path(NVCC).resolve().parent.parent
-    return root / "include" if (root / "include" / "cuda_fp16.h").exists() else root.parent / "include"
+    return (
+        root / "include" if (root / "include" / "cuda_fp16.h").exists() else root.parent / "include"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +130,30 @@ def emulator(tmp_path_factory) -> Path:
         pytest.skip("g++ not on PATH: cannot build the host emulation of the kernels")
     binary = tmp_path_factory.mktemp("emulator") / "emulate_kernels"
     result = subprocess.run(
-        ["g++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-Wno-unknown-pragmas", "-isystem", str(_cuda_include()),
-         f"-I{PLUGINS / 'cuda' / 'include'}", f"-I{PLUGINS / 'include'}", str(EMULATOR_SOURCE), "-o", str(binary),
-         "-pthread"],
-        capture_output=True, text=True, timeout=600,
+        [
+            "g++",
+            "-std=c++20",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-Wno-unknown-pragmas",
+            "-isystem",
+            str(_cuda_include()),
+            f"-I{PLUGINS / 'cuda' / 'include'}",
+            f"-I{PLUGINS / 'include'}",
+            str(EMULATOR_SOURCE),
+            "-o",
+            str(binary),
+            "-pthread",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     output = (result.stdout + result.stderr).strip()
-    assert result.returncode == 0 and output == "", f"building the kernel emulator: got exit {result.returncode}:\n{output}"
+    assert result.returncode == 0 and output == "", (
+        f"building the kernel emulator: got exit {result.returncode}:\n{output}"
+    )
     return binary
 
 
@@ -124,16 +170,25 @@ def _emulation_params() -> list:
     for case in cases_for("cuda-emulation"):
         params.append(pytest.param(case, Launch(), id=f"{case.id}-fp32"))
         params.append(pytest.param(case, Launch(storage="float16"), id=f"{case.id}-fp16"))
-    for case_id, launch in (("2d-asym_stride_pad_dil", Launch(chunk=1, index_bits=64)),
-                            ("3d-odd_plain", Launch(index_bits=64)),
-                            ("3d-non_finite", Launch(chunk=3, index_bits=64)),
-                            ("2d-batch33", Launch(chunk=8))):
-        params.append(pytest.param(case_named(case_id), launch,
-                                   id=f"{case_id}-chunk{launch.chunk}-i{launch.index_bits}"))
+    for case_id, launch in (
+        ("2d-asym_stride_pad_dil", Launch(chunk=1, index_bits=64)),
+        ("3d-odd_plain", Launch(index_bits=64)),
+        ("3d-non_finite", Launch(chunk=3, index_bits=64)),
+        ("2d-batch33", Launch(chunk=8)),
+    ):
+        params.append(
+            pytest.param(
+                case_named(case_id),
+                launch,
+                id=f"{case_id}-chunk{launch.chunk}-i{launch.index_bits}",
+            )
+        )
     return params
 
 
-def run_emulator(emulator: Path, case: DcnCase, inputs: DcnInputs, launch: Launch, folder: Path) -> np.ndarray:
+def run_emulator(
+    emulator: Path, case: DcnCase, inputs: DcnInputs, launch: Launch, folder: Path
+) -> np.ndarray:
     """Run the kernels on the host for ``inputs`` (stored as float32 files); returns Y as float64."""
     for key, value in zip(("x", "offset", "w", "bias", "mask"), inputs.arrays()):
         if value is not None:
@@ -143,11 +198,28 @@ def run_emulator(emulator: Path, case: DcnCase, inputs: DcnInputs, launch: Launc
     def triple(values, fill):  # the emulator takes [D, H, W]; 2-D leaves D at the neutral value
         return [fill] * (3 - nd) + list(values)
 
-    args = [nd, case.batch, case.channels, case.out_channels, *triple(case.size, 1), *triple(case.kernel, 1),
-            *triple(case.stride, 1), *triple(case.pads[:nd], 0), *triple(case.pads[nd:], 0),
-            *triple(case.dilation, 1), case.group, case.offset_group, int(case.bias), int(case.mask), launch.chunk,
-            launch.index_bits, 16 if launch.storage == "float16" else 32]
-    result = subprocess.run([str(emulator), str(folder), *map(str, args)], capture_output=True, text=True, timeout=600)
+    args = [
+        nd,
+        case.batch,
+        case.channels,
+        case.out_channels,
+        *triple(case.size, 1),
+        *triple(case.kernel, 1),
+        *triple(case.stride, 1),
+        *triple(case.pads[:nd], 0),
+        *triple(case.pads[nd:], 0),
+        *triple(case.dilation, 1),
+        case.group,
+        case.offset_group,
+        int(case.bias),
+        int(case.mask),
+        launch.chunk,
+        launch.index_bits,
+        16 if launch.storage == "float16" else 32,
+    ]
+    result = subprocess.run(
+        [str(emulator), str(folder), *map(str, args)], capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, f"{case.id}: emulator exit {result.returncode}:\n{result.stderr}"
     out = case.output_size()
     y = np.fromfile(folder / "y.f32", dtype=np.float32).reshape(case.batch, case.out_channels, *out)
@@ -155,14 +227,20 @@ def run_emulator(emulator: Path, case: DcnCase, inputs: DcnInputs, launch: Launc
 
 
 @pytest.mark.parametrize("case, launch", _emulation_params())
-def test_kernels_match_reference_in_host_emulation(emulator: Path, case: DcnCase, launch: Launch, tmp_path: Path):
+def test_kernels_match_reference_in_host_emulation(
+    emulator: Path, case: DcnCase, launch: Launch, tmp_path: Path
+):
     """The unchanged kernel source against the float64 reference of the values as stored (FP16-rounded for
     FP16 storage), on the shared grid; NaN/Inf must appear exactly where the reference has them."""
     inputs = case.inputs(launch.storage)
     got = run_emulator(emulator, case, inputs, launch, tmp_path)
-    assert_matches_reference(got, reference_output(case, launch.storage), launch.storage, f"{case.id} (emulated CUDA)")
+    assert_matches_reference(
+        got, reference_output(case, launch.storage), launch.storage, f"{case.id} (emulated CUDA)"
+    )
     if case.offsets.kind == "shift":
-        assert_matches_reference(got, shifted_convolution(case, inputs), launch.storage, f"{case.id} vs shifted conv")
+        assert_matches_reference(
+            got, shifted_convolution(case, inputs), launch.storage, f"{case.id} vs shifted conv"
+        )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -175,13 +253,28 @@ def host_api(tmp_path_factory) -> dict:
 
     binary = tmp_path_factory.mktemp("host_api") / "host_api_check"
     build = subprocess.run(
-        [NVCC, "-std=c++17", "-O1", "-gencode=arch=compute_90,code=sm_90", "-Werror=all-warnings",
-         "-Xcompiler=-Wall,-Wextra", f"-I{PLUGINS / 'include'}", f"-I{PLUGINS / 'cuda' / 'include'}",
-         str(PLUGINS / "cuda" / "tests" / "host_api_check.cpp"), str(KERNEL_SOURCES[0]), "-o", str(binary)],
-        capture_output=True, text=True, timeout=600,
+        [
+            NVCC,
+            "-std=c++17",
+            "-O1",
+            "-gencode=arch=compute_90,code=sm_90",
+            "-Werror=all-warnings",
+            "-Xcompiler=-Wall,-Wextra",
+            f"-I{PLUGINS / 'include'}",
+            f"-I{PLUGINS / 'cuda' / 'include'}",
+            str(PLUGINS / "cuda" / "tests" / "host_api_check.cpp"),
+            str(KERNEL_SOURCES[0]),
+            "-o",
+            str(binary),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     output = (build.stdout + build.stderr).strip()
-    assert build.returncode == 0 and output == "", f"building host_api_check: got exit {build.returncode}:\n{output}"
+    assert build.returncode == 0 and output == "", (
+        f"building host_api_check: got exit {build.returncode}:\n{output}"
+    )
     run = subprocess.run([str(binary)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, f"host_api_check: got exit {run.returncode}:\n{run.stderr}"
     return json.loads(run.stdout)
@@ -192,10 +285,14 @@ def test_workspace_is_monotone_in_every_size(host_api):
     big, small = host_api["per_sample_big"], host_api["per_sample_small"]
     assert (big, small) == (512, 256)
     assert host_api["ws_big"] == min(4 * big, max(big, budget))
-    assert host_api["ws_small_sample"] <= host_api["ws_big"], "smaller samples must not need more workspace"
+    assert host_api["ws_small_sample"] <= host_api["ws_big"], (
+        "smaller samples must not need more workspace"
+    )
     assert host_api["ws_small_batch"] <= host_api["ws_big"]
     assert host_api["ws_small_batch"] >= big and host_api["ws_small_sample"] >= small
-    assert host_api["ws_big_default_budget"] == 4 * big  # far below the 256 MiB default budget: all samples
+    assert (
+        host_api["ws_big_default_budget"] == 4 * big
+    )  # far below the 256 MiB default budget: all samples
 
 
 def test_argument_errors_carry_got_and_expected(host_api):
@@ -208,13 +305,19 @@ def test_argument_errors_carry_got_and_expected(host_api):
         "bad_storage": "storage: got 7, expected",
     }
     for case, text in expectations.items():
-        assert host_api[case]["status"] == invalid_value, f"{case}: got {host_api[case]}, expected cudaErrorInvalidValue"
-        assert text in host_api[case]["message"], f"{case}: got {host_api[case]['message']!r}, expected {text!r}"
+        assert host_api[case]["status"] == invalid_value, (
+            f"{case}: got {host_api[case]}, expected cudaErrorInvalidValue"
+        )
+        assert text in host_api[case]["message"], (
+            f"{case}: got {host_api[case]['message']!r}, expected {text!r}"
+        )
 
 
 def test_launch_error_is_returned_without_a_device(host_api):
     if host_api["device_status"] == 0 and host_api["devices"] > 0:
         pytest.skip("a CUDA device is usable here: the no-device launch path cannot be exercised")
     result = host_api["launch_without_device"]
-    assert result["status"] != 0, f"launch without a device: got success, expected the CUDA error {host_api['device_status']}"
+    assert result["status"] != 0, (
+        f"launch without a device: got success, expected the CUDA error {host_api['device_status']}"
+    )
     assert "launch" in result["message"] and "cudaError" in result["message"], result

@@ -29,15 +29,35 @@ def choose(tmp_path_factory):
     if shutil.which("g++") is None:
         pytest.skip("g++ not on PATH: cannot build the index-width driver")
     binary = tmp_path_factory.mktemp("index_width") / "index_width_check"
-    build = subprocess.run(["g++", "-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror",
-                            f"-I{REPO / 'plugins' / 'include'}", str(DRIVER), "-o", str(binary)],
-                           capture_output=True, text=True, timeout=300)
-    assert build.returncode == 0, f"building index_width_check: got exit {build.returncode}:\n{build.stderr}"
+    build = subprocess.run(
+        [
+            "g++",
+            "-std=c++17",
+            "-O1",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            f"-I{REPO / 'plugins' / 'include'}",
+            str(DRIVER),
+            "-o",
+            str(binary),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode == 0, (
+        f"building index_width_check: got exit {build.returncode}:\n{build.stderr}"
+    )
 
     def run(lines: list[list[int]]):
         text = "".join(" ".join(map(str, line)) + "\n" for line in lines)
-        result = subprocess.run([str(binary)], input=text, capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, f"index_width_check: got exit {result.returncode}:\n{result.stderr}"
+        result = subprocess.run(
+            [str(binary)], input=text, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, (
+            f"index_width_check: got exit {result.returncode}:\n{result.stderr}"
+        )
         rows = [json.loads(row) for row in result.stdout.splitlines()]
         return rows[0], rows[1:]
 
@@ -55,30 +75,46 @@ def _3d(n=1, c=1, o=1, d=1, h=1, w=1, od=1, oh=1, ow=1, kd=1, kh=1, kw=1, group=
 def test_constants_leave_room_for_a_gemm_tile(choose):
     constants, _ = choose([])
     assert constants == {"headroom": HEADROOM, "max_count": LIMIT}
-    assert constants["headroom"] >= 64, "a 64-wide GEMM tile must fit the headroom (tiled_gemm.cuh static_asserts)"
+    assert constants["headroom"] >= 64, (
+        "a 64-wide GEMM tile must fit the headroom (tiled_gemm.cuh static_asserts)"
+    )
 
 
 BOUNDARY = [
     # (what, call, largest count, expected 64-bit)
     ("X at the limit", _2d(w=LIMIT), LIMIT, False),
     ("X one past the limit", _2d(w=LIMIT + 1), LIMIT + 1, True),
-    ("X 100 below 2^31 (the old threshold kept int32 and wrapped)", _2d(w=INT32_MAX - 100), INT32_MAX - 100, True),
+    (
+        "X 100 below 2^31 (the old threshold kept int32 and wrapped)",
+        _2d(w=INT32_MAX - 100),
+        INT32_MAX - 100,
+        True,
+    ),
     ("X at 2^31 - 1", _2d(w=INT32_MAX), INT32_MAX, True),
     ("3-D offset at the limit", _3d(ow=LIMIT // 3), LIMIT, False),
     ("3-D offset past the limit", _3d(ow=LIMIT // 3 + 1), LIMIT + 3, True),
     ("W and Y at the limit", _2d(o=LIMIT), LIMIT, False),
     ("W and Y past the limit", _2d(o=LIMIT + 1), LIMIT + 1, True),
     # C=4, 1x1 kernel, N=2, P=(LIMIT+1)/8: columns of one sample = offset = (LIMIT+1)/2, of two = LIMIT+1.
-    ("columns of a 1-sample chunk", _2d(n=2, c=4, oh=8192, ow=32767, samples=1), (LIMIT + 1) // 2, False),
+    (
+        "columns of a 1-sample chunk",
+        _2d(n=2, c=4, oh=8192, ow=32767, samples=1),
+        (LIMIT + 1) // 2,
+        False,
+    ),
     ("columns of a 2-sample chunk", _2d(n=2, c=4, oh=8192, ow=32767, samples=2), LIMIT + 1, True),
 ]
 
 
 def test_index_width_switches_exactly_past_the_limit(choose):
-    assert LIMIT % 3 == 0 and (LIMIT + 1) == 8 * 8192 * 32767, "the shapes below are built for these factors"
+    assert LIMIT % 3 == 0 and (LIMIT + 1) == 8 * 8192 * 32767, (
+        "the shapes below are built for these factors"
+    )
     _, rows = choose([call for _, call, _, _ in BOUNDARY])
     for (what, _, largest, wide), row in zip(BOUNDARY, rows, strict=True):
-        assert row == {"largest": largest, "wide": wide}, f"{what}: got {row}, expected largest {largest}, wide {wide}"
+        assert row == {"largest": largest, "wide": wide}, (
+            f"{what}: got {row}, expected largest {largest}, wide {wide}"
+        )
 
 
 def test_bad_line_is_refused(choose):

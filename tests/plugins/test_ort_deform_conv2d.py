@@ -9,8 +9,8 @@ DeformConv semantics (offset layout, pads order, border rule) is ONNX Runtime's.
 from __future__ import annotations
 
 import pytest
-
 from _dcn_models import feed, node_attributes, run
+
 from comix.ops.cases import DcnCase, cases_for, reference_output, shifted_convolution
 from comix.ops.spec import CUSTOM_DOMAIN
 from comix.ops.tolerance import assert_matches_reference
@@ -25,14 +25,20 @@ def test_matches_float64_reference(ort_dcn_library, case: DcnCase) -> None:
     ours = run(ort_dcn_library, feed(inputs), node_attributes(case), **OURS)
     assert_matches_reference(ours, reference_output(case, "float32"), "float32", case.id)
     if case.offsets.kind == "shift":
-        assert_matches_reference(ours, shifted_convolution(case, inputs), "float32", f"{case.id} vs shifted conv")
+        assert_matches_reference(
+            ours, shifted_convolution(case, inputs), "float32", f"{case.id} vs shifted conv"
+        )
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in cases_for("ort-builtin", ndim=2)])
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=c.id) for c in cases_for("ort-builtin", ndim=2)]
+)
 def test_ort_built_in_deform_conv_agrees(ort_dcn_library, case: DcnCase) -> None:
     """ONNX Runtime's own kernel as a second opinion on the semantics, against the same reference."""
     built_in = run(ort_dcn_library, feed(case.inputs("float32")), node_attributes(case), **BUILT_IN)
-    assert_matches_reference(built_in, reference_output(case, "float32"), "float32", f"{case.id} (ORT built-in)")
+    assert_matches_reference(
+        built_in, reference_output(case, "float32"), "float32", f"{case.id} (ORT built-in)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -48,5 +54,10 @@ def test_ort_built_in_deform_conv_agrees(ort_dcn_library, case: DcnCase) -> None
 def test_bad_attributes_raise_clear_errors(ort_dcn_library, attributes, message) -> None:
     case = DcnCase("bad_inputs", (5, 5), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), channels=4, batch=1)
     with pytest.raises(Exception) as error:
-        run(ort_dcn_library, feed(case.inputs("float32")), {**node_attributes(case), **attributes}, **OURS)
+        run(
+            ort_dcn_library,
+            feed(case.inputs("float32")),
+            {**node_attributes(case), **attributes},
+            **OURS,
+        )
     assert message in str(error.value)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from _dcn_models import deform_conv_model, feed, node_attributes, run, session
+
 from comix.ops.cases import DcnCase, case_named, cases_for, reference_output, shifted_convolution
 from comix.ops.reference import deform_conv_reference
 from comix.ops.tolerance import assert_matches_reference
@@ -26,7 +26,9 @@ def test_matches_float64_reference(ort_dcn_library, case: DcnCase) -> None:
     assert y.dtype == np.float32
     assert_matches_reference(y, reference_output(case, "float32"), "float32", case.id)
     if case.offsets.kind == "shift":
-        assert_matches_reference(y, shifted_convolution(case, inputs), "float32", f"{case.id} vs shifted conv")
+        assert_matches_reference(
+            y, shifted_convolution(case, inputs), "float32", f"{case.id} vs shifted conv"
+        )
 
 
 def test_kernel_shape_taken_from_w(ort_dcn_library) -> None:
@@ -40,12 +42,16 @@ def test_empty_bias_tensor_counts_as_absent(ort_dcn_library) -> None:
     inputs = case.inputs("float32")
     given = {**feed(inputs), "B": np.zeros(0, np.float32)}
     y = run(ort_dcn_library, given, node_attributes(case))
-    expected = deform_conv_reference(inputs.input, inputs.offset, inputs.weight, None, inputs.mask, case.geometry())
+    expected = deform_conv_reference(
+        inputs.input, inputs.offset, inputs.weight, None, inputs.mask, case.geometry()
+    )
     assert_matches_reference(y, expected, "float32", "empty B")
 
 
 def test_thread_count_does_not_change_the_result(ort_dcn_library) -> None:
-    case = case_named("3d-many_blocks")  # several column blocks, so two threads really split the work
+    case = case_named(
+        "3d-many_blocks"
+    )  # several column blocks, so two threads really split the work
     given = feed(case.inputs("float32", seed=3))
     model = deform_conv_model(given, node_attributes(case))
     one = session(model, ort_dcn_library, threads=1).run(None, given)[0]
@@ -58,7 +64,9 @@ def test_mask_zero_gives_bias(ort_dcn_library) -> None:
     given = feed(case.inputs("float32"))
     given["mask"][:] = 0
     y = run(ort_dcn_library, given, node_attributes(case))
-    np.testing.assert_allclose(y, np.broadcast_to(given["B"][None, :, None, None, None], y.shape), atol=1e-6)
+    np.testing.assert_allclose(
+        y, np.broadcast_to(given["B"][None, :, None, None, None], y.shape), atol=1e-6
+    )
 
 
 # Inputs for the error tests: C = O = 4, 3x3x3 kernel and input, pads 1 -> output 3x3x3, offset (1, 81, ...).
@@ -70,11 +78,24 @@ BAD = [
     ("negative_pad", {"pads": [0, 0, -1, 0, 0, 0]}, None, "pads (begin)[W]: got -1, expected >= 0"),
     ("zero_dilation", {"dilations": [0, 1, 1]}, None, "dilations[D]: got 0, expected >= 1"),
     ("zero_offset_group", {"offset_group": 0}, None, "offset_group: got 0, expected >= 1"),
-    ("channels_not_divisible_by_group", {"group": 2}, "channels5",
-     "input channels C: got 5, expected a multiple of group 2"),
-    ("kernel_shape_disagrees_with_W", {"kernel_shape": [3, 3, 2]}, None,
-     "W kernel size along W: got 3, expected kernel_shape[W] = 2"),
-    ("offset_shape", {}, "offset", "input offset: got shape [1, 80, 3, 3, 3], expected [1, 81, 3, 3, 3]"),
+    (
+        "channels_not_divisible_by_group",
+        {"group": 2},
+        "channels5",
+        "input channels C: got 5, expected a multiple of group 2",
+    ),
+    (
+        "kernel_shape_disagrees_with_W",
+        {"kernel_shape": [3, 3, 2]},
+        None,
+        "W kernel size along W: got 3, expected kernel_shape[W] = 2",
+    ),
+    (
+        "offset_shape",
+        {},
+        "offset",
+        "input offset: got shape [1, 80, 3, 3, 3], expected [1, 81, 3, 3, 3]",
+    ),
     ("mask_shape", {}, "mask", "input mask: got shape [1, 26, 3, 3, 3], expected [1, 27, 3, 3, 3]"),
     ("bias_shape", {}, "bias", "input B: got shape [3], expected [4]"),
     ("input_rank", {}, "rank", "input X: got shape [1, 4, 3, 3], expected rank 5"),
@@ -82,8 +103,12 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("attributes, corrupt, message", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
-def test_bad_attributes_and_shapes_raise_clear_errors(ort_dcn_library, attributes, corrupt, message) -> None:
+@pytest.mark.parametrize(
+    "attributes, corrupt, message", [b[1:] for b in BAD], ids=[b[0] for b in BAD]
+)
+def test_bad_attributes_and_shapes_raise_clear_errors(
+    ort_dcn_library, attributes, corrupt, message
+) -> None:
     given = feed(BAD_INPUTS.inputs("float32"))
     if corrupt == "channels5":
         given["X"] = np.ones((1, 5, 3, 3, 3), np.float32)

@@ -28,8 +28,12 @@ def test_find_ort_library_names_every_place_searched(tmp_path: Path, monkeypatch
 
 
 def test_built_libraries_skips_fetched_and_intermediate_files(tmp_path: Path) -> None:
-    for relative in ("onnxruntime/libcomix_ort_dcn.so", "cpu/libcomix_dcn_cpu.a",
-                     "third_party/onnxruntime/libonnxruntime.so", "cpu/CMakeFiles/libjunk.a"):
+    for relative in (
+        "onnxruntime/libcomix_ort_dcn.so",
+        "cpu/libcomix_dcn_cpu.a",
+        "third_party/onnxruntime/libonnxruntime.so",
+        "cpu/CMakeFiles/libjunk.a",
+    ):
         path = tmp_path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")

@@ -52,8 +52,10 @@ def _skip_reason() -> str | None:
     if shutil.which("nvcc") is None:
         return "nvcc not on PATH (the plugin library links the CUDA kernels)"
     if not SETS:
-        return ("no TensorRT headers: set TensorRT_ROOT or fetch include/ of NVIDIA/TensorRT release/<version> "
-                "into third_party/tensorrt-<version>/ (never commit them)")
+        return (
+            "no TensorRT headers: set TensorRT_ROOT or fetch include/ of NVIDIA/TensorRT release/<version> "
+            "into third_party/tensorrt-<version>/ (never commit them)"
+        )
     return None
 
 
@@ -64,12 +66,31 @@ def test_plugin_library_compiles_and_links_without_warnings(version: str, tmp_pa
     staged.mkdir()
     (staged / f"tensorrt-{version}").symlink_to(SETS[version])
     result = subprocess.run(
-        ["bash", str(SCRIPT), str(staged), "--archs", "90", "--ptx", "", "--only", version, "--out", str(tmp_path / "build")],
-        capture_output=True, text=True, timeout=900,
+        [
+            "bash",
+            str(SCRIPT),
+            str(staged),
+            "--archs",
+            "90",
+            "--ptx",
+            "",
+            "--only",
+            version,
+            "--out",
+            str(tmp_path / "build"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     output = result.stdout + result.stderr
-    assert result.returncode == 0, f"check_tensorrt_headers.sh for {version}: got exit {result.returncode}:\n{output}"
+    assert result.returncode == 0, (
+        f"check_tensorrt_headers.sh for {version}: got exit {result.returncode}:\n{output}"
+    )
     summary = [line for line in output.splitlines() if line.startswith(f"TensorRT {version}:")]
     assert summary, f"got no summary line for {version}:\n{output}"
-    assert "errors=0 warnings=0 link_rc=0 exports=[getCreators setLoggerFinder] nvinfer/libcuda NEEDED=0" in summary[0]
+    assert (
+        "errors=0 warnings=0 link_rc=0 exports=[getCreators setLoggerFinder] nvinfer/libcuda NEEDED=0"
+        in summary[0]
+    )
     assert (tmp_path / "build" / version / "libcomix_trt_plugins.so").is_file()

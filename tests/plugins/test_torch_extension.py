@@ -62,23 +62,41 @@ def test_binding_source_compiles_against_torch_headers(tmp_path: Path):
     if nvcc is None or shutil.which("g++") is None:
         pytest.skip("nvcc/g++ not on PATH: no CUDA runtime headers to compile the binding against")
     cuda_include = Path(nvcc).resolve().parent.parent / "include"
-    dry = subprocess.run([nvcc, "--dryrun", "-c", "-x", "cu", "/dev/null"], capture_output=True, text=True)
+    dry = subprocess.run(
+        [nvcc, "--dryrun", "-c", "-x", "cu", "/dev/null"], capture_output=True, text=True
+    )
     for line in (dry.stdout + dry.stderr).splitlines():
         if line.startswith("#$ TOP="):
             top = Path(line.split("=", 1)[1]).resolve()
             cuda_include = top / "include" if (top / "include").exists() else top.parent / "include"
     torch_include = Path(torch.__file__).parent / "include"
     command = [
-        "g++", "-std=c++17", "-fsyntax-only", "-Wall", "-Wextra", "-DTORCH_EXTENSION_NAME=_C",
-        "-DTORCH_API_INCLUDE_EXTENSION_H", "-isystem", str(_c10_cuda_stub(tmp_path)), "-isystem", str(torch_include),
-        "-isystem", str(torch_include / "torch" / "csrc" / "api" / "include"),
-        "-isystem", sysconfig.get_paths()["include"], "-isystem", str(cuda_include),
-        f"-I{REPO / 'plugins' / 'include'}", f"-I{REPO / 'plugins' / 'cuda' / 'include'}",
+        "g++",
+        "-std=c++17",
+        "-fsyntax-only",
+        "-Wall",
+        "-Wextra",
+        "-DTORCH_EXTENSION_NAME=_C",
+        "-DTORCH_API_INCLUDE_EXTENSION_H",
+        "-isystem",
+        str(_c10_cuda_stub(tmp_path)),
+        "-isystem",
+        str(torch_include),
+        "-isystem",
+        str(torch_include / "torch" / "csrc" / "api" / "include"),
+        "-isystem",
+        sysconfig.get_paths()["include"],
+        "-isystem",
+        str(cuda_include),
+        f"-I{REPO / 'plugins' / 'include'}",
+        f"-I{REPO / 'plugins' / 'cuda' / 'include'}",
         str(REPO / "plugins" / "torch" / "csrc" / "deform_conv_bindings.cpp"),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     output = (result.stdout + result.stderr).strip()
-    assert result.returncode == 0 and output == "", f"binding syntax check: got exit {result.returncode}:\n{output}"
+    assert result.returncode == 0 and output == "", (
+        f"binding syntax check: got exit {result.returncode}:\n{output}"
+    )
 
 
 @pytest.mark.gpu
@@ -95,9 +113,13 @@ def test_matches_float64_reference(case: DcnCase, dtype: torch.dtype):
         y = deform_conv(*tensors, geometry)
     torch.cuda.synchronize()
     assert y.dtype == dtype
-    assert_matches_reference(y, reference_output(case, dtype_name(dtype)), dtype, f"{case.id} (CUDA)")
+    assert_matches_reference(
+        y, reference_output(case, dtype_name(dtype)), dtype, f"{case.id} (CUDA)"
+    )
     if case.offsets.kind == "shift":
-        assert_matches_reference(y, shifted_convolution(case, inputs), dtype, f"{case.id} (CUDA) vs shifted conv")
+        assert_matches_reference(
+            y, shifted_convolution(case, inputs), dtype, f"{case.id} (CUDA) vs shifted conv"
+        )
 
 
 @pytest.mark.gpu
@@ -109,7 +131,9 @@ def test_non_contiguous_input_and_public_wrappers():
     x_nc = x.transpose(3, 4).contiguous().transpose(3, 4)  # same values, non-contiguous strides
     assert not x_nc.is_contiguous()
     with torch.no_grad():
-        y = deform_conv3d(x_nc, off, w, b, m, stride=case.stride, padding=list(case.pads), dilation=case.dilation)
+        y = deform_conv3d(
+            x_nc, off, w, b, m, stride=case.stride, padding=list(case.pads), dilation=case.dilation
+        )
         y_ref = deform_conv(x, off, w, b, m, geometry)
     torch.testing.assert_close(y, y_ref, rtol=0, atol=0)
 
@@ -117,11 +141,21 @@ def test_non_contiguous_input_and_public_wrappers():
 @pytest.mark.gpu
 @pytest.mark.skipif(not HAS_GPU, reason=GPU_REASON)
 def test_bad_shapes_raise_with_got_expected():
-    geometry, _, (x, off, w, b, m) = _geometry_and_tensors(case_named("2d-asym_stride_pad_dil"), torch.float32)
+    geometry, _, (x, off, w, b, m) = _geometry_and_tensors(
+        case_named("2d-asym_stride_pad_dil"), torch.float32
+    )
     load_extension()
-    attributes = (list(geometry.kernel), list(geometry.stride), geometry.onnx_pads, list(geometry.dilation),
-                  geometry.group, geometry.offset_group)
-    with pytest.raises(RuntimeError, match="got shape"):  # straight to the CUDA kernel, past the Python checks
+    attributes = (
+        list(geometry.kernel),
+        list(geometry.stride),
+        geometry.onnx_pads,
+        list(geometry.dilation),
+        geometry.group,
+        geometry.offset_group,
+    )
+    with pytest.raises(
+        RuntimeError, match="got shape"
+    ):  # straight to the CUDA kernel, past the Python checks
         torch.ops.comix.deform_conv2d(x, off[:, :-1], w, b, m, *attributes)
     with pytest.raises(RuntimeError, match="expected float32 or float16"):
         torch.ops.comix.deform_conv2d(x.double(), off.double(), w.double(), None, None, *attributes)

@@ -17,14 +17,29 @@ from comix.profile.runner import scene_gsd, throughput
 def test_the_machine_record_names_cpu_cores_and_versions():
     record = machine_record()
     cpu = record["cpu"]
-    assert cpu["model"] and cpu["logical_cores"] >= 1 and 1 <= cpu["usable_cores"] <= cpu["logical_cores"]
+    assert (
+        cpu["model"]
+        and cpu["logical_cores"] >= 1
+        and 1 <= cpu["usable_cores"] <= cpu["logical_cores"]
+    )
     assert {"python", "torch", "onnxruntime", "comix-deploy", "numpy"} <= set(record["versions"])
     assert isinstance(record["gpus"], list)
-    assert f"{cpu['usable_cores']} usable of {cpu['logical_cores']} logical cores" in describe(record)
+    assert f"{cpu['usable_cores']} usable of {cpu['logical_cores']} logical cores" in describe(
+        record
+    )
 
 
-@pytest.mark.parametrize("isa,per_cycle", [(["avx", "avx2", "fma"], 32), (["avx512f", "avx2", "fma"], 32),
-                                           (["avx"], 16), (["asimd"], 16), (["sse4_2"], 8), ([], 0)])
+@pytest.mark.parametrize(
+    "isa,per_cycle",
+    [
+        (["avx", "avx2", "fma"], 32),
+        (["avx512f", "avx2", "fma"], 32),
+        (["avx"], 16),
+        (["asimd"], 16),
+        (["sse4_2"], 8),
+        ([], 0),
+    ],
+)
 def test_fp32_flops_per_cycle_from_the_isa(isa, per_cycle):
     assert flops_per_cycle(isa)[0] == per_cycle
 
@@ -33,8 +48,12 @@ def test_nominal_peak_and_the_fraction_reached_worked_example():
     peak = nominal_peak(["avx2", "fma"], 2445.406)
     assert peak.nominal_gflops == pytest.approx(78.253, abs=1e-3) and "2445 MHz" in peak.basis
     # comix_t: 0.641 GMACs per 128x128 tile in 60 ms on one core -> 2 * 0.641e9 / 0.06 / 78.253e9
-    assert fraction_of_peak(641_000_000, 0.060, 1, peak.nominal_gflops) == pytest.approx(0.27304, abs=1e-5)
-    assert fraction_of_peak(641_000_000, 0.060, 2, peak.nominal_gflops) == pytest.approx(0.13652, abs=1e-5)
+    assert fraction_of_peak(641_000_000, 0.060, 1, peak.nominal_gflops) == pytest.approx(
+        0.27304, abs=1e-5
+    )
+    assert fraction_of_peak(641_000_000, 0.060, 2, peak.nominal_gflops) == pytest.approx(
+        0.13652, abs=1e-5
+    )
     assert nominal_peak(["avx2", "fma"], None).nominal_gflops is None
     assert fraction_of_peak(0, 0.06, 1, 78.0) is None and fraction_of_peak(1, 0.06, 1, None) is None
 
@@ -49,7 +68,9 @@ def test_throughput_and_seconds_per_km2_worked_example():
 
 
 def test_gsd_comes_only_from_a_metric_projected_georeference():
-    assert scene_gsd(GeoRef.from_origin(268000, 3290500, 2.5, 2.5, "EPSG:32615")) == pytest.approx(2.5)
+    assert scene_gsd(GeoRef.from_origin(268000, 3290500, 2.5, 2.5, "EPSG:32615")) == pytest.approx(
+        2.5
+    )
     assert scene_gsd(GeoRef.from_origin(-95.4, 29.7, 2e-5, 2e-5, "EPSG:4326")) is None
     assert scene_gsd(GeoRef.from_origin(0, 0, 2.5, 3.0, "EPSG:32615")) is None
     assert scene_gsd(None) is None
@@ -72,8 +93,10 @@ def test_gpu_memory_from_nvidia_smi_samples(tmp_path, monkeypatch):
     import time
 
     fake = tmp_path / "nvidia-smi"
-    fake.write_text("#!/bin/sh\n[ \"$1\" = \"--id=1\" ] || exit 3\n"
-                    "for v in 1000 1200 1750 1300; do echo \"$v\"; sleep 0.05; done\nsleep 5\n")
+    fake.write_text(
+        '#!/bin/sh\n[ "$1" = "--id=1" ] || exit 3\n'
+        'for v in 1000 1200 1750 1300; do echo "$v"; sleep 0.05; done\nsleep 5\n'
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,0")  # the process's first GPU is device 1
@@ -92,7 +115,9 @@ def test_memory_device_follows_where_the_backend_runs():
     from comix.profile.runner import memory_device
 
     def ort(*providers):
-        return SimpleNamespace(name="onnxruntime", session=SimpleNamespace(get_providers=lambda: list(providers)))
+        return SimpleNamespace(
+            name="onnxruntime", session=SimpleNamespace(get_providers=lambda: list(providers))
+        )
 
     assert memory_device(SimpleNamespace(name="torch", device="cuda:0")) == "torch-cuda"
     assert memory_device(SimpleNamespace(name="torch", device="cpu")) == "cpu"

@@ -9,9 +9,11 @@ import pytest
 
 from comix.profile.power import TegrastatsSampler, input_power_mw, parse_rails
 
-ORIN_NANO = ("11-27-2026 10:00:01 RAM 2380/7620MB (lfb 1138x4MB) SWAP 0/3810MB (cached 0MB) CPU [1%@1510,0%@1510] "
-             "EMC_FREQ 0% GR3D_FREQ 61% cpu@49.5C gpu@48C VDD_IN 7104mW/6552mW VDD_CPU_GPU_CV 2638mW/2100mW "
-             "VDD_SOC 1436mW/1436mW")
+ORIN_NANO = (
+    "11-27-2026 10:00:01 RAM 2380/7620MB (lfb 1138x4MB) SWAP 0/3810MB (cached 0MB) CPU [1%@1510,0%@1510] "
+    "EMC_FREQ 0% GR3D_FREQ 61% cpu@49.5C gpu@48C VDD_IN 7104mW/6552mW VDD_CPU_GPU_CV 2638mW/2100mW "
+    "VDD_SOC 1436mW/1436mW"
+)
 XAVIER = "RAM 1933/31919MB SWAP 0/15959MB CPU [2%@1190] POM_5V_IN 3890/3890 POM_5V_GPU 0/0 POM_5V_CPU 459/459"
 AGX_ORIN = "RAM 5000/30000MB GR3D_FREQ 0% VDD_GPU_SOC 3600mW/3600mW VDD_CPU_CV 800mW/800mW VIN_SYS_5V0 4000mW/4000mW"
 
@@ -21,7 +23,10 @@ def test_rails_of_each_board_format():
     assert parse_rails(XAVIER) == {"POM_5V_IN": 3890, "POM_5V_GPU": 0, "POM_5V_CPU": 459}
     assert input_power_mw(parse_rails(ORIN_NANO)) == (7104.0, "VDD_IN")
     assert input_power_mw(parse_rails(XAVIER)) == (3890.0, "POM_5V_IN")
-    assert input_power_mw(parse_rails(AGX_ORIN)) == (8400.0, "sum of VDD_CPU_CV+VDD_GPU_SOC+VIN_SYS_5V0")
+    assert input_power_mw(parse_rails(AGX_ORIN)) == (
+        8400.0,
+        "sum of VDD_CPU_CV+VDD_GPU_SOC+VIN_SYS_5V0",
+    )
     assert input_power_mw(parse_rails("RAM 1/2MB SWAP 0/1MB")) is None
 
 

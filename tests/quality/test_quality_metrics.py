@@ -23,9 +23,18 @@ def pair():
 
 def test_psnr_and_ssim_match_scikit_image(pair):
     reference, fused = pair
-    assert psnr(reference, fused, 1.0) == pytest.approx(peak_signal_noise_ratio(reference, fused, data_range=1.0))
-    want = structural_similarity(reference, fused, data_range=1.0, channel_axis=0, gaussian_weights=True, sigma=1.5,
-                                 use_sample_covariance=False)
+    assert psnr(reference, fused, 1.0) == pytest.approx(
+        peak_signal_noise_ratio(reference, fused, data_range=1.0)
+    )
+    want = structural_similarity(
+        reference,
+        fused,
+        data_range=1.0,
+        channel_axis=0,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+    )
     assert ssim(reference, fused, 1.0) == pytest.approx(want, abs=1e-12)
 
 
@@ -50,9 +59,15 @@ def test_uiqi_matches_a_window_loop():
     want = np.empty((8, 10))
     for i in range(8):
         for j in range(10):
-            a, b = x[i:i + block, j:j + block].ravel(), y[i:i + block, j:j + block].ravel()
+            a, b = x[i : i + block, j : j + block].ravel(), y[i : i + block, j : j + block].ravel()
             cov = np.cov(a, b)  # unbiased: the factor cancels in the index
-            want[i, j] = 4 * cov[0, 1] * a.mean() * b.mean() / ((cov[0, 0] + cov[1, 1]) * (a.mean() ** 2 + b.mean() ** 2))
+            want[i, j] = (
+                4
+                * cov[0, 1]
+                * a.mean()
+                * b.mean()
+                / ((cov[0, 0] + cov[1, 1]) * (a.mean() ** 2 + b.mean() ** 2))
+            )
     np.testing.assert_allclose(uiqi_map(x, y, block), want, rtol=1e-9)
 
 
@@ -68,6 +83,7 @@ def _q_block_complex(reference: np.ndarray, fused: np.ndarray) -> float:
 
 def _q_block_quaternion(reference: np.ndarray, fused: np.ndarray) -> float:
     """Q of a 4-band block; the product written on complex pairs: (a, b)(c, d) = (ac - conj(d) b, conj(a) conj(d) + c conj(b))."""
+
     def split(x):
         return x[0] + 1j * x[1], x[2] + 1j * x[3]
 
@@ -86,8 +102,10 @@ def _q_block_quaternion(reference: np.ndarray, fused: np.ndarray) -> float:
     cov = (product[0].mean() - mean_product[0], product[1].mean() - mean_product[1])
     norm_cov = np.sqrt(abs(cov[0]) ** 2 + abs(cov[1]) ** 2)
     norm_m, norm_n = np.sqrt(abs(ma) ** 2 + abs(mb) ** 2), np.sqrt(abs(na) ** 2 + abs(nb) ** 2)
-    var = (np.mean(abs(za) ** 2 + abs(zb) ** 2) - norm_m ** 2) + (np.mean(abs(wa) ** 2 + abs(wb) ** 2) - norm_n ** 2)
-    return 4 * norm_cov * norm_m * norm_n / (var * (norm_m ** 2 + norm_n ** 2))
+    var = (np.mean(abs(za) ** 2 + abs(zb) ** 2) - norm_m**2) + (
+        np.mean(abs(wa) ** 2 + abs(wb) ** 2) - norm_n**2
+    )
+    return 4 * norm_cov * norm_m * norm_n / (var * (norm_m**2 + norm_n**2))
 
 
 def _standardised(reference, fused):
@@ -101,7 +119,9 @@ def test_q2n_matches_complex_and_quaternion_arithmetic(bands, block_q):
     rng = np.random.default_rng(bands)
     reference = rng.random((bands, 64, 32)) + 0.5
     fused = reference * rng.uniform(0.8, 1.2, (bands, 1, 1)) + rng.normal(0, 0.1, reference.shape)
-    want = np.mean([block_q(*_standardised(reference[:, i:i + 32], fused[:, i:i + 32])) for i in (0, 32)])
+    want = np.mean(
+        [block_q(*_standardised(reference[:, i : i + 32], fused[:, i : i + 32])) for i in (0, 32)]
+    )
     assert q2n(reference, fused, 32, 32) == pytest.approx(want, rel=1e-9)
     assert q2n(reference, reference) == pytest.approx(1.0)
 
@@ -125,7 +145,14 @@ def test_full_resolution_indices_worked_examples():
     assert full_resolution(fused, ms, pan, pan_low, block=8)["qnr"] == pytest.approx(1.0)
     # one band replaced by noise: both distortions appear and follow their definitions (a loop here)
     fused[1] = rng.random((64, 64))
-    want = np.mean([abs(uiqi(fused[i], fused[j], 8) - uiqi(ms[i], ms[j], 8)) for i in range(3) for j in range(3) if i != j])
+    want = np.mean(
+        [
+            abs(uiqi(fused[i], fused[j], 8) - uiqi(ms[i], ms[j], 8))
+            for i in range(3)
+            for j in range(3)
+            if i != j
+        ]
+    )
     assert d_lambda(fused, ms, block=8) == pytest.approx(want) and want > 0.1
 
 
@@ -135,8 +162,13 @@ def test_entropy_sd_and_mutual_information_worked_examples():
     assert entropy(half) == pytest.approx(1.0)  # two equally likely grey levels: one bit
     assert mutual_information(half, half) == pytest.approx(1.0)
     rng = np.random.default_rng(5)
-    a, b = rng.integers(0, 256, (40, 40)).astype(float), rng.integers(0, 256, (40, 40)).astype(float)
-    assert mutual_information(a, b) == pytest.approx(mutual_info_score(a.ravel(), b.ravel()) / np.log(2))
+    a, b = (
+        rng.integers(0, 256, (40, 40)).astype(float),
+        rng.integers(0, 256, (40, 40)).astype(float),
+    )
+    assert mutual_information(a, b) == pytest.approx(
+        mutual_info_score(a.ravel(), b.ravel()) / np.log(2)
+    )
 
 
 def _qabf_loop(a, b, f):
@@ -144,8 +176,12 @@ def _qabf_loop(a, b, f):
     from scipy import ndimage
 
     def grad(x):
-        gx = ndimage.correlate(x, np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float), mode="nearest")
-        gy = ndimage.correlate(x, np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], float), mode="nearest")
+        gx = ndimage.correlate(
+            x, np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float), mode="nearest"
+        )
+        gy = ndimage.correlate(
+            x, np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], float), mode="nearest"
+        )
         return gx, gy
 
     grads = [grad(x) for x in (a, b, f)]
@@ -154,7 +190,7 @@ def _qabf_loop(a, b, f):
         for j in range(a.shape[1]):
             (fx, fy) = grads[2][0][i, j], grads[2][1][i, j]
             gf, af = np.hypot(fx, fy), (np.pi / 2 if fx == 0 else np.arctan(fy / fx))
-            for (sx, sy) in (grads[0], grads[1]):
+            for sx, sy in (grads[0], grads[1]):
                 x_, y_ = sx[i, j], sy[i, j]
                 gs, as_ = np.hypot(x_, y_), (np.pi / 2 if x_ == 0 else np.arctan(y_ / x_))
                 g = 1.0 if gs == gf else (gf / gs if gs > gf else gs / gf)
@@ -178,6 +214,6 @@ def test_irvis_metrics_on_a_fused_pair():
     visible, infrared = rng.random((3, 32, 32)), rng.random((1, 32, 32))
     metrics = irvis_metrics(visible, infrared, visible)
     assert set(metrics) == {"en", "sd", "mi", "ssim", "vif", "qabf"}
-    gray = (np.tensordot([0.299, 0.587, 0.114], visible, axes=1) * 255)
+    gray = np.tensordot([0.299, 0.587, 0.114], visible, axes=1) * 255
     assert metrics["sd"] == pytest.approx(gray.std())
     assert metrics["ssim"] == pytest.approx(1.0 + ssim(infrared[0] * 255, gray, 255.0))

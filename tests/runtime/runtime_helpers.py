@@ -20,8 +20,11 @@ def make_scene(height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.n
     rng = np.random.default_rng(seed)
     rows, cols = np.mgrid[0:height, 0:width]
     pattern = np.sin(rows / 5.0) + np.cos(cols / 7.0)
-    hsi = (0.2 + 0.5 * pattern[None] * np.linspace(0.5, 1.5, BANDS)[:, None, None]
-           + rng.normal(0, 0.3, (BANDS, height, width))).astype(np.float32)
+    hsi = (
+        0.2
+        + 0.5 * pattern[None] * np.linspace(0.5, 1.5, BANDS)[:, None, None]
+        + rng.normal(0, 0.3, (BANDS, height, width))
+    ).astype(np.float32)
     x = (10 + 5 * pattern[None] + rng.normal(0, 1, (X_CHANNELS, height, width))).astype(np.float32)
     return hsi, x
 
@@ -35,10 +38,17 @@ def export_tiny(portable: bool, path, dynamic=DYNAMIC):
 
     net = tiny_net()
     sample = (torch.randn(2, BANDS, 23, 29), torch.randn(2, X_CHANNELS, 23, 29))
-    model = TorchOnnxExporter(["hsi", "x"], ["logits"], dynamic_axes=dynamic, portable=portable)(net, sample)
+    model = TorchOnnxExporter(["hsi", "x"], ["logits"], dynamic_axes=dynamic, portable=portable)(
+        net, sample
+    )
     model = Simplify()(FoldBatchNorm()(ScopeNodeNames()(model)))
-    ModelRecord(model_name="tiny", class_names=CLASS_NAMES, class_colors=[[0, 0, 255], [0, 128, 0],
-                [200, 0, 0], [90, 90, 90]], hsi_bands=BANDS, x_channels=X_CHANNELS,
-                graph_kind="portable" if portable else "canonical").write_onnx(model)
+    ModelRecord(
+        model_name="tiny",
+        class_names=CLASS_NAMES,
+        class_colors=[[0, 0, 255], [0, 128, 0], [200, 0, 0], [90, 90, 90]],
+        hsi_bands=BANDS,
+        x_channels=X_CHANNELS,
+        graph_kind="portable" if portable else "canonical",
+    ).write_onnx(model)
     onnx.save(model, str(path))
     return path

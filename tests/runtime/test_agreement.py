@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from comix.runtime import ModelIO, RuntimeInputError
-from comix.runtime.agreement import border_band, border_lines, compare_backends, region_stats, seam_check
+from comix.runtime.agreement import (
+    border_band,
+    border_lines,
+    compare_backends,
+    region_stats,
+    seam_check,
+)
 from comix.runtime.backend import Backend
 
 
@@ -47,14 +53,25 @@ def test_border_lines_are_tile_starts_and_ends_inside_the_scene():
     # tile_starts(100, 32, 8) == [0, 24, 48, 68]: starts 24, 48, 68 and ends 32, 56, 80 (68 + 32 = 100 is the edge)
     rows, cols = border_lines(100, 64, 32, 8)
     assert rows == [24, 32, 48, 56, 68, 80]
-    assert cols == [24, 32, 56]  # tile_starts(64, 32, 8) == [0, 24, 32]: starts 24, 32 and ends 32, 56
-    assert border_lines(96, 40, 32, 0) == ([32, 64], [8, 32])  # width 40: starts 0, 8 -> start 8, end 32
-    assert border_lines(20, 20, 32, 8) == ([], []), "one tile, clipped to the scene: no interior border"
+    assert cols == [
+        24,
+        32,
+        56,
+    ]  # tile_starts(64, 32, 8) == [0, 24, 32]: starts 24, 32 and ends 32, 56
+    assert border_lines(96, 40, 32, 0) == (
+        [32, 64],
+        [8, 32],
+    )  # width 40: starts 0, 8 -> start 8, end 32
+    assert border_lines(20, 20, 32, 8) == ([], []), (
+        "one tile, clipped to the scene: no interior border"
+    )
 
 
 def test_border_band_marks_pixels_on_both_sides_of_each_line():
     near = border_band(12, 6, rows=[5], cols=[0], band=2)
-    assert near[:, 0].all() and near[:, 1].all() and not near[:, 2:][[0, 1, 2, 7, 8, 9, 10, 11]].any()
+    assert (
+        near[:, 0].all() and near[:, 1].all() and not near[:, 2:][[0, 1, 2, 7, 8, 9, 10, 11]].any()
+    )
     assert near[3:7].all(), "rows 3, 4 (before line 5) and 5, 6 (from it)"
 
 
@@ -71,12 +88,24 @@ def test_region_stats_over_a_mask_and_an_empty_mask():
 def test_compare_backends_counts_differing_classes():
     hsi, x = _scene(40, 56)
     same = compare_backends(PerPixel(), PerPixel(), hsi, x, tile=16, overlap=4, batch=3)
-    assert same["pixels"] == 40 * 56 and same["differing_pixels"] == 0 and same["max_abs_logit_diff"] == 0.0
-    assert same["tiles"] == 3 * 5 and same["backend_seconds"] >= 0 and same["reference_seconds"] >= 0
+    assert (
+        same["pixels"] == 40 * 56
+        and same["differing_pixels"] == 0
+        and same["max_abs_logit_diff"] == 0.0
+    )
+    assert (
+        same["tiles"] == 3 * 5 and same["backend_seconds"] >= 0 and same["reference_seconds"] >= 0
+    )
     flipped = compare_backends(PerPixel(sign=-1.0), PerPixel(), hsi, x, tile=16, overlap=4, batch=3)
-    assert flipped["differing_pixels"] > 0.5 * flipped["pixels"] and flipped["max_abs_logit_diff"] > 1.0
-    with pytest.raises(RuntimeInputError, match=r"logits: got per-pixel \(2, 40, 56\), expected per-pixel's "
-                                                r"\(3, 40, 56\)"):
+    assert (
+        flipped["differing_pixels"] > 0.5 * flipped["pixels"]
+        and flipped["max_abs_logit_diff"] > 1.0
+    )
+    with pytest.raises(
+        RuntimeInputError,
+        match=r"logits: got per-pixel \(2, 40, 56\), expected per-pixel's "
+        r"\(3, 40, 56\)",
+    ):
         compare_backends(PerPixel(classes=2), PerPixel(), hsi, x, tile=16, overlap=4, batch=3)
 
 
@@ -86,8 +115,14 @@ def test_seam_check_sees_no_seams_without_context_and_disagreement_with_it():
     assert list(stats) == [8, 0] and maps[8].shape == (48, 64)
     for overlap, st in stats.items():
         assert (st["border_rows"], st["border_cols"]) == border_lines(48, 64, 24, overlap)
-        assert st["border_band"]["pixels"] + st["elsewhere"]["pixels"] == st["all"]["pixels"] == 48 * 64
+        assert (
+            st["border_band"]["pixels"] + st["elsewhere"]["pixels"]
+            == st["all"]["pixels"]
+            == 48 * 64
+        )
         assert st["all"]["agreement"] == 1.0 and maps[overlap].max() < 1e-5
     stats, _ = seam_check(TileContext(), hsi, x, tile=24, overlaps=[0], batch=4, band=2)
-    assert stats[0]["all"]["agreement"] < 0.95, "a per-tile context must show as disagreement with the full pass"
+    assert stats[0]["all"]["agreement"] < 0.95, (
+        "a per-tile context must show as disagreement with the full pass"
+    )
     assert stats[0]["classes_predicted"] == 2 and 0.0 < stats[0]["largest_class_fraction"] < 1.0

@@ -30,8 +30,11 @@ def test_a_model_exported_before_the_versioned_record_still_loads(portable_onnx,
     import onnx
 
     model = onnx.load(str(portable_onnx))
-    props = {p.key: p.value for p in model.metadata_props if p.key not in ("comix.schema_version",
-                                                                            "comix.training_tile", "comix.precision")}
+    props = {
+        p.key: p.value
+        for p in model.metadata_props
+        if p.key not in ("comix.schema_version", "comix.training_tile", "comix.precision")
+    }
     props["comix.tile_size"] = "[48, 40]"
     del model.metadata_props[:]
     onnx.helper.set_model_props(model, props)
@@ -42,7 +45,9 @@ def test_a_model_exported_before_the_versioned_record_still_loads(portable_onnx,
 
 def test_portable_onnxruntime_and_pytorch_give_identical_classes(portable_onnx):
     hsi, x = make_scene(45, 61, seed=2)
-    ort_result = SlidingWindow(OnnxRuntimeBackend(portable_onnx), tile=24, overlap=8, batch=4)(hsi, x)
+    ort_result = SlidingWindow(OnnxRuntimeBackend(portable_onnx), tile=24, overlap=8, batch=4)(
+        hsi, x
+    )
     torch_result = SlidingWindow(TorchBackend(tiny_net()), tile=24, overlap=8, batch=4)(hsi, x)
     assert np.abs(ort_result.logits - torch_result.logits).max() <= 1e-4
     assert np.array_equal(ort_result.classes, torch_result.classes)
@@ -52,13 +57,17 @@ def test_canonical_graph_runs_with_the_custom_op_library(canonical_onnx):
     if find_custom_op_library() is None:
         pytest.skip("ONNX Runtime custom-op library not built (python plugins/build.py)")
     hsi, x = make_scene(30, 26, seed=3)
-    ort_result = SlidingWindow(OnnxRuntimeBackend(canonical_onnx), tile=16, overlap=4, batch=3)(hsi, x)
+    ort_result = SlidingWindow(OnnxRuntimeBackend(canonical_onnx), tile=16, overlap=4, batch=3)(
+        hsi, x
+    )
     torch_result = SlidingWindow(TorchBackend(tiny_net()), tile=16, overlap=4, batch=3)(hsi, x)
     assert np.abs(ort_result.logits - torch_result.logits).max() <= 1e-4
     assert np.array_equal(ort_result.classes, torch_result.classes)
 
 
-def test_canonical_graph_without_the_library_says_how_to_build_it_or_use_portable(canonical_onnx, monkeypatch):
+def test_canonical_graph_without_the_library_says_how_to_build_it_or_use_portable(
+    canonical_onnx, monkeypatch
+):
     monkeypatch.setenv("COMIX_ORT_LIBRARY", str(canonical_onnx.parent / "no-such-library.so"))
     with pytest.raises(CustomOpLibraryMissing, match=r"plugins/build\.py.*--portable"):
         OnnxRuntimeBackend(canonical_onnx)
@@ -70,7 +79,9 @@ def test_truncated_and_non_onnx_files_are_clear_errors(portable_onnx, tmp_path):
     text = tmp_path / "notes.onnx"
     text.write_text("this is not a model\n")
     for path in (truncated, text):
-        with pytest.raises(RuntimeInputError, match="could not be read as ONNX|no nodes|could not load"):
+        with pytest.raises(
+            RuntimeInputError, match="could not be read as ONNX|no nodes|could not load"
+        ):
             OnnxRuntimeBackend(path)
     with pytest.raises(RuntimeInputError, match="no such file"):
         OnnxRuntimeBackend(tmp_path / "missing.onnx")
@@ -95,7 +106,9 @@ def test_working_memory_is_bounded_by_the_batch_not_the_scene(portable_onnx):
     backend = OnnxRuntimeBackend(portable_onnx)
     small = _peak_working_bytes(backend, 48, 48)
     large = _peak_working_bytes(backend, 192, 144)  # 12x the pixels
-    assert large < small + 256 * 1024, f"working memory grew from {small} to {large} bytes with the scene"
+    assert large < small + 256 * 1024, (
+        f"working memory grew from {small} to {large} bytes with the scene"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +120,8 @@ def static_onnx(tmp_path_factory):
     from comix.export.exporter import TorchOnnxExporter
 
     model = TorchOnnxExporter(["hsi", "x"], ["logits"], dynamic_axes=None, portable=True)(
-        tiny_net(), (torch.randn(2, BANDS, 16, 20), torch.randn(2, X_CHANNELS, 16, 20)))
+        tiny_net(), (torch.randn(2, BANDS, 16, 20), torch.randn(2, X_CHANNELS, 16, 20))
+    )
     path = tmp_path_factory.mktemp("static") / "tiny.static.onnx"
     onnx.save(model, str(path))
     return path
@@ -121,10 +135,15 @@ def test_static_model_gets_its_own_tile_full_batches_and_padding(static_onnx):
     with pytest.raises(RuntimeInputError, match="got 3, expected 2"):
         SlidingWindow(backend, tile=(16, 20), overlap=4, batch=3)
     torch_backend = TorchBackend(tiny_net())
-    for height, width in ((33, 47), (10, 12)):  # 3x3 tiles (odd count: last batch half empty); under one tile
+    for height, width in (
+        (33, 47),
+        (10, 12),
+    ):  # 3x3 tiles (odd count: last batch half empty); under one tile
         hsi, x = make_scene(height, width, seed=height)
         got = SlidingWindow(backend, tile=(16, 20), overlap=4, batch=2)(hsi, x)
         want = SlidingWindow(torch_backend, tile=(16, 20), overlap=4, batch=2)(hsi, x)
         assert got.classes.shape == (height, width)
         if height >= 16:
-            assert np.abs(got.logits - want.logits).max() <= 1e-4 and np.array_equal(got.classes, want.classes)
+            assert np.abs(got.logits - want.logits).max() <= 1e-4 and np.array_equal(
+                got.classes, want.classes
+            )

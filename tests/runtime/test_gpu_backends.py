@@ -23,27 +23,45 @@ from comix.runtime.tensorrt_backend import TensorRTBackend
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is visible")
 def test_device_cuda_without_a_gpu_is_refused_in_one_sentence(tmp_path):
-    with pytest.raises(RuntimeInputError, match="--device cuda: got torch .* with no usable CUDA device"):
+    with pytest.raises(
+        RuntimeInputError, match="--device cuda: got torch .* with no usable CUDA device"
+    ):
         TorchBackend(tiny_net(), device="cuda")
 
 
 def test_device_cuda_is_only_for_the_torch_backend(portable_onnx):
-    with pytest.raises(RuntimeInputError, match="--device cuda: got backend 'onnxruntime', expected torch"):
+    with pytest.raises(
+        RuntimeInputError, match="--device cuda: got backend 'onnxruntime', expected torch"
+    ):
         open_backend(portable_onnx, "auto", device="cuda")
     with pytest.raises(RuntimeInputError, match="--device: got 'tpu'"):
         open_backend(portable_onnx, "auto", device="tpu")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="TensorRT's full package is installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("tensorrt") is not None, reason="TensorRT's full package is installed"
+)
 def test_engine_without_its_record_or_tensorrt_exits_2(tmp_path):
     hsi, x = make_scene(20, 20)
     np.save(tmp_path / "hsi.npy", hsi.transpose(1, 2, 0))
     np.save(tmp_path / "x.npy", x.transpose(1, 2, 0))
     engine = tmp_path / "m.engine"
     engine.write_bytes(b"not an engine")
-    result = CliRunner().invoke(app, ["infer", str(engine), "--hsi", str(tmp_path / "hsi.npy"), "--x",
-                                      str(tmp_path / "x.npy"), "-o", str(tmp_path / "seg.npy"), "--quiet"],
-                                env={"COLUMNS": "300"})
+    result = CliRunner().invoke(
+        app,
+        [
+            "infer",
+            str(engine),
+            "--hsi",
+            str(tmp_path / "hsi.npy"),
+            "--x",
+            str(tmp_path / "x.npy"),
+            "-o",
+            str(tmp_path / "seg.npy"),
+            "--quiet",
+        ],
+        env={"COLUMNS": "300"},
+    )
     assert result.exit_code == 2, result.output
     assert "got no m.engine.json beside it" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "seg.npy").exists()
@@ -81,12 +99,14 @@ def _cuda_extension_loadable() -> bool:
 
         load_extension()
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not _cuda_extension_loadable(), reason="no CUDA GPU with our PyTorch CUDA extension")
+@pytest.mark.skipif(
+    not _cuda_extension_loadable(), reason="no CUDA GPU with our PyTorch CUDA extension"
+)
 def test_torch_cuda_backend_segments_like_onnx_runtime(portable_onnx):
     hsi, x = make_scene(150, 130, seed=4)
     cuda = TorchBackend(tiny_net(), device="cuda")
@@ -96,5 +116,3 @@ def test_torch_cuda_backend_segments_like_onnx_runtime(portable_onnx):
     agreement = float(np.mean(on_gpu.classes == on_cpu.classes))
     assert agreement >= 0.999, f"class agreement {agreement:.4%}"
     assert np.abs(on_gpu.logits - on_cpu.logits).max() < 1e-3
-
-

@@ -11,8 +11,8 @@ from runtime_helpers import BANDS, CLASSES, make_scene
 from typer.testing import CliRunner
 
 from comix.cli.app import app
-from comix.data.geotiff_io import read_geotiff, write_geotiff
 from comix.data.georef import GeoRef
+from comix.data.geotiff_io import read_geotiff, write_geotiff
 
 GEOREF = GeoRef.from_origin(271000.0, 3290000.0, 2.5, 2.5, crs="EPSG:32615")
 
@@ -29,12 +29,30 @@ def scene_files(tmp_path):
     return tmp_path / "hsi.tif", tmp_path / "dsm.tif"
 
 
-def test_infer_writes_georeferenced_classes_png_json_and_probabilities(portable_onnx, scene_files, tmp_path):
+def test_infer_writes_georeferenced_classes_png_json_and_probabilities(
+    portable_onnx, scene_files, tmp_path
+):
     hsi, x = scene_files
     out = tmp_path / "out"
     out.mkdir()
-    result = _invoke("infer", portable_onnx, "--hsi", hsi, "--x", x, "-o", out / "seg.tif", "--tile", 24,
-                     "--overlap", 8, "--batch", 3, "--probabilities", "--quiet")
+    result = _invoke(
+        "infer",
+        portable_onnx,
+        "--hsi",
+        hsi,
+        "--x",
+        x,
+        "-o",
+        out / "seg.tif",
+        "--tile",
+        24,
+        "--overlap",
+        8,
+        "--batch",
+        3,
+        "--probabilities",
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
     assert names == ["seg.json", "seg.npy", "seg.png", "seg.probabilities.tif", "seg.tif"]
@@ -48,8 +66,14 @@ def test_infer_writes_georeferenced_classes_png_json_and_probabilities(portable_
     np.testing.assert_allclose(probs.sum(0), 1.0, atol=1e-5)
     summary = json.loads((out / "seg.json").read_text())
     assert sum(c["pixels"] for c in summary["classes"]) == 37 * 50
-    assert summary["classes"][0]["area_map_units2"] == pytest.approx(summary["classes"][0]["pixels"] * 6.25)
-    assert summary["backend"] == "onnxruntime" and summary["tiles"] == 6 and "inference_seconds" in summary["timing"]
+    assert summary["classes"][0]["area_map_units2"] == pytest.approx(
+        summary["classes"][0]["pixels"] * 6.25
+    )
+    assert (
+        summary["backend"] == "onnxruntime"
+        and summary["tiles"] == 6
+        and "inference_seconds" in summary["timing"]
+    )
 
 
 def _assert_clean_failure(result, folder, *fragments):
@@ -58,15 +82,26 @@ def _assert_clean_failure(result, folder, *fragments):
     for fragment in fragments:
         assert fragment in text, text
     assert "Traceback" not in text
-    assert not [p for p in folder.iterdir() if p.name.startswith("seg") or p.name.startswith(".seg")]
+    assert not [
+        p for p in folder.iterdir() if p.name.startswith("seg") or p.name.startswith(".seg")
+    ]
 
 
 def test_band_count_mismatch(portable_onnx, tmp_path):
     hsi, x = make_scene(20, 20)
     write_geotiff(tmp_path / "hsi.tif", hsi[:-1])
     write_geotiff(tmp_path / "dsm.tif", x)
-    result = _invoke("infer", portable_onnx, "--hsi", tmp_path / "hsi.tif", "--x", tmp_path / "dsm.tif",
-                     "-o", tmp_path / "seg.tif", "--quiet")
+    result = _invoke(
+        "infer",
+        portable_onnx,
+        "--hsi",
+        tmp_path / "hsi.tif",
+        "--x",
+        tmp_path / "dsm.tif",
+        "-o",
+        tmp_path / "seg.tif",
+        "--quiet",
+    )
     _assert_clean_failure(result, tmp_path, f"got {BANDS - 1} bands, expected {BANDS}")
 
 
@@ -78,16 +113,32 @@ def test_truncated_model(portable_onnx, scene_files, tmp_path):
     _assert_clean_failure(result, tmp_path, "could not be read as ONNX")
 
 
-def test_missing_custom_op_library_for_the_canonical_graph(canonical_onnx, scene_files, tmp_path, monkeypatch):
+def test_missing_custom_op_library_for_the_canonical_graph(
+    canonical_onnx, scene_files, tmp_path, monkeypatch
+):
     monkeypatch.setenv("COMIX_ORT_LIBRARY", str(tmp_path / "absent.so"))
     hsi, x = scene_files
-    result = _invoke("infer", canonical_onnx, "--hsi", hsi, "--x", x, "-o", tmp_path / "seg.tif", "--quiet")
-    _assert_clean_failure(result, tmp_path, "custom-op library was not found", "plugins/build.py", "--portable")
+    result = _invoke(
+        "infer", canonical_onnx, "--hsi", hsi, "--x", x, "-o", tmp_path / "seg.tif", "--quiet"
+    )
+    _assert_clean_failure(
+        result, tmp_path, "custom-op library was not found", "plugins/build.py", "--portable"
+    )
 
 
 def test_output_in_a_missing_folder(portable_onnx, scene_files, tmp_path):
     hsi, x = scene_files
-    result = _invoke("infer", portable_onnx, "--hsi", hsi, "--x", x, "-o", tmp_path / "nope" / "seg.tif", "--quiet")
+    result = _invoke(
+        "infer",
+        portable_onnx,
+        "--hsi",
+        hsi,
+        "--x",
+        x,
+        "-o",
+        tmp_path / "nope" / "seg.tif",
+        "--quiet",
+    )
     _assert_clean_failure(result, tmp_path, "does not exist, expected an existing folder")
     assert not (tmp_path / "nope").exists()
 
@@ -97,7 +148,9 @@ def test_export_cli_bad_inputs_are_one_sentence_errors(tmp_path):
     assert result.exit_code == 2 and "no such file or folder" in " ".join(result.output.split())
     (tmp_path / "ckpt").mkdir()
     result = _invoke("export", tmp_path / "ckpt", "-o", tmp_path / "missing" / "m.onnx")
-    assert result.exit_code == 2 and "does not exist, expected an existing folder" in " ".join(result.output.split())
+    assert result.exit_code == 2 and "does not exist, expected an existing folder" in " ".join(
+        result.output.split()
+    )
     result = _invoke("export", tmp_path / "ckpt", "-o", tmp_path / "m.onnx")
     assert result.exit_code == 2 and "config.json" in " ".join(result.output.split())
     assert not list(tmp_path.glob("*.onnx*"))
@@ -110,14 +163,31 @@ def test_infer_with_the_pytorch_backend_from_a_comix_checkpoint(tmp_path):
 
     torch.manual_seed(0)
     model = build_model("comix_t", bands=BANDS, x_channels=1, classes=3)
-    save_checkpoint(model, tmp_path / "ckpt", variant="comix_t", class_names=["soil", "grass", "roof"])
+    save_checkpoint(
+        model, tmp_path / "ckpt", variant="comix_t", class_names=["soil", "grass", "roof"]
+    )
     hsi, x = make_scene(40, 30, seed=5)
     np.save(tmp_path / "hsi.npy", np.moveaxis(hsi, 0, -1))  # .npy is read as (H, W, C) by default
     np.save(tmp_path / "x.npy", np.moveaxis(x, 0, -1))
-    result = _invoke("infer", tmp_path / "ckpt", "--hsi", tmp_path / "hsi.npy", "--x", tmp_path / "x.npy",
-                     "-o", tmp_path / "seg.npy", "--tile", 32, "--quiet")
+    result = _invoke(
+        "infer",
+        tmp_path / "ckpt",
+        "--hsi",
+        tmp_path / "hsi.npy",
+        "--x",
+        tmp_path / "x.npy",
+        "-o",
+        tmp_path / "seg.npy",
+        "--tile",
+        32,
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "seg.json").read_text())
-    assert summary["backend"] == "torch" and [c["name"] for c in summary["classes"]] == ["soil", "grass", "roof"]
+    assert summary["backend"] == "torch" and [c["name"] for c in summary["classes"]] == [
+        "soil",
+        "grass",
+        "roof",
+    ]
     assert np.load(tmp_path / "seg.npy").shape == (40, 30) and (tmp_path / "seg.png").is_file()
     assert not (tmp_path / "seg.tif").exists()

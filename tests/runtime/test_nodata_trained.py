@@ -27,16 +27,23 @@ HOLE = (slice(37, 52), slice(65, 85))  # 15 x 20, the issue's hole
 TILE, OVERLAP = 48, 16  # smaller than the scene, so some tiles are clear of the hole
 NODATA = -9999.0
 pytestmark = pytest.mark.slow  # training the model takes ~60 s on one thread
-TINY_MODEL = dict(widths=(8, 8, 16, 16), depths=(1, 1, 1, 1), decoder_dim=16, spectral_depth=4, hsi_width_ratio=1.0,
-                  ffm_head_dim=8)
+TINY_MODEL = dict(
+    widths=(8, 8, 16, 16),
+    depths=(1, 1, 1, 1),
+    decoder_dim=16,
+    spectral_depth=4,
+    hsi_width_ratio=1.0,
+    ffm_head_dim=8,
+)
 
 
 class Guarded(TorchBackend):
     """The trained model, refusing any input that is not finite or is the nodata value."""
 
     def run(self, hsi, x):
-        assert np.isfinite(hsi).all() and np.isfinite(x).all() and not (hsi == NODATA).any(), \
+        assert np.isfinite(hsi).all() and np.isfinite(x).all() and not (hsi == NODATA).any(), (
             "a nodata value reached the model"
+        )
         return super().run(hsi, x)
 
 
@@ -55,15 +62,29 @@ def trained(tmp_path_factory):
     torch.set_num_threads(1)
     torch.manual_seed(0)
     try:
-        scene = houston_like(seed=11, height=HEIGHT, width=WIDTH, wavelengths_nm=np.linspace(400, 1000, BANDS)).scene
-        recipe = TrainRecipe(tile=32, batch_size=4, steps=60, warmup_steps=5, eval_every=60, eval_tile=TILE,
-                             eval_overlap=OVERLAP, seed=1, lr=5e-3, model_overrides=TINY_MODEL)
+        scene = houston_like(
+            seed=11, height=HEIGHT, width=WIDTH, wavelengths_nm=np.linspace(400, 1000, BANDS)
+        ).scene
+        recipe = TrainRecipe(
+            tile=32,
+            batch_size=4,
+            steps=60,
+            warmup_steps=5,
+            eval_every=60,
+            eval_tile=TILE,
+            eval_overlap=OVERLAP,
+            seed=1,
+            lr=5e-3,
+            model_overrides=TINY_MODEL,
+        )
         folder = tmp_path_factory.mktemp("trained")
         result = Trainer(scene, recipe, folder, show_progress=False).fit()
     finally:
         torch.set_num_threads(threads)
     metrics = result.history[-1]
-    print(f"trained: overall accuracy {metrics['overall_accuracy']:.3f}, kappa {metrics['kappa']:.3f}")
+    print(
+        f"trained: overall accuracy {metrics['overall_accuracy']:.3f}, kappa {metrics['kappa']:.3f}"
+    )
     assert metrics["kappa"] > 0.1, "the model learned something (kappa 0: no better than chance)"
     checkpoint = TorchBackend.from_checkpoint(folder)
     return Guarded(checkpoint.module, checkpoint.info), scene
@@ -80,7 +101,9 @@ def runs(trained, tmp_path_factory):
     profile = {"driver": "GTiff", "height": HEIGHT, "width": WIDTH, "dtype": "float32"}
 
     def tif(name, array, nodata=None):
-        with rasterio.open(folder / name, "w", count=array.shape[0], nodata=nodata, **profile) as dataset:
+        with rasterio.open(
+            folder / name, "w", count=array.shape[0], nodata=nodata, **profile
+        ) as dataset:
             dataset.write(array)
         return folder / name
 
@@ -95,8 +118,15 @@ def runs(trained, tmp_path_factory):
     out = {}
     for case, path in inputs.items():
         with open_scene(path, x_path) as source:
-            out[case] = segment_source(backend, source, folder / f"{case.replace(' ', '_')}.tif", tile=TILE,
-                                       overlap=OVERLAP, probabilities=True, keep_in_memory=True)
+            out[case] = segment_source(
+                backend,
+                source,
+                folder / f"{case.replace(' ', '_')}.tif",
+                tile=TILE,
+                overlap=OVERLAP,
+                probabilities=True,
+                keep_in_memory=True,
+            )
     return out
 
 
@@ -128,7 +158,10 @@ def test_the_three_encodings_give_identical_products(runs):
     logits = runs["nan"].result.logits
     for case in ("geotiff -9999", "envi ignore"):
         np.testing.assert_array_equal(runs[case].result.logits, logits)
-        assert runs[case].paths["classes_tif"].read_bytes() == runs["nan"].paths["classes_tif"].read_bytes()
+        assert (
+            runs[case].paths["classes_tif"].read_bytes()
+            == runs["nan"].paths["classes_tif"].read_bytes()
+        )
 
 
 def test_pixels_clear_of_the_hole_tiles_keep_their_logits_exactly(runs):
@@ -157,7 +190,9 @@ def test_far_pixels_under_hole_tiles_cannot_all_keep_their_class(trained, tmp_pa
     backend, scene = trained
     hsi, x = scene.hsi.astype(np.float32), scene.x.astype(np.float32)
     other = hsi.copy()
-    other[(slice(None), *HOLE)] = hsi[(slice(None), *HOLE)][:, ::-1, ::-1]  # the hole's own pixels, mirrored
+    other[(slice(None), *HOLE)] = hsi[(slice(None), *HOLE)][
+        :, ::-1, ::-1
+    ]  # the hole's own pixels, mirrored
     a = segment_scene(backend, hsi, x, tmp_path / "a.tif", tile=TILE, overlap=OVERLAP).result
     b = segment_scene(backend, other, x, tmp_path / "b.tif", tile=TILE, overlap=OVERLAP).result
     far = ndimage.distance_transform_edt(~_hole()) >= 10

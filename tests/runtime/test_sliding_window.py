@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from runtime_helpers import BANDS, make_scene, tiny_net
 
 from comix.runtime import RuntimeInputError, SlidingWindow, TileGrid, TorchBackend
 from comix.runtime.tiling import axis_window, tile_starts
-from runtime_helpers import BANDS, make_scene, tiny_net
 
 
 def test_tile_starts_cover_the_axis_and_end_at_the_edge():
@@ -17,7 +17,7 @@ def test_tile_starts_cover_the_axis_and_end_at_the_edge():
         starts = tile_starts(size, tile, overlap)
         covered = np.zeros(size, bool)
         for s in starts:
-            covered[s:s + tile] = True
+            covered[s : s + tile] = True
         assert covered.all() and starts[-1] + tile == size
 
 
@@ -28,7 +28,7 @@ def test_window_is_flat_inside_tapered_toward_neighbours_and_never_zero():
     grid = TileGrid(50, 70, 32, 32, 12)
     weights = np.zeros((50, 70))
     for tile in grid.tiles():
-        weights[tile.top:tile.top + 32, tile.left:tile.left + 32] += grid.window(tile)
+        weights[tile.top : tile.top + 32, tile.left : tile.left + 32] += grid.window(tile)
     assert weights.min() > 0.1, "every pixel is covered by some tile well above the floor weight"
 
 
@@ -47,7 +47,9 @@ def test_one_tile_covering_the_scene_is_exactly_the_full_pass():
     backend = TorchBackend(tiny_net())
     hsi, x = make_scene(21, 30, seed=1)
     full = backend.run(hsi[None], x[None])[0]
-    result = SlidingWindow(backend, tile=64, overlap=16, batch=2)(hsi, x)  # tile clipped to the scene
+    result = SlidingWindow(backend, tile=64, overlap=16, batch=2)(
+        hsi, x
+    )  # tile clipped to the scene
     assert result.tiles == 1
     np.testing.assert_array_equal(result.logits, full)
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from runtime_helpers import CLASSES, make_scene, tiny_net
 
-from comix.data.geotiff_io import read_geotiff, write_geotiff
 from comix.data.georef import GeoRef
+from comix.data.geotiff_io import read_geotiff, write_geotiff
 from comix.runtime import SlidingWindow, TorchBackend
 from comix.runtime.backend import Backend, ModelIO
+from comix.runtime.errors import RuntimeInputError
 from comix.runtime.scene_source import SceneSource
 from comix.runtime.segment import open_scene, segment_scene, segment_source
-from comix.runtime.errors import RuntimeInputError
 from comix.runtime.streaming import BatchOutput, BlockSink, TilePlan, stream, strip_edges
 
 GEOREF = GeoRef.from_origin(271000.0, 3290000.0, 2.5, 2.5, crs="EPSG:32615")
@@ -30,10 +30,10 @@ def _whole_scene_blend(plan: TilePlan, outputs: dict, channels: int) -> np.ndarr
     th, tw = plan.tile
     for tile in grid.tiles():
         window = grid.window(tile)
-        sums[:, tile.top:tile.top + th, tile.left:tile.left + tw] += outputs[tile] * window
-        weights[tile.top:tile.top + th, tile.left:tile.left + tw] += window
-    blended = sums[:, :plan.height, :plan.width]
-    blended /= weights[None, :plan.height, :plan.width]
+        sums[:, tile.top : tile.top + th, tile.left : tile.left + tw] += outputs[tile] * window
+        weights[tile.top : tile.top + th, tile.left : tile.left + tw] += window
+    blended = sums[:, : plan.height, : plan.width]
+    blended /= weights[None, : plan.height, : plan.width]
     return blended
 
 
@@ -46,8 +46,10 @@ class Blocks(BlockSink):
         self.blocks.append((outputs.copy(), valid.copy()))
 
 
-@pytest.mark.parametrize("height,width,tile,overlap,batch", [(95, 130, (24, 32), 8, 3), (40, 23, (16, 16), 5, 1),
-                                                               (10, 12, (16, 16), 4, 2)])
+@pytest.mark.parametrize(
+    "height,width,tile,overlap,batch",
+    [(95, 130, (24, 32), 8, 3), (40, 23, (16, 16), 5, 1), (10, 12, (16, 16), 4, 2)],
+)
 def test_band_equals_a_whole_scene_accumulator_and_stays_small(height, width, tile, overlap, batch):
     static = height < tile[0]  # a scene smaller than a static model's tile is edge-padded
     plan = TilePlan.for_scene(height, width, tile, overlap, batch, static_tile=static)
@@ -64,7 +66,9 @@ def test_band_equals_a_whole_scene_accumulator_and_stays_small(height, width, ti
     tiles_per_row = len(plan.grid.cols)
     rows_per_batch = -(-batch // tiles_per_row) + 1
     stride = plan.tile[0] - plan.grid.overlap
-    assert stats.band_bytes <= (plan.tile[0] + rows_per_batch * stride) * width * (3 * 4 + 4 + 1) * 2
+    assert (
+        stats.band_bytes <= (plan.tile[0] + rows_per_batch * stride) * width * (3 * 4 + 4 + 1) * 2
+    )
 
 
 class ColumnBlocks(BlockSink):
@@ -82,19 +86,31 @@ class ColumnBlocks(BlockSink):
 
     def write_block(self, row, col, outputs, valid):
         self.blocks.append((row, col, *outputs.shape[1:]))
-        self.scene[:, row:row + outputs.shape[1], col:col + outputs.shape[2]] = outputs
-        self.written[row:row + outputs.shape[1], col:col + outputs.shape[2]] += 1
+        self.scene[:, row : row + outputs.shape[1], col : col + outputs.shape[2]] = outputs
+        self.written[row : row + outputs.shape[1], col : col + outputs.shape[2]] += 1
 
 
-@pytest.mark.parametrize("height,width,tile,overlap,batch,strip,align",
-                         [(61, 203, (24, 32), 8, 3, 64, 16), (40, 150, (16, 20), 9, 4, 40, 1),
-                          (33, 97, (16, 16), 0, 2, 32, 8), (20, 300, (16, 24), 12, 5, 50, 5)])
-def test_strips_give_the_whole_scene_blend_with_a_band_of_one_strip(height, width, tile, overlap, batch, strip, align):
-    plan = TilePlan.for_scene(height, width, tile, overlap, batch, strip_width=strip, strip_align=align)
+@pytest.mark.parametrize(
+    "height,width,tile,overlap,batch,strip,align",
+    [
+        (61, 203, (24, 32), 8, 3, 64, 16),
+        (40, 150, (16, 20), 9, 4, 40, 1),
+        (33, 97, (16, 16), 0, 2, 32, 8),
+        (20, 300, (16, 24), 12, 5, 50, 5),
+    ],
+)
+def test_strips_give_the_whole_scene_blend_with_a_band_of_one_strip(
+    height, width, tile, overlap, batch, strip, align
+):
+    plan = TilePlan.for_scene(
+        height, width, tile, overlap, batch, strip_width=strip, strip_align=align
+    )
     edges = [plan.strips[0].left] + [s.right for s in plan.strips]
     widest = max(strip // align * align, -(-tile[1] // align) * align)
     assert edges[0] == 0 and edges[-1] == width and len(plan.strips) > 1
-    assert all(e % align == 0 and 0 < b - a <= widest for a, b, e in zip(edges, edges[1:], edges[1:-1]))
+    assert all(
+        e % align == 0 and 0 < b - a <= widest for a, b, e in zip(edges, edges[1:], edges[1:-1])
+    )
     assert plan.tiles == sum(len(b) for b in plan.batches) >= len(plan.grid)
     if overlap == 0:  # edges fall between tile columns: nothing runs twice
         assert plan.tiles == len(plan.grid)
@@ -105,8 +121,11 @@ def test_strips_give_the_whole_scene_blend_with_a_band_of_one_strip(height, widt
     outputs = {t: rng.normal(size=(3, *plan.tile)).astype(np.float32) for t in plan.grid.tiles()}
     valid = np.ones(plan.tile, bool)
     sink = ColumnBlocks()
-    stats = stream(plan, iter([BatchOutput(b, [outputs[t] for t in b], [valid] * len(b)) for b in plan.batches]),
-                   [sink])
+    stats = stream(
+        plan,
+        iter([BatchOutput(b, [outputs[t] for t in b], [valid] * len(b)) for b in plan.batches]),
+        [sink],
+    )
     assert (sink.written == 1).all(), "every pixel written exactly once"
     np.testing.assert_array_equal(sink.scene, _whole_scene_blend(plan, outputs, 3))
     assert stats.strips == len(plan.strips) and stats.boundary_tiles == plan.tiles - len(plan.grid)
@@ -128,9 +147,14 @@ def test_an_all_nodata_first_strip_is_written_once_the_channel_count_is_known():
     outputs = {t: rng.normal(size=(2, 16, 20)).astype(np.float32) for t in plan.grid.tiles()}
 
     def batch_output(batch):
-        empty = [t.left < first.right for t in batch]  # every tile of strip 0: K unknown until strip 1
-        return BatchOutput(batch, [None if e else outputs[t] for t, e in zip(batch, empty)],
-                           [np.full((16, 20), not e) for e in empty])
+        empty = [
+            t.left < first.right for t in batch
+        ]  # every tile of strip 0: K unknown until strip 1
+        return BatchOutput(
+            batch,
+            [None if e else outputs[t] for t, e in zip(batch, empty)],
+            [np.full((16, 20), not e) for e in empty],
+        )
 
     sink = ColumnBlocks()
     stats = stream(plan, map(batch_output, plan.batches), [sink], channels=None)
@@ -138,19 +162,26 @@ def test_an_all_nodata_first_strip_is_written_once_the_channel_count_is_known():
     whole = ColumnBlocks()
     stream(plan, map(batch_output, plan.batches), [whole], channels=2)  # K known from the start
     np.testing.assert_array_equal(sink.scene, whole.scene)
-    assert np.isnan(sink.scene[:, :, :first.right]).all() and np.isfinite(sink.scene[:, :, first.right + 20:]).all()
+    assert (
+        np.isnan(sink.scene[:, :, : first.right]).all()
+        and np.isfinite(sink.scene[:, :, first.right + 20 :]).all()
+    )
 
 
 def test_strip_edges_avoid_straddling_tiles():
     from comix.runtime.tiling import TileGrid
 
-    grid = TileGrid(100, 7620, 128, 128, 48)  # the 16x Houston mosaic's width, default tile and overlap
+    grid = TileGrid(
+        100, 7620, 128, 128, 48
+    )  # the 16x Houston mosaic's width, default tile and overlap
     edges = strip_edges(grid, 2048, 256)
     assert edges[0] == 0 and edges[-1] == 7620 and all(e % 256 == 0 for e in edges[1:-1])
     assert all(1024 <= b - a <= 2048 for a, b in zip(edges[:-2], edges[1:-1]))
     starts = np.asarray(grid.cols)
     straddling = [int(((starts < e) & (starts + 128 > e)).sum()) for e in edges[1:-1]]
-    assert straddling == [1] * len(straddling), "one tile column runs twice per edge (overlap < tile / 2)"
+    assert straddling == [1] * len(straddling), (
+        "one tile column runs twice per edge (overlap < tile / 2)"
+    )
     assert strip_edges(grid, 10_000, 256) == [0, 7620]
 
 
@@ -162,10 +193,21 @@ def test_strips_give_the_same_products_as_one_band(tmp_path):
     backend = TorchBackend(tiny_net())
     hsi, x = make_scene(50, 170, seed=5)
     hsi[:, 20:30, 60:75] = np.nan
-    whole = segment_scene(backend, hsi, x, tmp_path / "whole.tif", georef=GEOREF, tile=32, overlap=12, batch=3)
+    whole = segment_scene(
+        backend, hsi, x, tmp_path / "whole.tif", georef=GEOREF, tile=32, overlap=12, batch=3
+    )
     with SceneSource.from_arrays(hsi, x, GEOREF) as source:
-        strips = segment_source(backend, source, tmp_path / "strips.tif", tile=32, overlap=12, batch=3,
-                                probabilities=True, keep_in_memory=True, strip_width=48)
+        strips = segment_source(
+            backend,
+            source,
+            tmp_path / "strips.tif",
+            tile=32,
+            overlap=12,
+            batch=3,
+            probabilities=True,
+            keep_in_memory=True,
+            strip_width=48,
+        )
     assert whole.stats.strips == 1  # narrower than the default strip width
     assert strips.stats.strips == 4 and strips.summary["strips"] == 4
     assert strips.summary["boundary_tiles"] == strips.stats.tiles - whole.stats.tiles > 0
@@ -181,10 +223,15 @@ def test_strips_give_the_same_products_as_one_band(tmp_path):
     probs = read_geotiff(tmp_path / "strips.probabilities.tif")[0]
     np.testing.assert_allclose(probs, strips.result.probabilities(), rtol=1e-6, atol=1e-7)
     summary = json.loads((tmp_path / "strips.json").read_text())
-    assert sum(c["pixels"] for c in summary["classes"]) == int((classes > 0).sum()) == 50 * 170 - 150
+    assert (
+        sum(c["pixels"] for c in summary["classes"]) == int((classes > 0).sum()) == 50 * 170 - 150
+    )
     from PIL import Image
 
-    assert np.asarray(Image.open(tmp_path / "strips.png")).shape == np.asarray(Image.open(tmp_path / "whole.png")).shape
+    assert (
+        np.asarray(Image.open(tmp_path / "strips.png")).shape
+        == np.asarray(Image.open(tmp_path / "whole.png")).shape
+    )
 
 
 def test_tiles_without_valid_pixels_are_skipped_and_nodata_is_nan():
@@ -217,7 +264,9 @@ def test_a_scene_on_disk_streams_to_the_same_classes_as_in_memory(tmp_path):
     np.save(tmp_path / "x.npy", np.moveaxis(x, 0, -1))
     in_memory = SlidingWindow(backend, tile=32, overlap=12, batch=2)(hsi, x)
     with open_scene(tmp_path / "hsi.tif", tmp_path / "x.npy") as source:
-        run = segment_source(backend, source, tmp_path / "seg.tif", tile=32, overlap=12, batch=2, keep_in_memory=True)
+        run = segment_source(
+            backend, source, tmp_path / "seg.tif", tile=32, overlap=12, batch=2, keep_in_memory=True
+        )
     np.testing.assert_array_equal(run.result.logits, in_memory.logits)
     np.testing.assert_array_equal(np.load(tmp_path / "seg.npy"), in_memory.classes)
     assert read_geotiff(tmp_path / "seg.tif")[1].crs == "EPSG:32615"
@@ -231,7 +280,16 @@ def test_nodata_is_nodata_in_every_product(tmp_path):
     hole = np.zeros((90, 150), bool)
     hole[40:55, 60:80] = True
     hsi[:, hole] = np.nan
-    run = segment_scene(backend, hsi, x, tmp_path / "seg.tif", georef=GEOREF, tile=48, overlap=16, probabilities=True)
+    run = segment_scene(
+        backend,
+        hsi,
+        x,
+        tmp_path / "seg.tif",
+        georef=GEOREF,
+        tile=48,
+        overlap=16,
+        probabilities=True,
+    )
     classes = np.load(tmp_path / "seg.npy")
     assert (classes[hole] == 0).all() and (classes[~hole] > 0).all()
     with rasterio.open(tmp_path / "seg.tif") as dataset:
@@ -257,11 +315,18 @@ def test_cog_output_has_overviews(tmp_path):
     backend = TorchBackend(tiny_net())
     hsi, x = make_scene(600, 700, seed=2)
     with SceneSource.from_arrays(hsi, x, GEOREF) as source:
-        segment_source(backend, source, tmp_path / "seg.tif", tile=128, overlap=16, batch=4, cog=True)
+        segment_source(
+            backend, source, tmp_path / "seg.tif", tile=128, overlap=16, batch=4, cog=True
+        )
     with rasterio.open(tmp_path / "seg.tif") as dataset:
         assert dataset.overviews(1), "internal overviews"
         assert dataset.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["seg.json", "seg.npy", "seg.png", "seg.tif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "seg.json",
+        "seg.npy",
+        "seg.png",
+        "seg.tif",
+    ]
 
 
 def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):

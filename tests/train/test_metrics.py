@@ -11,7 +11,9 @@ from comix.train.metrics import confusion_matrix, segmentation_metrics
 def test_metrics_match_sklearn_on_labelled_pixels():
     rng = np.random.default_rng(0)
     reference = rng.integers(0, 6, size=(37, 41))  # 0 = unlabelled, classes 1..5
-    predicted = np.where(rng.random(reference.shape) < 0.7, reference, rng.integers(1, 6, reference.shape))
+    predicted = np.where(
+        rng.random(reference.shape) < 0.7, reference, rng.integers(1, 6, reference.shape)
+    )
     predicted[reference == 0] = rng.integers(1, 6, size=(reference == 0).sum())
     m = segmentation_metrics(reference, predicted, num_classes=5)
     keep = reference != 0
@@ -22,8 +24,10 @@ def test_metrics_match_sklearn_on_labelled_pixels():
     assert m.kappa == pytest.approx(cohen_kappa_score(ref, pred))
     assert m.mean_iou == pytest.approx(jaccard_score(ref, pred, average="macro"))
     np.testing.assert_allclose(m.per_class_accuracy, recall_score(ref, pred, average=None))
-    np.testing.assert_array_equal(confusion_matrix(reference, predicted, 5),
-                                  sk_confusion_matrix(ref, pred, labels=[1, 2, 3, 4, 5]))
+    np.testing.assert_array_equal(
+        confusion_matrix(reference, predicted, 5),
+        sk_confusion_matrix(ref, pred, labels=[1, 2, 3, 4, 5]),
+    )
 
 
 def test_absent_class_is_nan_and_left_out_of_means():
@@ -35,7 +39,9 @@ def test_absent_class_is_nan_and_left_out_of_means():
 
 
 def test_out_of_range_prediction_is_refused():
-    with pytest.raises(ValueError, match=r"prediction has class values outside 1..3: got min 1, max 4"):
+    with pytest.raises(
+        ValueError, match=r"prediction has class values outside 1..3: got min 1, max 4"
+    ):
         segmentation_metrics(np.array([1, 2]), np.array([1, 4]), num_classes=3)
 
 

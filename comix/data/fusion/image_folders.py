@@ -29,7 +29,9 @@ def _find(root: Path, names: tuple[str, ...], what: str, required: bool = True) 
         if (root / name).is_dir():
             return root / name
     if required:
-        raise DataError(f"{root}: no {what} folder, expected one of {list(names)} with the {what} images")
+        raise DataError(
+            f"{root}: no {what} folder, expected one of {list(names)} with the {what} images"
+        )
     return None
 
 
@@ -45,7 +47,9 @@ def read_image(path: Path) -> np.ndarray:
         with Image.open(path) as image:
             array = np.asarray(image)
     except (UnidentifiedImageError, OSError) as error:
-        raise DataError(f"{path}: not a readable image ({type(error).__name__}); expected PNG/JPEG/BMP/TIFF") from None
+        raise DataError(
+            f"{path}: not a readable image ({type(error).__name__}); expected PNG/JPEG/BMP/TIFF"
+        ) from None
     if array.dtype == np.uint8:
         scaled = array.astype(np.float32) / 255.0
     elif array.dtype == np.uint16 or array.dtype == np.int32 and array.max(initial=0) > 255:
@@ -65,7 +69,9 @@ def read_image_pairs(root: str | os.PathLike, gray_visible: bool = False) -> IrV
     """All pairs under ``root`` (module doc). ``gray_visible`` converts RGB visible images to luminance."""
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"{root}: no such folder, expected a folder with ir/ and vi/ subfolders of image pairs")
+        raise DataError(
+            f"{root}: no such folder, expected a folder with ir/ and vi/ subfolders of image pairs"
+        )
     ir_folder = _find(root, INFRARED_NAMES, "infrared")
     vis_folder = _find(root, VISIBLE_NAMES, "visible")
     mask_folder = _find(root, MASK_NAMES, "mask", required=False)
@@ -74,30 +80,40 @@ def read_image_pairs(root: str | os.PathLike, gray_visible: bool = False) -> IrV
         raise DataError(f"{ir_folder}: no images, expected files ending in {list(IMAGE_SUFFIXES)}")
     unmatched = sorted(set(ir_files) ^ set(vis_files))
     if unmatched:
-        raise DataError(f"{root}: {len(unmatched)} image(s) without a partner (e.g. {unmatched[:3]}); expected the same "
-                        f"file names in {ir_folder.name}/ and {vis_folder.name}/")
+        raise DataError(
+            f"{root}: {len(unmatched)} image(s) without a partner (e.g. {unmatched[:3]}); expected the same "
+            f"file names in {ir_folder.name}/ and {vis_folder.name}/"
+        )
     mask_files = _images(mask_folder) if mask_folder is not None else {}
     if mask_folder is not None and set(mask_files) != set(ir_files):
-        raise DataError(f"{mask_folder}: got masks for {len(mask_files)} of {len(ir_files)} pairs, expected one per pair")
+        raise DataError(
+            f"{mask_folder}: got masks for {len(mask_files)} of {len(ir_files)} pairs, expected one per pair"
+        )
     visible, infrared, masks, names = [], [], [], []
     for stem in sorted(ir_files):
         ir = read_image(ir_files[stem])
         vis = read_image(vis_files[stem])
         if ir.shape[0] == 3:
-            ir = ir.mean(axis=0, keepdims=True)  # some sets store the thermal image as 3 equal channels
+            ir = ir.mean(
+                axis=0, keepdims=True
+            )  # some sets store the thermal image as 3 equal channels
         if gray_visible and vis.shape[0] == 3:
             vis = np.tensordot(np.asarray([0.299, 0.587, 0.114], np.float32), vis, axes=1)[None]
         if vis.shape[1:] != ir.shape[1:]:
-            raise DataError(f"{root}: {stem}: got visible {vis.shape[1]}x{vis.shape[2]} and infrared "
-                            f"{ir.shape[1]}x{ir.shape[2]} pixels, expected registered images of one size")
+            raise DataError(
+                f"{root}: {stem}: got visible {vis.shape[1]}x{vis.shape[2]} and infrared "
+                f"{ir.shape[1]}x{ir.shape[2]} pixels, expected registered images of one size"
+            )
         visible.append(vis)
         infrared.append(ir)
         names.append(stem)
         if mask_files:
             mask = read_image(mask_files[stem])[:1]
             if mask.shape != ir.shape:
-                raise DataError(f"{mask_files[stem]}: got {mask.shape[1]}x{mask.shape[2]}, expected the infrared "
-                                f"image's {ir.shape[1]}x{ir.shape[2]}")
+                raise DataError(
+                    f"{mask_files[stem]}: got {mask.shape[1]}x{mask.shape[2]}, expected the infrared "
+                    f"image's {ir.shape[1]}x{ir.shape[2]}"
+                )
             masks.append((mask > 0).astype(np.float32))
     return IrVisSet(visible, infrared, masks or None, names, root.name)
 

@@ -14,7 +14,9 @@ from comix.data.fusion.pancollection import DEFAULT_DATA_RANGE, read_pancollecti
 H5_SUFFIXES = (".h5", ".hdf5")
 
 
-def load_fusion_data(path: str | os.PathLike, data_range: float = DEFAULT_DATA_RANGE) -> PansharpenSet | IrVisSet:
+def load_fusion_data(
+    path: str | os.PathLike, data_range: float = DEFAULT_DATA_RANGE
+) -> PansharpenSet | IrVisSet:
     """A ``.h5`` file -> :class:`PansharpenSet` (values in the file's units, ``data_range`` of them = 1.0);
     a folder with ir/ and vi/ subfolders -> :class:`IrVisSet`."""
     path = Path(path)
@@ -22,5 +24,7 @@ def load_fusion_data(path: str | os.PathLike, data_range: float = DEFAULT_DATA_R
         return read_pancollection(path, data_range)
     if path.is_dir():
         return read_image_pairs(path)
-    raise DataError(f"{path}: got {'a missing path' if not path.exists() else 'a ' + (path.suffix or 'file')}, "
-                    f"expected a PanCollection .h5 file or a folder with ir/ and vi/ image pairs")
+    raise DataError(
+        f"{path}: got {'a missing path' if not path.exists() else 'a ' + (path.suffix or 'file')}, "
+        f"expected a PanCollection .h5 file or a folder with ir/ and vi/ image pairs"
+    )

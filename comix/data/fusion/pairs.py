@@ -40,12 +40,19 @@ class PansharpenSet:
     def __post_init__(self) -> None:
         where = self.name or "pan-sharpening set"
         if self.ms.ndim != 4 or self.pan.ndim != 4 or self.pan.shape[1] != 1:
-            raise DataError(f"{where}: got ms {self.ms.shape} and pan {self.pan.shape}, expected ms (N, B, h, w) and "
-                            "pan (N, 1, H, W)")
+            raise DataError(
+                f"{where}: got ms {self.ms.shape} and pan {self.pan.shape}, expected ms (N, B, h, w) and "
+                "pan (N, 1, H, W)"
+            )
         n, bands, height, width = self.ms.shape
-        if self.pan.shape[0] != n or self.pan.shape[2:] != (height * self.ratio, width * self.ratio):
-            raise DataError(f"{where}: got ms {self.ms.shape} and pan {self.pan.shape}, expected pan (N={n}, 1, "
-                            f"{height * self.ratio}, {width * self.ratio}) for the ratio {self.ratio}")
+        if self.pan.shape[0] != n or self.pan.shape[2:] != (
+            height * self.ratio,
+            width * self.ratio,
+        ):
+            raise DataError(
+                f"{where}: got ms {self.ms.shape} and pan {self.pan.shape}, expected pan (N={n}, 1, "
+                f"{height * self.ratio}, {width * self.ratio}) for the ratio {self.ratio}"
+            )
         full = (n, bands, height * self.ratio, width * self.ratio)
         for key in ("gt", "lms", "truth"):
             value = getattr(self, key)
@@ -74,8 +81,18 @@ class PansharpenSet:
         def take(value):
             return None if value is None else value[pick]
 
-        return PansharpenSet(self.ms[pick], self.pan[pick], take(self.gt), take(self.lms), self.ratio,
-                             self.data_range, self.band_names, self.name, take(self.truth), dict(self.metadata))
+        return PansharpenSet(
+            self.ms[pick],
+            self.pan[pick],
+            take(self.gt),
+            take(self.lms),
+            self.ratio,
+            self.data_range,
+            self.band_names,
+            self.name,
+            take(self.truth),
+            dict(self.metadata),
+        )
 
 
 @dataclass
@@ -99,22 +116,34 @@ class IrVisSet:
     def __post_init__(self) -> None:
         where = self.name or "IR-VIS set"
         if len(self.visible) != len(self.infrared):
-            raise DataError(f"{where}: got {len(self.visible)} visible and {len(self.infrared)} infrared images, "
-                            "expected one of each per pair")
+            raise DataError(
+                f"{where}: got {len(self.visible)} visible and {len(self.infrared)} infrared images, "
+                "expected one of each per pair"
+            )
         if not self.names:
             self.names = [f"pair_{i:04d}" for i in range(len(self.visible))]
         channels = {v.shape[0] for v in self.visible}
         if len(channels) > 1:
-            raise DataError(f"{where}: visible images have {sorted(channels)} channels, expected one count for all")
+            raise DataError(
+                f"{where}: visible images have {sorted(channels)} channels, expected one count for all"
+            )
         for name, vis, ir in zip(self.names, self.visible, self.infrared):
             if vis.ndim != 3 or ir.ndim != 3 or ir.shape[0] != 1 or vis.shape[0] not in (1, 3):
-                raise DataError(f"{where}: {name}: got visible {vis.shape} and infrared {ir.shape}, expected "
-                                "(3 or 1, H, W) and (1, H, W)")
+                raise DataError(
+                    f"{where}: {name}: got visible {vis.shape} and infrared {ir.shape}, expected "
+                    "(3 or 1, H, W) and (1, H, W)"
+                )
             if vis.shape[1:] != ir.shape[1:]:
-                raise DataError(f"{where}: {name}: got visible {vis.shape[1]}x{vis.shape[2]} and infrared "
-                                f"{ir.shape[1]}x{ir.shape[2]} pixels, expected registered images of one size")
-        if self.masks is not None and [m.shape for m in self.masks] != [ir.shape for ir in self.infrared]:
-            raise DataError(f"{where}: masks: expected one (1, H, W) mask per pair, of the infrared image's size")
+                raise DataError(
+                    f"{where}: {name}: got visible {vis.shape[1]}x{vis.shape[2]} and infrared "
+                    f"{ir.shape[1]}x{ir.shape[2]} pixels, expected registered images of one size"
+                )
+        if self.masks is not None and [m.shape for m in self.masks] != [
+            ir.shape for ir in self.infrared
+        ]:
+            raise DataError(
+                f"{where}: masks: expected one (1, H, W) mask per pair, of the infrared image's size"
+            )
 
     def __len__(self) -> int:
         return len(self.visible)

@@ -23,53 +23,82 @@ from comix.data.errors import DataError
 from comix.data.fusion.pairs import PansharpenSet
 
 REQUIRED = ("ms", "pan")
-OPTIONAL = ("gt", "lms", "truth")  # truth: the ideal MS of synthetic full-resolution sets (ours; others ignore it)
+OPTIONAL = (
+    "gt",
+    "lms",
+    "truth",
+)  # truth: the ideal MS of synthetic full-resolution sets (ours; others ignore it)
 DEFAULT_DATA_RANGE = 2047.0
 
 
-def read_pancollection(path: str | os.PathLike, data_range: float = DEFAULT_DATA_RANGE) -> PansharpenSet:
+def read_pancollection(
+    path: str | os.PathLike, data_range: float = DEFAULT_DATA_RANGE
+) -> PansharpenSet:
     """Read a PanCollection ``.h5`` file into a :class:`PansharpenSet` (float32, the file's units)."""
     import h5py
 
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: no such file, expected a PanCollection .h5 file (keys ms, pan[, lms, gt])")
+        raise DataError(
+            f"{path}: no such file, expected a PanCollection .h5 file (keys ms, pan[, lms, gt])"
+        )
     try:
         handle = h5py.File(path, "r")
     except OSError as error:
-        raise DataError(f"{path}: not a readable HDF5 file ({error}); expected a PanCollection .h5 file") from None
+        raise DataError(
+            f"{path}: not a readable HDF5 file ({error}); expected a PanCollection .h5 file"
+        ) from None
     with handle:
         keys = sorted(handle.keys())
         missing = [key for key in REQUIRED if key not in handle]
         if missing:
-            raise DataError(f"{path}: missing dataset(s) {missing}, found {keys}; expected ms (N, B, h, w) and "
-                            "pan (N, 1, H, W) (and optionally lms, gt)")
+            raise DataError(
+                f"{path}: missing dataset(s) {missing}, found {keys}; expected ms (N, B, h, w) and "
+                "pan (N, 1, H, W) (and optionally lms, gt)"
+            )
         arrays = {}
         for key in (*REQUIRED, *OPTIONAL):
             if key in handle:
                 value = handle[key]
                 if not hasattr(value, "shape") or len(value.shape) != 4:
                     shape = getattr(value, "shape", "a group")
-                    raise DataError(f"{path}: {key}: got shape {shape}, expected 4 axes (N, C, H, W) as PanCollection "
-                                    "stores them")
+                    raise DataError(
+                        f"{path}: {key}: got shape {shape}, expected 4 axes (N, C, H, W) as PanCollection "
+                        "stores them"
+                    )
                 arrays[key] = np.asarray(value, dtype=np.float32)
     ms, pan = arrays["ms"], arrays["pan"]
     if pan.shape[1] != 1:
         raise DataError(f"{path}: pan: got {pan.shape[1]} channels (shape {pan.shape}), expected 1")
     if ms.shape[0] != pan.shape[0]:
-        raise DataError(f"{path}: got {ms.shape[0]} ms and {pan.shape[0]} pan samples, expected the same N")
+        raise DataError(
+            f"{path}: got {ms.shape[0]} ms and {pan.shape[0]} pan samples, expected the same N"
+        )
     ratio_h, ratio_w = pan.shape[2] / ms.shape[2], pan.shape[3] / ms.shape[3]
     if ratio_h != ratio_w or ratio_h != int(ratio_h) or ratio_h < 1:
-        raise DataError(f"{path}: ms {ms.shape} and pan {pan.shape}: got H/h = {ratio_h:g} and W/w = {ratio_w:g}, "
-                        "expected one integer resolution ratio (e.g. 4)")
+        raise DataError(
+            f"{path}: ms {ms.shape} and pan {pan.shape}: got H/h = {ratio_h:g} and W/w = {ratio_w:g}, "
+            "expected one integer resolution ratio (e.g. 4)"
+        )
     try:
-        return PansharpenSet(ms, pan, arrays.get("gt"), arrays.get("lms"), int(ratio_h), float(data_range),
-                             name=path.stem, truth=arrays.get("truth"), metadata={"source": str(path)})
+        return PansharpenSet(
+            ms,
+            pan,
+            arrays.get("gt"),
+            arrays.get("lms"),
+            int(ratio_h),
+            float(data_range),
+            name=path.stem,
+            truth=arrays.get("truth"),
+            metadata={"source": str(path)},
+        )
     except DataError as error:
         raise DataError(f"{path}: {error}") from None
 
 
-def write_pancollection(path: str | os.PathLike, data: PansharpenSet, scale: float | None = None) -> Path:
+def write_pancollection(
+    path: str | os.PathLike, data: PansharpenSet, scale: float | None = None
+) -> Path:
     """Write ``data`` as a PanCollection ``.h5`` (float64, atomically); ``scale`` multiplies the values first
     (e.g. 2047 to store reflectance as 11-bit digital numbers). Returns the path."""
     import h5py

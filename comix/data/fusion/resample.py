@@ -82,13 +82,18 @@ def mtf_decimate(cube: np.ndarray, ratio: int, gnyq) -> np.ndarray:
     _check(cube, "mtf_decimate")
     bands, height, width = cube.shape
     if height % ratio or width % ratio:
-        raise DataError(f"mtf_decimate: got H x W {height}x{width}, expected multiples of the ratio {ratio}")
+        raise DataError(
+            f"mtf_decimate: got H x W {height}x{width}, expected multiples of the ratio {ratio}"
+        )
     gains = np.broadcast_to(np.asarray(gnyq, dtype=np.float64), (bands,))
     out = np.empty((bands, height // ratio, width // ratio), dtype=np.float32)
     for gain in np.unique(gains):
         chosen = np.flatnonzero(gains == gain)
-        out[chosen] = _separable(cube[chosen], decimation_matrix(height, ratio, float(gain)),
-                                 decimation_matrix(width, ratio, float(gain)))
+        out[chosen] = _separable(
+            cube[chosen],
+            decimation_matrix(height, ratio, float(gain)),
+            decimation_matrix(width, ratio, float(gain)),
+        )
     return out
 
 

@@ -34,12 +34,23 @@ class MultispectralSensor:
 # Band layouts of two sensors that pan-sharpening benchmarks are made of (QuickBird: 4 bands; WorldView-3: 8).
 SENSORS = {
     "quickbird": MultispectralSensor(
-        "quickbird", ("blue", "green", "red", "nir"), (485.0, 560.0, 660.0, 830.0), (70.0, 80.0, 60.0, 140.0),
-        (450.0, 900.0), (0.34, 0.32, 0.30, 0.22), 0.15),
+        "quickbird",
+        ("blue", "green", "red", "nir"),
+        (485.0, 560.0, 660.0, 830.0),
+        (70.0, 80.0, 60.0, 140.0),
+        (450.0, 900.0),
+        (0.34, 0.32, 0.30, 0.22),
+        0.15,
+    ),
     "worldview3": MultispectralSensor(
-        "worldview3", ("coastal", "blue", "green", "yellow", "red", "red_edge", "nir1", "nir2"),
-        (425.0, 480.0, 545.0, 605.0, 660.0, 725.0, 832.0, 950.0), (50.0, 60.0, 70.0, 40.0, 60.0, 40.0, 125.0, 180.0),
-        (450.0, 800.0), (0.325, 0.355, 0.360, 0.350, 0.365, 0.360, 0.335, 0.315), 0.5),
+        "worldview3",
+        ("coastal", "blue", "green", "yellow", "red", "red_edge", "nir1", "nir2"),
+        (425.0, 480.0, 545.0, 605.0, 660.0, 725.0, 832.0, 950.0),
+        (50.0, 60.0, 70.0, 40.0, 60.0, 40.0, 125.0, 180.0),
+        (450.0, 800.0),
+        (0.325, 0.355, 0.360, 0.350, 0.365, 0.360, 0.335, 0.315),
+        0.5,
+    ),
 }
 # An RGB camera (visible image of the IR-VIS pairs): centres and widths of the three colour filters (nm).
 RGB_CENTERS_NM = (620.0, 545.0, 460.0)
@@ -61,7 +72,9 @@ def gaussian_responses(wavelengths_nm: np.ndarray, centers_nm, fwhm_nm) -> np.nd
     return _normalised(response, wavelengths_nm, centers_nm)
 
 
-def flat_top_response(wavelengths_nm: np.ndarray, low_nm: float, high_nm: float, edge_nm: float = 15.0) -> np.ndarray:
+def flat_top_response(
+    wavelengths_nm: np.ndarray, low_nm: float, high_nm: float, edge_nm: float = 15.0
+) -> np.ndarray:
     """float64 (1, bands_in): 1 inside [low, high], Gaussian roll-off of std ``edge_nm`` outside; sums to 1."""
     wl = np.asarray(wavelengths_nm, dtype=np.float64)
     below = np.exp(-0.5 * ((wl - low_nm) / edge_nm) ** 2)
@@ -73,8 +86,10 @@ def flat_top_response(wavelengths_nm: np.ndarray, low_nm: float, high_nm: float,
 def _normalised(response: np.ndarray, wavelengths_nm, wanted) -> np.ndarray:
     sums = response.sum(axis=1, keepdims=True)
     if np.any(sums < 1e-6):
-        raise DataError(f"spectral response: bands centred at {list(wanted)} nm fall outside the cube's "
-                        f"{float(np.min(wavelengths_nm)):.0f}-{float(np.max(wavelengths_nm)):.0f} nm")
+        raise DataError(
+            f"spectral response: bands centred at {list(wanted)} nm fall outside the cube's "
+            f"{float(np.min(wavelengths_nm)):.0f}-{float(np.max(wavelengths_nm)):.0f} nm"
+        )
     return response / sums
 
 
@@ -82,5 +97,11 @@ def integrate(cube: np.ndarray, response: np.ndarray) -> np.ndarray:
     """(bands_in, H, W) cube x (bands_out, bands_in) responses -> float32 (bands_out, H, W)."""
     bands, height, width = cube.shape
     if response.shape[1] != bands:
-        raise DataError(f"spectral response: got {response.shape[1]} input bands, expected the cube's {bands}")
-    return (response @ cube.reshape(bands, -1).astype(np.float64)).reshape(-1, height, width).astype(np.float32)
+        raise DataError(
+            f"spectral response: got {response.shape[1]} input bands, expected the cube's {bands}"
+        )
+    return (
+        (response @ cube.reshape(bands, -1).astype(np.float64))
+        .reshape(-1, height, width)
+        .astype(np.float32)
+    )

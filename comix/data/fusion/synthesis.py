@@ -22,8 +22,14 @@ from scipy import ndimage
 from comix.data.errors import DataError
 from comix.data.fusion.pairs import IrVisSet, PansharpenSet
 from comix.data.fusion.resample import mtf_decimate
-from comix.data.fusion.sensors import (RGB_CENTERS_NM, RGB_FWHM_NM, flat_top_response, gaussian_responses, integrate,
-                                       sensor)
+from comix.data.fusion.sensors import (
+    RGB_CENTERS_NM,
+    RGB_FWHM_NM,
+    flat_top_response,
+    gaussian_responses,
+    integrate,
+    sensor,
+)
 from comix.data.fusion.thermal import ThermalCamera, render_thermal
 from comix.data.synthetic.generator import GeneratedScene
 
@@ -48,24 +54,39 @@ class PansharpenScene:
 
     def full_resolution(self) -> PansharpenSet:
         """The delivered pair as a one-sample full-resolution set (``truth`` = the ideal MS)."""
-        return PansharpenSet(self.ms[None], self.pan[None], ratio=self.ratio, band_names=self.band_names,
-                             name=f"{self.name}_full", truth=self.ideal[None], metadata={"sensor": self.sensor})
+        return PansharpenSet(
+            self.ms[None],
+            self.pan[None],
+            ratio=self.ratio,
+            band_names=self.band_names,
+            name=f"{self.name}_full",
+            truth=self.ideal[None],
+            metadata={"sensor": self.sensor},
+        )
 
 
-def pansharpen_scene(generated: GeneratedScene, sensor_name: str = "quickbird", seed: int = 0) -> PansharpenScene:
+def pansharpen_scene(
+    generated: GeneratedScene, sensor_name: str = "quickbird", seed: int = 0
+) -> PansharpenScene:
     """Simulate ``sensor_name`` over a generated scene; H and W must be multiples of ratio^2 (Wald needs two levels)."""
     spec = sensor(sensor_name)
     scene = generated.scene
     height, width = scene.hsi.shape[1:]
-    step = spec.ratio ** 2
+    step = spec.ratio**2
     if height % step or width % step:
-        raise DataError(f"pansharpen_scene: got a {height}x{width} scene, expected H and W multiples of "
-                        f"{step} (ratio {spec.ratio}, twice, for Wald's protocol)")
+        raise DataError(
+            f"pansharpen_scene: got a {height}x{width} scene, expected H and W multiples of "
+            f"{step} (ratio {spec.ratio}, twice, for Wald's protocol)"
+        )
     if scene.wavelengths_nm is None:
-        raise DataError(f"pansharpen_scene: scene {scene.name} has no band wavelengths, expected them to simulate "
-                        "the sensor's spectral responses")
+        raise DataError(
+            f"pansharpen_scene: scene {scene.name} has no band wavelengths, expected them to simulate "
+            "the sensor's spectral responses"
+        )
     rng = np.random.default_rng([seed, 0x9A5])
-    ideal = integrate(scene.hsi, gaussian_responses(scene.wavelengths_nm, spec.centers_nm, spec.fwhm_nm))
+    ideal = integrate(
+        scene.hsi, gaussian_responses(scene.wavelengths_nm, spec.centers_nm, spec.fwhm_nm)
+    )
     pan = integrate(scene.hsi, flat_top_response(scene.wavelengths_nm, *spec.pan_range_nm))
     pan = pan + rng.normal(0.0, MS_NOISE / 2, pan.shape).astype(np.float32)
     ms = mtf_decimate(ideal, spec.ratio, spec.gnyq_ms)
@@ -79,8 +100,15 @@ def wald_reduced(delivered: PansharpenScene) -> PansharpenSet:
     spec = sensor(delivered.sensor)
     ms = mtf_decimate(delivered.ms, spec.ratio, spec.gnyq_ms)
     pan = mtf_decimate(delivered.pan, spec.ratio, spec.gnyq_pan)
-    return PansharpenSet(ms[None], pan[None], gt=delivered.ms[None], ratio=spec.ratio, band_names=spec.band_names,
-                         name=f"{delivered.name}_reduced", metadata={"sensor": delivered.sensor, "protocol": "wald"})
+    return PansharpenSet(
+        ms[None],
+        pan[None],
+        gt=delivered.ms[None],
+        ratio=spec.ratio,
+        band_names=spec.band_names,
+        name=f"{delivered.name}_reduced",
+        metadata={"sensor": delivered.sensor, "protocol": "wald"},
+    )
 
 
 def patches(full: PansharpenSet, patch: int, stride: int | None = None) -> PansharpenSet:
@@ -89,16 +117,22 @@ def patches(full: PansharpenSet, patch: int, stride: int | None = None) -> Pansh
     ratio = full.ratio
     stride = stride or patch
     if patch % ratio or stride % ratio:
-        raise DataError(f"patches: got patch {patch} / stride {stride}, expected multiples of the ratio {ratio}")
+        raise DataError(
+            f"patches: got patch {patch} / stride {stride}, expected multiples of the ratio {ratio}"
+        )
     height, width = full.pan.shape[2:]
     if patch > min(height, width):
-        raise DataError(f"patches: got patch {patch}, expected at most the image's {height}x{width}")
+        raise DataError(
+            f"patches: got patch {patch}, expected at most the image's {height}x{width}"
+        )
     pieces = {key: [] for key in ("ms", "pan", "gt", "lms", "truth")}
     for n in range(len(full)):
         for top in range(0, height - patch + 1, stride):
             for left in range(0, width - patch + 1, stride):
-                hi = np.s_[top:top + patch, left:left + patch]
-                lo = np.s_[top // ratio:(top + patch) // ratio, left // ratio:(left + patch) // ratio]
+                hi = np.s_[top : top + patch, left : left + patch]
+                lo = np.s_[
+                    top // ratio : (top + patch) // ratio, left // ratio : (left + patch) // ratio
+                ]
                 pieces["ms"].append(full.ms[n][(slice(None), *lo)])
                 pieces["pan"].append(full.pan[n][(slice(None), *hi)])
                 for key in ("gt", "lms", "truth"):
@@ -106,8 +140,18 @@ def patches(full: PansharpenSet, patch: int, stride: int | None = None) -> Pansh
                     if value is not None:
                         pieces[key].append(value[n][(slice(None), *hi)])
     stacked = {key: np.stack(value) if value else None for key, value in pieces.items()}
-    return PansharpenSet(stacked["ms"], stacked["pan"], stacked["gt"], stacked["lms"], ratio, full.data_range,
-                         full.band_names, f"{full.name}_patches{patch}", stacked["truth"], dict(full.metadata))
+    return PansharpenSet(
+        stacked["ms"],
+        stacked["pan"],
+        stacked["gt"],
+        stacked["lms"],
+        ratio,
+        full.data_range,
+        full.band_names,
+        f"{full.name}_patches{patch}",
+        stacked["truth"],
+        dict(full.metadata),
+    )
 
 
 def concatenate(sets: list[PansharpenSet], name: str) -> PansharpenSet:
@@ -120,24 +164,43 @@ def concatenate(sets: list[PansharpenSet], name: str) -> PansharpenSet:
         return None if any(v is None for v in values) else np.concatenate(values)
 
     first = sets[0]
-    return PansharpenSet(cat("ms"), cat("pan"), cat("gt"), cat("lms"), first.ratio, first.data_range,
-                         first.band_names, name, cat("truth"), dict(first.metadata))
+    return PansharpenSet(
+        cat("ms"),
+        cat("pan"),
+        cat("gt"),
+        cat("lms"),
+        first.ratio,
+        first.data_range,
+        first.band_names,
+        name,
+        cat("truth"),
+        dict(first.metadata),
+    )
 
 
-def irvis_pair(generated: GeneratedScene, seed: int = 0, haze: float = 0.3, camera: ThermalCamera = ThermalCamera(),
-               target_contrast_k: float = 4.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+def irvis_pair(
+    generated: GeneratedScene,
+    seed: int = 0,
+    haze: float = 0.3,
+    camera: ThermalCamera = ThermalCamera(),
+    target_contrast_k: float = 4.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """(visible (3, H, W), infrared (1, H, W), mask (1, H, W), extras) of a generated scene, in [0, 1].
 
     ``haze`` in [0, 1) lowers the visible image's contrast (airlight; what makes the infrared image worth
     fusing). ``extras`` holds the thermal image's ``brightness_k`` and ``temperature_k``.
     """
     if generated.canvas is None or generated.shade is None:
-        raise DataError("irvis_pair: the generated scene carries no canvas/shade; make it with comix.data.synthetic")
+        raise DataError(
+            "irvis_pair: the generated scene carries no canvas/shade; make it with comix.data.synthetic"
+        )
     if not 0.0 <= haze < 1.0:
         raise DataError(f"irvis_pair: haze: got {haze}, expected a value in [0, 1)")
     scene = generated.scene
     rng = np.random.default_rng([seed, 0x515])
-    rgb = integrate(scene.hsi, gaussian_responses(scene.wavelengths_nm, RGB_CENTERS_NM, RGB_FWHM_NM))
+    rgb = integrate(
+        scene.hsi, gaussian_responses(scene.wavelengths_nm, RGB_CENTERS_NM, RGB_FWHM_NM)
+    )
     rgb = rgb / max(float(np.percentile(rgb, 99.5)), 1e-6) * 0.9  # auto exposure
     rgb = rgb * (1.0 - haze) + 0.8 * haze  # airlight
     rgb = np.clip(rgb, 0.0, 1.0) ** (1.0 / 2.2)  # display gamma
@@ -148,7 +211,9 @@ def irvis_pair(generated: GeneratedScene, seed: int = 0, haze: float = 0.3, came
     return visible, thermal["image"][None], mask[None].astype(np.float32), thermal
 
 
-def irvis_set(scenes: list[GeneratedScene], seed: int = 0, haze: float = 0.3, name: str = "synthetic_irvis") -> IrVisSet:
+def irvis_set(
+    scenes: list[GeneratedScene], seed: int = 0, haze: float = 0.3, name: str = "synthetic_irvis"
+) -> IrVisSet:
     """One pair per generated scene (see :func:`irvis_pair`)."""
     visible, infrared, masks, names = [], [], [], []
     for index, generated in enumerate(scenes):

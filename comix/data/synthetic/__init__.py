@@ -9,9 +9,27 @@ Same seed and arguments -> identical arrays. The pipeline and which module does 
 """
 
 from comix.data.synthetic.generator import GeneratedScene, SceneRecipe, generate
-from comix.data.synthetic.presets import (PRESET_SIZES, PRESETS, houston_like, houston_recipe, make_preset,
-                                          trento_like, trento_recipe)
+from comix.data.synthetic.presets import (
+    PRESET_SIZES,
+    PRESETS,
+    houston_like,
+    houston_recipe,
+    make_preset,
+    trento_like,
+    trento_recipe,
+)
 from comix.data.synthetic.scene_folder import make_scene_folder
 
-__all__ = ["PRESETS", "PRESET_SIZES", "GeneratedScene", "SceneRecipe", "generate", "houston_like", "houston_recipe",
-           "make_preset", "make_scene_folder", "trento_like", "trento_recipe"]
+__all__ = [
+    "PRESETS",
+    "PRESET_SIZES",
+    "GeneratedScene",
+    "SceneRecipe",
+    "generate",
+    "houston_like",
+    "houston_recipe",
+    "make_preset",
+    "make_scene_folder",
+    "trento_like",
+    "trento_recipe",
+]

@@ -28,8 +28,12 @@ class AnnotationPlan:
     edge_margin: int = 1
 
 
-def annotate(dense: np.ndarray, num_classes: int, rng: np.random.Generator,
-             plan: AnnotationPlan = AnnotationPlan()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def annotate(
+    dense: np.ndarray,
+    num_classes: int,
+    rng: np.random.Generator,
+    plan: AnnotationPlan = AnnotationPlan(),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw labelled patches over a dense class map.
 
     Args:
@@ -58,7 +62,7 @@ def annotate(dense: np.ndarray, num_classes: int, rng: np.random.Generator,
             cy, cx = divmod(int(centre), width)
             box_h, box_w = rng.integers(low, high + 1, size=2)
             top, left = max(cy - box_h // 2, 0), max(cx - box_w // 2, 0)
-            region = np.s_[top:min(top + box_h, height), left:min(left + box_w, width)]
+            region = np.s_[top : min(top + box_h, height), left : min(left + box_w, width)]
             take = core[region] & (patch_id[region] == 0)
             if take.sum() < 4:
                 continue
@@ -93,8 +97,9 @@ def _halve_lone_patches(patch_id: np.ndarray, patch_class: list[int]) -> None:
         patch_id[rows[second], cols[second]] = len(patch_class) - 1
 
 
-def _split_patches(patch_id: np.ndarray, classes: np.ndarray, train_share: float,
-                   rng: np.random.Generator) -> np.ndarray:
+def _split_patches(
+    patch_id: np.ndarray, classes: np.ndarray, train_share: float, rng: np.random.Generator
+) -> np.ndarray:
     """bool ``(patches,)``: per class, whole patches go to train (in random order) until the class's
     train share is reached; every class with two or more patches keeps at least one test patch."""
     sizes = np.bincount(patch_id.reshape(-1), minlength=classes.size)

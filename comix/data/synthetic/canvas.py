@@ -47,8 +47,15 @@ class Canvas:
             return None
         return slice(top0, bottom), slice(left0, right)
 
-    def paint(self, where, mask: np.ndarray | None, class_id: int, material: str,
-              height: np.ndarray | float = 0.0, instance: int | None = None) -> int:
+    def paint(
+        self,
+        where,
+        mask: np.ndarray | None,
+        class_id: int,
+        material: str,
+        height: np.ndarray | float = 0.0,
+        instance: int | None = None,
+    ) -> int:
         """Paint ``class_id``/``material`` over ``where`` (slices or a full-size bool mask).
 
         ``mask`` (optional, shape of the region) limits the paint inside the region; ``height`` is a
@@ -69,18 +76,39 @@ class Canvas:
         """Change only the material (texture inside an object: paint lines, rails, cars), not the class."""
         self.material[where] = np.where(mask, MATERIAL_ID[material], self.material[where])
 
-    def paint_rect(self, top: int, left: int, box_h: int, box_w: int, class_id: int, material: str,
-                   height: np.ndarray | float = 0.0, instance: int | None = None) -> int | None:
+    def paint_rect(
+        self,
+        top: int,
+        left: int,
+        box_h: int,
+        box_w: int,
+        class_id: int,
+        material: str,
+        height: np.ndarray | float = 0.0,
+        instance: int | None = None,
+    ) -> int | None:
         """Axis-aligned rectangle; a height array must have the unclipped ``(box_h, box_w)`` shape."""
         where = self.clip_box(top, left, box_h, box_w)
         if where is None:
             return None
         if np.ndim(height) == 2:
-            height = height[where[0].start - top:where[0].stop - top, where[1].start - left:where[1].stop - left]
+            height = height[
+                where[0].start - top : where[0].stop - top,
+                where[1].start - left : where[1].stop - left,
+            ]
         return self.paint(where, None, class_id, material, height, instance)
 
-    def paint_crown(self, center_y: float, center_x: float, radius: float, crown_height: float, class_id: int,
-                    material: str, rng: np.random.Generator, only_over: np.ndarray | None = None) -> None:
+    def paint_crown(
+        self,
+        center_y: float,
+        center_x: float,
+        radius: float,
+        crown_height: float,
+        class_id: int,
+        material: str,
+        rng: np.random.Generator,
+        only_over: np.ndarray | None = None,
+    ) -> None:
         """A tree crown: a disc with a dome-shaped, slightly rough height profile (max with what is there)."""
         r = int(np.ceil(radius))
         where = self.clip_box(int(center_y) - r, int(center_x) - r, 2 * r + 1, 2 * r + 1)
@@ -91,7 +119,7 @@ class Canvas:
         inside = distance <= 1.0
         if only_over is not None:
             inside &= only_over[where]
-        dome = crown_height * (0.55 + 0.45 * np.sqrt(np.clip(1.0 - distance ** 2, 0.0, 1.0)))
+        dome = crown_height * (0.55 + 0.45 * np.sqrt(np.clip(1.0 - distance**2, 0.0, 1.0)))
         dome = dome * rng.uniform(0.92, 1.08, size=dome.shape)
         inside &= dome > self.height[where]
         self.paint(where, inside, class_id, material, dome.astype(np.float32))

@@ -91,24 +91,51 @@ class GeneratedScene:
 def generate(recipe: SceneRecipe, seed: int, height: int, width: int) -> GeneratedScene:
     """Generate a scene of ``height x width`` pixels from ``recipe``; deterministic in ``seed``."""
     if height < 16 or width < 16:
-        raise DataError(f"generate({recipe.name}): got {height}x{width} pixels, expected at least 16x16")
+        raise DataError(
+            f"generate({recipe.name}): got {height}x{width} pixels, expected at least 16x16"
+        )
     rng = np.random.default_rng(seed)
-    palette = build_palette(recipe.wavelengths_nm, seed=int(rng.integers(1 << 31)), source=recipe.spectral_source,
-                            houston_folder=recipe.houston_folder)
+    palette = build_palette(
+        recipe.wavelengths_nm,
+        seed=int(rng.integers(1 << 31)),
+        source=recipe.spectral_source,
+        houston_folder=recipe.houston_folder,
+    )
     canvas = recipe.layout(height, width, rng)
-    ground = terrain(canvas, rng, recipe.ground_base_m, recipe.ground_relief_m, recipe.ground_slope, recipe.gsd_m)
+    ground = terrain(
+        canvas, rng, recipe.ground_base_m, recipe.ground_relief_m, recipe.ground_slope, recipe.gsd_m
+    )
     clean_surface = ground + canvas.height
-    shadow = cast_shadow(clean_surface, recipe.gsd_m, recipe.sun_azimuth_deg, recipe.sun_elevation_deg,
-                         max_height_m=float(canvas.height.max()) + 1.0)
-    shade = np.where(canvas.height > 0.3, shading(clean_surface, recipe.gsd_m, recipe.sun_azimuth_deg,
-                                                  recipe.sun_elevation_deg), 1.0).astype(np.float32)
+    shadow = cast_shadow(
+        clean_surface,
+        recipe.gsd_m,
+        recipe.sun_azimuth_deg,
+        recipe.sun_elevation_deg,
+        max_height_m=float(canvas.height.max()) + 1.0,
+    )
+    shade = np.where(
+        canvas.height > 0.3,
+        shading(clean_surface, recipe.gsd_m, recipe.sun_azimuth_deg, recipe.sun_elevation_deg),
+        1.0,
+    ).astype(np.float32)
     cube = render_cube(canvas, palette, shade, shadow, rng, recipe.sensor)
     surface = dsm(canvas, ground, rng)
     x = lidar_channels(canvas, ground, surface, recipe.x_channels, rng)
     labels, train, test = annotate(canvas.classes, len(recipe.class_names), rng, recipe.annotation)
-    scene = Scene(hsi=cube, x=x, labels=labels, class_names=recipe.class_names, train_mask=train, test_mask=test,
-                  wavelengths_nm=recipe.wavelengths_nm, x_modality="lidar", x_channel_names=recipe.x_channels,
-                  georef=GeoRef.from_origin(recipe.origin[0], recipe.origin[1], recipe.gsd_m, recipe.gsd_m, recipe.crs),
-                  name=f"{recipe.name}_seed{seed}",
-                  metadata={"generator": "comix.data.synthetic", "preset": recipe.name, "seed": seed})
+    scene = Scene(
+        hsi=cube,
+        x=x,
+        labels=labels,
+        class_names=recipe.class_names,
+        train_mask=train,
+        test_mask=test,
+        wavelengths_nm=recipe.wavelengths_nm,
+        x_modality="lidar",
+        x_channel_names=recipe.x_channels,
+        georef=GeoRef.from_origin(
+            recipe.origin[0], recipe.origin[1], recipe.gsd_m, recipe.gsd_m, recipe.crs
+        ),
+        name=f"{recipe.name}_seed{seed}",
+        metadata={"generator": "comix.data.synthetic", "preset": recipe.name, "seed": seed},
+    )
     return GeneratedScene(scene, canvas.classes.copy(), shadow, ground, canvas=canvas, shade=shade)

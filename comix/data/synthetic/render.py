@@ -19,8 +19,21 @@ from comix.data.synthetic.fields import smooth_field, unit_field
 from comix.data.synthetic.materials import MATERIALS, MaterialPalette
 
 # per-material pixel texture amplitude (relative brightness std): crowns and grass are rough, asphalt smooth
-_TEXTURE = {"grass": 0.06, "grass_stressed": 0.08, "canopy": 0.15, "soil": 0.08, "water": 0.03, "shingle": 0.05,
-            "paved": 0.05, "concrete": 0.05, "metal": 0.08, "paint": 0.05, "gravel": 0.1, "wood": 0.1, "vine": 0.12}
+_TEXTURE = {
+    "grass": 0.06,
+    "grass_stressed": 0.08,
+    "canopy": 0.15,
+    "soil": 0.08,
+    "water": 0.03,
+    "shingle": 0.05,
+    "paved": 0.05,
+    "concrete": 0.05,
+    "metal": 0.08,
+    "paint": 0.05,
+    "gravel": 0.1,
+    "wood": 0.1,
+    "vine": 0.12,
+}
 
 
 @dataclass(frozen=True)
@@ -43,7 +56,9 @@ class SensorModel:
 def band_noise_std(wavelengths_nm: np.ndarray, base: float) -> np.ndarray:
     """float32 ``(bands,)``: noise std per band, higher at the blue end and beyond 900 nm."""
     wl = np.asarray(wavelengths_nm, dtype=np.float64)
-    profile = 1.0 + 2.0 * np.exp(-(wl - wl.min()) / 30.0) + 1.5 * np.clip((wl - 900.0) / 150.0, 0.0, None)
+    profile = (
+        1.0 + 2.0 * np.exp(-(wl - wl.min()) / 30.0) + 1.5 * np.clip((wl - 900.0) / 150.0, 0.0, None)
+    )
     return (base * profile).astype(np.float32)
 
 
@@ -53,8 +68,15 @@ def shadow_spectrum(wavelengths_nm: np.ndarray, level: float) -> np.ndarray:
     return np.clip(level * (450.0 / wl) ** 2, 0.02, 1.0).astype(np.float32)
 
 
-def render_cube(canvas: Canvas, palette: MaterialPalette, shade: np.ndarray, shadow: np.ndarray,
-                rng: np.random.Generator, sensor: SensorModel = SensorModel(), band_chunk: int = 16) -> np.ndarray:
+def render_cube(
+    canvas: Canvas,
+    palette: MaterialPalette,
+    shade: np.ndarray,
+    shadow: np.ndarray,
+    rng: np.random.Generator,
+    sensor: SensorModel = SensorModel(),
+    band_chunk: int = 16,
+) -> np.ndarray:
     """float32 ``(bands, H, W)`` reflectance-like cube (see the module docstring)."""
     height, width = canvas.shape
     bands = palette.spectra.shape[1]
@@ -86,7 +108,9 @@ def render_cube(canvas: Canvas, palette: MaterialPalette, shade: np.ndarray, sha
         chunk *= 1.0 - in_shadow * (1.0 - skylight[start:stop, None])
         chunk = chunk.reshape(stop - start, height, width)
         if sensor.psf_sigma_px > 0:
-            chunk = ndimage.gaussian_filter(chunk, sigma=(0.0, sensor.psf_sigma_px, sensor.psf_sigma_px), truncate=3.0)
+            chunk = ndimage.gaussian_filter(
+                chunk, sigma=(0.0, sensor.psf_sigma_px, sensor.psf_sigma_px), truncate=3.0
+            )
         noise = rng.standard_normal(chunk.shape, dtype=np.float32)
         noise *= noise_std[start:stop, None, None] * (0.7 + 1.5 * chunk)
         chunk += noise

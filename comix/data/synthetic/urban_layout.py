@@ -13,10 +13,22 @@ import numpy as np
 from comix.data.synthetic.canvas import Canvas
 from comix.data.synthetic.fields import unit_field
 
-URBAN_CLASSES = ("Healthy grass", "Stressed grass", "Trees", "Soil", "Water", "Residential", "Commercial",
-                 "Road", "Highway", "Railway", "Parking lot")
-(GRASS, STRESSED, TREES, SOIL, WATER, RESIDENTIAL, COMMERCIAL, ROAD, HIGHWAY, RAILWAY,
- PARKING) = range(1, len(URBAN_CLASSES) + 1)
+URBAN_CLASSES = (
+    "Healthy grass",
+    "Stressed grass",
+    "Trees",
+    "Soil",
+    "Water",
+    "Residential",
+    "Commercial",
+    "Road",
+    "Highway",
+    "Railway",
+    "Parking lot",
+)
+(GRASS, STRESSED, TREES, SOIL, WATER, RESIDENTIAL, COMMERCIAL, ROAD, HIGHWAY, RAILWAY, PARKING) = (
+    range(1, len(URBAN_CLASSES) + 1)
+)
 
 
 def _ground_cover(canvas: Canvas, rng: np.random.Generator) -> None:
@@ -38,7 +50,9 @@ def _ground_cover(canvas: Canvas, rng: np.random.Generator) -> None:
     canvas._next_instance = int(canvas.instance.max()) + 1
 
 
-def _lines(rng: np.random.Generator, extent: int, first: tuple[int, int], spacing: tuple[int, int]) -> list[int]:
+def _lines(
+    rng: np.random.Generator, extent: int, first: tuple[int, int], spacing: tuple[int, int]
+) -> list[int]:
     positions, position = [], int(rng.integers(*first))
     while position < extent - 8:
         positions.append(position)
@@ -73,7 +87,9 @@ def _residential(canvas: Canvas, rng, top: int, left: int, box_h: int, box_w: in
                 yard = np.zeros(canvas.shape, dtype=bool)
                 if where is not None:
                     yard[where] = np.isin(canvas.classes[where], (GRASS, STRESSED, TREES))
-                canvas.paint_crown(cy, cx, radius, rng.uniform(6.0, 14.0), TREES, "canopy", rng, only_over=yard)
+                canvas.paint_crown(
+                    cy, cx, radius, rng.uniform(6.0, 14.0), TREES, "canopy", rng, only_over=yard
+                )
 
 
 def _parking(canvas: Canvas, rng, top: int, left: int, box_h: int, box_w: int) -> None:
@@ -83,7 +99,7 @@ def _parking(canvas: Canvas, rng, top: int, left: int, box_h: int, box_w: int) -
         return
     canvas.paint(where, None, PARKING, "paved", 0.0)
     yy, xx = np.mgrid[where[0], where[1]]
-    rows = ((yy - top) % 7)  # two stall rows (2 px each) around a 3-px aisle
+    rows = (yy - top) % 7  # two stall rows (2 px each) around a 3-px aisle
     stall = (rows < 2) | (rows >= 5)
     lines = stall & ((xx - left) % 3 == 0)
     canvas.paint_material(where, lines, "paint")
@@ -114,27 +130,49 @@ def _commercial(canvas: Canvas, rng, top: int, left: int, box_h: int, box_w: int
         unit_h, unit_w = int(rng.integers(2, 4)), int(rng.integers(2, 5))
         uy = y + int(rng.integers(1, max(2, building_h - unit_h - 1)))
         ux = x + int(rng.integers(1, max(2, building_w - unit_w - 1)))
-        canvas.paint_rect(uy, ux, unit_h, unit_w, COMMERCIAL, "metal", roof_height + rng.uniform(1.5, 3.0))
+        canvas.paint_rect(
+            uy, ux, unit_h, unit_w, COMMERCIAL, "metal", roof_height + rng.uniform(1.5, 3.0)
+        )
 
 
-def _tree_cluster(canvas: Canvas, rng, center_y: float, center_x: float, spread: float, count: int) -> None:
+def _tree_cluster(
+    canvas: Canvas, rng, center_y: float, center_x: float, spread: float, count: int
+) -> None:
     ground = np.zeros(canvas.shape, dtype=bool)
-    where = canvas.clip_box(int(center_y - 4 * spread - 5), int(center_x - 4 * spread - 5),
-                            int(8 * spread + 11), int(8 * spread + 11))
+    where = canvas.clip_box(
+        int(center_y - 4 * spread - 5),
+        int(center_x - 4 * spread - 5),
+        int(8 * spread + 11),
+        int(8 * spread + 11),
+    )
     if where is None:
         return
     ground[where] = np.isin(canvas.classes[where], (GRASS, STRESSED, SOIL, TREES))
     for _ in range(count):
-        canvas.paint_crown(center_y + rng.normal(0, spread), center_x + rng.normal(0, spread),
-                           rng.uniform(1.8, 4.0), rng.uniform(8.0, 20.0), TREES, "canopy", rng, only_over=ground)
+        canvas.paint_crown(
+            center_y + rng.normal(0, spread),
+            center_x + rng.normal(0, spread),
+            rng.uniform(1.8, 4.0),
+            rng.uniform(8.0, 20.0),
+            TREES,
+            "canopy",
+            rng,
+            only_over=ground,
+        )
 
 
 def _park(canvas: Canvas, rng, top: int, left: int, box_h: int, box_w: int) -> None:
     if rng.random() < 0.35:
         _pond(canvas, rng, top, left, box_h, box_w, size=rng.uniform(0.3, 0.6))
     for _ in range(int(rng.integers(1, 4))):
-        _tree_cluster(canvas, rng, top + rng.uniform(0, box_h), left + rng.uniform(0, box_w),
-                      rng.uniform(3.0, 8.0), int(rng.integers(5, 25)))
+        _tree_cluster(
+            canvas,
+            rng,
+            top + rng.uniform(0, box_h),
+            left + rng.uniform(0, box_w),
+            rng.uniform(3.0, 8.0),
+            int(rng.integers(5, 25)),
+        )
 
 
 def _pond(canvas: Canvas, rng, top: int, left: int, box_h: int, box_w: int, size: float) -> None:
@@ -144,7 +182,9 @@ def _pond(canvas: Canvas, rng, top: int, left: int, box_h: int, box_w: int, size
     yy, xx = np.mgrid[where[0], where[1]]
     cy, cx = top + box_h * rng.uniform(0.35, 0.65), left + box_w * rng.uniform(0.35, 0.65)
     ry, rx = box_h * size / 2 + 1, box_w * size / 2 + 1
-    wobble = 1.0 + 0.15 * np.sin(np.arctan2(yy - cy, xx - cx) * int(rng.integers(2, 5)) + rng.uniform(0, 6.3))
+    wobble = 1.0 + 0.15 * np.sin(
+        np.arctan2(yy - cy, xx - cx) * int(rng.integers(2, 5)) + rng.uniform(0, 6.3)
+    )
     inside = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= wobble
     canvas.paint(where, inside, WATER, "water", 0.0)
     canvas.flat[where] |= inside
@@ -182,8 +222,9 @@ def urban_layout(height: int, width: int, rng: np.random.Generator) -> Canvas:
     edges_y = [0] + rows + [height]
     chooser = ("residential", "commercial", "park", "bare", "pond", "parking")
     weights = np.array([0.36, 0.26, 0.18, 0.07, 0.05, 0.08])
-    deck = [str(k) for k in rng.permutation(["park", "bare", "pond", "parking"])] + \
-        [str(k) for k in rng.permutation(["residential", "commercial"])]  # popped from the end
+    deck = [str(k) for k in rng.permutation(["park", "bare", "pond", "parking"])] + [
+        str(k) for k in rng.permutation(["residential", "commercial"])
+    ]  # popped from the end
     for top, bottom in zip(edges_y[:-1], edges_y[1:]):
         for left, right in zip(edges_x[:-1], edges_x[1:]):
             margin = 8
@@ -209,7 +250,9 @@ def urban_layout(height: int, width: int, rng: np.random.Generator) -> Canvas:
                 _bare_lot(canvas, rng, box_top, box_left, box_h, box_w)
             elif kind == "pond":
                 _pond(canvas, rng, box_top, box_left, box_h, box_w, size=rng.uniform(0.6, 0.9))
-                _tree_cluster(canvas, rng, box_top + box_h / 2, box_left, 4.0, int(rng.integers(3, 10)))
+                _tree_cluster(
+                    canvas, rng, box_top + box_h / 2, box_left, 4.0, int(rng.integers(3, 10))
+                )
             else:
                 _parking(canvas, rng, box_top, box_left, box_h, box_w)
 
@@ -222,26 +265,48 @@ def urban_layout(height: int, width: int, rng: np.random.Generator) -> Canvas:
         start, stop = sorted(rng.choice(len(edges_x), size=2, replace=False))
         if rng.random() < 0.5:
             start, stop = 0, len(edges_x) - 1
-        canvas.paint_rect(row - road_h // 2, edges_x[start], road_h, edges_x[stop] - edges_x[start], ROAD, "paved", 0.0)
+        canvas.paint_rect(
+            row - road_h // 2,
+            edges_x[start],
+            road_h,
+            edges_x[stop] - edges_x[start],
+            ROAD,
+            "paved",
+            0.0,
+        )
     # street trees on verges
     verge = np.isin(canvas.classes, (GRASS, STRESSED))
     for _ in range(int(height * width / 900)):
         y, x = rng.integers(0, height), rng.integers(0, width)
         if verge[y, x]:
-            canvas.paint_crown(y, x, rng.uniform(1.5, 3.5), rng.uniform(6.0, 16.0), TREES, "canopy", rng,
-                               only_over=verge)
+            canvas.paint_crown(
+                y,
+                x,
+                rng.uniform(1.5, 3.5),
+                rng.uniform(6.0, 16.0),
+                TREES,
+                "canopy",
+                rng,
+                only_over=verge,
+            )
 
     # highway with lane dashes, railway with ballast and rails
     on_highway, offset = _strip_mask(height, width, highway_row, highway_slope, highway_half)
     canvas.paint(np.s_[:, :], on_highway, HIGHWAY, "paved", 0.0)
     xx = np.arange(width)[None, :]
-    dashes = on_highway & (np.abs((np.abs(offset) % 4.0) - 2.0) < 0.5) & (np.abs(offset) < highway_half - 1) \
+    dashes = (
+        on_highway
+        & (np.abs((np.abs(offset) % 4.0) - 2.0) < 0.5)
+        & (np.abs(offset) < highway_half - 1)
         & ((xx % 8) < 3)
+    )
     canvas.paint_material(np.s_[:, :], dashes, "paint")
     side = 1.0 if rng.random() < 0.5 else -1.0
     if height < 250:  # keep the railway inside a small scene, on the inner side of the highway
         side = 1.0 if highway_row < height / 2 else -1.0
-    on_rail, rail_off = _strip_mask(height, width, highway_row + side * rail_offset, highway_slope, 2.5)
+    on_rail, rail_off = _strip_mask(
+        height, width, highway_row + side * rail_offset, highway_slope, 2.5
+    )
     canvas.paint(np.s_[:, :], on_rail, RAILWAY, "gravel", 0.6)
     rails = on_rail & (np.abs(np.abs(rail_off) - 1.0) < 0.5)
     canvas.paint_material(np.s_[:, :], rails, "metal")

@@ -33,7 +33,9 @@ class SpatialInteraction(nn.Module):
         self.norms = nn.ModuleList(ChannelLayerNorm(width) for _ in range(orders))
         self.refresh_fused = nn.ModuleList(refresh_unit(width, width) for _ in range(orders - 1))
         self.refresh_guide = nn.ModuleList(refresh_unit(width, width) for _ in range(orders - 1))
-        self.integrate = nn.Conv2d(orders * width, width, 1) if config.cross_order_integration else None
+        self.integrate = (
+            nn.Conv2d(orders * width, width, 1) if config.cross_order_integration else None
+        )
 
     def attention(self, v: Tensor, i: Tensor) -> Tensor:
         """The first-order map ``irfft2(rfft2(v) * rfft2(i))`` (before its LayerNorm), (B, C, H, W)."""
@@ -42,13 +44,15 @@ class SpatialInteraction(nn.Module):
         pad = (self.padding,) * 4
         height, width = v.shape[-2:]
         full = self.product(F.pad(v, pad, mode="reflect"), F.pad(i, pad, mode="reflect"))
-        return full[..., self.padding:self.padding + height, self.padding:self.padding + width]
+        return full[..., self.padding : self.padding + height, self.padding : self.padding + width]
 
     def forward(self, v: Tensor, i: Tensor) -> tuple[Tensor, Tensor]:
         fused = self.norms[0](self.attention(v.float(), i.float()).to(v.dtype)) * i
         orders = [fused]
         guide = i
-        for refresh_fused, refresh_guide, norm in zip(self.refresh_fused, self.refresh_guide, self.norms[1:]):
+        for refresh_fused, refresh_guide, norm in zip(
+            self.refresh_fused, self.refresh_guide, self.norms[1:]
+        ):
             guide = refresh_guide(guide)
             fused = norm(refresh_fused(fused)) * guide
             orders.append(fused)
@@ -70,14 +74,22 @@ class ChannelInteraction(nn.Module):
 
         self.attention = mlp(both)
         # order k+1's attention reads a_k (SHIP) or [a_0 .. a_k] (cross-order attention evolving)
-        self.evolve = nn.ModuleList(mlp(both * (k + 1 if self.cross_order else 1)) for k in range(orders - 1))
+        self.evolve = nn.ModuleList(
+            mlp(both * (k + 1 if self.cross_order else 1)) for k in range(orders - 1)
+        )
         self.refresh = nn.ModuleList(refresh_unit(both, both) for _ in range(orders - 1))
-        self.integrate = nn.Conv2d(orders * both, both, 1) if config.cross_order_integration else None
-        self.post = nn.Sequential(InvBlock(both, width, config.inv_clamp), nn.Conv2d(both, width, 1))
+        self.integrate = (
+            nn.Conv2d(orders * both, both, 1) if config.cross_order_integration else None
+        )
+        self.post = nn.Sequential(
+            InvBlock(both, width, config.inv_clamp), nn.Conv2d(both, width, 1)
+        )
 
     def forward(self, v: Tensor, i: Tensor) -> tuple[Tensor, Tensor]:
         both = torch.cat([v, i], dim=1)
-        attention = self.attention(both.mean(dim=(2, 3), keepdim=True)).softmax(dim=1)  # (B, 2C, 1, 1)
+        attention = self.attention(both.mean(dim=(2, 3), keepdim=True)).softmax(
+            dim=1
+        )  # (B, 2C, 1, 1)
         history = [attention]
         fused = both * attention
         orders = [fused]

@@ -49,7 +49,7 @@ class HalfInstanceConvBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.conv_1(x)
-        out = torch.cat([self.norm(out[:, :self.half]), out[:, self.half:]], dim=1)
+        out = torch.cat([self.norm(out[:, : self.half]), out[:, self.half :]], dim=1)
         out = F.leaky_relu(out, 0.1)
         out = F.leaky_relu(self.conv_2(out), 0.1)
         return out + self.identity(x)
@@ -83,7 +83,9 @@ class InvBlock(nn.Module):
     def __init__(self, channels: int, split: int, clamp: float = 0.8) -> None:
         super().__init__()
         if not 0 < split < channels:
-            raise ValueError(f"InvBlock split: got {split}, expected 0 < split < channels={channels}")
+            raise ValueError(
+                f"InvBlock split: got {split}, expected 0 < split < channels={channels}"
+            )
         self.split = split
         self.clamp = clamp
         rest = channels - split
@@ -94,7 +96,7 @@ class InvBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.invconv(x)
-        x1, x2 = x[:, :self.split], x[:, self.split:]
+        x1, x2 = x[:, : self.split], x[:, self.split :]
         y1 = x1 + self.F(x2)
         scale = self.clamp * (torch.sigmoid(self.H(y1)) * 2 - 1)
         y2 = x2 * torch.exp(scale) + self.G(y1)

@@ -31,7 +31,9 @@ class CrossCdc(nn.Module):
         """(O, I, 3, 3): the five taps in place, the central difference folded into the centre."""
         out_channels, in_channels, _ = self.weight.shape
         kernel = self.weight.new_zeros(out_channels, in_channels, 9)
-        kernel = kernel.index_copy(2, torch.tensor(self.taps, device=self.weight.device), self.weight)
+        kernel = kernel.index_copy(
+            2, torch.tensor(self.taps, device=self.weight.device), self.weight
+        )
         centre = torch.zeros(9, dtype=self.weight.dtype, device=self.weight.device)
         centre[4] = 1.0
         kernel = kernel - self.theta * self.weight.sum(dim=2, keepdim=True) * centre
@@ -57,8 +59,11 @@ class CrossCdcPair(nn.Module):
 
 def refresh_unit(in_channels: int, out_channels: int) -> nn.Sequential:
     """conv3x3 - ReLU - conv3x3: SHIP's "refresh" of a feature between two orders."""
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(),
-                         nn.Conv2d(out_channels, out_channels, 3, padding=1))
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(out_channels, out_channels, 3, padding=1),
+    )
 
 
 class EdgeBlock(nn.Module):
@@ -99,7 +104,9 @@ class ChannelLayerNorm(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         mean = x.mean(dim=1, keepdim=True)
         variance = (x - mean).pow(2).mean(dim=1, keepdim=True)
-        return (x - mean) / torch.sqrt(variance + self.eps) * self.weight[:, None, None] + self.bias[:, None, None]
+        return (x - mean) / torch.sqrt(variance + self.eps) * self.weight[
+            :, None, None
+        ] + self.bias[:, None, None]
 
 
 class GlobalChannelBias(nn.Module):
@@ -110,8 +117,9 @@ class GlobalChannelBias(nn.Module):
         super().__init__()
         self.process = refresh_unit(channels, channels)
         hidden = max(1, channels // reduction)
-        self.gate = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, channels, 1),
-                                  nn.Sigmoid())
+        self.gate = nn.Sequential(
+            nn.Conv2d(channels, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, channels, 1), nn.Sigmoid()
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         pooled = self.process(x).mean(dim=(2, 3), keepdim=True)

@@ -49,11 +49,17 @@ class ShipNet(nn.Module):
         self.primary_features = FeatureExtractor(config.fused_channels, width, config.cdc_theta)
         self.guide_features = FeatureExtractor(config.guide_channels, width, config.cdc_theta)
         self.stages = nn.ModuleList(InteractionStage(width, config) for _ in range(stages))
-        self.memory_gates = nn.Parameter(torch.zeros(stages, width)) if config.residual_memory else None
-        self.head = nn.Sequential(InvBlock(stages * width, stages * width // 2, config.inv_clamp),
-                                  nn.Conv2d(stages * width, width, 1))
+        self.memory_gates = (
+            nn.Parameter(torch.zeros(stages, width)) if config.residual_memory else None
+        )
+        self.head = nn.Sequential(
+            InvBlock(stages * width, stages * width // 2, config.inv_clamp),
+            nn.Conv2d(stages * width, width, 1),
+        )
         self.refine = Refine(width, config.fused_channels)
-        if config.residual_output:  # ours: start as the upsampled MS itself, then learn the detail to inject
+        if (
+            config.residual_output
+        ):  # ours: start as the upsampled MS itself, then learn the detail to inject
             nn.init.zeros_(self.refine.conv_last.weight)
             nn.init.zeros_(self.refine.conv_last.bias)
 
@@ -70,17 +76,28 @@ class ShipNet(nn.Module):
         """Raise :class:`ShipInputError` (got/expected) unless both inputs fit the config and each other."""
         cfg = self.config
         names = self.input_names
-        for name, tensor, channels in ((names[0], primary, cfg.primary_channels), (names[1], guide, cfg.guide_channels)):
+        for name, tensor, channels in (
+            (names[0], primary, cfg.primary_channels),
+            (names[1], guide, cfg.guide_channels),
+        ):
             if not isinstance(tensor, Tensor):
-                raise ShipInputError(f"{name}: got {type(tensor).__name__}, expected a torch.Tensor")
+                raise ShipInputError(
+                    f"{name}: got {type(tensor).__name__}, expected a torch.Tensor"
+                )
             if tensor.dim() != 4 or not tensor.is_floating_point():
-                raise ShipInputError(f"{name}: got shape {tuple(tensor.shape)} {tensor.dtype}, expected a 4-D "
-                                     f"floating-point (B, {channels}, H, W) tensor")
+                raise ShipInputError(
+                    f"{name}: got shape {tuple(tensor.shape)} {tensor.dtype}, expected a 4-D "
+                    f"floating-point (B, {channels}, H, W) tensor"
+                )
             if tensor.shape[1] != channels:
-                raise ShipInputError(f"{name}: got {tensor.shape[1]} channels, expected {channels} as in the model config")
+                raise ShipInputError(
+                    f"{name}: got {tensor.shape[1]} channels, expected {channels} as in the model config"
+                )
         if primary.shape[0] != guide.shape[0] or primary.shape[2:] != guide.shape[2:]:
-            raise ShipInputError(f"{names[0]} {tuple(primary.shape)} and {names[1]} {tuple(guide.shape)}: expected the "
-                                 "same batch and H x W (co-registered, the MS already upsampled to the PAN grid)")
+            raise ShipInputError(
+                f"{names[0]} {tuple(primary.shape)} and {names[1]} {tuple(guide.shape)}: expected the "
+                "same batch and H x W (co-registered, the MS already upsampled to the PAN grid)"
+            )
         if check_finite:
             for name, tensor in zip(names, (primary, guide)):
                 if not bool(torch.isfinite(tensor).all()):

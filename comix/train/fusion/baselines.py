@@ -31,9 +31,11 @@ def _gram_schmidt(ms: np.ndarray, pan: np.ndarray) -> np.ndarray:
     out = np.empty_like(ms)
     for n in range(ms.shape[0]):
         intensity = ms[n].mean(axis=0)
-        matched = (pan[n, 0] - pan[n, 0].mean()) * (intensity.std() / max(pan[n, 0].std(), 1e-12)) + intensity.mean()
+        matched = (pan[n, 0] - pan[n, 0].mean()) * (
+            intensity.std() / max(pan[n, 0].std(), 1e-12)
+        ) + intensity.mean()
         centred = intensity - intensity.mean()
-        variance = max(float((centred ** 2).mean()), 1e-12)
+        variance = max(float((centred**2).mean()), 1e-12)
         for b in range(ms.shape[1]):
             gain = float(((ms[n, b] - ms[n, b].mean()) * centred).mean()) / variance
             out[n, b] = ms[n, b] + gain * (matched - intensity)
@@ -46,9 +48,15 @@ def _luminance_rule(visible: np.ndarray, infrared: np.ndarray, rule: str) -> np.
     return visible + (fused_y - y) if visible.shape[1] == 3 else fused_y
 
 
-PANSHARPEN_BASELINES = {"bicubic": lambda ms, pan: ms.copy(), "brovey": _brovey, "gram_schmidt": _gram_schmidt}
-IRVIS_BASELINES = {"average": lambda v, i: _luminance_rule(v, i, "average"),
-                   "max": lambda v, i: _luminance_rule(v, i, "max")}
+PANSHARPEN_BASELINES = {
+    "bicubic": lambda ms, pan: ms.copy(),
+    "brovey": _brovey,
+    "gram_schmidt": _gram_schmidt,
+}
+IRVIS_BASELINES = {
+    "average": lambda v, i: _luminance_rule(v, i, "average"),
+    "max": lambda v, i: _luminance_rule(v, i, "max"),
+}
 
 
 class BaselineBackend(Backend):
@@ -56,21 +64,35 @@ class BaselineBackend(Backend):
 
     name = "baseline"
 
-    def __init__(self, method: str, task: str, primary_channels: int, data_range: float = 1.0, ratio: int = 4) -> None:
+    def __init__(
+        self, method: str, task: str, primary_channels: int, data_range: float = 1.0, ratio: int = 4
+    ) -> None:
         table = PANSHARPEN_BASELINES if task == FUSION_PANSHARPEN else IRVIS_BASELINES
         if task not in (FUSION_IRVIS, FUSION_PANSHARPEN) or method not in table:
-            raise ValueError(f"baseline: got {method!r} for {task!r}, expected one of {sorted(table)}")
+            raise ValueError(
+                f"baseline: got {method!r} for {task!r}, expected one of {sorted(table)}"
+            )
         self.method = table[method]
         self.name = f"baseline:{method}"
-        self.info = ModelIO(bands=primary_channels, x_channels=1, classes=primary_channels, name=method, task=task,
-                            config={"data_range": data_range, "ratio": ratio, "primary_channels": primary_channels},
-                            input_labels=fusion_input_labels(task))
+        self.info = ModelIO(
+            bands=primary_channels,
+            x_channels=1,
+            classes=primary_channels,
+            name=method,
+            task=task,
+            config={"data_range": data_range, "ratio": ratio, "primary_channels": primary_channels},
+            input_labels=fusion_input_labels(task),
+        )
 
     def run(self, hsi: np.ndarray, x: np.ndarray) -> np.ndarray:
         return self.method(hsi.astype(np.float32), x.astype(np.float32)).astype(np.float32)
 
 
-def baselines_for(task: str, primary_channels: int, data_range: float = 1.0, ratio: int = 4) -> dict[str, BaselineBackend]:
+def baselines_for(
+    task: str, primary_channels: int, data_range: float = 1.0, ratio: int = 4
+) -> dict[str, BaselineBackend]:
     """Every classic method of ``task`` as a backend, by name."""
     names = PANSHARPEN_BASELINES if task == FUSION_PANSHARPEN else IRVIS_BASELINES
-    return {name: BaselineBackend(name, task, primary_channels, data_range, ratio) for name in names}
+    return {
+        name: BaselineBackend(name, task, primary_channels, data_range, ratio) for name in names
+    }

@@ -41,7 +41,12 @@ class FusionScores:
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
-        return {"task": self.task, "metrics": self.metrics, "per_sample": self.per_sample, "seconds": self.seconds}
+        return {
+            "task": self.task,
+            "metrics": self.metrics,
+            "per_sample": self.per_sample,
+            "seconds": self.seconds,
+        }
 
 
 def higher_is_better(metric: str) -> bool:
@@ -55,24 +60,44 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 def _pan_low(data: PansharpenSet, index: int) -> np.ndarray:
-    gnyq = SENSORS[data.metadata["sensor"]].gnyq_pan if data.metadata.get("sensor") in SENSORS else DEFAULT_GNYQ_PAN
+    gnyq = (
+        SENSORS[data.metadata["sensor"]].gnyq_pan
+        if data.metadata.get("sensor") in SENSORS
+        else DEFAULT_GNYQ_PAN
+    )
     return mtf_decimate(data.pan[index], data.ratio, gnyq)
 
 
-def score_pansharpen(backend: Backend, data: PansharpenSet, tile: int | None = None, overlap: int | None = None,
-                     keep: bool = False) -> FusionScores:
+def score_pansharpen(
+    backend: Backend,
+    data: PansharpenSet,
+    tile: int | None = None,
+    overlap: int | None = None,
+    keep: bool = False,
+) -> FusionScores:
     """Metrics of ``backend`` on a pan-sharpening set (reduced resolution when it has a reference)."""
-    require_task(backend.info.task, FUSION_PANSHARPEN, backend.info.name or "model", "pan-sharpening evaluation")
+    require_task(
+        backend.info.task,
+        FUSION_PANSHARPEN,
+        backend.info.name or "model",
+        "pan-sharpening evaluation",
+    )
     rows, fused_images, seconds = [], [], 0.0
     for n in range(len(data)):
         result = fuse_image(backend, data.lms[n], data.pan[n], tile=tile, overlap=overlap)
         fused, seconds = result.logits, seconds + result.seconds
         if data.gt is not None:
-            row = pansharpen_quality.reduced_resolution(data.gt[n], fused, data.ratio, data.data_range)
+            row = pansharpen_quality.reduced_resolution(
+                data.gt[n], fused, data.ratio, data.data_range
+            )
         else:
-            row = pansharpen_quality.full_resolution(fused, data.ms[n], data.pan[n], _pan_low(data, n))
+            row = pansharpen_quality.full_resolution(
+                fused, data.ms[n], data.pan[n], _pan_low(data, n)
+            )
             if data.truth is not None:
-                truth = pansharpen_quality.reduced_resolution(data.truth[n], fused, data.ratio, data.data_range)
+                truth = pansharpen_quality.reduced_resolution(
+                    data.truth[n], fused, data.ratio, data.data_range
+                )
                 row.update({f"truth_{key}": value for key, value in truth.items()})
         rows.append(row)
         if keep:
@@ -80,8 +105,13 @@ def score_pansharpen(backend: Backend, data: PansharpenSet, tile: int | None = N
     return FusionScores(FUSION_PANSHARPEN, _mean(rows), rows, fused_images, seconds)
 
 
-def score_irvis(backend: Backend, data: IrVisSet, tile: int | None = None, overlap: int | None = None,
-                keep: bool = False) -> FusionScores:
+def score_irvis(
+    backend: Backend,
+    data: IrVisSet,
+    tile: int | None = None,
+    overlap: int | None = None,
+    keep: bool = False,
+) -> FusionScores:
     """EN, SD, MI, SSIM, VIF and Qabf of ``backend`` on IR-VIS pairs."""
     require_task(backend.info.task, FUSION_IRVIS, backend.info.name or "model", "IR-VIS evaluation")
     rows, fused_images, seconds = [], [], 0.0
@@ -94,8 +124,13 @@ def score_irvis(backend: Backend, data: IrVisSet, tile: int | None = None, overl
     return FusionScores(FUSION_IRVIS, _mean(rows), rows, fused_images, seconds)
 
 
-def score_fusion(backend: Backend, data: PansharpenSet | IrVisSet, tile: int | None = None,
-                 overlap: int | None = None, keep: bool = False) -> FusionScores:
+def score_fusion(
+    backend: Backend,
+    data: PansharpenSet | IrVisSet,
+    tile: int | None = None,
+    overlap: int | None = None,
+    keep: bool = False,
+) -> FusionScores:
     """The task's metrics of any backend on a data set (module doc)."""
     if isinstance(data, PansharpenSet):
         return score_pansharpen(backend, data, tile, overlap, keep)
@@ -104,13 +139,19 @@ def score_fusion(backend: Backend, data: PansharpenSet | IrVisSet, tile: int | N
     raise TypeError(f"data: got {type(data).__name__}, expected a PansharpenSet or an IrVisSet")
 
 
-def metric_deltas(candidate: dict[str, float], reference: dict[str, float]) -> dict[str, dict[str, float]]:
+def metric_deltas(
+    candidate: dict[str, float], reference: dict[str, float]
+) -> dict[str, dict[str, float]]:
     """Per metric: candidate, reference, ``change`` (candidate - reference) and ``loss`` (how much worse, >= 0 when
     worse, in the metric's own units): what an FP16 / INT8 graph reports against FP32."""
     out = {}
     for name in reference:
         if name in candidate:
             change = candidate[name] - reference[name]
-            out[name] = {"candidate": candidate[name], "reference": reference[name], "change": change,
-                         "loss": -change if higher_is_better(name) else change}
+            out[name] = {
+                "candidate": candidate[name],
+                "reference": reference[name],
+                "change": change,
+                "loss": -change if higher_is_better(name) else change,
+            }
     return out

@@ -23,8 +23,12 @@ from torch import Tensor
 
 from comix.quality.common import SSIM_K1, SSIM_K2, SSIM_SIGMA, SSIM_TRUNCATE
 
-_SOBEL = torch.tensor([[[[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]],
-                       [[[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]]]])
+_SOBEL = torch.tensor(
+    [
+        [[[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]],
+        [[[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]]],
+    ]
+)
 
 
 def sobel_magnitude(image: Tensor) -> Tensor:
@@ -33,22 +37,30 @@ def sobel_magnitude(image: Tensor) -> Tensor:
     return gradients.abs().sum(dim=1, keepdim=True)
 
 
-SSIM_WINDOW = 2 * int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5) + 1  # 11 taps: the smallest image the ssim term takes
+SSIM_WINDOW = (
+    2 * int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5) + 1
+)  # 11 taps: the smallest image the ssim term takes
 
 
 def _gaussian_window(sigma: float = SSIM_SIGMA, truncate: float = SSIM_TRUNCATE) -> Tensor:
     radius = int(truncate * sigma + 0.5)
-    taps = torch.exp(-torch.arange(-radius, radius + 1, dtype=torch.float64) ** 2 / (2.0 * sigma ** 2))
+    taps = torch.exp(
+        -(torch.arange(-radius, radius + 1, dtype=torch.float64) ** 2) / (2.0 * sigma**2)
+    )
     return taps / taps.sum()
 
 
 def ssim_mean(x: Tensor, y: Tensor, data_range: float = 1.0) -> Tensor:
     """Mean SSIM of (B, 1, H, W) tensors over batch and window positions fully inside the image (differentiable)."""
     if x.shape != y.shape or x.dim() != 4 or x.shape[1] != 1:
-        raise ValueError(f"ssim_mean: got {tuple(x.shape)} and {tuple(y.shape)}, expected two equal (B, 1, H, W)")
+        raise ValueError(
+            f"ssim_mean: got {tuple(x.shape)} and {tuple(y.shape)}, expected two equal (B, 1, H, W)"
+        )
     taps = _gaussian_window().to(x)
     if min(x.shape[-2:]) < taps.numel():
-        raise ValueError(f"ssim_mean: got H x W {tuple(x.shape[-2:])}, expected at least {taps.numel()} x {taps.numel()}")
+        raise ValueError(
+            f"ssim_mean: got H x W {tuple(x.shape[-2:])}, expected at least {taps.numel()} x {taps.numel()}"
+        )
 
     def blur(values: Tensor) -> Tensor:  # separable, 'valid'
         return F.conv2d(F.conv2d(values, taps.view(1, 1, -1, 1)), taps.view(1, 1, 1, -1))
@@ -58,17 +70,27 @@ def ssim_mean(x: Tensor, y: Tensor, data_range: float = 1.0) -> Tensor:
     var_y = blur(y * y) - mu_y * mu_y
     cov = blur(x * y) - mu_x * mu_y
     c1, c2 = (SSIM_K1 * data_range) ** 2, (SSIM_K2 * data_range) ** 2
-    return (((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))).mean()
+    return (
+        ((2 * mu_x * mu_y + c1) * (2 * cov + c2))
+        / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    ).mean()
 
 
-def irvis_losses(visible_y: Tensor, infrared: Tensor, fused_y: Tensor, mask_ir: Tensor) -> dict[str, Tensor]:
+def irvis_losses(
+    visible_y: Tensor, infrared: Tensor, fused_y: Tensor, mask_ir: Tensor
+) -> dict[str, Tensor]:
     """The unweighted terms (module doc): the public code's three and ``ssim``."""
     mask_vis = 1.0 - mask_ir
-    return {"mask_l1": F.l1_loss(mask_vis * visible_y, fused_y) + F.l1_loss(fused_y, mask_ir * infrared),
-            "max_l1": F.l1_loss(fused_y, torch.maximum(visible_y, infrared)),
-            "gradient": F.l1_loss(sobel_magnitude(fused_y),
-                                  torch.maximum(sobel_magnitude(visible_y), sobel_magnitude(infrared))),
-            "ssim": 2.0 - ssim_mean(fused_y, visible_y) - ssim_mean(fused_y, infrared)}
+    return {
+        "mask_l1": F.l1_loss(mask_vis * visible_y, fused_y)
+        + F.l1_loss(fused_y, mask_ir * infrared),
+        "max_l1": F.l1_loss(fused_y, torch.maximum(visible_y, infrared)),
+        "gradient": F.l1_loss(
+            sobel_magnitude(fused_y),
+            torch.maximum(sobel_magnitude(visible_y), sobel_magnitude(infrared)),
+        ),
+        "ssim": 2.0 - ssim_mean(fused_y, visible_y) - ssim_mean(fused_y, infrared),
+    }
 
 
 def spectral_angle(reference: Tensor, fused: Tensor, eps: float = 1e-8) -> Tensor:
@@ -85,5 +107,7 @@ def pansharpen_losses(reference: Tensor, fused: Tensor) -> dict[str, Tensor]:
 def weighted_total(terms: dict[str, Tensor], weights: dict[str, float]) -> Tensor:
     missing = sorted(set(terms) - set(weights))
     if missing:
-        raise ValueError(f"loss weights: got none for {missing}, expected one per term {sorted(terms)}")
+        raise ValueError(
+            f"loss weights: got none for {missing}, expected one per term {sorted(terms)}"
+        )
     return sum(weights[name] * value for name, value in terms.items())

@@ -44,10 +44,14 @@ class FusionRecipe:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name}: got {value!r}, expected a positive integer")
         if self.lr <= 0 or not 0 < self.gamma <= 1:
-            raise ValueError(f"lr / gamma: got {self.lr} / {self.gamma}, expected lr > 0 and 0 < gamma <= 1")
+            raise ValueError(
+                f"lr / gamma: got {self.lr} / {self.gamma}, expected lr > 0 and 0 < gamma <= 1"
+            )
         self.milestones = tuple(float(m) for m in self.milestones)
         if any(not 0 < m < 1 for m in self.milestones):
-            raise ValueError(f"milestones: got {list(self.milestones)}, expected fractions of the run in (0, 1)")
+            raise ValueError(
+                f"milestones: got {list(self.milestones)}, expected fractions of the run in (0, 1)"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from comix.atomic import write_text_atomic
 from comix.data.fusion.pairs import IrVisSet, PansharpenSet
@@ -51,7 +58,14 @@ class FusionTrainResult:
 class CropSampler:
     """Random ``patch`` x ``patch`` crops (same place in every array of a sample), flips and 90-degree turns."""
 
-    def __init__(self, arrays: list[list[np.ndarray]], patch: int, seed: int, augment: bool, multiple: int = 1) -> None:
+    def __init__(
+        self,
+        arrays: list[list[np.ndarray]],
+        patch: int,
+        seed: int,
+        augment: bool,
+        multiple: int = 1,
+    ) -> None:
         self.arrays = arrays  # per sample: [primary (C, H, W), guide (1, H, W), target or mask ...]
         self.patch = patch
         self.rng = np.random.default_rng(seed)
@@ -59,16 +73,23 @@ class CropSampler:
         self.multiple = multiple
         small = [a[0].shape[1:] for a in arrays if min(a[0].shape[1:]) < patch]
         if small:
-            raise ValueError(f"patch: got {patch}, expected at most every sample's size (smallest {min(small)})")
+            raise ValueError(
+                f"patch: got {patch}, expected at most every sample's size (smallest {min(small)})"
+            )
 
     def batch(self, size: int) -> list[torch.Tensor]:
         picks = []
         for _ in range(size):
             sample = self.arrays[int(self.rng.integers(len(self.arrays)))]
             height, width = sample[0].shape[1:]
-            top = int(self.rng.integers(0, (height - self.patch) // self.multiple + 1)) * self.multiple
-            left = int(self.rng.integers(0, (width - self.patch) // self.multiple + 1)) * self.multiple
-            crops = [a[:, top:top + self.patch, left:left + self.patch] for a in sample]
+            top = (
+                int(self.rng.integers(0, (height - self.patch) // self.multiple + 1))
+                * self.multiple
+            )
+            left = (
+                int(self.rng.integers(0, (width - self.patch) // self.multiple + 1)) * self.multiple
+            )
+            crops = [a[:, top : top + self.patch, left : left + self.patch] for a in sample]
             if self.augment:
                 turns, flip = int(self.rng.integers(4)), bool(self.rng.integers(2))
                 crops = [np.rot90(c, turns, axes=(1, 2)) for c in crops]
@@ -80,8 +101,10 @@ class CropSampler:
 def _sampler(data: PansharpenSet | IrVisSet, recipe: FusionRecipe) -> CropSampler:
     if isinstance(data, PansharpenSet):
         if data.gt is None:
-            raise ValueError(f"{data.name}: got a full-resolution set (no gt), expected reduced-resolution training "
-                             "data with a reference (Wald's protocol)")
+            raise ValueError(
+                f"{data.name}: got a full-resolution set (no gt), expected reduced-resolution training "
+                "data with a reference (Wald's protocol)"
+            )
         arrays = [[data.lms[n], data.pan[n], data.gt[n]] for n in range(len(data))]
         return CropSampler(arrays, recipe.patch, recipe.seed, recipe.augment)
     masks = data.masks or [infrared_target_mask(ir) for ir in data.infrared]
@@ -92,11 +115,22 @@ def _sampler(data: PansharpenSet | IrVisSet, recipe: FusionRecipe) -> CropSample
 class FusionTrainer:
     """Train ``recipe.variant`` on ``train`` (scored on ``validation``) into ``folder``."""
 
-    def __init__(self, train: PansharpenSet | IrVisSet, validation: PansharpenSet | IrVisSet | None,
-                 recipe: FusionRecipe, folder: str | Path, show_progress: bool = True) -> None:
+    def __init__(
+        self,
+        train: PansharpenSet | IrVisSet,
+        validation: PansharpenSet | IrVisSet | None,
+        recipe: FusionRecipe,
+        folder: str | Path,
+        show_progress: bool = True,
+    ) -> None:
         self.task = FUSION_PANSHARPEN if isinstance(train, PansharpenSet) else FUSION_IRVIS
-        require_task(variant_task(recipe.variant), self.task, f"variant {recipe.variant}", "fusion training on "
-                     f"{'pan-sharpening' if self.task == FUSION_PANSHARPEN else 'IR-VIS'} data")
+        require_task(
+            variant_task(recipe.variant),
+            self.task,
+            f"variant {recipe.variant}",
+            "fusion training on "
+            f"{'pan-sharpening' if self.task == FUSION_PANSHARPEN else 'IR-VIS'} data",
+        )
         self.train_data, self.validation, self.recipe = train, validation, recipe
         self.folder = Path(folder)
         self.show_progress = show_progress
@@ -109,14 +143,19 @@ class FusionTrainer:
         else:
             overrides.setdefault("primary_channels", train.visible_channels)
         if self.task == FUSION_IRVIS and recipe.patch < SSIM_WINDOW:
-            raise ValueError(f"patch: got {recipe.patch}, expected at least {SSIM_WINDOW} for IR-VIS training (the "
-                             f"ssim loss term's {SSIM_WINDOW} x {SSIM_WINDOW} window)")
+            raise ValueError(
+                f"patch: got {recipe.patch}, expected at least {SSIM_WINDOW} for IR-VIS training (the "
+                f"ssim loss term's {SSIM_WINDOW} x {SSIM_WINDOW} window)"
+            )
         self.model = build_model(recipe.variant, **overrides)
-        self.weights = recipe.loss_weights or (PANSHARPEN_LOSS_WEIGHTS if self.task == FUSION_PANSHARPEN
-                                               else IRVIS_LOSS_WEIGHTS)
+        self.weights = recipe.loss_weights or (
+            PANSHARPEN_LOSS_WEIGHTS if self.task == FUSION_PANSHARPEN else IRVIS_LOSS_WEIGHTS
+        )
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=recipe.lr)
         milestones = sorted({max(1, int(m * recipe.steps)) for m in recipe.milestones})
-        self.schedule = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, milestones, recipe.gamma)
+        self.schedule = torch.optim.lr_scheduler.MultiStepLR(
+            self.optimizer, milestones, recipe.gamma
+        )
         self.sampler = _sampler(train, recipe)
         self.history: list[dict] = []
 
@@ -128,7 +167,11 @@ class FusionTrainer:
             terms = pansharpen_losses(target * scale, fused * scale)
         else:
             luma = LUMA.to(primary)
-            to_y = (lambda t: (t * luma).sum(dim=1, keepdim=True)) if primary.shape[1] == 3 else (lambda t: t)
+            to_y = (
+                (lambda t: (t * luma).sum(dim=1, keepdim=True))
+                if primary.shape[1] == 3
+                else (lambda t: t)
+            )
             terms = irvis_losses(to_y(primary), guide, to_y(fused), target)
         return weighted_total(terms, self.weights), {k: float(v.detach()) for k, v in terms.items()}
 
@@ -145,12 +188,20 @@ class FusionTrainer:
         recipe = self.recipe
         start = time.perf_counter()
         self.model.train()
-        columns = (TextColumn("[bold]train {task.fields[variant]}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn())
+        columns = (
+            TextColumn("[bold]train {task.fields[variant]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
         recent: list[float] = []
         scores = None
         with Progress(*columns, disable=not self.show_progress) as progress:
-            bar = progress.add_task("train", total=recipe.steps, variant=recipe.variant, loss=float("nan"))
+            bar = progress.add_task(
+                "train", total=recipe.steps, variant=recipe.variant, loss=float("nan")
+            )
             for step in range(1, recipe.steps + 1):
                 total, terms = self.loss(self.sampler.batch(recipe.batch_size))
                 self.optimizer.zero_grad(set_to_none=True)
@@ -161,16 +212,30 @@ class FusionTrainer:
                 progress.update(bar, advance=1, loss=float(np.mean(recent)))
                 if step % recipe.eval_every == 0 or step == recipe.steps:
                     scores = self.evaluate()
-                    self.history.append({"step": step, "loss": float(np.mean(recent)), **terms,
-                                         "seconds": time.perf_counter() - start,
-                                         **({} if scores is None else scores.metrics)})
+                    self.history.append(
+                        {
+                            "step": step,
+                            "loss": float(np.mean(recent)),
+                            **terms,
+                            "seconds": time.perf_counter() - start,
+                            **({} if scores is None else scores.metrics),
+                        }
+                    )
         self.model.eval()
         self.save()
-        return FusionTrainResult(self.folder, recipe.steps, self.history, time.perf_counter() - start, scores)
+        return FusionTrainResult(
+            self.folder, recipe.steps, self.history, time.perf_counter() - start, scores
+        )
 
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        record = {**self.recipe.to_dict(), "task": self.task, "train_data": self.train_data.name,
-                  "validation_data": getattr(self.validation, "name", None)}
-        save_checkpoint(self.model, self.folder, variant=self.recipe.variant, training_recipe=record)
+        record = {
+            **self.recipe.to_dict(),
+            "task": self.task,
+            "train_data": self.train_data.name,
+            "validation_data": getattr(self.validation, "name", None),
+        }
+        save_checkpoint(
+            self.model, self.folder, variant=self.recipe.variant, training_recipe=record
+        )
         write_text_atomic(self.folder / HISTORY, json.dumps(self.history, indent=2))

@@ -13,8 +13,8 @@ using RowMajorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eige
 using ColMajorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 using Stride = Eigen::OuterStride<>;
 
-void gemm_block(const ColumnPlan& plan, const float* weight_r, const float* col, const float* bias, int64_t p0,
-                int64_t count, float* y_n) {
+void gemm_block(const ColumnPlan& plan, const float* weight_r, const float* col, const float* bias,
+                int64_t p0, int64_t count, float* y_n) {
   const Eigen::Index og = plan.out_channels_per_group, kcg = plan.group_row;
   for (int64_t g = 0; g < plan.group; ++g) {
     Eigen::Map<RowMajorMatrix, Eigen::Unaligned, Stride> y(y_n + g * og * plan.out_plane + p0, og, count,
@@ -24,7 +24,8 @@ void gemm_block(const ColumnPlan& plan, const float* weight_r, const float* col,
     } else {
       Eigen::Map<const RowMajorMatrix> w(weight_r + g * og * kcg, og, kcg);
       // the block is row-major (count, C*K); its transpose is a column-major (KCg, count) view.
-      Eigen::Map<const ColMajorMatrix, Eigen::Unaligned, Stride> cols(col + g * kcg, kcg, count, Stride(plan.row));
+      Eigen::Map<const ColMajorMatrix, Eigen::Unaligned, Stride> cols(col + g * kcg, kcg, count,
+                                                                      Stride(plan.row));
       y.noalias() = w * cols;
     }
     if (bias != nullptr) {

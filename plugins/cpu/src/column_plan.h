@@ -16,22 +16,22 @@ namespace dcn {
 namespace cpu {
 
 struct ChannelSegment {
-  int64_t group;        // conv group of these channels
-  int64_t begin, end;   // input channel range [begin, end)
+  int64_t group;       // conv group of these channels
+  int64_t begin, end;  // input channel range [begin, end)
 };
 
 struct ColumnPlan {
   int64_t batch = 0, channels = 0, out_channels = 0;
   int64_t group = 1, offset_group = 1;
-  int64_t kernel_points = 1;      // K
-  int64_t in_plane = 0;           // prod(S)
-  int64_t out_plane = 0;          // prod(oS) = P
-  int64_t channels_per_group = 0;          // Cg
-  int64_t out_channels_per_group = 0;      // Og
-  int64_t channels_per_offset_group = 0;   // Cog
-  int64_t row = 0;                // C*K (column row length)
-  int64_t group_row = 0;          // K*Cg
-  int64_t block = 0;              // output positions per block
+  int64_t kernel_points = 1;                          // K
+  int64_t in_plane = 0;                               // prod(S)
+  int64_t out_plane = 0;                              // prod(oS) = P
+  int64_t channels_per_group = 0;                     // Cg
+  int64_t out_channels_per_group = 0;                 // Og
+  int64_t channels_per_offset_group = 0;              // Cog
+  int64_t row = 0;                                    // C*K (column row length)
+  int64_t group_row = 0;                              // K*Cg
+  int64_t block = 0;                                  // output positions per block
   std::vector<std::vector<ChannelSegment>> segments;  // [offset_group] -> segments
 
   int64_t blocks() const { return block > 0 ? (out_plane + block - 1) / block : 0; }

@@ -31,7 +31,8 @@ ThreadScratch& thread_scratch() {
 }
 
 // (C, S) -> (S + 1, C) for one batch item, in parallel over spatial tiles; row S is the zero pixel.
-void to_channels_last(const float* x_n, int64_t channels, int64_t plane, float* x_cl, const ParallelFor& parallel_for) {
+void to_channels_last(const float* x_n, int64_t channels, int64_t plane, float* x_cl,
+                      const ParallelFor& parallel_for) {
   const int64_t tile = 256;
   const int64_t tiles = (plane + tile - 1) / tile;
   parallel_for(static_cast<size_t>(tiles), [&](size_t t) {
@@ -69,9 +70,9 @@ void fill_columns_as(const ColumnPlan& plan, const DeformConv3DGeometry& g, cons
 
 // Picks the spatial index width and the non-finite guard at run time.
 template <typename Geometry, typename Shape>
-void fill_columns(const ColumnPlan& plan, const Geometry& g, const Shape& s, const float* x_cl, const float* offset_n,
-                  const float* mask_n, int64_t p0, int64_t count, float* col, ThreadScratch& scratch, bool wide_index,
-                  bool guard_non_finite) {
+void fill_columns(const ColumnPlan& plan, const Geometry& g, const Shape& s, const float* x_cl,
+                  const float* offset_n, const float* mask_n, int64_t p0, int64_t count, float* col,
+                  ThreadScratch& scratch, bool wide_index, bool guard_non_finite) {
   if (wide_index) {
     if (guard_non_finite) {
       fill_columns_as<int64_t, true>(plan, g, s, x_cl, offset_n, mask_n, p0, count, col, scratch.fill);
@@ -131,8 +132,8 @@ std::string run_forward(const Geometry& geometry, const Shape& shape, const Defo
         const int64_t count = std::min(plan.block, plan.out_plane - p0);
         ThreadScratch& scratch = thread_scratch();
         scratch.columns.resize(static_cast<size_t>(plan.block * plan.row));
-        fill_columns(plan, geometry, shape, x_cl.data(), offset_n, mask_n, p0, count, scratch.columns.data(), scratch,
-                     wide_index, guard_non_finite);
+        fill_columns(plan, geometry, shape, x_cl.data(), offset_n, mask_n, p0, count, scratch.columns.data(),
+                     scratch, wide_index, guard_non_finite);
         gemm_block(plan, weight_r.data(), scratch.columns.data(), in.bias, p0, count, y_n);
       } catch (...) {
         // exceptions must not escape into the host's thread pool: record the first and stop.
@@ -161,12 +162,14 @@ std::string guarded(Body body) noexcept {
 }  // namespace
 
 std::string deform_conv2d_forward(const DeformConv2DGeometry& geometry, const DeformConv2DShape& shape,
-                                  const DeformConvInputs& inputs, float* y, const ParallelFor& parallel_for) noexcept {
+                                  const DeformConvInputs& inputs, float* y,
+                                  const ParallelFor& parallel_for) noexcept {
   return guarded([&] { return run_forward(geometry, shape, inputs, y, parallel_for); });
 }
 
 std::string deform_conv3d_forward(const DeformConv3DGeometry& geometry, const DeformConv3DShape& shape,
-                                  const DeformConvInputs& inputs, float* y, const ParallelFor& parallel_for) noexcept {
+                                  const DeformConvInputs& inputs, float* y,
+                                  const ParallelFor& parallel_for) noexcept {
   return guarded([&] { return run_forward(geometry, shape, inputs, y, parallel_for); });
 }
 

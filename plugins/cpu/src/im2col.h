@@ -67,14 +67,18 @@ AxisView<index_t> axis_view(AxisTable& table, int64_t count) {
   table.w_high.resize(static_cast<size_t>(count));
   table.low_in.resize(static_cast<size_t>(count));
   table.high_in.resize(static_cast<size_t>(count));
-  return {reinterpret_cast<index_t*>(table.low.data()), reinterpret_cast<index_t*>(table.high.data()),
-          table.w_low.data(), table.w_high.data(), table.low_in.data(), table.high_in.data()};
+  return {reinterpret_cast<index_t*>(table.low.data()),
+          reinterpret_cast<index_t*>(table.high.data()),
+          table.w_low.data(),
+          table.w_high.data(),
+          table.low_in.data(),
+          table.high_in.data()};
 }
 
 // Step 1 for one axis: coordinate = base + tap + offset, then axis_corners.
 template <typename index_t>
-void fill_axis(const float* __restrict base, float tap, const float* __restrict offset, index_t size, int64_t count,
-               const AxisView<index_t>& out) {
+void fill_axis(const float* __restrict base, float tap, const float* __restrict offset, index_t size,
+               int64_t count, const AxisView<index_t>& out) {
   index_t* __restrict low = out.low;
   index_t* __restrict high = out.high;
   float* __restrict w_low = out.w_low;
@@ -93,17 +97,19 @@ void fill_axis(const float* __restrict base, float tap, const float* __restrict 
 }
 
 // The mask row of one kernel point, or ones when the op has no mask.
-inline const float* mask_row(const float* mask_og, int64_t k, int64_t P, FillScratch& scratch, int64_t count) {
+inline const float* mask_row(const float* mask_og, int64_t k, int64_t P, FillScratch& scratch,
+                             int64_t count) {
   if (mask_og != nullptr) return mask_og + k * P;
-  if (static_cast<int64_t>(scratch.ones.size()) < count) scratch.ones.assign(static_cast<size_t>(count), 1.0f);
+  if (static_cast<int64_t>(scratch.ones.size()) < count)
+    scratch.ones.assign(static_cast<size_t>(count), 1.0f);
   return scratch.ones.data();
 }
 
-
 // dst[j] = sum_i weight[i] * x_cl[index[i] * C + j] for j in [0, len); x_cl already offset to the segment.
 template <int kCorners, typename index_t>
-inline void blend_channels(const float* x_cl, int64_t channels, const SampleCorners<float, index_t, kCorners>& c,
-                           float* __restrict dst, int64_t len) {
+inline void blend_channels(const float* x_cl, int64_t channels,
+                           const SampleCorners<float, index_t, kCorners>& c, float* __restrict dst,
+                           int64_t len) {
   const float* src[kCorners];
   float w[kCorners];
   for (int i = 0; i < kCorners; ++i) {
@@ -128,8 +134,9 @@ inline void blend_channels(const float* x_cl, int64_t channels, const SampleCorn
 
 // Writes one (position, kernel point) sample of every channel of the offset group's segments.
 template <int kCorners, typename index_t>
-inline void write_sample(const ColumnPlan& plan, const std::vector<ChannelSegment>& segments, const float* x_cl,
-                         const SampleCorners<float, index_t, kCorners>& c, int64_t k, float* col_row) {
+inline void write_sample(const ColumnPlan& plan, const std::vector<ChannelSegment>& segments,
+                         const float* x_cl, const SampleCorners<float, index_t, kCorners>& c, int64_t k,
+                         float* col_row) {
   for (const ChannelSegment& s : segments) {
     float* dst = col_row + s.group * plan.group_row + k * plan.channels_per_group +
                  (s.begin - s.group * plan.channels_per_group);
@@ -139,8 +146,9 @@ inline void write_sample(const ColumnPlan& plan, const std::vector<ChannelSegmen
 
 // Step 3: the samples of one kernel point for a block of positions from its [position][corner] table.
 template <int kCorners, typename index_t>
-inline void write_block(const ColumnPlan& plan, const std::vector<ChannelSegment>& segments, const float* x_cl,
-                        const index_t* index, const float* weight, int64_t k, int64_t count, float* col) {
+inline void write_block(const ColumnPlan& plan, const std::vector<ChannelSegment>& segments,
+                        const float* x_cl, const index_t* index, const float* weight, int64_t k,
+                        int64_t count, float* col) {
   for (int64_t pi = 0; pi < count; ++pi) {
     SampleCorners<float, index_t, kCorners> c;
     for (int i = 0; i < kCorners; ++i) {

@@ -17,7 +17,8 @@ ParallelFor serial_parallel_for() {
 }
 
 ParallelFor make_thread_parallel_for(int num_threads) {
-  unsigned threads = num_threads > 0 ? static_cast<unsigned>(num_threads) : std::thread::hardware_concurrency();
+  unsigned threads =
+      num_threads > 0 ? static_cast<unsigned>(num_threads) : std::thread::hardware_concurrency();
   threads = std::max(1u, threads);
   return [threads](std::size_t count, const std::function<void(std::size_t)>& body) {
     const std::size_t workers = std::min<std::size_t>(threads, count);

@@ -36,13 +36,15 @@ struct Extent {
 };
 
 Extent extent_of(const DeformConv2DGeometry& g, const DeformConv2DShape& s) {
-  return Extent{s.batch, s.channels, s.out_channels, 1, s.height, s.width, 1, s.out_height, s.out_width,
-                g.group, g.offset_group, g.kernel_points(), s.has_bias, s.has_mask};
+  return Extent{s.batch,    s.channels,   s.out_channels, 1,       s.height,       s.width,
+                1,          s.out_height, s.out_width,    g.group, g.offset_group, g.kernel_points(),
+                s.has_bias, s.has_mask};
 }
 
 Extent extent_of(const DeformConv3DGeometry& g, const DeformConv3DShape& s) {
-  return Extent{s.batch, s.channels, s.out_channels, s.depth, s.height, s.width, s.out_depth, s.out_height,
-                s.out_width, g.group, g.offset_group, g.kernel_points(), s.has_bias, s.has_mask};
+  return Extent{s.batch,        s.channels,        s.out_channels, s.depth,     s.height,
+                s.width,        s.out_depth,       s.out_height,   s.out_width, g.group,
+                g.offset_group, g.kernel_points(), s.has_bias,     s.has_mask};
 }
 
 std::string check_extent(const char* op, const Extent& e, int64_t expected_out_d, int64_t expected_out_h,
@@ -57,8 +59,8 @@ std::string check_extent(const char* op, const Extent& e, int64_t expected_out_d
   }
   if (e.channels % e.group != 0 || e.out_channels % e.group != 0 || e.channels % e.offset_group != 0) {
     return pre + "channels C=" + std::to_string(e.channels) + ", O=" + std::to_string(e.out_channels) +
-           ": expected C and O multiples of group " + std::to_string(e.group) + " and C a multiple of offset_group " +
-           std::to_string(e.offset_group);
+           ": expected C and O multiples of group " + std::to_string(e.group) +
+           " and C a multiple of offset_group " + std::to_string(e.offset_group);
   }
   if (e.out_d != expected_out_d || e.out_h != expected_out_h || e.out_w != expected_out_w) {
     return pre + "output size: got (" + std::to_string(e.out_d) + ", " + std::to_string(e.out_h) + ", " +
@@ -69,16 +71,18 @@ std::string check_extent(const char* op, const Extent& e, int64_t expected_out_d
 }
 
 std::string check_problem(const DeformConv2DGeometry& g, const Extent& e) {
-  return check_extent("DeformConv (CUDA)", e, 1,
-                      conv_output_size(e.in_h, g.kernel_h, g.stride_h, g.pad_h_begin, g.pad_h_end, g.dilation_h),
-                      conv_output_size(e.in_w, g.kernel_w, g.stride_w, g.pad_w_begin, g.pad_w_end, g.dilation_w));
+  return check_extent(
+      "DeformConv (CUDA)", e, 1,
+      conv_output_size(e.in_h, g.kernel_h, g.stride_h, g.pad_h_begin, g.pad_h_end, g.dilation_h),
+      conv_output_size(e.in_w, g.kernel_w, g.stride_w, g.pad_w_begin, g.pad_w_end, g.dilation_w));
 }
 
 std::string check_problem(const DeformConv3DGeometry& g, const Extent& e) {
-  return check_extent("DeformConv3D (CUDA)", e,
-                      conv_output_size(e.in_d, g.kernel_d, g.stride_d, g.pad_d_begin, g.pad_d_end, g.dilation_d),
-                      conv_output_size(e.in_h, g.kernel_h, g.stride_h, g.pad_h_begin, g.pad_h_end, g.dilation_h),
-                      conv_output_size(e.in_w, g.kernel_w, g.stride_w, g.pad_w_begin, g.pad_w_end, g.dilation_w));
+  return check_extent(
+      "DeformConv3D (CUDA)", e,
+      conv_output_size(e.in_d, g.kernel_d, g.stride_d, g.pad_d_begin, g.pad_d_end, g.dilation_d),
+      conv_output_size(e.in_h, g.kernel_h, g.stride_h, g.pad_h_begin, g.pad_h_end, g.dilation_h),
+      conv_output_size(e.in_w, g.kernel_w, g.stride_w, g.pad_w_begin, g.pad_w_end, g.dilation_w));
 }
 
 size_t column_bytes(const Extent& e) {
@@ -103,13 +107,13 @@ LaunchResult error_result(cudaError_t status, std::string message) {
 
 LaunchResult cuda_result(cudaError_t status, const char* what) {
   if (status == cudaSuccess) return LaunchResult{};
-  return error_result(status, std::string(what) + ": " + cudaGetErrorName(status) + " (" +
-                                  cudaGetErrorString(status) + ")");
+  return error_result(
+      status, std::string(what) + ": " + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")");
 }
 
 template <typename Geometry, typename scalar_t, typename index_t>
-LaunchResult launch_im2col(const Geometry& geometry, const Im2colSizes<index_t>& sizes, const DeformConvTensors& t,
-                           float* columns, cudaStream_t stream) {
+LaunchResult launch_im2col(const Geometry& geometry, const Im2colSizes<index_t>& sizes,
+                           const DeformConvTensors& t, float* columns, cudaStream_t stream) {
   const int64_t total = static_cast<int64_t>(sizes.chunk) * sizes.offset_group * sizes.kernel_points *
                         sizes.out_d * sizes.out_h * sizes.out_w;
   if (total == 0) return LaunchResult{};
@@ -118,11 +122,11 @@ LaunchResult launch_im2col(const Geometry& geometry, const Im2colSizes<index_t>&
   const auto* offset = static_cast<const scalar_t*>(t.offset);
   const auto* mask = static_cast<const scalar_t*>(t.mask);
   if constexpr (Geometry::kSpatialDims == 2) {
-    deform_im2col_2d_kernel<scalar_t, index_t>
-        <<<static_cast<unsigned>(blocks), kIm2colThreads, 0, stream>>>(geometry, sizes, input, offset, mask, columns);
+    deform_im2col_2d_kernel<scalar_t, index_t><<<static_cast<unsigned>(blocks), kIm2colThreads, 0, stream>>>(
+        geometry, sizes, input, offset, mask, columns);
   } else {
-    deform_im2col_3d_kernel<scalar_t, index_t>
-        <<<static_cast<unsigned>(blocks), kIm2colThreads, 0, stream>>>(geometry, sizes, input, offset, mask, columns);
+    deform_im2col_3d_kernel<scalar_t, index_t><<<static_cast<unsigned>(blocks), kIm2colThreads, 0, stream>>>(
+        geometry, sizes, input, offset, mask, columns);
   }
   return cuda_result(cudaGetLastError(), "deform_im2col launch");
 }
@@ -135,10 +139,10 @@ LaunchResult launch_gemm(const GemmSizes<index_t>& sizes, const DeformConvTensor
   const int64_t grid_x = (static_cast<int64_t>(sizes.positions) + kGemmTileN - 1) / kGemmTileN;
   const int64_t grid_y = (static_cast<int64_t>(sizes.out_per_group) + kGemmTileM - 1) / kGemmTileM;
   if (grid_x > std::numeric_limits<int32_t>::max() || grid_y > 65535) {
-    return error_result(cudaErrorInvalidValue, "grouped GEMM: got grid (" + std::to_string(grid_x) + ", " +
-                                                    std::to_string(grid_y) +
-                                                    "), expected x < 2^31 and y <= 65535 (too many output channels "
-                                                    "per group)");
+    return error_result(cudaErrorInvalidValue,
+                        "grouped GEMM: got grid (" + std::to_string(grid_x) + ", " + std::to_string(grid_y) +
+                            "), expected x < 2^31 and y <= 65535 (too many output channels "
+                            "per group)");
   }
   const dim3 grid(static_cast<unsigned>(grid_x), static_cast<unsigned>(grid_y),
                   static_cast<unsigned>(std::min<int64_t>(batches, kMaxGridZ)));
@@ -156,8 +160,8 @@ LaunchResult run_chunks(const Geometry& geometry, const Extent& e, const DeformC
     const int64_t count = std::min<int64_t>(chunk, e.batch - first);
     if (e.in_plane() == 0) {
       // Empty input planes: every sample reads zero (padding only); nothing to gather.
-      const LaunchResult r = cuda_result(cudaMemsetAsync(columns, 0, per_sample * static_cast<size_t>(count), stream),
-                                         "column memset");
+      const LaunchResult r = cuda_result(
+          cudaMemsetAsync(columns, 0, per_sample * static_cast<size_t>(count), stream), "column memset");
       if (!r.ok()) return r;
     } else {
       Im2colSizes<index_t> is{};
@@ -191,7 +195,8 @@ LaunchResult run_chunks(const Geometry& geometry, const Extent& e, const DeformC
 
 template <typename Geometry, typename Shape>
 LaunchResult forward_impl(const Geometry& geometry, const Shape& shape, Storage storage,
-                          const DeformConvTensors& t, void* workspace, size_t workspace_bytes, cudaStream_t stream) {
+                          const DeformConvTensors& t, void* workspace, size_t workspace_bytes,
+                          cudaStream_t stream) {
   const Extent e = extent_of(geometry, shape);
   std::string error = check_problem(geometry, e);
   if (!error.empty()) return error_result(cudaErrorInvalidValue, error);
@@ -204,8 +209,9 @@ LaunchResult forward_impl(const Geometry& geometry, const Shape& shape, Storage 
   const int64_t out_elements = e.batch * e.out_channels * e.out_plane();
   if (out_elements == 0) return LaunchResult{};  // batch 0 or no output channels: nothing to write
   if (t.output == nullptr || t.weight == nullptr || t.offset == nullptr || t.input == nullptr) {
-    return error_result(cudaErrorInvalidValue, "tensors: got a null input/weight/offset/output pointer, expected "
-                                               "device pointers for a non-empty output");
+    return error_result(cudaErrorInvalidValue,
+                        "tensors: got a null input/weight/offset/output pointer, expected "
+                        "device pointers for a non-empty output");
   }
   const size_t per_sample = column_bytes(e);
   int64_t chunk = e.batch;
@@ -250,7 +256,8 @@ size_t workspace_size(const DeformConv3DGeometry& geometry, const DeformConv3DSh
 }
 
 LaunchResult forward(const DeformConv2DGeometry& geometry, const DeformConv2DShape& shape, Storage storage,
-                     const DeformConvTensors& tensors, void* workspace, size_t workspace_bytes, cudaStream_t stream) {
+                     const DeformConvTensors& tensors, void* workspace, size_t workspace_bytes,
+                     cudaStream_t stream) {
   try {
     return forward_impl(geometry, shape, storage, tensors, workspace, workspace_bytes, stream);
   } catch (...) {  // std::string allocation only
@@ -259,7 +266,8 @@ LaunchResult forward(const DeformConv2DGeometry& geometry, const DeformConv2DSha
 }
 
 LaunchResult forward(const DeformConv3DGeometry& geometry, const DeformConv3DShape& shape, Storage storage,
-                     const DeformConvTensors& tensors, void* workspace, size_t workspace_bytes, cudaStream_t stream) {
+                     const DeformConvTensors& tensors, void* workspace, size_t workspace_bytes,
+                     cudaStream_t stream) {
   try {
     return forward_impl(geometry, shape, storage, tensors, workspace, workspace_bytes, stream);
   } catch (...) {

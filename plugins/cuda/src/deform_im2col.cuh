@@ -31,8 +31,9 @@ struct Im2colSizes {
 
 // Channel loop shared by 2-D and 3-D: one column value per channel of offset group g.
 template <typename scalar_t, typename index_t, int kCorners>
-__device__ __forceinline__ void write_columns(const scalar_t* input, float* columns, const Im2colSizes<index_t>& s,
-                                              index_t n, index_t n_local, index_t g, index_t k, index_t p,
+__device__ __forceinline__ void write_columns(const scalar_t* input, float* columns,
+                                              const Im2colSizes<index_t>& s, index_t n, index_t n_local,
+                                              index_t g, index_t k, index_t p,
                                               const SampleCorners<float, index_t, kCorners>& corners) {
   const index_t in_plane = s.in_d * s.in_h * s.in_w;
   const index_t out_plane = s.out_d * s.out_h * s.out_w;
@@ -62,7 +63,8 @@ __device__ __forceinline__ float mask_value(const scalar_t* mask, const Im2colSi
   if (mask == nullptr) return 1.0f;
   const index_t out_plane = s.out_d * s.out_h * s.out_w;
   const index_t channel = mask_channel<index_t>(g, s.kernel_points, k);
-  return load_as_float(mask, static_cast<long long>((n * s.offset_group * s.kernel_points + channel) * out_plane + p));
+  return load_as_float(
+      mask, static_cast<long long>((n * s.offset_group * s.kernel_points + channel) * out_plane + p));
 }
 
 // One thread's work item: output position p, kernel point k, offset group g, chunk item n_local, sample n.
@@ -79,7 +81,8 @@ __device__ __forceinline__ long long grid_stride() { return static_cast<long lon
 
 // Splits the flat thread index i (p fastest, then k, g, chunk item) into a WorkItem.
 template <typename index_t>
-__device__ __forceinline__ WorkItem<index_t> work_item(index_t i, index_t out_plane, const Im2colSizes<index_t>& s) {
+__device__ __forceinline__ WorkItem<index_t> work_item(index_t i, index_t out_plane,
+                                                       const Im2colSizes<index_t>& s) {
   WorkItem<index_t> item;
   item.p = i % out_plane;
   index_t rest = i / out_plane;
@@ -94,15 +97,18 @@ __device__ __forceinline__ WorkItem<index_t> work_item(index_t i, index_t out_pl
 // The offset along `axis` (of nd) at (sample n, offset group g, kernel point k, output position p).
 template <typename scalar_t, typename index_t>
 __device__ __forceinline__ float offset_value(const scalar_t* offset, const Im2colSizes<index_t>& s,
-                                              const WorkItem<index_t>& w, index_t out_plane, int nd, int axis) {
+                                              const WorkItem<index_t>& w, index_t out_plane, int nd,
+                                              int axis) {
   const index_t base = w.n * s.offset_group * s.kernel_points * nd;
-  return load_as_float(offset, static_cast<long long>(
-      (base + offset_channel<index_t>(w.g, s.kernel_points, w.k, nd, axis)) * out_plane + w.p));
+  return load_as_float(
+      offset, static_cast<long long>(
+                  (base + offset_channel<index_t>(w.g, s.kernel_points, w.k, nd, axis)) * out_plane + w.p));
 }
 
 template <typename scalar_t, typename index_t>
 __global__ void deform_im2col_2d_kernel(DeformConv2DGeometry geometry, Im2colSizes<index_t> s,
-                                        const scalar_t* __restrict__ input, const scalar_t* __restrict__ offset,
+                                        const scalar_t* __restrict__ input,
+                                        const scalar_t* __restrict__ offset,
                                         const scalar_t* __restrict__ mask, float* __restrict__ columns) {
   const index_t out_plane = s.out_h * s.out_w;
   const long long total = static_cast<long long>(s.chunk * s.offset_group * s.kernel_points) * out_plane;
@@ -116,9 +122,11 @@ __global__ void deform_im2col_2d_kernel(DeformConv2DGeometry geometry, Im2colSiz
     const float dh = offset_value(offset, s, item, out_plane, 2, 0);
     const float dw = offset_value(offset, s, item, out_plane, 2, 1);
     const float h = base_coordinate<float, index_t>(oh, geometry.stride_h, geometry.pad_h_begin, kh,
-                                                    geometry.dilation_h) + dh;
+                                                    geometry.dilation_h) +
+                    dh;
     const float w = base_coordinate<float, index_t>(ow, geometry.stride_w, geometry.pad_w_begin, kw,
-                                                    geometry.dilation_w) + dw;
+                                                    geometry.dilation_w) +
+                    dw;
     BilinearCorners<float, index_t> corners;
     bilinear_corners<float, index_t>(h, w, s.in_h, s.in_w, mask_value(mask, s, n, g, k, p), corners);
     write_columns<scalar_t, index_t, 4>(input, columns, s, n, item.n_local, g, k, p, corners);
@@ -127,7 +135,8 @@ __global__ void deform_im2col_2d_kernel(DeformConv2DGeometry geometry, Im2colSiz
 
 template <typename scalar_t, typename index_t>
 __global__ void deform_im2col_3d_kernel(DeformConv3DGeometry geometry, Im2colSizes<index_t> s,
-                                        const scalar_t* __restrict__ input, const scalar_t* __restrict__ offset,
+                                        const scalar_t* __restrict__ input,
+                                        const scalar_t* __restrict__ offset,
                                         const scalar_t* __restrict__ mask, float* __restrict__ columns) {
   const index_t out_hw = s.out_h * s.out_w;
   const index_t out_plane = s.out_d * out_hw;
@@ -139,20 +148,24 @@ __global__ void deform_im2col_3d_kernel(DeformConv3DGeometry geometry, Im2colSiz
     const index_t oh = (p - od * out_hw) / s.out_w;
     const index_t ow = p - od * out_hw - oh * s.out_w;
     index_t kd, kh, kw;
-    kernel_point_3d<index_t>(k, static_cast<index_t>(geometry.kernel_h), static_cast<index_t>(geometry.kernel_w),
-                             kd, kh, kw);
+    kernel_point_3d<index_t>(k, static_cast<index_t>(geometry.kernel_h),
+                             static_cast<index_t>(geometry.kernel_w), kd, kh, kw);
 
     const float dd = offset_value(offset, s, item, out_plane, 3, 0);
     const float dh = offset_value(offset, s, item, out_plane, 3, 1);
     const float dw = offset_value(offset, s, item, out_plane, 3, 2);
     const float d = base_coordinate<float, index_t>(od, geometry.stride_d, geometry.pad_d_begin, kd,
-                                                    geometry.dilation_d) + dd;
+                                                    geometry.dilation_d) +
+                    dd;
     const float h = base_coordinate<float, index_t>(oh, geometry.stride_h, geometry.pad_h_begin, kh,
-                                                    geometry.dilation_h) + dh;
+                                                    geometry.dilation_h) +
+                    dh;
     const float w = base_coordinate<float, index_t>(ow, geometry.stride_w, geometry.pad_w_begin, kw,
-                                                    geometry.dilation_w) + dw;
+                                                    geometry.dilation_w) +
+                    dw;
     TrilinearCorners<float, index_t> corners;
-    trilinear_corners<float, index_t>(d, h, w, s.in_d, s.in_h, s.in_w, mask_value(mask, s, n, g, k, p), corners);
+    trilinear_corners<float, index_t>(d, h, w, s.in_d, s.in_h, s.in_w, mask_value(mask, s, n, g, k, p),
+                                      corners);
     write_columns<scalar_t, index_t, 8>(input, columns, s, n, item.n_local, g, k, p, corners);
   }
 }

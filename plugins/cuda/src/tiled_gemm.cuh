@@ -34,8 +34,9 @@ struct GemmSizes {
 
 template <typename scalar_t, typename index_t>
 __global__ void __launch_bounds__(kGemmThreads)
-    grouped_gemm_kernel(GemmSizes<index_t> s, const scalar_t* __restrict__ weight, const float* __restrict__ columns,
-                        const scalar_t* __restrict__ bias, scalar_t* __restrict__ output) {
+    grouped_gemm_kernel(GemmSizes<index_t> s, const scalar_t* __restrict__ weight,
+                        const float* __restrict__ columns, const scalar_t* __restrict__ bias,
+                        scalar_t* __restrict__ output) {
   // A tile stored transposed (depth-major) so the inner product reads consecutive rows; +4 pad against
   // bank conflicts on the transposed store.
   __shared__ float a_tile[kGemmTileK][kGemmTileM + 4];

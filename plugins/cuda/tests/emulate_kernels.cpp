@@ -77,7 +77,8 @@ void launch_cooperative(dim3 grid, dim3 block, const auto& body) {  // one host 
 
 struct Args {
   int nd;
-  int64_t n, c, o, in[3], k[3], s[3], pb[3], pe[3], dil[3], group, og, has_bias, has_mask, chunk, index_bits, storage;
+  int64_t n, c, o, in[3], k[3], s[3], pb[3], pe[3], dil[3], group, og, has_bias, has_mask, chunk, index_bits,
+      storage;
 };
 
 template <typename scalar_t, typename index_t>
@@ -102,46 +103,57 @@ int run(const std::string& dir, const Args& a) {
   const int64_t in_plane = in_d * a.in[1] * a.in[2];
   auto x = to_storage<scalar_t>(read_f32(dir + "/x.f32", static_cast<size_t>(a.n * a.c * in_plane)));
   auto w = to_storage<scalar_t>(read_f32(dir + "/w.f32", static_cast<size_t>(a.o * (a.c / a.group) * K)));
-  auto off = to_storage<scalar_t>(read_f32(dir + "/offset.f32", static_cast<size_t>(a.n * a.og * K * a.nd * P)));
+  auto off =
+      to_storage<scalar_t>(read_f32(dir + "/offset.f32", static_cast<size_t>(a.n * a.og * K * a.nd * P)));
   std::vector<scalar_t> bias, mask;
   if (a.has_bias) bias = to_storage<scalar_t>(read_f32(dir + "/bias.f32", static_cast<size_t>(a.o)));
-  if (a.has_mask) mask = to_storage<scalar_t>(read_f32(dir + "/mask.f32", static_cast<size_t>(a.n * a.og * K * P)));
+  if (a.has_mask)
+    mask = to_storage<scalar_t>(read_f32(dir + "/mask.f32", static_cast<size_t>(a.n * a.og * K * P)));
   std::vector<scalar_t> y(static_cast<size_t>(a.n * a.o * P));
   std::vector<float> columns(static_cast<size_t>(a.chunk * a.c * K * P));
 
   for (int64_t first = 0; first < a.n; first += a.chunk) {
     const int64_t count = std::min(a.chunk, a.n - first);
     std::fill(columns.begin(), columns.end(), -12345.0f);  // poison: every used column must be written
-    Im2colSizes<index_t> is{static_cast<index_t>(count), static_cast<index_t>(first), static_cast<index_t>(a.c),
-                            static_cast<index_t>(a.og), static_cast<index_t>(K), static_cast<index_t>(in_d),
-                            static_cast<index_t>(a.in[1]), static_cast<index_t>(a.in[2]),
-                            static_cast<index_t>(out[0]), static_cast<index_t>(out[1]), static_cast<index_t>(out[2])};
+    Im2colSizes<index_t> is{
+        static_cast<index_t>(count),   static_cast<index_t>(first),   static_cast<index_t>(a.c),
+        static_cast<index_t>(a.og),    static_cast<index_t>(K),       static_cast<index_t>(in_d),
+        static_cast<index_t>(a.in[1]), static_cast<index_t>(a.in[2]), static_cast<index_t>(out[0]),
+        static_cast<index_t>(out[1]),  static_cast<index_t>(out[2])};
     const int64_t total = count * a.og * K * P;
     // At most 3 blocks, so larger cases run the kernels' grid-stride loop several times.
     const unsigned blocks = static_cast<unsigned>(std::min<int64_t>((total + 255) / 256, 3));
     const scalar_t* mask_ptr = a.has_mask ? mask.data() : nullptr;
     if (a.nd == 2) {
-      launch_serial(dim3(blocks), dim3(256),
-                    [&] { deform_im2col_2d_kernel<scalar_t, index_t>(g2, is, x.data(), off.data(), mask_ptr, columns.data()); });
+      launch_serial(dim3(blocks), dim3(256), [&] {
+        deform_im2col_2d_kernel<scalar_t, index_t>(g2, is, x.data(), off.data(), mask_ptr, columns.data());
+      });
     } else {
-      launch_serial(dim3(blocks), dim3(256),
-                    [&] { deform_im2col_3d_kernel<scalar_t, index_t>(g3, is, x.data(), off.data(), mask_ptr, columns.data()); });
+      launch_serial(dim3(blocks), dim3(256), [&] {
+        deform_im2col_3d_kernel<scalar_t, index_t>(g3, is, x.data(), off.data(), mask_ptr, columns.data());
+      });
     }
-    GemmSizes<index_t> gs{static_cast<index_t>(count), static_cast<index_t>(first), static_cast<index_t>(a.group),
-                          static_cast<index_t>(a.o / a.group), static_cast<index_t>(a.c / a.group * K),
-                          static_cast<index_t>(P), static_cast<index_t>(a.o)};
+    GemmSizes<index_t> gs{static_cast<index_t>(count),
+                          static_cast<index_t>(first),
+                          static_cast<index_t>(a.group),
+                          static_cast<index_t>(a.o / a.group),
+                          static_cast<index_t>(a.c / a.group * K),
+                          static_cast<index_t>(P),
+                          static_cast<index_t>(a.o)};
     // grid.z deliberately smaller than chunk*group when possible, to exercise the kernel's z loop.
     const unsigned gz = static_cast<unsigned>(std::max<int64_t>(1, (count * a.group + 1) / 2));
     const dim3 grid(static_cast<unsigned>((P + kGemmTileN - 1) / kGemmTileN),
                     static_cast<unsigned>((a.o / a.group + kGemmTileM - 1) / kGemmTileM), gz);
     launch_cooperative(grid, dim3(kGemmThreads), [&] {
-      grouped_gemm_kernel<scalar_t, index_t>(gs, w.data(), columns.data(), a.has_bias ? bias.data() : nullptr, y.data());
+      grouped_gemm_kernel<scalar_t, index_t>(gs, w.data(), columns.data(), a.has_bias ? bias.data() : nullptr,
+                                             y.data());
     });
   }
   std::vector<float> y32(y.size());
   for (size_t i = 0; i < y.size(); ++i) y32[i] = static_cast<float>(y[i]);
   std::ofstream(dir + "/y.f32", std::ios::binary)
-      .write(reinterpret_cast<const char*>(y32.data()), static_cast<std::streamsize>(y32.size() * sizeof(float)));
+      .write(reinterpret_cast<const char*>(y32.data()),
+             static_cast<std::streamsize>(y32.size() * sizeof(float)));
   return 0;
 }
 
@@ -156,12 +168,20 @@ int main(int argc, char** argv) {
   int i = 2;
   auto next = [&] { return std::atoll(argv[i++]); };
   a.nd = static_cast<int>(next());
-  a.n = next(); a.c = next(); a.o = next();
+  a.n = next();
+  a.c = next();
+  a.o = next();
   for (auto* field : {a.in, a.k, a.s, a.pb, a.pe, a.dil})
     for (int ax = 0; ax < 3; ++ax) field[ax] = next();
-  a.group = next(); a.og = next(); a.has_bias = next(); a.has_mask = next(); a.chunk = next();
-  a.index_bits = next(); a.storage = next();
+  a.group = next();
+  a.og = next();
+  a.has_bias = next();
+  a.has_mask = next();
+  a.chunk = next();
+  a.index_bits = next();
+  a.storage = next();
   const std::string dir = argv[1];
-  if (a.storage == 16) return a.index_bits == 64 ? run<__half, int64_t>(dir, a) : run<__half, int32_t>(dir, a);
+  if (a.storage == 16)
+    return a.index_bits == 64 ? run<__half, int64_t>(dir, a) : run<__half, int32_t>(dir, a);
   return a.index_bits == 64 ? run<float, int64_t>(dir, a) : run<float, int32_t>(dir, a);
 }

@@ -23,7 +23,8 @@ std::string quoted(const std::string& s) {
 }
 
 std::string result_json(const cuda::LaunchResult& r) {
-  return std::string("{\"status\":") + std::to_string(static_cast<int>(r.status)) + ",\"message\":" + quoted(r.message) + "}";
+  return std::string("{\"status\":") + std::to_string(static_cast<int>(r.status)) +
+         ",\"message\":" + quoted(r.message) + "}";
 }
 
 DeformConv3DShape shape3d(int64_t batch, int64_t channels, int64_t depth) {
@@ -53,8 +54,9 @@ int main() {
   const DeformConv3DShape small_batch = shape3d(1, 2, 1);
   std::printf("{\"per_sample_big\":%zu,\"per_sample_small\":%zu", cuda::column_bytes_per_sample(g, big),
               cuda::column_bytes_per_sample(g, small_sample));
-  std::printf(",\"ws_big\":%zu,\"ws_small_sample\":%zu,\"ws_small_batch\":%zu", cuda::workspace_size(g, big, budget),
-              cuda::workspace_size(g, small_sample, budget), cuda::workspace_size(g, small_batch, budget));
+  std::printf(",\"ws_big\":%zu,\"ws_small_sample\":%zu,\"ws_small_batch\":%zu",
+              cuda::workspace_size(g, big, budget), cuda::workspace_size(g, small_sample, budget),
+              cuda::workspace_size(g, small_batch, budget));
   std::printf(",\"ws_big_default_budget\":%zu", cuda::workspace_size(g, big));
   const DeformConv3DShape& larger_sample = big;
 
@@ -67,18 +69,23 @@ int main() {
   DeformConv3DShape empty = shape3d(0, 2, 1);
   std::printf(",\"empty_batch\":%s",
               result_json(cuda::forward(g, empty, cuda::Storage::kFloat32, t, nullptr, 0, nullptr)).c_str());
-  std::printf(",\"small_workspace\":%s",
-              result_json(cuda::forward(g, larger_sample, cuda::Storage::kFloat32, t, dummy, 100, nullptr)).c_str());
+  std::printf(
+      ",\"small_workspace\":%s",
+      result_json(cuda::forward(g, larger_sample, cuda::Storage::kFloat32, t, dummy, 100, nullptr)).c_str());
   DeformConv3DShape with_bias = larger_sample;
   with_bias.has_bias = true;
-  std::printf(",\"bias_missing\":%s",
-              result_json(cuda::forward(g, with_bias, cuda::Storage::kFloat32, t, dummy, 4096, nullptr)).c_str());
+  std::printf(
+      ",\"bias_missing\":%s",
+      result_json(cuda::forward(g, with_bias, cuda::Storage::kFloat32, t, dummy, 4096, nullptr)).c_str());
   DeformConv3DShape wrong_out = larger_sample;
   wrong_out.out_height = 7;
-  std::printf(",\"wrong_output_size\":%s",
-              result_json(cuda::forward(g, wrong_out, cuda::Storage::kFloat32, t, dummy, 4096, nullptr)).c_str());
-  std::printf(",\"bad_storage\":%s",
-              result_json(cuda::forward(g, larger_sample, static_cast<cuda::Storage>(7), t, dummy, 4096, nullptr)).c_str());
+  std::printf(
+      ",\"wrong_output_size\":%s",
+      result_json(cuda::forward(g, wrong_out, cuda::Storage::kFloat32, t, dummy, 4096, nullptr)).c_str());
+  std::printf(
+      ",\"bad_storage\":%s",
+      result_json(cuda::forward(g, larger_sample, static_cast<cuda::Storage>(7), t, dummy, 4096, nullptr))
+          .c_str());
 
   int devices = 0;
   const cudaError_t device_status = cudaGetDeviceCount(&devices);
@@ -86,7 +93,8 @@ int main() {
   if (device_status != cudaSuccess || devices == 0) {
     // No usable device: a launch must come back as an error, never as success.
     std::printf(",\"launch_without_device\":%s",
-                result_json(cuda::forward(g, larger_sample, cuda::Storage::kFloat32, t, dummy, 4096, nullptr)).c_str());
+                result_json(cuda::forward(g, larger_sample, cuda::Storage::kFloat32, t, dummy, 4096, nullptr))
+                    .c_str());
   }
   std::printf("}\n");
   return 0;

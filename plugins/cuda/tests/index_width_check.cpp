@@ -23,8 +23,8 @@ int main() {
       DeformConv2DShape s;
       DeformConv2DGeometry g;
       int64_t samples = 1;
-      std::cin >> s.batch >> s.channels >> s.out_channels >> s.height >> s.width >> s.out_height >> s.out_width >>
-          g.kernel_h >> g.kernel_w >> g.group >> g.offset_group >> samples;
+      std::cin >> s.batch >> s.channels >> s.out_channels >> s.height >> s.width >> s.out_height >>
+          s.out_width >> g.kernel_h >> g.kernel_w >> g.group >> g.offset_group >> samples;
       largest = largest_element_count(s, g, samples);
       wide = needs_64bit_index(s, g, samples);
     } else if (nd == 3) {
@@ -32,7 +32,8 @@ int main() {
       DeformConv3DGeometry g;
       int64_t samples = 1;
       std::cin >> s.batch >> s.channels >> s.out_channels >> s.depth >> s.height >> s.width >> s.out_depth >>
-          s.out_height >> s.out_width >> g.kernel_d >> g.kernel_h >> g.kernel_w >> g.group >> g.offset_group >> samples;
+          s.out_height >> s.out_width >> g.kernel_d >> g.kernel_h >> g.kernel_w >> g.group >>
+          g.offset_group >> samples;
       largest = largest_element_count(s, g, samples);
       wide = needs_64bit_index(s, g, samples);
     } else {
@@ -40,10 +41,12 @@ int main() {
       return 2;
     }
     if (!std::cin) {
-      std::fprintf(stderr, "index_width_check: got a short line, expected all fields (see the file header)\n");
+      std::fprintf(stderr,
+                   "index_width_check: got a short line, expected all fields (see the file header)\n");
       return 2;
     }
-    std::printf("{\"largest\": %lld, \"wide\": %s}\n", static_cast<long long>(largest), wide ? "true" : "false");
+    std::printf("{\"largest\": %lld, \"wide\": %s}\n", static_cast<long long>(largest),
+                wide ? "true" : "false");
   }
   return 0;
 }

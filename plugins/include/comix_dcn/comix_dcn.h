@@ -12,7 +12,7 @@
 
 #define COMIX_DCN_HEADER_VERSION 1
 
-#include "comix_dcn/macros.h"
 #include "comix_dcn/geometry.h"
 #include "comix_dcn/layout.h"
+#include "comix_dcn/macros.h"
 #include "comix_dcn/sampling.h"

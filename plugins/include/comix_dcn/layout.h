@@ -84,10 +84,10 @@ COMIX_INLINE int64_t largest_element_count(const Shape& s, const Geometry& g, in
   const int64_t K = g.kernel_points();
   const int64_t nd = Geometry::kSpatialDims;
   int64_t counts[5] = {
-      s.batch * s.channels * s.in_plane(),                   // X
-      s.batch * g.offset_group * K * nd * s.out_plane(),     // offset
-      s.batch * s.out_channels * s.out_plane(),              // Y
-      column_samples * s.channels * K * s.out_plane(),       // columns of column_samples batch items
+      s.batch * s.channels * s.in_plane(),                // X
+      s.batch * g.offset_group * K * nd * s.out_plane(),  // offset
+      s.batch * s.out_channels * s.out_plane(),           // Y
+      column_samples * s.channels * K * s.out_plane(),    // columns of column_samples batch items
       s.out_channels * (s.channels / (g.group > 0 ? g.group : 1)) * K,  // W
   };
   int64_t largest = 0;

@@ -93,7 +93,8 @@ COMIX_INLINE bool bilinear_corners(acc_t h, acc_t w, index_t height, index_t wid
   out.weight[1] = scale * ch.w_low * cw.w_high;
   out.weight[2] = scale * ch.w_high * cw.w_low;
   out.weight[3] = scale * ch.w_high * cw.w_high;
-  out.inside = static_cast<unsigned>(ch.low_in & cw.low_in) | (static_cast<unsigned>(ch.low_in & cw.high_in) << 1) |
+  out.inside = static_cast<unsigned>(ch.low_in & cw.low_in) |
+               (static_cast<unsigned>(ch.low_in & cw.high_in) << 1) |
                (static_cast<unsigned>(ch.high_in & cw.low_in) << 2) |
                (static_cast<unsigned>(ch.high_in & cw.high_in) << 3);
   return out.inside != 0u;
@@ -162,8 +163,8 @@ COMIX_INLINE acc_t bilinear_sample(const scalar_t* plane, index_t height, index_
 
 // One trilinear sample of a D x H x W channel volume at (d, h, w); 0 when every corner is outside.
 template <typename scalar_t, typename acc_t, typename index_t>
-COMIX_INLINE acc_t trilinear_sample(const scalar_t* volume, index_t depth, index_t height, index_t width, acc_t d,
-                                    acc_t h, acc_t w) {
+COMIX_INLINE acc_t trilinear_sample(const scalar_t* volume, index_t depth, index_t height, index_t width,
+                                    acc_t d, acc_t h, acc_t w) {
   TrilinearCorners<acc_t, index_t> c;
   if (!trilinear_corners<acc_t, index_t>(d, h, w, depth, height, width, static_cast<acc_t>(1), c)) return 0;
   return gather_corners<scalar_t, acc_t, index_t, 8>(volume, 1, c);

@@ -100,7 +100,8 @@ inline std::string check_tensors(const char* op, const AxisParams& p, const Dims
   const size_t rank = static_cast<size_t>(p.nd) + 2;
   const std::string layout = p.nd == 2 ? "(N, C, H, W)" : "(N, C, D, H, W)";
   if (x.size() != rank) {
-    return pre + "input X: got shape " + dims_to_string(x) + ", expected rank " + std::to_string(rank) + " " + layout;
+    return pre + "input X: got shape " + dims_to_string(x) + ", expected rank " + std::to_string(rank) + " " +
+           layout;
   }
   if (w.size() != rank) {
     return pre + "input W: got shape " + dims_to_string(w) + ", expected rank " + std::to_string(rank) +
@@ -109,7 +110,8 @@ inline std::string check_tensors(const char* op, const AxisParams& p, const Dims
   const int64_t batch = x[0], channels = x[1];
   for (size_t i = 0; i < rank; ++i) {
     if (x[i] < 0 || w[i] < 0) {
-      return pre + "got X " + dims_to_string(x) + " and W " + dims_to_string(w) + ", expected no negative sizes";
+      return pre + "got X " + dims_to_string(x) + " and W " + dims_to_string(w) +
+             ", expected no negative sizes";
     }
   }
   if (channels % p.group != 0) {
@@ -117,18 +119,18 @@ inline std::string check_tensors(const char* op, const AxisParams& p, const Dims
            std::to_string(p.group);
   }
   if (channels % p.offset_group != 0) {
-    return pre + "input channels C: got " + std::to_string(channels) + ", expected a multiple of offset_group " +
-           std::to_string(p.offset_group);
+    return pre + "input channels C: got " + std::to_string(channels) +
+           ", expected a multiple of offset_group " + std::to_string(p.offset_group);
   }
   out_channels = w[0];
   if (out_channels % p.group != 0) {
-    return pre + "W output channels O: got " + std::to_string(out_channels) + ", expected a multiple of group " +
-           std::to_string(p.group);
+    return pre + "W output channels O: got " + std::to_string(out_channels) +
+           ", expected a multiple of group " + std::to_string(p.group);
   }
   if (w[1] != channels / p.group) {
     return pre + "W shape[1] (C/group): got " + std::to_string(w[1]) + ", expected " +
-           std::to_string(channels / p.group) + " (C=" + std::to_string(channels) + ", group=" +
-           std::to_string(p.group) + ")";
+           std::to_string(channels / p.group) + " (C=" + std::to_string(channels) +
+           ", group=" + std::to_string(p.group) + ")";
   }
   const char* const* names = axis_names(p.nd);
   int64_t kernel_points = 1;
@@ -138,7 +140,8 @@ inline std::string check_tensors(const char* op, const AxisParams& p, const Dims
              ", expected kernel_shape[" + names[a] + "] = " + std::to_string(p.kernel[a]);
     }
     kernel_points *= p.kernel[a];
-    out_sizes[a] = conv_output_size(x[2 + a], p.kernel[a], p.stride[a], p.pad_begin[a], p.pad_end[a], p.dilation[a]);
+    out_sizes[a] =
+        conv_output_size(x[2 + a], p.kernel[a], p.stride[a], p.pad_begin[a], p.pad_end[a], p.dilation[a]);
     if (out_sizes[a] < 1) {
       return pre + "input X size along " + names[a] + ": got " + std::to_string(x[2 + a]) + " with pads (" +
              std::to_string(p.pad_begin[a]) + ", " + std::to_string(p.pad_end[a]) +
@@ -153,16 +156,18 @@ inline std::string check_tensors(const char* op, const AxisParams& p, const Dims
     expected_mask.push_back(out_sizes[a]);
   }
   if (offset != expected_offset) {
-    return pre + "input offset: got shape " + dims_to_string(offset) + ", expected " + dims_to_string(expected_offset) +
-           " (N, offset_group*K*" + std::to_string(p.nd) + ", *output) with offset_group=" +
-           std::to_string(p.offset_group) + ", K=" + std::to_string(kernel_points);
+    return pre + "input offset: got shape " + dims_to_string(offset) + ", expected " +
+           dims_to_string(expected_offset) + " (N, offset_group*K*" + std::to_string(p.nd) +
+           ", *output) with offset_group=" + std::to_string(p.offset_group) +
+           ", K=" + std::to_string(kernel_points);
   }
   if (bias != nullptr && *bias != Dims{out_channels}) {
-    return pre + "input B: got shape " + dims_to_string(*bias) + ", expected [" + std::to_string(out_channels) + "]";
+    return pre + "input B: got shape " + dims_to_string(*bias) + ", expected [" +
+           std::to_string(out_channels) + "]";
   }
   if (mask != nullptr && *mask != expected_mask) {
-    return pre + "input mask: got shape " + dims_to_string(*mask) + ", expected " + dims_to_string(expected_mask) +
-           " (N, offset_group*K, *output)";
+    return pre + "input mask: got shape " + dims_to_string(*mask) + ", expected " +
+           dims_to_string(expected_mask) + " (N, offset_group*K, *output)";
   }
   return "";
 }
@@ -176,14 +181,16 @@ inline std::string check_attribute_lengths(const char* op, int nd, size_t kernel
   const std::string order = nd == 2 ? "[H, W]" : "[D, H, W]";
   const size_t n = static_cast<size_t>(nd);
   if (kernel_len != n) {
-    return pre + "kernel_shape: got " + std::to_string(kernel_len) + " values, expected " + std::to_string(n) + " " + order;
+    return pre + "kernel_shape: got " + std::to_string(kernel_len) + " values, expected " +
+           std::to_string(n) + " " + order;
   }
   if (strides_len != n) {
-    return pre + "strides: got " + std::to_string(strides_len) + " values, expected " + std::to_string(n) + " " + order;
+    return pre + "strides: got " + std::to_string(strides_len) + " values, expected " + std::to_string(n) +
+           " " + order;
   }
   if (dilations_len != n) {
-    return pre + "dilations: got " + std::to_string(dilations_len) + " values, expected " + std::to_string(n) + " " +
-           order;
+    return pre + "dilations: got " + std::to_string(dilations_len) + " values, expected " +
+           std::to_string(n) + " " + order;
   }
   if (pads_len != 2 * n) {
     return pre + "pads: got " + std::to_string(pads_len) + " values, expected " + std::to_string(2 * n) +
@@ -202,7 +209,8 @@ inline std::string check_geometry(const char* op, const DeformConv3DGeometry& g)
 
 // Shapes of X, W, offset and the optional B / mask (nullptr = absent) -> DeformConv2DShape.
 inline std::string check_shapes(const char* op, const DeformConv2DGeometry& g, const Dims& x, const Dims& w,
-                                const Dims& offset, const Dims* bias, const Dims* mask, DeformConv2DShape& shape) {
+                                const Dims& offset, const Dims* bias, const Dims* mask,
+                                DeformConv2DShape& shape) {
   std::string error = check_geometry(op, g);
   if (!error.empty()) return error;
   int64_t out[3] = {0, 0, 0};
@@ -222,7 +230,8 @@ inline std::string check_shapes(const char* op, const DeformConv2DGeometry& g, c
 }
 
 inline std::string check_shapes(const char* op, const DeformConv3DGeometry& g, const Dims& x, const Dims& w,
-                                const Dims& offset, const Dims* bias, const Dims* mask, DeformConv3DShape& shape) {
+                                const Dims& offset, const Dims* bias, const Dims* mask,
+                                DeformConv3DShape& shape) {
   std::string error = check_geometry(op, g);
   if (!error.empty()) return error;
   int64_t out[3] = {0, 0, 0};

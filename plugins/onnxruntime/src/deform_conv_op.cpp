@@ -21,11 +21,12 @@ struct Traits<2> {
   using Geometry = dcn::DeformConv2DGeometry;
   using Shape = dcn::DeformConv2DShape;
   static constexpr const char* kName = "DeformConv";
-  static Geometry make(const int64_t* k, const int64_t* s, const int64_t* p, const int64_t* d, int64_t g, int64_t og) {
+  static Geometry make(const int64_t* k, const int64_t* s, const int64_t* p, const int64_t* d, int64_t g,
+                       int64_t og) {
     return dcn::make_geometry_2d(k, s, p, d, g, og);
   }
-  static std::string forward(const Geometry& g, const Shape& s, const dcn::cpu::DeformConvInputs& in, float* y,
-                             const dcn::cpu::ParallelFor& pf) {
+  static std::string forward(const Geometry& g, const Shape& s, const dcn::cpu::DeformConvInputs& in,
+                             float* y, const dcn::cpu::ParallelFor& pf) {
     return dcn::cpu::deform_conv2d_forward(g, s, in, y, pf);
   }
   static std::vector<int64_t> output_shape(const Shape& s) {
@@ -38,11 +39,12 @@ struct Traits<3> {
   using Geometry = dcn::DeformConv3DGeometry;
   using Shape = dcn::DeformConv3DShape;
   static constexpr const char* kName = "DeformConv3D";
-  static Geometry make(const int64_t* k, const int64_t* s, const int64_t* p, const int64_t* d, int64_t g, int64_t og) {
+  static Geometry make(const int64_t* k, const int64_t* s, const int64_t* p, const int64_t* d, int64_t g,
+                       int64_t og) {
     return dcn::make_geometry_3d(k, s, p, d, g, og);
   }
-  static std::string forward(const Geometry& g, const Shape& s, const dcn::cpu::DeformConvInputs& in, float* y,
-                             const dcn::cpu::ParallelFor& pf) {
+  static std::string forward(const Geometry& g, const Shape& s, const dcn::cpu::DeformConvInputs& in,
+                             float* y, const dcn::cpu::ParallelFor& pf) {
     return dcn::cpu::deform_conv3d_forward(g, s, in, y, pf);
   }
   static std::vector<int64_t> output_shape(const Shape& s) {
@@ -65,7 +67,8 @@ Read classify(const OrtApi& api, OrtStatus* status, const char* op, const char* 
   const std::string message = api.GetErrorMessage(status);
   api.ReleaseStatus(status);
   if (message.find("No attribute") != std::string::npos) return Read::kAbsent;
-  error = std::string(op) + ": attribute " + name + ": got an unreadable value (" + message + "), expected " + expected;
+  error = std::string(op) + ": attribute " + name + ": got an unreadable value (" + message + "), expected " +
+          expected;
   return Read::kError;
 }
 
@@ -73,11 +76,13 @@ Read classify(const OrtApi& api, OrtStatus* status, const char* op, const char* 
 Read read_ints(const OrtApi& api, const OrtKernelInfo* info, const char* op, const char* name,
                std::vector<int64_t>& values, std::string& error) {
   size_t size = 0;
-  Read r = classify(api, api.KernelInfoGetAttributeArray_int64(info, name, nullptr, &size), op, name, "ints", error);
+  Read r = classify(api, api.KernelInfoGetAttributeArray_int64(info, name, nullptr, &size), op, name, "ints",
+                    error);
   if (r != Read::kPresent) return r;
   std::vector<int64_t> read(size);
   if (size > 0) {
-    r = classify(api, api.KernelInfoGetAttributeArray_int64(info, name, read.data(), &size), op, name, "ints", error);
+    r = classify(api, api.KernelInfoGetAttributeArray_int64(info, name, read.data(), &size), op, name, "ints",
+                 error);
     if (r != Read::kPresent) return r;
   }
   values.swap(read);
@@ -94,8 +99,8 @@ template <int ND>
 std::string check_attributes(const DeformConvAttributes& a) {
   const char* op = Traits<ND>::kName;
   const size_t kernel_len = a.kernel_shape.empty() ? ND : a.kernel_shape.size();
-  std::string error = dcn::check_attribute_lengths(op, ND, kernel_len, a.strides.size(), a.pads.size(),
-                                                   a.dilations.size());
+  std::string error =
+      dcn::check_attribute_lengths(op, ND, kernel_len, a.strides.size(), a.pads.size(), a.dilations.size());
   if (!error.empty()) return error;
   const std::vector<int64_t> kernel = a.kernel_shape.empty() ? std::vector<int64_t>(ND, 1) : a.kernel_shape;
   return dcn::check_geometry(op, Traits<ND>::make(kernel.data(), a.strides.data(), a.pads.data(),
@@ -111,8 +116,8 @@ dcn::cpu::ParallelFor session_parallel_for(const Ort::KernelContext& context) {
       return;
     }
     context.ParallelFor(
-        [](void* data, size_t i) { (*static_cast<const std::function<void(std::size_t)>*>(data))(i); }, count, 0,
-        const_cast<void*>(static_cast<const void*>(&body)));
+        [](void* data, size_t i) { (*static_cast<const std::function<void(std::size_t)>*>(data))(i); }, count,
+        0, const_cast<void*>(static_cast<const void*>(&body)));
   };
 }
 
@@ -143,16 +148,17 @@ OrtStatusPtr compute(const DeformConvAttributes& a, OrtKernelContext* raw_contex
   std::vector<int64_t> kernel = a.kernel_shape;
   if (kernel.empty()) {  // ONNX: kernel_shape absent -> from W
     if (w_dims.size() != ND + 2) {
-      return make_error(std::string(op) + ": input W: got shape " + dcn::dims_to_string(w_dims) + ", expected rank " +
-                        std::to_string(ND + 2) + " (O, C/group, *kernel)");
+      return make_error(std::string(op) + ": input W: got shape " + dcn::dims_to_string(w_dims) +
+                        ", expected rank " + std::to_string(ND + 2) + " (O, C/group, *kernel)");
     }
     kernel.assign(w_dims.begin() + 2, w_dims.end());
   }
   const typename T::Geometry geometry =
       T::make(kernel.data(), a.strides.data(), a.pads.data(), a.dilations.data(), a.group, a.offset_group);
   typename T::Shape shape;
-  const std::string error = dcn::check_shapes(op, geometry, x_dims, w_dims, offset_dims, has_bias ? &bias_dims : nullptr,
-                                              has_mask ? &mask_dims : nullptr, shape);
+  const std::string error =
+      dcn::check_shapes(op, geometry, x_dims, w_dims, offset_dims, has_bias ? &bias_dims : nullptr,
+                        has_mask ? &mask_dims : nullptr, shape);
   if (!error.empty()) return make_error(error);
 
   Ort::UnownedValue y = context.GetOutput(0, T::output_shape(shape));
@@ -162,8 +168,8 @@ OrtStatusPtr compute(const DeformConvAttributes& a, OrtKernelContext* raw_contex
   in.offset = offset.GetTensorData<float>();
   in.bias = has_bias ? bias.GetTensorData<float>() : nullptr;
   in.mask = has_mask ? mask.GetTensorData<float>() : nullptr;
-  const std::string run_error = T::forward(geometry, shape, in, y.GetTensorMutableData<float>(),
-                                           session_parallel_for(context));
+  const std::string run_error =
+      T::forward(geometry, shape, in, y.GetTensorMutableData<float>(), session_parallel_for(context));
   if (!run_error.empty()) return make_error(std::string(op) + ": " + run_error, ORT_RUNTIME_EXCEPTION);
   return nullptr;
 }

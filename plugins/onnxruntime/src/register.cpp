@@ -42,9 +42,10 @@ RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base) {
   if (api == nullptr) {
     // The runtime is older than the headers this library was built with; report with the oldest API.
     const OrtApi* oldest = api_base->GetApi(1);
-    const std::string message = std::string("comix_ort_dcn: ONNX Runtime ") + api_base->GetVersionString() +
-                                " does not provide API version " + std::to_string(ORT_API_VERSION) +
-                                ", expected a runtime at least as new as the headers the library was built with";
+    const std::string message =
+        std::string("comix_ort_dcn: ONNX Runtime ") + api_base->GetVersionString() +
+        " does not provide API version " + std::to_string(ORT_API_VERSION) +
+        ", expected a runtime at least as new as the headers the library was built with";
     return oldest ? oldest->CreateStatus(ORT_FAIL, message.c_str()) : nullptr;
   }
   Ort::InitApi(api);

@@ -42,12 +42,11 @@ std::string readIntField(nvinfer1::PluginField const& field, IntFieldSpec const&
     if (field.length != spec.length)
     {
         return "attribute '" + name + "': got " + std::to_string(field.length) + " values, expected "
-            + std::to_string(spec.length);
+               + std::to_string(spec.length);
     }
     if (field.data == nullptr)
     {
-        return "attribute '" + name + "': got a null data pointer, expected " + std::to_string(spec.length)
-            + " values";
+        return "attribute '" + name + "': got a null data pointer, expected " + std::to_string(spec.length) + " values";
     }
     values.assign(static_cast<size_t>(spec.length), 0);
     for (int32_t i = 0; i < spec.length; ++i)
@@ -57,8 +56,8 @@ std::string readIntField(nvinfer1::PluginField const& field, IntFieldSpec const&
         if (value < spec.minimum || value > spec.maximum)
         {
             return "attribute '" + name + "'[" + std::to_string(i) + "]: got " + std::to_string(value)
-                + ", expected a value in [" + std::to_string(spec.minimum) + ", " + std::to_string(spec.maximum)
-                + "]";
+                   + ", expected a value in [" + std::to_string(spec.minimum) + ", " + std::to_string(spec.maximum)
+                   + "]";
         }
         values[static_cast<size_t>(i)] = value;
     }

@@ -51,9 +51,10 @@ void setLoggerFinder(nvinfer1::ILoggerFinder* finder) noexcept
         nvinfer1::InterfaceInfo const info = finder->getInterfaceInfo();
         if (info.kind == nullptr || std::strcmp(info.kind, "ILoggerFinder") != 0 || info.major != 1)
         {
-            std::fprintf(stderr, "[comix_trt_plugins] ERROR: setLoggerFinder: got interface '%s' %d.%d, "
-                "expected ILoggerFinder 1.x; logging to stderr\n", info.kind ? info.kind : "(null)",
-                static_cast<int>(info.major), static_cast<int>(info.minor));
+            std::fprintf(stderr,
+                         "[comix_trt_plugins] ERROR: setLoggerFinder: got interface '%s' %d.%d, "
+                         "expected ILoggerFinder 1.x; logging to stderr\n",
+                         info.kind ? info.kind : "(null)", static_cast<int>(info.major), static_cast<int>(info.minor));
             return;
         }
     }

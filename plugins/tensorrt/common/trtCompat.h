@@ -13,8 +13,8 @@
 #include <NvInferRuntime.h>
 #include <NvInferVersion.h>
 
-#define COMIX_TRT_VERSION_AT_LEAST(major, minor) \
-  (NV_TENSORRT_MAJOR > (major) || (NV_TENSORRT_MAJOR == (major) && NV_TENSORRT_MINOR >= (minor)))
+#define COMIX_TRT_VERSION_AT_LEAST(major, minor)                                                                       \
+    (NV_TENSORRT_MAJOR > (major) || (NV_TENSORRT_MAJOR == (major) && NV_TENSORRT_MINOR >= (minor)))
 
 #if !COMIX_TRT_VERSION_AT_LEAST(10, 3)
 #error "CoMiX TensorRT plugins need TensorRT >= 10.3 headers (IPluginV3 / IPluginCreatorV3One)"

@@ -56,8 +56,8 @@ DeformConvAttributes DeformConvAttributes::defaults(int32_t spatialDims)
 bool DeformConvAttributes::operator==(DeformConvAttributes const& other) const
 {
     return spatialDims == other.spatialDims && kernelShape == other.kernelShape && strides == other.strides
-        && pads == other.pads && dilations == other.dilations && group == other.group
-        && offsetGroup == other.offsetGroup;
+           && pads == other.pads && dilations == other.dilations && group == other.group
+           && offsetGroup == other.offsetGroup;
 }
 
 dcn::DeformConv2DGeometry DeformConvAttributes::geometry2d(std::vector<int64_t> const& kernel) const
@@ -73,12 +73,12 @@ dcn::DeformConv3DGeometry DeformConvAttributes::geometry3d(std::vector<int64_t> 
 std::string DeformConvAttributes::describe() const
 {
     return std::string("kernel_shape=") + (kernelShape.empty() ? "(from W)" : joined(kernelShape))
-        + " strides=" + joined(strides) + " pads=" + joined(pads) + " dilations=" + joined(dilations)
-        + " group=" + std::to_string(group) + " offset_group=" + std::to_string(offsetGroup);
+           + " strides=" + joined(strides) + " pads=" + joined(pads) + " dilations=" + joined(dilations)
+           + " group=" + std::to_string(group) + " offset_group=" + std::to_string(offsetGroup);
 }
 
-std::string parseDeformConvAttributes(
-    int32_t spatialDims, nvinfer1::PluginFieldCollection const* fc, DeformConvAttributes& attributes)
+std::string parseDeformConvAttributes(int32_t spatialDims, nvinfer1::PluginFieldCollection const* fc,
+                                      DeformConvAttributes& attributes)
 {
     if (spatialDims != 2 && spatialDims != 3)
     {
@@ -93,7 +93,7 @@ std::string parseDeformConvAttributes(
     if (fc->nbFields < 0 || (fc->nbFields > 0 && fc->fields == nullptr))
     {
         return "field collection: got nbFields=" + std::to_string(fc->nbFields)
-            + " with fields=" + (fc->fields ? "non-null" : "null") + ", expected nbFields >= 0 and fields set";
+               + " with fields=" + (fc->fields ? "non-null" : "null") + ", expected nbFields >= 0 and fields set";
     }
     IntFieldSpec const specs[] = {
         {kKernelShapeField, spatialDims, 1, kMaxKernel},
@@ -109,8 +109,9 @@ std::string parseDeformConvAttributes(
         nvinfer1::PluginField const& field = fc->fields[i];
         if (field.name == nullptr)
         {
-            return "field " + std::to_string(i) + ": got a null name, expected one of kernel_shape, strides, pads, "
-                "dilations, group, offset_group";
+            return "field " + std::to_string(i)
+                   + ": got a null name, expected one of kernel_shape, strides, pads, "
+                     "dilations, group, offset_group";
         }
         if (isRoutingField(field.name))
         {
@@ -126,8 +127,9 @@ std::string parseDeformConvAttributes(
         }
         if (spec == nullptr)
         {
-            return std::string("attribute '") + field.name + "': unknown, expected one of kernel_shape, strides, "
-                "pads, dilations, group, offset_group";
+            return std::string("attribute '") + field.name
+                   + "': unknown, expected one of kernel_shape, strides, "
+                     "pads, dilations, group, offset_group";
         }
         for (std::string const& name : seen)
         {

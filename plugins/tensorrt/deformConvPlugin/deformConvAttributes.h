@@ -19,11 +19,11 @@ namespace trt {
 
 struct DeformConvAttributes
 {
-    int32_t spatialDims{2};                 // 2 (DeformConv) or 3 (DeformConv3D)
-    std::vector<int64_t> kernelShape;       // empty = not given: taken from W's shape
-    std::vector<int64_t> strides;           // spatialDims values
-    std::vector<int64_t> pads;              // 2 * spatialDims values: begins, then ends
-    std::vector<int64_t> dilations;         // spatialDims values
+    int32_t spatialDims{2};           // 2 (DeformConv) or 3 (DeformConv3D)
+    std::vector<int64_t> kernelShape; // empty = not given: taken from W's shape
+    std::vector<int64_t> strides;     // spatialDims values
+    std::vector<int64_t> pads;        // 2 * spatialDims values: begins, then ends
+    std::vector<int64_t> dilations;   // spatialDims values
     int64_t group{1};
     int64_t offsetGroup{1};
 
@@ -31,7 +31,10 @@ struct DeformConvAttributes
     static DeformConvAttributes defaults(int32_t spatialDims);
 
     bool operator==(DeformConvAttributes const& other) const;
-    bool operator!=(DeformConvAttributes const& other) const { return !(*this == other); }
+    bool operator!=(DeformConvAttributes const& other) const
+    {
+        return !(*this == other);
+    }
 
     // Named geometry for the kernels; `kernel` = the kernel sizes (kernelShape or W's shape).
     dcn::DeformConv2DGeometry geometry2d(std::vector<int64_t> const& kernel) const;
@@ -51,8 +54,8 @@ extern char const* const kOffsetGroupField;
 
 // Parses every field of `fc` (null = all defaults). Refuses unknown and repeated names, wrong types,
 // lengths and out-of-range values. Returns "" on success, else the message (attributes left unchanged).
-std::string parseDeformConvAttributes(
-    int32_t spatialDims, nvinfer1::PluginFieldCollection const* fc, DeformConvAttributes& attributes);
+std::string parseDeformConvAttributes(int32_t spatialDims, nvinfer1::PluginFieldCollection const* fc,
+                                      DeformConvAttributes& attributes);
 
 // The fields a creator advertises in getFieldNames() (name and type; lengths for the given dims).
 std::vector<nvinfer1::PluginField> deformConvFieldNames(int32_t spatialDims);

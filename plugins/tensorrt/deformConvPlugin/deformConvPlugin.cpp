@@ -46,8 +46,7 @@ DeformConvPlugin::DeformConvPlugin(DeformConvAttributes attributes, std::string 
     : mAttributes(std::move(attributes))
     , mNamespace(std::move(nameSpace))
     , mLayerName(std::move(layerName))
-{
-}
+{}
 
 std::string DeformConvPlugin::label() const
 {
@@ -65,7 +64,7 @@ nvinfer1::IPluginCapability* DeformConvPlugin::getCapabilityInterface(nvinfer1::
         case nvinfer1::PluginCapabilityType::kRUNTIME: return static_cast<nvinfer1::IPluginV3OneRuntime*>(this);
         }
         logError(label() + ": getCapabilityInterface: got type " + std::to_string(static_cast<int32_t>(type))
-            + ", expected kCORE, kBUILD or kRUNTIME");
+                 + ", expected kCORE, kBUILD or kRUNTIME");
     }
     catch (std::exception const& e)
     {
@@ -124,8 +123,7 @@ std::string DeformConvPlugin::checkInputCount(int32_t nbInputs, int32_t nbOutput
 {
     if (nbInputs < kMinInputs || nbInputs > kMaxInputs)
     {
-        return label() + ": inputs: got " + std::to_string(nbInputs)
-            + ", expected 3 to 5 (X, W, offset, [B], [mask])";
+        return label() + ": inputs: got " + std::to_string(nbInputs) + ", expected 3 to 5 (X, W, offset, [B], [mask])";
     }
     if (nbOutputs != 1)
     {
@@ -135,7 +133,7 @@ std::string DeformConvPlugin::checkInputCount(int32_t nbInputs, int32_t nbOutput
 }
 
 int32_t DeformConvPlugin::getOutputDataTypes(nvinfer1::DataType* outputTypes, int32_t nbOutputs,
-    nvinfer1::DataType const* inputTypes, int32_t nbInputs) const noexcept
+                                             nvinfer1::DataType const* inputTypes, int32_t nbInputs) const noexcept
 {
     try
     {
@@ -148,7 +146,7 @@ int32_t DeformConvPlugin::getOutputDataTypes(nvinfer1::DataType* outputTypes, in
         if (!isSupportedType(inputTypes[0]))
         {
             logError(label() + ": input X type: got DataType " + std::to_string(static_cast<int32_t>(inputTypes[0]))
-                + ", expected kFLOAT or kHALF");
+                     + ", expected kFLOAT or kHALF");
             return -1;
         }
         outputTypes[0] = inputTypes[0];
@@ -166,8 +164,9 @@ int32_t DeformConvPlugin::getOutputDataTypes(nvinfer1::DataType* outputTypes, in
 }
 
 int32_t DeformConvPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
-    nvinfer1::DimsExprs const* /*shapeInputs*/, int32_t /*nbShapeInputs*/, nvinfer1::DimsExprs* outputs,
-    int32_t nbOutputs, nvinfer1::IExprBuilder& exprBuilder) noexcept
+                                          nvinfer1::DimsExprs const* /*shapeInputs*/, int32_t /*nbShapeInputs*/,
+                                          nvinfer1::DimsExprs* outputs, int32_t nbOutputs,
+                                          nvinfer1::IExprBuilder& exprBuilder) noexcept
 {
     try
     {
@@ -182,7 +181,7 @@ int32_t DeformConvPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int
         if (inputs[0].nbDims != rank || inputs[1].nbDims != rank)
         {
             logError(label() + ": X / W rank: got " + std::to_string(inputs[0].nbDims) + " / "
-                + std::to_string(inputs[1].nbDims) + ", expected " + std::to_string(rank));
+                     + std::to_string(inputs[1].nbDims) + ", expected " + std::to_string(rank));
             return -1;
         }
         using Op = nvinfer1::DimensionOperation;
@@ -194,19 +193,20 @@ int32_t DeformConvPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int
             auto const sa = static_cast<size_t>(a);
             // Kernel size: the attribute when given (W is checked against it later), else W's extent.
             nvinfer1::IDimensionExpr const* kernel = mAttributes.kernelShape.empty()
-                ? inputs[1].d[2 + a]
-                : exprBuilder.constant(mAttributes.kernelShape[sa]);
+                                                         ? inputs[1].d[2 + a]
+                                                         : exprBuilder.constant(mAttributes.kernelShape[sa]);
             int64_t const padSum = mAttributes.pads[sa] + mAttributes.pads[sa + static_cast<size_t>(nd)];
             // out = floor((in + pads - span) / stride) + 1 with span = dilation*(kernel-1) + 1 (the dilated
             // kernel extent); only non-negative constants are handed to the builder.
-            auto const* span = exprBuilder.operation(Op::kSUM,
-                *exprBuilder.operation(Op::kPROD,
-                    *exprBuilder.operation(Op::kSUB, *kernel, *exprBuilder.constant(1)),
-                    *exprBuilder.constant(mAttributes.dilations[sa])),
+            auto const* span = exprBuilder.operation(
+                Op::kSUM,
+                *exprBuilder.operation(Op::kPROD, *exprBuilder.operation(Op::kSUB, *kernel, *exprBuilder.constant(1)),
+                                       *exprBuilder.constant(mAttributes.dilations[sa])),
                 *exprBuilder.constant(1));
-            auto const* numerator = exprBuilder.operation(Op::kSUB,
-                *exprBuilder.operation(Op::kSUM, *inputs[0].d[2 + a], *exprBuilder.constant(padSum)), *span);
-            outputs[0].d[2 + a] = exprBuilder.operation(Op::kSUM,
+            auto const* numerator = exprBuilder.operation(
+                Op::kSUB, *exprBuilder.operation(Op::kSUM, *inputs[0].d[2 + a], *exprBuilder.constant(padSum)), *span);
+            outputs[0].d[2 + a] = exprBuilder.operation(
+                Op::kSUM,
                 *exprBuilder.operation(Op::kFLOOR_DIV, *numerator, *exprBuilder.constant(mAttributes.strides[sa])),
                 *exprBuilder.constant(1));
         }
@@ -223,15 +223,15 @@ int32_t DeformConvPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int
     return -1;
 }
 
-bool DeformConvPlugin::supportsFormatCombination(
-    int32_t pos, nvinfer1::DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
+bool DeformConvPlugin::supportsFormatCombination(int32_t pos, nvinfer1::DynamicPluginTensorDesc const* inOut,
+                                                 int32_t nbInputs, int32_t nbOutputs) noexcept
 {
     try
     {
         if (pos < 0 || pos >= nbInputs + nbOutputs)
         {
             logError(label() + ": supportsFormatCombination: got pos " + std::to_string(pos) + ", expected 0.."
-                + std::to_string(nbInputs + nbOutputs - 1));
+                     + std::to_string(nbInputs + nbOutputs - 1));
             return false;
         }
         nvinfer1::PluginTensorDesc const& desc = inOut[pos].desc;
@@ -257,7 +257,8 @@ bool DeformConvPlugin::supportsFormatCombination(
 }
 
 std::string DeformConvPlugin::checkShapes(nvinfer1::Dims const* inputDims, int32_t nbInputs,
-    std::vector<int64_t>& kernel, dcn::DeformConv2DShape& shape2d, dcn::DeformConv3DShape& shape3d) const
+                                          std::vector<int64_t>& kernel, dcn::DeformConv2DShape& shape2d,
+                                          dcn::DeformConv3DShape& shape3d) const
 {
     int32_t const nd = mAttributes.spatialDims;
     dcn::Dims const x = toVector(inputDims[0]);
@@ -275,22 +276,23 @@ std::string DeformConvPlugin::checkShapes(nvinfer1::Dims const* inputDims, int32
     }
     if (w.size() != static_cast<size_t>(nd + 2))
     {
-        return label() + ": input W: got shape " + dcn::dims_to_string(w) + ", expected rank "
-            + std::to_string(nd + 2) + " (O, C/group, *kernel)";
+        return label() + ": input W: got shape " + dcn::dims_to_string(w) + ", expected rank " + std::to_string(nd + 2)
+               + " (O, C/group, *kernel)";
     }
     kernel = mAttributes.kernelShape.empty() ? dcn::Dims(w.begin() + 2, w.end()) : mAttributes.kernelShape;
     std::string const op = label();
     if (nd == 2)
     {
         return dcn::check_shapes(op.c_str(), mAttributes.geometry2d(kernel), x, w, offset,
-            nbInputs > kBiasInput ? &bias : nullptr, nbInputs > kMaskInput ? &mask : nullptr, shape2d);
+                                 nbInputs > kBiasInput ? &bias : nullptr, nbInputs > kMaskInput ? &mask : nullptr,
+                                 shape2d);
     }
     return dcn::check_shapes(op.c_str(), mAttributes.geometry3d(kernel), x, w, offset,
-        nbInputs > kBiasInput ? &bias : nullptr, nbInputs > kMaskInput ? &mask : nullptr, shape3d);
+                             nbInputs > kBiasInput ? &bias : nullptr, nbInputs > kMaskInput ? &mask : nullptr, shape3d);
 }
 
 int32_t DeformConvPlugin::configurePlugin(nvinfer1::DynamicPluginTensorDesc const* in, int32_t nbInputs,
-    nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t nbOutputs) noexcept
+                                          nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t nbOutputs) noexcept
 {
     try
     {
@@ -331,7 +333,8 @@ int32_t DeformConvPlugin::configurePlugin(nvinfer1::DynamicPluginTensorDesc cons
 }
 
 size_t DeformConvPlugin::getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
-    nvinfer1::DynamicPluginTensorDesc const* /*outputs*/, int32_t nbOutputs) const noexcept
+                                          nvinfer1::DynamicPluginTensorDesc const* /*outputs*/,
+                                          int32_t nbOutputs) const noexcept
 {
     try
     {
@@ -370,7 +373,7 @@ size_t DeformConvPlugin::getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc cons
 }
 
 int32_t DeformConvPlugin::onShapeChange(nvinfer1::PluginTensorDesc const* in, int32_t nbInputs,
-    nvinfer1::PluginTensorDesc const* /*out*/, int32_t nbOutputs) noexcept
+                                        nvinfer1::PluginTensorDesc const* /*out*/, int32_t nbOutputs) noexcept
 {
     try
     {
@@ -388,7 +391,7 @@ int32_t DeformConvPlugin::onShapeChange(nvinfer1::PluginTensorDesc const* in, in
         if (error.empty() && !isSupportedType(in[0].type))
         {
             error = label() + ": input X type: got DataType " + std::to_string(static_cast<int32_t>(in[0].type))
-                + ", expected kFLOAT or kHALF";
+                    + ", expected kFLOAT or kHALF";
         }
         if (!error.empty())
         {
@@ -410,8 +413,8 @@ int32_t DeformConvPlugin::onShapeChange(nvinfer1::PluginTensorDesc const* in, in
 }
 
 int32_t DeformConvPlugin::enqueue(nvinfer1::PluginTensorDesc const* inputDesc,
-    nvinfer1::PluginTensorDesc const* /*outputDesc*/, void const* const* inputs, void* const* outputs, void* workspace,
-    cudaStream_t stream) noexcept
+                                  nvinfer1::PluginTensorDesc const* /*outputDesc*/, void const* const* inputs,
+                                  void* const* outputs, void* workspace, cudaStream_t stream) noexcept
 {
     try
     {
@@ -430,16 +433,16 @@ int32_t DeformConvPlugin::enqueue(nvinfer1::PluginTensorDesc const* inputDesc,
         tensors.mask = hasMask ? inputs[kMaskInput] : nullptr;
         tensors.output = outputs[0];
         dcn::cuda::Storage const storage = inputDesc[0].type == nvinfer1::DataType::kHALF
-            ? dcn::cuda::Storage::kFloat16
-            : dcn::cuda::Storage::kFloat32;
+                                               ? dcn::cuda::Storage::kFloat16
+                                               : dcn::cuda::Storage::kFloat32;
         size_t const workspaceBytes = mAttributes.spatialDims == 2
-            ? dcn::cuda::workspace_size(mAttributes.geometry2d(mRuntimeKernel), mShape2d)
-            : dcn::cuda::workspace_size(mAttributes.geometry3d(mRuntimeKernel), mShape3d);
-        dcn::cuda::LaunchResult const result = mAttributes.spatialDims == 2
-            ? dcn::cuda::forward(mAttributes.geometry2d(mRuntimeKernel), mShape2d, storage, tensors, workspace,
-                workspaceBytes, stream)
-            : dcn::cuda::forward(mAttributes.geometry3d(mRuntimeKernel), mShape3d, storage, tensors, workspace,
-                workspaceBytes, stream);
+                                          ? dcn::cuda::workspace_size(mAttributes.geometry2d(mRuntimeKernel), mShape2d)
+                                          : dcn::cuda::workspace_size(mAttributes.geometry3d(mRuntimeKernel), mShape3d);
+        dcn::cuda::LaunchResult const result =
+            mAttributes.spatialDims == 2 ? dcn::cuda::forward(mAttributes.geometry2d(mRuntimeKernel), mShape2d, storage,
+                                                              tensors, workspace, workspaceBytes, stream)
+                                         : dcn::cuda::forward(mAttributes.geometry3d(mRuntimeKernel), mShape3d, storage,
+                                                              tensors, workspace, workspaceBytes, stream);
         if (!result.ok())
         {
             logError(label() + ": enqueue: " + result.message);

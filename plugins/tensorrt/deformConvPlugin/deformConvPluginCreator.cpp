@@ -19,8 +19,8 @@ DeformConvPluginCreator::DeformConvPluginCreator(int32_t spatialDims, char const
     mFieldCollection.fields = mFieldNames.data();
 }
 
-nvinfer1::IPluginV3* DeformConvPluginCreator::createPlugin(
-    char const* name, nvinfer1::PluginFieldCollection const* fc, nvinfer1::TensorRTPhase phase) noexcept
+nvinfer1::IPluginV3* DeformConvPluginCreator::createPlugin(char const* name, nvinfer1::PluginFieldCollection const* fc,
+                                                           nvinfer1::TensorRTPhase phase) noexcept
 {
     try
     {
@@ -30,7 +30,7 @@ nvinfer1::IPluginV3* DeformConvPluginCreator::createPlugin(
         if (!error.empty())
         {
             logError(std::string(getPluginName()) + " v" + getPluginVersion() + " createPlugin('" + layer + "', "
-                + (phase == nvinfer1::TensorRTPhase::kBUILD ? "build" : "runtime") + "): " + error);
+                     + (phase == nvinfer1::TensorRTPhase::kBUILD ? "build" : "runtime") + "): " + error);
             return nullptr;
         }
         return new DeformConvPlugin(std::move(attributes), mNamespace, layer);

@@ -28,8 +28,8 @@ public:
     explicit DeformConvPluginCreator(int32_t spatialDims, char const* creatorName = nullptr);
     ~DeformConvPluginCreator() override = default;
 
-    nvinfer1::IPluginV3* createPlugin(
-        char const* name, nvinfer1::PluginFieldCollection const* fc, nvinfer1::TensorRTPhase phase) noexcept override;
+    nvinfer1::IPluginV3* createPlugin(char const* name, nvinfer1::PluginFieldCollection const* fc,
+                                      nvinfer1::TensorRTPhase phase) noexcept override;
     nvinfer1::PluginFieldCollection const* getFieldNames() noexcept override;
     char const* getPluginName() const noexcept override;
     char const* getPluginVersion() const noexcept override;

@@ -19,11 +19,19 @@ class ConstantExprImpl : public nvinfer1::apiv::VDimensionExpr
 public:
     explicit ConstantExprImpl(int64_t value)
         : mValue(value)
+    {}
+    bool isConstant() const override
     {
+        return true;
     }
-    bool isConstant() const override { return true; }
-    int64_t getConstantValue() const override { return mValue; }
-    bool isSizeTensor() const override { return false; }
+    int64_t getConstantValue() const override
+    {
+        return mValue;
+    }
+    bool isSizeTensor() const override
+    {
+        return false;
+    }
 
 private:
     int64_t mValue;
@@ -52,7 +60,7 @@ public:
         return &mExprs.back();
     }
     nvinfer1::IDimensionExpr const* operation(nvinfer1::DimensionOperation op, nvinfer1::IDimensionExpr const& first,
-        nvinfer1::IDimensionExpr const& second) override
+                                              nvinfer1::IDimensionExpr const& second) override
     {
         int64_t const a = first.getConstantValue();
         int64_t const b = second.getConstantValue();
@@ -72,8 +80,8 @@ public:
         }
         return constant(value);
     }
-    nvinfer1::IDimensionExpr const* declareSizeTensor(
-        int32_t, nvinfer1::IDimensionExpr const&, nvinfer1::IDimensionExpr const&) override
+    nvinfer1::IDimensionExpr const* declareSizeTensor(int32_t, nvinfer1::IDimensionExpr const&,
+                                                      nvinfer1::IDimensionExpr const&) override
     {
         return nullptr;
     }
@@ -85,7 +93,10 @@ private:
 class ConstantExprBuilder : public nvinfer1::IExprBuilder
 {
 public:
-    ConstantExprBuilder() { mImpl = &mBuilderImpl; }
+    ConstantExprBuilder()
+    {
+        mImpl = &mBuilderImpl;
+    }
     ~ConstantExprBuilder() noexcept override = default;
 
 private:

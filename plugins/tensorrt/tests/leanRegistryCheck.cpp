@@ -52,8 +52,7 @@ std::string jsonFields(PluginFieldCollection const* fc)
     for (int32_t i = 0; i < fc->nbFields; ++i)
     {
         PluginField const& f = fc->fields[i];
-        out << (i ? "," : "") << "\"" << f.name << "\":{\"type\":" << static_cast<int32_t>(f.type)
-            << ",\"values\":[";
+        out << (i ? "," : "") << "\"" << f.name << "\":{\"type\":" << static_cast<int32_t>(f.type) << ",\"values\":[";
         for (int32_t j = 0; j < f.length; ++j)
         {
             int64_t v = f.type == PluginFieldType::kINT32 ? static_cast<int32_t const*>(f.data)[j]
@@ -80,7 +79,7 @@ struct FieldSet
         for (size_t i = 0; i < c.fields.size(); ++i)
         {
             fields.emplace_back(c.fields[i].first, storage[i].data(), PluginFieldType::kINT32,
-                static_cast<int32_t>(storage[i].size()));
+                                static_cast<int32_t>(storage[i].size()));
         }
         fc.nbFields = static_cast<int32_t>(fields.size());
         fc.fields = fields.data();
@@ -141,8 +140,8 @@ std::string driveShapes(IPluginV3* plugin, std::vector<std::vector<int64_t>> con
     {
         outShape.push_back(outExpr.d[j]->getConstantValue());
     }
-    out << ",\"output_shape_rc\":" << rc << ",\"output_shape\":"
-        << jsonInts(outShape.data(), static_cast<int32_t>(outShape.size()));
+    out << ",\"output_shape_rc\":" << rc
+        << ",\"output_shape\":" << jsonInts(outShape.data(), static_cast<int32_t>(outShape.size()));
 
     std::vector<DynamicPluginTensorDesc> desc(static_cast<size_t>(nbIn + 1));
     for (int32_t i = 0; i <= nbIn; ++i)
@@ -160,7 +159,8 @@ std::string driveShapes(IPluginV3* plugin, std::vector<std::vector<int64_t>> con
     }
     out << ",\"supports_linear\":" << (allLinear ? "true" : "false");
     desc[1].desc.type = type == DataType::kFLOAT ? DataType::kHALF : DataType::kFLOAT;
-    out << ",\"supports_mixed_types\":" << (build->supportsFormatCombination(1, desc.data(), nbIn, 1) ? "true" : "false");
+    out << ",\"supports_mixed_types\":"
+        << (build->supportsFormatCombination(1, desc.data(), nbIn, 1) ? "true" : "false");
     desc[1].desc.type = type;
     desc[0].desc.format = TensorFormat::kHWC8;
     out << ",\"supports_hwc8\":" << (build->supportsFormatCombination(0, desc.data(), nbIn, 1) ? "true" : "false");
@@ -196,7 +196,7 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "dlopen(%s): %s\n", argv[1], dlerror());
         return 2;
     }
-    using GetRegistry = IPluginRegistry* (*) ();
+    using GetRegistry = IPluginRegistry* (*)();
     auto getRegistry = reinterpret_cast<GetRegistry>(dlsym(lean, "getPluginRegistry"));
     IPluginRegistry* registry = getRegistry != nullptr ? getRegistry() : nullptr;
     if (registry == nullptr)
@@ -236,13 +236,22 @@ int main(int argc, char** argv)
     out << "]";
 
     std::vector<Case> const good = {
-        {"2d_asymmetric", "DeformConv",
-            {{"kernel_shape", {3, 2}}, {"strides", {2, 1}}, {"pads", {1, 0, 0, 1}}, {"dilations", {2, 1}},
-                {"group", {2}}, {"offset_group", {2}}}},
+        {"2d_asymmetric",
+         "DeformConv",
+         {{"kernel_shape", {3, 2}},
+          {"strides", {2, 1}},
+          {"pads", {1, 0, 0, 1}},
+          {"dilations", {2, 1}},
+          {"group", {2}},
+          {"offset_group", {2}}}},
         {"2d_defaults_no_kernel", "DeformConv", {}},
-        {"3d_asymmetric", "DeformConv3D",
-            {{"kernel_shape", {3, 2, 1}}, {"strides", {2, 1, 1}}, {"pads", {1, 0, 0, 1, 0, 0}},
-                {"dilations", {1, 2, 1}}, {"offset_group", {1}}}},
+        {"3d_asymmetric",
+         "DeformConv3D",
+         {{"kernel_shape", {3, 2, 1}},
+          {"strides", {2, 1, 1}},
+          {"pads", {1, 0, 0, 1, 0, 0}},
+          {"dilations", {1, 2, 1}},
+          {"offset_group", {1}}}},
     };
     out << ",\"roundtrip\":{";
     for (size_t i = 0; i < good.size(); ++i)
@@ -255,20 +264,21 @@ int main(int argc, char** argv)
         std::string recreated = "null";
         if (plugin != nullptr)
         {
-            auto* rt = static_cast<IPluginV3OneRuntime*>(plugin->getCapabilityInterface(PluginCapabilityType::kRUNTIME));
+            auto* rt =
+                static_cast<IPluginV3OneRuntime*>(plugin->getCapabilityInterface(PluginCapabilityType::kRUNTIME));
             PluginFieldCollection const* fields = rt->getFieldsToSerialize();
             original = jsonFields(fields);
             IPluginV3* again = creator->createPlugin(c.label, fields, TensorRTPhase::kRUNTIME);
             if (again != nullptr)
             {
-                auto* rt2
-                    = static_cast<IPluginV3OneRuntime*>(again->getCapabilityInterface(PluginCapabilityType::kRUNTIME));
+                auto* rt2 =
+                    static_cast<IPluginV3OneRuntime*>(again->getCapabilityInterface(PluginCapabilityType::kRUNTIME));
                 recreated = jsonFields(rt2->getFieldsToSerialize());
                 IPluginV3* cloned = again->clone();
                 out << (i ? "," : "") << "\"" << c.label << "\":{\"created\":true,\"original\":" << original
                     << ",\"recreated\":" << recreated << ",\"clone_fields\":"
                     << jsonFields(static_cast<IPluginV3OneRuntime*>(
-                           cloned->getCapabilityInterface(PluginCapabilityType::kRUNTIME))
+                                      cloned->getCapabilityInterface(PluginCapabilityType::kRUNTIME))
                                       ->getFieldsToSerialize())
                     << "}";
                 delete cloned;
@@ -324,8 +334,8 @@ int main(int argc, char** argv)
         FieldSet set(good[2]);
         IPluginCreatorV3One* creator = creatorFor(*registry, "DeformConv3D");
         IPluginV3* plugin = creator ? creator->createPlugin("shapes3d", &set.fc, TensorRTPhase::kBUILD) : nullptr;
-        std::vector<std::vector<int64_t>> const shapes
-            = {{2, 4, 7, 6, 5}, {6, 4, 3, 2, 1}, {2, 18, 4, 4, 5}, {6}, {2, 6, 4, 4, 5}};
+        std::vector<std::vector<int64_t>> const shapes = {
+            {2, 4, 7, 6, 5}, {6, 4, 3, 2, 1}, {2, 18, 4, 4, 5}, {6}, {2, 6, 4, 4, 5}};
         out << ",\"shapes3d\":" << (plugin ? driveShapes(plugin, shapes, DataType::kHALF) : "null");
         delete plugin;
     }
@@ -339,9 +349,9 @@ int main(int argc, char** argv)
         std::string after = "null";
         if (plugin != nullptr)
         {
-            after = jsonFields(static_cast<IPluginV3OneRuntime*>(
-                plugin->getCapabilityInterface(PluginCapabilityType::kRUNTIME))
-                                   ->getFieldsToSerialize());
+            after = jsonFields(
+                static_cast<IPluginV3OneRuntime*>(plugin->getCapabilityInterface(PluginCapabilityType::kRUNTIME))
+                    ->getFieldsToSerialize());
         }
         out << ",\"shapes2d\":" << observed << ",\"shapes2d_fields_after_configure\":" << after;
         delete plugin;

@@ -44,10 +44,12 @@ struct DeformConvInputs {
 // shape must come from comix::dcn::check_shapes (validate.h) for the same geometry; has_bias / has_mask
 // must agree with inputs.bias / inputs.mask being non-null. y: (N, O, *oS), fully overwritten.
 std::string deform_conv2d_forward(const DeformConv2DGeometry& geometry, const DeformConv2DShape& shape,
-                                  const DeformConvInputs& inputs, float* y, const ParallelFor& parallel_for) noexcept;
+                                  const DeformConvInputs& inputs, float* y,
+                                  const ParallelFor& parallel_for) noexcept;
 
 std::string deform_conv3d_forward(const DeformConv3DGeometry& geometry, const DeformConv3DShape& shape,
-                                  const DeformConvInputs& inputs, float* y, const ParallelFor& parallel_for) noexcept;
+                                  const DeformConvInputs& inputs, float* y,
+                                  const ParallelFor& parallel_for) noexcept;
 
 }  // namespace cpu
 }  // namespace dcn

@@ -29,11 +29,11 @@ enum class Storage : int32_t { kFloat32 = 0, kFloat16 = 1 };
 // Device pointers of one call, all contiguous (row-major, NC[D]HW). bias and mask may be null.
 struct DeformConvTensors {
   const void* input = nullptr;
-  const void* weight = nullptr;   // (O, C/group, *kernel)
-  const void* offset = nullptr;   // (N, offset_group*K*nd, *out); channel = (g*K + k)*nd + axis
-  const void* bias = nullptr;     // (O,) or null
-  const void* mask = nullptr;     // (N, offset_group*K, *out) or null; channel = g*K + k
-  void* output = nullptr;         // (N, O, *out)
+  const void* weight = nullptr;  // (O, C/group, *kernel)
+  const void* offset = nullptr;  // (N, offset_group*K*nd, *out); channel = (g*K + k)*nd + axis
+  const void* bias = nullptr;    // (O,) or null
+  const void* mask = nullptr;    // (N, offset_group*K, *out) or null; channel = g*K + k
+  void* output = nullptr;        // (N, O, *out)
 };
 
 // Default cap on the column buffer: samples are processed in chunks that fit this many bytes (a chunk
