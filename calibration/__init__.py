@@ -6,9 +6,9 @@ model's task (scene tiles / fusion crops), checked for TensorRT and scored on he
     result = calibrate(CalibrationRequest(model, "int8", dataset, out))  # comix.calibration.pipeline
     report = accuracy_report({"fp32": a, "int8": b}, scene)              # comix.calibration.accuracy
 
-Modules, one job each: ``data`` (the task's data behind one interface), ``tiles`` / ``fusion_tiles``
-(calibration data), ``fusion_rules`` (what a SHIP graph keeps in float), ``fusion_accuracy`` (the image-quality
-report), ``statistics`` (activation ranges through our
+Modules, one job each: ``data`` (the task's data behind one interface; each family registers its kinds —
+SHIP's, with its precision rules and image-quality report, are in :mod:`comix.ship.calibration`), ``tiles``
+(calibration tiles of a scene), ``statistics`` (activation ranges through our
 custom-op session), ``cache`` (content-keyed statistics), ``fp16`` / ``int8`` (graph conversion),
 ``lint`` (TensorRT rules for Q/DQ graphs), ``sensitivity`` (per-node error, fallback to a budget),
 ``accuracy`` (the report), ``latency`` (one tile, interleaved), ``compare`` (FP32/FP16/INT8 of one

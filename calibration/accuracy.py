@@ -22,6 +22,7 @@ import numpy as np
 
 from comix.atomic import write_text_atomic
 from comix.data.scene import Scene
+from comix.errors import BadInputError
 from comix.runtime.backend import Backend
 from comix.runtime.sliding_window import SlidingWindow
 from comix.train.evaluate import split_reference
@@ -89,11 +90,11 @@ def accuracy_report(
 ) -> AccuracyReport:
     """Score every backend on ``split`` pixels of ``scene``; the first one is the reference."""
     if not backends:
-        raise ValueError("accuracy report: got no graphs, expected at least one")
+        raise BadInputError("accuracy report: got no graphs, expected at least one")
     reference_labels = split_reference(scene, split)
     mask = reference_labels > 0
     if not mask.any():
-        raise ValueError(
+        raise BadInputError(
             f"accuracy report: scene '{scene.name}' has no labelled {split} pixels, expected some "
             "held-out pixels to score on"
         )

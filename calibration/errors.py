@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from comix.errors import BadInputError
 
-class CalibrationError(ValueError):
+
+class CalibrationError(BadInputError):
     """A model, dataset, option or cache cannot be used for calibration (message says got/expected)."""
 
 

@@ -17,7 +17,7 @@ initializers, Cast nodes at every FP32/FP16 border); this module decides which n
   sampling rows of a flattened volume there, up to D*(H+1) px, where FP16 keeps whole pixels at best;
 * range — any node whose calibrated ``|max|`` passes half of FP16's largest value (65 504);
 * a task's own rules: a SHIP fusion graph's Fourier product, LayerNorm statistics, exponentials, divisions and
-  output scaling (:mod:`comix.calibration.fusion_rules`).
+  output scaling (:mod:`comix.ship.calibration.rules`).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def fp32_nodes(
     task_rules: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """node name -> why it stays FP32, for every node that does (see the module doc). ``task_rules``: the
-    task's own keep-list (a SHIP fusion graph: :func:`comix.calibration.fusion_rules.fusion_fp32_nodes`)."""
+    task's own keep-list (a SHIP fusion graph: :func:`comix.ship.calibration.rules.fusion_fp32_nodes`)."""
     kept: dict[str, str] = {}
     inputs = graph_inputs(model)
     readers = consumers(model)

@@ -7,8 +7,8 @@ Steps: read and check the model (FP32, not already reduced) and the data of its 
 (:mod:`comix.calibration.data`: a labelled scene for CoMiX — band and channel counts, labelled pixels — or
 fusion pairs for SHIP); draw stratified calibration tiles (training pixels / content strata); collect activation
 statistics through our own ONNX Runtime session (or take them from the content-keyed cache); convert
-(FP16 with its FP32 keep-list, or INT8 Q/DQ for the target; a fusion graph adds its own rules,
-:mod:`comix.calibration.fusion_rules`; the CPU target times node groups INT8 vs float first,
+(FP16 with its FP32 keep-list, or INT8 Q/DQ for the target; the data object carries its family's own
+rules, e.g. :mod:`comix.ship.calibration.rules`; the CPU target times node groups INT8 vs float first,
 :mod:`comix.calibration.speed`); rank nodes by isolated quantisation error; with ``max_drop`` move the
 most sensitive back to float until the held-out loss fits the budget (mIoU points, or the fusion budget
 metric's unit); lint for TensorRT; score FP32 against the new graph on the held-out data. Nothing is written until every step
@@ -33,11 +33,6 @@ from comix.calibration.cache import StatisticsCache
 from comix.calibration.data import CalibrationData, input_channels, open_calibration_data
 from comix.calibration.errors import CalibrationError
 from comix.calibration.fp16 import convert_fp16, fp32_nodes
-from comix.calibration.fusion_rules import (
-    fusion_fp32_nodes,
-    fusion_int8_exclusions,
-    fusion_int8_float_readers,
-)
 from comix.calibration.graph import graph_inputs, load_fp32_model, model_sha256, op_census
 from comix.calibration.int8 import (
     OFFSET_MODES,
@@ -64,8 +59,8 @@ from comix.calibration.speed import (
 )
 from comix.calibration.statistics import ActivationStatistics, collect_statistics
 from comix.calibration.tiles import CalibrationTiles
+from comix.errors import BadInputError, FailedError
 from comix.metadata import ModelRecord, tool_versions
-from comix.tasks import FUSION_TASKS
 
 # (stage, done, total): "tiles" while statistics are collected, "score" while graphs are scored, ...
 Progress = Callable[[str, int, int], None]
@@ -81,7 +76,9 @@ class CalibrationRequest:
     method: str = defaults.DEFAULT_METHOD
     percentile: float = defaults.DEFAULT_PERCENTILE
     tiles: int = defaults.DEFAULT_TILES
-    tile: int | None = None  # default: the runtime tile (comix.runtime.defaults.TILE)
+    tile: int | tuple[int, int] | None = (
+        None  # default: a static graph's, else comix.tiles.DEFAULT_TILE
+    )
     seed: int = defaults.DEFAULT_SEED
     dcn_offsets: str = "int8"
     exclude: list[str] = field(default_factory=list)
@@ -118,11 +115,11 @@ class CalibrationResult:
     speed_trials: list[SpeedTrial] = field(default_factory=list)
 
 
-class LintFailed(RuntimeError):
+class LintFailed(FailedError):
     """The graph this tool made fails the TensorRT lint (a defect of the tool, not of the input)."""
 
 
-class NonFiniteOutput(RuntimeError):
+class NonFiniteOutput(FailedError):
     """The reduced graph gives inf/NaN where the FP32 graph does not (a precision rule missed a node)."""
 
 
@@ -253,7 +250,6 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
     source = open_calibration_data(
         model, record, request.dataset, request.calibration_data, request.budget_metric
     )
-    fusion = record.task in FUSION_TASKS
     tiles = source.tiles(request.tiles, request.tile, request.seed)
     target = TARGETS[request.target]
     seconds["prepare"] = time.perf_counter() - start
@@ -283,15 +279,14 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
             exclude.update(
                 {name: OFFSET_REASON for name in offset_convs(model) if name not in exclude}
             )
-        if fusion:
-            exclude.update(
-                {
-                    name: why
-                    for name, why in fusion_int8_exclusions(model).items()
-                    if name not in exclude
-                }
-            )
-        float_readers = fusion_int8_float_readers(model) if fusion else None
+        exclude.update(
+            {
+                name: why
+                for name, why in source.int8_exclusions(model).items()
+                if name not in exclude
+            }
+        )
+        float_readers = source.int8_float_readers(model)
         if request.target == "cpu" and request.speed_pass:
             start_speed = time.perf_counter()
             speed_trials = _speed_pass(
@@ -309,7 +304,7 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
                 request, source, model, statistics, target, exclude, float_readers, ranked, progress
             )
     else:
-        keep = fp32_nodes(model, statistics, fusion_fp32_nodes(model) if fusion else None)
+        keep = fp32_nodes(model, statistics, source.fp16_keep(model))
         reduced, kept = convert_fp16(model, keep)
     seconds["convert"] = time.perf_counter() - start
 
@@ -526,7 +521,7 @@ def load_statistics_file(path: str | os.PathLike) -> ActivationStatistics:
     try:
         document = json.loads(path.read_text())
         if document.get("format") != FORMAT:
-            raise ValueError("no header")
+            raise BadInputError("no header")
         return ActivationStatistics.from_dict(document["statistics"])
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise CacheCorrupt(

@@ -25,6 +25,7 @@ from comix.calibration.errors import CalibrationError
 from comix.calibration.graph import float_tensors, graph_inputs
 from comix.calibration.recipe import ENTROPY_QUANTIZED_BINS, HISTOGRAM_BINS, METHODS
 from comix.calibration.tiles import CalibrationTiles
+from comix.errors import BadInputError
 
 Progress = Callable[[int, int], None]
 
@@ -109,14 +110,14 @@ class ActivationStatistics:
         statistics = cls(**values)
         for name in statistics.threshold:
             if name not in statistics.minimum or name not in statistics.maximum:
-                raise ValueError(f"tensor {name!r} has a threshold but no min/max")
+                raise BadInputError(f"tensor {name!r} has a threshold but no min/max")
         numbers = [
             *statistics.minimum.values(),
             *statistics.maximum.values(),
             *statistics.threshold.values(),
         ]
         if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in numbers):
-            raise ValueError("non-finite or non-numeric statistics")
+            raise BadInputError("non-finite or non-numeric statistics")
         return statistics
 
     def to_json(self) -> str:

@@ -16,6 +16,7 @@ from comix.calibration.errors import CalibrationError
 from comix.calibration.graph import GraphInputs
 from comix.data.scene import Scene
 from comix.hashing import bytes_sha256
+from comix.tiles import parse_tile
 
 
 @dataclass
@@ -23,7 +24,7 @@ class CalibrationTiles:
     """hsi float32 (N, bands, T, T), x float32 (N, C, T, T), raw units — the graph's first and second inputs (a
     fusion model's primary and guide image); ``corners`` (top, left) per tile; ``classes`` the label values present
     (training pixels) in each tile (segmentation); ``samples`` / ``strata`` the sample index and content stratum
-    of each crop (fusion, :mod:`comix.calibration.fusion_tiles`)."""
+    of each crop (fusion, :mod:`comix.ship.calibration.tiles`)."""
 
     hsi: np.ndarray
     x: np.ndarray
@@ -83,12 +84,15 @@ def check_scene(scene: Scene, inputs: GraphInputs, where: str) -> None:
         )
 
 
-def calibration_tiles(scene: Scene, count: int, tile: int, seed: int = 0) -> CalibrationTiles:
-    """``count`` tiles of ``tile`` x ``tile`` px (the scene size when it is smaller), stratified by class."""
+def calibration_tiles(
+    scene: Scene, count: int, tile: int | tuple[int, int], seed: int = 0
+) -> CalibrationTiles:
+    """``count`` tiles of ``tile`` (S or (H, W) px; the scene size when it is smaller), stratified by class."""
     if count < 1:
         raise CalibrationError(f"--tiles: got {count}, expected at least 1 calibration tile")
     rng = np.random.default_rng(seed)
-    size_h, size_w = min(tile, scene.height), min(tile, scene.width)
+    tile_h, tile_w = parse_tile(tile)
+    size_h, size_w = min(tile_h, scene.height), min(tile_w, scene.width)
     train_labels = np.where(scene.train_mask, scene.labels, 0)
     rows, cols = np.nonzero(scene.train_mask)
     values = scene.labels[rows, cols]

@@ -27,6 +27,7 @@ from rich.console import Console
 
 from comix import __version__
 from comix.atomic import write_text_atomic
+from comix.data.contents import DatasetContents
 
 
 @dataclass
@@ -82,7 +83,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
 
     start = _step(console, 2, f"read {description} through the GeoTIFF readers")
     scene = load_scene(description)
-    console.print(scene.summary(), highlight=False)
+    console.print(DatasetContents.of(scene).summary(), highlight=False)
     seconds["read"] = time.perf_counter() - start
 
     start = _step(console, 3, f"train comix_t for {options.steps} steps")

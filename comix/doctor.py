@@ -405,8 +405,31 @@ def diagnose() -> list[Check]:
     rows += trt_rows
     rows += check_onnxruntime()
     rows += check_plugin_libraries(runtime)
+    rows += check_backends()
     if not gpu:
         rows.append(Check("next step", INFO, "no GPU here", CPU_PATH))
+    return rows
+
+
+def check_backends() -> list[Check]:
+    """One row per registered backend (:mod:`comix.runtime.registry`): runs here, or what to install."""
+    from comix.runtime.registry import BACKENDS
+
+    rows = []
+    for entry in BACKENDS.values():
+        missing = entry.missing()
+        found = f"{entry.summary}; opens {entry.artifacts()}"
+        if missing:
+            rows.append(
+                Check(
+                    f"backend {entry.name}",
+                    MISSING,
+                    f"{found}; {'; '.join(missing)}",
+                    entry.install,
+                )
+            )
+        else:
+            rows.append(Check(f"backend {entry.name}", OK, found))
     return rows
 
 

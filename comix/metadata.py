@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from importlib import metadata as importlib_metadata
 
+from comix.errors import BadInputError
 from comix.tasks import SEGMENTATION
 
 PREFIX = "comix."
@@ -35,7 +36,7 @@ TOOLS = ("comix-deploy", "torch", "onnx", "onnxscript", "onnxslim", "onnxruntime
 _RENAMED = {1: {"tile_size": "training_tile"}}
 
 
-class MetadataError(ValueError):
+class MetadataError(BadInputError):
     """A model record cannot be read (message says which key, got/expected, and what to do)."""
 
 

@@ -79,38 +79,9 @@ def parity_shapes(options: ExportOptions) -> list[tuple[int, int, int]]:
     ]
 
 
-def _training_tile(value, fallback: tuple[int, int]) -> list[int]:
-    """The recipe's training tile as [H, W] (an int means square); the export tile when unknown."""
-    if isinstance(value, int):
-        return [value, value]
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return [int(v) for v in value]
-    return list(fallback)
-
-
 def model_record(checkpoint, options: ExportOptions) -> ModelRecord:
-    """The model record of a loaded checkpoint (class names, colours, wavelengths, tile, weights hash)."""
-    from comix.viz import class_colours
-
-    config = checkpoint.model.config
-    document = checkpoint.metadata or {}
-    recipe = checkpoint.training_recipe or {}
-    return ModelRecord(
-        model_name=checkpoint.variant or "comix",
-        config=config.to_dict(),
-        class_names=list(checkpoint.class_names),
-        class_colors=class_colours(config.classes)[1:].tolist(),
-        wavelengths_nm=list(checkpoint.band_wavelengths_nm or []),
-        hsi_bands=config.bands,
-        x_modality=str(document.get("x_modality") or recipe.get("x_modality") or ""),
-        x_channels=config.x_channels,
-        training_tile=_training_tile(recipe.get("tile"), options.tile),
-        checkpoint_sha256=checkpoint.weights_sha256,
-        normalization={
-            key: [float(v) for v in values]
-            for key, values in (document.get("normalization") or {}).items()
-        },
-    )
+    """The model record of a loaded checkpoint (:meth:`comix.model.checkpoint.Checkpoint.record`)."""
+    return checkpoint.record(tuple(options.tile))
 
 
 def export_checkpoint(

@@ -25,8 +25,9 @@ from collections.abc import Mapping, Sequence
 import onnx
 import torch
 
+from comix.errors import BadInputError
 from comix.export.translation import translation_table
-from comix.ops.library import DECOMPOSITIONS
+from comix.ops.portable import DECOMPOSITIONS
 
 log = logging.getLogger(__name__)
 MIN_OPSET = 19  # ONNX DeformConv
@@ -73,9 +74,9 @@ class TorchOnnxExporter:
         output_axes: Mapping[int, Mapping[int, str]] | None = None,
     ) -> None:
         if opset < MIN_OPSET:
-            raise ValueError(f"opset: got {opset}, expected >= {MIN_OPSET} (ONNX DeformConv)")
+            raise BadInputError(f"opset: got {opset}, expected >= {MIN_OPSET} (ONNX DeformConv)")
         if portable and opset < MIN_PORTABLE_OPSET:
-            raise ValueError(
+            raise BadInputError(
                 f"opset: got {opset}, expected >= {MIN_PORTABLE_OPSET} for --portable (5-D GridSample)"
             )
         self.input_names = list(input_names)

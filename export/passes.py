@@ -14,6 +14,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from comix.errors import BadInputError
 from comix.ops.spec import CUSTOM_DOMAIN, DEFORM_CONV_3D
 
 log = logging.getLogger(__name__)
@@ -355,7 +356,7 @@ def _toposort(graph) -> None:
             else:
                 remaining.append(node)
         if len(remaining) == len(pending):
-            raise ValueError(
+            raise BadInputError(
                 f"graph: got a cycle or a missing input around {remaining[0].name!r}, expected a DAG"
             )
         pending = remaining

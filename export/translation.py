@@ -17,6 +17,7 @@ import onnxscript
 from onnx import numpy_helper
 from onnxscript import opset19, opset20
 
+from comix.errors import BadInputError
 from comix.export.schema import register_deform_conv3d_schema
 from comix.ops.library import OVERLOADS
 from comix.ops.spec import CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION, DEFORM_CONV_3D
@@ -42,7 +43,7 @@ def _bias_input(bias, mask, weight):
         return bias
     out_channels = weight.shape[0]
     if not isinstance(out_channels, int):
-        raise ValueError(
+        raise BadInputError(
             f"DCN weight: got output channels {out_channels!r}, expected a static size to build the "
             "zero bias a node with a mask needs"
         )

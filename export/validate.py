@@ -20,6 +20,7 @@ import numpy as np
 import onnx
 import torch
 
+from comix.errors import BadInputError, FailedError
 from comix.export.schema import register_deform_conv3d_schema
 from comix.runtime.errors import CustomOpLibraryMissing
 from comix.runtime.session import SessionFactory
@@ -28,7 +29,7 @@ DEFAULT_ATOL = 1e-4  # FP32 logits; see docs/export.md
 DEFAULT_MIN_ARGMAX_AGREEMENT = 1.0
 
 
-class ValidationError(RuntimeError):
+class ValidationError(FailedError):
     """The exported model failed a check (message says which, got/expected)."""
 
 
@@ -95,7 +96,7 @@ class ParityCheck:
         min_argmax_agreement: float | None = DEFAULT_MIN_ARGMAX_AGREEMENT,
     ) -> None:
         if not cases:
-            raise ValueError("cases: got none, expected at least one tuple of input tensors")
+            raise BadInputError("cases: got none, expected at least one tuple of input tensors")
         self.reference = reference
         self.cases = [tuple(case) for case in cases]
         self.atol = atol
@@ -119,7 +120,7 @@ class ParityCheck:
         names = [i.name for i in session.get_inputs()]
         for case in self.cases:
             if len(case) != len(names):
-                raise ValueError(
+                raise BadInputError(
                     f"parity case: got {len(case)} inputs, expected {len(names)} ({names})"
                 )
             with torch.no_grad():

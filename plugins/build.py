@@ -18,6 +18,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from comix.errors import FailedError
+
 PLUGINS_DIR = Path(__file__).resolve().parent
 DEFAULT_BUILD_DIR = PLUGINS_DIR / "build"
 ENV_PLUGIN_DIR = "COMIX_PLUGIN_DIR"
@@ -29,7 +31,7 @@ EIGEN_HEADER_CANDIDATES = (
 )
 
 
-class PluginBuildError(RuntimeError):
+class PluginBuildError(FailedError):
     """CMake configure or build failed; the message carries the command and the tail of its output."""
 
 

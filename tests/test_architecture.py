@@ -23,31 +23,38 @@ FOLDERS = {
 }
 
 LAYERS = [
-    {"comix.tasks"},  # what a model does (segmentation / fusion), no imports
+    {"comix.errors"},  # the error root and its two branches
     {
-        "comix",
-        "comix.atomic",
-        "comix.hashing",
-        "comix.metadata",
-    },  # foundations: files, hashes, the model record
+        "comix.tasks"
+    },  # what a model does, the families and their slices (loaded by name, never imported)
+    {"comix", "comix.atomic", "comix.hashing", "comix.metadata", "comix.tiles"},  # files, hashes,
+    # the model record, the tile vocabulary
+    {"comix.ops", "comix.data", "comix.viz"},  # ops and their spec; readers and scenes; plots
     {
-        "comix.ops",
-        "comix.data",
-        "comix.viz",
-        "comix.quality",
-    },  # ops and their spec; readers and scenes; plots;
-    # image-quality metrics (numpy)
-    {"comix.model", "comix.plugins"},  # the network; native kernels and their loaders
+        "comix.ship",
+        "comix.ship.quality",
+        "comix.ship.data",
+    },  # SHIP: image-quality metrics; fusion data
+    {
+        "comix.model",
+        "comix.plugins",
+    },  # the networks, the variant registry; native kernels and loaders
+    {"comix.ship.model"},  # SHIP's network and variants
     {"comix.tensorrt"},  # TensorRT engines: build, describe, run (CUDA memory)
-    {"comix.runtime"},  # backends, whole-scene inference
-    {"comix.archive", "comix.profile"},  # many scenes (lists, resume, run summary, Ray); latency
-    # profiling over any backend
+    {"comix.runtime"},  # the backend registry and backends, whole-scene inference
+    {"comix.ship.runtime"},  # whole-scene fusion
+    {"comix.archive", "comix.profile"},  # many scenes (lists, resume, Ray); latency profiling
     {"comix.train", "comix.export"},  # training and evaluation; torch -> ONNX
+    {"comix.ship.train", "comix.ship.export"},  # SHIP training, baselines, scoring; its export
     {"comix.triton", "comix.doctor"},  # serving repositories; the environment check
     {"comix.calibration"},  # precision: FP16 / INT8 graphs
-    {"comix.demo", "comix.demo_fusion"},  # the end-to-end runs (CoMiX; SHIP fusion)
-    {"comix.cli"},  # commands: the top
+    {"comix.ship.calibration"},  # SHIP's calibration data and precision rules
+    {"comix.demo", "comix.ship.demo"},  # the end-to-end runs (CoMiX; SHIP fusion)
+    {"comix.cli"},  # commands
+    {"comix.ship.cli"},  # ``comix fusion ...`` (registered with comix.cli.groups)
 ]
+# the slices of model families (comix.tasks.FAMILIES): their parts are layered like the shared packages
+SLICES = ("comix.ship",)
 LAYER_OF = {package: index for index, layer in enumerate(LAYERS) for package in layer}
 
 
@@ -60,8 +67,11 @@ def _module_name(path: Path) -> str:
 
 
 def _package(module: str) -> str:
-    """The unit of layering: ``comix.<first level>`` (``comix`` itself for the root __init__)."""
-    return ".".join(module.split(".")[:2])
+    """The unit of layering: ``comix.<first level>`` (``comix`` itself for the root __init__), and in a
+    family's slice ``comix.<slice>.<first level>``."""
+    parts = module.split(".")
+    depth = 3 if ".".join(parts[:2]) in SLICES else 2
+    return ".".join(parts[:depth])
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -161,3 +171,65 @@ def test_the_wheel_installs_only_comix(tmp_path):
         for n in names
         if n.startswith(("comix/tools", "comix/tests", "tools/", "comix/plugins/build/"))
     ]
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """module -> the project modules it imports (lazy imports inside functions included); an import of a
+    name from a package counts as an import of that package's ``__init__`` (or of the submodule, when the
+    name is one)."""
+    modules = {_module_name(path): path for path in _sources()}
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    child = f"{node.module}.{alias.name}"
+                    targets.add(child if child in modules else node.module)
+            elif isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+        graph[module] = {t for t in targets if t in modules and t != module}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of two or more modules (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found = []
+    counter = iter(range(10**9))
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = next(counter)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_circles_even_inside_a_package():
+    """No two modules import each other, directly or through others (lazy imports count too): a circle
+    means neither module can be read, tested or moved alone."""
+    circles = _cycles(_module_graph())
+    assert not circles, "import circles:\n" + "\n".join(" <-> ".join(c) for c in circles)

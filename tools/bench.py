@@ -168,6 +168,22 @@ def scene_check(backends: dict, scene) -> dict[str, dict]:
     }
 
 
+def registry_peers(graphs: dict, threads: int, log) -> dict:
+    """The other registered backends that run our ONNX graphs on this CPU (OpenVINO), when installed."""
+    from comix.runtime.registry import BACKENDS, open_backend
+
+    peers = {}
+    for entry in BACKENDS.values():
+        if entry.name == "onnxruntime" or ".onnx" not in entry.suffixes or "cpu" not in entry.devices:
+            continue
+        if entry.missing():
+            log(f"{entry.name}: not measured ({'; '.join(entry.missing())}; {entry.install})")
+            continue
+        for kind, label in (("canonical", "canonical graph"), ("portable", "--portable graph")):
+            peers[f"{entry.name} FP32, {label}"] = open_backend(graphs[kind], entry.name, threads=threads)
+    return peers
+
+
 def bench_models(args, machine, peak, log) -> dict:
     from comix.model.info import count_macs
     from comix.runtime import OnnxRuntimeBackend, TorchBackend
@@ -196,6 +212,7 @@ def bench_models(args, machine, peak, log) -> dict:
         )
         for path in extra:
             backends[f"ONNX Runtime, {path.name}"] = OnnxRuntimeBackend(path, threads=args.threads)
+        backends.update(registry_peers(graphs, args.threads, log))
         tiles = bench_tiles(model, scene, args.tile, 4, args.seed)
         reference = [backends["PyTorch eager FP32"].run(*t) for t in tiles]
         agreement = {}

@@ -18,12 +18,12 @@ import time
 
 import torch
 
-from comix.data.fusion.make import FusionDataPlan, make_irvis_sets, make_pansharpen_sets
 from comix.runtime.torch_backend import TorchBackend
-from comix.train.fusion.baselines import baselines_for
-from comix.train.fusion.evaluate import higher_is_better, score_fusion
-from comix.train.fusion.recipe import IRVIS_LOSS_WEIGHTS, PANSHARPEN_LOSS_WEIGHTS, FusionRecipe
-from comix.train.fusion.trainer import FusionTrainer
+from comix.ship.data.make import FusionDataPlan, make_irvis_sets, make_pansharpen_sets
+from comix.ship.train.baselines import baselines_for
+from comix.ship.train.evaluate import higher_is_better, score_fusion
+from comix.ship.train.recipe import IRVIS_LOSS_WEIGHTS, PANSHARPEN_LOSS_WEIGHTS, FusionRecipe
+from comix.ship.train.trainer import FusionTrainer
 
 
 def main() -> None:
@@ -45,7 +45,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="TERM=WEIGHT",
-        help="a training loss weight (repeatable; default: the task's, comix.train.fusion.recipe)",
+        help="a training loss weight (repeatable; default: the task's, comix.ship.train.recipe)",
     )
     parser.add_argument("--json", default=None, help="also write the numbers here")
     args = parser.parse_args()

@@ -1,5 +1,5 @@
 """Which fragile parts of a SHIP graph must stay FP32 in an FP16 graph: the measurement behind
-``comix.calibration.fusion_rules.FP16_GROUPS`` (docs/ship.md, "Precision").
+``comix.ship.calibration.rules.FP16_GROUPS`` (docs/ship.md, "Precision").
 
     python tools/measure_fusion_precision.py runs/demo_pansharpen/model.onnx --data runs/demo_pansharpen/data/test.h5 \
         --calibration-data runs/demo_pansharpen/data/train.h5 [--tiles 16] [--threads 1]
@@ -26,13 +26,13 @@ import onnxruntime as ort
 
 from comix.calibration.data import open_calibration_data
 from comix.calibration.fp16 import convert_fp16, fp32_nodes
-from comix.calibration.fusion_accuracy import data_range_of, fidelity
-from comix.calibration.fusion_rules import FP16_DEFAULT_GROUPS, FP16_GROUPS, fusion_fp32_nodes
 from comix.calibration.graph import load_fp32_model
 from comix.calibration.statistics import collect_statistics
 from comix.metadata import ModelRecord
 from comix.runtime.ort_backend import OnnxRuntimeBackend
-from comix.train.fusion.evaluate import metric_deltas, score_fusion
+from comix.ship.calibration.accuracy import data_range_of, fidelity
+from comix.ship.calibration.rules import FP16_DEFAULT_GROUPS, FP16_GROUPS, fusion_fp32_nodes
+from comix.ship.train.evaluate import metric_deltas, score_fusion
 
 
 def main() -> None:

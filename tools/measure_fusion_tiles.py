@@ -19,17 +19,17 @@ import time
 import numpy as np
 import torch
 
-from comix.data.fusion.resample import bicubic_upsample, mtf_decimate
-from comix.data.fusion.sensors import SENSORS
-from comix.data.fusion.synthesis import pansharpen_scene
 from comix.data.synthetic import houston_like
 from comix.model import load_checkpoint
-from comix.model.ship import ShipNet
-from comix.quality.common import psnr
-from comix.quality.pansharpen import full_resolution
 from comix.runtime.agreement import border_lines
 from comix.runtime.sliding_window import SlidingWindow
 from comix.runtime.torch_backend import TorchBackend
+from comix.ship.data.resample import bicubic_upsample, mtf_decimate
+from comix.ship.data.sensors import SENSORS
+from comix.ship.data.synthesis import pansharpen_scene
+from comix.ship.model import ShipNet
+from comix.ship.quality.common import psnr
+from comix.ship.quality.pansharpen import full_resolution
 
 BINS = ((0, 2), (2, 4), (4, 8), (8, 16), (16, 32), (32, 10_000))
 

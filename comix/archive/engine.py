@@ -1,8 +1,5 @@
-"""Segment many scenes into one output folder: resumable, past bad scenes, with a run summary.
-
-    options = ArchiveOptions(model="model.onnx", tile=128)
-    summary = run_archive(list_scenes("flights/"), "out/", options)            # sequential, this process
-    summary = run_archive(scenes, "out/", options, engine="ray", address=None)  # Ray, see ray_engine
+"""What every engine runs per scene of an archive, and the run summary (:func:`comix.archive.run.run_archive`
+chooses the engine and drives the run).
 
 Each scene is :func:`process_scene`: open it window by window, stream it through the model into its
 products (``OUT/NAME.tif`` ...), then the done marker (:mod:`comix.archive.markers`). Both engines run
@@ -23,9 +20,6 @@ from pathlib import Path
 
 from comix import __version__
 from comix.archive.markers import (
-    completed,
-    remove_stale_temporaries,
-    run_lock,
     scene_output,
     write_marker,
 )
@@ -48,7 +42,9 @@ class ArchiveOptions:
 
     model: str
     backend: str = "auto"
-    tile: int | None = None
+    tile: tuple[int, int] | int | None = (
+        None  # (H, W) or S; None: the model's own, else the default
+    )
     overlap: int | None = None
     batch: int | None = None
     probabilities: bool = False
@@ -252,71 +248,3 @@ class RunSummary:
         document = self.document()
         write_text_atomic(self.path, json.dumps(document, indent=2))
         return document
-
-
-def plan_run(
-    scenes: Sequence[SceneSpec], out_dir: Path, key: str
-) -> tuple[list[SceneSpec], list[dict]]:
-    """(scenes to do, records of the complete ones, marked ``skipped``)."""
-    todo, skipped = [], []
-    for spec in scenes:
-        record, _ = completed(out_dir, spec, key)
-        if record is None:
-            todo.append(spec)
-        else:
-            skipped.append({**record, "status": "skipped", "seconds": 0.0})
-    return todo, skipped
-
-
-def run_archive(
-    scenes: Sequence[SceneSpec],
-    out_dir: str | Path,
-    options: ArchiveOptions,
-    engine: str = "sequential",
-    on_scene: SceneCallback | None = None,
-    scene_progress=None,
-    **engine_options,
-) -> dict:
-    """Segment ``scenes`` into ``out_dir`` (created if missing; its parent must exist); returns the run summary.
-
-    ``on_scene(record)`` is called as each scene finishes (skipped ones first); ``scene_progress`` makes a
-    per-tile progress callback for a scene (sequential engine); ``engine_options`` go to the Ray engine
-    (``address``, ``workers``, ``gpus_per_worker``, ``distribute``).
-    """
-    if engine not in ENGINES:
-        raise RuntimeInputError(f"--engine: got {engine!r}, expected one of {list(ENGINES)}")
-    out_dir = Path(out_dir)
-    if not out_dir.parent.is_dir():
-        raise RuntimeInputError(
-            f"output folder {out_dir}: its parent {out_dir.parent} does not exist, expected an "
-            "existing folder"
-        )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise RuntimeInputError(f"output {out_dir}: got a file, expected a folder for many scenes")
-    out_dir.mkdir(exist_ok=True)
-    key = run_key(options)
-    with run_lock(out_dir):
-        remove_stale_temporaries(out_dir, [spec.name for spec in scenes])
-        summary = RunSummary(out_dir, scenes, options, key, engine)
-        todo, skipped = plan_run(scenes, out_dir, key)
-        for record in skipped:
-            summary.add(record)
-            if on_scene:
-                on_scene(record)
-
-        def finished(record: dict) -> None:
-            summary.add(record)
-            if on_scene:
-                on_scene(record)
-
-        if todo:
-            if engine == "sequential":
-                backend = open_archive_backend(options)
-                for spec in todo:
-                    progress = scene_progress(spec) if scene_progress else None
-                    finished(safe_process_scene(backend, spec, out_dir, options, key, progress))
-            else:
-                from comix.archive.ray_engine import run_with_ray
-
-                run_with_ray(todo, out_dir, options, key, finished, **engine_options)
-        return summary.write()

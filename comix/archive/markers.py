@@ -20,6 +20,7 @@ from pathlib import Path
 
 from comix.archive.scenes import SceneSpec
 from comix.atomic import write_text_atomic
+from comix.errors import BadInputError
 from comix.hashing import file_sha256
 
 MARKER_SUFFIX = ".done.json"
@@ -27,7 +28,7 @@ MARKER_FORMAT = "comix-scene-done"
 LOCK_NAME = ".comix-infer.lock"
 
 
-class RunLocked(ValueError):
+class RunLocked(BadInputError):
     """Another run holds the output folder's lock."""
 
 

@@ -126,6 +126,24 @@ def connect(ray, address: str | None, workers: int | None, threads: int) -> bool
     return True
 
 
+def check_ray_options(
+    address: str | None = None,
+    workers: int | None = None,
+    gpus_per_worker: float = 0.0,
+    distribute: str = "auto",
+) -> None:
+    """Refuse bad Ray options, or a missing Ray, in one sentence (before any output exists)."""
+    if distribute not in DISTRIBUTIONS:
+        raise RuntimeInputError(
+            f"--distribute: got {distribute!r}, expected one of {list(DISTRIBUTIONS)}"
+        )
+    if workers is not None and workers < 1:
+        raise RuntimeInputError(f"--workers: got {workers}, expected >= 1")
+    if gpus_per_worker < 0:
+        raise RuntimeInputError(f"--gpus-per-worker: got {gpus_per_worker}, expected >= 0")
+    import_ray()
+
+
 def run_with_ray(
     todo: Sequence[SceneSpec],
     out_dir: Path,
@@ -138,12 +156,7 @@ def run_with_ray(
     distribute: str = "auto",
 ) -> None:
     """Segment ``todo`` with Ray actors, calling ``finished(record)`` as each scene ends (see the module doc)."""
-    if distribute not in DISTRIBUTIONS:
-        raise RuntimeInputError(
-            f"--distribute: got {distribute!r}, expected one of {list(DISTRIBUTIONS)}"
-        )
-    if workers is not None and workers < 1:
-        raise RuntimeInputError(f"--workers: got {workers}, expected >= 1")
+    check_ray_options(address, workers, gpus_per_worker, distribute)
     ray = import_ray()
     started = connect(ray, address, workers, options.threads)
     try:

@@ -26,6 +26,7 @@ import yaml
 from comix.data.description import load_description
 from comix.data.errors import DataError
 from comix.data.raster_io import infer_format
+from comix.errors import BadInputError
 from comix.runtime.scene_source import RasterRef
 
 DEFAULT_PAIR = ("_hsi", "_x")
@@ -33,7 +34,7 @@ DESCRIPTION_NAMES = ("dataset.yaml", "dataset.yml")
 CSV_COLUMNS = ("name", "hsi", "x", "hsi_key", "x_key", "layout", "nodata")
 
 
-class SceneListError(ValueError):
+class SceneListError(BadInputError):
     """A scene source (folder, glob, manifest) cannot be read; the message says what and what was expected."""
 
 

@@ -7,6 +7,7 @@ import typer
 
 from comix import __version__
 from comix.cli.errors import command
+from comix.cli.groups import family_groups
 
 app = typer.Typer(
     name="comix",
@@ -41,7 +42,6 @@ def _register() -> None:
         demo_cmd,
         eval_cmd,
         export_cmd,
-        fusion_cmd,
         infer_cmd,
         model_cmd,
         plugins_cmd,
@@ -60,7 +60,8 @@ def _register() -> None:
     command(app, "infer")(infer_cmd.infer_command)
     command(app, "profile")(profile_cmd.profile_command)
     app.add_typer(plugins_cmd.app, name="plugins")
-    app.add_typer(fusion_cmd.app, name="fusion")
+    for name, group in family_groups().items():
+        app.add_typer(group, name=name)
     _register_deployment()
 
 

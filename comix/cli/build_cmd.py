@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from comix.cli.errors import CommandFailed, fail
+from comix.cli.options import tile_option
 from comix.runtime import defaults
 from comix.tensorrt.build_options import DEFAULT_WORKSPACE_MIB
 from comix.tensorrt.cuda_memory import API_NAMES, DEFAULT_API
@@ -44,11 +45,10 @@ def build_command(
         help=f"Batch range of the profile: N (= 1:N:N) or MIN:OPT:MAX "
         f"(default 1:{defaults.BATCH}:{defaults.BATCH}).",
     ),
-    tile: str = typer.Option(
-        None,
-        "--tile",
-        help="Tile of the profile: S, HxW, or MIN:OPT:MAX of those (default: the "
-        f"model's training tile, else {defaults.TILE}; a fixed tile gives the fastest engine).",
+    tile: str = tile_option(
+        "Tile of the profile (default: the model's training tile; a fixed tile gives the fastest "
+        "engine).",
+        ranges=True,
     ),
     workspace: int = typer.Option(
         DEFAULT_WORKSPACE_MIB, "--workspace", help="Workspace memory limit in MiB."
@@ -115,10 +115,10 @@ def build_command(
     """Build a TensorRT engine from an ONNX model with our 2-D/3-D DCN plugins (strongly typed: the graph's
     precision), write it and its record; without TensorRT, print the equivalent trtexec line."""
     from comix.atomic import check_parent
-    from comix.metadata import MetadataError, ModelRecord
+    from comix.metadata import ModelRecord
     from comix.runtime.session import load_onnx
     from comix.tensorrt.build_options import BuildOptions
-    from comix.tensorrt.profiles import graph_inputs, parse_range, parse_tile, plan_profile
+    from comix.tensorrt.profiles import graph_inputs, parse_range, plan_profile, tile_ranges
     from comix.tensorrt.version import TensorRTUnavailable, import_tensorrt
 
     check_parent(output)
@@ -127,14 +127,11 @@ def build_command(
             f"output {output}: got suffix {output.suffix!r}, expected one of {list(ENGINE_SUFFIXES)}"
         )
     graph = load_onnx(model)
-    try:
-        record = ModelRecord.read_onnx(graph)
-    except MetadataError as error:
-        fail(str(error))
+    record = ModelRecord.read_onnx(graph)
     inputs = graph_inputs(graph)
     height = width = None
     if tile is not None:
-        height, width = parse_tile(tile)
+        height, width = tile_ranges(tile)
     profile = plan_profile(
         inputs,
         record,
@@ -258,7 +255,7 @@ def _print_trtexec(
 
 
 def _build(console, model, output, graph, record, inputs, profile, options, plugin_library, cuda):
-    from comix.tensorrt.builder import BuildJob, EngineBuilder, EngineBuildFailed
+    from comix.tensorrt.builder import BuildJob, EngineBuilder
     from comix.tensorrt.plugin_library import find_plugin_library
 
     job = BuildJob(
@@ -287,10 +284,7 @@ def _build(console, model, output, graph, record, inputs, profile, options, plug
             progress.update(tasks[phase], completed=step, total=steps or None)
 
         job.progress = on_phase
-        try:
-            facts = EngineBuilder(job)()
-        except EngineBuildFailed as error:
-            raise CommandFailed(str(error)) from None
+        facts = EngineBuilder(job)()
     table = Table(title=str(output))
     table.add_column("item")
     table.add_column("value")

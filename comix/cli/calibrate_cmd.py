@@ -18,6 +18,8 @@ from rich.table import Table
 
 from comix.calibration import recipe
 from comix.cli.errors import CommandFailed
+from comix.cli.options import tile_option
+from comix.tiles import parse_tile
 
 _STAGES = {
     "tiles": "calibration tiles",
@@ -75,12 +77,7 @@ def calibrate_command(
         help="Number of calibration tiles "
         "(stratified over classes, rarest first; SHIP: over content strata).",
     ),
-    tile: int = typer.Option(
-        None,
-        "--tile",
-        min=8,
-        help="Calibration tile size in px (default: a static graph's tile, else the runtime tile).",
-    ),
+    tile: str = tile_option("Calibration tile."),
     seed: int = typer.Option(recipe.DEFAULT_SEED, "--seed", help="Seed of the tile draw."),
     dcn_offsets: str = typer.Option(
         "int8",
@@ -143,8 +140,6 @@ def calibrate_command(
     held-out data)."""
     from comix.calibration.pipeline import (
         CalibrationRequest,
-        LintFailed,
-        NonFiniteOutput,
         calibrate,
     )
 
@@ -159,7 +154,7 @@ def calibrate_command(
         method=method,
         percentile=percentile,
         tiles=tiles,
-        tile=tile,
+        tile=parse_tile(tile, minimum=8) if tile else None,
         seed=seed,
         dcn_offsets=dcn_offsets,
         exclude=list(exclude),
@@ -187,10 +182,7 @@ def calibrate_command(
                 tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        try:
-            result = calibrate(request, progress=update)
-        except (LintFailed, NonFiniteOutput) as error:
-            raise CommandFailed(str(error)) from None
+        result = calibrate(request, progress=update)
     _print_summary(result)
 
 

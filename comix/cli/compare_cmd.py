@@ -16,8 +16,12 @@ from rich.console import Console
 from rich.table import Table
 
 from comix.cli.errors import CommandFailed, fail
+from comix.cli.options import threads_option, tile_option
 from comix.runtime import defaults
 from comix.runtime.compare import DEFAULT_MIN_AGREEMENT, DEFAULT_TOLERANCES, ERROR_STATS
+from comix.runtime.registry import help_text as backend_help
+from comix.tasks import SEGMENTATION, require_task
+from comix.tiles import format_tile, parse_tile
 
 
 def compare_command(
@@ -33,17 +37,11 @@ def compare_command(
     ),
     hsi: Path = typer.Option(None, "--hsi", help="HSI raster (instead of --data)."),
     x: Path = typer.Option(None, "--x", help="X-modality raster (with --hsi)."),
-    backend_a: str = typer.Option(
-        "auto", "--backend-a", help="Backend for A: auto, onnxruntime, tensorrt, torch."
-    ),
-    backend_b: str = typer.Option(
-        "auto", "--backend-b", help="Backend for B: auto, onnxruntime, tensorrt, torch."
-    ),
+    backend_a: str = typer.Option("auto", "--backend-a", help=f"Backend for A. {backend_help()}"),
+    backend_b: str = typer.Option("auto", "--backend-b", help="Backend for B (the same choices)."),
     device_a: str = typer.Option("cpu", "--device-a", help="PyTorch device for A (cpu or cuda)."),
     device_b: str = typer.Option("cpu", "--device-b", help="PyTorch device for B (cpu or cuda)."),
-    tile: int = typer.Option(
-        None, "--tile", help=f"Tile size (default: a static model's tile, else {defaults.TILE})."
-    ),
+    tile: str = tile_option(),
     tiles: int = typer.Option(
         16, "--tiles", help="Number of tiles, drawn at seeded random positions."
     ),
@@ -70,9 +68,7 @@ def compare_command(
         help="Least fraction of pixels with the same class.",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the tile positions."),
-    threads: int = typer.Option(
-        0, "--threads", help="ONNX Runtime intra-op threads (0 = its default)."
-    ),
+    threads: int = threads_option(),
     output: Path = typer.Option(None, "-o", "--output", help="Write the report as JSON here."),
     plot: Path = typer.Option(
         None, "--plot", help="Write a PNG: |A - B| histogram of the logits and A vs B."
@@ -81,8 +77,10 @@ def compare_command(
     """Compare the outputs of two models/backends on the same tiles: per-output atol/rtol (Polygraphy's
     comparator), error statistics, argmax agreement, NaN/Inf check; pass/fail with a summary."""
     from comix.atomic import check_parent, write_text_atomic
-    from comix.runtime.compare import compare_backends, draw_tiles, parse_tolerances
-    from comix.runtime.segment import open_backend, read_scene_inputs
+    from comix.runtime.compare import compare_backends, parse_tolerances
+    from comix.runtime.registry import open_backend
+    from comix.runtime.segment import read_scene_inputs
+    from comix.runtime.tiling import random_tiles
 
     for path in (output, plot):
         if path is not None:
@@ -108,15 +106,16 @@ def compare_command(
         )
     else:
         hsi_cube, x_raster, _ = read_scene_inputs(hsi, x)
-    a = open_backend(model_a, backend_a, threads, device=device_a)
-    b = open_backend(model_b, backend_b, threads, device=device_b)
-    size = tile or (
-        a.info.tile[0] if a.info.tile else b.info.tile[0] if b.info.tile else defaults.TILE
-    )
-    hsi_tiles, x_tiles = draw_tiles(hsi_cube, x_raster, (size, size), tiles, seed)
+    a = open_backend(model_a, backend_a, threads=threads, device=device_a)
+    b = open_backend(model_b, backend_b, threads=threads, device=device_b)
+    for model, backend in ((model_a, a), (model_b, b)):
+        require_task(backend.info.task, SEGMENTATION, str(model), "comix compare")
+    size = parse_tile(tile) if tile is not None else (a.info.tile or b.info.tile or defaults.TILE)
+    size = parse_tile(size)
+    hsi_tiles, x_tiles = random_tiles(hsi_cube, x_raster, size, tiles, seed)
     console = Console(stderr=True)
     with console.status(
-        f"running {tiles} tiles of {size}x{size} through A ({a.name}) and B ({b.name})..."
+        f"running {tiles} tiles of {format_tile(size)} through A ({a.name}) and B ({b.name})..."
     ):
         report = compare_backends(
             a,

@@ -78,7 +78,9 @@ def make_scene(
         houston_folder=houston_folder,
         overwrite=overwrite,
     )
-    typer.echo(generated.scene.summary())
+    from comix.data.contents import DatasetContents
+
+    typer.echo(DatasetContents.of(generated.scene).summary())
     typer.echo(f"wrote {description}")
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from comix.errors import BadInputError
+
 DEFAULT_OUTPUT = Path("runs/demo")
 DEFAULT_STEPS = 300
 
@@ -41,7 +43,7 @@ def demo(
     On a shared or busy machine pass --threads 1: two PyTorch threads next to other busy processes
     run many times slower than one."""
     if task in ("pansharpen", "irvis"):
-        from comix.demo_fusion import FusionDemoOptions, run_fusion_demo
+        from comix.ship.demo import FusionDemoOptions, run_fusion_demo
 
         folder = output if output != DEFAULT_OUTPUT else Path(f"runs/demo_{task}")
         run_fusion_demo(
@@ -49,7 +51,7 @@ def demo(
         )
         return
     if task != "segmentation":
-        raise ValueError(f"--task: got {task!r}, expected segmentation, pansharpen or irvis")
+        raise BadInputError(f"--task: got {task!r}, expected segmentation, pansharpen or irvis")
     from comix.demo import DemoOptions, run_demo
 
     run_demo(

@@ -1,13 +1,14 @@
 """The one way a command reports failure: one red line on stderr, an exit code, no traceback.
 
-Commands only raise. Every command is registered with :func:`command`, which wraps it in
-:func:`reported`:
+Commands only raise. Every command is registered with :func:`command`, which wraps it in :func:`reported`,
+the only ``except`` of the command line:
 
-* bad input — any ``ValueError`` (every project error type for bad input derives from it: DataError,
-  ConfigError, CheckpointError, InputError, RuntimeInputError, MetadataError, ValidationError ...), and
-  ``KeyError`` / ``FileNotFoundError`` / ``PermissionError`` / ... — prints ``error: <first line>``, exit 2;
-* :class:`CommandFailed` — the tool could not finish for a reason that is not the input (a native build
-  failed) — prints ``error: <message>`` (all of it: a build's output tail), exit 1.
+* bad input — :class:`comix.errors.BadInputError` (every project error for bad input derives from it), and
+  the operating system's refusals of the user's own paths (``FileNotFoundError``, ``PermissionError``, a
+  read-only or full disk, ...) — prints ``error: <first line>``, exit 2;
+* :class:`comix.errors.FailedError` — the tool could not finish for a reason that is not the input (a native
+  build failed, a graph the tool made fails its own checks) — prints ``error: <message>`` (all of it: a
+  build's output tail), exit 1.
 
 Anything else (TypeError, AttributeError, ...) is a bug and keeps its traceback, so it gets reported.
 """
@@ -15,30 +16,25 @@ Anything else (TypeError, AttributeError, ...) is a bug and keeps its traceback,
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
 import typer
 
-EXIT_BAD_INPUT = 2
-EXIT_FAILED = 1
-USER_ERRORS = (
-    ValueError,
-    KeyError,
-    FileNotFoundError,
-    NotADirectoryError,
-    IsADirectoryError,
-    PermissionError,
-)
+from comix.errors import BadInputError, ComixError, FailedError
+
+EXIT_BAD_INPUT = BadInputError.exit_code
+EXIT_FAILED = FailedError.exit_code
 
 Command = TypeVar("Command", bound=Callable)
 
 
-class CommandFailed(RuntimeError):
+class CommandFailed(FailedError):
     """The command could not finish, and the cause is not the user's input (exit code 1)."""
 
 
-class BadInput(ValueError):
+class BadInput(BadInputError):
     """Bad input found by a command itself (an option combination, a missing file)."""
 
 
@@ -52,23 +48,34 @@ def _first_line(error: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
-def _report(error: BaseException, code: int, whole: bool = False) -> NoReturn:
-    text = str(error).strip() if whole else _first_line(error)
+def _os_sentence(error: OSError) -> str:
+    """``[Errno 30] Read-only file system: 'out/x.tif'`` -> ``out/x.tif: Read-only file system``; an OSError
+    raised with our own sentence keeps it."""
+    if error.strerror is None or error.filename is None:
+        return _first_line(error)
+    return f"{error.filename}: {error.strerror}"
+
+
+def _report(text: str, code: int) -> NoReturn:
     typer.secho(f"error: {text}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
 
 def reported(function: Command) -> Command:
-    """Wrap a command so its errors reach the user as described in the module doc."""
+    """Wrap a command so its errors reach the user as described in the module doc; warnings of the
+    libraries underneath (NumPy's RuntimeWarning on an all-NaN input) are not printed before the line."""
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         try:
-            return function(*args, **kwargs)
-        except USER_ERRORS as error:
-            _report(error, EXIT_BAD_INPUT)
-        except CommandFailed as error:
-            _report(error, EXIT_FAILED, whole=True)  # e.g. the tail of a failed build's output
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return function(*args, **kwargs)
+        except ComixError as error:
+            whole = isinstance(error, FailedError)  # e.g. the tail of a failed build's output
+            _report(str(error).strip() if whole else _first_line(error), error.exit_code)
+        except OSError as error:  # the user's paths: missing, not writable, read-only or full disk
+            _report(_os_sentence(error), EXIT_BAD_INPUT)
 
     return wrapper  # type: ignore[return-value]
 

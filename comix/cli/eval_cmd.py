@@ -7,22 +7,25 @@ from pathlib import Path
 
 import typer
 
+from comix.cli.errors import fail
+from comix.cli.options import backend_option, threads_option, tile_option
 from comix.runtime import defaults
 from comix.tasks import SEGMENTATION, require_task
+from comix.tiles import parse_tile
 from comix.train.evaluate import SPLITS
 
 
 def evaluate(
     model: Path = typer.Argument(
         ...,
-        help="Checkpoint folder (model.safetensors + config.json), or an .onnx graph "
-        "(FP32, FP16 or INT8; run by ONNX Runtime).",
+        help="Checkpoint folder (model.safetensors + config.json), an .onnx graph "
+        "(FP32, FP16 or INT8) or a TensorRT engine.",
     ),
     dataset: Path = typer.Argument(..., help="Dataset description file of the scene to score."),
     output: Path = typer.Option(
         Path("runs/eval"), "--output", "-o", help="Folder for metrics.json and the PNGs."
     ),
-    tile: int = typer.Option(defaults.TILE, min=16, help="Sliding-window tile size in pixels."),
+    tile: str = tile_option("Sliding-window tile."),
     overlap: int = typer.Option(
         None,
         min=0,
@@ -30,37 +33,30 @@ def evaluate(
         f"3/8 of the tile, {defaults.default_overlap(defaults.TILE)} at {defaults.TILE}).",
     ),
     split: str = typer.Option("test", help=f"Which labelled pixels to score: {', '.join(SPLITS)}."),
-    threads: int = typer.Option(
-        0,
-        "--threads",
-        min=0,
-        help="ONNX Runtime intra-op threads for an .onnx model (0 = its default).",
-    ),
+    backend: str = backend_option(),
+    threads: int = threads_option(),
 ) -> None:
     """Score a checkpoint or an ONNX graph (any precision) on a scene's held-out pixels: OA, AA, kappa,
     per-class accuracy, mIoU, plots. Every precision is scored by the same code."""
     from comix.data.loader import load_scene
-    from comix.model.checkpoint import load_checkpoint
-    from comix.runtime.segment import open_backend
-    from comix.runtime.torch_backend import TorchBackend
+    from comix.runtime.registry import open_backend
     from comix.train.evaluate import evaluate_scene, write_evaluation
 
     if split not in SPLITS:
-        raise ValueError(f"--split: got {split!r}, expected one of {list(SPLITS)}")
-    if model.suffix == ".onnx":
-        backend, zero_x = open_backend(model, "onnxruntime", threads=threads), False
-        require_task(backend.info.task, SEGMENTATION, str(model), "comix eval")
-    else:
-        loaded = load_checkpoint(model)
-        require_task(loaded.task, SEGMENTATION, str(model), "comix eval")
-        backend, zero_x = (
-            TorchBackend(loaded.model),
-            loaded.training_recipe.get("modalities") == "hsi",
-        )
+        fail(f"--split: got {split!r}, expected one of {list(SPLITS)}")
+    runner = open_backend(model, backend, threads=threads)
+    require_task(runner.info.task, SEGMENTATION, str(model), "comix eval")
+    # a checkpoint trained on the HSI alone (train --modalities hsi) is scored with the X raster zeroed
+    zero_x = getattr(runner, "training_recipe", {}).get("modalities") == "hsi"
     scene = load_scene(dataset)
-    backend.check_scene(scene.hsi, scene.x)
+    runner.check_scene(scene.hsi, scene.x)
     metrics, prediction = evaluate_scene(
-        backend, scene, tile=tile, overlap=overlap, split=split, zero_x=zero_x
+        runner,
+        scene,
+        tile=parse_tile(tile) if tile else None,
+        overlap=overlap,
+        split=split,
+        zero_x=zero_x,
     )
     paths = write_evaluation(output, metrics, prediction, scene, split)
     typer.echo(

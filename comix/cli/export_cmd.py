@@ -9,8 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 from comix.cli.errors import fail
+from comix.cli.options import tile_option
 from comix.export.exporter import DEFAULT_OPSET, MIN_OPSET, MIN_PORTABLE_OPSET
 from comix.export.validate import DEFAULT_ATOL
+from comix.tiles import DEFAULT_TILE, parse_tile
 
 
 def export_command(
@@ -39,12 +41,7 @@ def export_command(
         help="Symbolic batch, height and width (default), or "
         "fixed shapes equal to --tile and --batch.",
     ),
-    tile: tuple[int, int] = typer.Option(
-        (128, 128),
-        "--tile",
-        help="Tile height and width of the trace sample, "
-        "of the parity check, and of a --static graph.",
-    ),
+    tile: str = tile_option("The trace sample's tile, the parity check's and a --static graph's."),
     batch: int = typer.Option(
         1, "--batch", help="Batch size of a --static graph (ignored with --dynamic)."
     ),
@@ -68,10 +65,9 @@ def export_command(
     check_parent(output)
     if output.suffix != ".onnx":
         fail(f"output {output}: got suffix {output.suffix!r}, expected '.onnx'")
-    if min(tile) < 1 or batch < 1:
-        fail(
-            f"--tile/--batch: got tile {tile[0]}x{tile[1]} and batch {batch}, expected positive sizes"
-        )
+    tile = parse_tile(tile or DEFAULT_TILE)
+    if batch < 1:
+        fail(f"--batch: got {batch}, expected a positive batch")
     options = ExportOptions(
         portable=portable,
         opset=opset,

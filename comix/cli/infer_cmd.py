@@ -16,8 +16,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from comix.cli.errors import CommandFailed, fail
+from comix.cli.options import backend_option, threads_option, tile_option
 from comix.runtime import defaults
 from comix.tasks import SEGMENTATION, require_task
+from comix.tiles import parse_tile
 
 
 def infer_command(
@@ -51,12 +53,7 @@ def infer_command(
         ".png and .json go beside. Many scenes: the output folder (OUT/NAME.tif ... and "
         "OUT/run_summary.json).",
     ),
-    tile: int = typer.Option(
-        None,
-        "--tile",
-        help="Tile height and width in pixels (default: a static model's own "
-        f"tile, else {defaults.TILE}).",
-    ),
+    tile: str = tile_option(),
     overlap: int = typer.Option(
         None,
         "--overlap",
@@ -70,12 +67,7 @@ def infer_command(
         help="Tiles per backend call; memory grows with this and the scene "
         f"width, not the scene size (default: a static model's batch, else {defaults.BATCH}).",
     ),
-    backend: str = typer.Option(
-        "auto",
-        "--backend",
-        help="auto (.onnx -> onnxruntime, .engine -> tensorrt, else "
-        "torch), onnxruntime, tensorrt or torch.",
-    ),
+    backend: str = backend_option(),
     device: str = typer.Option(
         "cpu",
         "--device",
@@ -123,11 +115,8 @@ def infer_command(
     layout: str = typer.Option(
         None, "--layout", help="Axis layout of .mat/.npy/.npz arrays: HWC (default) or CHW."
     ),
-    threads: int = typer.Option(
-        0,
-        "--threads",
-        help="ONNX Runtime intra-op threads per model session (0 = its "
-        "default; with --engine ray, the CPUs each worker reserves, at least 1).",
+    threads: int = threads_option(
+        "Intra-op threads per model session (with --engine ray, the CPUs each worker reserves, at least 1)"
     ),
     engine: str = typer.Option(
         "sequential",
@@ -167,6 +156,7 @@ def infer_command(
     """Segment a whole scene (or many) tile by tile, streaming from disk, and write class rasters, colour
     PNGs and JSON summaries; nodata stays nodata in every product."""
     console = Console(stderr=True)
+    tile = parse_tile(tile) if tile is not None else None
     if scenes is not None:
         if hsi is not None or x is not None:
             fail(

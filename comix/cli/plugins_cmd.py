@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from comix.cli.errors import CommandFailed, command, fail
+from comix.cli.errors import command, fail
 
 app = typer.Typer(
     help="Build and locate the native deformable-convolution plugin libraries.",
@@ -31,7 +31,6 @@ def build(
     where TensorRT headers are given."""
     from comix.plugins.build import (
         DEFAULT_BUILD_DIR,
-        PluginBuildError,
         build_plugins,
         missing_build_tools,
     )
@@ -39,11 +38,8 @@ def build(
     missing = missing_build_tools()
     if missing:
         fail(f"missing build tools {missing}; see plugins/README.md for the packages to install")
-    try:
-        built = build_plugins(
-            build_dir or DEFAULT_BUILD_DIR, cuda=cuda, tensorrt_root=tensorrt_root, verbose=verbose
-        )
-    except PluginBuildError as error:
-        raise CommandFailed(str(error)) from None
+    built = build_plugins(
+        build_dir or DEFAULT_BUILD_DIR, cuda=cuda, tensorrt_root=tensorrt_root, verbose=verbose
+    )
     for name, path in built.items():
         typer.echo(f"{name}: {path}")

@@ -13,22 +13,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from comix.cli.errors import fail
+from comix.cli.options import backend_option, tile_option
 from comix.profile.stats import StoppingRule
 from comix.runtime import defaults
+from comix.tiles import parse_tile
 
 _RULE = StoppingRule()
-
-
-def parse_tile(text: str) -> tuple[int, int]:
-    """``128`` -> (128, 128); ``128x96`` -> (128, 96) (H x W)."""
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) not in (1, 2):
-        fail(f"--tile: got {text!r}, expected a size like 128 (square) or 128x96 (H x W)")
-    return (values[0], values[-1])
 
 
 def default_output(model: Path) -> Path:
@@ -42,18 +32,8 @@ def profile_command(
         help="Exported .onnx (ONNX Runtime), checkpoint folder (PyTorch) or TensorRT "
         ".engine (needs the TensorRT backend and a GPU).",
     ),
-    backend: str = typer.Option(
-        "auto",
-        "--backend",
-        help="auto (.onnx -> onnxruntime, .engine -> tensorrt, folder -> "
-        "torch), onnxruntime, torch or tensorrt.",
-    ),
-    tile: list[str] = typer.Option(
-        [str(defaults.TILE)],
-        "--tile",
-        help="Tile size, 128 (square) or 128x96 (H x W); "
-        "repeat for a sweep: --tile 64 --tile 128 --tile 256.",
-    ),
+    backend: str = backend_option(),
+    tile: list[str] = tile_option(repeat=True),
     batch: list[int] = typer.Option([1], "--batch", help="Tiles per call; repeat for a sweep."),
     threads: list[int] = typer.Option(
         [0],

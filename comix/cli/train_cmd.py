@@ -78,7 +78,9 @@ def train(
         modalities=modalities,
     )
     scene = load_scene(dataset)
-    typer.echo(scene.summary())
+    from comix.data.contents import DatasetContents
+
+    typer.echo(DatasetContents.of(scene).summary())
     trainer = Trainer(scene, recipe, output)
     if resume:
         trainer.resume()

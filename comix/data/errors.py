@@ -7,6 +7,8 @@ expected. It subclasses ``ValueError`` so callers that already catch ``ValueErro
 
 from __future__ import annotations
 
+from comix.errors import BadInputError
 
-class DataError(ValueError):
+
+class DataError(BadInputError):
     """A data file or dataset description is missing, malformed or inconsistent."""

@@ -132,9 +132,3 @@ class Scene:
         """int64 ``(K + 1,)``: pixel count per label value ``0..K`` (inside ``mask`` if given)."""
         values = self.labels if mask is None else self.labels[mask]
         return np.bincount(values.reshape(-1), minlength=self.num_classes + 1)
-
-    def summary(self) -> str:
-        """Shapes, bands, value ranges and per-class counts (:class:`~comix.data.contents.DatasetContents`)."""
-        from comix.data.contents import DatasetContents
-
-        return DatasetContents.of(self).summary()

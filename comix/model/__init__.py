@@ -1,5 +1,5 @@
-"""The models: CoMiX (segmentation) and SHIP (image fusion) — configs, one variant registry, networks,
-checkpoints and measured info."""
+"""The models: CoMiX (segmentation) — config, the one variant registry every family registers in (SHIP's
+network is in :mod:`comix.ship.model`), networks, checkpoints and measured info."""
 
 from comix.model.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from comix.model.config import ComixConfig, ConfigError
@@ -15,7 +15,6 @@ from comix.model.registry import (
     register_variant,
     variant_task,
 )
-from comix.model.ship import ShipConfig, ShipNet
 
 __all__ = [
     "Checkpoint",
@@ -37,8 +36,6 @@ __all__ = [
     "register_variant",
     "save_checkpoint",
     "variant_info",
-    "ShipConfig",
-    "ShipNet",
     "config_task",
     "model_from_config",
     "variant_task",

@@ -30,11 +30,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from comix.atomic import atomic_path, write_text_atomic
+from comix.errors import BadInputError
 from comix.hashing import file_sha256
-from comix.model.config import ComixConfig, ConfigError
-from comix.model.network import ComixNet
-from comix.model.ship import ShipConfig, ShipConfigError, ShipNet
-from comix.tasks import FUSION_TASKS, SEGMENTATION, TASKS
+from comix.metadata import ModelRecord
+from comix.model.config import ConfigError
+from comix.model.registry import ModelConfig, config_class, model_from_config
+from comix.tasks import SEGMENTATION, TASKS
 
 FORMAT_NAME = "comix-checkpoint"
 FORMAT_VERSION = 1
@@ -42,7 +43,7 @@ WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(BadInputError):
     """A checkpoint cannot be written or read; the message names the file and what is wrong."""
 
 
@@ -50,7 +51,7 @@ class CheckpointError(ValueError):
 class Checkpoint:
     """A loaded checkpoint: the rebuilt model (eval mode) and the metadata saved with it."""
 
-    model: ComixNet | ShipNet
+    model: torch.nn.Module  # ComixNet, or a family's network (ShipNet)
     variant: str
     class_names: list[str]
     band_wavelengths_nm: list[float] | None
@@ -67,6 +68,45 @@ class Checkpoint:
         """SHA-256 of ``model.safetensors``, as recorded in ``config.json`` and verified on load."""
         return str(self.metadata.get("weights", {}).get("sha256", ""))
 
+    def record(self, tile: tuple[int, int] = (128, 128)) -> ModelRecord:
+        """The model record of this checkpoint (what an export carries and what the PyTorch backend describes
+        the model by): task, config, class names and colours, wavelengths, input channels, X modality, the
+        training tile (``tile`` when the recipe does not say), the weights hash and the input statistics."""
+        from comix.viz import class_colours
+
+        config = self.model.config
+        recipe = self.training_recipe or {}
+        first, second = config.input_channels
+        modality = self.metadata.get("x_modality") or recipe.get("x_modality")
+        return ModelRecord(
+            model_name=self.variant or type(self.model).__name__,
+            task=self.task,
+            config=config.to_dict(),
+            class_names=list(self.class_names),
+            class_colors=class_colours(len(self.class_names))[1:].tolist()
+            if self.class_names
+            else [],
+            wavelengths_nm=list(self.band_wavelengths_nm or []),
+            hsi_bands=first,
+            x_modality=str(modality or getattr(config, "guide_modality", "")),
+            x_channels=second,
+            training_tile=_training_tile(recipe.get("tile", recipe.get("patch")), tile),
+            checkpoint_sha256=self.weights_sha256,
+            normalization={
+                key: [float(v) for v in values]
+                for key, values in (self.metadata.get("normalization") or {}).items()
+            },
+        )
+
+
+def _training_tile(value, fallback: tuple[int, int]) -> list[int]:
+    """The recipe's training tile as [H, W] (an int means square); ``fallback`` when unknown."""
+    if isinstance(value, int):
+        return [value, value]
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return [int(v) for v in value]
+    return list(fallback)
+
 
 def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
     """(weights, config) for a checkpoint folder, or for either file of the pair given directly."""
@@ -76,9 +116,9 @@ def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
     return path / WEIGHTS_FILE, path / CONFIG_FILE
 
 
-def _normalization(model: ComixNet | ShipNet) -> dict[str, list[float]]:
-    if isinstance(model, ShipNet):
-        return {}  # SHIP scales by config.data_range
+def _normalization(model: torch.nn.Module) -> dict[str, list[float]]:
+    if not hasattr(model, "hsi_norm"):
+        return {}  # a family without input statistics (SHIP scales by config.data_range)
     return {
         "hsi_mean": model.hsi_norm.mean.tolist(),
         "hsi_std": model.hsi_norm.std.tolist(),
@@ -88,7 +128,7 @@ def _normalization(model: ComixNet | ShipNet) -> dict[str, list[float]]:
 
 
 def save_checkpoint(
-    model: ComixNet | ShipNet,
+    model: torch.nn.Module,
     path: str | Path,
     *,
     variant: str = "",
@@ -102,9 +142,9 @@ def save_checkpoint(
     ``band_wavelengths_nm`` (if given) must have ``config.bands`` finite values.
     """
     cfg = model.config
-    task = model.task if isinstance(model, ShipNet) else SEGMENTATION
+    task = cfg.task
     if class_names is None:
-        class_names = [] if task in FUSION_TASKS else [f"class_{i}" for i in range(cfg.classes)]
+        class_names = [f"class_{i}" for i in range(cfg.class_count)]
     names = list(class_names)
     _check_metadata(names, band_wavelengths_nm, cfg, "save_checkpoint")
     weights_path, config_path = checkpoint_paths(path)
@@ -143,12 +183,10 @@ def save_checkpoint(
 def _check_metadata(
     class_names: list[str],
     wavelengths: list[float] | None,
-    cfg: ComixConfig | ShipConfig,
+    cfg: ModelConfig,
     where: str,
 ) -> None:
-    classes, bands = (
-        (0, cfg.primary_channels) if isinstance(cfg, ShipConfig) else (cfg.classes, cfg.bands)
-    )
+    classes, bands = cfg.class_count, cfg.input_channels[0]
     if len(class_names) != classes or not all(isinstance(n, str) for n in class_names):
         raise CheckpointError(
             f"{where}: class_names: got {len(class_names)} names, expected {classes} strings "
@@ -217,7 +255,7 @@ def _check_weights_file(weights_path: Path, expected: dict[str, Any]) -> None:
 
 
 def _check_state(
-    state: dict[str, torch.Tensor], model: ComixNet | ShipNet, weights_path: Path
+    state: dict[str, torch.Tensor], model: torch.nn.Module, weights_path: Path
 ) -> None:
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -245,17 +283,11 @@ def load_checkpoint(path: str | Path, *, map_location: str = "cpu") -> Checkpoin
     document = _read_document(config_path)
     try:
         values = dict(document["model_config"])
-        if document["task"] in FUSION_TASKS:
-            cfg = ShipConfig.from_dict(values)
-            model = ShipNet(cfg)
-            if model.task != document["task"]:
-                raise ShipConfigError(
-                    f"task: got {document['task']!r} beside a {model.task!r} config"
-                )
-        else:
-            cfg = ComixConfig.from_dict(values)
-            model = ComixNet(cfg)
-    except (ConfigError, ShipConfigError, TypeError, ValueError) as error:
+        cfg = config_class(document["task"]).from_dict(values)
+        if cfg.task != document["task"]:
+            raise ConfigError(f"task: got {document['task']!r} beside a {cfg.task!r} config")
+        model = model_from_config(cfg)
+    except (ConfigError, TypeError, ValueError) as error:
         raise CheckpointError(f"{config_path}: model_config is invalid: {error}") from None
     _check_metadata(
         document["class_names"], document.get("band_wavelengths_nm"), cfg, str(config_path)

@@ -11,7 +11,10 @@ import dataclasses
 import difflib
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+from comix.errors import BadInputError
+from comix.tasks import SEGMENTATION
 
 NUM_STAGES = 4
 STRIDE_MULTIPLE = 32  # stem /4, then three stride-2 downsamplings
@@ -24,7 +27,7 @@ PAD_MODES = ("constant", "replicate")
 RETIRED_FIELDS = ("dcn_backend",)
 
 
-class ConfigError(ValueError):
+class ConfigError(BadInputError):
     """A ``ComixConfig`` field has a value the model cannot be built with."""
 
 
@@ -75,6 +78,23 @@ class ComixConfig:
         self.widths = tuple(self.widths)
         self.depths = tuple(self.depths)
         self.validate()
+
+    # ------------------------------------------------------------------ what every family's config answers
+    task: ClassVar[str] = SEGMENTATION
+
+    @property
+    def input_channels(self) -> tuple[int, int]:
+        """(HSI bands, X channels) of the two inputs."""
+        return self.bands, self.x_channels
+
+    @property
+    def output_channels(self) -> int:
+        return self.classes
+
+    @property
+    def class_count(self) -> int:
+        """Classes a checkpoint names (one name per output channel)."""
+        return self.classes
 
     # ------------------------------------------------------------------ derived sizes
     @property

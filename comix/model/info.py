@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode, register_flop_formula
 
+from comix.errors import BadInputError
 from comix.ops import DeformConvNd
 from comix.ops.library import OP_NAMES
 
@@ -180,7 +181,7 @@ def recording_stage_shapes(model: nn.Module) -> Iterator[dict[str, dict[int, tup
 def model_info(model: nn.Module, size: Sequence[int], batch: int = 1, name: str = "") -> ModelInfo:
     """Parameters, MACs and per-stage shapes of ``model`` for one (batch, bands, H, W) tile (one eval forward)."""
     if len(size) != 2 or any(int(s) < 1 for s in size):
-        raise ValueError(f"size: got {tuple(size)}, expected (H, W) with H, W >= 1")
+        raise BadInputError(f"size: got {tuple(size)}, expected (H, W) with H, W >= 1")
     cfg = model.config
     height, width = int(size[0]), int(size[1])
     hsi = torch.zeros(batch, cfg.bands, height, width)

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from comix.errors import BadInputError
 from comix.model.blocks import DcnBlock
 from comix.model.cmfex import Cmfex
 from comix.model.config import NUM_STAGES, STRIDE_MULTIPLE, ComixConfig
@@ -30,7 +31,7 @@ from comix.model.stems import HsiStem, XStem, hsi_downsample, x_downsample
 from comix.ops import DeformConvNd
 
 
-class InputError(ValueError):
+class InputError(BadInputError):
     """The tensors given to a CoMiX model do not match its config or each other."""
 
 

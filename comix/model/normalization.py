@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from comix.errors import BadInputError
+
 
 class InputNormalization(nn.Module):
     """Per-channel (x - mean) / std with ``mean`` and ``std`` as buffers (saved in the checkpoint).
@@ -27,16 +29,16 @@ class InputNormalization(nn.Module):
         std_t = torch.as_tensor(std, dtype=torch.float32).flatten()
         for label, value in (("mean", mean_t), ("std", std_t)):
             if value.numel() != channels:
-                raise ValueError(
+                raise BadInputError(
                     f"{self.name} {label}: got {value.numel()} values, expected {channels}"
                 )
             if not torch.isfinite(value).all():
-                raise ValueError(
+                raise BadInputError(
                     f"{self.name} {label}: got non-finite values, expected finite numbers"
                 )
         if (std_t <= 0).any():
             bad = int(torch.nonzero(std_t <= 0)[0])
-            raise ValueError(f"{self.name} std[{bad}]: got {float(std_t[bad])}, expected > 0")
+            raise BadInputError(f"{self.name} std[{bad}]: got {float(std_t[bad])}, expected > 0")
         self.mean.copy_(mean_t)
         self.std.copy_(std_t)
 

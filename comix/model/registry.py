@@ -1,7 +1,10 @@
 """timm-style registry of model variants: each variant is a short function returning a config.
 
-CoMiX (segmentation, :class:`ComixConfig`) and SHIP / SHIP++ (image fusion, :class:`ShipConfig`) live side by
-side; a variant's task is its config's ``task``.
+Every family registers here: CoMiX's variants below (segmentation, :class:`ComixConfig`), SHIP / SHIP++'s in
+:mod:`comix.ship.model.variants` (image fusion), loaded the first time the registry is read
+(:func:`comix.tasks.load_family_parts`). A config knows its task (``config.task``) and builds its own network
+(:func:`model_from_config`); :func:`register_config` maps each task to the config class a checkpoint of that
+task is read with, and each config class to its network.
 
     build_model("comix_t", bands=63, x_channels=2, classes=6)
     create_config("comix_s", dcn_offset_groups=2)
@@ -15,16 +18,21 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
+from comix.errors import BadInputError
 from comix.model.config import ComixConfig
-from comix.model.ship.config import ShipConfig
-from comix.tasks import FUSION_IRVIS, FUSION_PANSHARPEN, SEGMENTATION
+from comix.model.network import ComixNet
+from comix.tasks import SEGMENTATION, load_family_parts
 
-ModelConfig = ComixConfig | ShipConfig
+# a family's config: a dataclass with ``task``, ``input_channels``, ``output_channels``, ``class_count``,
+# ``to_dict``/``from_dict`` and ``validate``
+ModelConfig = Any
 VariantFunction = Callable[..., ModelConfig]
 _VARIANTS: dict[str, VariantFunction] = {}
+_CONFIG_CLASSES: dict[str, type] = {SEGMENTATION: ComixConfig}
+_NETWORKS: dict[type, type] = {ComixConfig: ComixNet}
 
 
-class UnknownVariantError(KeyError):
+class UnknownVariantError(BadInputError, KeyError):
     """A variant name that is not registered; the message lists the valid names and the closest one."""
 
     def __str__(self) -> str:  # KeyError quotes its message; show it plainly
@@ -32,21 +40,43 @@ class UnknownVariantError(KeyError):
 
 
 def register_variant(function: VariantFunction) -> VariantFunction:
-    """Decorator: register ``function(**overrides) -> ComixConfig | ShipConfig`` under its own name."""
+    """Decorator: register ``function(**overrides) -> config`` under its own name."""
     if function.__name__ in _VARIANTS:
-        raise ValueError(f"variant {function.__name__!r} is already registered")
+        raise BadInputError(f"variant {function.__name__!r} is already registered")
     _VARIANTS[function.__name__] = function
     return function
 
 
+def register_config(config_class: type, tasks: tuple[str, ...], network: type) -> type:
+    """Read checkpoints of ``tasks`` with ``config_class`` (a family's config dataclass), whose models are
+    ``network(config, check_finite=...)``."""
+    for task in tasks:
+        _CONFIG_CLASSES[task] = config_class
+    _NETWORKS[config_class] = network
+    return config_class
+
+
+def _families() -> None:
+    load_family_parts("model")
+
+
+def config_class(task: str) -> type:
+    """The config class of a ``task``'s models (``ComixConfig`` for segmentation)."""
+    _families()
+    if task not in _CONFIG_CLASSES:
+        raise BadInputError(f"task: got {task!r}, expected one of {sorted(_CONFIG_CLASSES)}")
+    return _CONFIG_CLASSES[task]
+
+
 def list_variants(task: str | None = None) -> list[str]:
     """Registered variant names (of one ``task`` when given)."""
+    _families()
     return sorted(name for name in _VARIANTS if task is None or variant_task(name) == task)
 
 
 def config_task(config: ModelConfig) -> str:
-    """The task of a config: CoMiX configs segment, SHIP configs carry theirs."""
-    return config.task if isinstance(config, ShipConfig) else SEGMENTATION
+    """The task of a config (every family's config carries it)."""
+    return config.task
 
 
 def variant_task(name: str) -> str:
@@ -56,25 +86,20 @@ def variant_task(name: str) -> str:
 
 def create_config(name: str, **overrides: Any) -> ModelConfig:
     """The validated config of variant ``name`` with ``overrides`` applied (unknown fields raise)."""
+    _families()
     if name not in _VARIANTS:
         close = difflib.get_close_matches(name, list(_VARIANTS), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        family = "SHIP" if name.startswith("ship") else "CoMiX"
         raise UnknownVariantError(
-            f"unknown {family} variant {name!r}.{hint} Valid variants: {', '.join(list_variants())}"
+            f"unknown model variant {name!r}.{hint} Valid variants: {', '.join(list_variants())}"
         )
     return _VARIANTS[name](**overrides)
 
 
 def model_from_config(config: ModelConfig, *, check_finite: bool = False):
-    """The network of a config: ``ComixNet`` for a ``ComixConfig``, ``ShipNet`` for a ``ShipConfig``."""
-    if isinstance(config, ShipConfig):
-        from comix.model.ship.network import ShipNet
-
-        return ShipNet(config, check_finite=check_finite)
-    from comix.model.network import ComixNet
-
-    return ComixNet(config, check_finite=check_finite)
+    """The network a config builds (``ComixNet`` for a ``ComixConfig``, ``ShipNet`` for a ``ShipConfig``)."""
+    _families()
+    return _NETWORKS[type(config)](config, check_finite=check_finite)
 
 
 def build_model(name: str, *, check_finite: bool = False, **overrides: Any):
@@ -129,56 +154,6 @@ def comix_b(**overrides: Any) -> ComixConfig:
             hsi_width_ratio=0.5,
             spectral_depth=32,
             drop_path_rate=0.2,
-        ),
-        overrides,
-    )
-
-
-# ---------------------------------------------------------------------------------------------- SHIP / SHIP++
-def _ship(defaults: dict[str, Any], overrides: dict[str, Any]) -> ShipConfig:
-    config = ShipConfig().replace(**{**defaults, **overrides})
-    config.validate()
-    return config
-
-
-_SHIP_PLUS_PLUS = dict(
-    cross_order_attention=True, cross_order_integration=True, residual_memory=True
-)
-
-
-@register_variant
-def ship_irvis(**overrides: Any) -> ShipConfig:
-    """SHIP as released (CVPR 2024 code): visible RGB + infrared -> fused RGB (fusion on the luminance)."""
-    return _ship(dict(task=FUSION_IRVIS, primary_channels=3, guide_channels=1), overrides)
-
-
-@register_variant
-def ship_pansharpen(**overrides: Any) -> ShipConfig:
-    """SHIP for pan-sharpening (our adaptation): MS upsampled x4 (4 bands) + PAN -> MS + predicted detail."""
-    return _ship(
-        dict(task=FUSION_PANSHARPEN, primary_channels=4, guide_channels=1, residual_output=True),
-        overrides,
-    )
-
-
-@register_variant
-def ship_pp_irvis(**overrides: Any) -> ShipConfig:
-    """SHIP++ for IR-VIS: SHIP plus cross-order attention, cross-order integration and residual memory."""
-    return _ship(
-        dict(task=FUSION_IRVIS, primary_channels=3, guide_channels=1, **_SHIP_PLUS_PLUS), overrides
-    )
-
-
-@register_variant
-def ship_pp_pansharpen(**overrides: Any) -> ShipConfig:
-    """SHIP++ for pan-sharpening: the three SHIP++ mechanisms on the pan-sharpening adaptation."""
-    return _ship(
-        dict(
-            task=FUSION_PANSHARPEN,
-            primary_channels=4,
-            guide_channels=1,
-            residual_output=True,
-            **_SHIP_PLUS_PLUS,
         ),
         overrides,
     )

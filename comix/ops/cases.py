@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from comix.errors import BadInputError
 from comix.ops.geometry import AXIS_NAMES, DeformConvGeometry
 from comix.ops.reference import deform_conv_reference
 
@@ -50,9 +51,9 @@ class Offsets:
 
     def __post_init__(self) -> None:
         if self.kind not in OFFSET_KINDS:
-            raise ValueError(f"offsets kind: got {self.kind!r}, expected one of {OFFSET_KINDS}")
+            raise BadInputError(f"offsets kind: got {self.kind!r}, expected one of {OFFSET_KINDS}")
         if self.kind in ("integer", "shift") and self.scale != int(self.scale):
-            raise ValueError(
+            raise BadInputError(
                 f"offsets scale for {self.kind!r}: got {self.scale}, expected a whole number"
             )
 
@@ -110,7 +111,7 @@ class DcnCase:
     def __post_init__(self) -> None:
         nd = len(self.size)
         if nd not in AXIS_NAMES:
-            raise ValueError(f"{self.name}: size {self.size}: got {nd} axes, expected 2 or 3")
+            raise BadInputError(f"{self.name}: size {self.size}: got {nd} axes, expected 2 or 3")
         for label, values, length in (
             ("kernel", self.kernel, nd),
             ("stride", self.stride, nd),
@@ -118,7 +119,7 @@ class DcnCase:
             ("dilation", self.dilation, nd),
         ):
             if len(values) != length:
-                raise ValueError(
+                raise BadInputError(
                     f"{self.name}: {label}: got {len(values)} values, expected {length}"
                 )
         if (
@@ -126,12 +127,12 @@ class DcnCase:
             or self.out_channels % self.group
             or self.channels % self.offset_group
         ):
-            raise ValueError(
+            raise BadInputError(
                 f"{self.name}: channels C={self.channels}, O={self.out_channels}: expected C and O "
                 f"multiples of group {self.group} and C a multiple of offset_group {self.offset_group}"
             )
         if self.offsets.kind == "shift" and not 0 <= self.offsets.axis < nd:
-            raise ValueError(
+            raise BadInputError(
                 f"{self.name}: shift axis: got {self.offsets.axis}, expected 0..{nd - 1}"
             )
         self.geometry().output_size(self.size)  # the kernel must fit the padded input
@@ -164,7 +165,7 @@ class DcnCase:
         bias ~ N(0, 1), mask ~ U(0, 1), offsets as ``offsets`` says. ``non_finite`` cases get NaN/±Inf pixels
         (:func:`_plant_non_finite`) and a mask that is exactly 0 at one point in four (0 * NaN is NaN)."""
         if dtype not in DTYPES:
-            raise ValueError(f"dtype: got {dtype!r}, expected one of {DTYPES}")
+            raise BadInputError(f"dtype: got {dtype!r}, expected one of {DTYPES}")
         rng = np.random.default_rng([seed, zlib.crc32(self.id.encode())])
         geometry = self.geometry()
         out = geometry.output_size(self.size)
@@ -734,7 +735,7 @@ BENCH_CASES: tuple[DcnCase, ...] = (
 )
 
 # Backends that run the grid, and the cases each cannot take, with the reason.
-BACKENDS = ("torch", "ort", "ort-builtin", "cuda-emulation", "gpu")
+BACKENDS = ("torch", "ort", "ort-builtin", "cuda-emulation", "gpu", "onnx-lowering", "openvino")
 _GRID_SAMPLE_ULP = (
     "the vectorised op samples through grid_sample's normalised grid, which moves a whole-number "
     "position by an ulp, so next to a NaN/Inf pixel it reads the other neighbour with weight ~0 "
@@ -746,11 +747,43 @@ _ORT_BUILT_IN_NON_FINITE = (
     "NaN (2d-non_finite: 325 NaN outputs where the rule gives 82); it is only a second "
     "opinion on finite semantics"
 )
+_OPENVINO_NON_FINITE = (
+    "OpenVINO's DeformableConvolution (2026.4, CPU) does not follow the non-finite rule: an inside NaN/Inf "
+    "corner whose interpolation weight is 0 does not reach the sample (2d-non_finite: 52 NaN outputs where "
+    "the rule gives 82); finite inputs are unaffected"
+)
+_LOWERED_3D_ONLY_SAME = (
+    "the graph-level lowering of the 3-D op (comix.runtime.dcn3d_lowering) covers stride 1 with 'same' "
+    "padding, the geometry of every CoMiX block; other geometries are refused (tested)"
+)
+
+
+def _keeps_size(case: DcnCase) -> bool:
+    g = case.geometry()
+    return all(
+        s == 1 and b + e == d * (k - 1)
+        for s, b, e, d, k in zip(g.stride, g.pad_begin, g.pad_end, g.dilation, g.kernel)
+    )
+
+
+_LOWERING_EXCLUDED = {
+    c.id: _LOWERED_3D_ONLY_SAME for c in CASES if c.ndim == 3 and not _keeps_size(c)
+}
 EXCLUDED: Mapping[str, Mapping[str, str]] = {
     "torch": {"2d-non_finite_integer": _GRID_SAMPLE_ULP, "3d-non_finite_integer": _GRID_SAMPLE_ULP},
     "ort-builtin": {
         "2d-non_finite": _ORT_BUILT_IN_NON_FINITE,
         "2d-non_finite_integer": _ORT_BUILT_IN_NON_FINITE,
+    },
+    # the lowering is checked in ONNX Runtime (3-D cases only; its 2-D part is ONNX's own DeformConv)
+    "onnx-lowering": {
+        **_LOWERING_EXCLUDED,
+        **{c.id: "2-D: nothing to lower" for c in CASES if c.ndim == 2},
+    },
+    "openvino": {
+        "2d-non_finite": _OPENVINO_NON_FINITE,
+        "2d-non_finite_integer": _OPENVINO_NON_FINITE,
+        **_LOWERING_EXCLUDED,
     },
 }
 
@@ -758,7 +791,7 @@ EXCLUDED: Mapping[str, Mapping[str, str]] = {
 def cases_for(backend: str, ndim: int | None = None) -> tuple[DcnCase, ...]:
     """The grid cases ``backend`` runs (all but its :data:`EXCLUDED` ones), optionally of one dimensionality."""
     if backend not in BACKENDS:
-        raise ValueError(f"backend: got {backend!r}, expected one of {BACKENDS}")
+        raise BadInputError(f"backend: got {backend!r}, expected one of {BACKENDS}")
     excluded = EXCLUDED.get(backend, {})
     return tuple(c for c in CASES if c.id not in excluded and (ndim is None or c.ndim == ndim))
 
@@ -788,9 +821,9 @@ def shifted_convolution(case: DcnCase, inputs: DcnInputs) -> np.ndarray:
     import torch.nn.functional as F
 
     if case.offsets.kind != "shift":
-        raise ValueError(f"{case.id}: got offsets {case.offsets.kind!r}, expected 'shift'")
+        raise BadInputError(f"{case.id}: got offsets {case.offsets.kind!r}, expected 'shift'")
     if inputs.mask is not None:
-        raise ValueError(f"{case.id}: got a mask, expected a shift case without one")
+        raise BadInputError(f"{case.id}: got a mask, expected a shift case without one")
     geometry, axis, shift = case.geometry(), case.offsets.axis, int(case.offsets.scale)
     x = torch.from_numpy(inputs.input.astype(np.float64))
     begins = [b + (abs(shift) if a == axis else 0) for a, b in enumerate(geometry.pad_begin)]

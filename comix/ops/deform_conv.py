@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from comix.errors import BadInputError
 from comix.ops.geometry import AXIS_NAMES, DeformConvGeometry
 
 
@@ -46,19 +47,21 @@ def infer_geometry(
     """Build the geometry from arguments; ``group`` and ``offset_group`` come from the tensor shapes."""
     ndim = input.dim() - 2
     if ndim not in AXIS_NAMES:
-        raise ValueError(
+        raise BadInputError(
             f"input: got a {input.dim()}-D tensor, expected 4-D (N,C,H,W) or 5-D (N,C,D,H,W)"
         )
     if weight.dim() != ndim + 2:
-        raise ValueError(
+        raise BadInputError(
             f"weight: got shape {tuple(weight.shape)}, expected {ndim + 2} dims (O, C/group, *kernel)"
         )
     channels, weight_in = input.shape[1], weight.shape[1]
     if weight_in == 0 or channels % weight_in != 0:
-        raise ValueError(f"weight: C/group = {weight_in} does not divide input channels {channels}")
+        raise BadInputError(
+            f"weight: C/group = {weight_in} does not divide input channels {channels}"
+        )
     group = channels // weight_in
     if weight.shape[0] % group != 0:
-        raise ValueError(
+        raise BadInputError(
             f"weight: {weight.shape[0]} output channels not divisible by group {group}"
         )
     kernel = tuple(int(k) for k in weight.shape[2:])
@@ -66,13 +69,13 @@ def infer_geometry(
     for k in kernel:
         points *= k
     if offset.dim() != ndim + 2 or offset.shape[1] % (points * ndim) != 0 or offset.shape[1] == 0:
-        raise ValueError(
+        raise BadInputError(
             f"offset: got shape {tuple(offset.shape)}, expected (N, offset_group*{points}*{ndim}, *out) "
             f"for a {'x'.join(map(str, kernel))} kernel"
         )
     offset_group = offset.shape[1] // (points * ndim)
     if channels % offset_group != 0:
-        raise ValueError(
+        raise BadInputError(
             f"offset: offset_group {offset_group} does not divide input channels {channels}"
         )
     return DeformConvGeometry.build(ndim, kernel, stride, padding, dilation, group, offset_group)
@@ -92,13 +95,13 @@ def _check_shapes(
     batch = input.shape[0]
     expected_offset = (batch, geometry.offset_group * points * nd, *out_size)
     if tuple(offset.shape) != expected_offset:
-        raise ValueError(f"offset: got shape {tuple(offset.shape)}, expected {expected_offset}")
+        raise BadInputError(f"offset: got shape {tuple(offset.shape)}, expected {expected_offset}")
     if mask is not None:
         expected_mask = (batch, geometry.offset_group * points, *out_size)
         if tuple(mask.shape) != expected_mask:
-            raise ValueError(f"mask: got shape {tuple(mask.shape)}, expected {expected_mask}")
+            raise BadInputError(f"mask: got shape {tuple(mask.shape)}, expected {expected_mask}")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-        raise ValueError(f"bias: got shape {tuple(bias.shape)}, expected ({weight.shape[0]},)")
+        raise BadInputError(f"bias: got shape {tuple(bias.shape)}, expected ({weight.shape[0]},)")
     for name, tensor in (("offset", offset), ("weight", weight), ("bias", bias), ("mask", mask)):
         if tensor is not None and tensor.dtype != input.dtype:
             raise TypeError(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from comix.errors import BadInputError
+
 AXIS_NAMES = {2: ("H", "W"), 3: ("D", "H", "W")}
 
 
@@ -24,7 +26,7 @@ def _expand(name: str, value: int | Sequence[int], ndim: int) -> tuple[int, ...]
     if len(values) != ndim or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in values
     ):
-        raise ValueError(
+        raise BadInputError(
             f"{name}: got {value!r}, expected an int or {ndim} ints in {AXIS_NAMES[ndim]} order"
         )
     return values
@@ -39,7 +41,7 @@ def _expand_pads(value: int | Sequence[int], ndim: int) -> tuple[tuple[int, ...]
         return _expand("padding", values, ndim), _expand("padding", values, ndim)
     if len(values) == 2 * ndim:
         return _expand("padding", values[:ndim], ndim), _expand("padding", values[ndim:], ndim)
-    raise ValueError(
+    raise BadInputError(
         f"padding: got {value!r}, expected an int, {ndim} ints (symmetric) or {2 * ndim} ints "
         f"(ONNX pads: begins then ends, {AXIS_NAMES[ndim]} order)"
     )
@@ -75,7 +77,7 @@ class DeformConvGeometry:
     ) -> DeformConvGeometry:
         """Build and validate; ints broadcast over axes, ``padding`` may be ONNX-style begins+ends."""
         if ndim not in AXIS_NAMES:
-            raise ValueError(f"ndim: got {ndim}, expected 2 or 3")
+            raise BadInputError(f"ndim: got {ndim}, expected 2 or 3")
         pad_begin, pad_end = _expand_pads(padding, ndim)
         geometry = cls(
             kernel=_expand("kernel", kernel, ndim),
@@ -117,21 +119,21 @@ class DeformConvGeometry:
         ):
             values = getattr(self, field)
             if len(values) != self.ndim:
-                raise ValueError(
+                raise BadInputError(
                     f"{field}: got {len(values)} values, expected {self.ndim} ({names})"
                 )
             for axis, value in zip(names, values):
                 if value < minimum:
-                    raise ValueError(f"{field}[{axis}]: got {value}, expected >= {minimum}")
+                    raise BadInputError(f"{field}[{axis}]: got {value}, expected >= {minimum}")
         if self.group < 1 or self.offset_group < 1:
-            raise ValueError(
+            raise BadInputError(
                 f"group/offset_group: got {self.group}/{self.offset_group}, expected >= 1"
             )
 
     def output_size(self, input_size: Sequence[int]) -> tuple[int, ...]:
         """Spatial output size, as for a convolution: floor((in + pads - dil*(k-1) - 1) / stride) + 1."""
         if len(input_size) != self.ndim:
-            raise ValueError(
+            raise BadInputError(
                 f"input spatial size: got {tuple(input_size)}, expected {self.ndim} sizes"
             )
         out = []
@@ -147,7 +149,7 @@ class DeformConvGeometry:
             span = d * (k - 1) + 1
             padded = size + pb + pe
             if padded < span:
-                raise ValueError(
+                raise BadInputError(
                     f"input {axis}={size} with pads ({pb}, {pe}) is smaller than the dilated kernel extent {span}"
                 )
             out.append((padded - span) // s + 1)

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from comix.errors import BadInputError
 from comix.ops.deform_conv import deform_conv_nd, infer_geometry
 from comix.ops.geometry import DeformConvGeometry
 
@@ -127,37 +128,6 @@ OPS = {2: deform_conv2d_op, 3: deform_conv3d_op}
 OVERLOADS = {2: torch.ops.comix.deform_conv2d.default, 3: torch.ops.comix.deform_conv3d.default}
 
 
-def _portable_3d(
-    input: Tensor,
-    offset: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    mask: Tensor | None,
-    kernel: Sequence[int],
-    stride: Sequence[int],
-    pads: Sequence[int],
-    dilation: Sequence[int],
-    group: int,
-    offset_group: int,
-) -> Tensor:
-    from comix.ops.portable import deform_conv3d_portable
-
-    return deform_conv3d_portable(
-        input,
-        offset,
-        weight,
-        bias,
-        mask,
-        _geometry(3, kernel, stride, pads, dilation, group, offset_group),
-    )
-
-
-# For torch.export's run_decompositions: the portable ONNX graph lowers the 3-D op with
-# comix.ops.portable (one 2-D DeformConv on the flattened volume where the geometry keeps the size, else
-# the vectorised GridSample + MatMul implementation); the 2-D op stays one standard ONNX DeformConv.
-DECOMPOSITIONS = {OVERLOADS[3]: _portable_3d}
-
-
 def deform_conv(
     input: Tensor,
     offset: Tensor,
@@ -169,9 +139,9 @@ def deform_conv(
     """Call the op of ``geometry.ndim`` with a validated geometry (what the modules use); shapes as above."""
     op = OPS.get(geometry.ndim)
     if op is None:
-        raise ValueError(f"geometry: got {geometry.ndim} spatial axes, expected 2 or 3")
+        raise BadInputError(f"geometry: got {geometry.ndim} spatial axes, expected 2 or 3")
     if tuple(weight.shape[2:]) != geometry.kernel:
-        raise ValueError(
+        raise BadInputError(
             f"weight: got kernel {tuple(weight.shape[2:])}, expected {geometry.kernel} from the geometry"
         )
     return op(
@@ -202,7 +172,9 @@ def _call(
 ) -> Tensor:
     if input.dim() != ndim + 2:
         layout = "(N, C, H, W)" if ndim == 2 else "(N, C, D, H, W)"
-        raise ValueError(f"input: got shape {tuple(input.shape)}, expected {ndim + 2}-D {layout}")
+        raise BadInputError(
+            f"input: got shape {tuple(input.shape)}, expected {ndim + 2}-D {layout}"
+        )
     return deform_conv(
         input,
         offset,

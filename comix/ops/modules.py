@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from comix.errors import BadInputError
 from comix.ops.geometry import DeformConvGeometry
 from comix.ops.library import deform_conv
 
@@ -44,13 +45,15 @@ class DeformConvNd(nn.Module):
     ) -> None:
         super().__init__()
         if in_channels % groups or out_channels % groups:
-            raise ValueError(
+            raise BadInputError(
                 f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
             )
         if in_channels % offset_groups:
-            raise ValueError(f"offset_groups={offset_groups} must divide in_channels={in_channels}")
+            raise BadInputError(
+                f"offset_groups={offset_groups} must divide in_channels={in_channels}"
+            )
         if mask_activation not in MASK_ACTIVATIONS:
-            raise ValueError(
+            raise BadInputError(
                 f"mask_activation: got {mask_activation!r}, expected one of {MASK_ACTIVATIONS}"
             )
         self.geometry = DeformConvGeometry.build(

@@ -33,12 +33,15 @@ Shapes as in :mod:`comix.ops.deform_conv`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from comix.ops.deform_conv import _base_positions, _check_shapes, deform_conv_nd
 from comix.ops.geometry import DeformConvGeometry
+from comix.ops.library import OVERLOADS, _geometry, deform_conv2d_op
 
 
 def keeps_size(geometry: DeformConvGeometry) -> bool:
@@ -82,8 +85,6 @@ def deform_conv3d_as_2d(
     geometry: DeformConvGeometry,
 ) -> Tensor:
     """The 3-D op of a size-keeping geometry as one 2-D deformable convolution (module doc)."""
-    from comix.ops.library import deform_conv2d_op
-
     _check_shapes(input, offset, weight, bias, mask, geometry)
     batch, channels, depth, height, width = input.shape
     points, offset_group, out_channels = (
@@ -169,3 +170,32 @@ def deform_conv3d_portable(
     if keeps_size(geometry) and isinstance(input.shape[2], int):
         return deform_conv3d_as_2d(input, offset, weight, bias, mask, geometry)
     return deform_conv_nd(input, offset, weight, bias, mask, geometry)
+
+
+def _portable_3d(
+    input: Tensor,
+    offset: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    mask: Tensor | None,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    pads: Sequence[int],
+    dilation: Sequence[int],
+    group: int,
+    offset_group: int,
+) -> Tensor:
+    return deform_conv3d_portable(
+        input,
+        offset,
+        weight,
+        bias,
+        mask,
+        _geometry(3, kernel, stride, pads, dilation, group, offset_group),
+    )
+
+
+# For torch.export's run_decompositions: the portable ONNX graph lowers the 3-D op with
+# comix.ops.portable (one 2-D DeformConv on the flattened volume where the geometry keeps the size, else
+# the vectorised GridSample + MatMul implementation); the 2-D op stays one standard ONNX DeformConv.
+DECOMPOSITIONS = {OVERLOADS[3]: _portable_3d}

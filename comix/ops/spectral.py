@@ -3,7 +3,7 @@
 ``spectral_product(a, b) = irfft2(rfft2(a) * rfft2(b), s=(H, W))`` for ``a``, ``b`` of shape (N, C, H, W)
 (same shape, float): per image and channel, the 2-D circular convolution
 ``y[h, w] = sum_{p, q} a[p, q] * b[(h - p) mod H, (w - q) mod W]``. SHIP's spatial interaction uses it as
-its first-order attention (``comix.model.ship``).
+its first-order attention (``comix.ship.model``).
 
 Everything that computes it goes through this op, as the DCN does through ``comix::deform_conv*``:
 
@@ -37,12 +37,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from comix.errors import BadInputError
+
 NAMESPACE = "comix"
 OP_NAME = "spectral_product"
 SCHEMA = "(Tensor a, Tensor b) -> Tensor"
 
 
-class SpectralShapeError(ValueError):
+class SpectralShapeError(BadInputError):
     """The two operands of a spectral product do not have one (N, C, H, W) shape."""
 
 
@@ -177,14 +179,14 @@ class SpectralProduct(nn.Module):
     def __init__(self, lowering: str = "dft", tile: tuple[int, int] | None = None) -> None:
         super().__init__()
         if lowering not in LOWERINGS:
-            raise ValueError(
+            raise BadInputError(
                 f"spectral product lowering: got {lowering!r}, expected one of {list(LOWERINGS)}"
             )
         self.lowering = lowering
         self.tile = None if tile is None else (int(tile[0]), int(tile[1]))
         if lowering == "matrix":
             if self.tile is None or min(self.tile) < 1:
-                raise ValueError(
+                raise BadInputError(
                     f"spectral product: the matrix lowering needs a fixed tile (H, W), got {tile!r}"
                 )
             for key, value in dft_bases(*self.tile).items():

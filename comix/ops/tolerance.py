@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from comix.errors import BadInputError
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -37,7 +39,7 @@ def dtype_name(dtype) -> str:
     """'float64' / 'float32' / 'float16' for a numpy or torch dtype (or its name)."""
     name = str(dtype).replace("torch.", "")
     if name not in TOLERANCES:
-        raise ValueError(f"dtype: got {dtype}, expected one of {sorted(TOLERANCES)}")
+        raise BadInputError(f"dtype: got {dtype}, expected one of {sorted(TOLERANCES)}")
     return name
 
 

@@ -18,6 +18,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from comix.errors import BadInputError
 from comix.profile.line_sampler import LineSampler
 
 STATUS = Path("/proc/self/status")
@@ -96,7 +97,7 @@ class PeakMemoryMonitor:
 
     def __init__(self, device: str = "cpu") -> None:
         if device not in ("cpu", "torch-cuda", "gpu"):
-            raise ValueError(f"device: got {device!r}, expected 'cpu', 'torch-cuda' or 'gpu'")
+            raise BadInputError(f"device: got {device!r}, expected 'cpu', 'torch-cuda' or 'gpu'")
         self.device = device
         self.result: MemoryPeak | None = None
         self._reset = False

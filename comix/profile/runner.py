@@ -8,6 +8,7 @@ built from the checkpoint or from the configuration the exported graph carries.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 from collections.abc import Callable, Sequence
@@ -19,7 +20,6 @@ import numpy as np
 
 from comix import __version__
 from comix.model.config import STRIDE_MULTIPLE
-from comix.profile.backends import open_backend_for
 from comix.profile.machine import machine_record
 from comix.profile.memory import PeakMemoryMonitor
 from comix.profile.parts import time_by_part
@@ -30,6 +30,9 @@ from comix.profile.stats import StoppingRule, measure
 from comix.runtime import defaults
 from comix.runtime.backend import Backend
 from comix.runtime.errors import RuntimeInputError
+from comix.runtime.registry import open_backend
+from comix.runtime.tiling import random_tiles
+from comix.tiles import format_tile, parse_tile
 
 Progress = Callable[[str, int, int], None]  # (configuration label, iterations done, iteration cap)
 
@@ -40,7 +43,7 @@ class ProfileOptions:
     per km² (a ``scene`` gives its own GSD when georeferenced in metres)."""
 
     backend: str = "auto"
-    tiles: Sequence[tuple[int, int]] = ((defaults.TILE, defaults.TILE),)
+    tiles: Sequence[tuple[int, int]] = ()  # empty: the model's own tile, else defaults.TILE
     batches: Sequence[int] = (1,)
     threads: Sequence[int] = (0,)
     rule: StoppingRule = field(default_factory=StoppingRule)
@@ -55,12 +58,10 @@ class ProfileOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for tile in self.tiles:
-            if len(tile) != 2 or min(tile) < 1:
-                raise RuntimeInputError(f"--tile: got {tuple(tile)}, expected H W >= 1")
-        if not self.tiles or not self.batches or not self.threads:
+        self.tiles = [parse_tile(tile) for tile in self.tiles]
+        if not self.batches or not self.threads:
             raise RuntimeInputError(
-                "--tile/--batch/--threads: got an empty list, expected at least one value each"
+                "--batch/--threads: got an empty list, expected at least one value each"
             )
         if min(self.batches) < 1:
             raise RuntimeInputError(f"--batch: got {min(self.batches)}, expected >= 1")
@@ -80,7 +81,7 @@ def check_minimum_tile(tile: Sequence[int]) -> None:
     """Refuse a tile below the model's minimum: CoMiX pads every tile to a multiple of STRIDE_MULTIPLE."""
     if min(tile) < STRIDE_MULTIPLE:
         raise RuntimeInputError(
-            f"--tile: got {tile[0]} {tile[1]}, expected at least {STRIDE_MULTIPLE} {STRIDE_MULTIPLE}: "
+            f"--tile: got {format_tile(tile)}, expected at least {STRIDE_MULTIPLE} x {STRIDE_MULTIPLE}: "
             f"CoMiX pads every tile to a multiple of {STRIDE_MULTIPLE}, so a smaller one costs as "
             "much and its throughput would mislead"
         )
@@ -91,7 +92,7 @@ def check_tile(backend: Backend, tile: tuple[int, int], batch: int) -> None:
     info = backend.info
     if info.tile is not None and tuple(tile) != tuple(info.tile):
         raise RuntimeInputError(
-            f"--tile: got {tile[0]} {tile[1]}, expected {info.tile[0]} {info.tile[1]}, the fixed "
+            f"--tile: got {format_tile(tile)}, expected {format_tile(info.tile)}, the fixed "
             "tile of this static-shape model"
         )
     if info.max_batch is not None and batch != info.max_batch:
@@ -116,23 +117,6 @@ def synthetic_inputs(
     return (
         rng.random((batch, info.bands, *tile), dtype=np.float32),
         rng.random((batch, info.x_channels, *tile), dtype=np.float32),
-    )
-
-
-def scene_tiles(
-    hsi: np.ndarray, x: np.ndarray, batch: int, tile: tuple[int, int], seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """``batch`` tiles cut at random places of a scene (bands, H, W) / (C, H, W), edge-padded if it is small."""
-    rng = np.random.default_rng(seed)
-    height, width = hsi.shape[1:]
-    pad = ((0, 0), (0, max(0, tile[0] - height)), (0, max(0, tile[1] - width)))
-    hsi, x = np.pad(hsi, pad, mode="edge"), np.pad(x, pad, mode="edge")
-    rows = rng.integers(0, hsi.shape[1] - tile[0] + 1, batch)
-    cols = rng.integers(0, hsi.shape[2] - tile[1] + 1, batch)
-    cut = [(slice(None), slice(r, r + tile[0]), slice(c, c + tile[1])) for r, c in zip(rows, cols)]
-    return (
-        np.stack([hsi[s] for s in cut]).astype(np.float32),
-        np.stack([x[s] for s in cut]).astype(np.float32),
     )
 
 
@@ -287,7 +271,7 @@ def profile_config(
     """One (tile, batch, threads) measurement on an open backend; see the module doc."""
     check_tile(backend, tile, batch)
     if scene is not None:
-        hsi, x = scene_tiles(scene.hsi, scene.x, batch, tile, options.seed)
+        hsi, x = random_tiles(scene.hsi, scene.x, tile, batch, options.seed)
     else:
         hsi, x = synthetic_inputs(backend, batch, tile, options.seed)
     label = f"{tile[0]}x{tile[1]} b{batch} t{threads or 'default'}"
@@ -368,9 +352,10 @@ def profile(
     model: str | os.PathLike, options: ProfileOptions, progress: Progress | None = None
 ) -> ProfileReport:
     """Open ``model`` once per thread count and measure every configuration (see the module doc)."""
-    backend = open_backend_for(
-        model, options.backend, options.threads[0]
-    )  # a model that cannot load fails first
+    # a model that cannot load fails first
+    backend = open_backend(model, options.backend, threads=options.threads[0])
+    if not options.tiles:
+        options = dataclasses.replace(options, tiles=[backend.info.tile or defaults.TILE])
     for tile in options.tiles:
         for batch in options.batches:
             check_tile(backend, tuple(tile), batch)
@@ -392,7 +377,7 @@ def profile(
     )
     for index, threads in enumerate(options.threads):
         if index:
-            backend = open_backend_for(model, options.backend, threads)
+            backend = open_backend(model, options.backend, threads=threads)
         for tile in options.tiles:
             for batch in options.batches:
                 report.configs.append(

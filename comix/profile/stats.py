@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from comix.errors import BadInputError
+
 
 @dataclass
 class LatencyStats:
@@ -51,7 +53,7 @@ class LatencyStats:
     ) -> LatencyStats:
         wall = np.asarray(wall_seconds, dtype=np.float64) * 1e3
         if wall.size == 0:
-            raise ValueError("latency samples: got none, expected at least one")
+            raise BadInputError("latency samples: got none, expected at least one")
         cpu = np.asarray(cpu_seconds if cpu_seconds is not None else [], dtype=np.float64) * 1e3
         std = float(wall.std(ddof=1)) if wall.size > 1 else 0.0
         mean = float(wall.mean())
@@ -100,18 +102,18 @@ class StoppingRule:
 
     def __post_init__(self) -> None:
         if self.warmup < 0:
-            raise ValueError(f"--warmup: got {self.warmup}, expected >= 0")
+            raise BadInputError(f"--warmup: got {self.warmup}, expected >= 0")
         if not 1 <= self.min_iterations <= self.max_iterations:
-            raise ValueError(
+            raise BadInputError(
                 f"iterations: got min {self.min_iterations} and max {self.max_iterations}, "
                 "expected 1 <= min <= max"
             )
         if not self.target_rse > 0:
-            raise ValueError(
+            raise BadInputError(
                 f"--target-rse: got {self.target_rse}, expected > 0 (e.g. 0.02 for 2 %)"
             )
         if not self.max_seconds > 0:
-            raise ValueError(f"--max-seconds: got {self.max_seconds}, expected > 0")
+            raise BadInputError(f"--max-seconds: got {self.max_seconds}, expected > 0")
 
     def stop_reason(self, wall_seconds: Sequence[float], elapsed: float) -> str | None:
         """Why to stop now, or None to go on."""
@@ -173,7 +175,7 @@ def measure_interleaved(
     in turn, so load from other processes falls on all of them alike. CPU time is the calling thread's
     (``time.thread_time``): right for one-thread runs, where it leaves out time the scheduler gave away."""
     if rounds < 1:
-        raise ValueError(f"rounds: got {rounds}, expected >= 1")
+        raise BadInputError(f"rounds: got {rounds}, expected >= 1")
     for run in runners.values():
         for _ in range(warmup):
             run()

@@ -1,24 +1,34 @@
-"""Inference runtime: one :class:`Backend` interface (PyTorch, ONNX Runtime; TensorRT later) and
-whole-scene sliding-window inference with blended tiles and all-or-nothing outputs."""
+"""Inference runtime: one :class:`Backend` interface, the backend registry (:mod:`comix.runtime.registry`:
+ONNX Runtime, OpenVINO, PyTorch, TensorRT) and whole-scene sliding-window inference with blended tiles and
+all-or-nothing outputs.
 
-from comix.runtime.backend import Backend, ModelIO
-from comix.runtime.errors import CustomOpLibraryMissing, RuntimeInputError
-from comix.runtime.ort_backend import OnnxRuntimeBackend
-from comix.runtime.session import SessionFactory, find_custom_op_library
-from comix.runtime.sliding_window import SceneResult, SlidingWindow
-from comix.runtime.tiling import TileGrid
-from comix.runtime.torch_backend import TorchBackend
+Importing this package imports no backend (no torch, no runtime library); the names below load their module
+on first use, so the torch-free runtime install and ``comix --help`` stay light.
+"""
 
-__all__ = [
-    "Backend",
-    "CustomOpLibraryMissing",
-    "ModelIO",
-    "OnnxRuntimeBackend",
-    "RuntimeInputError",
-    "SceneResult",
-    "SessionFactory",
-    "SlidingWindow",
-    "TileGrid",
-    "TorchBackend",
-    "find_custom_op_library",
-]
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "Backend": "comix.runtime.backend",
+    "ModelIO": "comix.runtime.backend",
+    "CustomOpLibraryMissing": "comix.runtime.errors",
+    "RuntimeInputError": "comix.runtime.errors",
+    "OnnxRuntimeBackend": "comix.runtime.ort_backend",
+    "SessionFactory": "comix.runtime.session",
+    "find_custom_op_library": "comix.runtime.session",
+    "SceneResult": "comix.runtime.sliding_window",
+    "SlidingWindow": "comix.runtime.sliding_window",
+    "TileGrid": "comix.runtime.tiling",
+    "TorchBackend": "comix.runtime.torch_backend",
+    "open_backend": "comix.runtime.registry",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'comix.runtime' has no attribute {name!r}")

@@ -16,13 +16,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from comix.runtime.errors import RuntimeInputError
+from comix.tasks import input_labels
 
 
 @dataclass
 class ModelIO:
     """What a model takes and gives.
 
-    ``bands`` / ``x_channels`` / ``classes`` are None when the model does not say. ``tile`` is the
+    ``bands`` / ``x_channels`` are the channels of the model's first and second input (HSI bands and X channels
+    for CoMiX; primary and guide channels for a SHIP fusion model), ``classes`` those of its output (classes;
+    fused channels); None when the model does not say. Built by :func:`model_io` from the model record and
+    the artifact's shapes, the same way for every backend. ``tile`` is the
     fixed (H, W) of a static-shape model, None for dynamic H, W; ``max_batch`` is the fixed batch of a
     static model, None for dynamic. ``hsi_mean`` / ``x_mean`` are the model's input normalisation means
     (raw units, per band / channel): nodata pixels are filled with them (empty when the model does not say).
@@ -41,19 +45,52 @@ class ModelIO:
     name: str = ""
     hsi_mean: list[float] = field(default_factory=list)
     x_mean: list[float] = field(default_factory=list)
-    # what the model does (comix.tasks) and its config (a fusion model's ratio, data range, ...); for a fusion
-    # model bands / x_channels / classes are its primary, guide and output channels
+    # what the model does (comix.tasks) and its config (a fusion model's ratio, data range, ...)
     task: str = "segmentation"
     config: dict = field(default_factory=dict)
     input_labels: tuple[str, str] = ("HSI cube", "X raster")
 
 
-def fusion_input_labels(task: str) -> tuple[str, str] | None:
-    """How a fusion model's two inputs are called in messages (None for segmentation)."""
-    return {
-        "fusion-irvis": ("visible image", "infrared image"),
-        "fusion-pansharpen": ("MS image", "PAN image"),
-    }.get(task)
+def _shape_or_record(shape: int | None, recorded) -> int | None:
+    if shape is not None:
+        return shape
+    return int(recorded) if isinstance(recorded, int) and recorded > 0 else None
+
+
+def model_io(
+    record,
+    *,
+    bands: int | None = None,
+    x_channels: int | None = None,
+    classes: int | None = None,
+    tile: tuple[int, int] | None = None,
+    max_batch: int | None = None,
+) -> ModelIO:
+    """What a model takes and gives, from its record (:class:`comix.metadata.ModelRecord`) and the shapes its
+    artifact fixes (a graph's or engine's inputs; None where a shape is dynamic or unknown). The one builder
+    of :class:`ModelIO`: every backend calls it, so no backend drops the task, the normalisation means or
+    the input names."""
+    statistics = record.normalization if isinstance(record.normalization, dict) else {}
+    config = dict(record.config)
+    outputs = config.get("classes") or config.get("primary_channels") or len(record.class_names)
+    return ModelIO(
+        bands=_shape_or_record(bands, record.hsi_bands),
+        x_channels=_shape_or_record(x_channels, record.x_channels),
+        classes=_shape_or_record(classes, outputs),
+        tile=tile,
+        max_batch=max_batch,
+        class_names=list(record.class_names),
+        class_colors=list(record.class_colors),
+        wavelengths_nm=list(record.wavelengths_nm),
+        x_modality=record.x_modality,
+        training_tile=list(record.training_tile),
+        name=record.model_name,
+        hsi_mean=[float(v) for v in statistics.get("hsi_mean", [])],
+        x_mean=[float(v) for v in statistics.get("x_mean", [])],
+        task=record.task,
+        config=config,
+        input_labels=input_labels(record.task),
+    )
 
 
 @dataclass
@@ -72,7 +109,8 @@ class LayerTime:
 
 
 class Backend(ABC):
-    """Runs a CoMiX model on batches of tiles."""
+    """Runs a model on batches of tiles. A backend in :mod:`comix.runtime.registry` also has the classmethod
+    ``open(path, options: OpenOptions) -> Backend``."""
 
     name = "abstract"
     info: ModelIO

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from comix.errors import BadInputError
 from comix.runtime.tiling import Tile
 
 
@@ -35,7 +36,7 @@ class BlendingBand:
         self.height, self.width = height, width
         self.left, self.right = columns if columns is not None else (0, width)
         if not 0 <= self.left < self.right <= width:
-            raise ValueError(
+            raise BadInputError(
                 f"band columns: got {self.left} .. {self.right}, expected 0 <= left < right <= {width}"
             )
         self.channels = channels
@@ -83,14 +84,14 @@ class BlendingBand:
         (th, tw) blending weights, ``valid`` (th, tw) bool. Parts outside the scene or the band's columns are
         cropped."""
         if tile.top < self.top:
-            raise ValueError(
+            raise BadInputError(
                 f"tile at row {tile.top} arrived after rows up to {self.top} were final"
             )
         th, tw = window.shape
         h = min(th, self.height - tile.top)
         first, last = max(tile.left, self.left), min(tile.left + tw, self.right)
         if last <= first:
-            raise ValueError(
+            raise BadInputError(
                 f"tile at column {tile.left} (width {tw}) does not reach the band's columns "
                 f"{self.left} .. {self.right}"
             )

@@ -59,29 +59,6 @@ def parse_tolerances(specs: list[str] | None, kind: str) -> dict[str, float]:
     return values
 
 
-def draw_tiles(hsi: np.ndarray, x: np.ndarray, tile: tuple[int, int], count: int, seed: int = 0):
-    """``count`` tiles (hsi (N, bands, th, tw), x (N, C, th, tw)) at seeded random positions; a scene smaller
-    than the tile is edge-padded to it."""
-    if count < 1:
-        raise RuntimeInputError(f"--tiles: got {count}, expected >= 1")
-    th, tw = tile
-    height, width = hsi.shape[1:]
-    if height < th or width < tw:
-        pad = ((0, 0), (0, max(0, th - height)), (0, max(0, tw - width)))
-        hsi, x = np.pad(hsi, pad, mode="edge"), np.pad(x, pad, mode="edge")
-        height, width = hsi.shape[1:]
-    rng = np.random.default_rng(seed)
-    rows = rng.integers(0, height - th + 1, count)
-    cols = rng.integers(0, width - tw + 1, count)
-    hsi_tiles = np.stack([hsi[:, r : r + th, c : c + tw] for r, c in zip(rows, cols)]).astype(
-        np.float32
-    )
-    x_tiles = np.stack([x[:, r : r + th, c : c + tw] for r, c in zip(rows, cols)]).astype(
-        np.float32
-    )
-    return hsi_tiles, x_tiles
-
-
 @dataclass
 class OutputComparison:
     """Statistics of |A - B| for one output, and the verdicts."""

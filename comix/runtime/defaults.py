@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from comix.data.geotiff_io import BLOCK
 from comix.runtime.backend import ModelIO
+from comix.tiles import DEFAULT_TILE, parse_tile
 
-TILE = 128
+TILE = DEFAULT_TILE
 BATCH = 4
 NODATA_FILL = "nearest"  # what nodata pixels are filled with for the model: comix.runtime.nodata
 # Scenes wider than this are run in vertical strips of at most this many columns (comix.runtime.streaming),
@@ -26,13 +27,6 @@ def default_overlap(tile: int) -> int:
     return (3 * tile) // 8
 
 
-def default_fusion_overlap(tile: int) -> int:
-    """Overlap of fusion (SHIP) tiles when none is given: 1/4 of the tile (32 px at 128). SHIP's Fourier product is a
-    circular convolution over the tile, so pixels near a tile border see the opposite border's content; the
-    measurement in docs/ship.md ("Tiles and the circular convolution") chose this value."""
-    return tile // 4
-
-
 def resolve_window(
     info: ModelIO,
     tile: int | tuple[int, int] | None = None,
@@ -42,9 +36,7 @@ def resolve_window(
     """(tile (H, W), overlap, batch) for a model: what was asked, else the model's fixed sizes, else defaults.
 
     ``tile`` may be an int (square) or (H, W)."""
-    if tile is None:
-        tile = info.tile or (TILE, TILE)
-    tile_hw = (tile, tile) if isinstance(tile, int) else (int(tile[0]), int(tile[1]))
+    tile_hw = parse_tile(info.tile or (TILE, TILE) if tile is None else tile, minimum=-(2**31))
     overlap = default_overlap(min(tile_hw)) if overlap is None else overlap
     batch = batch if batch is not None else info.max_batch or BATCH
     return tile_hw, overlap, batch

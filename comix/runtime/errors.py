@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from comix.errors import BadInputError
 
-class RuntimeInputError(ValueError):
+
+class RuntimeInputError(BadInputError):
     """A model file, input raster or option is not what the runtime expects (message says got/expected)."""
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from comix.metadata import MetadataError, ModelRecord
-from comix.runtime.backend import Backend, LayerTime, ModelIO, fusion_input_labels
+from comix.runtime.backend import Backend, LayerTime, model_io
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.session import SessionFactory
 
@@ -48,27 +48,20 @@ class OnnxRuntimeBackend(Backend):
             self.record = ModelRecord.from_props(self.session.get_modelmeta().custom_metadata_map)
         except MetadataError as error:
             raise RuntimeInputError(str(error)) from None
-        record = self.record
-        statistics = record.normalization if isinstance(record.normalization, dict) else {}
         tile = (_fixed(hsi_shape[2]), _fixed(hsi_shape[3]))
-        self.info = ModelIO(
+        self.info = model_io(
+            self.record,
             bands=_fixed(hsi_shape[1]),
             x_channels=_fixed(x_shape[1]),
             classes=_fixed(out_shape[1]) if len(out_shape) > 1 else None,
             tile=tile if None not in tile else None,
             max_batch=_fixed(hsi_shape[0]),
-            class_names=list(record.class_names),
-            class_colors=list(record.class_colors),
-            wavelengths_nm=list(record.wavelengths_nm),
-            x_modality=record.x_modality,
-            training_tile=list(record.training_tile),
-            name=record.model_name,
-            task=record.task,
-            config=dict(record.config),
-            input_labels=fusion_input_labels(record.task) or ("HSI cube", "X raster"),
-            hsi_mean=[float(v) for v in statistics.get("hsi_mean", [])],
-            x_mean=[float(v) for v in statistics.get("x_mean", [])],
         )
+
+    @classmethod
+    def open(cls, path, options) -> OnnxRuntimeBackend:
+        """The registry's way in (:mod:`comix.runtime.registry`)."""
+        return cls(path, threads=options.threads)
 
     def _feeds(self, hsi: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
         return {

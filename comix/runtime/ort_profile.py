@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from comix.errors import BadInputError
 from comix.runtime.backend import LayerTime
 
 KERNEL_SUFFIX = "_kernel_time"
@@ -36,7 +37,7 @@ def kernel_events(events: Sequence[Mapping], runs: int) -> Iterator[tuple[str, M
         key=lambda e: e["ts"],
     )
     if runs < 1 or len(model_runs) < runs:
-        raise ValueError(
+        raise BadInputError(
             f"ONNX Runtime profile: got {len(model_runs)} model runs, expected at least {runs}"
         )
     windows = [(e["ts"], e["ts"] + e["dur"]) for e in model_runs[-runs:]]

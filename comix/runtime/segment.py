@@ -1,6 +1,6 @@
 """Segment one whole scene with any backend and write its products: what ``comix infer`` and the demo call.
 
-    backend = open_backend(Path("model.onnx"))                 # .onnx -> ONNX Runtime, folder -> PyTorch
+    backend = open_backend(Path("model.onnx"))                 # comix.runtime.registry: .onnx -> ONNX Runtime
     with open_scene("hsi.tif", "dsm.tif", nodata=-9999) as source:     # on disk, read window by window
         run = segment_source(backend, source, "out/seg.tif")   # products written block by block
     run = segment_scene(backend, hsi (bands, H, W), x (C, H, W), "out/seg.tif", georef=georef)  # in memory
@@ -24,16 +24,12 @@ import numpy as np
 
 from comix.runtime.backend import Backend
 from comix.runtime.defaults import NODATA_FILL, STRIP_WIDTH
-from comix.runtime.errors import RuntimeInputError
 from comix.runtime.nodata import NodataFill
 from comix.runtime.outputs import ClassProducts, StagedFiles, output_paths
 from comix.runtime.scene_source import RasterRef, SceneSource
 from comix.runtime.sliding_window import ArraySink, Executor, SceneResult, SlidingWindow
 from comix.runtime.streaming import ProgressCallback, StreamStats
 from comix.tasks import SEGMENTATION, require_task
-
-BACKENDS = ("auto", "onnxruntime", "torch", "tensorrt")
-DEVICES = ("cpu", "cuda")
 
 
 def open_backend(
@@ -43,33 +39,10 @@ def open_backend(
     device: str = "cpu",
     cuda_graphs: bool = False,
 ) -> Backend:
-    """The backend for ``model``: ``auto`` picks TensorRT for a ``.engine``, ONNX Runtime for a ``.onnx``
-    file, PyTorch for a checkpoint. ``device`` is for the PyTorch backend (``cuda``: our CUDA DCN kernels
-    through the PyTorch extension); ``cuda_graphs`` for TensorRT."""
-    from comix.runtime.ort_backend import OnnxRuntimeBackend
-    from comix.runtime.torch_backend import TorchBackend
+    """The backend for ``model`` (:func:`comix.runtime.registry.open_backend`)."""
+    from comix.runtime.registry import open_backend as open_registered
 
-    model = Path(model)
-    if backend not in BACKENDS:
-        raise RuntimeInputError(f"--backend: got {backend!r}, expected one of {list(BACKENDS)}")
-    if device not in DEVICES:
-        raise RuntimeInputError(f"--device: got {device!r}, expected one of {list(DEVICES)}")
-    if backend == "auto":
-        backend = {".onnx": "onnxruntime", ".engine": "tensorrt", ".plan": "tensorrt"}.get(
-            model.suffix, "torch"
-        )
-    if device == "cuda" and backend != "torch":
-        raise RuntimeInputError(
-            f"--device cuda: got backend {backend!r}, expected torch (TensorRT always runs "
-            "on the GPU; ONNX Runtime here runs on the CPU)"
-        )
-    if backend == "onnxruntime":
-        return OnnxRuntimeBackend(model, threads=threads)
-    if backend == "tensorrt":
-        from comix.runtime.tensorrt_backend import TensorRTBackend
-
-        return TensorRTBackend(model, cuda_graphs=cuda_graphs)
-    return TorchBackend.from_checkpoint(model, device=device)
+    return open_registered(model, backend, threads=threads, device=device, cuda_graphs=cuda_graphs)
 
 
 def read_scene_inputs(

@@ -15,7 +15,8 @@ import os
 
 import numpy as np
 
-from comix.runtime.backend import Backend, LayerTime, ModelIO
+from comix.runtime.backend import Backend, LayerTime, model_io
+from comix.runtime.errors import RuntimeInputError
 
 
 class TensorRTBackend(Backend):
@@ -39,7 +40,7 @@ class TensorRTBackend(Backend):
         )
         inputs, outputs = self.runner.inputs, self.runner.outputs
         if len(inputs) != 2 or not outputs:
-            raise ValueError(
+            raise RuntimeInputError(
                 f"engine {engine}: got inputs {[t.name for t in inputs]} and outputs "
                 f"{[t.name for t in outputs]}, expected hsi, x and logits"
             )
@@ -49,19 +50,18 @@ class TensorRTBackend(Backend):
         record = self.runner.record
         fixed_tile = hsi.min_shape[2:] == hsi.max_shape[2:]
         self.min_batch, self.max_batch = hsi.min_shape[0], hsi.max_shape[0]
-        self.info = ModelIO(
+        self.info = model_io(
+            record,
             bands=hsi.max_shape[1],
             x_channels=x.max_shape[1],
-            classes=record.config.get("classes") or (len(record.class_names) or None),
             tile=tuple(hsi.opt_shape[2:]) if fixed_tile else None,
             max_batch=self.max_batch,
-            class_names=list(record.class_names),
-            class_colors=list(record.class_colors),
-            wavelengths_nm=list(record.wavelengths_nm),
-            x_modality=record.x_modality,
-            training_tile=list(record.training_tile),
-            name=record.model_name,
         )
+
+    @classmethod
+    def open(cls, path, options) -> TensorRTBackend:
+        """The registry's way in (:mod:`comix.runtime.registry`)."""
+        return cls(path, cuda_graphs=options.cuda_graphs)
 
     def _feeds(self, hsi: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
         return {

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from comix.errors import BadInputError
 from comix.runtime.errors import RuntimeInputError
 
 DEFAULT_FLOOR = 1e-3
@@ -25,7 +26,9 @@ DEFAULT_FLOOR = 1e-3
 def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
     """Start offsets along one axis of length ``size`` (already padded to >= ``tile``)."""
     if size < tile:
-        raise ValueError(f"axis size {size} is smaller than the tile {tile}; pad the scene first")
+        raise BadInputError(
+            f"axis size {size} is smaller than the tile {tile}; pad the scene first"
+        )
     stride = tile - overlap
     starts = list(range(0, size - tile + 1, stride))
     if starts[-1] + tile < size:
@@ -56,6 +59,30 @@ def axis_window(
     if taper_end:
         window = np.minimum(window, edge[::-1])
     return window
+
+
+def random_tiles(
+    hsi: np.ndarray, x: np.ndarray, tile: tuple[int, int], count: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` tiles cut at seeded random places of a scene: hsi (N, bands, th, tw), x (N, C, th, tw)
+    float32 from hsi (bands, H, W) and x (C, H, W); a scene smaller than the tile is edge-padded to it. What
+    ``comix compare`` and ``comix profile`` run (one cutter for both)."""
+    if count < 1:
+        raise RuntimeInputError(f"--tiles: got {count}, expected >= 1")
+    th, tw = tile
+    height, width = hsi.shape[1:]
+    if height < th or width < tw:
+        pad = ((0, 0), (0, max(0, th - height)), (0, max(0, tw - width)))
+        hsi, x = np.pad(hsi, pad, mode="edge"), np.pad(x, pad, mode="edge")
+        height, width = hsi.shape[1:]
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, height - th + 1, count)
+    cols = rng.integers(0, width - tw + 1, count)
+    cut = [(slice(None), slice(r, r + th), slice(c, c + tw)) for r, c in zip(rows, cols)]
+    return (
+        np.stack([hsi[s] for s in cut]).astype(np.float32),
+        np.stack([x[s] for s in cut]).astype(np.float32),
+    )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import os
 import numpy as np
 import torch
 
-from comix.runtime.backend import Backend, LayerTime, ModelIO, fusion_input_labels
+from comix.metadata import ModelRecord
+from comix.runtime.backend import Backend, LayerTime, ModelIO, model_io
 from comix.runtime.errors import RuntimeInputError
 
 
@@ -46,8 +47,28 @@ def normalization_means(module: torch.nn.Module) -> tuple[list[float], list[floa
     return [], []
 
 
+def module_io(module: torch.nn.Module) -> ModelIO:
+    """What an in-memory model takes and gives, from its config (any family's: ``task``, ``input_channels``,
+    ``output_channels``); bare modules give what their ``bands``/``x_channels``/``classes`` attributes say."""
+    config = getattr(module, "config", None)
+    if config is not None and hasattr(config, "input_channels"):
+        first, second = config.input_channels
+        record = ModelRecord(
+            model_name=type(module).__name__, task=config.task, config=config.to_dict()
+        )
+        return model_io(record, bands=first, x_channels=second, classes=config.output_channels)
+    return ModelIO(
+        bands=getattr(module, "bands", None),
+        x_channels=getattr(module, "x_channels", None),
+        classes=getattr(module, "classes", None),
+    )
+
+
 class TorchBackend(Backend):
-    """Run ``module(hsi, x) -> logits`` in eval mode under ``torch.inference_mode``."""
+    """Run ``module(hsi, x) -> logits`` in eval mode under ``torch.inference_mode``.
+
+    ``info`` defaults to what the module's config says (:func:`module_io`); a checkpoint opened with
+    :meth:`from_checkpoint` is described by its record, as its export would be."""
 
     name = "torch"
 
@@ -58,65 +79,28 @@ class TorchBackend(Backend):
             use_cuda_kernels()
         self.module = module.eval().to(device)
         self.device = device
-        labels = fusion_input_labels(str(getattr(module, "task", "")))
-        if info is None and labels is not None:  # a SHIP model built in memory
-            config = module.config
-            info = ModelIO(
-                bands=config.primary_channels,
-                x_channels=config.guide_channels,
-                classes=config.primary_channels,
-                name=type(module).__name__,
-                task=module.task,
-                config=config.to_dict(),
-                input_labels=labels,
-            )
-        if info is None:
-            config = getattr(module, "config", None)
-            info = ModelIO(
-                bands=getattr(config, "bands", getattr(module, "bands", None)),
-                x_channels=getattr(config, "x_channels", getattr(module, "x_channels", None)),
-                classes=getattr(config, "classes", getattr(module, "classes", None)),
-            )
+        info = info if info is not None else module_io(module)
         if not info.hsi_mean:
             info.hsi_mean, info.x_mean = normalization_means(module)
         self.info = info
 
     @classmethod
+    def open(cls, path, options) -> TorchBackend:
+        """The registry's way in (:mod:`comix.runtime.registry`)."""
+        return cls.from_checkpoint(path, device=options.device)
+
+    @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: str = "cpu") -> TorchBackend:
-        """Load a checkpoint folder (model.safetensors + config.json): CoMiX, or SHIP (info.task says which)."""
+        """Load a checkpoint folder (model.safetensors + config.json) of any family."""
         from comix.model.checkpoint import CheckpointError, load_checkpoint
 
         try:
             checkpoint = load_checkpoint(path)
         except CheckpointError as error:
             raise RuntimeInputError(str(error)) from None
-        config = checkpoint.model.config
-        metadata = checkpoint.metadata
-        labels = fusion_input_labels(checkpoint.task)
-        if labels is not None:  # a SHIP fusion model: primary, guide and output channels
-            info = ModelIO(
-                bands=config.primary_channels,
-                x_channels=config.guide_channels,
-                classes=config.primary_channels,
-                wavelengths_nm=list(checkpoint.band_wavelengths_nm or []),
-                name=checkpoint.variant,
-                task=checkpoint.task,
-                config=config.to_dict(),
-                input_labels=labels,
-            )
-            return cls(checkpoint.model, info, device)
-        info = ModelIO(
-            bands=config.bands,
-            x_channels=config.x_channels,
-            classes=config.classes,
-            class_names=list(checkpoint.class_names),
-            wavelengths_nm=list(checkpoint.band_wavelengths_nm or []),
-            x_modality=str(
-                checkpoint.training_recipe.get("x_modality", metadata.get("x_modality", ""))
-            ),
-            name=checkpoint.variant,
-        )
-        return cls(checkpoint.model, info, device)
+        backend = cls(checkpoint.model, model_io(checkpoint.record()), device)
+        backend.training_recipe = dict(checkpoint.training_recipe or {})
+        return backend
 
     def run(self, hsi: np.ndarray, x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

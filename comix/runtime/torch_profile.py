@@ -14,6 +14,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from comix.errors import BadInputError
 from comix.runtime.backend import LayerTime
 
 SCOPE_PREFIX = "comix.scope:"  # marks our ranges among the profiler's events
@@ -69,7 +70,7 @@ def module_times(module: nn.Module, call: Callable[[], object], runs: int) -> li
     after one unprofiled warm-up call. ``kind`` is the module class, ``calls`` its calls per run; time
     outside every module (the profiler's own bookkeeping) is left out."""
     if runs < 1:
-        raise ValueError(f"runs: got {runs}, expected >= 1")
+        raise BadInputError(f"runs: got {runs}, expected >= 1")
     call()
     totals: dict[str, list] = {}
     with (

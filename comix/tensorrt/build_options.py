@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from comix.errors import BadInputError
 from comix.tensorrt.engine_record import HARDWARE_LEVELS
 
 DEFAULT_WORKSPACE_MIB = 1024  # fits a Jetson Orin Nano 8 GB beside the engine and the scene tiles
 OPTIMIZATION_LEVELS = range(6)  # TensorRT's builder optimization levels (its default is 3)
 
 
-class BuildOptionError(ValueError):
+class BuildOptionError(BadInputError):
     """A build option out of range (message says got/expected)."""
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import onnx
 
 from comix.atomic import atomic_path, write_bytes_atomic
+from comix.errors import BadInputError, FailedError
 from comix.hashing import bytes_sha256, file_sha256
 from comix.metadata import ModelRecord
 from comix.ops.spec import DEFORM_CONV_3D, TRT_DEFORM_CONV_2D
@@ -42,7 +43,7 @@ from comix.tensorrt.version import import_tensorrt
 PhaseCallback = Callable[[str, int, int], None]  # (phase name, step, steps)
 
 
-class EngineBuildFailed(RuntimeError):
+class EngineBuildFailed(FailedError):
     """TensorRT could not parse or build the network (message carries TensorRT's errors)."""
 
 
@@ -211,7 +212,7 @@ class EngineBuilder:
             config.set_timing_cache(cache, False)
         if options.dla_core is not None:
             if options.dla_core >= builder.num_DLA_cores:
-                raise ValueError(
+                raise BadInputError(
                     f"--dla-core: got {options.dla_core}, expected < {builder.num_DLA_cores} "
                     "(DLA cores of this device; none on data-center GPUs)"
                 )

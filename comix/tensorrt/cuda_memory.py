@@ -21,15 +21,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from comix.errors import BadInputError, FailedError
+
 API_NAMES = ("cuda-python", "pycuda")
 DEFAULT_API = "cuda-python"
 
 
-class CudaError(RuntimeError):
+class CudaError(FailedError):
     """A CUDA call failed (message names the call and the CUDA error)."""
 
 
-class CudaUnavailable(ValueError):
+class CudaUnavailable(BadInputError):
     """No usable CUDA here (package missing, no driver, no device); the message says what to do."""
 
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from comix.atomic import write_text_atomic
+from comix.errors import BadInputError
 from comix.metadata import MetadataError, ModelRecord
 from comix.tensorrt.version import TrtVersion
 
@@ -25,7 +26,7 @@ DOCUMENT_KIND = "comix.tensorrt.engine"
 HARDWARE_LEVELS = ("none", "ampere+", "same-compute-capability")
 
 
-class EngineMismatch(ValueError):
+class EngineMismatch(BadInputError):
     """The engine was built for another TensorRT, GPU or plugin library (message lists each difference)."""
 
 

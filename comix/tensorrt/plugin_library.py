@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from comix import __version__
+from comix.errors import BadInputError
 from comix.hashing import file_sha256
 from comix.ops.spec import (
     TRT_DEFORM_CONV_2D,
@@ -32,7 +33,7 @@ BUILD_HINT = (
 )
 
 
-class PluginLibraryMissing(ValueError):
+class PluginLibraryMissing(BadInputError):
     """The TensorRT plugin library was not found (message lists where it looked and how to build it)."""
 
 

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 
 import onnx
 
+from comix.errors import BadInputError
 from comix.metadata import ModelRecord
+from comix.tiles import parse_tile_range
 
 
-class ProfileError(ValueError):
+class ProfileError(BadInputError):
     """A profile option or a graph that cannot be profiled (message says got/expected)."""
 
 
@@ -71,28 +73,11 @@ def parse_range(text: str, what: str) -> ShapeRange:
         raise ProfileError(f"--{what}: got {text!r}, {str(error).split(': ', 1)[1]}") from None
 
 
-def parse_tile(text: str) -> tuple[ShapeRange, ShapeRange]:
-    """``"128"``, ``"96x128"`` or ``"64:128:256"`` / ``"64x64:96x128:128x256"`` -> (height range, width range)."""
-    parts = str(text).strip().split(":")
-    if len(parts) not in (1, 3):
-        raise ProfileError(
-            f"--tile: got {text!r}, expected S, HxW or MIN:OPT:MAX with each S or HxW"
-        )
-    heights, widths = [], []
-    for part in parts:
-        match = re.fullmatch(r"(\d+)(?:x(\d+))?", part)
-        if not match:
-            raise ProfileError(
-                f"--tile: got {text!r}, expected S, HxW or MIN:OPT:MAX with each S or HxW"
-            )
-        heights.append(int(match.group(1)))
-        widths.append(int(match.group(2) or match.group(1)))
-    try:
-        if len(parts) == 1:
-            return ShapeRange.fixed(heights[0]), ShapeRange.fixed(widths[0])
-        return ShapeRange(*heights), ShapeRange(*widths)
-    except ProfileError as error:
-        raise ProfileError(f"--tile: got {text!r}, {str(error).split(': ', 1)[1]}") from None
+def tile_ranges(text: str) -> tuple[ShapeRange, ShapeRange]:
+    """``--tile`` of ``comix build`` (:func:`comix.tiles.parse_tile_range`: ``128``, ``96x128``, ``64:128:256``,
+    ``64x64:96x128:128x256``) -> (height range, width range) of the profile."""
+    low, opt, high = parse_tile_range(text)
+    return ShapeRange(low[0], opt[0], high[0]), ShapeRange(low[1], opt[1], high[1])
 
 
 @dataclass(frozen=True)

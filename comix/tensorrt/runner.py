@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from comix.errors import BadInputError, FailedError
 from comix.metadata import ModelRecord
 from comix.tensorrt.cuda_memory import DEFAULT_API, CudaApi, open_cuda
 from comix.tensorrt.engine_record import (
@@ -36,7 +37,7 @@ from comix.tensorrt.plugin_library import PluginLibrary, find_plugin_library, lo
 from comix.tensorrt.version import import_tensorrt
 
 
-class EngineRunFailed(RuntimeError):
+class EngineRunFailed(FailedError):
     """TensorRT could not deserialize or execute the engine."""
 
 
@@ -150,14 +151,14 @@ class EngineRunner:
     def _set_inputs(self, feeds: dict[str, np.ndarray]) -> tuple:
         names = {t.name for t in self.inputs}
         if set(feeds) != names:
-            raise ValueError(f"engine inputs: got {sorted(feeds)}, expected {sorted(names)}")
+            raise BadInputError(f"engine inputs: got {sorted(feeds)}, expected {sorted(names)}")
         shapes = []
         for spec in self.inputs:
             array = feeds[spec.name]
             if array.ndim != len(spec.max_shape) or any(
                 not lo <= s <= hi for s, lo, hi in zip(array.shape, spec.min_shape, spec.max_shape)
             ):
-                raise ValueError(
+                raise BadInputError(
                     f"input {spec.name}: got shape {tuple(array.shape)}, expected between "
                     f"{spec.min_shape} and {spec.max_shape} (the engine's profile; rebuild with a "
                     "wider --batch/--tile to run other sizes)"

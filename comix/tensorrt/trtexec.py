@@ -21,6 +21,7 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
+from comix.errors import BadInputError
 from comix.tensorrt.build_options import BuildOptions, check_supported_by
 from comix.tensorrt.profiles import EngineProfile, GraphInput
 from comix.tensorrt.version import Capabilities
@@ -55,7 +56,7 @@ def trtexec_command(
         command.append(f"--staticPlugins={library}")
     if parser_flag:
         if not caps.plugin_override:
-            raise ValueError(
+            raise BadInputError(
                 f"trtexec for TensorRT {caps.version.short}: got a graph that needs "
                 "--enablePluginOverride, expected 10.15 or newer (rename the DeformConv nodes instead)"
             )

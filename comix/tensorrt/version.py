@@ -17,8 +17,10 @@ import re
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from comix.errors import BadInputError
 
-class TensorRTUnavailable(ValueError):
+
+class TensorRTUnavailable(BadInputError):
     """TensorRT (or the wanted flavour of it) cannot be imported here; the message says what to install."""
 
 
@@ -34,7 +36,9 @@ class TrtVersion:
     def parse(cls, text: str) -> TrtVersion:
         match = re.match(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?", str(text))
         if not match:
-            raise ValueError(f"TensorRT version: got {text!r}, expected 'MAJOR.MINOR[.PATCH...]'")
+            raise BadInputError(
+                f"TensorRT version: got {text!r}, expected 'MAJOR.MINOR[.PATCH...]'"
+            )
         return cls(int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
 
     def __str__(self) -> str:

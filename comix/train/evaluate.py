@@ -9,6 +9,7 @@ import numpy as np
 
 from comix.atomic import write_text_atomic
 from comix.data.scene import Scene
+from comix.errors import BadInputError
 from comix.runtime.backend import Backend
 from comix.runtime.sliding_window import SlidingWindow
 from comix.train.metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
@@ -35,7 +36,7 @@ def predict_scene(
 def split_reference(scene: Scene, split: str) -> np.ndarray:
     """Labels (H, W) restricted to the pixels of ``split`` (others 0 = not scored)."""
     if split not in SPLITS:
-        raise ValueError(f"split: got {split!r}, expected one of {list(SPLITS)}")
+        raise BadInputError(f"split: got {split!r}, expected one of {list(SPLITS)}")
     if split == "all":
         return scene.labels
     mask = scene.test_mask if split == "test" else scene.train_mask

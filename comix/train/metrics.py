@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from comix.errors import BadInputError
+
 
 def confusion_matrix(reference: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
     """Count (reference, predicted) pairs over labelled pixels.
@@ -20,7 +22,7 @@ def confusion_matrix(reference: np.ndarray, predicted: np.ndarray, num_classes: 
     reference = np.asarray(reference)
     predicted = np.asarray(predicted)
     if reference.shape != predicted.shape:
-        raise ValueError(
+        raise BadInputError(
             f"reference {reference.shape} and prediction {predicted.shape} differ in shape"
         )
     labelled = reference != 0
@@ -28,7 +30,7 @@ def confusion_matrix(reference: np.ndarray, predicted: np.ndarray, num_classes: 
     pred = predicted[labelled].astype(np.int64) - 1
     for name, values in (("reference", ref), ("prediction", pred)):
         if values.size and (values.min() < 0 or values.max() >= num_classes):
-            raise ValueError(
+            raise BadInputError(
                 f"{name} has class values outside 1..{num_classes}: "
                 f"got min {values.min() + 1}, max {values.max() + 1}"
             )
@@ -57,7 +59,7 @@ def metrics_from_confusion(confusion: np.ndarray) -> SegmentationMetrics:
     confusion = np.asarray(confusion, dtype=np.float64)
     total = confusion.sum()
     if total == 0:
-        raise ValueError(
+        raise BadInputError(
             "no labelled pixels to score: the reference holds only the unlabelled value 0"
         )
     diagonal = np.diag(confusion)

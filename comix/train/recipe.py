@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from comix.errors import BadInputError
 from comix.model.config import reject_unknown_fields
 from comix.runtime import defaults
 
@@ -51,21 +52,21 @@ class TrainRecipe:
         for name in ("tile", "batch_size", "steps", "eval_every", "eval_tile"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: got {value!r}, expected a positive integer")
+                raise BadInputError(f"{name}: got {value!r}, expected a positive integer")
         if not 0 <= self.warmup_steps < self.steps:
-            raise ValueError(
+            raise BadInputError(
                 f"warmup_steps: got {self.warmup_steps}, expected 0 <= warmup_steps < steps={self.steps}"
             )
         if not 0 <= self.eval_overlap < self.eval_tile:
-            raise ValueError(
+            raise BadInputError(
                 f"eval_overlap: got {self.eval_overlap}, expected 0 <= overlap < eval_tile={self.eval_tile}"
             )
         if self.lr <= 0 or self.weight_decay < 0:
-            raise ValueError(
+            raise BadInputError(
                 f"lr / weight_decay: got {self.lr} / {self.weight_decay}, expected lr > 0, wd >= 0"
             )
         if self.modalities not in MODALITIES:
-            raise ValueError(
+            raise BadInputError(
                 f"modalities: got {self.modalities!r}, expected one of {list(MODALITIES)}"
             )
 

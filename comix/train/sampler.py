@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from comix.data.scene import Scene
+from comix.errors import BadInputError
 
 
 @dataclass
@@ -31,9 +32,11 @@ class TileSampler:
         self, scene: Scene, tile: int, seed: int, class_balanced: bool = True, augment: bool = True
     ):
         if tile < 1:
-            raise ValueError(f"tile: got {tile}, expected a positive size in pixels")
+            raise BadInputError(f"tile: got {tile}, expected a positive size in pixels")
         if not scene.train_mask.any():
-            raise ValueError(f"scene '{scene.name}' has no training pixels (train_mask is empty)")
+            raise BadInputError(
+                f"scene '{scene.name}' has no training pixels (train_mask is empty)"
+            )
         self.scene = scene
         self.tile = tile
         self.augment = augment

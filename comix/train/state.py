@@ -23,6 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from comix.atomic import atomic_path
+from comix.errors import BadInputError
 
 STATE_FILE = "train_state.safetensors"
 LEGACY_FILE = "train_state.pt"  # what older versions pickled with torch.save; refused, never read
@@ -32,7 +33,7 @@ TENSOR, TUPLE, ITEMS = "__tensor__", "__tuple__", "__items__"
 TAGS = (TENSOR, TUPLE, ITEMS)
 
 
-class TrainStateError(ValueError):
+class TrainStateError(BadInputError):
     """A train state file is missing, unreadable, of another version, or not one this module wrote."""
 
 
@@ -40,7 +41,9 @@ def _encode(value: Any, tensors: dict[str, torch.Tensor], where: str) -> Any:
     """``value`` as JSON-ready data; tensors move into ``tensors`` under their path ``where``."""
     if isinstance(value, torch.Tensor):
         if where in tensors:  # dict keys with dots could spell another entry's path
-            raise ValueError(f"train state: two tensors at path {where!r}, expected unique paths")
+            raise BadInputError(
+                f"train state: two tensors at path {where!r}, expected unique paths"
+            )
         tensors[where] = (
             value.detach().cpu().contiguous().clone()
         )  # clone: safetensors refuses shared storage

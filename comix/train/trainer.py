@@ -31,6 +31,7 @@ from rich.progress import (
 
 from comix.atomic import write_text_atomic
 from comix.data.scene import Scene
+from comix.errors import BadInputError
 from comix.model.checkpoint import load_checkpoint, save_checkpoint
 from comix.model.registry import build_model
 from comix.runtime.torch_backend import TorchBackend
@@ -172,7 +173,7 @@ class Trainer:
         checkpoint = load_checkpoint(self.folder)
         saved = recipe_from_checkpoint(checkpoint.training_recipe)
         if _as_json(saved.to_dict()) != _as_json(self.recipe.to_dict()):
-            raise ValueError(
+            raise BadInputError(
                 f"cannot resume: the recipe in {self.folder} differs from the one given "
                 f"(saved {saved}, given {self.recipe})"
             )

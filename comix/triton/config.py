@@ -11,8 +11,15 @@ import json
 from dataclasses import dataclass, field
 
 from comix import __version__
+from comix.errors import BadInputError
+from comix.runtime.registry import BACKENDS as RUNTIME_BACKENDS
 
-BACKENDS = {"onnxruntime": ("onnxruntime", "model.onnx"), "tensorrt": ("tensorrt", "model.plan")}
+# the runtime backends Triton serves (names of comix.runtime.registry) -> (Triton backend, model file name);
+# OpenVINO is not among them: Triton's OpenVINO backend cannot load our DeformConv conversion
+BACKENDS = {
+    name: (name, "model" + {"tensorrt": ".plan"}.get(name, RUNTIME_BACKENDS[name].suffixes[0]))
+    for name in ("onnxruntime", "tensorrt")
+}
 INSTANCE_KINDS = {"gpu": "KIND_GPU", "cpu": "KIND_CPU"}
 # ONNX TensorProto element types and TensorRT DataType names -> Triton data types
 ONNX_TYPES = {
@@ -68,24 +75,24 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
-            raise ValueError(f"backend: got {self.backend!r}, expected one of {list(BACKENDS)}")
+            raise BadInputError(f"backend: got {self.backend!r}, expected one of {list(BACKENDS)}")
         if self.instance_kind not in INSTANCE_KINDS:
-            raise ValueError(
+            raise BadInputError(
                 f"--kind: got {self.instance_kind!r}, expected one of {list(INSTANCE_KINDS)}"
             )
         if self.max_batch_size < 1:
-            raise ValueError(
+            raise BadInputError(
                 f"max batch: got {self.max_batch_size}, expected >= 1 (dynamic batching needs it)"
             )
         if self.instance_count < 1:
-            raise ValueError(f"--instances: got {self.instance_count}, expected >= 1")
+            raise BadInputError(f"--instances: got {self.instance_count}, expected >= 1")
         wrong = [b for b in self.preferred_batch_sizes if not 1 <= b <= self.max_batch_size]
         if wrong:
-            raise ValueError(
+            raise BadInputError(
                 f"preferred batch sizes: got {wrong}, expected 1..{self.max_batch_size}"
             )
         if self.backend == "tensorrt" and self.instance_kind != "gpu":
-            raise ValueError(
+            raise BadInputError(
                 "--kind cpu: got the TensorRT backend, expected gpu (engines run on GPUs)"
             )
 

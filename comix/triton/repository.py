@@ -26,6 +26,7 @@ from pathlib import Path
 import onnx
 
 from comix.atomic import write_text_atomic
+from comix.errors import BadInputError
 from comix.metadata import ModelRecord
 from comix.triton.config import ONNX_TYPES, TENSORRT_TYPES, ModelConfig, TensorConfig, config_text
 
@@ -33,7 +34,7 @@ ONNX_SUFFIX, TRT_SUFFIX = "_onnx", "_trt"
 PLUGIN_FOLDER = "plugins"
 
 
-class RepositoryError(ValueError):
+class RepositoryError(BadInputError):
     """Bad input for a repository (message says got/expected)."""
 
 

@@ -95,7 +95,7 @@ def test_dataset_contents_of_a_scene(small_houston):
     assert len(got.labelled) == len(got.class_names) + 1 == 12 and sum(got.labelled) == 96 * 160
     assert all(t + s == n for t, s, n in zip(got.train[1:], got.test[1:], got.labelled[1:]))
     assert got.train[0] == got.test[0] == 0, "masks cover only labelled pixels"
-    assert scene.summary() == got.summary()
+    assert DatasetContents.of(scene).summary() == got.summary()
     lines = got.summary().splitlines()
     assert lines[1].startswith("  hsi 144 bands, 364.0-1046.0 nm, values ")
     assert lines[-1] == f"  unlabelled pixels: {got.labelled[0]}"

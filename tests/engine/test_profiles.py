@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from comix.errors import BadInputError
 from comix.metadata import ModelRecord
 from comix.tensorrt.profiles import (
     EngineProfile,
@@ -12,8 +13,8 @@ from comix.tensorrt.profiles import (
     ShapeRange,
     graph_inputs,
     parse_range,
-    parse_tile,
     plan_profile,
+    tile_ranges,
 )
 
 DYNAMIC = [
@@ -25,9 +26,9 @@ DYNAMIC = [
 def test_range_and_tile_syntax():
     assert parse_range("4", "batch") == ShapeRange(1, 4, 4)
     assert parse_range("2:4:8", "batch") == ShapeRange(2, 4, 8)
-    assert parse_tile("128") == (ShapeRange.fixed(128), ShapeRange.fixed(128))
-    assert parse_tile("96x128") == (ShapeRange.fixed(96), ShapeRange.fixed(128))
-    assert parse_tile("64:96x128:128x256") == (ShapeRange(64, 96, 128), ShapeRange(64, 128, 256))
+    assert tile_ranges("128") == (ShapeRange.fixed(128), ShapeRange.fixed(128))
+    assert tile_ranges("96x128") == (ShapeRange.fixed(96), ShapeRange.fixed(128))
+    assert tile_ranges("64:96x128:128x256") == (ShapeRange(64, 96, 128), ShapeRange(64, 128, 256))
 
 
 @pytest.mark.parametrize(
@@ -45,10 +46,10 @@ def test_bad_ranges_are_refused_with_got_expected(text, message):
 
 
 def test_bad_tile_is_refused():
-    with pytest.raises(ProfileError, match="--tile: got '128:64:96'"):
-        parse_tile("128:64:96")
-    with pytest.raises(ProfileError, match="expected S, HxW"):
-        parse_tile("12y4")
+    with pytest.raises(BadInputError, match="--tile: got '128:64:96', expected MIN <= OPT <= MAX"):
+        tile_ranges("128:64:96")
+    with pytest.raises(BadInputError, match="expected S or HxW"):
+        tile_ranges("12y4")
 
 
 def test_defaults_come_from_the_training_tile_then_the_callers_defaults():

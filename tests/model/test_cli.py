@@ -41,7 +41,7 @@ def test_info_prints_parameters_macs_and_stage_shapes():
 def test_info_unknown_variant_suggests_closest():
     result = CliRunner().invoke(app, ["info", "comix_x"], env={"COLUMNS": "200"})
     assert result.exit_code == 2
-    assert "unknown CoMiX variant 'comix_x'. Did you mean 'comix_t'?" in result.output
+    assert "unknown model variant 'comix_x'. Did you mean 'comix_t'?" in result.output
 
 
 def test_list_prints_variants():

@@ -19,7 +19,7 @@ def test_unknown_variant_lists_valid_names_and_suggests_closest():
     with pytest.raises(UnknownVariantError) as info:
         build_model("comix_tt")
     assert str(info.value) == (
-        "unknown CoMiX variant 'comix_tt'. Did you mean 'comix_t'? "
+        "unknown model variant 'comix_tt'. Did you mean 'comix_t'? "
         "Valid variants: comix_b, comix_s, comix_t, ship_irvis, ship_pansharpen, "
         "ship_pp_irvis, ship_pp_pansharpen"
     )

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from comix.ops import DeformConv2d, DeformConv3d, DeformConvGeometry, deform_conv
-from comix.ops.library import DECOMPOSITIONS, OPS, OVERLOADS
+from comix.ops.library import OPS, OVERLOADS
+from comix.ops.portable import DECOMPOSITIONS
 
 
 def _arguments(ndim: int, dtype=torch.float64):

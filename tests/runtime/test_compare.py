@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 from comix.cli.app import app
 from comix.runtime import OnnxRuntimeBackend
 from comix.runtime.backend import Backend, ModelIO
-from comix.runtime.compare import compare_backends, draw_tiles, parse_tolerances
+from comix.runtime.compare import compare_backends, parse_tolerances
 from comix.runtime.errors import RuntimeInputError
+from comix.runtime.tiling import random_tiles
 
 
 class Fixed(Backend):
@@ -106,11 +107,11 @@ def test_tolerance_specs_and_tiles():
     with pytest.raises(RuntimeInputError, match="expected one of"):
         parse_tolerances(["logit:1"], "atol")
     hsi, x = make_scene(20, 30)
-    tiles_hsi, tiles_x = draw_tiles(hsi, x, (16, 16), 5, seed=3)
+    tiles_hsi, tiles_x = random_tiles(hsi, x, (16, 16), 5, seed=3)
     assert tiles_hsi.shape == (5, BANDS, 16, 16) and tiles_x.shape == (5, X_CHANNELS, 16, 16)
-    again, _ = draw_tiles(hsi, x, (16, 16), 5, seed=3)
+    again, _ = random_tiles(hsi, x, (16, 16), 5, seed=3)
     assert np.array_equal(again, tiles_hsi)
-    small, _ = draw_tiles(hsi[:, :8, :8], x[:, :8, :8], (16, 16), 1)
+    small, _ = random_tiles(hsi[:, :8, :8], x[:, :8, :8], (16, 16), 1)
     assert small.shape == (1, BANDS, 16, 16)
 
 
@@ -127,7 +128,7 @@ def int8_onnx(portable_onnx, tmp_path_factory):
     class Tiles(CalibrationDataReader):
         def __init__(self):
             hsi, x = make_scene(64, 64, seed=5)
-            tiles = draw_tiles(hsi, x, (32, 32), 8, seed=1)
+            tiles = random_tiles(hsi, x, (32, 32), 8, seed=1)
             self.feeds = iter(
                 [{"hsi": tiles[0][i : i + 1], "x": tiles[1][i : i + 1]} for i in range(8)]
             )
@@ -150,7 +151,7 @@ def int8_onnx(portable_onnx, tmp_path_factory):
 
 def test_fp32_vs_int8_in_onnx_runtime(portable_onnx, int8_onnx):
     hsi, x = make_scene(80, 96, seed=7)
-    tiles = draw_tiles(hsi, x, (32, 32), 6, seed=2)
+    tiles = random_tiles(hsi, x, (32, 32), 6, seed=2)
     fp32, int8 = (
         OnnxRuntimeBackend(portable_onnx, threads=1),
         OnnxRuntimeBackend(int8_onnx, threads=1),

@@ -131,17 +131,17 @@ def test_refusals_are_one_sentence_and_exit_2(case, portable_onnx, tmp_path):
     engine.write_bytes(b"serialized engine")
     args, fragment = {
         "unknown backend": (
-            [portable_onnx, "--backend", "openvino"],
-            "--backend: got 'openvino', expected one of",
+            [portable_onnx, "--backend", "tflite"],
+            "--backend: got 'tflite', expected one of",
         ),
         "tile below the minimum": (
             [portable_onnx, "--tile", "16"],
-            "--tile: got 16 16, expected at least 32 32",
+            "--tile: got 16, expected at least 32 x 32",
         ),
         "not a model": ([junk], "could not be read as ONNX"),
         "tensorrt engine": (
             [engine],
-            "a TensorRT engine needs the TensorRT backend and a GPU, but",
+            "--backend tensorrt: cannot run here:",
         ),
         "only --hsi": ([portable_onnx, "--hsi", junk], "got only one of them, expected both"),
         "missing model": ([tmp_path / "nope.onnx"], "got no such file or folder"),

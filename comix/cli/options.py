@@ -1,0 +1,30 @@
+"""Options several commands share, declared once: ``--tile`` (one vocabulary, :mod:`comix.tiles`),
+``--backend`` (the registry's list, :mod:`comix.runtime.registry`) and ``--threads``."""
+
+from __future__ import annotations
+
+import typer
+
+from comix import tiles
+
+
+def tile_option(what: str = "", *, ranges: bool = False, repeat: bool = False):
+    """``--tile`` as a string parsed by :func:`comix.tiles.parse_tile` (or ``parse_tile_range`` with
+    ``ranges``); ``repeat``: given several times for a sweep. ``what`` says what the tile is for."""
+    text = tiles.HELP
+    if ranges:
+        text += " MIN:OPT:MAX of those gives a range (a TensorRT profile)."
+    if repeat:
+        text += " Repeat for a sweep: --tile 64 --tile 128."
+    return typer.Option([] if repeat else None, "--tile", help=f"{what} {text}".strip())
+
+
+def backend_option():
+    """``--backend``: auto or a registered backend."""
+    from comix.runtime.registry import help_text
+
+    return typer.Option("auto", "--backend", help=help_text())
+
+
+def threads_option(what: str = "Intra-op threads"):
+    return typer.Option(0, "--threads", min=0, help=f"{what} (0 = the runtime's default).")
