@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +60,7 @@ from comix.calibration.statistics import ActivationStatistics, collect_statistic
 from comix.calibration.tiles import CalibrationTiles
 from comix.errors import BadInputError, FailedError
 from comix.metadata import ModelRecord, tool_versions
+from comix.stopwatch import Stopwatch
 
 # (stage, done, total): "tiles" while statistics are collected, "score" while graphs are scored, ...
 Progress = Callable[[str, int, int], None]
@@ -238,12 +238,77 @@ def _statistics(
     return statistics, False, path
 
 
+@dataclass
+class _Run:
+    """What one calibration has found so far (the steps of :func:`calibrate` fill it in order)."""
+
+    request: CalibrationRequest
+    model: onnx.ModelProto
+    data: bytes
+    record: ModelRecord
+    source: CalibrationData
+    tiles: CalibrationTiles
+    target: object
+    clock: Stopwatch
+    progress: Progress | None
+    statistics: ActivationStatistics | None = None
+    from_cache: bool = False
+    cache_path: Path | None = None
+    method: str = "max"
+    reduced: onnx.ModelProto | None = None
+    kept: dict = field(default_factory=dict)
+    sensitivity: list = field(default_factory=list)
+    fallback: FallbackResult | None = None
+    speed_trials: list = field(default_factory=list)
+    latency: dict = field(default_factory=dict)
+
+    @property
+    def int8(self) -> bool:
+        return self.request.precision == "int8"
+
+
 def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> CalibrationResult:
     """Run every step of the module doc; raises :class:`CalibrationError` (bad input) before writing anything."""
-    from comix.runtime.ort_backend import OnnxRuntimeBackend
+    clock = Stopwatch()
+    with clock("prepare"):
+        run = _prepare(request, clock, progress)
+    with clock("statistics"):
+        _collect(run)
+    with clock("convert"):
+        _check_exclusions(run)
+        if run.int8:
+            _int8(run)
+        else:
+            keep = fp32_nodes(run.model, run.statistics, run.source.fp16_keep(run.model))
+            run.reduced, run.kept = convert_fp16(run.model, keep)
+    recipe = _record_recipe(run)
+    check_finite(run.reduced, run.tiles, request.precision, request.threads)
+    lint = lint_graph(run.reduced, run.statistics)
+    if run.int8 and request.target == "tensorrt" and request.lint_strict and not lint.passed:
+        raise LintFailed(
+            f"the INT8 graph fails the TensorRT lint ({len(lint.errors)} errors; first: "
+            f"{lint.errors[0].message}); nothing was written"
+        )
+    accuracy, sidecar_file, report_paths = _write(run, recipe, lint)
+    return CalibrationResult(
+        Path(request.output),
+        sidecar_file,
+        recipe,
+        lint,
+        run.from_cache,
+        run.cache_path,
+        accuracy,
+        report_paths,
+        run.sensitivity,
+        run.fallback,
+        run.latency,
+        clock.seconds,
+        run.speed_trials,
+    )
 
-    seconds: dict[str, float] = {}
-    start = time.perf_counter()
+
+def _prepare(request: CalibrationRequest, clock: Stopwatch, progress: Progress | None) -> _Run:
+    """Check the request, read the FP32 model and its record, open the task's data, draw the tiles."""
     _check_request(request)
     model, data = load_fp32_model(request.model)
     record = ModelRecord.read_onnx(model)
@@ -252,177 +317,183 @@ def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> 
     )
     tiles = source.tiles(request.tiles, request.tile, request.seed)
     target = TARGETS[request.target]
-    seconds["prepare"] = time.perf_counter() - start
+    return _Run(request, model, data, record, source, tiles, target, clock, progress)
 
-    start = time.perf_counter()
-    int8 = request.precision == "int8"
-    histogram_tensors = activation_tensors(model, target) if int8 else []
-    method = request.method if int8 else "max"
-    symmetric = target.activation_symmetric if int8 else True
-    statistics, from_cache, cache_path = _statistics(
-        request, model, data, tiles, histogram_tensors, symmetric, method, progress
+
+def _collect(run: _Run) -> None:
+    """Activation statistics (INT8: histograms of the tensors the target quantises; FP16: ranges)."""
+    histogram_tensors = activation_tensors(run.model, run.target) if run.int8 else []
+    run.method = run.request.method if run.int8 else "max"
+    symmetric = run.target.activation_symmetric if run.int8 else True
+    run.statistics, run.from_cache, run.cache_path = _statistics(
+        run.request,
+        run.model,
+        run.data,
+        run.tiles,
+        histogram_tensors,
+        symmetric,
+        run.method,
+        run.progress,
     )
-    seconds["statistics"] = time.perf_counter() - start
 
-    start = time.perf_counter()
-    known = {n.name for n in model.graph.node}
-    unknown = [name for name in request.exclude if name not in known]
+
+def _check_exclusions(run: _Run) -> None:
+    known = {n.name for n in run.model.graph.node}
+    unknown = [name for name in run.request.exclude if name not in known]
     if unknown:
         raise CalibrationError(
             f"--exclude: got node names {unknown[:3]} not in the graph, expected names from "
             "the model (see the sensitivity ranking in a previous report)"
         )
-    sensitivity, fallback, latency, speed_trials = [], None, {}, []
-    if int8:
-        exclude = dict.fromkeys(request.exclude, "excluded with --exclude")
-        if request.dcn_offsets == "float":
-            exclude.update(
-                {name: OFFSET_REASON for name in offset_convs(model) if name not in exclude}
-            )
-        exclude.update(
-            {
-                name: why
-                for name, why in source.int8_exclusions(model).items()
-                if name not in exclude
-            }
-        )
-        float_readers = source.int8_float_readers(model)
-        if request.target == "cpu" and request.speed_pass:
-            start_speed = time.perf_counter()
-            speed_trials = _speed_pass(
-                request, model, statistics, target, exclude, float_readers, tiles, progress
-            )
-            exclude.update(float_reasons(speed_trials))
-            seconds["speed_pass"] = time.perf_counter() - start_speed
-        ranked = node_sensitivity(
-            model, statistics, target, tiles, set(exclude), threads=request.threads
-        )
-        sensitivity = sensitivity_table(ranked, top=len(ranked))
-        reduced, kept = quantize_int8(model, statistics, target, exclude, float_readers)
-        if request.max_drop is not None:
-            fallback, reduced, kept = _fallback(
-                request, source, model, statistics, target, exclude, float_readers, ranked, progress
-            )
-    else:
-        keep = fp32_nodes(model, statistics, source.fp16_keep(model))
-        reduced, kept = convert_fp16(model, keep)
-    seconds["convert"] = time.perf_counter() - start
 
+
+def _int8(run: _Run) -> None:
+    """The INT8 graph: exclusions (asked, DCN offsets, the family's rules, the CPU speed pass), the
+    sensitivity ranking and, with ``--max-drop``, the fallback search."""
+    request, model = run.request, run.model
+    exclude = dict.fromkeys(request.exclude, "excluded with --exclude")
+    if request.dcn_offsets == "float":
+        exclude.update({n: OFFSET_REASON for n in offset_convs(model) if n not in exclude})
+    exclude.update(
+        {n: why for n, why in run.source.int8_exclusions(model).items() if n not in exclude}
+    )
+    float_readers = run.source.int8_float_readers(model)
+    if request.target == "cpu" and request.speed_pass:
+        with run.clock("speed_pass"):
+            run.speed_trials = _speed_pass(
+                request,
+                model,
+                run.statistics,
+                run.target,
+                exclude,
+                float_readers,
+                run.tiles,
+                run.progress,
+            )
+        exclude.update(float_reasons(run.speed_trials))
+    ranked = node_sensitivity(
+        model, run.statistics, run.target, run.tiles, set(exclude), threads=request.threads
+    )
+    run.sensitivity = sensitivity_table(ranked, top=len(ranked))
+    run.reduced, run.kept = quantize_int8(model, run.statistics, run.target, exclude, float_readers)
+    if request.max_drop is not None:
+        run.fallback, run.reduced, run.kept = _fallback(
+            request,
+            run.source,
+            model,
+            run.statistics,
+            run.target,
+            exclude,
+            float_readers,
+            ranked,
+            run.progress,
+        )
+
+
+def _record_recipe(run: _Run) -> PrecisionRecipe:
+    """The precision recipe, written into the reduced graph's model record."""
+    request, target, int8 = run.request, run.target, run.int8
+    activation = (
+        f"{target.activation_type} {'symmetric' if target.activation_symmetric else 'asymmetric'}"
+    )
+    weights = "int8 symmetric per-channel" + (", 7-bit" if target.reduce_range else "")
     recipe = PrecisionRecipe(
         precision=request.precision,
         target=request.target if int8 else "any",
-        method=method if int8 else "",
-        tiles=len(tiles),
-        tile_size=tiles.tile_size,
-        data_sha256=tiles.sha256(),
-        source_model_sha256=model_sha256(data),
+        method=run.method if int8 else "",
+        tiles=len(run.tiles),
+        tile_size=run.tiles.tile_size,
+        data_sha256=run.tiles.sha256(),
+        source_model_sha256=model_sha256(run.data),
         options={
-            "percentile": request.percentile if method == "percentile" else None,
+            "percentile": request.percentile if run.method == "percentile" else None,
             "seed": request.seed,
             "dcn_offsets": request.dcn_offsets if int8 else None,
             "max_drop": request.max_drop,
             "speed_pass": int8 and request.target == "cpu" and request.speed_pass,
-            "budget_metric": source.budget_metric,
-            "budget_unit": source.budget_unit,
-            "task": record.task,
-            "activation": f"{target.activation_type} {'symmetric' if target.activation_symmetric else 'asymmetric'}"
-            if int8
-            else "fp16",
-            "weights": ("int8 symmetric per-channel" + (", 7-bit" if target.reduce_range else ""))
-            if int8
-            else "fp16",
+            "budget_metric": run.source.budget_metric,
+            "budget_unit": run.source.budget_unit,
+            "task": run.record.task,
+            "activation": activation if int8 else "fp16",
+            "weights": weights if int8 else "fp16",
             "source_model": str(request.model),
             "dataset": str(request.dataset),
             "calibration_data": str(request.calibration_data) if request.calibration_data else None,
         },
-        kept_float=kept,
-        fallback=fallback.excluded if fallback else [],
+        kept_float=run.kept,
+        fallback=run.fallback.excluded if run.fallback else [],
         tools=tool_versions(),
     )
-    record.precision = recipe.as_dict()
-    record.tools = recipe.tools
-    record.write_onnx(reduced)
+    run.record.precision = recipe.as_dict()
+    run.record.tools = recipe.tools
+    run.record.write_onnx(run.reduced)
+    return recipe
 
-    check_finite(reduced, tiles, request.precision, request.threads)
-    lint = lint_graph(reduced, statistics)
-    if int8 and request.target == "tensorrt" and request.lint_strict and not lint.passed:
-        first = lint.errors[0]
-        raise LintFailed(
-            f"the INT8 graph fails the TensorRT lint ({len(lint.errors)} errors; first: "
-            f"{first.message}); nothing was written"
-        )
 
-    accuracy, report_paths = None, []
+def _write(run: _Run, recipe: PrecisionRecipe, lint: LintReport):
+    """Graph, accuracy report, one-tile latency and sidecar, all or nothing: (accuracy, sidecar, reports)."""
+    from comix.runtime.ort_backend import OnnxRuntimeBackend
+
+    request, accuracy, report_paths = run.request, None, []
     with atomic_path(request.output) as temp:
-        onnx.save_model(reduced, str(temp))
+        onnx.save_model(run.reduced, str(temp))
         if request.report:
-            start = time.perf_counter()
-            backends = {
-                "fp32": OnnxRuntimeBackend(request.model, threads=request.threads),
-                request.precision: OnnxRuntimeBackend(temp, threads=request.threads),
-            }
-            accuracy = source.report(
-                backends, progress=(lambda d, t: progress("score", d, t)) if progress else None
-            )
-            seconds["score"] = time.perf_counter() - start
-        if int8:
-            start = time.perf_counter()
-            graphs = {"fp32": model, "int8": reduced}
-            latency = tile_latency(
-                graphs,
-                *input_channels(tiles),
-                tile=tuple(tiles.tile_size),
-                rounds=5,
-                threads=request.threads,
-            )
-            seconds["latency"] = time.perf_counter() - start
-        sidecar = {
-            "model": str(request.output),
-            "source_model": str(request.model),
-            "task": record.task,
-            "recipe": recipe.as_dict(),
-            "calibration_tiles": {
-                "count": len(tiles),
-                "tile": tiles.tile_size,
-                "corners": tiles.corners,
-                **source.coverage(tiles),
-            },
-            "statistics": {
-                "from_cache": from_cache,
-                "cache": str(cache_path) if cache_path else None,
-                "tensors": len(statistics.maximum),
-                "calibrated": len(statistics.threshold),
-            },
-            "kept_float": kept,
-            "speed_pass": [t.as_dict() for t in speed_trials],
-            "sensitivity": sensitivity,
-            "fallback": fallback.as_dict() if fallback else None,
-            "lint": lint.as_dict(),
-            "latency_one_tile_ms": latency,
-            "op_census": op_census(reduced),
-            "accuracy": source.summary(accuracy) if accuracy is not None else None,
-            "seconds": seconds,
-        }
+            with run.clock("score"):
+                backends = {
+                    "fp32": OnnxRuntimeBackend(request.model, threads=request.threads),
+                    request.precision: OnnxRuntimeBackend(temp, threads=request.threads),
+                }
+                progress = run.progress
+                accuracy = run.source.report(
+                    backends, progress=(lambda d, t: progress("score", d, t)) if progress else None
+                )
+        if run.int8:
+            with run.clock("latency"):
+                run.latency = tile_latency(
+                    {"fp32": run.model, "int8": run.reduced},
+                    *input_channels(run.tiles),
+                    tile=tuple(run.tiles.tile_size),
+                    rounds=5,
+                    threads=request.threads,
+                )
         sidecar_file = write_text_atomic(
-            sidecar_path(request.output), json.dumps(sidecar, indent=2, default=str)
+            sidecar_path(request.output),
+            json.dumps(_sidecar(run, recipe, lint, accuracy), indent=2, default=str),
         )
         if accuracy is not None:
-            report_paths = source.write_report(accuracy, report_stem(request.output))
-    return CalibrationResult(
-        Path(request.output),
-        sidecar_file,
-        recipe,
-        lint,
-        from_cache,
-        cache_path,
-        accuracy,
-        report_paths,
-        sensitivity,
-        fallback,
-        latency,
-        seconds,
-        speed_trials,
-    )
+            report_paths = run.source.write_report(accuracy, report_stem(request.output))
+    return accuracy, sidecar_file, report_paths
+
+
+def _sidecar(run: _Run, recipe: PrecisionRecipe, lint: LintReport, accuracy) -> dict:
+    statistics = run.statistics
+    return {
+        "model": str(run.request.output),
+        "source_model": str(run.request.model),
+        "task": run.record.task,
+        "recipe": recipe.as_dict(),
+        "calibration_tiles": {
+            "count": len(run.tiles),
+            "tile": run.tiles.tile_size,
+            "corners": run.tiles.corners,
+            **run.source.coverage(run.tiles),
+        },
+        "statistics": {
+            "from_cache": run.from_cache,
+            "cache": str(run.cache_path) if run.cache_path else None,
+            "tensors": len(statistics.maximum),
+            "calibrated": len(statistics.threshold),
+        },
+        "kept_float": run.kept,
+        "speed_pass": [t.as_dict() for t in run.speed_trials],
+        "sensitivity": run.sensitivity,
+        "fallback": run.fallback.as_dict() if run.fallback else None,
+        "lint": lint.as_dict(),
+        "latency_one_tile_ms": run.latency,
+        "op_census": op_census(run.reduced),
+        "accuracy": run.source.summary(accuracy) if accuracy is not None else None,
+        "seconds": run.clock.seconds,
+    }
 
 
 def _speed_pass(

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from rich.console import Console
 from comix import __version__
 from comix.atomic import write_text_atomic
 from comix.data.contents import DatasetContents
+from comix.stopwatch import Stopwatch
 
 
 @dataclass
@@ -45,9 +45,8 @@ class DemoOptions:
     threads: int = 0
 
 
-def _step(console: Console, number: int, text: str) -> float:
+def _step(console: Console, number: int, text: str) -> None:
     console.print(f"[bold cyan]{number}/8[/] {text}")
-    return time.perf_counter()
 
 
 def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
@@ -70,106 +69,106 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
         torch.set_num_threads(options.threads)
     out = options.output
     out.mkdir(parents=True, exist_ok=True)
-    seconds: dict[str, float] = {}
+    clock = Stopwatch()
 
-    start = _step(
-        console,
-        1,
-        f"synthetic Houston-like scene {options.height}x{options.width}, 144 bands + DSM",
-    )
-    generated = houston_like(seed=options.seed, height=options.height, width=options.width)
-    description = write_scene(generated.scene, out / "scene", fmt="geotiff")
-    seconds["scene"] = time.perf_counter() - start
+    with clock("scene"):
+        _step(
+            console,
+            1,
+            f"synthetic Houston-like scene {options.height}x{options.width}, 144 bands + DSM",
+        )
+        generated = houston_like(seed=options.seed, height=options.height, width=options.width)
+        description = write_scene(generated.scene, out / "scene", fmt="geotiff")
 
-    start = _step(console, 2, f"read {description} through the GeoTIFF readers")
-    scene = load_scene(description)
-    console.print(DatasetContents.of(scene).summary(), highlight=False)
-    seconds["read"] = time.perf_counter() - start
+    with clock("read"):
+        _step(console, 2, f"read {description} through the GeoTIFF readers")
+        scene = load_scene(description)
+        console.print(DatasetContents.of(scene).summary(), highlight=False)
 
-    start = _step(console, 3, f"train comix_t for {options.steps} steps")
-    recipe = TrainRecipe(
-        steps=options.steps,
-        tile=options.tile,
-        batch_size=options.batch_size,
-        eval_every=options.eval_every,
-        seed=options.seed,
-    )
-    trainer = Trainer(scene, recipe, out / "checkpoint")
-    result = trainer.fit()
-    save_training_curves(result.history, out / "checkpoint" / "training_curves.png")
-    seconds["train"] = time.perf_counter() - start
+    with clock("train"):
+        _step(console, 3, f"train comix_t for {options.steps} steps")
+        recipe = TrainRecipe(
+            steps=options.steps,
+            tile=options.tile,
+            batch_size=options.batch_size,
+            eval_every=options.eval_every,
+            seed=options.seed,
+        )
+        trainer = Trainer(scene, recipe, out / "checkpoint")
+        result = trainer.fit()
+        save_training_curves(result.history, out / "checkpoint" / "training_curves.png")
 
-    start = _step(console, 4, "evaluate on the held-out pixels (sliding window, PyTorch)")
-    metrics, torch_prediction = evaluate_scene(TorchBackend(trainer.model), scene)
-    write_evaluation(out / "eval", metrics, torch_prediction, scene, "test")
-    console.print(
-        f"held-out OA {metrics.overall_accuracy:.4f}  AA {metrics.average_accuracy:.4f}  "
-        f"kappa {metrics.kappa:.4f}  mIoU {metrics.mean_iou:.4f}"
-    )
-    seconds["evaluate"] = time.perf_counter() - start
+    with clock("evaluate"):
+        _step(console, 4, "evaluate on the held-out pixels (sliding window, PyTorch)")
+        metrics, torch_prediction = evaluate_scene(TorchBackend(trainer.model), scene)
+        write_evaluation(out / "eval", metrics, torch_prediction, scene, "test")
+        console.print(
+            f"held-out OA {metrics.overall_accuracy:.4f}  AA {metrics.average_accuracy:.4f}  "
+            f"kappa {metrics.kappa:.4f}  mIoU {metrics.mean_iou:.4f}"
+        )
 
     portable = find_custom_op_library() is None
-    start = _step(
-        console,
-        5,
-        "export to ONNX ("
-        + (
-            "portable graph: the custom-op library is not built"
-            if portable
-            else "canonical graph with ai.comix::DeformConv3D"
+    with clock("export"):
+        _step(
+            console,
+            5,
+            "export to ONNX ("
+            + (
+                "portable graph: the custom-op library is not built"
+                if portable
+                else "canonical graph with ai.comix::DeformConv3D"
+            )
+            + ")",
         )
-        + ")",
-    )
-    exported = export_checkpoint(
-        out / "checkpoint", out / "model.onnx", ExportOptions(portable=portable)
-    )
-    validation = dataclasses.asdict(exported.report)
-    seconds["export"] = time.perf_counter() - start
+        exported = export_checkpoint(
+            out / "checkpoint", out / "model.onnx", ExportOptions(portable=portable)
+        )
+        validation = dataclasses.asdict(exported.report)
 
-    start = _step(console, 6, "whole-scene inference with ONNX Runtime")
-    backend = OnnxRuntimeBackend(out / "model.onnx", threads=options.threads)
-    (out / "infer").mkdir(
-        exist_ok=True
-    )  # like `comix infer`, the products go into an existing folder
-    run = segment_scene(
-        backend,
-        scene.hsi,
-        scene.x,
-        out / "infer" / "seg.tif",
-        georef=scene.georef,
-        summary={"model": str(out / "model.onnx")},
-    )
-    inference, products = run.result, run.paths
-    agreement = float(np.mean(inference.classes.astype(np.int64) == torch_prediction))
-    console.print(f"ONNX Runtime vs PyTorch class agreement over the scene: {agreement:.6f}")
-    seconds["infer"] = time.perf_counter() - start
+    with clock("infer"):
+        _step(console, 6, "whole-scene inference with ONNX Runtime")
+        backend = OnnxRuntimeBackend(out / "model.onnx", threads=options.threads)
+        (out / "infer").mkdir(
+            exist_ok=True
+        )  # like `comix infer`, the products go into an existing folder
+        run = segment_scene(
+            backend,
+            scene.hsi,
+            scene.x,
+            out / "infer" / "seg.tif",
+            georef=scene.georef,
+            summary={"model": str(out / "model.onnx")},
+        )
+        inference, products = run.result, run.paths
+        agreement = float(np.mean(inference.classes.astype(np.int64) == torch_prediction))
+        console.print(f"ONNX Runtime vs PyTorch class agreement over the scene: {agreement:.6f}")
 
-    start = _step(
-        console,
-        7,
-        "calibrate FP16 and INT8 graphs; score FP32 vs FP16 vs INT8 on the held-out pixels",
-    )
-    from comix.calibration.compare import compare_precisions
+    with clock("calibrate"):
+        _step(
+            console,
+            7,
+            "calibrate FP16 and INT8 graphs; score FP32 vs FP16 vs INT8 on the held-out pixels",
+        )
+        from comix.calibration.compare import compare_precisions
 
-    precision = compare_precisions(
-        out / "model.onnx",
-        description,
-        out / "precision",
-        threads=options.threads or 1,
-        cache_dir=out / "precision" / "cache",
-    )
-    console.print(precision["table"], highlight=False)
-    seconds["calibrate"] = time.perf_counter() - start
+        precision = compare_precisions(
+            out / "model.onnx",
+            description,
+            out / "precision",
+            threads=options.threads or 1,
+            cache_dir=out / "precision" / "cache",
+        )
+        console.print(precision["table"], highlight=False)
 
-    start = _step(
-        console, 8, "latency profile of the exported model (ONNX Runtime, tiles of the scene)"
-    )
-    profiled = _profile(out, description, options.threads)
-    console.print(
-        f"median {profiled['p50_ms']:.1f} ms per {profiled['tile']} tile, "
-        f"{profiled['tiles_per_second']:.2f} tiles/s; report {profiled['path']}"
-    )
-    seconds["profile"] = time.perf_counter() - start
+    with clock("profile"):
+        _step(
+            console, 8, "latency profile of the exported model (ONNX Runtime, tiles of the scene)"
+        )
+        profiled = _profile(out, description, options.threads)
+        console.print(
+            f"median {profiled['p50_ms']:.1f} ms per {profiled['tile']} tile, "
+            f"{profiled['tiles_per_second']:.2f} tiles/s; report {profiled['path']}"
+        )
 
     summary = {
         "tool": f"comix {__version__}",
@@ -212,11 +211,11 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
             )
         },
         "profile": profiled,
-        "seconds": seconds,
+        "seconds": clock.seconds,
     }
     _write_report(out, summary)
     console.print(
-        f"[bold green]done[/] in {sum(seconds.values()):.0f} s: report {out / 'report.md'}"
+        f"[bold green]done[/] in {sum(clock.seconds.values()):.0f} s: report {out / 'report.md'}"
     )
     return summary
 

@@ -24,11 +24,10 @@ FOLDERS = {
 
 LAYERS = [
     {"comix.errors"},  # the error root and its two branches
-    {
-        "comix.tasks"
-    },  # what a model does, the families and their slices (loaded by name, never imported)
-    {"comix", "comix.atomic", "comix.hashing", "comix.metadata", "comix.tiles"},  # files, hashes,
-    # the model record, the tile vocabulary
+    # what a model does, the families and their slices (loaded by name, never imported)
+    {"comix.tasks"},
+    # files, hashes, the model record, the tile vocabulary, step times
+    {"comix", "comix.atomic", "comix.hashing", "comix.metadata", "comix.tiles", "comix.stopwatch"},
     {"comix.ops", "comix.data", "comix.viz"},  # ops and their spec; readers and scenes; plots
     {
         "comix.ship",
@@ -233,3 +232,22 @@ def test_no_import_circles_even_inside_a_package():
     means neither module can be read, tested or moved alone."""
     circles = _cycles(_module_graph())
     assert not circles, "import circles:\n" + "\n".join(" <-> ".join(c) for c in circles)
+
+
+def test_tools_import_the_package_never_a_sibling_script():
+    """A script in tools/ that imports another one makes a hidden library; shared code goes in the package."""
+    scripts = {path.stem for path in (ROOT / "tools").glob("*.py")}
+    wrong = []
+    for path in sorted((ROOT / "tools").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            wrong += [
+                f"{path.name}:{node.lineno} imports {n}"
+                for n in names
+                if n.split(".")[0] in scripts
+            ]
+    assert not wrong, "\n".join(wrong)

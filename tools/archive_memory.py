@@ -7,7 +7,7 @@ mosaics of it (mirrored copies, so the mosaic is continuous), written to GeoTIFF
 whole in memory; uncompressed, tiled 256 px, as big rasters are stored). Each scene is segmented in a
 child process (``--child``) through :func:`comix.runtime.segment.segment_source` exactly as ``comix infer``
 does (products written block by block); the child reports its own peak RSS (VmHWM; see
-``tools/scene_memory.py`` for why not ``ru_maxrss``). The 1x classes are compared with the in-memory path
+:func:`comix.profile.memory.peak_rss_bytes` for why not ``ru_maxrss``). The 1x classes are compared with the in-memory path
 (``SlidingWindow`` on the arrays). Prints a table; writes JSON and a PNG of peak RSS against scene size.
 """
 
@@ -46,12 +46,11 @@ def write_mosaic(path: Path, cube: np.ndarray, factor: int, georef) -> None:
 
 
 def child(hsi: Path, x: Path, model: Path, output: Path, threads: int, batch: int) -> dict:
-    from scene_memory import peak_rss_of_this_process
-
+    from comix.profile.memory import peak_rss_bytes
     from comix.runtime.segment import open_backend, open_scene, segment_source
 
     backend = open_backend(model, threads=threads)
-    before = peak_rss_of_this_process()
+    before = peak_rss_bytes()
     start = time.perf_counter()
     with open_scene(hsi, x) as source:
         run = segment_source(backend, source, output, batch=batch)
@@ -64,7 +63,7 @@ def child(hsi: Path, x: Path, model: Path, output: Path, threads: int, batch: in
         "seconds": time.perf_counter() - start,
         "blending_band_bytes": run.stats.band_bytes,
         "peak_rss_before_inference": before,
-        "peak_rss": peak_rss_of_this_process(),
+        "peak_rss": peak_rss_bytes(),
     }
 
 
@@ -102,8 +101,7 @@ def main(argv=None) -> None:
     scene = houston_like(seed=0).scene
     model = args.model
     if model is None:
-        from scene_inputs import build_checkpoint, export_model
-
+        from comix.export.scene_fixtures import build_checkpoint, export_model
         from comix.runtime import find_custom_op_library
 
         data = {

@@ -174,13 +174,19 @@ def registry_peers(graphs: dict, threads: int, log) -> dict:
 
     peers = {}
     for entry in BACKENDS.values():
-        if entry.name == "onnxruntime" or ".onnx" not in entry.suffixes or "cpu" not in entry.devices:
+        if (
+            entry.name == "onnxruntime"
+            or ".onnx" not in entry.suffixes
+            or "cpu" not in entry.devices
+        ):
             continue
         if entry.missing():
             log(f"{entry.name}: not measured ({'; '.join(entry.missing())}; {entry.install})")
             continue
         for kind, label in (("canonical", "canonical graph"), ("portable", "--portable graph")):
-            peers[f"{entry.name} FP32, {label}"] = open_backend(graphs[kind], entry.name, threads=threads)
+            peers[f"{entry.name} FP32, {label}"] = open_backend(
+                graphs[kind], entry.name, threads=threads
+            )
     return peers
 
 

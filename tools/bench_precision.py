@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from ort_trace import profile_nodes
 
 from comix.calibration.graph import graph_inputs
 from comix.calibration.latency import tile_latency
 from comix.metadata import ModelRecord
+from comix.runtime.ort_profile import profile_nodes
 
 
 def _profile(model: onnx.ModelProto, feeds: dict, threads: int, runs: int) -> dict[str, float]:

@@ -40,11 +40,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from data_baseline import _features
 from sklearn.ensemble import RandomForestClassifier
 
 from comix.data.synthetic import houston_like
 from comix.runtime.torch_backend import TorchBackend
+from comix.train.baselines import pixel_features
 from comix.train.evaluate import evaluate_scene
 from comix.train.metrics import segmentation_metrics
 from comix.train.recipe import TrainRecipe
@@ -111,7 +111,7 @@ def metrics_row(name: str, metrics, seconds: float, **extra) -> dict:
 def random_forests(scene, args) -> list[dict]:
     """Random forests on the training pixels, scored on the test pixels: per-pixel spectra; per-pixel spectra + DSM;
     and, for context, spectra + DSM averaged over 5 x 5 plus the DSM's height above its 21 x 21 minimum (a crude
-    hand-made spatial feature set). Features are those of ``tools/data_baseline.py``."""
+    hand-made spatial feature set). Features: :func:`comix.train.baselines.pixel_features`."""
     labels = scene.labels.reshape(-1)
     train_idx = np.flatnonzero(scene.train_mask.reshape(-1))
     if args.rf_max_train and train_idx.size > args.rf_max_train:
@@ -127,7 +127,7 @@ def random_forests(scene, args) -> list[dict]:
         log(f"{name}: {args.trees} trees on {train_idx.size} training pixels ...")
         load_before = load_average()
         start = time.perf_counter()
-        features = _features(scene, spatial=spatial, with_dsm=with_dsm)
+        features = pixel_features(scene, spatial=spatial, with_dsm=with_dsm)
         forest = RandomForestClassifier(
             n_estimators=args.trees, n_jobs=args.threads, random_state=args.seed
         )

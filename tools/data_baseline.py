@@ -20,11 +20,11 @@ import argparse
 import time
 
 import numpy as np
-from scipy import ndimage
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 from comix.data.synthetic import make_preset
+from comix.train.baselines import pixel_features
 
 
 def _scores(
@@ -38,21 +38,6 @@ def _scores(
         float(per_class.mean()),
         float(cohen_kappa_score(truth, predicted)),
     )
-
-
-def _features(scene, spatial: bool, with_dsm: bool) -> np.ndarray:
-    """float32 ``(H*W, F)`` per-pixel features."""
-    cube, dsm = scene.hsi, scene.x[0]
-    if spatial:
-        cube = ndimage.uniform_filter(cube, size=(1, 5, 5))
-    parts = [cube.reshape(cube.shape[0], -1)]
-    if with_dsm:
-        height = dsm - ndimage.minimum_filter(dsm, size=21)
-        parts.append(dsm.reshape(1, -1))
-        if spatial:
-            parts.append(ndimage.uniform_filter(dsm, size=5).reshape(1, -1))
-            parts.append(height.reshape(1, -1))
-    return np.concatenate(parts, axis=0).T
 
 
 def main() -> None:
@@ -109,7 +94,7 @@ def main() -> None:
         ("spectral + DSM (per pixel)", False, True),
         ("spectral + DSM, 5x5 mean + local height", True, True),
     ):
-        features = _features(scene, spatial, with_dsm)
+        features = pixel_features(scene, spatial, with_dsm)
         forest = RandomForestClassifier(n_estimators=args.trees, n_jobs=2, random_state=args.seed)
         forest.fit(features[train_idx], labels[train_idx])
         predicted = forest.predict(features[test_idx])

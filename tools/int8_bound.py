@@ -26,10 +26,10 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
-from ort_trace import NodeRun, profile_nodes
 
 from comix.calibration.graph import graph_inputs
 from comix.metadata import ModelRecord
+from comix.runtime.ort_profile import NodeRun, profile_nodes
 from comix.runtime.session import SessionFactory
 
 CONVERTIBLE = {

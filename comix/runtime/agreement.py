@@ -1,6 +1,6 @@
 """How closely whole-scene results agree: one backend against another, and tiled against one full pass.
 
-* :func:`compare_backends` runs the same :class:`~comix.runtime.SlidingWindow` tiling through two
+* :func:`scene_agreement` runs the same :class:`~comix.runtime.SlidingWindow` tiling through two
   backends (e.g. ONNX Runtime and PyTorch) and counts pixels whose class differs (expected 0).
 * :func:`seam_check` compares the blended tiled result with one full-scene pass of the same backend,
   overall, within a band around the interior tile borders and elsewhere. A model with per-tile global
@@ -22,7 +22,7 @@ from comix.runtime.sliding_window import SlidingWindow, label_raster
 from comix.runtime.tiling import TileGrid
 
 
-def compare_backends(
+def scene_agreement(
     backend: Backend,
     reference: Backend,
     hsi: np.ndarray,

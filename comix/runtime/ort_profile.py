@@ -1,5 +1,8 @@
 """Per-node times of an ONNX Runtime session, from ONNX Runtime's own profiler.
 
+:func:`profile_session` gives ``comix profile`` its per-layer times; :func:`profile_nodes` gives the
+benchmarks the same times with the input shapes each node ran on (to count multiply-adds).
+
 The profiler writes a Chrome trace (a JSON list of events, times in microseconds): one ``Session``
 event named ``model_run`` per ``run`` call, and per executed node ``Node`` events named
 ``<node name>_kernel_time`` with ``args.op_name`` (and ``_fence_before``/``_fence_after`` events, which are
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +29,7 @@ import onnx
 
 from comix.errors import BadInputError
 from comix.runtime.backend import LayerTime
+from comix.runtime.session import SessionFactory
 
 KERNEL_SUFFIX = "_kernel_time"
 WARMUP_RUNS = 1  # the first run allocates and plans; it is profiled but not counted
@@ -120,3 +125,38 @@ def profile_session(factory, feeds: Mapping[str, np.ndarray], runs: int) -> list
             else None
         )
     return restore_scopes(node_times(events, runs), factory.proto(), optimized)
+
+
+@dataclass
+class NodeRun:
+    """Mean kernel time of one node per run; ``inputs``: the shapes of its inputs as ORT ran it."""
+
+    name: str
+    op_type: str
+    milliseconds: float
+    inputs: list[list[int]] = field(default_factory=list)
+
+
+def profile_nodes(model: onnx.ModelProto, feeds: dict, threads: int, runs: int) -> list[NodeRun]:
+    """Nodes in order of first execution, times averaged over ``runs`` runs after the warm-up run(s) of
+    ``comix.runtime.ort_profile``."""
+    with tempfile.TemporaryDirectory() as folder:
+        factory = SessionFactory(model, providers=["CPUExecutionProvider"], threads=threads)
+        session = factory.profiling(Path(folder) / "profile")()
+        for _ in range(WARMUP_RUNS + runs):
+            session.run(None, feeds)
+        events = json.loads(Path(session.end_profiling()).read_text())
+    nodes: dict[str, NodeRun] = {}
+    for name, event in kernel_events(events, runs):
+        args = event.get("args", {})
+        node = nodes.setdefault(
+            name,
+            NodeRun(
+                name,
+                args.get("op_name", ""),
+                0.0,
+                [next(iter(shape.values())) for shape in args.get("input_type_shape", [])],
+            ),
+        )
+        node.milliseconds += event["dur"] / 1000.0 / runs
+    return list(nodes.values())

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import platform
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from rich.console import Console
 
 from comix import __version__
 from comix.atomic import write_text_atomic
+from comix.stopwatch import Stopwatch
 
 STEPS = 6
 
@@ -42,9 +42,8 @@ class FusionDemoOptions:
     threads: int = 0
 
 
-def _step(console: Console, number: int, text: str) -> float:
+def _step(console: Console, number: int, text: str) -> None:
     console.print(f"[bold cyan]{number}/{STEPS}[/] {text}")
-    return time.perf_counter()
 
 
 def _rgb(image: np.ndarray, bands=(2, 1, 0)) -> np.ndarray:
@@ -94,111 +93,112 @@ def run_fusion_demo(options: FusionDemoOptions, console: Console | None = None) 
         torch.set_num_threads(options.threads)
     out = options.output
     out.mkdir(parents=True, exist_ok=True)
-    seconds: dict[str, float] = {}
+    clock = Stopwatch()
     pansharpen = options.task == "pansharpen"
 
-    start = _step(
-        console,
-        1,
-        f"synthetic {options.task} data: {options.train_scenes} training + 1 held-out "
-        f"Houston-like scene(s), {options.size}x{options.size}",
-    )
-    plan = FusionDataPlan(
-        task=options.task,
-        size=options.size,
-        train_scenes=options.train_scenes,
-        test_scenes=1,
-        seed=options.seed,
-    )
-    written = make_fusion_data(out / "data", plan)
-    sets = {name: load_fusion_data(path, DEFAULT_DATA_RANGE) for name, path in written.items()}
-    for name, data in sets.items():
-        console.print(f"  {name}: {written[name]} ({len(data)} sample(s))", highlight=False)
-    seconds["data"] = time.perf_counter() - start
+    with clock("data"):
+        _step(
+            console,
+            1,
+            f"synthetic {options.task} data: {options.train_scenes} training + 1 held-out "
+            f"Houston-like scene(s), {options.size}x{options.size}",
+        )
+        plan = FusionDataPlan(
+            task=options.task,
+            size=options.size,
+            train_scenes=options.train_scenes,
+            test_scenes=1,
+            seed=options.seed,
+        )
+        written = make_fusion_data(out / "data", plan)
+        sets = {name: load_fusion_data(path, DEFAULT_DATA_RANGE) for name, path in written.items()}
+        for name, data in sets.items():
+            console.print(f"  {name}: {written[name]} ({len(data)} sample(s))", highlight=False)
 
     variant = "ship_pansharpen" if pansharpen else "ship_irvis"
-    start = _step(console, 2, f"train {variant} (width {options.width}) for {options.steps} steps")
-    recipe = FusionRecipe(
-        variant=variant,
-        steps=options.steps,
-        batch_size=options.batch_size,
-        patch=options.patch,
-        seed=options.seed,
-        eval_every=options.steps,
-        model_overrides={"width": options.width},
-    )
-    trained = FusionTrainer(sets["train"], None, recipe, out / "checkpoint").fit()
-    seconds["train"] = time.perf_counter() - start
+    with clock("train"):
+        _step(console, 2, f"train {variant} (width {options.width}) for {options.steps} steps")
+        recipe = FusionRecipe(
+            variant=variant,
+            steps=options.steps,
+            batch_size=options.batch_size,
+            patch=options.patch,
+            seed=options.seed,
+            eval_every=options.steps,
+            model_overrides={"width": options.width},
+        )
+        trained = FusionTrainer(sets["train"], None, recipe, out / "checkpoint").fit()
 
-    start = _step(console, 3, "score SHIP and the classic methods on the held-out scene")
-    model = load_checkpoint(out / "checkpoint").model
-    backend = TorchBackend(model)
-    cfg = backend.info.config
-    methods = {
-        "SHIP": backend,
-        **baselines_for(
-            backend.info.task,
-            int(cfg["primary_channels"]),
-            float(cfg["data_range"]),
-            int(cfg["ratio"]),
-        ),
-    }
-    scores = {
-        name: score_fusion(runner, sets["test"], keep=True) for name, runner in methods.items()
-    }
-    metrics = {name: s.metrics for name, s in scores.items()}
-    full = {}
-    if pansharpen:
-        full = {
-            name: score_fusion(runner, sets["test_full"]).metrics
-            for name, runner in methods.items()
+    with clock("evaluate"):
+        _step(console, 3, "score SHIP and the classic methods on the held-out scene")
+        model = load_checkpoint(out / "checkpoint").model
+        backend = TorchBackend(model)
+        cfg = backend.info.config
+        methods = {
+            "SHIP": backend,
+            **baselines_for(
+                backend.info.task,
+                int(cfg["primary_channels"]),
+                float(cfg["data_range"]),
+                int(cfg["ratio"]),
+            ),
         }
-    test = sets["test"]
-    if pansharpen:
-        panels = [("MS (bicubic)", _rgb(test.lms[0])), ("PAN", _rgb(test.pan[0]))]
-        panels += [
-            (name, _rgb(scores[name].fused[0])) for name in ("SHIP", "brovey", "gram_schmidt")
-        ]
-        panels += [("reference", _rgb(test.gt[0]))]
-    else:
-        panels = [
-            ("visible", _rgb(test.visible[0], (0, 1, 2))),
-            ("infrared", _rgb(test.infrared[0])),
-        ]
-        panels += [
-            (name, _rgb(scores[name].fused[0], (0, 1, 2))) for name in ("SHIP", "average", "max")
-        ]
-    comparison = save_comparison(panels, out / "comparison.png", f"held-out scene: {options.task}")
-    seconds["evaluate"] = time.perf_counter() - start
+        scores = {
+            name: score_fusion(runner, sets["test"], keep=True) for name, runner in methods.items()
+        }
+        metrics = {name: s.metrics for name, s in scores.items()}
+        full = {}
+        if pansharpen:
+            full = {
+                name: score_fusion(runner, sets["test_full"]).metrics
+                for name, runner in methods.items()
+            }
+        test = sets["test"]
+        if pansharpen:
+            panels = [("MS (bicubic)", _rgb(test.lms[0])), ("PAN", _rgb(test.pan[0]))]
+            panels += [
+                (name, _rgb(scores[name].fused[0])) for name in ("SHIP", "brovey", "gram_schmidt")
+            ]
+            panels += [("reference", _rgb(test.gt[0]))]
+        else:
+            panels = [
+                ("visible", _rgb(test.visible[0], (0, 1, 2))),
+                ("infrared", _rgb(test.infrared[0])),
+            ]
+            panels += [
+                (name, _rgb(scores[name].fused[0], (0, 1, 2)))
+                for name in ("SHIP", "average", "max")
+            ]
+        comparison = save_comparison(
+            panels, out / "comparison.png", f"held-out scene: {options.task}"
+        )
 
-    start = _step(
-        console, 4, "export to ONNX (Fourier product as ONNX DFT), validated against PyTorch"
-    )
-    exported = export_fusion_checkpoint(
-        out / "checkpoint", out / "model.onnx", FusionExportOptions()
-    )
-    seconds["export"] = time.perf_counter() - start
+    with clock("export"):
+        _step(console, 4, "export to ONNX (Fourier product as ONNX DFT), validated against PyTorch")
+        exported = export_fusion_checkpoint(
+            out / "checkpoint", out / "model.onnx", FusionExportOptions()
+        )
 
-    start = _step(console, 5, "whole-scene fusion with ONNX Runtime")
-    runtime = OnnxRuntimeBackend(out / "model.onnx", threads=options.threads)
-    (out / "infer").mkdir(exist_ok=True)
-    if pansharpen:
-        primary, guide = sets["test_full"].ms[0], sets["test_full"].pan[0]
-    else:
-        primary, guide = test.visible[0], test.infrared[0]
-    run = fuse_scene(
-        runtime,
-        primary,
-        guide,
-        out / "infer" / "fused.tif",
-        summary={"model": str(out / "model.onnx")},
-    )
-    reference = fuse_image(backend, primary, guide).logits
-    difference = float(np.abs(run.image - reference).max() / float(cfg["data_range"]))
-    console.print(
-        f"ONNX Runtime vs PyTorch over the scene: max |difference| {difference:.2e} (data range 1)"
-    )
-    seconds["infer"] = time.perf_counter() - start
+    with clock("infer"):
+        _step(console, 5, "whole-scene fusion with ONNX Runtime")
+        runtime = OnnxRuntimeBackend(out / "model.onnx", threads=options.threads)
+        (out / "infer").mkdir(exist_ok=True)
+        if pansharpen:
+            primary, guide = sets["test_full"].ms[0], sets["test_full"].pan[0]
+        else:
+            primary, guide = test.visible[0], test.infrared[0]
+        run = fuse_scene(
+            runtime,
+            primary,
+            guide,
+            out / "infer" / "fused.tif",
+            summary={"model": str(out / "model.onnx")},
+        )
+        reference = fuse_image(backend, primary, guide).logits
+        difference = float(np.abs(run.image - reference).max() / float(cfg["data_range"]))
+        console.print(
+            f"ONNX Runtime vs PyTorch over the scene: max |difference| {difference:.2e} (data range 1)"
+        )
 
     summary = {
         "tool": f"comix {__version__}",
@@ -225,11 +225,11 @@ def run_fusion_demo(options: FusionDemoOptions, console: Console | None = None) 
             "max_abs_difference_vs_torch": difference,
         },
         "pictures": {"comparison": str(comparison)},
-        "seconds": seconds,
+        "seconds": clock.seconds,
     }
     _write_report(out, summary)
     console.print(
-        f"[bold green]done[/] in {sum(seconds.values()):.0f} s: report {out / 'report.md'}"
+        f"[bold green]done[/] in {sum(clock.seconds.values()):.0f} s: report {out / 'report.md'}"
     )
     return summary
 

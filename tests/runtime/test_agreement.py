@@ -9,7 +9,7 @@ from comix.runtime import ModelIO, RuntimeInputError
 from comix.runtime.agreement import (
     border_band,
     border_lines,
-    compare_backends,
+    scene_agreement,
     region_stats,
     seam_check,
 )
@@ -87,7 +87,7 @@ def test_region_stats_over_a_mask_and_an_empty_mask():
 
 def test_compare_backends_counts_differing_classes():
     hsi, x = _scene(40, 56)
-    same = compare_backends(PerPixel(), PerPixel(), hsi, x, tile=16, overlap=4, batch=3)
+    same = scene_agreement(PerPixel(), PerPixel(), hsi, x, tile=16, overlap=4, batch=3)
     assert (
         same["pixels"] == 40 * 56
         and same["differing_pixels"] == 0
@@ -96,7 +96,7 @@ def test_compare_backends_counts_differing_classes():
     assert (
         same["tiles"] == 3 * 5 and same["backend_seconds"] >= 0 and same["reference_seconds"] >= 0
     )
-    flipped = compare_backends(PerPixel(sign=-1.0), PerPixel(), hsi, x, tile=16, overlap=4, batch=3)
+    flipped = scene_agreement(PerPixel(sign=-1.0), PerPixel(), hsi, x, tile=16, overlap=4, batch=3)
     assert (
         flipped["differing_pixels"] > 0.5 * flipped["pixels"]
         and flipped["max_abs_logit_diff"] > 1.0
@@ -106,7 +106,7 @@ def test_compare_backends_counts_differing_classes():
         match=r"logits: got per-pixel \(2, 40, 56\), expected per-pixel's "
         r"\(3, 40, 56\)",
     ):
-        compare_backends(PerPixel(classes=2), PerPixel(), hsi, x, tile=16, overlap=4, batch=3)
+        scene_agreement(PerPixel(classes=2), PerPixel(), hsi, x, tile=16, overlap=4, batch=3)
 
 
 def test_seam_check_sees_no_seams_without_context_and_disagreement_with_it():

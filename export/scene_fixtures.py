@@ -1,5 +1,10 @@
-"""Inputs of ``tools/check_scene_inference.py``: a Houston-like synthetic scene, a fresh comix_t for it
-(deforming offsets, non-trivial BatchNorm statistics, normalisation measured on the scene) and its export."""
+"""A Houston-like synthetic scene, a fresh comix_t for it and its export: the inputs of the scene-scale
+measurement scripts (``tools/check_scene_inference.py``, ``tools/archive_memory.py``).
+
+The comix_t has deforming offsets (offset convs N(0, 0.05^2)), non-trivial BatchNorm statistics and the
+normalisation measured on the scene; its weights are random, so its classes are not land cover: these inputs
+are for numerics, tiling and memory, not accuracy.
+"""
 
 from __future__ import annotations
 
