@@ -24,20 +24,21 @@ FOLDERS = {
 
 LAYERS = [
     {"comix.errors"},  # the error root and its two branches
-    # what a model does, the families and their slices (loaded by name, never imported)
-    {"comix.tasks"},
-    # files, hashes, the model record, the tile vocabulary, step times
-    {"comix", "comix.atomic", "comix.hashing", "comix.metadata", "comix.tiles", "comix.stopwatch"},
-    {"comix.ops", "comix.data", "comix.viz"},  # ops and their spec; readers and scenes; plots
+    {"comix.tasks"},  # what a model does; the families and their slices (loaded by name)
+    # foundations: files, hashes, model digests, the record, tiles, step times, install extras
     {
-        "comix.ship",
-        "comix.ship.quality",
-        "comix.ship.data",
-    },  # SHIP: image-quality metrics; fusion data
-    {
-        "comix.model",
-        "comix.plugins",
-    },  # the networks, the variant registry; native kernels and loaders
+        "comix",
+        "comix.atomic",
+        "comix.hashing",
+        "comix.model_digest",
+        "comix.metadata",
+        "comix.tiles",
+        "comix.stopwatch",
+        "comix.extras",
+    },
+    {"comix.ops", "comix.data", "comix.viz"},  # DCN ops and their spec; readers, scenes; plots
+    {"comix.ship", "comix.ship.quality", "comix.ship.data"},  # SHIP: quality metrics; fusion data
+    {"comix.model", "comix.plugins"},  # networks, the variant registry; native kernels, loaders
     {"comix.ship.model"},  # SHIP's network and variants
     {"comix.tensorrt"},  # TensorRT engines: build, describe, run (CUDA memory)
     {"comix.runtime"},  # the backend registry and backends, whole-scene inference
@@ -50,7 +51,7 @@ LAYERS = [
     {"comix.ship.calibration"},  # SHIP's calibration data and precision rules
     {"comix.demo", "comix.ship.demo"},  # the end-to-end runs (CoMiX; SHIP fusion)
     {"comix.cli"},  # commands
-    {"comix.ship.cli"},  # ``comix fusion ...`` (registered with comix.cli.groups)
+    {"comix.ship.cli"},  # ``comix fusion ...`` (loaded by name from comix.tasks.FAMILIES)
 ]
 # the slices of model families (comix.tasks.FAMILIES): their parts are layered like the shared packages
 SLICES = ("comix.ship",)
