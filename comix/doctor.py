@@ -120,8 +120,10 @@ def check_gpu() -> tuple[list[Check], bool]:
         rows.append(
             Check("cuda-python", MISSING, _first_line(error), "pip install 'comix-deploy[gpu]'")
         )
-    import torch
-
+    try:
+        import torch
+    except ImportError:  # the runtime install: cuda-python above is the GPU probe
+        return rows, False
     if torch.cuda.is_available():
         for index in range(torch.cuda.device_count()):
             major, minor = torch.cuda.get_device_capability(index)
@@ -192,8 +194,18 @@ def check_cuda_bindings() -> list[Check]:
 
 
 def check_torch(gpu: bool) -> list[Check]:
-    import torch
-
+    try:
+        import torch
+    except ImportError:
+        return [
+            Check(
+                "PyTorch",
+                INFO,
+                "not installed: this is the runtime install (exported models run without it)",
+                "training, export and calibration need the full toolchain: "
+                "pip install 'comix-deploy[full]'",
+            )
+        ]
     rows = [
         Check(
             "PyTorch", OK, f"{torch.__version__} (CUDA {torch.version.cuda or 'none: CPU build'})"

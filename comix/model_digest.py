@@ -36,11 +36,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from comix.errors import BadInputError
+
 WEIGHTS_KEY = "comix.weights_sha256"
 GRAPH_KEY = "comix.graph_sha256"
 
 # ModelProto / GraphProto / TensorProto / SparseTensorProto / StringStringEntryProto field numbers
-_MODEL_GRAPH, _MODEL_METADATA = 7, 14
+_MODEL_GRAPH, _MODEL_METADATA, _MODEL_OPSET_IMPORT = 7, 14, 8
+_GRAPH_NODE, _OPSET_DOMAIN = 1, 1
+_NODE_INPUT, _NODE_OUTPUT, _NODE_NAME, _NODE_OP_TYPE = 1, 2, 3, 4
 _GRAPH_INITIALIZER, _GRAPH_SPARSE_INITIALIZER = 5, 15
 _TENSOR_DATA_LOCATION, _DATA_LOCATION_EXTERNAL = 14, 1
 _SPARSE_VALUES, _SPARSE_INDICES = 1, 2
@@ -50,7 +54,7 @@ _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _PREFIX = 8  # hex characters of a digest quoted in a message
 
 
-class DigestError(ValueError):
+class DigestError(BadInputError):
     """The file cannot be digested or its recorded digests cannot be read (message: one sentence)."""
 
 
@@ -76,7 +80,7 @@ class _Field:
         return data[self.start : self.end]
 
 
-class _Malformed(Exception):
+class _Malformed(BadInputError):
     """Internal: why the bytes are not a protobuf message (turned into a DigestError with the source)."""
 
 
@@ -177,6 +181,83 @@ def _digests(data: memoryview) -> ModelDigests:
     if graphs == 0:
         raise _Malformed("it has no graph (ModelProto field 7)")
     return ModelDigests(weights.hexdigest(), graph.hexdigest())
+
+
+@dataclass(frozen=True)
+class ModelOutline:
+    """What the runtime reads of a model before ONNX Runtime does: the operator-set domains it imports
+    (``""`` is ONNX's own) and the number of nodes of its graph."""
+
+    domains: frozenset[str]
+    nodes: int
+
+
+def outline(data: bytes, *, source: str = "model") -> ModelOutline:
+    """The opset domains and node count of an ONNX file's bytes, from the wire format (no onnx package);
+    raises DigestError (one sentence starting with ``source``) for bytes that are not a ModelProto."""
+    view = memoryview(data)
+    domains, nodes, graphs = set(), 0, 0
+    try:
+        for field in _fields(view, 0, len(view)):
+            if field.number == _MODEL_OPSET_IMPORT:
+                domain = b""
+                for part in _fields(view, _message_field(field, "an opset").value, field.end):
+                    if part.number == _OPSET_DOMAIN and part.wire == _WIRE_BYTES:
+                        domain = bytes(view[part.value : part.end])
+                domains.add(domain.decode("utf-8", "replace"))
+            elif field.number == _MODEL_GRAPH:
+                graphs += 1
+                graph = _message_field(field, "the graph")
+                nodes += sum(p.number == _GRAPH_NODE for p in _fields(view, graph.value, graph.end))
+        if graphs == 0:
+            raise _Malformed("it has no graph (ModelProto field 7)")
+    except _Malformed as error:
+        raise _not_onnx(source, error) from None
+    return ModelOutline(frozenset(domains), nodes)
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """A node of a graph as the wire format has it: name, op type, input and output value names."""
+
+    name: str
+    op_type: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+def _text(view: memoryview, field: _Field) -> str:
+    return bytes(view[field.value : field.end]).decode("utf-8", "replace")
+
+
+def graph_nodes(data: bytes, *, source: str = "model") -> list[GraphNode]:
+    """The nodes of an ONNX file's main graph, in order, from the wire format (no onnx package; what the
+    profiler needs to give ONNX Runtime's renamed nodes their module scope back)."""
+    view = memoryview(data)
+    nodes = []
+    try:
+        for field in _fields(view, 0, len(view)):
+            if field.number != _MODEL_GRAPH:
+                continue
+            graph = _message_field(field, "the graph")
+            for part in _fields(view, graph.value, graph.end):
+                if part.number != _GRAPH_NODE:
+                    continue
+                values: dict[int, list[str]] = {}
+                for item in _fields(view, _message_field(part, "a node").value, part.end):
+                    if item.wire == _WIRE_BYTES:
+                        values.setdefault(item.number, []).append(_text(view, item))
+                nodes.append(
+                    GraphNode(
+                        (values.get(_NODE_NAME) or [""])[0],
+                        (values.get(_NODE_OP_TYPE) or [""])[0],
+                        tuple(values.get(_NODE_INPUT, [])),
+                        tuple(values.get(_NODE_OUTPUT, [])),
+                    )
+                )
+    except _Malformed as error:
+        raise _not_onnx(source, error) from None
+    return nodes
 
 
 def _not_onnx(source: str, error: _Malformed) -> DigestError:

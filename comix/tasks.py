@@ -41,15 +41,22 @@ _INPUT_LABELS = {
 
 @dataclass(frozen=True)
 class Family:
-    """A line of models: its name, its tasks, and the package of its slice (None: the shared packages)."""
+    """A line of models: its name, its tasks, the package of its slice (None: the shared packages) and the
+    command group its slice adds to ``comix`` (name, one-line help; its Typer app is ``<package>.cli:app``)."""
 
     name: str
     tasks: tuple[str, ...]
     package: str | None
+    command: tuple[str, str] | None = None
 
 
 COMIX = Family("CoMiX", (SEGMENTATION,), None)
-SHIP = Family("SHIP", FUSION_TASKS, "comix.ship")
+SHIP = Family(
+    "SHIP",
+    FUSION_TASKS,
+    "comix.ship",
+    ("fusion", "SHIP / SHIP++ image fusion: pan-sharpening and infrared-visible."),
+)
 FAMILIES = (COMIX, SHIP)
 _LOADED: set[str] = set()
 

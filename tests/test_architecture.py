@@ -35,6 +35,7 @@ LAYERS = [
         "comix.tiles",
         "comix.stopwatch",
         "comix.extras",
+        "comix.lazy",
     },
     {"comix.ops", "comix.data", "comix.viz"},  # DCN ops and their spec; readers, scenes; plots
     {"comix.ship", "comix.ship.quality", "comix.ship.data"},  # SHIP: quality metrics; fusion data

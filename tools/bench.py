@@ -335,8 +335,8 @@ def _portable_3d_session(tensors: dict, threads: int):
 
 
 def bench_dcn(args, log) -> dict:
-    from comix.ops.deform_conv import deform_conv_nd
     from comix.ops.geometry import DeformConvGeometry
+    from comix.ops.vectorised import deform_conv_nd
     from comix.plugins.build import find_ort_library
 
     library = str(find_ort_library())

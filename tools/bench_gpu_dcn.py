@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from comix.ops import deform_conv
 from comix.ops.cases import BENCH_CASES, DcnCase
-from comix.ops.deform_conv import deform_conv_nd
+from comix.ops.vectorised import deform_conv_nd
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 

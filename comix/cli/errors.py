@@ -6,6 +6,8 @@ the only ``except`` of the command line:
 * bad input — :class:`comix.errors.BadInputError` (every project error for bad input derives from it), and
   the operating system's refusals of the user's own paths (``FileNotFoundError``, ``PermissionError``, a
   read-only or full disk, ...) — prints ``error: <first line>``, exit 2;
+* a package of an optional part of the install that is not installed (``torch`` on a runtime-only install)
+  — prints which extra to install, exit 2;
 * :class:`comix.errors.FailedError` — the tool could not finish for a reason that is not the input (a native
   build failed, a graph the tool made fails its own checks) — prints ``error: <message>`` (all of it: a
   build's output tail), exit 1.
@@ -23,6 +25,7 @@ from typing import NoReturn, TypeVar
 import typer
 
 from comix.errors import BadInputError, ComixError, FailedError
+from comix.extras import extra_for, missing_sentence
 
 EXIT_BAD_INPUT = BadInputError.exit_code
 EXIT_FAILED = FailedError.exit_code
@@ -74,6 +77,10 @@ def reported(function: Command) -> Command:
         except ComixError as error:
             whole = isinstance(error, FailedError)  # e.g. the tail of a failed build's output
             _report(str(error).strip() if whole else _first_line(error), error.exit_code)
+        except ModuleNotFoundError as error:  # an optional part of the install that is not here
+            if error.name is None or extra_for(error.name) is None:
+                raise
+            _report(missing_sentence(error.name, "this command"), EXIT_BAD_INPUT)
         except OSError as error:  # the user's paths: missing, not writable, read-only or full disk
             _report(_os_sentence(error), EXIT_BAD_INPUT)
 

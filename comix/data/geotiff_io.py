@@ -8,6 +8,7 @@ EPSG-coded CRS. Band wavelengths, when a file carries them, are read from the GD
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from comix.atomic import atomic_path
 from comix.data.errors import DataError
 from comix.data.georef import GeoRef
 from comix.data.windowed import Window, WindowedRaster, nodata_values
+from comix.extras import missing_sentence
 
 TAG_PIXEL_SCALE, TAG_TIEPOINT, TAG_GEOKEYS, TAG_GDAL_NODATA = 33550, 33922, 34735, 42113
 GEOKEY_GEOGRAPHIC, GEOKEY_PROJECTED, GEOKEY_MODEL_TYPE, GEOKEY_RASTER_TYPE = 2048, 3072, 1024, 1025
@@ -285,7 +287,9 @@ GDAL_CACHE_BYTES = 64 << 20  # GDAL's block cache during a streamed run (its def
 def bounded_gdal_cache(cache_bytes: int = GDAL_CACHE_BYTES):
     """Context manager: GDAL's block cache capped at ``cache_bytes`` while it is active, so reading and
     writing a scene window by window keeps a bounded working set (GDAL would otherwise keep up to 5 % of RAM
-    of decoded blocks)."""
+    of decoded blocks). Without rasterio (a runtime-only install) there is no GDAL cache to bound."""
+    if not rasterio_available():
+        return contextlib.nullcontext()
     import rasterio
 
     return rasterio.Env(GDAL_CACHEMAX=int(cache_bytes))
@@ -357,7 +361,13 @@ class GeoTiffRaster(WindowedRaster):
 
 
 def open_geotiff(path: str | Path) -> GeoTiffRaster:
-    """A :class:`GeoTiffRaster` for ``path`` (clear :class:`DataError` for a missing or corrupt file)."""
+    """A :class:`GeoTiffRaster` for ``path`` (clear :class:`DataError` for a missing or corrupt file, or
+    when rasterio, the ``geo`` extra, is not installed)."""
+    if not rasterio_available():
+        raise DataError(
+            missing_sentence("rasterio", f"reading the GeoTIFF {path}")
+            + "; or give the scene as ENVI or .npy"
+        )
     return GeoTiffRaster(path)
 
 

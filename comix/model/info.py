@@ -23,26 +23,9 @@ from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode, register_flop_formula
 
 from comix.errors import BadInputError
+from comix.model.parts import PART_OF_CHILD
 from comix.ops import DeformConvNd
 from comix.ops.library import OP_NAMES
-
-# top-level child of ComixNet -> the part it is reported under
-PART_OF_CHILD = {
-    "hsi_norm": "normalization",
-    "x_norm": "normalization",
-    "hsi_stem": "HSI stem",
-    "x_stem": "X stem",
-    "hsi_down": "HSI branch",
-    "hsi_stages": "HSI branch",
-    "x_down": "X branch",
-    "x_stages": "X branch",
-    "spectral_pool": "spectral pool/lift",
-    "hsi_to_shared": "spectral pool/lift",
-    "spectral_lift": "spectral pool/lift",
-    "cmfex": "CMFeX",
-    "ffm": "FFM",
-    "decoder": "decoder",
-}
 
 
 @dataclass

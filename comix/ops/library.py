@@ -4,7 +4,7 @@ and ``torch.ops.comix.deform_conv3d``.
 Everything that runs a CoMiX DCN goes through these two ops:
 
 * **eager, any device**: the default kernel is the vectorised PyTorch implementation
-  (:func:`comix.ops.deform_conv.deform_conv_nd`), reference-tested in float64;
+  (:func:`comix.ops.vectorised.deform_conv_nd`), reference-tested in float64;
 * **CUDA**: the PyTorch extension in ``comix.plugins.torch`` registers its native kernel for the CUDA
   dispatch key (``TORCH_LIBRARY_IMPL(comix, CUDA, ...)``) when it is loaded; without it CUDA tensors take
   the default kernel;
@@ -28,8 +28,8 @@ import torch
 from torch import Tensor
 
 from comix.errors import BadInputError
-from comix.ops.deform_conv import deform_conv_nd, infer_geometry
 from comix.ops.geometry import DeformConvGeometry
+from comix.ops.vectorised import deform_conv_nd, infer_geometry
 
 NAMESPACE = "comix"
 OP_NAMES = {2: "deform_conv2d", 3: "deform_conv3d"}

@@ -1,7 +1,7 @@
 """The portable ONNX lowering of the 3-D deformable convolution: one 2-D ``DeformConv`` on a flattened volume.
 
 ``--portable`` graphs may use standard ONNX ops only, and ONNX Runtime's ``DeformConv`` accepts 2-D
-inputs only. Lowered as it runs eagerly (:mod:`comix.ops.deform_conv`: trilinear ``grid_sample``), the
+inputs only. Lowered as it runs eagerly (:mod:`comix.ops.vectorised`: trilinear ``grid_sample``), the
 3-D op became a 5-D ``GridSample``, whose ONNX Runtime kernel recomputes the coordinates and corner
 checks for every channel of every sample: ~56 ns per sample against ~3.4 ns per sample in ONNX
 Runtime's own 2-D ``DeformConv`` (measured; the portable comix_t graph ran at 1.9x PyTorch eager,
@@ -28,7 +28,7 @@ against the float64 reference and the eager op (tests/ops/test_portable.py). Cos
 image's coordinates are O(D*H) in float32, so a sampling position carries ~ulp(D*(H+1)) / 2 of rounding
 (3e-5 px at D*(H+1) = 264); the measured logit difference to eager stays far inside the export parity
 bound (docs/profiling.md). Non-finite inputs: as in the eager kernel, a weight-0 corner times Inf is NaN.
-Shapes as in :mod:`comix.ops.deform_conv`.
+Shapes as in :mod:`comix.ops.vectorised`.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from comix.ops.deform_conv import _base_positions, _check_shapes, deform_conv_nd
 from comix.ops.geometry import DeformConvGeometry
 from comix.ops.library import OVERLOADS, _geometry, deform_conv2d_op
+from comix.ops.vectorised import _base_positions, _check_shapes, deform_conv_nd
 
 
 def keeps_size(geometry: DeformConvGeometry) -> bool:

@@ -3,7 +3,7 @@
 Layer names carry the module they came from: an exported node is ``<module path>[<Class>]/<node>``
 (:func:`comix.export.passes.scoped_name`), a PyTorch module scope ``<module path>[<Class>]``, a TensorRT
 layer fused from several nodes joins their names with `` + ``. The module path's first item is a child
-of ``ComixNet``, mapped to its part by :data:`comix.model.info.PART_OF_CHILD` (the model's one list of
+of ``ComixNet``, mapped to its part by :data:`comix.model.parts.PART_OF_CHILD` (the model's one list of
 parts); here the stems join their branches, and the deformable op itself (sampling and its matmul,
 not its offset conv) is its own part, per dimensionality.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from comix.model.info import PART_OF_CHILD
+from comix.model.parts import PART_OF_CHILD
 from comix.runtime.backend import LayerTime
 
 DCN_3D, DCN_2D = "DCN sampling 3-D", "DCN sampling 2-D"

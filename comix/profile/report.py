@@ -3,6 +3,7 @@ with ``profile.json`` (everything, per-call samples included), ``profile.md`` (t
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from pathlib import Path
 
@@ -232,11 +233,14 @@ def markdown(report: ProfileReport, heading: str = "#", layers: int = TOP_LAYERS
 
 
 def write_report(report: ProfileReport, folder: str | Path) -> dict[str, Path]:
-    """Write ``profile.json``, ``profile.md`` and the plots into ``folder`` (which must exist)."""
+    """Write ``profile.json``, ``profile.md`` and the plots into ``folder`` (which must exist); the plots
+    need matplotlib (the full install) and are left out without it."""
     folder = Path(folder)
     written = {"json": folder / "profile.json", "markdown": folder / "profile.md"}
     write_text_atomic(written["json"], report.to_json())
     write_text_atomic(written["markdown"], markdown(report) + "\n")
+    if importlib.util.find_spec("matplotlib") is None:
+        return written
     written["histogram"] = plots.latency_histogram(report, folder / "latency_histogram.png")
     for key, drawn in (
         ("parts", plots.part_bars(report, folder / "parts.png")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import importlib.util
 import os
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -122,7 +123,10 @@ def synthetic_inputs(
 
 def count_tile_macs(backend: Backend, tile: tuple[int, int]) -> int | None:
     """MACs of one tile (batch 1, padded as the model pads), counted on the PyTorch model; None when the
-    backend's model carries no CoMiX configuration (e.g. a stand-in network)."""
+    backend's model carries no CoMiX configuration (e.g. a stand-in network), or without PyTorch (the
+    runtime install counts no MACs)."""
+    if importlib.util.find_spec("torch") is None:
+        return None
     import torch
 
     from comix.model.config import ComixConfig
@@ -360,7 +364,9 @@ def profile(
         for batch in options.batches:
             check_tile(backend, tuple(tile), batch)
     machine = machine_record()
-    peak = core_peak(machine["cpu"], measure=options.measure_gemm_peak)
+    # the single-thread SGEMM probe runs on PyTorch's GEMM (left out on the runtime install)
+    measure = options.measure_gemm_peak and importlib.util.find_spec("torch") is not None
+    peak = core_peak(machine["cpu"], measure=measure)
     scene = read_scene(options.scene) if options.scene is not None else None
     gsd_m = options.gsd_m or (scene.gsd_m if scene is not None else None)
     macs = {tuple(tile): count_tile_macs(backend, tuple(tile)) for tile in options.tiles}

@@ -8,7 +8,7 @@ on first use, so the torch-free runtime install and ``comix --help`` stay light.
 
 from __future__ import annotations
 
-import importlib
+from comix.lazy import lazy_names
 
 _LAZY = {
     "Backend": "comix.runtime.backend",
@@ -25,10 +25,4 @@ _LAZY = {
     "open_backend": "comix.runtime.registry",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'comix.runtime' has no attribute {name!r}")
+__getattr__, __all__ = lazy_names(__name__, _LAZY)

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import onnx
 
 from comix.errors import BadInputError
+from comix.model_digest import GraphNode, graph_nodes
 from comix.runtime.backend import LayerTime
 from comix.runtime.session import SessionFactory
 
@@ -86,12 +86,13 @@ def _value_of_renamed(name: str) -> str | None:
 
 
 def restore_scopes(
-    layers: list[LayerTime], exported: onnx.ModelProto, optimized: onnx.ModelProto | None
+    layers: list[LayerTime], exported: list[GraphNode], optimized: list[GraphNode] | None
 ) -> list[LayerTime]:
     """Give nodes renamed by ONNX Runtime the scope of the exported node behind them (module doc):
-    ``<scope>/<ONNX Runtime's name>``. Names already scoped, and names with no scoped origin, stay."""
-    producer = {value: node.name for node in exported.graph.node for value in node.output}
-    rewritten = {node.name: node for node in optimized.graph.node} if optimized is not None else {}
+    ``<scope>/<ONNX Runtime's name>``. Names already scoped, and names with no scoped origin, stay.
+    ``exported`` / ``optimized``: the nodes of the graph as exported and as ONNX Runtime optimised it."""
+    producer = {value: node.name for node in exported for value in node.outputs}
+    rewritten = {node.name: node for node in optimized} if optimized is not None else {}
     restored = []
     for layer in layers:
         name = layer.name
@@ -100,7 +101,7 @@ def restore_scopes(
             if (
                 name in rewritten
             ):  # a node ONNX Runtime inserted: where its result goes, else where it reads from
-                candidates += [*rewritten[name].output, *rewritten[name].input]
+                candidates += [*rewritten[name].outputs, *rewritten[name].inputs]
             origins = [_scope_prefix(producer[v]) for v in candidates if v in producer]
             origin = next((o for o in origins if o is not None), None)
             if origin is not None:
@@ -119,12 +120,8 @@ def profile_session(factory, feeds: Mapping[str, np.ndarray], runs: int) -> list
             session.run(None, dict(feeds))
         trace = Path(session.end_profiling())
         events = json.loads(trace.read_text())
-        optimized = (
-            onnx.load(str(optimized_path), load_external_data=False)
-            if optimized_path.is_file()
-            else None
-        )
-    return restore_scopes(node_times(events, runs), factory.proto(), optimized)
+        optimized = graph_nodes(optimized_path.read_bytes()) if optimized_path.is_file() else None
+    return restore_scopes(node_times(events, runs), graph_nodes(factory.model_bytes()), optimized)
 
 
 @dataclass
@@ -137,7 +134,7 @@ class NodeRun:
     inputs: list[list[int]] = field(default_factory=list)
 
 
-def profile_nodes(model: onnx.ModelProto, feeds: dict, threads: int, runs: int) -> list[NodeRun]:
+def profile_nodes(model, feeds: dict, threads: int, runs: int) -> list[NodeRun]:
     """Nodes in order of first execution, times averaged over ``runs`` runs after the warm-up run(s) of
     ``comix.runtime.ort_profile``."""
     with tempfile.TemporaryDirectory() as folder:

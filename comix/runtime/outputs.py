@@ -3,7 +3,7 @@
 From ``-o seg.tif``: ``seg.tif`` (class raster, label values 1..K, 0 = no data with the GeoTIFF nodata tag
 0; uint8; tiled, deflate-compressed, BigTIFF when needed, the input's georeference/CRS; with ``cog`` a
 Cloud-Optimized GeoTIFF with overviews), ``seg.npy`` (same raster), ``seg.png`` (colours + legend, nodata
-black; a preview at most :data:`PREVIEW_MAX_PIXELS` on its long side), ``seg.json`` (summary: class
+black; a preview at most :data:`PREVIEW_MAX_PIXELS` on its long side; only with matplotlib, the full install), ``seg.json`` (summary: class
 areas, nodata counts, timing, settings) and, when asked, ``seg.probabilities.tif`` (float32 (K, H, W)
 softmax, NaN = no data). ``-o seg.npy`` writes the .npy instead of the GeoTIFF.
 
@@ -15,6 +15,7 @@ onto their final names, so a failure leaves none of them (and no temporary files
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from comix.atomic import check_parent
+from comix.extras import missing_sentence
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.sliding_window import NODATA_LABEL, label_raster, softmax
 from comix.runtime.streaming import BlockSink
@@ -44,12 +46,14 @@ def output_paths(output: str | os.PathLike, probabilities: bool) -> dict[str, Pa
         check_parent(output)
     except FileNotFoundError as error:
         raise RuntimeInputError(str(error)) from None
+    if output.suffix.lower() != ".npy" and importlib.util.find_spec("rasterio") is None:
+        raise RuntimeInputError(
+            missing_sentence("rasterio", f"writing the GeoTIFF {output}") + "; or write -o NAME.npy"
+        )
     stem = output.with_suffix("")
-    paths = {
-        "classes_npy": stem.with_suffix(".npy"),
-        "png": stem.with_suffix(".png"),
-        "summary": stem.with_suffix(".json"),
-    }
+    paths = {"classes_npy": stem.with_suffix(".npy"), "summary": stem.with_suffix(".json")}
+    if importlib.util.find_spec("matplotlib") is not None:  # the quick-look needs the full install
+        paths["png"] = stem.with_suffix(".png")
     if output.suffix.lower() != ".npy":
         paths["classes_tif"] = output
     if probabilities:
@@ -194,20 +198,22 @@ class ClassProducts(BlockSink):
 
     def finish(self) -> dict:
         from comix.data.geotiff_io import copy_as_cog
-        from comix.viz import save_class_map
 
         self._close_writers()
         for written, final, resampling in self.geotiffs.values():
             if written != final:
                 copy_as_cog(written, final, resampling)
         nodata = int(self.counts[NODATA_LABEL])
-        save_class_map(
-            self.preview,
-            self.class_names,
-            self.staged.temp_for(self.paths["png"]),
-            title=self.title,
-            nodata_label=NODATA_NAME if nodata else None,
-        )
+        if "png" in self.paths:
+            from comix.viz import save_class_map
+
+            save_class_map(
+                self.preview,
+                self.class_names,
+                self.staged.temp_for(self.paths["png"]),
+                title=self.title,
+                nodata_label=NODATA_NAME if nodata else None,
+            )
         pixel_area = None
         if self.georef is not None:
             width, height = self.georef.pixel_size

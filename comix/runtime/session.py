@@ -12,8 +12,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import onnx
-
+from comix.model_digest import DigestError, ModelOutline, outline
 from comix.ops.spec import CUSTOM_DOMAIN
 from comix.runtime.errors import CustomOpLibraryMissing, RuntimeInputError
 
@@ -44,30 +43,51 @@ def find_custom_op_library() -> Path | None:
         return None
 
 
-def load_onnx(path: str | os.PathLike) -> onnx.ModelProto:
-    """Load and sanity-check an ONNX file (without weights from external data); clear error if not ONNX."""
+def read_model_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of an ONNX file, checked as the runtime needs them (the protobuf wire format of a ModelProto
+    with a graph of at least one node; :func:`comix.model_digest.outline`), without the onnx package."""
     path = Path(path)
     if not path.is_file():
         raise RuntimeInputError(
             f"model file {path}: got no such file, expected an existing .onnx file"
         )
+    data = path.read_bytes()
+    _outline(data, path)
+    return data
+
+
+def _outline(data: bytes, source) -> ModelOutline:
     try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as error:
+        found = outline(data, source=str(source))
+    except DigestError as error:
+        reason = str(error).replace(f"{source}: not a valid ONNX file", "").strip()
         raise RuntimeInputError(
-            f"model file {path}: could not be read as ONNX ({type(error).__name__}); expected a complete .onnx "
-            "file written by `comix export` (is it truncated or another format?)"
+            f"model file {source}: could not be read as ONNX {reason}; expected a complete .onnx file "
+            "written by `comix export` (is it truncated or another format?)"
         ) from None
-    if not model.graph.node:
+    if found.nodes == 0:
         raise RuntimeInputError(
-            f"model file {path}: got a graph with no nodes, expected an exported CoMiX model"
+            f"model file {source}: got a graph with no nodes, expected an exported CoMiX model"
         )
-    return model
+    return found
 
 
-def uses_custom_domain(model: onnx.ModelProto) -> bool:
-    """True when the graph contains ``ai.comix`` nodes (the canonical, non-portable graph)."""
-    return any(node.domain == CUSTOM_DOMAIN for node in model.graph.node)
+def load_onnx(path: str | os.PathLike):
+    """An ``onnx.ModelProto`` of a checked ONNX file (:func:`read_model_bytes`; needs the onnx package, which
+    the tools that rewrite graphs have and the runtime does not need)."""
+    import onnx
+
+    return onnx.load_from_string(read_model_bytes(path))
+
+
+def uses_custom_domain(model) -> bool:
+    """True when the graph imports the ``ai.comix`` domain (the canonical, non-portable graph); ``model`` is
+    an ``onnx.ModelProto`` or the bytes of one."""
+    if isinstance(model, (bytes, bytearray)):
+        return CUSTOM_DOMAIN in _outline(bytes(model), "model").domains
+    return any(o.domain == CUSTOM_DOMAIN for o in model.opset_import) or any(
+        node.domain == CUSTOM_DOMAIN for node in model.graph.node
+    )
 
 
 class SessionFactory:
@@ -82,7 +102,7 @@ class SessionFactory:
 
     def __init__(
         self,
-        model: str | os.PathLike | bytes | onnx.ModelProto,
+        model,  # a path, the bytes of a model, or an onnx.ModelProto
         providers: Sequence[str] | None = None,
         threads: int = 0,
         profile_prefix: str | os.PathLike | None = None,
@@ -101,22 +121,30 @@ class SessionFactory:
         ``optimized_path`` the session also saves the graph as ONNX Runtime optimised it."""
         return SessionFactory(self.model, self.providers, self.threads, prefix, optimized_path)
 
-    def proto(self) -> onnx.ModelProto:
-        """The model as given (without external weights)."""
-        return self._proto_and_source()[0]
+    def proto(self):
+        """The model as an ``onnx.ModelProto`` (needs the onnx package: profiling and graph tools)."""
+        import onnx
 
-    def _proto_and_source(self):
-        if isinstance(self.model, onnx.ModelProto):
-            return self.model, self.model.SerializeToString()
-        if isinstance(self.model, bytes):
-            return onnx.load_from_string(self.model), self.model
-        proto = load_onnx(self.model)
-        return proto, str(self.model)
+        if isinstance(self.model, (bytes, bytearray, str, os.PathLike)):
+            return onnx.load_from_string(self._bytes())
+        return self.model
+
+    def model_bytes(self) -> bytes:
+        """The model's bytes as the session gets them (checked)."""
+        return self._bytes()
+
+    def _bytes(self) -> bytes:
+        if isinstance(self.model, (bytes, bytearray)):
+            _outline(bytes(self.model), "model")
+            return bytes(self.model)
+        if isinstance(self.model, (str, os.PathLike)):
+            return read_model_bytes(self.model)
+        return self.model.SerializeToString()  # an onnx.ModelProto
 
     def __call__(self):
         import onnxruntime as ort
 
-        proto, source = self._proto_and_source()
+        source = self._bytes()
         options = ort.SessionOptions()
         if self.threads:
             options.intra_op_num_threads = self.threads
@@ -128,7 +156,7 @@ class SessionFactory:
             options.log_severity_level = (
                 3  # its "hardware-specific layout" warning is expected here
             )
-        if uses_custom_domain(proto):
+        if uses_custom_domain(source):
             library = find_custom_op_library()
             if library is None:
                 raise CustomOpLibraryMissing(

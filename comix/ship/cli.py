@@ -13,18 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from comix.cli.errors import command, fail
-from comix.cli.groups import register_group
 from comix.cli.options import tile_option
 from comix.runtime import defaults
 from comix.ship.data.pancollection import DEFAULT_DATA_RANGE
 from comix.tiles import parse_tile
 
-app = register_group(
-    "fusion",
-    typer.Typer(
-        help="SHIP / SHIP++ multi-modal image fusion: pan-sharpening and infrared-visible fusion.",
-        no_args_is_help=True,
-    ),
+app = typer.Typer(
+    help="SHIP / SHIP++ multi-modal image fusion: pan-sharpening and infrared-visible fusion.",
+    no_args_is_help=True,
 )
 
 

@@ -15,9 +15,9 @@ import torch
 from comix.export.exporter import TorchOnnxExporter
 from comix.ops import DeformConvGeometry
 from comix.ops.cases import DcnCase, Offsets, cases_for
-from comix.ops.deform_conv import deform_conv_nd
 from comix.ops.portable import deform_conv3d_portable, flattened_taps, keeps_size
 from comix.ops.reference import deform_conv_reference
+from comix.ops.vectorised import deform_conv_nd
 
 
 def _keeps(name, size, kernel, pads, dilation=(1, 1, 1), **kwargs) -> DcnCase:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from comix.model.info import PART_OF_CHILD
+from comix.model.parts import PART_OF_CHILD
 from comix.profile.parts import (
     DCN_2D,
     DCN_3D,

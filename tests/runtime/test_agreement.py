@@ -9,8 +9,8 @@ from comix.runtime import ModelIO, RuntimeInputError
 from comix.runtime.agreement import (
     border_band,
     border_lines,
-    scene_agreement,
     region_stats,
+    scene_agreement,
     seam_check,
 )
 from comix.runtime.backend import Backend

@@ -9,6 +9,7 @@ import pytest
 from onnx import helper
 from runtime_helpers import make_scene, tiny_net
 
+from comix.model_digest import graph_nodes
 from comix.runtime import OnnxRuntimeBackend, TorchBackend, find_custom_op_library
 from comix.runtime.backend import Backend, LayerTime
 from comix.runtime.ort_profile import node_times, restore_scopes
@@ -105,7 +106,8 @@ def test_nodes_renamed_by_onnxruntime_get_the_scope_of_their_origin():
             ("already[X]/node", "Add"),
         )
     ]
-    names = [layer.name for layer in restore_scopes(layers, exported, optimized)]
+    nodes = [graph_nodes(m.SerializeToString()) for m in (exported, optimized)]
+    names = [layer.name for layer in restore_scopes(layers, *nodes)]
     assert names == [
         "x_stem.conv1.0[Conv2d]/conv2d_3_nchwc",
         "x_stem.conv1.1[ReLU]/ReorderOutput_token_7",
