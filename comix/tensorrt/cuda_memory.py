@@ -111,7 +111,8 @@ class CudaApi(ABC):
 
 
 class CudaPython(CudaApi):
-    """:class:`CudaApi` over cuda-python's runtime bindings (``cuda.bindings.runtime``; 12.x: ``cuda.cudart``)."""
+    """:class:`CudaApi` over cuda-python's runtime bindings (``cuda.bindings.runtime``; 12.x:
+    ``cuda.cudart``)."""
 
     name = "cuda-python"
 

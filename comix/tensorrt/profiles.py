@@ -72,7 +72,8 @@ def parse_range(text: str, what: str) -> ShapeRange:
 
 
 def parse_tile(text: str) -> tuple[ShapeRange, ShapeRange]:
-    """``"128"``, ``"96x128"`` or ``"64:128:256"`` / ``"64x64:96x128:128x256"`` -> (height range, width range)."""
+    """``"128"``, ``"96x128"`` or ``"64:128:256"`` / ``"64x64:96x128:128x256"`` -> (height range,
+    width range)."""
     parts = str(text).strip().split(":")
     if len(parts) not in (1, 3):
         raise ProfileError(

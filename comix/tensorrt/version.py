@@ -116,8 +116,9 @@ class Capabilities:
 def check_supported(version: TrtVersion) -> None:
     if version < MIN_SUPPORTED:
         raise TensorRTUnavailable(
-            f"TensorRT {version}: got a release older than {MIN_SUPPORTED.short}, expected {MIN_SUPPORTED.short} "
-            "(JetPack 6) or newer: its ONNX parser cannot hand IPluginV3 plugins our DCN nodes"
+            f"TensorRT {version}: got a release older than {MIN_SUPPORTED.short}, expected "
+            f"{MIN_SUPPORTED.short} (JetPack 6) or newer: its ONNX parser cannot hand IPluginV3 "
+            "plugins our DCN nodes"
         )
 
 
