@@ -7,13 +7,16 @@ compiles the same set and links the TensorRT library.
 
 Host emulation (plugins/cuda/tests/emulate_kernels.cpp): g++ compiles the unchanged im2col and GEMM
 kernel headers with the CUDA built-ins emulated (one host thread per CUDA thread, a barrier for
-__syncthreads). It checks the kernels' indexing and FP32-accumulation arithmetic on a CPU; it says
-nothing about GPU timing, occupancy or memory-model issues (the ``gpu`` tests in
-test_torch_extension.py do, where a GPU exists).
+__syncthreads) and runs them through the kernel file's own launch plan (plugins/cuda/src/launch_plan.h:
+checks, chunk loop, grid clamps, 32/64-bit index choice, empty-plane branch), with small grid limits so
+the kernels' grid-stride and batch loops run too. It checks the kernels' indexing, FP32-accumulation
+arithmetic and the launch plan on a CPU; it says nothing about GPU timing, occupancy or memory-model
+issues (the ``gpu`` tests in test_torch_extension.py and the plugin harness do, where a GPU exists).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -188,8 +191,9 @@ def _emulation_params() -> list:
 
 def run_emulator(
     emulator: Path, case: DcnCase, inputs: DcnInputs, launch: Launch, folder: Path
-) -> np.ndarray:
-    """Run the kernels on the host for ``inputs`` (stored as float32 files); returns Y as float64."""
+) -> tuple[np.ndarray, dict]:
+    """Run the kernels on the host for ``inputs`` (stored as float32 files); returns Y as float64 and
+    what the launch plan did (chunk, chunks, index bits, launches, grid clamps)."""
     for key, value in zip(("x", "offset", "w", "bias", "mask"), inputs.arrays()):
         if value is not None:
             value.astype(np.float32).tofile(folder / f"{key}.f32")
@@ -223,7 +227,7 @@ def run_emulator(
     assert result.returncode == 0, f"{case.id}: emulator exit {result.returncode}:\n{result.stderr}"
     out = case.output_size()
     y = np.fromfile(folder / "y.f32", dtype=np.float32).reshape(case.batch, case.out_channels, *out)
-    return y.astype(np.float64)
+    return y.astype(np.float64), json.loads(result.stdout)
 
 
 @pytest.mark.parametrize("case, launch", _emulation_params())
@@ -233,7 +237,15 @@ def test_kernels_match_reference_in_host_emulation(
     """The unchanged kernel source against the float64 reference of the values as stored (FP16-rounded for
     FP16 storage), on the shared grid; NaN/Inf must appear exactly where the reference has them."""
     inputs = case.inputs(launch.storage)
-    got = run_emulator(emulator, case, inputs, launch, tmp_path)
+    got, trace = run_emulator(emulator, case, inputs, launch, tmp_path)
+    if case.batch > 0:
+        chunk = min(launch.chunk, case.batch)
+        assert (trace["chunk"], trace["chunks"]) == (chunk, -(-case.batch // chunk)), trace
+        assert trace["index_bits"] == launch.index_bits, trace
+        assert trace["gemm_launches"] == trace["chunks"] and trace["last_grid_z"] <= 2, trace
+        assert 0 < trace["last_im2col_blocks"] <= 3, trace
+    else:
+        assert trace["chunks"] == 0, "an empty batch launches nothing"
     assert_matches_reference(
         got, reference_output(case, launch.storage), launch.storage, f"{case.id} (emulated CUDA)"
     )
@@ -241,6 +253,23 @@ def test_kernels_match_reference_in_host_emulation(
         assert_matches_reference(
             got, shifted_convolution(case, inputs), launch.storage, f"{case.id} vs shifted conv"
         )
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+def test_empty_input_planes_take_the_zero_fill_branch(emulator: Path, nd: int, tmp_path: Path):
+    """An input of size 0 along one axis, padded to a non-empty output: the plan's empty-plane branch
+    zero-fills the columns (no gather), so every output is the bias."""
+    size, kernel = (0, 4, 3)[:nd], (1,) * nd
+    pads = (1,) + (0,) * (nd - 1) + (1,) + (0,) * (nd - 1)
+    case = DcnCase("empty_plane", size, kernel, (1,) * nd, pads, (1,) * nd, batch=3, mask=False)
+    inputs = case.inputs("float32")
+    got, trace = run_emulator(emulator, case, inputs, Launch(chunk=2), tmp_path)
+    assert trace["zero_fills"] == trace["chunks"] == 2 and trace["im2col_launches"] == 0, trace
+    expected = np.broadcast_to(
+        inputs.bias.astype(np.float64).reshape(1, -1, *([1] * nd)), got.shape
+    )
+    assert got.shape == (3, case.out_channels, *case.output_size())
+    np.testing.assert_array_equal(got, expected)
 
 
 # ---------------------------------------------------------------------------------------------------
