@@ -39,14 +39,68 @@ from comix.ops.tolerance import assert_matches_reference
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "plugins"
 KERNEL_SOURCES = sorted((PLUGINS / "cuda" / "src").glob("*.cu"))
-# SASS for Turing, Orin (Jetson), Hopper, Blackwell DC, Thor (CUDA 13 numbering) + PTX for later GPUs.
-ARCHS = ("75", "87", "90", "100", "110")
-PTX_ARCH = "100"
+ARCHITECTURES = PLUGINS / "cuda" / "architectures.cmake"
 
 NVCC = shutil.which("nvcc")
 pytestmark = pytest.mark.skipif(
     NVCC is None, reason="nvcc not on PATH: the CUDA kernels cannot be compile-checked"
 )
+
+# `nvcc --list-gpu-arch` of three toolkits (12.6 = JetPack 6; 12.8 = first Blackwell; 13.0)
+NVCC_LISTS = {
+    "12.6": "compute_50 compute_52 compute_53 compute_60 compute_61 compute_62 compute_70 compute_72 "
+    "compute_75 compute_80 compute_86 compute_87 compute_89 compute_90",
+    "12.8": "compute_50 compute_52 compute_53 compute_60 compute_61 compute_62 compute_70 compute_72 "
+    "compute_75 compute_80 compute_86 compute_87 compute_89 compute_90 compute_100 compute_101 "
+    "compute_120",
+    "13.0": "compute_75 compute_80 compute_86 compute_87 compute_88 compute_89 compute_90 compute_100 "
+    "compute_110 compute_103 compute_120 compute_121",
+}
+
+
+def default_architectures(nvcc_list: str) -> tuple[tuple[str, ...], str]:
+    """(SASS archs, PTX arch) that plugins/cuda/architectures.cmake picks for an nvcc arch list."""
+    result = subprocess.run(
+        ["cmake", f"-DNVCC_LIST={nvcc_list}", "-P", str(ARCHITECTURES)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    match = re.fullmatch(r"SASS ([\d ]+) PTX (\d+)", (result.stdout + result.stderr).strip())
+    assert match, f"architectures.cmake: got {result.stdout + result.stderr!r}"
+    return tuple(match.group(1).split()), match.group(2)
+
+
+def _this_nvcc_architectures() -> tuple[tuple[str, ...], str]:
+    if NVCC is None or shutil.which("cmake") is None:
+        return ("90",), "90"
+    listed = subprocess.run([NVCC, "--list-gpu-arch"], capture_output=True, text=True).stdout
+    return default_architectures(listed)
+
+
+# what CMake builds by default with this nvcc
+ARCHS, PTX_ARCH = _this_nvcc_architectures()
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake not on PATH")
+@pytest.mark.parametrize(
+    "version, sass, ptx",
+    [
+        ("12.6", ("75", "87", "90"), "90"),
+        ("12.8", ("75", "87", "90", "100"), "100"),
+        ("13.0", ("75", "87", "90", "100", "110"), "100"),
+    ],
+)
+def test_default_architectures_are_those_the_nvcc_in_use_accepts(version, sass, ptx):
+    """JetPack 6's nvcc 12.6 rejects sm_100/sm_110: the default takes them only from an nvcc listing them."""
+    assert default_architectures(NVCC_LISTS[version]) == (sass, ptx)
+
+
+def test_this_nvccs_default_is_what_it_lists():
+    listed = subprocess.run([NVCC, "--list-gpu-arch"], capture_output=True, text=True).stdout
+    assert set(ARCHS) <= {a.split("_")[1] for a in listed.split()}
+    if _nvcc_version() >= (13, 0):
+        assert ARCHS == ("75", "87", "90", "100", "110") and PTX_ARCH == "100"
 
 
 def _nvcc_version() -> tuple[int, int]:
