@@ -9,8 +9,8 @@ the grid against the float64 loop reference (:func:`reference_output`, cached pe
 tolerances of :mod:`comix.ops.tolerance`; a backend that cannot take a case names it in :data:`EXCLUDED`
 with the reason (:func:`cases_for`). The ``shift_*`` cases move every sample by +1 along exactly one axis;
 :func:`shifted_convolution` gives their expected output from a plain convolution of the shifted input,
-independent of the reference, which pins the axis order of the offsets. :data:`BENCH_CASES` are the
-shapes of ``tools/bench_gpu_dcn.py``.
+independent of the reference, which pins the axis order of the offsets. :data:`BENCH_CASES` are
+larger CoMiX-like shapes (``tools/bench_gpu_dcn.py`` reads its shapes from the models themselves).
 
 Axis order is the tensor's: ``[H, W]`` in 2-D, ``[D, H, W]`` in 3-D; ``pads`` = all begins, then all ends.
 Keep grid cases small: the reference is a Python loop.
@@ -680,7 +680,7 @@ GRADCHECK_CASES: tuple[DcnCase, ...] = (
     ),
 )
 
-# Shapes of tools/bench_gpu_dcn.py: CoMiX X-branch (2-D) and HSI-branch (3-D) sizes, stride 1, "same" pads.
+# Larger CoMiX-like X-branch (2-D) and HSI-branch (3-D) sizes, stride 1, "same" pads.
 BENCH_CASES: tuple[DcnCase, ...] = (
     _case(
         "64x64_c64",
