@@ -370,6 +370,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--tensorrt-headers", type=Path, default=REPO / "third_party" / "tensorrt-11.1"
     )
     parser.add_argument("--sm", default="90", help="GPU architecture of the plugin library (90)")
+    parser.add_argument("--threads", type=int, default=1, help="PyTorch threads for training (1)")
     parser.add_argument("--dry-run", action="store_true", help="untrained stand-in model, for CI")
     args = parser.parse_args(argv)
     if args.checkpoint is not None and not (args.checkpoint / "config.json").is_file():
@@ -390,7 +391,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    manifest = build_bundle(parse_args(argv))
+    args = parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)  # a shared 2-core machine: one thread is faster (README)
+    manifest = build_bundle(args)
     skipped = {k: v["reason"] for k, v in manifest["parts"].items() if v["status"] == "skipped"}
     print(
         f"gpu_bundle: {manifest['bytes'] / 2**20:.1f} MiB (+ {manifest['tree_bytes'] / 2**20:.1f} MiB "

@@ -48,6 +48,7 @@ done
 if [[ -x "$repo/.venv/bin/python" ]]; then python="$repo/.venv/bin/python"; else python="$(command -v python3)"; fi
 
 if [[ $mode == bundle ]]; then
+  mkdir -p "$(dirname "$bundle")"
   exec "$python" tools/gpu_bundle.py "$bundle" "${bundle_args[@]}"
 fi
 
