@@ -300,7 +300,7 @@ class PyCuda(CudaApi):
     def __init__(self, device: int = 0) -> None:
         try:
             import pycuda.driver as driver
-        except Exception as error:
+        except (ImportError, OSError) as error:  # not installed, or no CUDA driver library
             raise CudaUnavailable(
                 f"pycuda: cannot import ({type(error).__name__}: {error}); it needs the CUDA "
                 "driver to build and import (pip install pycuda on the GPU host), or use "

@@ -141,7 +141,8 @@ def import_tensorrt(builder: bool = True) -> tuple[ModuleType, Capabilities]:
     for name in candidates:
         try:
             module = importlib.import_module(name)
-        except Exception as error:
+        except (ImportError, OSError) as error:  # absent, or its native libraries are; other errors
+            # (a broken install) propagate: they must not read as "TensorRT not installed"
             reasons.append(
                 f"{name}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
             )
