@@ -88,7 +88,8 @@ class DcnInputs:
 
 @dataclass(frozen=True)
 class DcnCase:
-    """One point of the grid. Tuples in spatial axis order; ``pads`` ONNX-style (all begins, then all ends)."""
+    """One point of the grid. Tuples in spatial axis order; ``pads`` ONNX-style (all begins, then all
+    ends)."""
 
     name: str
     size: tuple[int, ...]
@@ -305,8 +306,8 @@ CASES_2D: tuple[DcnCase, ...] = (
         batch=1,
         mask=False,
         offsets=Offsets("uniform", 1.0),
-        exposes="C and O not multiples of 4/8/64 (vector tails, ragged GEMM tiles), several CPU column blocks "
-        "with a ragged tail, bias without mask",
+        exposes="C and O not multiples of 4/8/64 (vector tails, ragged GEMM tiles), several CPU column "
+        "blocks with a ragged tail, bias without mask",
     ),
     _case(
         "partly_outside",
@@ -390,8 +391,8 @@ CASES_2D: tuple[DcnCase, ...] = (
         batch=3,
         non_finite=True,
         offsets=Offsets("integer", 2.0),
-        exposes="whole-number positions next to NaN/Inf pixels: an inside corner with weight exactly 0 is still "
-        "read (0 * NaN = NaN), an outside one never",
+        exposes="whole-number positions next to NaN/Inf pixels: an inside corner with weight exactly 0 is "
+        "still read (0 * NaN = NaN), an outside one never",
     ),
     _case(
         "empty_batch",
@@ -445,9 +446,13 @@ CASES_2D: tuple[DcnCase, ...] = (
     ),
 )
 
-_SHIFT_3D = dict(
-    size=(4, 5, 6), kernel=(2, 1, 3), stride=(1, 2, 1), pads=(1, 0, 1, 0, 1, 1), dilation=(1, 1, 2)
-)
+_SHIFT_3D = {
+    "size": (4, 5, 6),
+    "kernel": (2, 1, 3),
+    "stride": (1, 2, 1),
+    "pads": (1, 0, 1, 0, 1, 1),
+    "dilation": (1, 1, 2),
+}
 CASES_3D: tuple[DcnCase, ...] = (
     _case(
         "asym_stride_pad_dil",
@@ -756,7 +761,8 @@ EXCLUDED: Mapping[str, Mapping[str, str]] = {
 
 
 def cases_for(backend: str, ndim: int | None = None) -> tuple[DcnCase, ...]:
-    """The grid cases ``backend`` runs (all but its :data:`EXCLUDED` ones), optionally of one dimensionality."""
+    """The grid cases ``backend`` runs (all but its :data:`EXCLUDED` ones), optionally of one
+    dimensionality."""
     if backend not in BACKENDS:
         raise ValueError(f"backend: got {backend!r}, expected one of {BACKENDS}")
     excluded = EXCLUDED.get(backend, {})
