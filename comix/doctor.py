@@ -21,6 +21,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from comix.tensorrt.cuda_memory import CUDA_PYTHON_HINT
+
 OK, MISSING, PROBLEM, INFO = "ok", "missing", "problem", "info"
 CPU_PATH = (
     "use the CPU path: `comix infer model.onnx ...` (ONNX Runtime + our CPU op library; "
@@ -117,9 +119,7 @@ def check_gpu() -> tuple[list[Check], bool]:
             )
         return rows, count > 0
     except Exception as error:
-        rows.append(
-            Check("cuda-python", MISSING, _first_line(error), "pip install 'comix-deploy[gpu]'")
-        )
+        rows.append(Check("cuda-python", MISSING, _first_line(error), CUDA_PYTHON_HINT))
     try:
         import torch
     except ImportError:  # the runtime install: cuda-python above is the GPU probe
@@ -152,9 +152,7 @@ def check_cuda_bindings() -> list[Check]:
             "cuda-python",
             OK if version else MISSING,
             version or "not installed",
-            ""
-            if version
-            else "pip install 'comix-deploy[gpu]' (the GPU runtime's default CUDA binding)",
+            "" if version else f"{CUDA_PYTHON_HINT} (the GPU runtime's default CUDA binding)",
         )
     )
     try:
@@ -333,8 +331,8 @@ def check_plugin_libraries(trt_runtime: str | None) -> list[Check]:
         )
     else:
         code = (
-            "import onnxruntime as o, sys; s = o.SessionOptions(); s.register_custom_ops_library(sys.argv[1]); "
-            "print('ok')"
+            "import onnxruntime as o, sys; s = o.SessionOptions(); "
+            "s.register_custom_ops_library(sys.argv[1]); print('ok')"
         )
         run = subprocess.run(
             [sys.executable, "-c", code, str(ort_library)],
@@ -347,7 +345,8 @@ def check_plugin_libraries(trt_runtime: str | None) -> list[Check]:
             Check(
                 "ORT op library",
                 OK if loaded else PROBLEM,
-                f"{ort_library} ({elf_machine(ort_library)}){'' if loaded else ': ' + run.stderr.strip()[-200:]}",
+                f"{ort_library} ({elf_machine(ort_library)})"
+                f"{'' if loaded else ': ' + run.stderr.strip()[-200:]}",
                 "" if loaded else "rebuild it on this machine: comix plugins build",
             )
         )
@@ -363,7 +362,10 @@ def check_plugin_libraries(trt_runtime: str | None) -> list[Check]:
             )
         )
         return rows
-    found = f"{library.path} ({elf_machine(library.path)}, {cuda_architectures(library.path)}, sha256 {library.sha256[:12]}…)"
+    found = (
+        f"{library.path} ({elf_machine(library.path)}, {cuda_architectures(library.path)}, "
+        f"sha256 {library.sha256[:12]}…)"
+    )
     if trt_runtime is None:
         rows.append(
             Check(

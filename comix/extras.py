@@ -27,7 +27,7 @@ EXTRA_OF_MODULE = {
     "openvino": "openvino",
     "ray": "cluster",
     "tritonclient": "triton",
-    "cuda": "gpu",
+    "cuda": "gpu-cu13",  # gpu-cu12 on CUDA 12 drivers (JetPack 6)
     "sklearn": "dev",
     "skimage": "dev",
 }

@@ -17,7 +17,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet "torch==2.13.0" -e ".[dev]"
+.venv/bin/python -m pip install --quiet "torch==2.13.0" -e ".[dev,tensorrt-lean]"
 echo "setup: python environment ready in .venv ($(.venv/bin/python -c 'import torch; print("torch", torch.__version__)'))"
 
 if [ -z "${missing// /}" ]; then

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Compile-check the CoMiX TensorRT plugin library against every TensorRT header set in a folder.
 #
-# usage: tools/check_tensorrt_headers.sh [THIRD_PARTY_DIR] [--archs "75 87 90 100 110"] [--ptx 100]
+# usage: tools/check_tensorrt_headers.sh [THIRD_PARTY_DIR] [--archs "75 87 90"] [--ptx 90]
 #                                        [--only VERSION] [--out DIR]
 #   THIRD_PARTY_DIR  holds tensorrt-<version>/include/NvInferVersion.h folders (default: third_party/ of the
 #                    repo; fetch them with: git --git-dir=<TensorRT mirror> archive release/11.1 include |
 #                    tar -x -C third_party/tensorrt-11.1). Never commit those headers or what is built here.
-#   --archs          SASS architectures for the CUDA kernels (CUDA 13 accepts 75 and up; sm_72 was dropped)
-#   --ptx            compute_XX PTX embedded for later GPUs ("" for none)
+#   --archs          SASS architectures for the CUDA kernels (default: plugins/cuda/architectures.cmake's
+#                    choice for this nvcc, e.g. "75 87 90 100 110" with nvcc 13, "75 87 90" with 12.6)
+#   --ptx            compute_XX PTX embedded for later GPUs ("" for none; default: the same file's)
 #   --only           check only tensorrt-<VERSION>
 #   --out            build folder (default: build/check_tensorrt, git-ignored); the library for version V
 #                    ends up in OUT/V/libcomix_trt_plugins.so
@@ -20,8 +21,8 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 third_party="$repo/third_party"
-archs="75 87 90 100 110"
-ptx="100"
+archs=""
+ptx="default"
 only=""
 out="$repo/build/check_tensorrt"
 while [[ $# -gt 0 ]]; do
@@ -30,7 +31,7 @@ while [[ $# -gt 0 ]]; do
     --ptx) ptx="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) echo "unknown option: $1" >&2; exit 2 ;;
     *) third_party="$1"; shift ;;
   esac
@@ -39,6 +40,13 @@ done
 nvcc_bin="${NVCC:-nvcc}"
 cxx="${CXX:-g++}"
 command -v "$nvcc_bin" >/dev/null || { echo "nvcc not found (set NVCC=...)" >&2; exit 2; }
+if [[ -z "$archs" || "$ptx" == "default" ]]; then
+  # the architectures CMake builds by default with this nvcc (one rule: plugins/cuda/architectures.cmake)
+  choice="$(cmake -DNVCC_LIST="$("$nvcc_bin" --list-gpu-arch)" -P "$repo/plugins/cuda/architectures.cmake" 2>&1)"
+  [[ -z "$archs" ]] && archs="$(sed -n 's/^SASS \(.*\) PTX .*/\1/p' <<<"$choice")"
+  [[ "$ptx" == "default" ]] && ptx="$(sed -n 's/.* PTX \([0-9]*\)$/\1/p' <<<"$choice")"
+  [[ -n "$archs" ]] || { echo "architectures.cmake: got '$choice', expected 'SASS ... PTX ...'" >&2; exit 2; }
+fi
 # The toolkit root as nvcc itself reports it (nvcc may be a wrapper script); CUDA_HOME overrides.
 cuda_home="${CUDA_HOME:-$("$nvcc_bin" --dryrun -c -x cu /dev/null 2>&1 | sed -n 's/^#\$ TOP=//p' | head -1)}"
 cuda_home="$(cd "$cuda_home" && pwd -P)"

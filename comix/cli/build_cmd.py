@@ -90,7 +90,14 @@ def build_command(
         None, "--optimization-level", help="Builder optimization level 0-5 (TensorRT's default 3)."
     ),
     serialize_plugins: bool = typer.Option(
-        False, "--serialize-plugins", help="Embed the plugin library in the engine."
+        False,
+        "--serialize-plugins",
+        help="With --version-compatible: embed the plugin library in the engine.",
+    ),
+    tf32: bool = typer.Option(
+        True,
+        "--tf32/--no-tf32",
+        help="Let FP32 layers use TF32 (TensorRT's default); --no-tf32 for FP32 parity checks.",
     ),
     plugin_library: Path = typer.Option(
         None,
@@ -151,6 +158,7 @@ def build_command(
         hardware_compatibility=hardware_compatible,
         optimization_level=optimization_level,
         serialize_plugins=serialize_plugins,
+        tf32=tf32,
     )
     console = Console(stderr=True)
     if print_trtexec:
@@ -190,7 +198,7 @@ def build_command(
         raise CommandFailed(
             "no engine was built here (TensorRT's Python package is missing): run the trtexec line "
             f"above on the device, or {INSTALL_HINT}"
-        )
+        ) from None
     _build(console, model, output, graph, record, inputs, profile, options, plugin_library, cuda)
 
 
@@ -224,7 +232,8 @@ def _print_trtexec(
         try:
             library = str(find_plugin_library().path)
         except PluginLibraryMissing:
-            library = f"plugins/build/tensorrt/{LIBRARY_NAME}"  # where `comix plugins build` puts it on the device
+            # where `comix plugins build` puts it on the device
+            library = f"plugins/build/tensorrt/{LIBRARY_NAME}"
     command = trtexec_command(
         onnx_for_trtexec, output, inputs, profile, options, library, caps, route.parser_flag
     )

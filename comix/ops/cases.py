@@ -9,8 +9,8 @@ the grid against the float64 loop reference (:func:`reference_output`, cached pe
 tolerances of :mod:`comix.ops.tolerance`; a backend that cannot take a case names it in :data:`EXCLUDED`
 with the reason (:func:`cases_for`). The ``shift_*`` cases move every sample by +1 along exactly one axis;
 :func:`shifted_convolution` gives their expected output from a plain convolution of the shifted input,
-independent of the reference, which pins the axis order of the offsets. :data:`BENCH_CASES` are the
-shapes of ``tools/bench_gpu_dcn.py``.
+independent of the reference, which pins the axis order of the offsets. :data:`BENCH_CASES` are
+larger CoMiX-like shapes (``tools/bench_gpu_dcn.py`` reads its shapes from the models themselves).
 
 Axis order is the tensor's: ``[H, W]`` in 2-D, ``[D, H, W]`` in 3-D; ``pads`` = all begins, then all ends.
 Keep grid cases small: the reference is a Python loop.
@@ -89,7 +89,8 @@ class DcnInputs:
 
 @dataclass(frozen=True)
 class DcnCase:
-    """One point of the grid. Tuples in spatial axis order; ``pads`` ONNX-style (all begins, then all ends)."""
+    """One point of the grid. Tuples in spatial axis order; ``pads`` ONNX-style (all begins, then all
+    ends)."""
 
     name: str
     size: tuple[int, ...]
@@ -306,8 +307,8 @@ CASES_2D: tuple[DcnCase, ...] = (
         batch=1,
         mask=False,
         offsets=Offsets("uniform", 1.0),
-        exposes="C and O not multiples of 4/8/64 (vector tails, ragged GEMM tiles), several CPU column blocks "
-        "with a ragged tail, bias without mask",
+        exposes="C and O not multiples of 4/8/64 (vector tails, ragged GEMM tiles), several CPU column "
+        "blocks with a ragged tail, bias without mask",
     ),
     _case(
         "partly_outside",
@@ -391,8 +392,8 @@ CASES_2D: tuple[DcnCase, ...] = (
         batch=3,
         non_finite=True,
         offsets=Offsets("integer", 2.0),
-        exposes="whole-number positions next to NaN/Inf pixels: an inside corner with weight exactly 0 is still "
-        "read (0 * NaN = NaN), an outside one never",
+        exposes="whole-number positions next to NaN/Inf pixels: an inside corner with weight exactly 0 is "
+        "still read (0 * NaN = NaN), an outside one never",
     ),
     _case(
         "empty_batch",
@@ -446,9 +447,13 @@ CASES_2D: tuple[DcnCase, ...] = (
     ),
 )
 
-_SHIFT_3D = dict(
-    size=(4, 5, 6), kernel=(2, 1, 3), stride=(1, 2, 1), pads=(1, 0, 1, 0, 1, 1), dilation=(1, 1, 2)
-)
+_SHIFT_3D = {
+    "size": (4, 5, 6),
+    "kernel": (2, 1, 3),
+    "stride": (1, 2, 1),
+    "pads": (1, 0, 1, 0, 1, 1),
+    "dilation": (1, 1, 2),
+}
 CASES_3D: tuple[DcnCase, ...] = (
     _case(
         "asym_stride_pad_dil",
@@ -681,7 +686,7 @@ GRADCHECK_CASES: tuple[DcnCase, ...] = (
     ),
 )
 
-# Shapes of tools/bench_gpu_dcn.py: CoMiX X-branch (2-D) and HSI-branch (3-D) sizes, stride 1, "same" pads.
+# Larger CoMiX-like X-branch (2-D) and HSI-branch (3-D) sizes, stride 1, "same" pads.
 BENCH_CASES: tuple[DcnCase, ...] = (
     _case(
         "64x64_c64",
@@ -789,7 +794,8 @@ EXCLUDED: Mapping[str, Mapping[str, str]] = {
 
 
 def cases_for(backend: str, ndim: int | None = None) -> tuple[DcnCase, ...]:
-    """The grid cases ``backend`` runs (all but its :data:`EXCLUDED` ones), optionally of one dimensionality."""
+    """The grid cases ``backend`` runs (all but its :data:`EXCLUDED` ones), optionally of one
+    dimensionality."""
     if backend not in BACKENDS:
         raise BadInputError(f"backend: got {backend!r}, expected one of {BACKENDS}")
     excluded = EXCLUDED.get(backend, {})

@@ -143,7 +143,7 @@ register(
         auto_for=(".engine", ".plan"),
         requires=("tensorrt",),
         install="TensorRT's Python package (JetPack's python3-libnvinfer, or pip install tensorrt-cu12 / "
-        'tensorrt-cu13) and `pip install "comix-deploy[gpu]"`',
+        'tensorrt-cu13) and `pip install "comix-deploy[gpu-cu12]"` (CUDA 12, JetPack 6) or `[gpu-cu13]`',
         devices=("cuda",),
         implementation="comix.runtime.tensorrt_backend:TensorRTBackend",
         extra_check=_gpu_visible,

@@ -30,7 +30,10 @@ class BuildOptions:
     ``gpu_fallback`` is False. ``version_compatible`` engines run on later TensorRT releases of the same
     major version (and on the lean runtime); ``hardware_compatibility`` is one of HARDWARE_LEVELS.
     ``serialize_plugins`` embeds the plugin library in the engine (needed by version-compatible engines
-    that run where the library is not installed).
+    that run where the library is not installed); TensorRT serialises plugin libraries only into
+    version-compatible engines, so it needs ``version_compatible``. ``tf32`` lets FP32 layers run in TF32
+    on the tensor cores (TensorRT's default; a relative error near 1e-3): parity checks against an FP32
+    reference build with it off, and the record says which.
     """
 
     workspace_mib: int = DEFAULT_WORKSPACE_MIB
@@ -43,6 +46,7 @@ class BuildOptions:
     optimization_level: int | None = None
     serialize_plugins: bool = False
     profiling_verbosity: str = "detailed"  # layer names and details for layer_times() and profilers
+    tf32: bool = True
 
     def __post_init__(self) -> None:
         if self.workspace_mib < 1:
@@ -66,6 +70,11 @@ class BuildOptions:
         if self.exclude_lean_runtime and not self.version_compatible:
             raise BuildOptionError(
                 "--exclude-lean-runtime: got it without --version-compatible, expected both"
+            )
+        if self.serialize_plugins and not self.version_compatible:
+            raise BuildOptionError(
+                "--serialize-plugins: got it without --version-compatible, expected both (TensorRT "
+                "serialises plugin libraries only into version-compatible engines)"
             )
         if self.dla_core is not None and self.hardware_compatibility != "none":
             raise BuildOptionError(

@@ -9,7 +9,7 @@
 3. the parsed network is checked: every DCN node became one of *our* plugin layers, none of TensorRT's
    own DeformConv plugin (recorded in the engine's record);
 4. builder config: workspace limit, the optimisation profile, timing cache (read if present, written
-   back after the build), DLA core with GPU fallback, version / hardware compatibility, plugin
+   back after the build), DLA core with GPU fallback, version / hardware compatibility, TF32, plugin
    serialization, profiling verbosity, a progress monitor;
 5. ``build_serialized_network`` -> the engine and ``<engine>.json`` written atomically (nothing under the
    final names if any step fails).
@@ -111,8 +111,9 @@ def check_dcn_layers(route: DcnRoute, layers: dict[str, int]) -> None:
     ours_3d = sum(v for k, v in layers.items() if k.split(" v")[0] == DEFORM_CONV_3D)
     if theirs or ours_2d != route.deform_conv_2d or ours_3d != route.deform_conv_3d:
         raise EngineBuildFailed(
-            f"DCN layers after parsing: got ours {ours_2d} x 2-D and {ours_3d} x 3-D and TensorRT's own {theirs or 'none'}, "
-            f"expected {route.deform_conv_2d} x 2-D and {route.deform_conv_3d} x 3-D of ours (route: {route.method})"
+            f"DCN layers after parsing: got ours {ours_2d} x 2-D and {ours_3d} x 3-D and TensorRT's "
+            f"own {theirs or 'none'}, expected {route.deform_conv_2d} x 2-D and "
+            f"{route.deform_conv_3d} x 3-D of ours (route: {route.method})"
         )
 
 
@@ -235,6 +236,8 @@ class EngineBuilder:
             )
         if options.optimization_level is not None:
             config.builder_optimization_level = options.optimization_level
+        if not options.tf32:
+            config.clear_flag(trt.BuilderFlag.TF32)
         config.profiling_verbosity = {
             "detailed": trt.ProfilingVerbosity.DETAILED,
             "layer_names_only": trt.ProfilingVerbosity.LAYER_NAMES_ONLY,

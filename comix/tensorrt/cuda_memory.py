@@ -25,6 +25,13 @@ from comix.errors import BadInputError, FailedError
 
 API_NAMES = ("cuda-python", "pycuda")
 DEFAULT_API = "cuda-python"
+# cuda-python's major version must match the driver's CUDA major: 13.x bindings refuse a CUDA 12 driver
+# (JetPack 6) with cudaErrorInsufficientDriver. One extra per CUDA major (pyproject.toml).
+CUDA_PYTHON_EXTRAS = {12: "gpu-cu12", 13: "gpu-cu13"}
+CUDA_PYTHON_HINT = (
+    "pip install 'comix-deploy[gpu-cu12]' for a CUDA 12 driver (JetPack 6), "
+    "'comix-deploy[gpu-cu13]' for CUDA 13 (JetPack 7, current x86_64 drivers)"
+)
 
 
 class CudaError(FailedError):
@@ -49,6 +56,27 @@ class DeviceInfo:
     @property
     def sm(self) -> str:
         return f"{self.compute_capability[0]}.{self.compute_capability[1]}"
+
+
+INSUFFICIENT_DRIVER = 35  # cudaErrorInsufficientDriver
+
+
+def bindings_version() -> str:
+    """Version of the installed cuda-python bindings ("unknown" when the metadata is missing)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("cuda-bindings", "cuda-python"):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def cuda_python_extra(driver_cuda: str) -> str:
+    """The extra whose cuda-python matches a driver's CUDA version ("12.6" -> "gpu-cu12")."""
+    major = int(str(driver_cuda).split(".")[0])
+    return CUDA_PYTHON_EXTRAS.get(major, CUDA_PYTHON_EXTRAS[max(CUDA_PYTHON_EXTRAS)])
 
 
 def _cuda_version(number: int) -> str:
@@ -113,7 +141,8 @@ class CudaApi(ABC):
 
 
 class CudaPython(CudaApi):
-    """:class:`CudaApi` over cuda-python's runtime bindings (``cuda.bindings.runtime``; 12.x: ``cuda.cudart``)."""
+    """:class:`CudaApi` over cuda-python's runtime bindings (``cuda.bindings.runtime``; 12.x:
+    ``cuda.cudart``)."""
 
     name = "cuda-python"
 
@@ -125,8 +154,7 @@ class CudaPython(CudaApi):
                 from cuda import cudart  # cuda-python 12.x
             except ImportError:
                 raise CudaUnavailable(
-                    "cuda-python: not installed; pip install 'comix-deploy[gpu]' "
-                    "(or use --cuda pycuda)"
+                    f"cuda-python: not installed; {CUDA_PYTHON_HINT} (or use --cuda pycuda)"
                 ) from None
         self.rt = cudart
         self.device = device
@@ -151,6 +179,12 @@ class CudaPython(CudaApi):
                 f"{what}: got {self._error_name(status)} ({int(status)}), expected cudaSuccess"
             )
             if unavailable:
+                if int(status) == INSUFFICIENT_DRIVER:
+                    message += (
+                        f"; cuda-python {bindings_version()} needs a driver of CUDA "
+                        f"{bindings_version().split('.')[0]} or newer: no driver here, or an older one "
+                        f"({CUDA_PYTHON_HINT})"
+                    )
                 raise CudaUnavailable(
                     message + "; is an NVIDIA driver installed and a GPU visible? "
                     "(`comix doctor` checks)"
@@ -268,7 +302,7 @@ class PyCuda(CudaApi):
     def __init__(self, device: int = 0) -> None:
         try:
             import pycuda.driver as driver
-        except Exception as error:
+        except (ImportError, OSError) as error:  # not installed, or no CUDA driver library
             raise CudaUnavailable(
                 f"pycuda: cannot import ({type(error).__name__}: {error}); it needs the CUDA "
                 "driver to build and import (pip install pycuda on the GPU host), or use "

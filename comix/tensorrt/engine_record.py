@@ -84,7 +84,8 @@ def read_engine_record(engine_path: str | os.PathLike) -> tuple[EngineFacts, Mod
         raise EngineMismatch(f"engine record {path}: not valid JSON ({error})") from None
     if not isinstance(document, dict) or document.get("kind") != DOCUMENT_KIND:
         raise EngineMismatch(
-            f"engine record {path}: got kind {document.get('kind') if isinstance(document, dict) else None!r}, "
+            f"engine record {path}: got kind "
+            f"{document.get('kind') if isinstance(document, dict) else None!r}, "
             f"expected {DOCUMENT_KIND!r}"
         )
     values = document.get("engine") or {}
@@ -194,7 +195,8 @@ def unchecked(facts: EngineFacts) -> list[str]:
 def check_compatible(
     engine_path: str | os.PathLike, facts: EngineFacts, here: RuntimeEnvironment
 ) -> None:
-    """Raise :class:`EngineMismatch` listing every difference (one line per problem after the first sentence)."""
+    """Raise :class:`EngineMismatch` listing every difference (one line per problem after the first
+    sentence)."""
     problems = compatibility_problems(facts, here)
     if problems:
         raise EngineMismatch(f"engine {engine_path} cannot run here: " + "; ".join(problems))

@@ -24,7 +24,8 @@ class LayerTime:
 
 
 def make_layer_timer(trt):
-    """An ``IProfiler`` instance collecting ``{layer name: [ms per run]}`` in first-seen order (``.samples``)."""
+    """An ``IProfiler`` instance collecting ``{layer name: [ms per run]}`` in first-seen order
+    (``.samples``)."""
 
     class LayerTimer(trt.IProfiler):
         def __init__(self) -> None:

@@ -6,10 +6,13 @@ optional CUDA graphs, per-layer times.
     runner.layer_times({"hsi": hsi, "x": x}, repeats=20)   # [LayerTime] per layer, execution order
     runner.close()
 
-Buffers are allocated once for the profile's largest shapes (device memory and page-locked host memory),
-so a call only sets input shapes, copies in, enqueues, copies out and synchronises. With ``cuda_graphs``
-the enqueue of each distinct input-shape set is captured once (after one ordinary run, as TensorRT
-requires after a shape change) and replayed; copies stay outside the graph.
+Buffers are allocated once (device memory and page-locked host memory), so a call only sets input shapes,
+copies in, enqueues, copies out and synchronises. An input's buffer holds its largest shape over every
+optimisation profile; an output's holds the largest shape TensorRT's execution context reports for it
+when the inputs are set to each profile's min, opt and max shapes (an output has no profile of its own:
+its shape follows from the inputs'). A call runs in the first profile whose range holds its input shapes.
+With ``cuda_graphs`` the enqueue of each distinct (profile, input shapes) is captured once (after one
+ordinary run, as TensorRT requires after a shape change) and replayed; copies stay outside the graph.
 
 Runs on TensorRT's full package or, for engines built ``--version-compatible``, the lean runtime.
 """
@@ -41,16 +44,41 @@ class EngineRunFailed(FailedError):
     """TensorRT could not deserialize or execute the engine."""
 
 
+Shape = tuple[int, ...]
+
+
 @dataclass(frozen=True)
 class TensorSpec:
-    """One I/O tensor: name, is it an input, numpy dtype, and (min, opt, max) shapes of profile 0."""
+    """One I/O tensor: name, is it an input, numpy dtype, its (min, opt, max) shapes per optimisation
+    profile, and the elements its buffers hold (the largest of those shapes).
+
+    For an input the shapes are the profile's; for an output they are what the execution context reports
+    with the inputs at the profile's min, opt and max shapes. ``min_shape``/``opt_shape``/``max_shape``
+    are profile 0's.
+    """
 
     name: str
     is_input: bool
     dtype: np.dtype
-    min_shape: tuple[int, ...]
-    opt_shape: tuple[int, ...]
-    max_shape: tuple[int, ...]
+    profiles: tuple[tuple[Shape, Shape, Shape], ...]
+    capacity: int
+
+    @property
+    def min_shape(self) -> Shape:
+        return self.profiles[0][0]
+
+    @property
+    def opt_shape(self) -> Shape:
+        return self.profiles[0][1]
+
+    @property
+    def max_shape(self) -> Shape:
+        return self.profiles[0][2]
+
+    def holds(self, profile: int, shape: Shape) -> bool:
+        """Whether ``shape`` lies within the (min, max) range of ``profile``."""
+        low, _, high = self.profiles[profile]
+        return len(shape) == len(high) and all(lo <= s <= hi for s, lo, hi in zip(shape, low, high))
 
 
 class EngineRunner:
@@ -104,32 +132,78 @@ class EngineRunner:
                 f"TensorRT could not deserialize {self.path} (its log above says why)"
             )
         self.context = self.engine.create_execution_context()
-        self.tensors = [self._spec(i) for i in range(self.engine.num_io_tensors)]
         self.stream = self.cuda.stream()
+        self.tensors = self._describe()
         self.device_buffers: dict[str, int] = {}
         self.host_buffers: dict[str, np.ndarray] = {}
         for spec in self.tensors:
-            size = int(np.prod(spec.max_shape))
-            self.device_buffers[spec.name] = self.cuda.malloc(size * spec.dtype.itemsize)
-            self.host_buffers[spec.name] = self.cuda.pinned_empty((size,), spec.dtype)
+            self.device_buffers[spec.name] = self.cuda.malloc(spec.capacity * spec.dtype.itemsize)
+            self.host_buffers[spec.name] = self.cuda.pinned_empty((spec.capacity,), spec.dtype)
             self.context.set_tensor_address(spec.name, self.device_buffers[spec.name])
         self.cuda_graphs = cuda_graphs
         self._graphs: dict[tuple, object] = {}
         self._shapes: tuple | None = None
 
     # ------------------------------------------------------------------ description
-    def _spec(self, index: int) -> TensorSpec:
+    def _describe(self) -> list[TensorSpec]:
+        """Every I/O tensor with its shapes per profile; outputs measured through the execution context."""
         trt, engine = self.trt, self.engine
-        name = engine.get_tensor_name(index)
-        is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
-        dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(name)))
-        if is_input:
-            low, best, high = (
-                tuple(int(d) for d in shape) for shape in engine.get_tensor_profile_shape(name, 0)
+        names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+        inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        profiles = range(engine.num_optimization_profiles)
+        ranges = {
+            name: tuple(
+                tuple(
+                    tuple(int(d) for d in shape)
+                    for shape in engine.get_tensor_profile_shape(name, p)
+                )
+                for p in profiles
             )
-        else:
-            low = best = high = ()
-        return TensorSpec(name, is_input, dtype, low, best, high)
+            for name in inputs
+        }
+        outputs: dict[str, list[tuple[Shape, ...]]] = {n: [] for n in names if n not in ranges}
+        for profile in profiles:
+            self._select_profile(profile)
+            per_output: dict[str, list[Shape]] = {n: [] for n in outputs}
+            for point in range(3):  # min, opt, max
+                for name in inputs:
+                    self._set_shape(name, ranges[name][profile][point])
+                for name in outputs:
+                    per_output[name].append(self._output_shape(name))
+            for name, shapes in per_output.items():
+                outputs[name].append(tuple(shapes))
+        self._select_profile(0)
+        specs = []
+        for name in names:
+            shapes = ranges.get(name) or tuple(outputs[name])
+            capacity = max(int(np.prod(s)) for triple in shapes for s in triple)
+            dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(name)))
+            specs.append(TensorSpec(name, name in ranges, dtype, shapes, capacity))
+        return specs
+
+    def _select_profile(self, profile: int) -> None:
+        if self.context.active_optimization_profile == profile:
+            return
+        handle = self.cuda.stream_handle(self.stream)
+        if not self.context.set_optimization_profile_async(profile, handle):
+            raise EngineRunFailed(f"{self.path}: TensorRT refused optimisation profile {profile}")
+        self.cuda.synchronize(self.stream)
+
+    def _set_shape(self, name: str, shape: Shape) -> None:
+        if not self.context.set_input_shape(name, shape):
+            raise EngineRunFailed(
+                f"input {name}: TensorRT refused shape {shape} in profile "
+                f"{self.context.active_optimization_profile} (its log above says why)"
+            )
+
+    def _output_shape(self, name: str) -> Shape:
+        shape = tuple(int(d) for d in self.context.get_tensor_shape(name))
+        if any(d < 0 for d in shape):
+            raise EngineRunFailed(
+                f"output {name}: TensorRT reports shape {shape} with every input shape set, expected "
+                "a concrete shape (outputs whose shape depends on the data are not supported)"
+            )
+        return shape
 
     @property
     def inputs(self) -> list[TensorSpec]:
@@ -149,30 +223,42 @@ class EngineRunner:
 
     # ------------------------------------------------------------------ running
     def _set_inputs(self, feeds: dict[str, np.ndarray]) -> tuple:
+        """Copy ``feeds`` into the pinned buffers, pick the profile and set the shapes; returns the key
+        (profile, input shapes) of this call."""
         names = {t.name for t in self.inputs}
         if set(feeds) != names:
             raise BadInputError(f"engine inputs: got {sorted(feeds)}, expected {sorted(names)}")
-        shapes = []
-        for spec in self.inputs:
+        shapes = tuple(tuple(int(s) for s in feeds[spec.name].shape) for spec in self.inputs)
+        profile = self._profile_for(shapes)
+        for spec, shape in zip(self.inputs, shapes):
             array = feeds[spec.name]
-            if array.ndim != len(spec.max_shape) or any(
-                not lo <= s <= hi for s, lo, hi in zip(array.shape, spec.min_shape, spec.max_shape)
-            ):
-                raise BadInputError(
-                    f"input {spec.name}: got shape {tuple(array.shape)}, expected between "
-                    f"{spec.min_shape} and {spec.max_shape} (the engine's profile; rebuild with a "
-                    "wider --batch/--tile to run other sizes)"
-                )
-            host = self.host_buffers[spec.name][: array.size].reshape(array.shape)
+            host = self.host_buffers[spec.name][: array.size].reshape(shape)
             np.copyto(host, array, casting="same_kind")
-            shapes.append(tuple(array.shape))
-        key = tuple(shapes)
+        key = (profile, shapes)
         if key != self._shapes:
+            self._select_profile(profile)
             for spec, shape in zip(self.inputs, shapes):
-                if not self.context.set_input_shape(spec.name, shape):
-                    raise EngineRunFailed(f"input {spec.name}: TensorRT refused shape {shape}")
+                self._set_shape(spec.name, shape)
             self._shapes = key
         return key
+
+    def _profile_for(self, shapes: tuple[Shape, ...]) -> int:
+        """The first profile whose ranges hold every input shape; a got/expected error if none does."""
+        for profile in range(len(self.inputs[0].profiles)):
+            if all(spec.holds(profile, shape) for spec, shape in zip(self.inputs, shapes)):
+                return profile
+        got = ", ".join(f"{spec.name} {shape}" for spec, shape in zip(self.inputs, shapes))
+        expected = "; ".join(
+            f"profile {p}: "
+            + ", ".join(
+                f"{spec.name} {spec.profiles[p][0]}..{spec.profiles[p][2]}" for spec in self.inputs
+            )
+            for p in range(len(self.inputs[0].profiles))
+        )
+        raise BadInputError(
+            f"engine inputs: got {got}, expected shapes within one profile ({expected}); rebuild "
+            "with a wider --batch/--tile to run other sizes"
+        )
 
     def _execute(self, key: tuple) -> None:
         handle = self.cuda.stream_handle(self.stream)
@@ -202,9 +288,9 @@ class EngineRunner:
         self.cuda.launch_graph(graph, self.stream)
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Run once; inputs by name (shapes within profile 0), outputs by name as new numpy arrays."""
+        """Run once; inputs by name (shapes within one profile), outputs by name as new numpy arrays."""
         key = self._set_inputs(feeds)
-        for spec, shape in zip(self.inputs, key):
+        for spec, shape in zip(self.inputs, key[1]):
             size = int(np.prod(shape))
             self.cuda.copy_to_device(
                 self.device_buffers[spec.name], self.host_buffers[spec.name][:size], self.stream
@@ -212,12 +298,18 @@ class EngineRunner:
         self._execute(key)
         shapes = {}
         for spec in self.outputs:
-            shape = tuple(int(d) for d in self.context.get_tensor_shape(spec.name))
+            shape = self._output_shape(spec.name)
+            size = int(np.prod(shape))
+            if (
+                size > spec.capacity
+            ):  # cannot happen if TensorRT's shapes are monotone in its inputs'
+                raise EngineRunFailed(
+                    f"output {spec.name}: got shape {shape} ({size} elements), expected at most "
+                    f"{spec.capacity} elements (its buffer, sized from the profiles' shapes)"
+                )
             shapes[spec.name] = shape
             self.cuda.copy_to_host(
-                self.host_buffers[spec.name][: int(np.prod(shape))],
-                self.device_buffers[spec.name],
-                self.stream,
+                self.host_buffers[spec.name][:size], self.device_buffers[spec.name], self.stream
             )
         self.cuda.synchronize(self.stream)
         return {

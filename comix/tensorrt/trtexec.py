@@ -85,6 +85,8 @@ def trtexec_command(
         )
     if options.optimization_level is not None:
         command.append(f"--builderOptimizationLevel={options.optimization_level}")
+    if not options.tf32:
+        command.append("--noTF32")
     command += [f"--profilingVerbosity={options.profiling_verbosity}", "--skipInference"]
     return command
 

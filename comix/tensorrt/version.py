@@ -120,8 +120,9 @@ class Capabilities:
 def check_supported(version: TrtVersion) -> None:
     if version < MIN_SUPPORTED:
         raise TensorRTUnavailable(
-            f"TensorRT {version}: got a release older than {MIN_SUPPORTED.short}, expected {MIN_SUPPORTED.short} "
-            "(JetPack 6) or newer: its ONNX parser cannot hand IPluginV3 plugins our DCN nodes"
+            f"TensorRT {version}: got a release older than {MIN_SUPPORTED.short}, expected "
+            f"{MIN_SUPPORTED.short} (JetPack 6) or newer: its ONNX parser cannot hand IPluginV3 "
+            "plugins our DCN nodes"
         )
 
 
@@ -144,7 +145,8 @@ def import_tensorrt(builder: bool = True) -> tuple[ModuleType, Capabilities]:
     for name in candidates:
         try:
             module = importlib.import_module(name)
-        except Exception as error:
+        except (ImportError, OSError) as error:  # absent, or its native libraries are; other errors
+            # (a broken install) propagate: they must not read as "TensorRT not installed"
             reasons.append(
                 f"{name}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
             )

@@ -13,6 +13,7 @@ backward is the ops' own (see :mod:`comix.ops.library`). The compiled module is 
 from __future__ import annotations
 
 import importlib
+import subprocess
 from types import ModuleType
 
 import torch
@@ -27,24 +28,46 @@ def extension_loaded() -> bool:
     return _EXTENSION is not None
 
 
+class ExtensionBuildError(RuntimeError):
+    """The CUDA extension could not be built or loaded (a compiler or linker error, not a missing GPU);
+    the message carries the end of the build output."""
+
+
 def load_extension(verbose: bool = False) -> ModuleType:
-    """Load the compiled extension (in-place build, else a JIT build; needs CUDA torch + nvcc) once."""
+    """Load the compiled extension (in-place build, else a JIT build; needs CUDA torch + nvcc) once.
+
+    Raises :class:`ExtensionBuildError` when a build or an in-place ``_C`` fails (with the compiler's
+    message), RuntimeError when torch has no CUDA."""
     global _EXTENSION
     if _EXTENSION is not None:
         return _EXTENSION
     try:
         _EXTENSION = importlib.import_module(f"{__name__}._C")
-    except ImportError:
-        if torch.version.cuda is None:
-            raise RuntimeError(
-                f"CoMiX CUDA DCN extension: got torch {torch.__version__} without CUDA, expected a CUDA build of torch"
-            ) from None
-        from torch.utils.cpp_extension import load
+        return _EXTENSION
+    except ModuleNotFoundError:
+        pass  # not built in place: JIT build below
+    except ImportError as error:  # built, but not for this torch (undefined symbols, ABI)
+        raise ExtensionBuildError(
+            f"CoMiX CUDA DCN extension: {__name__}._C is there but does not load ({error}); "
+            "rebuild it: cd plugins/torch && python setup.py build_ext --inplace"
+        ) from None
+    if torch.version.cuda is None:
+        raise RuntimeError(
+            f"CoMiX CUDA DCN extension: got torch {torch.__version__} without CUDA, expected a CUDA "
+            "build of torch"
+        )
+    from torch.utils.cpp_extension import load
 
-        from comix.plugins.torch.build_config import load_kwargs
+    from comix.plugins.torch.build_config import load_kwargs
 
+    try:
         _EXTENSION = load(name="comix_dcn_cuda_ext", verbose=verbose, **load_kwargs())
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
+        tail = "\n".join(str(error).strip().splitlines()[-25:])
+        raise ExtensionBuildError(
+            f"CoMiX CUDA DCN extension: the JIT build failed (a compiler error, not a missing GPU):\n{tail}"
+        ) from None
     return _EXTENSION
 
 
-__all__ = ["extension_loaded", "load_extension"]
+__all__ = ["ExtensionBuildError", "extension_loaded", "load_extension"]

@@ -153,7 +153,8 @@ def binding_names(source: Path) -> dict[str, set[str]]:
 
 @dataclass(frozen=True)
 class Use:
-    """One use of a TensorRT name: ``owner.member`` (owner "<module>" for ``trt.X``), where, under which gate."""
+    """One use of a TensorRT name: ``owner.member`` (owner "<module>" for ``trt.X``), where, under which
+    gate."""
 
     owner: tuple[str, ...]
     member: str

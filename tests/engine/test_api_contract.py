@@ -1,4 +1,4 @@
-"""The API contract check: our engine code uses only TensorRT Python names that every supported release defines.
+"""The API contract check: our engine code uses only TensorRT Python names every supported release defines.
 
 Reads the pybind11 sources of TensorRT's Python bindings (``python/src`` of NVIDIA/TensorRT ``release/10.3``,
 ``release/10.13``, ``release/11.1``; fetched into ``third_party/tensorrt-<ver>/python/src``, git-ignored) and
@@ -106,16 +106,19 @@ def test_gated_names_are_used_only_under_their_gate(uses):
 
 
 def test_the_reader_catches_a_removed_flag(tmp_path):
-    """Self-test on written sources: a flag present in one release and removed in the next is reported there."""
+    """Self-test on written sources: a flag present in one release and removed in the next is reported
+    there."""
     binding = textwrap.dedent("""
         void bindCore(py::module& m) {
             py::enum_<BuilderFlag>(m, "BuilderFlag", py::arithmetic())
                 .value("FP16", BuilderFlag::kFP16)
                 .value("GPU_FALLBACK", BuilderFlag::kGPU_FALLBACK);
-            py::class_<IBuilderConfig, std::unique_ptr<IBuilderConfig, py::nodelete>> config{m, "IBuilderConfig"};
+            py::class_<IBuilderConfig, std::unique_ptr<IBuilderConfig, py::nodelete>> config{
+                m, "IBuilderConfig"};
             config.def("set_flag", &IBuilderConfig::setFlag, "flag"_a);
             py::class_<ILogger, PyLogger> base{m, "ILogger"};
-            py::enum_<ILogger::Severity>(base, "Severity").value("WARNING", ILogger::Severity::kWARNING).export_values();
+            py::enum_<ILogger::Severity>(base, "Severity")
+                .value("WARNING", ILogger::Severity::kWARNING).export_values();
             py::class_<DefaultLogger, ILogger>(m, "Logger").def(py::init<>());
         }""")
     old, new = tmp_path / "old" / "infer", tmp_path / "new" / "infer"
@@ -155,14 +158,13 @@ RUNTIME_CODE = [
 
 @pytest.mark.tensorrt
 def test_runtime_code_against_the_installed_lean_runtime():
-    """The run path (engine load, I/O, profiler, plugin registry) against a real TensorRT binary: every name it
-    uses exists in the installed lean runtime's Python module (what a version-compatible engine runs on)."""
+    """The run path (engine load, I/O, profiler, plugin registry) against a real TensorRT binary: every
+    name it uses exists in the installed lean runtime's Python module (what a version-compatible engine
+    runs on)."""
     try:
         import tensorrt_lean_bindings as trt
-    except Exception as error:
-        pytest.skip(
-            f"TensorRT lean wheels absent ({type(error).__name__}): pip install -e '.[tensorrt-lean]'"
-        )
+    except ImportError as error:
+        pytest.skip(f"TensorRT lean wheels absent ({error}): pip install -e '.[tensorrt-lean]'")
     uses = engine_uses(RUNTIME_CODE)
     assert len(uses) > 20
     missing = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,13 +37,12 @@ def test_summary_is_median_mean_and_share_in_execution_order():
 
 @pytest.mark.tensorrt
 def test_layer_timer_is_a_real_tensorrt_profiler():
-    """The IProfiler subclass is accepted by TensorRT's bindings (lean runtime) and collects what is reported."""
+    """The IProfiler subclass is accepted by TensorRT's bindings (lean runtime) and collects what is
+    reported."""
     try:
         import tensorrt_lean_bindings as trt
-    except Exception as error:
-        pytest.skip(
-            f"TensorRT lean wheels absent ({type(error).__name__}): pip install -e '.[tensorrt-lean]'"
-        )
+    except ImportError as error:
+        pytest.skip(f"TensorRT lean wheels absent ({error}): pip install -e '.[tensorrt-lean]'")
     from comix.tensorrt.layer_profiler import make_layer_timer
 
     timer = make_layer_timer(trt)
@@ -55,9 +55,9 @@ def test_layer_timer_is_a_real_tensorrt_profiler():
 def _has_gpu() -> bool:
     try:
         open_cuda("cuda-python")
-        return True
-    except Exception:
+    except CudaUnavailable:  # anything else (a broken binding) is an error, not "no GPU"
         return False
+    return True
 
 
 @pytest.mark.skipif(importlib.util.find_spec("cuda") is None, reason="cuda-python not installed")
@@ -67,6 +67,8 @@ def test_cuda_python_without_a_driver_says_so():
         open_cuda("cuda-python")
     message = str(error.value)
     assert "cudaGetDeviceCount: got cudaError" in message and "comix doctor" in message
+    if "cudaErrorInsufficientDriver" in message:  # says which binding fits which driver
+        assert "needs a driver of CUDA" in message and "comix-deploy[gpu-cu12]" in message
 
 
 def test_unknown_binding_and_missing_pycuda_are_clear():
@@ -100,3 +102,29 @@ def test_round_trip_through_device_memory_and_a_cuda_graph(api):
     cuda.release_pinned(host)
     cuda.release_pinned(back)
     cuda.destroy_stream(stream)
+
+
+def test_one_cuda_python_extra_per_cuda_major():
+    """JetPack 6 (CUDA 12.6) must get a 12.x binding: 13.x refuses a CUDA 12 driver."""
+    from packaging.requirements import Requirement
+
+    from comix.tensorrt.cuda_memory import CUDA_PYTHON_EXTRAS, cuda_python_extra
+
+    tomllib = pytest.importorskip("tomllib", reason="Python < 3.11 has no tomllib")
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    extras = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]
+    for major, extra in CUDA_PYTHON_EXTRAS.items():
+        (requirement,) = [Requirement(r) for r in extras[extra] if r.startswith("cuda-python")]
+        admitted = [
+            v
+            for v in ("12.6.0", "12.9.1", "13.0.0", "13.4.4", "14.0.0")
+            if v in requirement.specifier
+        ]
+        assert admitted and all(v.startswith(f"{major}.") for v in admitted), (extra, admitted)
+    for name, requirements in extras.items():
+        if name in ("dev",):
+            continue  # CPU CI: imports only, no driver
+        for text in requirements:
+            if text.startswith("cuda-python"):
+                assert name in CUDA_PYTHON_EXTRAS.values(), f"extra {name!r}: unpinned {text}"
+    assert cuda_python_extra("12.6") == "gpu-cu12" and cuda_python_extra("13.0") == "gpu-cu13"

@@ -1,7 +1,8 @@
-"""The trtexec fallback: the command line per TensorRT release, and ``comix build`` where TensorRT is absent.
+"""The trtexec fallback: the command line per TensorRT release, and ``comix build`` where TensorRT is
+absent.
 
-Where the TensorRT sources are fetched (third_party/tensorrt-<ver>/samples/common/sampleOptions.cpp), every
-flag is also checked against that release's own trtexec option parser."""
+Where the TensorRT sources are fetched (third_party/tensorrt-<ver>/samples/common/sampleOptions.cpp),
+every flag is also checked against that release's own trtexec option parser."""
 
 from __future__ import annotations
 
@@ -103,6 +104,16 @@ def test_flags_a_release_lacks_are_refused():
         BuildOptionError, match="--exclude-lean-runtime: got it without --version-compatible"
     ):
         BuildOptions(exclude_lean_runtime=True)
+    with pytest.raises(
+        BuildOptionError, match="--serialize-plugins: got it without --version-compatible"
+    ):
+        BuildOptions(serialize_plugins=True)
+
+
+def test_tf32_is_tensorrts_default_and_no_tf32_maps_to_its_flag():
+    assert BuildOptions().tf32 and BuildOptions().to_dict()["tf32"] is True
+    assert "--noTF32" not in _command("10.3", False)
+    assert "--noTF32" in _command("10.3", False, tf32=False)
 
 
 def _trtexec_sources() -> dict[str, Path]:
@@ -126,8 +137,8 @@ SOURCES = _trtexec_sources()
 @pytest.mark.parametrize("version", sorted(SOURCES) or ["none"])
 def test_every_flag_exists_in_that_releases_trtexec(version):
     text = SOURCES[version].read_text()
-    parsed = set(re.findall(r'getAndDelOption\w*\(\s*arguments\s*,\s*"(--[A-Za-z]+)"', text))
-    parsed |= set(re.findall(r'"(--[A-Za-z]+)"', text))
+    parsed = set(re.findall(r'getAndDel\w*Option\w*\(\s*arguments\s*,\s*"(--[A-Za-z0-9]+)"', text))
+    parsed |= set(re.findall(r"\"(--[A-Za-z0-9]+)\"", text))
     caps = Capabilities.for_version(version)
     lines = [
         _command(
@@ -139,6 +150,7 @@ def test_every_flag_exists_in_that_releases_trtexec(version):
             exclude_lean_runtime=True,
             timing_cache=Path("t"),
             optimization_level=3,
+            tf32=False,
         ),
         _command(version, False, hardware_compatibility="ampere+"),
     ]
@@ -204,6 +216,10 @@ def test_print_trtexec_for_tensorrt_11(tiny_canonical, tmp_path):
         (["-o", "{tmp}/m.engine", "--tile", "64:32:16"], "--tile: got '64:32:16'"),
         (["-o", "{tmp}/m.engine", "--workspace", "0"], "--workspace: got 0 MiB"),
         (["-o", "{tmp}/missing/m.engine"], "does not exist"),
+        (
+            ["-o", "{tmp}/m.engine", "--serialize-plugins"],
+            "--serialize-plugins: got it without --version-compatible, expected both",
+        ),
     ],
 )
 def test_bad_build_options_exit_2_with_one_sentence(tiny_canonical, tmp_path, args, message):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 import pytest
 
@@ -70,3 +71,15 @@ def test_lean_runtime_is_accepted_for_running_only():
     assert caps.lean is (module.__name__ != "tensorrt")
     assert caps.version >= TrtVersion(10, 3)
     assert hasattr(module, "Runtime") and hasattr(module, "IProfiler")
+
+
+def test_a_broken_tensorrt_install_is_an_error_not_a_missing_one(tmp_path, monkeypatch):
+    """Only ImportError/OSError mean "not installed": anything else surfaces (and fails the GPU tests
+    instead of turning them into skips)."""
+    package = tmp_path / "tensorrt"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('broken TensorRT install')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "tensorrt", raising=False)
+    with pytest.raises(RuntimeError, match="broken TensorRT install"):
+        import_tensorrt(builder=True)

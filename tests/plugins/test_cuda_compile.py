@@ -7,13 +7,16 @@ compiles the same set and links the TensorRT library.
 
 Host emulation (plugins/cuda/tests/emulate_kernels.cpp): g++ compiles the unchanged im2col and GEMM
 kernel headers with the CUDA built-ins emulated (one host thread per CUDA thread, a barrier for
-__syncthreads). It checks the kernels' indexing and FP32-accumulation arithmetic on a CPU; it says
-nothing about GPU timing, occupancy or memory-model issues (the ``gpu`` tests in
-test_torch_extension.py do, where a GPU exists).
+__syncthreads) and runs them through the kernel file's own launch plan (plugins/cuda/src/launch_plan.h:
+checks, chunk loop, grid clamps, 32/64-bit index choice, empty-plane branch), with small grid limits so
+the kernels' grid-stride and batch loops run too. It checks the kernels' indexing, FP32-accumulation
+arithmetic and the launch plan on a CPU; it says nothing about GPU timing, occupancy or memory-model
+issues (the ``gpu`` tests in test_torch_extension.py and the plugin harness do, where a GPU exists).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -36,14 +39,68 @@ from comix.ops.tolerance import assert_matches_reference
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "plugins"
 KERNEL_SOURCES = sorted((PLUGINS / "cuda" / "src").glob("*.cu"))
-# SASS for Turing, Orin (Jetson), Hopper, Blackwell DC, Thor (CUDA 13 numbering) + PTX for later GPUs.
-ARCHS = ("75", "87", "90", "100", "110")
-PTX_ARCH = "100"
+ARCHITECTURES = PLUGINS / "cuda" / "architectures.cmake"
 
 NVCC = shutil.which("nvcc")
 pytestmark = pytest.mark.skipif(
     NVCC is None, reason="nvcc not on PATH: the CUDA kernels cannot be compile-checked"
 )
+
+# `nvcc --list-gpu-arch` of three toolkits (12.6 = JetPack 6; 12.8 = first Blackwell; 13.0)
+NVCC_LISTS = {
+    "12.6": "compute_50 compute_52 compute_53 compute_60 compute_61 compute_62 compute_70 compute_72 "
+    "compute_75 compute_80 compute_86 compute_87 compute_89 compute_90",
+    "12.8": "compute_50 compute_52 compute_53 compute_60 compute_61 compute_62 compute_70 compute_72 "
+    "compute_75 compute_80 compute_86 compute_87 compute_89 compute_90 compute_100 compute_101 "
+    "compute_120",
+    "13.0": "compute_75 compute_80 compute_86 compute_87 compute_88 compute_89 compute_90 compute_100 "
+    "compute_110 compute_103 compute_120 compute_121",
+}
+
+
+def default_architectures(nvcc_list: str) -> tuple[tuple[str, ...], str]:
+    """(SASS archs, PTX arch) that plugins/cuda/architectures.cmake picks for an nvcc arch list."""
+    result = subprocess.run(
+        ["cmake", f"-DNVCC_LIST={nvcc_list}", "-P", str(ARCHITECTURES)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    match = re.fullmatch(r"SASS ([\d ]+) PTX (\d+)", (result.stdout + result.stderr).strip())
+    assert match, f"architectures.cmake: got {result.stdout + result.stderr!r}"
+    return tuple(match.group(1).split()), match.group(2)
+
+
+def _this_nvcc_architectures() -> tuple[tuple[str, ...], str]:
+    if NVCC is None or shutil.which("cmake") is None:
+        return ("90",), "90"
+    listed = subprocess.run([NVCC, "--list-gpu-arch"], capture_output=True, text=True).stdout
+    return default_architectures(listed)
+
+
+# what CMake builds by default with this nvcc
+ARCHS, PTX_ARCH = _this_nvcc_architectures()
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake not on PATH")
+@pytest.mark.parametrize(
+    "version, sass, ptx",
+    [
+        ("12.6", ("75", "87", "90"), "90"),
+        ("12.8", ("75", "87", "90", "100"), "100"),
+        ("13.0", ("75", "87", "90", "100", "110"), "100"),
+    ],
+)
+def test_default_architectures_are_those_the_nvcc_in_use_accepts(version, sass, ptx):
+    """JetPack 6's nvcc 12.6 rejects sm_100/sm_110: the default takes them only from an nvcc listing them."""
+    assert default_architectures(NVCC_LISTS[version]) == (sass, ptx)
+
+
+def test_this_nvccs_default_is_what_it_lists():
+    listed = subprocess.run([NVCC, "--list-gpu-arch"], capture_output=True, text=True).stdout
+    assert set(ARCHS) <= {a.split("_")[1] for a in listed.split()}
+    if _nvcc_version() >= (13, 0):
+        assert ARCHS == ("75", "87", "90", "100", "110") and PTX_ARCH == "100"
 
 
 def _nvcc_version() -> tuple[int, int]:
@@ -188,8 +245,9 @@ def _emulation_params() -> list:
 
 def run_emulator(
     emulator: Path, case: DcnCase, inputs: DcnInputs, launch: Launch, folder: Path
-) -> np.ndarray:
-    """Run the kernels on the host for ``inputs`` (stored as float32 files); returns Y as float64."""
+) -> tuple[np.ndarray, dict]:
+    """Run the kernels on the host for ``inputs`` (stored as float32 files); returns Y as float64 and
+    what the launch plan did (chunk, chunks, index bits, launches, grid clamps)."""
     for key, value in zip(("x", "offset", "w", "bias", "mask"), inputs.arrays()):
         if value is not None:
             value.astype(np.float32).tofile(folder / f"{key}.f32")
@@ -223,7 +281,7 @@ def run_emulator(
     assert result.returncode == 0, f"{case.id}: emulator exit {result.returncode}:\n{result.stderr}"
     out = case.output_size()
     y = np.fromfile(folder / "y.f32", dtype=np.float32).reshape(case.batch, case.out_channels, *out)
-    return y.astype(np.float64)
+    return y.astype(np.float64), json.loads(result.stdout)
 
 
 @pytest.mark.parametrize("case, launch", _emulation_params())
@@ -233,7 +291,15 @@ def test_kernels_match_reference_in_host_emulation(
     """The unchanged kernel source against the float64 reference of the values as stored (FP16-rounded for
     FP16 storage), on the shared grid; NaN/Inf must appear exactly where the reference has them."""
     inputs = case.inputs(launch.storage)
-    got = run_emulator(emulator, case, inputs, launch, tmp_path)
+    got, trace = run_emulator(emulator, case, inputs, launch, tmp_path)
+    if case.batch > 0:
+        chunk = min(launch.chunk, case.batch)
+        assert (trace["chunk"], trace["chunks"]) == (chunk, -(-case.batch // chunk)), trace
+        assert trace["index_bits"] == launch.index_bits, trace
+        assert trace["gemm_launches"] == trace["chunks"] and trace["last_grid_z"] <= 2, trace
+        assert 0 < trace["last_im2col_blocks"] <= 3, trace
+    else:
+        assert trace["chunks"] == 0, "an empty batch launches nothing"
     assert_matches_reference(
         got, reference_output(case, launch.storage), launch.storage, f"{case.id} (emulated CUDA)"
     )
@@ -241,6 +307,23 @@ def test_kernels_match_reference_in_host_emulation(
         assert_matches_reference(
             got, shifted_convolution(case, inputs), launch.storage, f"{case.id} vs shifted conv"
         )
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+def test_empty_input_planes_take_the_zero_fill_branch(emulator: Path, nd: int, tmp_path: Path):
+    """An input of size 0 along one axis, padded to a non-empty output: the plan's empty-plane branch
+    zero-fills the columns (no gather), so every output is the bias."""
+    size, kernel = (0, 4, 3)[:nd], (1,) * nd
+    pads = (1,) + (0,) * (nd - 1) + (1,) + (0,) * (nd - 1)
+    case = DcnCase("empty_plane", size, kernel, (1,) * nd, pads, (1,) * nd, batch=3, mask=False)
+    inputs = case.inputs("float32")
+    got, trace = run_emulator(emulator, case, inputs, Launch(chunk=2), tmp_path)
+    assert trace["zero_fills"] == trace["chunks"] == 2 and trace["im2col_launches"] == 0, trace
+    expected = np.broadcast_to(
+        inputs.bias.astype(np.float64).reshape(1, -1, *([1] * nd)), got.shape
+    )
+    assert got.shape == (3, case.out_channels, *case.output_size())
+    np.testing.assert_array_equal(got, expected)
 
 
 # ---------------------------------------------------------------------------------------------------

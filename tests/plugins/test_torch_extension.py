@@ -21,7 +21,7 @@ import torch
 from comix.ops import deform_conv, deform_conv3d
 from comix.ops.cases import DcnCase, case_named, cases_for, reference_output, shifted_convolution
 from comix.ops.tolerance import assert_matches_reference, dtype_name
-from comix.plugins.torch import load_extension
+from comix.plugins.torch import ExtensionBuildError, load_extension
 
 REPO = Path(__file__).resolve().parents[2]
 HAS_GPU = torch.cuda.is_available()
@@ -46,6 +46,39 @@ def test_the_extension_implements_the_ops_own_cuda_key():
     assert "TORCH_LIBRARY_IMPL(comix, CUDA, m)" in source
     assert 'm.impl("deform_conv2d"' in source and 'm.impl("deform_conv3d"' in source
     assert "m.def(" not in source
+    assert "c10::optional" not in source, "deprecated in PyTorch: std::optional"
+
+
+def test_a_failed_jit_build_is_reported_as_a_build_error(monkeypatch):
+    """A compiler error must not read like a missing GPU (the GPU tests then fail as build errors)."""
+    import torch.utils.cpp_extension
+
+    import comix.plugins.torch as extension
+
+    def failing_load(**kwargs):
+        raise RuntimeError("Error building extension 'comix_dcn_cuda_ext':\nnvcc fatal: bad flag")
+
+    monkeypatch.setattr(extension, "_EXTENSION", None)
+    monkeypatch.setattr(torch.version, "cuda", "13.0")
+    monkeypatch.setattr(torch.utils.cpp_extension, "load", failing_load)
+    with pytest.raises(ExtensionBuildError, match="the JIT build failed") as error:
+        load_extension()
+    assert "nvcc fatal: bad flag" in str(error.value) and "GPU" in str(error.value)
+    assert not extension.extension_loaded()
+
+
+def test_tf32_switch_restores_the_previous_state():
+    from comix.plugins.torch.tf32 import set_tf32, tf32, tf32_state
+
+    before = tf32_state()
+    try:
+        set_tf32(True)
+        with tf32(False):
+            assert tf32_state() == {"cudnn": False, "matmul": False}
+        assert tf32_state() == {"cudnn": True, "matmul": True}
+    finally:
+        torch.backends.cudnn.allow_tf32 = before["cudnn"]
+        torch.backends.cuda.matmul.allow_tf32 = before["matmul"]
 
 
 def _c10_cuda_stub(tmp_path: Path) -> Path:

@@ -1,11 +1,15 @@
-// tests/emulate_kernels.cpp — runs the CUDA DCN kernels (im2col + grouped GEMM) on the host.
+// tests/emulate_kernels.cpp — runs the CUDA DCN forward (launch plan + im2col + grouped GEMM) on the host.
 //
 // Test-only driver for tests/plugins/test_cuda_compile.py: reads float32 tensors from a folder, runs the
-// unchanged kernel source under cuda_host_emulation.h with the same chunking as deform_conv_forward.cu,
-// writes the output. Usage:
+// kernel file's own launch plan (src/launch_plan.h: checks, chunk loop, grid clamps, 32/64-bit choice,
+// empty-plane branch) with the unchanged kernel source under cuda_host_emulation.h, writes the output and
+// prints what the plan did as one JSON line. Usage:
 //   emulate_kernels DIR ND N C O IN_D IN_H IN_W K_D K_H K_W S_D S_H S_W PB_D PB_H PB_W PE_D PE_H PE_W
 //                   DIL_D DIL_H DIL_W GROUP OFFSET_GROUP HAS_BIAS HAS_MASK CHUNK INDEX_BITS STORAGE
-// (2-D: the D entries are ignored; STORAGE 32 = float, 16 = __half storage with FP32 accumulation)
+// (2-D: the D entries are ignored; CHUNK: the workspace holds this many samples' columns; INDEX_BITS 64
+// lowers the plan's 32-bit limit to 0 so it takes int64_t indices; STORAGE 32 = float, 16 = __half
+// storage with FP32 accumulation). The launch limits are small (3 im2col blocks, grid.z <= 2), so small
+// cases run the kernels' grid-stride and batch loops too.
 // Files: DIR/{x,w,offset,bias,mask}.f32 in, DIR/y.f32 out (all float32, NC[D]HW contiguous).
 #include "cuda_host_emulation.h"
 
@@ -14,12 +18,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "../src/deform_im2col.cuh"
+#include "../src/launch_plan.h"
 #include "../src/tiled_gemm.cuh"
 
 namespace {
@@ -75,13 +81,51 @@ void launch_cooperative(dim3 grid, dim3 block, const auto& body) {  // one host 
       }
 }
 
+// The plan's launches, run on the host. Columns a chunk uses are poisoned first: every one must be written.
+struct HostLauncher {
+  template <typename scalar_t, typename index_t, typename Geometry>
+  LaunchResult im2col(const Geometry& geometry, const Im2colSizes<index_t>& sizes, unsigned blocks,
+                      const DeformConvTensors& t, float* columns) {
+    const size_t used = static_cast<size_t>(sizes.chunk) * sizes.channels * sizes.kernel_points *
+                        sizes.out_d * sizes.out_h * sizes.out_w;
+    std::fill(columns, columns + used, -12345.0f);
+    const auto* input = static_cast<const scalar_t*>(t.input);
+    const auto* offset = static_cast<const scalar_t*>(t.offset);
+    const auto* mask = static_cast<const scalar_t*>(t.mask);
+    launch_serial(dim3(blocks), dim3(plan::kIm2colThreads), [&] {
+      if constexpr (Geometry::kSpatialDims == 2) {
+        deform_im2col_2d_kernel<scalar_t, index_t>(geometry, sizes, input, offset, mask, columns);
+      } else {
+        deform_im2col_3d_kernel<scalar_t, index_t>(geometry, sizes, input, offset, mask, columns);
+      }
+    });
+    return LaunchResult{};
+  }
+
+  template <typename scalar_t, typename index_t>
+  LaunchResult gemm(dim3 grid, const GemmSizes<index_t>& sizes, const DeformConvTensors& t,
+                    const float* columns) {
+    launch_cooperative(grid, dim3(kGemmThreads), [&] {
+      grouped_gemm_kernel<scalar_t, index_t>(sizes, static_cast<const scalar_t*>(t.weight), columns,
+                                             static_cast<const scalar_t*>(t.bias),
+                                             static_cast<scalar_t*>(t.output));
+    });
+    return LaunchResult{};
+  }
+
+  LaunchResult zero_columns(float* columns, size_t bytes) {
+    std::memset(columns, 0, bytes);
+    return LaunchResult{};
+  }
+};
+
 struct Args {
   int nd;
   int64_t n, c, o, in[3], k[3], s[3], pb[3], pe[3], dil[3], group, og, has_bias, has_mask, chunk, index_bits,
       storage;
 };
 
-template <typename scalar_t, typename index_t>
+template <typename scalar_t>
 int run(const std::string& dir, const Args& a) {
   DeformConv2DGeometry g2;
   DeformConv3DGeometry g3;
@@ -109,51 +153,50 @@ int run(const std::string& dir, const Args& a) {
   if (a.has_bias) bias = to_storage<scalar_t>(read_f32(dir + "/bias.f32", static_cast<size_t>(a.o)));
   if (a.has_mask)
     mask = to_storage<scalar_t>(read_f32(dir + "/mask.f32", static_cast<size_t>(a.n * a.og * K * P)));
-  std::vector<scalar_t> y(static_cast<size_t>(a.n * a.o * P));
-  std::vector<float> columns(static_cast<size_t>(a.chunk * a.c * K * P));
+  std::vector<scalar_t> y(static_cast<size_t>(std::max<int64_t>(a.n * a.o * P, 1)));
+  std::vector<float> columns(static_cast<size_t>(std::max<int64_t>(a.chunk * a.c * K * P, 1)));
 
-  for (int64_t first = 0; first < a.n; first += a.chunk) {
-    const int64_t count = std::min(a.chunk, a.n - first);
-    std::fill(columns.begin(), columns.end(), -12345.0f);  // poison: every used column must be written
-    Im2colSizes<index_t> is{
-        static_cast<index_t>(count),   static_cast<index_t>(first),   static_cast<index_t>(a.c),
-        static_cast<index_t>(a.og),    static_cast<index_t>(K),       static_cast<index_t>(in_d),
-        static_cast<index_t>(a.in[1]), static_cast<index_t>(a.in[2]), static_cast<index_t>(out[0]),
-        static_cast<index_t>(out[1]),  static_cast<index_t>(out[2])};
-    const int64_t total = count * a.og * K * P;
-    // At most 3 blocks, so larger cases run the kernels' grid-stride loop several times.
-    const unsigned blocks = static_cast<unsigned>(std::min<int64_t>((total + 255) / 256, 3));
-    const scalar_t* mask_ptr = a.has_mask ? mask.data() : nullptr;
-    if (a.nd == 2) {
-      launch_serial(dim3(blocks), dim3(256), [&] {
-        deform_im2col_2d_kernel<scalar_t, index_t>(g2, is, x.data(), off.data(), mask_ptr, columns.data());
-      });
-    } else {
-      launch_serial(dim3(blocks), dim3(256), [&] {
-        deform_im2col_3d_kernel<scalar_t, index_t>(g3, is, x.data(), off.data(), mask_ptr, columns.data());
-      });
-    }
-    GemmSizes<index_t> gs{static_cast<index_t>(count),
-                          static_cast<index_t>(first),
-                          static_cast<index_t>(a.group),
-                          static_cast<index_t>(a.o / a.group),
-                          static_cast<index_t>(a.c / a.group * K),
-                          static_cast<index_t>(P),
-                          static_cast<index_t>(a.o)};
-    // grid.z deliberately smaller than chunk*group when possible, to exercise the kernel's z loop.
-    const unsigned gz = static_cast<unsigned>(std::max<int64_t>(1, (count * a.group + 1) / 2));
-    const dim3 grid(static_cast<unsigned>((P + kGemmTileN - 1) / kGemmTileN),
-                    static_cast<unsigned>((a.o / a.group + kGemmTileM - 1) / kGemmTileM), gz);
-    launch_cooperative(grid, dim3(kGemmThreads), [&] {
-      grouped_gemm_kernel<scalar_t, index_t>(gs, w.data(), columns.data(), a.has_bias ? bias.data() : nullptr,
-                                             y.data());
-    });
+  DeformConvTensors t;
+  t.input = x.data();
+  t.weight = w.data();
+  t.offset = off.data();
+  t.bias = a.has_bias ? bias.data() : nullptr;
+  t.mask = a.has_mask ? mask.data() : nullptr;
+  t.output = y.data();
+  plan::LaunchLimits limits;
+  limits.max_im2col_blocks = 3;
+  limits.max_grid_z = 2;
+  if (a.index_bits == 64) limits.max_32bit_count = 0;
+  const Storage storage = a.storage == 16 ? Storage::kFloat16 : Storage::kFloat32;
+  const size_t workspace_bytes = static_cast<size_t>(a.chunk * a.c * K * P) * sizeof(float);
+  HostLauncher launcher;
+  plan::PlanTrace trace;
+  LaunchResult result;
+  if (a.nd == 2) {
+    DeformConv2DShape s{a.n, a.c, a.in[1], a.in[2], a.o, out[1], out[2], a.has_bias != 0, a.has_mask != 0};
+    result = plan::forward_plan(g2, s, storage, t, columns.data(), workspace_bytes, limits, launcher, trace);
+  } else {
+    DeformConv3DShape s{a.n,    a.c,    a.in[0], a.in[1],         a.in[2],        a.o,
+                        out[0], out[1], out[2],  a.has_bias != 0, a.has_mask != 0};
+    result = plan::forward_plan(g3, s, storage, t, columns.data(), workspace_bytes, limits, launcher, trace);
   }
-  std::vector<float> y32(y.size());
-  for (size_t i = 0; i < y.size(); ++i) y32[i] = static_cast<float>(y[i]);
+  if (!result.ok()) {
+    std::fprintf(stderr, "forward plan: status %d: %s\n", static_cast<int>(result.status),
+                 result.message.c_str());
+    return 1;
+  }
+  std::vector<float> y32(static_cast<size_t>(a.n * a.o * P));
+  for (size_t i = 0; i < y32.size(); ++i) y32[i] = static_cast<float>(y[i]);
   std::ofstream(dir + "/y.f32", std::ios::binary)
       .write(reinterpret_cast<const char*>(y32.data()),
              static_cast<std::streamsize>(y32.size() * sizeof(float)));
+  std::printf(
+      "{\"chunk\": %lld, \"chunks\": %lld, \"index_bits\": %d, \"im2col_launches\": %lld, "
+      "\"gemm_launches\": %lld, \"zero_fills\": %lld, \"last_im2col_blocks\": %lld, \"last_grid_z\": %lld}\n",
+      static_cast<long long>(trace.chunk), static_cast<long long>(trace.chunks), trace.index_bits,
+      static_cast<long long>(trace.im2col_launches), static_cast<long long>(trace.gemm_launches),
+      static_cast<long long>(trace.zero_fills), static_cast<long long>(trace.last_im2col_blocks),
+      static_cast<long long>(trace.last_grid_z));
   return 0;
 }
 
@@ -181,7 +224,5 @@ int main(int argc, char** argv) {
   a.index_bits = next();
   a.storage = next();
   const std::string dir = argv[1];
-  if (a.storage == 16)
-    return a.index_bits == 64 ? run<__half, int64_t>(dir, a) : run<__half, int32_t>(dir, a);
-  return a.index_bits == 64 ? run<float, int64_t>(dir, a) : run<float, int32_t>(dir, a);
+  return a.storage == 16 ? run<__half>(dir, a) : run<float>(dir, a);
 }

@@ -11,6 +11,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,7 @@ void check_tensor(const char* name, const torch::Tensor& t, const torch::Tensor&
 }
 
 torch::Tensor forward(torch::Tensor input, torch::Tensor weight, torch::Tensor offset,
-                      c10::optional<torch::Tensor> bias, c10::optional<torch::Tensor> mask,
+                      std::optional<torch::Tensor> bias, std::optional<torch::Tensor> mask,
                       std::vector<int64_t> strides, std::vector<int64_t> pads, std::vector<int64_t> dilations,
                       int64_t group, int64_t offset_group) {
   const int64_t nd = input.dim() - 2;
@@ -117,7 +118,7 @@ torch::Tensor forward(torch::Tensor input, torch::Tensor weight, torch::Tensor o
 // shape.
 template <int64_t kSpatialAxes>
 torch::Tensor op_kernel(const torch::Tensor& input, const torch::Tensor& offset, const torch::Tensor& weight,
-                        const c10::optional<torch::Tensor>& bias, const c10::optional<torch::Tensor>& mask,
+                        const std::optional<torch::Tensor>& bias, const std::optional<torch::Tensor>& mask,
                         at::IntArrayRef kernel, at::IntArrayRef stride, at::IntArrayRef pads,
                         at::IntArrayRef dilation, int64_t group, int64_t offset_group) {
   TORCH_CHECK(input.dim() == kSpatialAxes + 2, "input: got a ", input.dim(), "-D tensor, expected ",
