@@ -29,7 +29,8 @@ LAYERS = [
         "comix.atomic",
         "comix.hashing",
         "comix.metadata",
-    },  # foundations: files, hashes, the model record
+        "comix.model_digest",
+    },  # foundations: files, hashes, the model record, model digests
     {
         "comix.ops",
         "comix.data",
