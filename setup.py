@@ -34,6 +34,7 @@ PLUGIN_SOURCES = [
     "**/*.cpp",
     "**/*.cu",
     "**/*.cuh",
+    "**/*.c",  # the C API's comix-run and example client (plugins/capi)
 ]
 
 
