@@ -81,7 +81,7 @@ void comix_close(comix_model *model);
  *
  * comix_last_error: "" when this thread has had no failure; valid until this thread's next call.
  *
- * comix_close: releases the handle; NULL is a no-op.
+ * comix_close: releases the handle; NULL is a no-op. No other call on the handle may be running.
  */
 
 /* ---- additions (ABI version 1) ---------------------------------------------------------------- */
