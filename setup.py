@@ -5,8 +5,9 @@ The repository keeps the top-level layout the project was asked for (``comix/``,
 top-level ``export`` or ``plugins`` package would collide with any other package of that common name.
 So ``export/`` installs as ``comix.export``, ``plugins/`` as ``comix.plugins`` (with the C++/CUDA sources,
 so ``comix plugins build`` works from an installed copy) and ``calibration/`` as ``comix.calibration``.
-``tools/`` (scripts) and ``tests/`` are not installed. Subpackages (and source folders) are found, not listed, so a new one
-cannot be forgotten (``tests/test_packaging.py`` builds the wheel and checks its top level).
+``tools/`` (scripts) and ``tests/`` are not installed. Subpackages (and source folders) are found, not
+listed, so a new one cannot be forgotten (``tests/test_packaging.py`` builds the wheel and checks its top
+level).
 """
 
 from pathlib import Path
@@ -34,6 +35,7 @@ PLUGIN_SOURCES = [
     "**/*.cpp",
     "**/*.cu",
     "**/*.cuh",
+    "**/*.c",  # the C API's comix-run and example client (plugins/capi)
 ]
 
 

@@ -126,7 +126,7 @@ def _fields(data: memoryview, start: int, end: int) -> Iterator[_Field]:
             )
         if pos > end:
             raise _Malformed(
-                f"field {number} at byte {field_start} runs past the end of its message (truncated?)"
+                f"field {number} at byte {field_start} runs past the end of its message: truncated?"
             )
         yield _Field(number, wire, field_start, value, pos)
 

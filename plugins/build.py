@@ -3,6 +3,10 @@
     from comix.plugins.build import build_plugins, find_ort_library
     built = build_plugins("plugins/build")          # {"comix_ort_dcn": Path(...so), "comix_dcn_cpu": ...}
     so = find_ort_library()                         # $COMIX_PLUGIN_DIR, then plugins/build/
+    capi = find_capi_library()                      # libcomix_infer.so, the C API (plugins/capi)
+
+The C API (plugins/capi) is built when the onnxruntime wheel's ``libonnxruntime.so.<version>`` is found
+in this Python environment (:func:`find_onnxruntime_library`; it links against it).
 
 The CMake project (plugins/CMakeLists.txt) fetches the ONNX Runtime headers itself with ``npm pack`` at
 configure time. Needs: cmake >= 3.18, a C++17 compiler, libeigen3-dev, npm, tar (see plugins/README.md).
@@ -25,6 +29,8 @@ DEFAULT_BUILD_DIR = PLUGINS_DIR / "build"
 ENV_PLUGIN_DIR = "COMIX_PLUGIN_DIR"
 ORT_TARGET = "comix_ort_dcn"
 ORT_LIBRARY = f"lib{ORT_TARGET}.so"
+CAPI_TARGET = "comix_infer"
+CAPI_LIBRARY = f"lib{CAPI_TARGET}.so"
 EIGEN_HEADER_CANDIDATES = (
     Path("/usr/include/eigen3/Eigen/Core"),
     Path("/usr/local/include/eigen3/Eigen/Core"),
@@ -40,9 +46,28 @@ def missing_build_tools(onnxruntime: bool = True) -> list[str]:
     missing = [tool for tool in ("cmake", "c++") if shutil.which(tool) is None]
     if onnxruntime:
         missing += [tool for tool in ("npm", "tar") if shutil.which(tool) is None]
-    if not os.environ.get("Eigen3_DIR") and not any(p.exists() for p in EIGEN_HEADER_CANDIDATES):
+    # Eigen3_DIR is CMake's own variable name (<Package>_DIR), case and all
+    eigen_dir = os.environ.get("Eigen3_DIR")  # noqa: SIM112
+    if not eigen_dir and not any(p.exists() for p in EIGEN_HEADER_CANDIDATES):
         missing.append("libeigen3-dev (Eigen/Core)")
     return missing
+
+
+def find_onnxruntime_library() -> Path | None:
+    """``libonnxruntime.so.<version>`` in the installed onnxruntime wheel (``onnxruntime/capi/``) or None.
+
+    Found without importing onnxruntime (the C API links against the file; nothing is loaded here).
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("onnxruntime")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        found = sorted((Path(location) / "capi").glob("libonnxruntime.so.*"))
+        if found:
+            return found[-1]
+    return None
 
 
 def _on_off(flag: bool) -> str:
@@ -73,6 +98,8 @@ def build_plugins(
     cuda: bool | None = False,
     tensorrt_root: str | os.PathLike | None = None,
     torch: bool = False,
+    capi: bool | None = None,
+    onnxruntime_library: str | os.PathLike | None = None,
     build_type: str = "Release",
     cpu_march: str | None = None,
     extra_cmake_args: Sequence[str] = (),
@@ -85,6 +112,8 @@ def build_plugins(
     ``ort_deform_conv_2d`` also registers ai.comix::DeformConv (2-D) in the ORT library.
     ``cuda=None`` lets CMake decide (on when nvcc is found); ``tensorrt_root`` enables the TensorRT
     plugins; ``cpu_march`` overrides COMIX_CPU_MARCH (default "native"); ``targets`` limits the build.
+    ``capi=None`` builds the C API when ``onnxruntime_library`` (default: :func:`find_onnxruntime_library`)
+    exists; ``capi=True`` without it raises FileNotFoundError.
     Raises PluginBuildError (with the output tail) when a step fails, FileNotFoundError when cmake is absent.
     """
     cmake = shutil.which("cmake")
@@ -116,6 +145,16 @@ def build_plugins(
         configure.append("-DCOMIX_BUILD_TENSORRT=OFF")
     if cpu_march is not None:
         configure.append(f"-DCOMIX_CPU_MARCH={cpu_march}")
+    ort_library = Path(onnxruntime_library) if onnxruntime_library else find_onnxruntime_library()
+    if capi and (ort_library is None or not ort_library.is_file()):
+        raise FileNotFoundError(
+            f"the C API links libonnxruntime.so.<version>: got {ort_library or 'no onnxruntime wheel'}, "
+            "expected the onnxruntime package installed (pip install onnxruntime)"
+        )
+    build_capi = bool(ort_library) and capi is not False and cpu
+    configure.append(f"-DCOMIX_BUILD_CAPI={_on_off(build_capi)}")
+    if build_capi:
+        configure.append(f"-DONNXRUNTIME_LIBRARY={Path(ort_library).resolve()}")
     configure += list(extra_cmake_args)
     _run(configure, verbose)
     build = [cmake, "--build", str(build_path), "--parallel", str(jobs or os.cpu_count() or 1)]
@@ -126,7 +165,7 @@ def build_plugins(
 
 
 def built_libraries(build_dir: str | os.PathLike) -> dict[str, Path]:
-    """Libraries (.so, .a) under ``build_dir``, by target name (``libX.so`` -> ``X``), fetched code excluded."""
+    """Libraries (.so, .a) under ``build_dir`` by target name (``libX.so`` -> ``X``), not fetched code."""
     found: dict[str, Path] = {}
     root = Path(build_dir)
     for path in sorted(root.rglob("lib*")):
@@ -162,6 +201,25 @@ def find_ort_library() -> Path:
     )
 
 
+def find_capi_library() -> Path:
+    """Path of the C API library: ``$COMIX_PLUGIN_DIR`` first, then ``plugins/build/`` (or its ``capi/``).
+
+    Raises FileNotFoundError listing the places searched.
+    """
+    roots = [Path(os.environ[ENV_PLUGIN_DIR])] if os.environ.get(ENV_PLUGIN_DIR) else []
+    roots.append(DEFAULT_BUILD_DIR)
+    searched = []
+    for root in roots:
+        for candidate in (root / CAPI_LIBRARY, root / "capi" / CAPI_LIBRARY):
+            searched.append(str(candidate))
+            if candidate.is_file():
+                return candidate.resolve()
+    raise FileNotFoundError(
+        f"{CAPI_LIBRARY}: got no file at {searched}, expected one; build it with "
+        f"`comix plugins build` (needs the onnxruntime package)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("build_dir", nargs="?", default=str(DEFAULT_BUILD_DIR))
@@ -175,6 +233,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--tensorrt-root", default=None, help="TensorRT root; builds the TensorRT plugins"
     )
     parser.add_argument("--torch", action="store_true", help="build the PyTorch extension")
+    parser.add_argument(
+        "--capi",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="build the C API, libcomix_infer.so (default: when the onnxruntime wheel is installed)",
+    )
     parser.add_argument(
         "--cpu-march", default=None, help="-march for the CPU kernels (default: native)"
     )
@@ -192,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cuda=args.cuda,
         tensorrt_root=args.tensorrt_root,
         torch=args.torch,
+        capi=args.capi,
         cpu_march=args.cpu_march,
         targets=args.target,
         build_type=args.build_type,

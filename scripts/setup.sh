@@ -21,8 +21,8 @@ fi
 echo "setup: python environment ready in .venv ($(.venv/bin/python -c 'import torch; print("torch", torch.__version__)'))"
 
 if [ -z "${missing// /}" ]; then
-    .venv/bin/python -m comix.plugins.build --no-cuda --target comix_ort_dcn >/dev/null
-    echo "setup: built the CPU plugin library (plugins/build/onnxruntime/libcomix_ort_dcn.so)"
+    .venv/bin/python -m comix.plugins.build --no-cuda --target comix_ort_dcn --target comix_infer --target comix-run >/dev/null
+    echo "setup: built the CPU plugin library (plugins/build/onnxruntime/libcomix_ort_dcn.so) and the C API (plugins/build/capi)"
 else
     echo "setup: skipped the plugin library build (missing:$missing); the pure-Python path and" \
          "portable ONNX graphs work without it" >&2

@@ -167,6 +167,10 @@ def test_the_wheel_installs_only_comix(tmp_path):
     assert "comix/plugins/CMakeLists.txt" in names, (
         "the native sources ship so `comix plugins build` works"
     )
+    assert {
+        "comix/plugins/capi/include/comix_infer.h",
+        "comix/plugins/capi/tools/comix_run.c",
+    } <= set(names), "the C API's sources ship too (its CMake target needs comix_run.c)"
     assert not [
         n
         for n in names

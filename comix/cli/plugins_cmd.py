@@ -27,8 +27,9 @@ def build(
     ),
     verbose: bool = typer.Option(False, "--verbose", help="Show the CMake output."),
 ) -> None:
-    """Build the CPU library and ONNX Runtime custom op always; CUDA where nvcc is found; TensorRT plugins
-    where TensorRT headers are given."""
+    """Build the CPU library and ONNX Runtime custom op always; the C API of the flight runtime
+    (libcomix_infer.so, comix-run) where the onnxruntime package is installed; CUDA where nvcc is found;
+    TensorRT plugins where TensorRT headers are given."""
     from comix.plugins.build import (
         DEFAULT_BUILD_DIR,
         build_plugins,

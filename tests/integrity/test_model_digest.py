@@ -230,7 +230,7 @@ def test_a_digest_recorded_twice_is_refused():
         (bytes([0x08, 0x80]), "a varint runs past the end"),
         (
             bytes([0x3A, 0x05, 0x0A]),
-            "field 7 at byte 0 runs past the end of its message (truncated?)",
+            "field 7 at byte 0 runs past the end of its message: truncated?",
         ),
         (bytes([0x38, 0x01]), "the graph (field 7) has wire type 0, expected 2"),
         (_field(7, bytes([0x2A, 0x03, 0x0A])), "runs past the end"),  # an initializer cut short

@@ -50,7 +50,9 @@ inline void finish_plan(ColumnPlan& plan) {
   block = block < 16 ? 16 : (block > 512 ? 512 : block);
   block -= block % 8;
   plan.block = block;
-  plan.segments.assign(static_cast<size_t>(plan.offset_group), {});
+  // clear() keeps each list's capacity: a plan reused for the same sizes allocates nothing
+  plan.segments.resize(static_cast<size_t>(plan.offset_group));
+  for (auto& list : plan.segments) list.clear();
   for (int64_t og = 0; og < plan.offset_group; ++og) {
     int64_t c = og * plan.channels_per_offset_group;
     const int64_t end = c + plan.channels_per_offset_group;

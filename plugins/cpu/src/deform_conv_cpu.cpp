@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <new>
@@ -30,12 +31,24 @@ ThreadScratch& thread_scratch() {
   return scratch;
 }
 
+// Per-call buffers of the calling thread, kept between calls (capacity = the largest call seen), so that
+// a model's later runs allocate nothing (the flight runtime's promise, tests/capi/alloc_count.c).
+struct CallWorkspace {
+  ColumnPlan plan;
+  std::vector<float> weight_r, x_cl;
+};
+
+CallWorkspace& call_workspace() {
+  thread_local CallWorkspace workspace;
+  return workspace;
+}
+
 // (C, S) -> (S + 1, C) for one batch item, in parallel over spatial tiles; row S is the zero pixel.
 void to_channels_last(const float* x_n, int64_t channels, int64_t plane, float* x_cl,
                       const ParallelFor& parallel_for) {
   const int64_t tile = 256;
   const int64_t tiles = (plane + tile - 1) / tile;
-  parallel_for(static_cast<size_t>(tiles), [&](size_t t) {
+  const auto body = [&](size_t t) {
     const int64_t s0 = static_cast<int64_t>(t) * tile, s1 = std::min(plane, s0 + tile);
     for (int64_t c0 = 0; c0 < channels; c0 += 16) {
       const int64_t c1 = std::min(channels, c0 + 16);
@@ -43,7 +56,8 @@ void to_channels_last(const float* x_n, int64_t channels, int64_t plane, float* 
         for (int64_t c = c0; c < c1; ++c) x_cl[s * channels + c] = x_n[c * plane + s];
       }
     }
-  });
+  };
+  parallel_for(static_cast<size_t>(tiles), std::cref(body));  // by reference: std::function stores no copy
   std::fill(x_cl + plane * channels, x_cl + (plane + 1) * channels, 0.0f);
 }
 
@@ -93,7 +107,8 @@ std::string run_forward(const Geometry& geometry, const Shape& shape, const Defo
   if ((in.bias != nullptr) != shape.has_bias || (in.mask != nullptr) != shape.has_mask) {
     return "deform_conv_forward: bias/mask pointers disagree with shape.has_bias/has_mask";
   }
-  ColumnPlan plan;
+  CallWorkspace& workspace = call_workspace();
+  ColumnPlan& plan = workspace.plan;
   plan.batch = shape.batch;
   plan.channels = shape.channels;
   plan.out_channels = shape.out_channels;
@@ -110,9 +125,11 @@ std::string run_forward(const Geometry& geometry, const Shape& shape, const Defo
   // Spatial corner indices (plus the zero pixel) in 32 bits when they fit; element offsets are 64-bit.
   const bool wide_index = plan.in_plane + 1 > std::numeric_limits<int32_t>::max();
 
-  std::vector<float> weight_r(static_cast<size_t>(plan.out_channels * plan.group_row));
+  std::vector<float>& weight_r = workspace.weight_r;
+  weight_r.resize(static_cast<size_t>(plan.out_channels * plan.group_row));
   reorder_weight(plan, in.weight, weight_r.data());
-  std::vector<float> x_cl(static_cast<size_t>((plan.in_plane + 1) * plan.channels));
+  std::vector<float>& x_cl = workspace.x_cl;
+  x_cl.resize(static_cast<size_t>((plan.in_plane + 1) * plan.channels));
   const int64_t K = plan.kernel_points;
 
   for (int64_t n = 0; n < plan.batch; ++n) {
@@ -125,7 +142,7 @@ std::string run_forward(const Geometry& geometry, const Shape& shape, const Defo
     std::atomic<bool> failed{false};
     std::mutex error_mutex;
     std::string error;
-    parallel_for(static_cast<size_t>(plan.blocks()), [&](size_t b) noexcept {
+    const auto block = [&](size_t b) noexcept {
       if (failed.load(std::memory_order_relaxed)) return;
       try {
         const int64_t p0 = static_cast<int64_t>(b) * plan.block;
@@ -140,7 +157,8 @@ std::string run_forward(const Geometry& geometry, const Shape& shape, const Defo
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!failed.exchange(true)) error = "deform_conv_forward: a worker failed (out of memory?)";
       }
-    });
+    };
+    parallel_for(static_cast<size_t>(plan.blocks()), std::cref(block));
     if (failed.load()) return error;
   }
   return "";

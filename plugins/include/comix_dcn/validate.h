@@ -96,9 +96,10 @@ inline std::string check_params(const char* op, const AxisParams& p) {
 inline std::string check_tensors(const char* op, const AxisParams& p, const Dims& x, const Dims& w,
                                  const Dims& offset, const Dims* bias, const Dims* mask, int64_t* out_sizes,
                                  int64_t& out_channels) {
+  // op names are short ("DeformConv3D: " fits std::string's inline buffer): no allocation here either
   const std::string pre = std::string(op) + ": ";
   const size_t rank = static_cast<size_t>(p.nd) + 2;
-  const std::string layout = p.nd == 2 ? "(N, C, H, W)" : "(N, C, D, H, W)";
+  const char* layout = p.nd == 2 ? "(N, C, H, W)" : "(N, C, D, H, W)";
   if (x.size() != rank) {
     return pre + "input X: got shape " + dims_to_string(x) + ", expected rank " + std::to_string(rank) + " " +
            layout;
@@ -149,25 +150,31 @@ inline std::string check_tensors(const char* op, const AxisParams& p, const Dims
              std::to_string(p.dilation[a] * (p.kernel[a] - 1) + 1);
     }
   }
-  Dims expected_offset = {batch, p.offset_group * kernel_points * p.nd};
-  Dims expected_mask = {batch, p.offset_group * kernel_points};
-  for (int a = 0; a < p.nd; ++a) {
-    expected_offset.push_back(out_sizes[a]);
-    expected_mask.push_back(out_sizes[a]);
-  }
-  if (offset != expected_offset) {
+  // Expected shapes in fixed arrays, compared in place: a valid call allocates nothing (the flight
+  // runtime's promise); the Dims for a message are built only on the error path.
+  int64_t expected_offset[5] = {batch, p.offset_group * kernel_points * p.nd, 0, 0, 0};
+  int64_t expected_mask[5] = {batch, p.offset_group * kernel_points, 0, 0, 0};
+  for (int a = 0; a < p.nd; ++a) expected_offset[2 + a] = expected_mask[2 + a] = out_sizes[a];
+  const auto same = [rank](const Dims& got, const int64_t* expected) {
+    if (got.size() != rank) return false;
+    for (size_t i = 0; i < rank; ++i) {
+      if (got[i] != expected[i]) return false;
+    }
+    return true;
+  };
+  if (!same(offset, expected_offset)) {
     return pre + "input offset: got shape " + dims_to_string(offset) + ", expected " +
-           dims_to_string(expected_offset) + " (N, offset_group*K*" + std::to_string(p.nd) +
-           ", *output) with offset_group=" + std::to_string(p.offset_group) +
+           dims_to_string(Dims(expected_offset, expected_offset + rank)) + " (N, offset_group*K*" +
+           std::to_string(p.nd) + ", *output) with offset_group=" + std::to_string(p.offset_group) +
            ", K=" + std::to_string(kernel_points);
   }
-  if (bias != nullptr && *bias != Dims{out_channels}) {
+  if (bias != nullptr && !(bias->size() == 1 && (*bias)[0] == out_channels)) {
     return pre + "input B: got shape " + dims_to_string(*bias) + ", expected [" +
            std::to_string(out_channels) + "]";
   }
-  if (mask != nullptr && *mask != expected_mask) {
+  if (mask != nullptr && !same(*mask, expected_mask)) {
     return pre + "input mask: got shape " + dims_to_string(*mask) + ", expected " +
-           dims_to_string(expected_mask) + " (N, offset_group*K, *output)";
+           dims_to_string(Dims(expected_mask, expected_mask + rank)) + " (N, offset_group*K, *output)";
   }
   return "";
 }

@@ -1,6 +1,7 @@
 // deform_conv_op.cpp — attribute parsing, shape checks and the call into comix_dcn_cpu.
 #include "deform_conv_op.h"
 
+#include <algorithm>
 #include <exception>
 #include <functional>
 #include <new>
@@ -29,8 +30,9 @@ struct Traits<2> {
                              float* y, const dcn::cpu::ParallelFor& pf) {
     return dcn::cpu::deform_conv2d_forward(g, s, in, y, pf);
   }
-  static std::vector<int64_t> output_shape(const Shape& s) {
-    return {s.batch, s.out_channels, s.out_height, s.out_width};
+  static void output_shape(const Shape& s, int64_t* out) {
+    const int64_t dims[] = {s.batch, s.out_channels, s.out_height, s.out_width};
+    std::copy(dims, dims + 4, out);
   }
 };
 
@@ -47,8 +49,9 @@ struct Traits<3> {
                              float* y, const dcn::cpu::ParallelFor& pf) {
     return dcn::cpu::deform_conv3d_forward(g, s, in, y, pf);
   }
-  static std::vector<int64_t> output_shape(const Shape& s) {
-    return {s.batch, s.out_channels, s.out_depth, s.out_height, s.out_width};
+  static void output_shape(const Shape& s, int64_t* out) {
+    const int64_t dims[] = {s.batch, s.out_channels, s.out_depth, s.out_height, s.out_width};
+    std::copy(dims, dims + 5, out);
   }
 };
 
@@ -121,11 +124,33 @@ dcn::cpu::ParallelFor session_parallel_for(const Ort::KernelContext& context) {
   };
 }
 
-dcn::Dims dims_of(const Ort::ConstValue& value) { return value.GetTensorTypeAndShapeInfo().GetShape(); }
+// Copies a tensor's shape into `dims`, reusing its capacity (no allocation once it has held that rank).
+void dims_of(const Ort::ConstValue& value, dcn::Dims& dims) {
+  const Ort::TensorTypeAndShapeInfo info = value.GetTensorTypeAndShapeInfo();
+  dims.resize(info.GetDimensionsCount());
+  // the C call: the C++ wrapper's GetShape() returns a new vector
+  Ort::ThrowOnError(Ort::GetApi().GetDimensions(info, dims.data(), dims.size()));
+}
 
-// An optional input counts as present when it is given and not an empty tensor.
-bool present(const Ort::ConstValue& value) {
-  return value != nullptr && value.GetTensorTypeAndShapeInfo().GetElementCount() > 0;
+// An optional input counts as present when it is given and not an empty tensor; fills its dims if so.
+bool present(const Ort::ConstValue& value, dcn::Dims& dims) {
+  if (value == nullptr) return false;
+  dims_of(value, dims);
+  for (int64_t d : dims) {
+    if (d == 0) return false;
+  }
+  return true;
+}
+
+// Shapes of one call, per calling thread and kept between calls: a run allocates no shape vectors
+// (the flight runtime's promise, tests/capi/alloc_count.c).
+struct CallDims {
+  dcn::Dims x, w, offset, bias, mask;
+};
+
+CallDims& call_dims() {
+  thread_local CallDims dims;
+  return dims;
 }
 
 template <int ND>
@@ -140,28 +165,31 @@ OrtStatusPtr compute(const DeformConvAttributes& a, OrtKernelContext* raw_contex
   Ort::ConstValue x = context.GetInput(0), w = context.GetInput(1), offset = context.GetInput(2);
   Ort::ConstValue bias = inputs > 3 ? context.GetInput(3) : Ort::ConstValue{nullptr};
   Ort::ConstValue mask = inputs > 4 ? context.GetInput(4) : Ort::ConstValue{nullptr};
-  const dcn::Dims x_dims = dims_of(x), w_dims = dims_of(w), offset_dims = dims_of(offset);
-  const bool has_bias = present(bias), has_mask = present(mask);
-  const dcn::Dims bias_dims = has_bias ? dims_of(bias) : dcn::Dims{};
-  const dcn::Dims mask_dims = has_mask ? dims_of(mask) : dcn::Dims{};
+  CallDims& dims = call_dims();
+  dims_of(x, dims.x);
+  dims_of(w, dims.w);
+  dims_of(offset, dims.offset);
+  const bool has_bias = present(bias, dims.bias), has_mask = present(mask, dims.mask);
 
-  std::vector<int64_t> kernel = a.kernel_shape;
-  if (kernel.empty()) {  // ONNX: kernel_shape absent -> from W
-    if (w_dims.size() != ND + 2) {
-      return make_error(std::string(op) + ": input W: got shape " + dcn::dims_to_string(w_dims) +
+  const int64_t* kernel = a.kernel_shape.data();
+  if (a.kernel_shape.empty()) {  // ONNX: kernel_shape absent -> from W
+    if (dims.w.size() != ND + 2) {
+      return make_error(std::string(op) + ": input W: got shape " + dcn::dims_to_string(dims.w) +
                         ", expected rank " + std::to_string(ND + 2) + " (O, C/group, *kernel)");
     }
-    kernel.assign(w_dims.begin() + 2, w_dims.end());
+    kernel = dims.w.data() + 2;
   }
   const typename T::Geometry geometry =
-      T::make(kernel.data(), a.strides.data(), a.pads.data(), a.dilations.data(), a.group, a.offset_group);
+      T::make(kernel, a.strides.data(), a.pads.data(), a.dilations.data(), a.group, a.offset_group);
   typename T::Shape shape;
   const std::string error =
-      dcn::check_shapes(op, geometry, x_dims, w_dims, offset_dims, has_bias ? &bias_dims : nullptr,
-                        has_mask ? &mask_dims : nullptr, shape);
+      dcn::check_shapes(op, geometry, dims.x, dims.w, dims.offset, has_bias ? &dims.bias : nullptr,
+                        has_mask ? &dims.mask : nullptr, shape);
   if (!error.empty()) return make_error(error);
 
-  Ort::UnownedValue y = context.GetOutput(0, T::output_shape(shape));
+  int64_t out_dims[ND + 2];
+  T::output_shape(shape, out_dims);
+  Ort::UnownedValue y = context.GetOutput(0, out_dims, ND + 2);
   dcn::cpu::DeformConvInputs in;
   in.x = x.GetTensorData<float>();
   in.weight = w.GetTensorData<float>();

@@ -12,6 +12,8 @@
 #include <onnxruntime_cxx_api.h>
 #undef ORT_API_MANUAL_INIT
 
+#include "ort_api_version.h"
+
 #include <cstdint>
 #include <vector>
 
@@ -34,6 +36,7 @@ template <int ND>
 struct DeformConvOp : Ort::CustomOpBase<DeformConvOp<ND>, DeformConvKernel<ND>, /*WithStatus=*/true> {
   DeformConvOp() {
     this->start_ver_ = 1;  // ai.comix domain version 1 (comix/ops/spec.py CUSTOM_DOMAIN_VERSION)
+    this->version = COMIX_ORT_API_VERSION;  // not the headers' version: see ort_api_version.h
   }
   OrtStatusPtr CreateKernelV2(const OrtApi& api, const OrtKernelInfo* info, void** op_kernel) const noexcept;
   const char* GetName() const;

@@ -38,14 +38,14 @@ std::vector<Ort::CustomOpDomain>& domains() {
 
 extern "C" __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL
 RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base) {
-  const OrtApi* api = api_base->GetApi(ORT_API_VERSION);
+  const OrtApi* api = api_base->GetApi(COMIX_ORT_API_VERSION);  // see ort_api_version.h
   if (api == nullptr) {
-    // The runtime is older than the headers this library was built with; report with the oldest API.
+    // The runtime is older than the API version we request; report with the oldest API.
     const OrtApi* oldest = api_base->GetApi(1);
-    const std::string message =
-        std::string("comix_ort_dcn: ONNX Runtime ") + api_base->GetVersionString() +
-        " does not provide API version " + std::to_string(ORT_API_VERSION) +
-        ", expected a runtime at least as new as the headers the library was built with";
+    const std::string message = std::string("comix_ort_dcn: ONNX Runtime ") + api_base->GetVersionString() +
+                                " does not provide API version " + std::to_string(COMIX_ORT_API_VERSION) +
+                                ", expected ONNX Runtime 1." + std::to_string(COMIX_ORT_API_VERSION) +
+                                " or newer";
     return oldest ? oldest->CreateStatus(ORT_FAIL, message.c_str()) : nullptr;
   }
   Ort::InitApi(api);

@@ -1,0 +1,128 @@
+/* comix_infer.h — C API of the CoMiX flight runtime (libcomix_infer.so).
+ *
+ * Runs an exported CoMiX model (model.onnx from `comix export`, canonical or portable graph) with ONNX
+ * Runtime on the CPU, our deformable-convolution ops built in; or a TensorRT engine (model.engine from
+ * `comix build`) on a GPU when the library was built with TensorRT.
+ *
+ * Contract:
+ *   - every function returns COMIX_OK, COMIX_FAILED or COMIX_BAD_INPUT (or a value, as documented);
+ *     after a failure, comix_last_error() gives this thread's one-sentence message (got X, expected Y);
+ *   - no exception, abort or signal leaves the library; NULL arguments are reported, never dereferenced;
+ *   - the caller owns every buffer: comix_run reads and writes the caller's arrays in place (the CPU
+ *     path wraps them without copying) and keeps no pointer to them after it returns;
+ *   - after the first comix_run of a shape, later runs of that shape allocate nothing in this library;
+ *   - calls on one handle are serialised by the handle (comix_run from two threads on one handle waits);
+ *     open one handle per thread to run in parallel. Handles are independent of each other.
+ *
+ * Minimal use (error handling shortened):
+ *   comix_model *model = NULL;
+ *   comix_options options = {1, 1, "cpu"};            threads, verify digests, device
+ *   if (comix_open("model.onnx", &options, &model) != COMIX_OK) { puts(comix_last_error()); return 2; }
+ *   comix_info info; comix_get_info(model, &info);
+ *   comix_run(model, hsi, x, 1, 128, 128, logits);    hsi (1, bands, 128, 128), logits (1, classes, 128, 128)
+ *   comix_close(model);
+ *
+ * ABI: COMIX_ABI_VERSION changes only when a declaration here changes meaning or layout; compare it with
+ * comix_abi_version() at start-up. Functions are only ever added. Reserved for later: a comix_stream_*
+ * family (pushbroom line streaming over the same comix_model handle).
+ */
+#ifndef COMIX_INFER_H
+#define COMIX_INFER_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Every function below is exported even when the library is built with -fvisibility=hidden. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
+#define COMIX_ABI_VERSION 1
+
+/* The declarations of issue 21, verbatim (never change them; add below). */
+/* clang-format off */
+#define COMIX_OK 0
+#define COMIX_FAILED 1      /* could not finish, not the caller's fault */
+#define COMIX_BAD_INPUT 2   /* the caller's input was wrong: see comix_last_error() */
+typedef struct comix_model comix_model;
+typedef struct comix_options { int threads; int verify; const char *device; } comix_options;
+    /* threads 0 = 1; verify 1 = check the model's recorded hashes at open; device NULL/"cpu" or "cuda:N" */
+typedef struct comix_info { int bands, x_channels, classes, tile_height, tile_width; char task[32]; char name[64]; } comix_info;
+    /* tile 0 x 0 = any size */
+int comix_abi_version(void);
+int comix_open(const char *path, const comix_options *options, comix_model **model); /* options may be NULL */
+int comix_get_info(const comix_model *model, comix_info *info);
+int comix_run(comix_model *model, const float *hsi, const float *x, int batch, int height, int width,
+              float *logits);  /* NCHW float32 in, (batch, classes, height, width) float32 out, caller's memory */
+const char *comix_last_error(void); /* this thread's message for its last failed call */
+void comix_close(comix_model *model);
+/* clang-format on */
+
+/* What they do, in detail.
+ *
+ * comix_abi_version: COMIX_ABI_VERSION of the library actually loaded.
+ *
+ * comix_open: path .onnx (CPU, ONNX Runtime) or .engine (GPU, TensorRT; needs <path>.json beside it).
+ *   options may be NULL (1 thread, no verification, CPU). On success *model is a new handle; on failure
+ *   it is NULL. A missing or unreadable file, a file that is not a complete model, a digest mismatch with
+ *   verify = 1, or a model without recorded digests and verify = 1 give COMIX_BAD_INPUT.
+ *
+ * comix_get_info: sizes from the graph's input/output shapes, task and name from the model record
+ *   (truncated to fit, always NUL-terminated). classes is the output channel count (for a fusion model,
+ *   the fused image's bands).
+ *
+ * comix_run: hsi (batch, bands, height, width), x (batch, x_channels, height, width) float32 NCHW in;
+ *   logits (batch, classes, height, width) float32 out, written in place; all in the caller's memory.
+ *   x may be NULL only when the model has 0 X channels. A size the model does not take (height/width
+ *   other than a fixed tile, batch < 1, ...) gives COMIX_BAD_INPUT and leaves logits unspecified.
+ *
+ * comix_last_error: "" when this thread has had no failure; valid until this thread's next call.
+ *
+ * comix_close: releases the handle; NULL is a no-op. No other call on the handle may be running.
+ */
+
+/* ---- additions (ABI version 1) ---------------------------------------------------------------- */
+
+/* "comix_infer <version> (onnxruntime <runtime version>[, TensorRT <headers>])": the library and what it
+ * runs on, for logs. Static storage; never NULL. */
+const char* comix_version_string(void);
+
+/* Checks sizes before a run: COMIX_OK when the model takes hsi (batch, bands, height, width) and
+ * x (batch, x_channels, height, width); otherwise COMIX_BAD_INPUT with a sentence naming the first size
+ * that differs ("got 100 bands, expected 144"). */
+int comix_check_input(const comix_model* model, int bands, int x_channels, int batch, int height, int width);
+
+/* Name of class `index` (0 <= index < classes) from the model record, copied NUL-terminated into
+ * buffer[size]; "" when the record has no class names. COMIX_BAD_INPUT for an index out of range or a
+ * buffer too small (then buffer holds "" and the message says the size needed). */
+int comix_get_class_name(const comix_model* model, int index, char* buffer, size_t size);
+
+/* Value of the model record's entry `key` (e.g. "comix.checkpoint_sha256"; strings as they are, other
+ * fields as JSON), copied like comix_get_class_name; COMIX_BAD_INPUT when the model has no such entry. */
+int comix_get_metadata(const comix_model* model, const char* key, char* buffer, size_t size);
+
+/* SHA-256 digests of an .onnx file, as comix/model_digest.py defines them: 64 lowercase hex characters
+ * + NUL. computed receives the digests of the file's bytes; recorded (may be NULL) the digests the file
+ * records, or "" for each when it records none. */
+typedef struct comix_digests {
+  char weights[65];
+  char graph[65];
+} comix_digests;
+int comix_model_digests(const char* path, comix_digests* computed, comix_digests* recorded);
+
+/* COMIX_OK when the .onnx file's recorded digests match its bytes (what comix_open does with verify = 1),
+ * COMIX_BAD_INPUT with the sentence otherwise. For checking an uploaded file before switching to it. */
+int comix_verify_file(const char* path);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* COMIX_INFER_H */
