@@ -60,6 +60,7 @@ from comix.calibration.statistics import ActivationStatistics, collect_statistic
 from comix.calibration.tiles import CalibrationTiles
 from comix.errors import BadInputError, FailedError
 from comix.metadata import ModelRecord, tool_versions
+from comix.model_digest import stamped_bytes
 from comix.stopwatch import Stopwatch
 
 # (stage, done, total): "tiles" while statistics are collected, "score" while graphs are scored, ...
@@ -436,7 +437,7 @@ def _write(run: _Run, recipe: PrecisionRecipe, lint: LintReport):
 
     request, accuracy, report_paths = run.request, None, []
     with atomic_path(request.output) as temp:
-        onnx.save_model(run.reduced, str(temp))
+        temp.write_bytes(stamped_bytes(run.reduced))
         if request.report:
             with run.clock("score"):
                 backends = {

@@ -260,6 +260,12 @@ def graph_nodes(data: bytes, *, source: str = "model") -> list[GraphNode]:
     return nodes
 
 
+def stamped_bytes(model) -> bytes:
+    """The file every writer of an ONNX graph writes: ``model`` (an ``onnx.ModelProto``) serialised once,
+    with its weights and graph digests stamped (:func:`stamp`), so every artifact can be verified."""
+    return stamp(model.SerializeToString())
+
+
 def _not_onnx(source: str, error: _Malformed) -> DigestError:
     return DigestError(f"{source}: not a valid ONNX file ({error})")
 

@@ -22,6 +22,7 @@ from comix.export.exporter import DEFAULT_OPSET, TorchOnnxExporter
 from comix.export.passes import FoldBatchNorm, FoldInputNormalization, ScopeNodeNames, Simplify
 from comix.export.validate import ParityCheck, ValidationError, ValidationReport, check_graph
 from comix.metadata import ModelRecord
+from comix.model_digest import stamped_bytes
 
 log = logging.getLogger(__name__)
 GraphPass = Callable[[onnx.ModelProto], onnx.ModelProto]
@@ -102,7 +103,7 @@ class ExportPipeline:
         report = ValidationReport()
         try:
             with atomic_path(output) as temp:
-                onnx.save_model(model, str(temp))
+                temp.write_bytes(stamped_bytes(model))
                 if self.validate:
                     if self.parity is not None:
                         report = self.parity(

@@ -37,14 +37,13 @@ SceneCallback = Callable[[dict], None]
 
 @dataclass
 class ArchiveOptions:
-    """Model and settings of an archive run (every field but ``threads`` and ``fail_fast`` changes the
-    products, so it is part of the run key)."""
+    """Model and settings of an archive run (every field but ``threads``, ``fail_fast`` and ``verify``
+    changes the products, so it is part of the run key). ``tile``: (H, W) or S; None: the model's own, else
+    the default; ``verify``: check the model's recorded digests at open (comix.runtime.integrity)."""
 
     model: str
     backend: str = "auto"
-    tile: tuple[int, int] | int | None = (
-        None  # (H, W) or S; None: the model's own, else the default
-    )
+    tile: tuple[int, int] | int | None = None
     overlap: int | None = None
     batch: int | None = None
     probabilities: bool = False
@@ -54,10 +53,11 @@ class ArchiveOptions:
     nodata_fill: str = NODATA_FILL
     threads: int = 0
     fail_fast: bool = False
+    verify: bool = True
 
     def product_settings(self) -> dict:
         settings = asdict(self)
-        for key in ("model", "threads", "fail_fast"):
+        for key in ("model", "threads", "fail_fast", "verify"):
             settings.pop(key)
         return settings
 
@@ -92,7 +92,7 @@ def run_key(options: ArchiveOptions) -> str:
 def open_archive_backend(options: ArchiveOptions) -> Backend:
     from comix.runtime.segment import open_backend
 
-    return open_backend(options.model, options.backend, options.threads)
+    return open_backend(options.model, options.backend, options.threads, verify=options.verify)
 
 
 def process_scene(

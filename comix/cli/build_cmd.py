@@ -18,6 +18,7 @@ from rich.table import Table
 
 from comix.cli.errors import CommandFailed, fail
 from comix.cli.options import tile_option
+from comix.model_digest import stamped_bytes
 from comix.runtime import defaults
 from comix.tensorrt.build_options import DEFAULT_WORKSPACE_MIB
 from comix.tensorrt.cuda_memory import API_NAMES, DEFAULT_API
@@ -205,7 +206,6 @@ def build_command(
 def _print_trtexec(
     console, model, output, graph, record, inputs, profile, options, plugin_library, trt_version
 ):
-    import onnx
 
     from comix.atomic import atomic_path
     from comix.hashing import file_sha256
@@ -225,7 +225,7 @@ def _print_trtexec(
     if prepared is not graph:
         onnx_for_trtexec = output.with_name(output.stem + ".trt.onnx")
         with atomic_path(onnx_for_trtexec) as temp:
-            onnx.save(prepared, str(temp))
+            temp.write_bytes(stamped_bytes(prepared))
     if plugin_library is not None:
         library = str(plugin_library)  # the path on the device, as given (it need not exist here)
     else:

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from comix.cli.errors import CommandFailed, fail
-from comix.cli.options import threads_option, tile_option
+from comix.cli.options import threads_option, tile_option, verify_option
 from comix.runtime import defaults
 from comix.runtime.compare import DEFAULT_MIN_AGREEMENT, DEFAULT_TOLERANCES, ERROR_STATS
 from comix.runtime.registry import help_text as backend_help
@@ -69,6 +69,7 @@ def compare_command(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the tile positions."),
     threads: int = threads_option(),
+    verify: bool = verify_option(),
     output: Path = typer.Option(None, "-o", "--output", help="Write the report as JSON here."),
     plot: Path = typer.Option(
         None, "--plot", help="Write a PNG: |A - B| histogram of the logits and A vs B."
@@ -106,8 +107,8 @@ def compare_command(
         )
     else:
         hsi_cube, x_raster, _ = read_scene_inputs(hsi, x)
-    a = open_backend(model_a, backend_a, threads=threads, device=device_a)
-    b = open_backend(model_b, backend_b, threads=threads, device=device_b)
+    a = open_backend(model_a, backend_a, threads=threads, device=device_a, verify=verify)
+    b = open_backend(model_b, backend_b, threads=threads, device=device_b, verify=verify)
     for model, backend in ((model_a, a), (model_b, b)):
         require_task(backend.info.task, SEGMENTATION, str(model), "comix compare")
     size = parse_tile(tile) if tile is not None else (a.info.tile or b.info.tile or defaults.TILE)

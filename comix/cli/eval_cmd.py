@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from comix.cli.errors import fail
-from comix.cli.options import backend_option, threads_option, tile_option
+from comix.cli.options import backend_option, threads_option, tile_option, verify_option
 from comix.runtime import defaults
 from comix.tasks import SEGMENTATION, require_task
 from comix.tiles import parse_tile
@@ -35,6 +35,7 @@ def evaluate(
     split: str = typer.Option("test", help=f"Which labelled pixels to score: {', '.join(SPLITS)}."),
     backend: str = backend_option(),
     threads: int = threads_option(),
+    verify: bool = verify_option(),
 ) -> None:
     """Score a checkpoint or an ONNX graph (any precision) on a scene's held-out pixels: OA, AA, kappa,
     per-class accuracy, mIoU, plots. Every precision is scored by the same code."""
@@ -44,7 +45,7 @@ def evaluate(
 
     if split not in SPLITS:
         fail(f"--split: got {split!r}, expected one of {list(SPLITS)}")
-    runner = open_backend(model, backend, threads=threads)
+    runner = open_backend(model, backend, threads=threads, verify=verify)
     require_task(runner.info.task, SEGMENTATION, str(model), "comix eval")
     # a checkpoint trained on the HSI alone (train --modalities hsi) is scored with the X raster zeroed
     zero_x = getattr(runner, "training_recipe", {}).get("modalities") == "hsi"

@@ -16,7 +16,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from comix.cli.errors import CommandFailed, fail
-from comix.cli.options import backend_option, threads_option, tile_option
+from comix.cli.options import (
+    backend_option,
+    deadline_option,
+    recheck_option,
+    redundant_option,
+    threads_option,
+    tile_option,
+    verify_option,
+)
 from comix.runtime import defaults
 from comix.tasks import SEGMENTATION, require_task
 from comix.tiles import parse_tile
@@ -151,6 +159,10 @@ def infer_command(
         "--fail-fast",
         help="Many scenes: stop at the first bad scene instead of reporting it and going on.",
     ),
+    verify: bool = verify_option(),
+    recheck_every: int = recheck_option(),
+    redundant: int = redundant_option(),
+    deadline_ms: float = deadline_option(),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Segment a whole scene (or many) tile by tile, streaming from disk, and write class rasters, colour
@@ -158,6 +170,11 @@ def infer_command(
     console = Console(stderr=True)
     tile = parse_tile(tile) if tile is not None else None
     if scenes is not None:
+        if recheck_every or redundant or deadline_ms is not None:
+            fail(
+                "--recheck-every/--redundant/--deadline-ms: got them with --scenes, expected them for one "
+                "scene (--hsi/--x) or `comix stream`"
+            )
         if hsi is not None or x is not None:
             fail(
                 "--scenes: got --hsi/--x as well, expected either one scene (--hsi and --x) or --scenes"
@@ -185,6 +202,7 @@ def infer_command(
                 nodata_fill=nodata_fill,
                 threads=threads,
                 fail_fast=fail_fast,
+                verify=verify,
             ),
             dict(hsi_key=hsi_key, x_key=x_key, layout=layout),
         )
@@ -201,11 +219,19 @@ def infer_command(
             f"--engine {engine}: got one scene, expected --scenes (one scene runs in this process; its tiles go to "
             "Ray with --scenes FILE.csv listing it)"
         )
+    from comix.runtime.guard import GuardOptions, guarded
     from comix.runtime.outputs import output_paths
-    from comix.runtime.segment import open_backend, open_scene, segment_source
+    from comix.runtime.registry import open_backend
+    from comix.runtime.segment import open_scene, segment_source
 
+    guards = GuardOptions(recheck_every, redundant, deadline_ms)
     output_paths(output, probabilities)  # a bad output path fails before reading the scene
-    runner = open_backend(model, backend, threads, device=device, cuda_graphs=cuda_graphs)
+    runner = open_backend(
+        model, backend, threads=threads, device=device, cuda_graphs=cuda_graphs, verify=verify
+    )
+    runner = guarded(
+        runner, guards, on_event=lambda event: console.print(f"[yellow]integrity:[/] {event}")
+    )
     require_task(
         runner.info.task, SEGMENTATION, str(model), "comix infer"
     )  # a SHIP model: before any reading
@@ -228,6 +254,7 @@ def infer_command(
             summary={"model": str(model), "hsi": str(hsi), "x": str(x)},
         )
     nodata_pixels = run.summary["nodata"]["pixels"]
+    console.print(integrity_line(run.summary["integrity"]), highlight=False)
     console.print(
         f"wrote {', '.join(str(p) for p in run.paths.values())} ({run.stats.tiles} tiles in "
         f"{run.stats.seconds:.2f} s"
@@ -235,6 +262,25 @@ def infer_command(
         + ")",
         highlight=False,
     )
+
+
+def integrity_line(report: dict) -> str:
+    """One line on what was verified and what the guards saw (the summary's ``integrity``)."""
+    verification = report.get("verification") or {}
+    status = {
+        "verified": "model verified (weights and graph digests)",
+        "unsealed": "model NOT verified: it carries no recorded digests (re-export to seal it)",
+        "skipped": "model not verified (--no-verify)",
+    }.get(verification.get("status"), "model checked by its loader")
+    parts = [status]
+    if "tiles" in report:
+        parts.append(
+            f"{report['rechecks']} re-checks, {report['reloads']} reloads, "
+            f"{report['redundant_runs']} redundant runs ({report['majority_kept']} votes), "
+            f"{report['over_deadline']} tiles over the deadline, slowest tile "
+            f"{report['slowest_tile_ms']:.1f} ms"
+        )
+    return "integrity: " + "; ".join(parts)
 
 
 def _bar(console: Console, quiet: bool, what: str) -> Progress:

@@ -28,3 +28,44 @@ def backend_option():
 
 def threads_option(what: str = "Intra-op threads"):
     return typer.Option(0, "--threads", min=0, help=f"{what} (0 = the runtime's default).")
+
+
+def verify_option():
+    """``--verify/--no-verify``: check the digests recorded in the model at open (comix.runtime.integrity)."""
+    return typer.Option(
+        True,
+        "--verify/--no-verify",
+        help="Check the SHA-256 digests of the weights and graph recorded in the model before using it; "
+        "a mismatch is refused (a model with none recorded runs and is reported as not verified).",
+    )
+
+
+def recheck_option():
+    from comix.runtime.guard import DEFAULT_RECHECK_EVERY
+
+    return typer.Option(
+        0,
+        "--recheck-every",
+        min=0,
+        help="Re-hash the weights in memory and re-run a canary tile every N tiles; a change reloads the "
+        f"model from its verified file and is reported (0 = off; {DEFAULT_RECHECK_EVERY} costs < 1 % of "
+        "throughput).",
+    )
+
+
+def redundant_option():
+    return typer.Option(
+        0,
+        "--redundant",
+        min=0,
+        help="Run every K-th tile twice; the outputs must be bit-identical, else a third run decides and the "
+        "majority is kept (0 = off).",
+    )
+
+
+def deadline_option():
+    return typer.Option(
+        None,
+        "--deadline-ms",
+        help="Count and report tiles that take longer than this (milliseconds).",
+    )

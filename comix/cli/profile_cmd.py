@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from comix.cli.errors import fail
-from comix.cli.options import backend_option, tile_option
+from comix.cli.options import backend_option, tile_option, verify_option
 from comix.profile.stats import StoppingRule
 from comix.runtime import defaults
 from comix.tiles import parse_tile
@@ -97,6 +97,7 @@ def profile_command(
         "(default: MODEL.profile beside the model; its parent must exist).",
     ),
     layers: int = typer.Option(15, "--layers", help="How many of the slowest layers to list."),
+    verify: bool = verify_option(),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Measure latency (mean, p50/p90/p99, min/max), throughput, peak memory and the per-part breakdown."""
@@ -113,6 +114,7 @@ def profile_command(
         fail(f"--output {output}: got an existing file, expected a folder for the report")
     options = ProfileOptions(
         backend=backend,
+        verify=verify,
         tiles=[parse_tile(t) for t in tile],
         batches=list(batch),
         threads=list(threads),

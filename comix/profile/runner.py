@@ -57,6 +57,7 @@ class ProfileOptions:
     time_scene: bool = True  # with a scene: also segment it whole once and time that
     measure_gemm_peak: bool = True
     seed: int = 0
+    verify: bool = True  # check the model's recorded digests at open (comix.runtime.integrity)
 
     def __post_init__(self) -> None:
         self.tiles = [parse_tile(tile) for tile in self.tiles]
@@ -357,7 +358,9 @@ def profile(
 ) -> ProfileReport:
     """Open ``model`` once per thread count and measure every configuration (see the module doc)."""
     # a model that cannot load fails first
-    backend = open_backend(model, options.backend, threads=options.threads[0])
+    backend = open_backend(
+        model, options.backend, threads=options.threads[0], verify=options.verify
+    )
     if not options.tiles:
         options = dataclasses.replace(options, tiles=[backend.info.tile or defaults.TILE])
     for tile in options.tiles:
@@ -383,7 +386,7 @@ def profile(
     )
     for index, threads in enumerate(options.threads):
         if index:
-            backend = open_backend(model, options.backend, threads=threads)
+            backend = open_backend(model, options.backend, threads=threads, verify=options.verify)
         for tile in options.tiles:
             for batch in options.batches:
                 report.configs.append(

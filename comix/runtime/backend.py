@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from comix.errors import FailedError
 from comix.runtime.errors import RuntimeInputError
 from comix.tasks import input_labels
 
@@ -114,6 +115,9 @@ class Backend(ABC):
 
     name = "abstract"
     info: ModelIO
+    # what the open found of the model's recorded digests (comix.runtime.integrity.Verification; None
+    # where the backend checks its artifact another way: a checkpoint's loader, an engine's record)
+    verification = None
 
     @abstractmethod
     def run(self, hsi: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -123,6 +127,15 @@ class Backend(ABC):
         """Per-layer times of ``run(hsi, x)``, averaged over ``runs`` profiled calls after one warm-up;
         None when this backend cannot break its time down (the default)."""
         return None
+
+    def weights_digest(self) -> str | None:
+        """SHA-256 of the weights as held in memory now (``--recheck-every`` compares it with the value at
+        open); None when this backend cannot read them."""
+        return None
+
+    def reload(self) -> None:
+        """Open the model again from its file (after a re-check found a change); the default cannot."""
+        raise FailedError(f"the {self.name} backend cannot reload its model")
 
     def check_scene(self, hsi: np.ndarray, x: np.ndarray) -> None:
         """Raise :class:`RuntimeInputError` (got/expected) unless the scene fits the model (arrays or shapes)."""

@@ -20,7 +20,8 @@ import numpy as np
 from comix.metadata import MetadataError, ModelRecord
 from comix.runtime.backend import Backend, LayerTime, model_io
 from comix.runtime.errors import RuntimeInputError
-from comix.runtime.session import load_onnx, uses_custom_domain
+from comix.runtime.integrity import check_model_bytes
+from comix.runtime.session import read_model_bytes, uses_custom_domain
 
 
 def _fixed(dim) -> int | None:
@@ -63,12 +64,15 @@ class OpenVinoBackend(Backend):
 
     name = "openvino"
 
-    def __init__(self, model: str | os.PathLike, threads: int = 0) -> None:
+    def __init__(self, model: str | os.PathLike, threads: int = 0, verify: bool = True) -> None:
+        import onnx
         import openvino as ov
         from openvino.frontend.onnx import ConversionExtension
 
         self.path = Path(model)
-        self.proto = load_onnx(self.path)
+        data = read_model_bytes(self.path)
+        self.verification = check_model_bytes(data, str(self.path), verify)
+        self.proto = onnx.load_from_string(data)
         inputs = [i for i in self.proto.graph.input if i.name not in _initializers(self.proto)]
         if len(inputs) != 2:
             raise RuntimeInputError(
@@ -104,7 +108,7 @@ class OpenVinoBackend(Backend):
     @classmethod
     def open(cls, path, options) -> OpenVinoBackend:
         """The registry's way in (:mod:`comix.runtime.registry`)."""
-        return cls(path, threads=options.threads)
+        return cls(path, threads=options.threads, verify=options.verify)
 
     def _compile(self, shapes: tuple[tuple[int, ...], tuple[int, ...]], profile: bool = False):
         """The compiled model for these input shapes (lowered and fixed first; cached)."""

@@ -11,10 +11,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from comix.errors import FailedError
 from comix.metadata import MetadataError, ModelRecord
+from comix.model_digest import digests
 from comix.runtime.backend import Backend, LayerTime, model_io
 from comix.runtime.errors import RuntimeInputError
-from comix.runtime.session import SessionFactory
+from comix.runtime.integrity import check_model_bytes
+from comix.runtime.session import SessionFactory, read_model_bytes
 
 
 def _fixed(dim) -> int | None:
@@ -31,8 +34,27 @@ class OnnxRuntimeBackend(Backend):
         model: str | os.PathLike | bytes,
         providers: Sequence[str] | None = None,
         threads: int = 0,
+        verify: bool = True,
     ) -> None:
-        self.factory = SessionFactory(model, providers, threads)
+        """``model``: a file or its bytes; ``verify``: check the digests recorded in it first
+        (:mod:`comix.runtime.integrity`; a mismatch is refused in one sentence)."""
+        self.source = model if isinstance(model, (str, os.PathLike)) else None
+        self.providers, self.threads, self.verify = providers, threads, verify
+        self._open(model)
+
+    @classmethod
+    def open(cls, path, options) -> OnnxRuntimeBackend:
+        """The registry's way in (:mod:`comix.runtime.registry`)."""
+        return cls(path, threads=options.threads, verify=options.verify)
+
+    def _open(self, model) -> None:
+        if isinstance(model, (str, os.PathLike)):
+            data, where = read_model_bytes(model), str(model)
+        else:
+            data, where = bytes(model), "model"
+        self.verification = check_model_bytes(data, where, self.verify)
+        self.model_bytes = data  # the verified copy: what re-checks hash and a reload starts from
+        self.factory = SessionFactory(data, self.providers, self.threads)
         self.session = self.factory()
         inputs = self.session.get_inputs()
         if len(inputs) != 2:
@@ -58,10 +80,15 @@ class OnnxRuntimeBackend(Backend):
             max_batch=_fixed(hsi_shape[0]),
         )
 
-    @classmethod
-    def open(cls, path, options) -> OnnxRuntimeBackend:
-        """The registry's way in (:mod:`comix.runtime.registry`)."""
-        return cls(path, threads=options.threads)
+    def weights_digest(self) -> str:
+        """SHA-256 of the weights as this backend holds them now (the verified copy of the file)."""
+        return digests(self.model_bytes).weights
+
+    def reload(self) -> None:
+        """Open the model again from its file, verified (a re-check found the weights in memory changed)."""
+        if self.source is None:
+            raise FailedError("the model was given as bytes, so it cannot be reloaded from a file")
+        self._open(self.source)
 
     def _feeds(self, hsi: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
         return {

@@ -32,11 +32,13 @@ DEVICES = ("cpu", "cuda")
 @dataclass(frozen=True)
 class OpenOptions:
     """How to open a backend: ``threads`` (0 = the runtime's default), ``device`` (``cpu`` / ``cuda``; only
-    backends whose entry lists it), ``cuda_graphs`` (TensorRT: replay captured enqueues)."""
+    backends whose entry lists it), ``cuda_graphs`` (TensorRT: replay captured enqueues), ``verify`` (check
+    the digests recorded in the model first, :mod:`comix.runtime.integrity`)."""
 
     threads: int = 0
     device: str = "cpu"
     cuda_graphs: bool = False
+    verify: bool = True
 
 
 def _gpu_visible() -> list[str]:
@@ -207,6 +209,7 @@ def open_backend(
     threads: int = 0,
     device: str = "cpu",
     cuda_graphs: bool = False,
+    verify: bool = True,
 ) -> Backend:
     """Open ``model`` with backend ``name`` (``auto``: by what the model is); every refusal is one sentence
     naming what is missing here and what to install."""
@@ -229,5 +232,5 @@ def open_backend(
         raise RuntimeInputError(
             f"--backend {entry.name}: cannot run here: {'; '.join(missing)}; install: {entry.install}"
         )
-    options = OpenOptions(threads=threads, device=device, cuda_graphs=cuda_graphs)
+    options = OpenOptions(threads=threads, device=device, cuda_graphs=cuda_graphs, verify=verify)
     return entry.load().open(Path(model), options)

@@ -24,6 +24,7 @@ import numpy as np
 
 from comix.runtime.backend import Backend
 from comix.runtime.defaults import NODATA_FILL, STRIP_WIDTH
+from comix.runtime.guard import integrity_summary
 from comix.runtime.nodata import NodataFill
 from comix.runtime.outputs import ClassProducts, StagedFiles, output_paths
 from comix.runtime.scene_source import RasterRef, SceneSource
@@ -147,6 +148,7 @@ def segment_source(
         nodata_pixels = streamed["nodata_pixels"]
         document = {
             "model_name": info.name,
+            "integrity": integrity_summary(backend),
             "backend": backend.name,
             "tile": list(plan.tile),
             "overlap": window.overlap,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
 import torch
 
+from comix.errors import FailedError
 from comix.metadata import ModelRecord
 from comix.runtime.backend import Backend, LayerTime, ModelIO, model_io
 from comix.runtime.errors import RuntimeInputError
+from comix.runtime.integrity import VERIFIED, Verification
 
 
 def use_cuda_kernels() -> None:
@@ -100,7 +103,27 @@ class TorchBackend(Backend):
             raise RuntimeInputError(str(error)) from None
         backend = cls(checkpoint.model, model_io(checkpoint.record()), device)
         backend.training_recipe = dict(checkpoint.training_recipe or {})
+        backend.source = path
+        # the loader checked the weights file against the hash in config.json (always)
+        backend.verification = Verification(VERIFIED, weights=checkpoint.weights_sha256)
         return backend
+
+    def weights_digest(self) -> str:
+        """SHA-256 over every parameter and buffer as they are in memory now (name, dtype, shape, bytes)."""
+        digest = hashlib.sha256()
+        for name, tensor in self.module.state_dict().items():
+            value = tensor.detach().cpu().contiguous()
+            digest.update(f"{name}|{value.dtype}|{tuple(value.shape)}".encode())
+            digest.update(value.view(-1).view(torch.uint8).numpy().tobytes())
+        return digest.hexdigest()
+
+    def reload(self) -> None:
+        """Load the checkpoint again (verified by the loader) into this backend."""
+        source = getattr(self, "source", None)
+        if source is None:
+            raise FailedError("the model was built in memory, so it cannot be reloaded from a file")
+        fresh = type(self).from_checkpoint(source, device=self.device)
+        self.module = fresh.module
 
     def run(self, hsi: np.ndarray, x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

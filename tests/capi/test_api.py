@@ -212,6 +212,14 @@ def test_info_and_record_values(cases):
     assert cases["open_null_path_handle"][1] == "null"
 
 
+def test_the_watchdog_is_called_after_every_tile(cases):
+    calls, last, batch = (int(v) for v in cases["watchdog_calls"][1].split())
+    # run_ok (batch B) before the hook, then B + 1 tiles with it, then B without: B+1 calls, count at 2B+1
+    assert calls == batch + 1 and last == 2 * batch + 1
+    assert cases["watchdog_set"][0] == OK
+    assert cases["watchdog_null_model"][0] == BAD_INPUT
+
+
 def test_the_last_error_is_per_thread(cases):
     assert cases["thread_local"][1] == "kept"
 

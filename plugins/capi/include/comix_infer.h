@@ -117,6 +117,13 @@ int comix_model_digests(const char* path, comix_digests* computed, comix_digests
  * COMIX_BAD_INPUT with the sentence otherwise. For checking an uploaded file before switching to it. */
 int comix_verify_file(const char* path);
 
+/* Watchdog hook: after every tile a run on this handle finishes (comix_run: the batch's tiles, after their
+ * logits are written), `watchdog(user_data, tiles_done)` is called on the calling thread with the number of
+ * tiles the handle has finished so far, so flight software can kick its watchdog. It must return, must not
+ * throw, and must not call into this handle. NULL removes it. COMIX_BAD_INPUT only for a NULL model. */
+typedef void (*comix_watchdog_fn)(void* user_data, long long tiles_done);
+int comix_set_watchdog(comix_model* model, comix_watchdog_fn watchdog, void* user_data);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

@@ -236,6 +236,19 @@ int comix_run(comix_model* model, const float* hsi, const float* x, int batch, i
     check_sizes(model->facts, batch, height, width);
     std::lock_guard<std::mutex> lock(model->mutex);
     model->backend->run(hsi, x, batch, height, width, logits);
+    for (int tile = 0; tile < batch; ++tile) {
+      ++model->tiles_done;
+      if (model->watchdog != nullptr) model->watchdog(model->watchdog_user, model->tiles_done);
+    }
+  });
+}
+
+int comix_set_watchdog(comix_model* model, comix_watchdog_fn watchdog, void* user_data) {
+  return guarded("comix_set_watchdog", [&] {
+    require(model, "comix_set_watchdog", "model", "a handle from comix_open");
+    std::lock_guard<std::mutex> lock(model->mutex);
+    model->watchdog = watchdog;
+    model->watchdog_user = user_data;
   });
 }
 

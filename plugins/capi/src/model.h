@@ -45,4 +45,7 @@ struct comix_model {
   comix::capi::ModelFacts facts;
   std::unique_ptr<comix::capi::Backend> backend;
   std::mutex mutex;
+  comix_watchdog_fn watchdog = nullptr;  // comix_set_watchdog: called after every finished tile
+  void* watchdog_user = nullptr;
+  long long tiles_done = 0;
 };
