@@ -59,6 +59,12 @@ def _os_sentence(error: OSError) -> str:
     return f"{error.filename}: {error.strerror}"
 
 
+def _command_path() -> str:
+    """``comix data make-scene``: the command running now (for messages)."""
+    context = typer.main.get_current_context(silent=True)
+    return context.command_path if context is not None else "this command"
+
+
 def _report(text: str, code: int) -> NoReturn:
     typer.secho(f"error: {text}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
@@ -80,7 +86,7 @@ def reported(function: Command) -> Command:
         except ModuleNotFoundError as error:  # an optional part of the install that is not here
             if error.name is None or extra_for(error.name) is None:
                 raise
-            _report(missing_sentence(error.name, "this command"), EXIT_BAD_INPUT)
+            _report(missing_sentence(error.name, f"`{_command_path()}`"), EXIT_BAD_INPUT)
         except OSError as error:  # the user's paths: missing, not writable, read-only or full disk
             _report(_os_sentence(error), EXIT_BAD_INPUT)
 
