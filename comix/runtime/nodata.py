@@ -5,7 +5,7 @@ before the model runs; the products mark them as nodata, so only their neighbour
 Two fills (``--nodata-fill``):
 
 * ``nearest`` (default): each nodata pixel takes the values of the nearest valid pixel of the tile
-  (Euclidean distance transform). CoMiX's context is global per tile (the FFM's attention context and
+  (exact Euclidean distance, :mod:`comix.runtime.nearest_fill`: NumPy only, ties broken the same everywhere). CoMiX's context is global per tile (the FFM's attention context and
   CMFeX's pooled statistics), so whatever fills a hole shifts every pixel's logits a little; a fill that
   looks like the hole's surroundings shifts them least. Measured on a trained model with a 15 x 20 hole
   (docs/archive.md): 2-4x fewer changed classes 10 px or more from the hole than the mean fill, and fewer
@@ -22,6 +22,7 @@ import numpy as np
 
 from comix.runtime.backend import ModelIO
 from comix.runtime.errors import RuntimeInputError
+from comix.runtime.nearest_fill import nearest_valid
 
 FILLS = ("nearest", "mean")
 DESCRIPTIONS = {
@@ -63,9 +64,7 @@ class NodataFill:
             return
         invalid = ~valid
         if self.method == "nearest":
-            from scipy import ndimage
-
-            _, (rows, cols) = ndimage.distance_transform_edt(invalid, return_indices=True)
+            rows, cols = nearest_valid(valid)
             source_rows, source_cols = rows[invalid], cols[invalid]
             for values in (hsi, x):
                 values[:, invalid] = values[:, source_rows, source_cols]

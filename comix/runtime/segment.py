@@ -39,11 +39,14 @@ def open_backend(
     threads: int = 0,
     device: str = "cpu",
     cuda_graphs: bool = False,
+    verify: bool = True,
 ) -> Backend:
     """The backend for ``model`` (:func:`comix.runtime.registry.open_backend`)."""
     from comix.runtime.registry import open_backend as open_registered
 
-    return open_registered(model, backend, threads=threads, device=device, cuda_graphs=cuda_graphs)
+    return open_registered(
+        model, backend, threads=threads, device=device, cuda_graphs=cuda_graphs, verify=verify
+    )
 
 
 def read_scene_inputs(

@@ -74,3 +74,23 @@ def test_band_count_mismatch_is_a_clear_error():
 def test_bad_tiling_options_are_clear_errors(tile, overlap, batch):
     with pytest.raises(RuntimeInputError, match="got"):
         SlidingWindow(TorchBackend(tiny_net()), tile=tile, overlap=overlap, batch=batch)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (32, 32), (40, 17)])
+def test_nearest_fill_finds_a_nearest_valid_pixel_as_scipy_does(seed, shape):
+    """Our separable exact distance transform (NumPy only) against SciPy's: the same distance everywhere,
+    and every chosen source is valid; its tie-break (smallest column, then the upper row) is its own."""
+    from scipy import ndimage
+
+    from comix.runtime.nearest_fill import nearest_valid
+
+    rng = np.random.default_rng(seed)
+    valid = rng.random(shape) < [0.02, 0.2, 0.6, 0.95, 0.3, 0.01][seed]
+    valid.flat[rng.integers(valid.size)] = True
+    rows, cols = nearest_valid(valid)
+    assert valid[rows, cols].all()
+    expected = ndimage.distance_transform_edt(~valid)
+    grid_r, grid_c = np.indices(shape)
+    np.testing.assert_allclose(np.hypot(rows - grid_r, cols - grid_c), expected, rtol=0, atol=1e-12)
+    assert ((rows == grid_r) & (cols == grid_c))[valid].all()  # a valid pixel is its own source
