@@ -3,13 +3,14 @@ no such op (OpenVINO) — the graph-level twin of :func:`comix.ops.portable.defo
 
     static = lower_deform_conv3d(model, {"hsi": (1, 144, 128, 128), "x": (1, 1, 128, 128)})
 
-The graph's inputs are fixed to the given shapes first (ONNX shape inference then gives every 3-D DCN input its
-size), and each node whose geometry keeps the size (stride 1, "same" padding: every CoMiX block) becomes one 2-D
+The graph's inputs are fixed to the given shapes first and every 3-D DCN node's input size is found by running the
+graph once on zeros in ONNX Runtime with the 3-D DCNs replaced by plain 3-D convolutions (same output shape,
+no custom op); then each node whose geometry keeps the size (stride 1, "same" padding: every CoMiX block) becomes one 2-D
 ONNX ``DeformConv`` over the volume viewed as an image, with one zero row below each depth slice; trilinear
 sampling is two bilinear taps per kernel point (the low and high depth slice, weighted 1 - fd and fd), as the
 portable export lowers it (the math and its checks: :mod:`comix.ops.portable`). Constants (base positions, tap
-indices) are computed here for the fixed size. Other geometries are refused in one sentence. Needs numpy and
-onnx only (no torch). Tested against the custom op in ONNX Runtime and the float64 reference.
+indices) are computed here for the fixed size. Other geometries are refused in one sentence. Needs numpy, onnx
+and ONNX Runtime (no torch). Tested against the custom op in ONNX Runtime and the float64 reference.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from itertools import count
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper, shape_inference
+from onnx import helper, numpy_helper
 
 from comix.ops.spec import CUSTOM_DOMAIN, DEFORM_CONV_3D
 from comix.runtime.errors import RuntimeInputError
@@ -222,20 +223,58 @@ def _lower_node(
     return b
 
 
-def _known_shape(model: onnx.ModelProto, name: str) -> tuple[list[int], int] | None:
-    """(static dims, elem type) of value ``name`` after shape inference, None when not fully known."""
-    values = list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output)
-    for value in values:
-        if value.name == name:
-            tensor = value.type.tensor_type
-            dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
-            if not dims or None in dims:
-                return None
-            return dims, tensor.elem_type
-    initializers = {t.name: t for t in model.graph.initializer}
-    if name in initializers:
-        return list(initializers[name].dims), initializers[name].data_type
-    return None
+def _probe_shapes(model: onnx.ModelProto, names: Sequence[str]) -> dict[str, tuple[list[int], int]]:
+    """(dims, elem type) of the values ``names`` of a graph with fixed input shapes, found by running it once
+    on zeros in ONNX Runtime with every DeformConv3D replaced by the plain 3-D convolution of the same
+    geometry (the same output shape, and no custom op needed). ONNX shape inference alone cannot: an
+    exported dynamic graph computes its reshape targets from ``Shape`` nodes."""
+    import onnxruntime as ort
+
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    nodes = []
+    for node in probe.graph.node:
+        if _is_dcn3d(node):
+            attributes = _attributes(node)
+            inputs = [node.input[0], node.input[1]] + (
+                [node.input[3]] if len(node.input) > 3 and node.input[3] else []
+            )
+            node = helper.make_node(
+                "Conv",
+                inputs,
+                list(node.output),
+                name=node.name,
+                kernel_shape=attributes["kernel"],
+                strides=attributes["strides"],
+                pads=attributes["pads"],
+                dilations=attributes["dilations"],
+                group=attributes["group"],
+            )
+        nodes.append(node)
+    del probe.graph.node[:]
+    probe.graph.node.extend(nodes)
+    kept = [o for o in probe.opset_import if o.domain != CUSTOM_DOMAIN]
+    del probe.opset_import[:]
+    probe.opset_import.extend(kept)
+    del probe.graph.output[:]
+    probe.graph.output.extend(helper.make_empty_tensor_value_info(n) for n in names)
+    feeds = {}
+    for value in probe.graph.input:
+        if value.name in {t.name for t in probe.graph.initializer}:
+            continue
+        tensor = value.type.tensor_type
+        dtype = helper.tensor_dtype_to_np_dtype(tensor.elem_type)
+        feeds[value.name] = np.zeros([d.dim_value for d in tensor.shape.dim], dtype=dtype)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(
+        probe.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+    outputs = session.run(list(names), feeds)
+    return {
+        name: (list(out.shape), helper.np_dtype_to_tensor_dtype(out.dtype))
+        for name, out in zip(names, outputs)
+    }
 
 
 def _is_dcn3d(node: onnx.NodeProto) -> bool:
@@ -253,32 +292,32 @@ def lower_deform_conv3d(
             f"model: got opset {default.version if default else 'none'}, expected >= {MIN_OPSET} "
             "(ONNX DeformConv) to lower its 3-D DCN nodes"
         )
-    while any(_is_dcn3d(node) for node in lowered.graph.node):
-        lowered = shape_inference.infer_shapes(lowered, strict_mode=False)
-        nodes = list(lowered.graph.node)
-        index = next(
-            (
-                i
-                for i, node in enumerate(nodes)
-                if _is_dcn3d(node) and _known_shape(lowered, node.input[0]) is not None
-            ),
-            None,
-        )
-        if index is None:
-            raise RuntimeInputError(
-                "model: the input shapes of its 3-D DCN nodes could not be inferred from the fixed "
-                f"input shapes {dict(shapes)}; export it with `comix export --portable` instead"
-            )
-        dims, elem_type = _known_shape(lowered, nodes[index].input[0])
-        weight = _known_shape(lowered, nodes[index].input[1])
-        if weight is None:
-            raise RuntimeInputError(
-                f"node {nodes[index].name!r}: got a weight of unknown shape, expected a static one"
-            )
-        builder = _lower_node(nodes[index], dims, weight[0][0], elem_type)
-        del lowered.graph.node[:]
-        lowered.graph.node.extend(nodes[:index] + builder.nodes + nodes[index + 1 :])
-        lowered.graph.initializer.extend(builder.constants)
+    dcn_nodes = [node for node in lowered.graph.node if _is_dcn3d(node)]
+    if not dcn_nodes:
+        return lowered
+    wanted = sorted({name for node in dcn_nodes for name in node.input[:2]})
+    try:
+        found = _probe_shapes(lowered, wanted)
+    except (
+        Exception
+    ) as error:  # ONNX Runtime's own error: say what could not be done, in one sentence
+        raise RuntimeInputError(
+            f"model: the input shapes of its 3-D DCN nodes could not be found for the input shapes "
+            f"{dict(shapes)} ({str(error).strip().splitlines()[0][:200]}); export it with `comix export "
+            "--portable` instead"
+        ) from None
+    nodes, constants = [], []
+    for node in lowered.graph.node:
+        if not _is_dcn3d(node):
+            nodes.append(node)
+            continue
+        dims, elem_type = found[node.input[0]]
+        builder = _lower_node(node, dims, found[node.input[1]][0][0], elem_type)
+        nodes += builder.nodes
+        constants += builder.constants
+    del lowered.graph.node[:]
+    lowered.graph.node.extend(nodes)
+    lowered.graph.initializer.extend(constants)
     kept = [o for o in lowered.opset_import if o.domain != CUSTOM_DOMAIN]
     del lowered.opset_import[:]
     lowered.opset_import.extend(kept)
