@@ -14,7 +14,9 @@ import onnx
 
 from comix.calibration.errors import CalibrationError
 from comix.hashing import bytes_sha256
+from comix.model_digest import strip_digests
 from comix.ops.spec import CUSTOM_DOMAIN
+from comix.runtime.integrity import check_model_bytes
 
 QDQ_OPS = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"}
 INTEGER_OPS = {
@@ -59,6 +61,8 @@ def load_fp32_model(path: str | os.PathLike) -> tuple[onnx.ModelProto, bytes]:
         raise CalibrationError(
             f"model {path}: got a graph with no nodes, expected an exported CoMiX model"
         )
+    check_model_bytes(data, str(path))  # a sealed export must be the one exported
+    strip_digests(model)  # every graph made from it is stamped when written, never with these
     check_not_reduced(model, str(path))
     name_nodes(model)
     return model, data

@@ -260,6 +260,16 @@ def graph_nodes(data: bytes, *, source: str = "model") -> list[GraphNode]:
     return nodes
 
 
+def strip_digests(model):
+    """Remove the digest entries from an ``onnx.ModelProto`` in memory (returns it): a graph loaded to be
+    changed must not carry its source file's digests (the writer stamps the new ones)."""
+    kept = [p for p in model.metadata_props if p.key not in (WEIGHTS_KEY, GRAPH_KEY)]
+    if len(kept) != len(model.metadata_props):
+        del model.metadata_props[:]
+        model.metadata_props.extend(kept)
+    return model
+
+
 def stamped_bytes(model) -> bytes:
     """The file every writer of an ONNX graph writes: ``model`` (an ``onnx.ModelProto``) serialised once,
     with its weights and graph digests stamped (:func:`stamp`), so every artifact can be verified."""

@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from comix.model_digest import DigestError, ModelOutline, outline
+from comix.model_digest import DigestError, ModelOutline, outline, strip_digests
 from comix.ops.spec import CUSTOM_DOMAIN
 from comix.runtime.errors import CustomOpLibraryMissing, RuntimeInputError
 
@@ -74,10 +74,11 @@ def _outline(data: bytes, source) -> ModelOutline:
 
 def load_onnx(path: str | os.PathLike):
     """An ``onnx.ModelProto`` of a checked ONNX file (:func:`read_model_bytes`; needs the onnx package, which
-    the tools that rewrite graphs have and the runtime does not need)."""
+    the tools that rewrite graphs have and the runtime does not need). The proto carries no digest entries:
+    it is loaded to be read or changed, and whatever writes it stamps its own."""
     import onnx
 
-    return onnx.load_from_string(read_model_bytes(path))
+    return strip_digests(onnx.load_from_string(read_model_bytes(path)))
 
 
 def uses_custom_domain(model) -> bool:

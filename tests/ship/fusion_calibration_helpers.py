@@ -103,7 +103,7 @@ def overflowing_chain() -> onnx.ModelProto:
 
 def export_tiny_ship(folder: Path, variant: str, lowering: str, tile: int) -> Path:
     """A tiny SHIP (fixed seed, random weights; data range of its data) exported static at ``tile``."""
-    sys.path.insert(0, str(Path(__file__).parents[1] / "fusion"))
+    sys.path.insert(0, str(Path(__file__).parent))
     from fusion_helpers import tiny_ship
 
     from comix.model import save_checkpoint

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "calibration"))
 from calibration_helpers import write_dataset
 from fusion_calibration_helpers import (
     LAYERNORM,
