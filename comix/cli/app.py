@@ -6,10 +6,11 @@ from __future__ import annotations
 import typer
 
 from comix import __version__
-from comix.cli.errors import command
+from comix.cli.errors import OneLineUsageErrors, command
 from comix.cli.groups import family_groups
 
 app = typer.Typer(
+    cls=OneLineUsageErrors,
     name="comix",
     help="CoMiX HSI-X segmentation: model, data, training, ONNX export, plugins, whole-scene inference and "
     "latency profiling.",
