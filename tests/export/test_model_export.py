@@ -63,7 +63,7 @@ def _export(checkpoint, tmp_path_factory, portable: bool):
     output = tmp_path_factory.mktemp("onnx") / (
         f"{folder.name}.portable.onnx" if portable else f"{folder.name}.onnx"
     )
-    args = ["export", str(folder), "-o", str(output), "--tile", "64", "64"] + (
+    args = ["export", str(folder), "-o", str(output), "--tile", "64"] + (
         ["--portable"] if portable else []
     )
     result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
