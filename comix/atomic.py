@@ -7,6 +7,7 @@ Every writer of the project (readers' writers, checkpoints' reports, exports, pl
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -16,13 +17,32 @@ from comix.errors import BadInputError
 
 
 def check_parent(path: str | os.PathLike) -> Path:
-    """The output's folder must exist; raise a clear error (got/expected) if it does not."""
+    """The output's folder must exist and be writable; raise a clear error (got/expected) if not."""
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(
             f"output {path}: folder {path.parent} does not exist, expected an existing folder"
         )
-    return path
+    return check_writable(path)
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Refuse, before any work, an output that could not be written: ``path`` itself when it is an existing
+    folder (written into), else the nearest existing folder above it, is on a read-only mount or not
+    writable by this user. The ``OSError`` names ``path`` (so the
+    command line reports ``path: Read-only file system`` in one line); returns ``path``."""
+    path = Path(path)
+    folder = path.absolute() if path.is_dir() else path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if os.access(folder, os.W_OK):
+        return path
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    code = errno.EROFS if read_only else errno.EACCES
+    raise OSError(code, os.strerror(code), str(path))
 
 
 def _same_file(first: Path, second: Path) -> bool:

@@ -24,6 +24,7 @@ from comix.archive.engine import (
 from comix.archive.markers import LOCK_NAME, completed, remove_stale_temporaries, run_lock
 from comix.archive.ray_engine import check_ray_options, run_with_ray
 from comix.archive.scenes import SceneSpec
+from comix.atomic import check_writable
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.registry import backend_entry
 
@@ -89,6 +90,7 @@ def check_run(
         )
     if out_dir.exists() and not out_dir.is_dir():
         raise RuntimeInputError(f"output {out_dir}: got a file, expected a folder for many scenes")
+    check_writable(out_dir)
     backend_entry(options.backend, options.model)  # a missing model, or a kind no backend opens
     if engine == "ray":
         check_ray_options(**engine_options)

@@ -29,6 +29,7 @@ def build(
 ) -> None:
     """Build the CPU library and ONNX Runtime custom op always; CUDA where nvcc is found; TensorRT plugins
     where TensorRT headers are given."""
+    from comix.atomic import check_writable
     from comix.plugins.build import (
         DEFAULT_BUILD_DIR,
         build_plugins,
@@ -38,6 +39,7 @@ def build(
     build_dir = Path(build_dir or DEFAULT_BUILD_DIR)
     if build_dir.exists() and not build_dir.is_dir():
         fail(f"build folder {build_dir}: got an existing file, expected a folder (or a new name)")
+    check_writable(build_dir)
     if tensorrt_root is not None:
         check_tensorrt_root(tensorrt_root)
     missing = missing_build_tools()

@@ -57,6 +57,7 @@ def train(
     """Train a CoMiX variant on one scene (a dataset description file); writes a checkpoint folder."""
     import torch
 
+    from comix.atomic import check_writable
     from comix.data.loader import load_scene
     from comix.model.registry import variant_task
     from comix.tasks import SEGMENTATION, require_task
@@ -64,6 +65,7 @@ def train(
     from comix.viz import save_training_curves
 
     require_task(variant_task(variant), SEGMENTATION, f"variant {variant}", "comix train")
+    check_writable(output)  # a read-only or foreign folder: refused before the scene is read
     if threads:
         torch.set_num_threads(threads)
     recipe = TrainRecipe(

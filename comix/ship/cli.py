@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from comix.atomic import check_writable
 from comix.cli.errors import command, fail
 from comix.cli.groups import register_group
 from comix.cli.options import threads_option, tile_option
@@ -128,6 +129,7 @@ def train(
     from comix.ship.train.trainer import FusionTrainer
 
     _check_data_range(data_range)
+    check_writable(output)
     if threads:
         torch.set_num_threads(threads)
     train_set = load_fusion_data(data, data_range)
@@ -181,6 +183,7 @@ def evaluate(
     _check_data_range(data_range)
     if output.exists() and not output.is_dir():
         fail(f"--output {output}: got an existing file, expected a folder for metrics.json")
+    check_writable(output)
     tile = parse_tile(tile) if tile else None
     backend = open_backend(model, threads=threads)
     require_task(backend.info.task, FUSION_TASKS, str(model), "comix fusion eval")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import onnx
 
-from comix.atomic import atomic_path, usual_mode, write_text_atomic
+from comix.atomic import atomic_path, check_writable, usual_mode, write_text_atomic
 from comix.errors import BadInputError
 from comix.metadata import ModelRecord
 from comix.triton.config import ONNX_TYPES, TENSORRT_TYPES, ModelConfig, TensorConfig, config_text
@@ -154,7 +154,10 @@ def _write_model(
         raise RepositoryError(
             f"model folder {final}: got an existing folder, expected a new name (or --overwrite)"
         )
-    temp = Path(tempfile.mkdtemp(prefix=f".{folder}.", dir=repository))
+    try:
+        temp = Path(tempfile.mkdtemp(prefix=f".{folder}.", dir=repository))
+    except OSError as error:  # named after the model folder, not the temporary one
+        raise OSError(error.errno, error.strerror, str(final)) from None
     usual_mode(temp, folder=True)  # mkdtemp makes 0700: the server often runs as another user
     try:
         for relative, source in files.items():
@@ -200,6 +203,7 @@ def write_repository(plan: RepositoryPlan) -> dict:
         )
     if plan.onnx_path is None and plan.engine_path is None:
         raise RepositoryError("sources: got neither --onnx nor --engine, expected at least one")
+    check_writable(repository)
     root = (plan.server_root or str(repository.resolve())).rstrip("/")
     folders = []
     if plan.onnx_path is not None:

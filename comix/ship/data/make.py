@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from comix.atomic import check_writable
 from comix.data.errors import DataError
 from comix.data.synthetic import houston_like
 from comix.ship.data.image_folders import write_image_pairs
@@ -107,6 +108,7 @@ def make_fusion_data(output: str | os.PathLike, plan: FusionDataPlan) -> dict[st
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise DataError(f"output {output}: got an existing file, expected a folder (or a new name)")
+    check_writable(output)
     # the sets are made in memory first: a refused or failed run creates no folder
     sets = make_pansharpen_sets(plan) if plan.task == "pansharpen" else make_irvis_sets(plan)
     output.mkdir(parents=True, exist_ok=True)
