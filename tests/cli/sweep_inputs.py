@@ -62,13 +62,16 @@ def _description_with_x(source: Path, x_path: Path, target: Path) -> Path:
     return target / "dataset.yaml"
 
 
-def _onnx_model(path: Path, task: str = SEGMENTATION, foreign_domain: bool = False) -> Path:
+def _onnx_model(
+    path: Path, task: str = SEGMENTATION, foreign_domain: bool = False, seed: int = 0
+) -> Path:
     """hsi (N, 6, H, W) + x (N, 1, H, W) -> Concat -> 1x1 Conv -> logits (N, 4, H, W), with a record; with
-    ``foreign_domain`` the Conv's output goes through a ``com.example::Mystery`` node first."""
+    ``foreign_domain`` the Conv's output goes through a ``com.example::Mystery`` node first; ``seed`` draws
+    the weights."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     weight = rng.normal(0, 0.3, (CLASSES, BANDS + X_CHANNELS, 1, 1)).astype(np.float32)
     bias = np.zeros(CLASSES, np.float32)
     conv_out = "mixed" if foreign_domain else "logits"
@@ -126,6 +129,7 @@ def make_inputs(folder: Path) -> Path:
     np.save(cube / "hsi.npy", np.moveaxis(scene.hsi, 0, -1))  # HWC
     np.save(cube / "x.npy", np.moveaxis(scene.x, 0, -1))
     _onnx_model(folder / "model.onnx")
+    _onnx_model(folder / "other.onnx", seed=1)  # the same model with other weights: other classes
     _onnx_model(folder / "ship.onnx", task=FUSION_PANSHARPEN)
     _onnx_model(folder / "foreign.onnx", foreign_domain=True)
     _onnx_model(

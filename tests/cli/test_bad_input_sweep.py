@@ -265,6 +265,7 @@ ROWS = [
     Row("compare", f"{{in}}/ship.onnx {MODEL} {SCENE}", "two models of one task"),
     Row("compare", f"{MODEL} {{in}}/ship.onnx {SCENE}", "two models of one task"),
     Row("compare", f"{MODEL} missing.onnx {SCENE}", "missing.onnx"),
+    Row("compare", f"{MODEL} {{in}}/other.onnx {SCENE}", "comparison failed", code=1),
     Row("compare", f"{MODEL} {{in}}/picture.png {SCENE}", "picture.png"),
     Row("compare", f"{MODEL} {MODEL}", "--data"),
     Row("compare", f"{MODEL} {MODEL} --hsi {{in}}/scene/hsi.tif", "--x"),
