@@ -10,13 +10,14 @@ which scenes, where their products go, when one is done, and who runs it.
 
 from comix.archive.engine import ENGINES, SUMMARY_NAME, ArchiveOptions, process_scene, run_key
 from comix.archive.markers import marker_path, scene_output
-from comix.archive.run import run_archive
+from comix.archive.run import check_run, run_archive
 from comix.archive.scenes import SceneListError, SceneSpec, list_scenes
 
 __all__ = [
     "ENGINES",
     "SUMMARY_NAME",
     "ArchiveOptions",
+    "check_run",
     "SceneListError",
     "SceneSpec",
     "list_scenes",

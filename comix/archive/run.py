@@ -21,10 +21,12 @@ from comix.archive.engine import (
     run_key,
     safe_process_scene,
 )
-from comix.archive.markers import completed, remove_stale_temporaries, run_lock
+from comix.archive.markers import LOCK_NAME, completed, remove_stale_temporaries, run_lock
 from comix.archive.ray_engine import check_ray_options, run_with_ray
 from comix.archive.scenes import SceneSpec
+from comix.atomic import check_writable
 from comix.runtime.errors import RuntimeInputError
+from comix.runtime.registry import backend_entry
 
 
 def plan_run(
@@ -50,12 +52,34 @@ def run_archive(
     scene_progress=None,
     **engine_options,
 ) -> dict:
-    """Segment ``scenes`` into ``out_dir`` (created if missing; its parent must exist); returns the run summary.
+    """Segment ``scenes`` into ``out_dir`` (created if missing; its parent must exist); returns the run
+    summary.
 
     ``on_scene(record)`` is called as each scene finishes (skipped ones first); ``scene_progress`` makes a
     per-tile progress callback for a scene (sequential engine); ``engine_options`` go to the Ray engine
     (``address``, ``workers``, ``gpus_per_worker``, ``distribute``).
     """
+    out_dir = check_run(out_dir, options, engine, **engine_options)
+    created = not out_dir.exists()
+    out_dir.mkdir(exist_ok=True)
+    try:
+        return _run(scenes, out_dir, options, engine, on_scene, scene_progress, engine_options)
+    except BaseException:
+        if created:  # a run that failed before any product leaves no folder (and no lock) behind
+            lock = out_dir / LOCK_NAME
+            if [path.name for path in out_dir.iterdir()] == [LOCK_NAME]:
+                lock.unlink()
+            if not any(out_dir.iterdir()):
+                out_dir.rmdir()
+        raise
+
+
+def check_run(
+    out_dir: str | Path, options: ArchiveOptions, engine: str = "sequential", **engine_options
+) -> Path:
+    """Refuse, in one sentence, what can be refused before the output folder exists or an engine starts:
+    the engine and its options, the output folder, a model no backend opens; returns ``out_dir`` as a Path.
+    :func:`run_archive` calls it; a caller that shows progress calls it first too."""
     if engine not in ENGINES:
         raise RuntimeInputError(f"--engine: got {engine!r}, expected one of {list(ENGINES)}")
     out_dir = Path(out_dir)
@@ -66,16 +90,11 @@ def run_archive(
         )
     if out_dir.exists() and not out_dir.is_dir():
         raise RuntimeInputError(f"output {out_dir}: got a file, expected a folder for many scenes")
-    if engine == "ray":  # refuse what can be refused before the output folder exists
+    check_writable(out_dir)
+    backend_entry(options.backend, options.model)  # a missing model, or a kind no backend opens
+    if engine == "ray":
         check_ray_options(**engine_options)
-    created = not out_dir.exists()
-    out_dir.mkdir(exist_ok=True)
-    try:
-        return _run(scenes, out_dir, options, engine, on_scene, scene_progress, engine_options)
-    except BaseException:
-        if created and not any(out_dir.iterdir()):
-            out_dir.rmdir()  # a run that failed before any product leaves no empty folder behind
-        raise
+    return out_dir
 
 
 def _run(scenes, out_dir, options, engine, on_scene, scene_progress, engine_options) -> dict:

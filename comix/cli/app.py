@@ -14,10 +14,10 @@ import importlib
 from dataclasses import dataclass
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand
 
 from comix import __version__
-from comix.cli.errors import EXIT_BAD_INPUT, reported
+from comix.cli.errors import EXIT_BAD_INPUT, OneLineUsageErrors, reported
 from comix.extras import extra_for, missing_sentence
 from comix.tasks import FAMILIES
 
@@ -134,7 +134,7 @@ def _load(entry: LazyCommand) -> typer.core.click.Command:
     return command
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(OneLineUsageErrors):
     """The root group: lists every command with its one-line help, imports one only to run it."""
 
     def __init__(self, **attributes) -> None:

@@ -122,19 +122,27 @@ def build_command(
 ) -> None:
     """Build a TensorRT engine from an ONNX model with our 2-D/3-D DCN plugins (strongly typed: the graph's
     precision), write it and its record; without TensorRT, print the equivalent trtexec line."""
-    from comix.atomic import check_parent
+    from comix.atomic import check_parent, refuse_overwriting_inputs
     from comix.metadata import ModelRecord
     from comix.runtime.session import load_onnx
     from comix.tensorrt.build_options import BuildOptions
+    from comix.tensorrt.engine_record import record_path
     from comix.tensorrt.profiles import graph_inputs, parse_range, plan_profile, tile_ranges
-    from comix.tensorrt.version import TensorRTUnavailable, import_tensorrt
+    from comix.tensorrt.version import TensorRTUnavailable, TrtVersion, import_tensorrt
 
     check_parent(output)
     if output.suffix not in ENGINE_SUFFIXES:
         fail(
             f"output {output}: got suffix {output.suffix!r}, expected one of {list(ENGINE_SUFFIXES)}"
         )
+    refuse_overwriting_inputs(
+        [output, record_path(output), renamed_graph_path(output)], [model, plugin_library], output
+    )
+    TrtVersion.parse(trt_version)  # the trtexec target: refused before anything is printed
+    if cuda not in API_NAMES:
+        fail(f"--cuda: got {cuda!r}, expected one of {list(API_NAMES)}")
     graph = load_onnx(model)
+    refuse_unknown_domains(model, graph)
     record = ModelRecord.read_onnx(graph)
     inputs = graph_inputs(graph)
     height = width = None
@@ -203,6 +211,36 @@ def build_command(
     _build(console, model, output, graph, record, inputs, profile, options, plugin_library, cuda)
 
 
+def renamed_graph_path(output: Path) -> Path:
+    """``m.engine`` -> ``m.trt.onnx``: the graph with DeformConv renamed, for parsers < 10.15 (trtexec)."""
+    return output.with_name(output.stem + ".trt.onnx")
+
+
+def refuse_unknown_domains(model: Path, graph) -> None:
+    """Refuse a graph with nodes TensorRT has no importer or plugin for here: custom domains other than ours,
+    and ops of our domain our plugin library does not register (before anything is written)."""
+    from comix.ops.spec import (
+        CUSTOM_DOMAIN,
+        DEFORM_CONV_2D,
+        DEFORM_CONV_3D,
+        TRT_DEFORM_CONV_2D_ALIAS,
+    )
+
+    ours = {DEFORM_CONV_3D, DEFORM_CONV_2D, TRT_DEFORM_CONV_2D_ALIAS[0]}
+    unknown: dict[str, int] = {}
+    for node in graph.graph.node:
+        standard = node.domain in ("", "ai.onnx")
+        if not standard and not (node.domain == CUSTOM_DOMAIN and node.op_type in ours):
+            name = f"{node.domain}::{node.op_type}"
+            unknown[name] = unknown.get(name, 0) + 1
+    if unknown:
+        found = ", ".join(f"{name} x{count}" for name, count in sorted(unknown.items()))
+        fail(
+            f"model {model}: got nodes TensorRT cannot build ({found}), expected standard ONNX ops and "
+            f"our {CUSTOM_DOMAIN} DCN nodes ({', '.join(sorted(ours))})"
+        )
+
+
 def _print_trtexec(
     console, model, output, graph, record, inputs, profile, options, plugin_library, trt_version
 ):
@@ -223,7 +261,7 @@ def _print_trtexec(
     prepared, route = prepare_for_parser(graph, caps)
     onnx_for_trtexec = model
     if prepared is not graph:
-        onnx_for_trtexec = output.with_name(output.stem + ".trt.onnx")
+        onnx_for_trtexec = renamed_graph_path(output)
         with atomic_path(onnx_for_trtexec) as temp:
             temp.write_bytes(stamped_bytes(prepared))
     if plugin_library is not None:

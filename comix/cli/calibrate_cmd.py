@@ -1,6 +1,7 @@
 """``comix calibrate MODEL.onnx --precision fp16|int8 --data DATA -o OUT.onnx`` and ``comix lint``.
 
-DATA follows the model's task: a CoMiX scene's dataset YAML, a PanCollection .h5 or an IR-VIS pair folder (SHIP).
+DATA follows the model's task: a CoMiX scene's dataset YAML, a PanCollection .h5 or an IR-VIS pair folder
+(SHIP).
 
 The work is :func:`comix.calibration.pipeline.calibrate`; this module parses options, shows progress and
 prints the summary. ``comix lint`` runs the TensorRT lint alone on any Q/DQ or FP16 graph.
@@ -18,7 +19,7 @@ from rich.table import Table
 
 from comix.calibration import recipe
 from comix.cli.errors import CommandFailed
-from comix.cli.options import tile_option
+from comix.cli.options import threads_option, tile_option
 from comix.tiles import parse_tile
 
 _STAGES = {
@@ -130,14 +131,14 @@ def calibrate_command(
         help="Recompute the statistics and overwrite the "
         "cache entry (e.g. after a corrupt entry was refused).",
     ),
-    threads: int = typer.Option(
-        1, "--threads", min=0, help="ONNX Runtime intra-op threads (0 = its default)."
+    threads: int = threads_option(
+        "ONNX Runtime intra-op threads", default=1, runtime="ONNX Runtime"
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """Write an FP16 or INT8 (explicit Q/DQ) graph calibrated on the data of the model's task (a CoMiX scene or
-    SHIP fusion pairs), with its recipe, the TensorRT lint and an accuracy report (FP32 vs the new graph on
-    held-out data)."""
+    """Write an FP16 or INT8 (explicit Q/DQ) graph calibrated on the data of the model's task (a CoMiX
+    scene or SHIP fusion pairs), with its recipe, the TensorRT lint and an accuracy report (FP32 vs the new
+    graph on held-out data)."""
     from comix.calibration.pipeline import (
         CalibrationRequest,
         calibrate,
@@ -247,7 +248,8 @@ def _print_summary(result) -> None:
             table.add_row(
                 f"held-out {g.name}",
                 f"OA {g.overall_accuracy:.4f}, mIoU {g.mean_iou:.4f} "
-                f"(Δ {g.delta_points['mean_iou']:+.2f} points), argmax agreement {g.argmax_agreement_scored:.4%}",
+                f"(Δ {g.delta_points['mean_iou']:+.2f} points), "
+                f"argmax agreement {g.argmax_agreement_scored:.4%}",
             )
     table.add_row(
         "written", ", ".join(str(p) for p in [result.output, result.sidecar, *result.report_paths])
@@ -267,7 +269,8 @@ def lint_command(
     as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
 ) -> None:
     """Check a graph against the rules a strongly typed TensorRT build needs (symmetric INT8 scales, zero
-    points 0, explicit Q/DQ pairs, no INT8 into DCN plugins, fusable placement, FP16 range); exit 1 on errors."""
+    points 0, explicit Q/DQ pairs, no INT8 into DCN plugins, fusable placement, FP16 range); exit 1 on
+    errors."""
     from comix.calibration.graph import name_nodes
     from comix.calibration.lint import lint_graph
     from comix.calibration.pipeline import load_statistics_file, sidecar_path

@@ -1,4 +1,5 @@
-"""``comix compare A B --data DATASET``: two backends or precisions on the same tiles, pass/fail with a summary.
+"""``comix compare A B --data DATASET``: two backends or precisions on the same tiles, pass/fail with a
+summary.
 
 A and B are anything ``comix infer`` runs (``.onnx``, ``.engine``, checkpoint folder); B is the reference
 (e.g. ``comix compare model.int8.onnx model.onnx``). The comparison is :mod:`comix.runtime.compare`.
@@ -77,15 +78,16 @@ def compare_command(
 ) -> None:
     """Compare the outputs of two models/backends on the same tiles: per-output atol/rtol (Polygraphy's
     comparator), error statistics, argmax agreement, NaN/Inf check; pass/fail with a summary."""
-    from comix.atomic import check_parent, write_text_atomic
+    from comix.atomic import check_parent, refuse_overwriting_inputs, write_text_atomic
     from comix.runtime.compare import compare_backends, parse_tolerances
     from comix.runtime.registry import open_backend
     from comix.runtime.segment import read_scene_inputs
     from comix.runtime.tiling import random_tiles
 
-    for path in (output, plot):
-        if path is not None:
-            check_parent(path)
+    written = [path for path in (output, plot) if path is not None]
+    for path in written:
+        check_parent(path)
+    refuse_overwriting_inputs(written, [model_a, model_b, data, hsi, x])
     if (data is None) == (hsi is None and x is None):
         fail(
             "scene: got "
@@ -109,6 +111,12 @@ def compare_command(
         hsi_cube, x_raster, _ = read_scene_inputs(hsi, x)
     a = open_backend(model_a, backend_a, threads=threads, device=device_a, verify=verify)
     b = open_backend(model_b, backend_b, threads=threads, device=device_b, verify=verify)
+    if a.info.task != b.info.task:
+        fail(
+            f"models: got A {model_a} for task {a.info.task!r} and B {model_b} for task {b.info.task!r}, "
+            f"expected two models of one task ({SEGMENTATION!r}: comix compare compares segmentation "
+            "models)"
+        )
     for model, backend in ((model_a, a), (model_b, b)):
         require_task(backend.info.task, SEGMENTATION, str(model), "comix compare")
     size = parse_tile(tile) if tile is not None else (a.info.tile or b.info.tile or defaults.TILE)

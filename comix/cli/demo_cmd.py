@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from comix.cli.options import threads_option
 from comix.errors import BadInputError
 
 DEFAULT_OUTPUT = Path("runs/demo")
@@ -26,8 +27,8 @@ def demo(
         DEFAULT_STEPS, min=2, help="Training steps (more = better model, longer demo)."
     ),
     seed: int = typer.Option(0, help="Seed of the scene, the model init and the training."),
-    threads: int = typer.Option(
-        0, min=0, help="CPU threads for PyTorch and ONNX Runtime (0 = default)."
+    threads: int = threads_option(
+        "CPU threads for PyTorch and ONNX Runtime", runtime="each library"
     ),
     task: str = typer.Option(
         "segmentation",

@@ -13,16 +13,22 @@ the only ``except`` of the command line:
   build's output tail), exit 1.
 
 Anything else (TypeError, AttributeError, ...) is a bug and keeps its traceback, so it gets reported.
+
+Usage errors that Click finds before a command runs (an unknown option, a value out of an option's range, a
+missing argument) go through :class:`OneLineUsageErrors`, the root group's class: ``error: comix train:
+Invalid value for '--tile': ... (got 4); see `comix train --help```, exit 2, instead of Click's five-line box.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import NoReturn, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from comix.errors import BadInputError, ComixError, FailedError
 from comix.extras import extra_for, missing_sentence
@@ -91,6 +97,61 @@ def reported(function: Command) -> Command:
             _report(_os_sentence(error), EXIT_BAD_INPUT)
 
     return wrapper  # type: ignore[return-value]
+
+
+# Click's UsageError as this Typer ships it (Typer >= 0.26 carries its own copy of Click): found through the
+# public BadParameter, so the class is right whichever Click is underneath.
+_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+def _given(argv: Sequence[str], options: Sequence[str]) -> str | None:
+    """The value given to an option in ``argv`` (``--tile 4`` or ``--tile=4``), when given exactly once."""
+    found = []
+    for index, word in enumerate(argv):
+        for option in options:
+            if word == option and index + 1 < len(argv):
+                found.append(argv[index + 1])
+            elif word.startswith(option + "="):
+                found.append(word[len(option) + 1 :])
+    return found[0] if len(found) == 1 else None
+
+
+def usage_line(error: Exception, argv: Sequence[str]) -> str:
+    """One line for a Click usage error: the command, Click's message, the value given, where help is."""
+    context = getattr(error, "ctx", None)
+    where = context.command_path if context is not None else "comix"
+    text = " ".join(error.format_message().split()).rstrip(".")
+    param = getattr(error, "param", None)
+    value = _given(argv, getattr(param, "opts", ()) or ()) if param is not None else None
+    if value is not None and "Missing" not in text:
+        text = f"{text} (got {value})"
+    return f"{where}: {text}; see `{where} --help`"
+
+
+@contextlib.contextmanager
+def _usage_reported(argv: Sequence[str]) -> Iterator[None]:
+    try:
+        yield
+    except _USAGE_ERROR as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # a bare group: Typer prints its help
+            raise
+        _report(usage_line(error, argv), EXIT_BAD_INPUT)
+
+
+class OneLineUsageErrors(TyperGroup):
+    """The root group of ``comix``: Click's usage errors, found while parsing the root's options or any
+    command's, are reported as one line (module doc) with exit code 2."""
+
+    _argv: tuple[str, ...] = ()
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        self._argv = tuple(args)
+        with _usage_reported(self._argv):
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx):
+        with _usage_reported(self._argv):
+            return super().invoke(ctx)
 
 
 def command(app: typer.Typer, name: str | None = None, **options) -> Callable[[Command], Command]:

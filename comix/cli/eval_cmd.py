@@ -1,4 +1,5 @@
-"""``comix eval MODEL DATASET -o OUT``: score a model on a scene's labelled pixels (OA, AA, kappa, mIoU, plots)."""
+"""``comix eval MODEL DATASET -o OUT``: score a model on a scene's labelled pixels (OA, AA, kappa, mIoU,
+plots)."""
 
 from __future__ import annotations
 
@@ -39,12 +40,14 @@ def evaluate(
 ) -> None:
     """Score a checkpoint or an ONNX graph (any precision) on a scene's held-out pixels: OA, AA, kappa,
     per-class accuracy, mIoU, plots. Every precision is scored by the same code."""
+    from comix.atomic import check_writable
     from comix.data.loader import load_scene
     from comix.runtime.registry import open_backend
     from comix.train.evaluate import evaluate_scene, write_evaluation
 
     if split not in SPLITS:
         fail(f"--split: got {split!r}, expected one of {list(SPLITS)}")
+    check_writable(output)
     runner = open_backend(model, backend, threads=threads, verify=verify)
     require_task(runner.info.task, SEGMENTATION, str(model), "comix eval")
     # a checkpoint trained on the HSI alone (train --modalities hsi) is scored with the X raster zeroed

@@ -68,6 +68,12 @@ def export_command(
     tile = parse_tile(tile or DEFAULT_TILE)
     if batch < 1:
         fail(f"--batch: got {batch}, expected a positive batch")
+    minimum = MIN_PORTABLE_OPSET if portable else MIN_OPSET
+    if opset < minimum:  # refused before the checkpoint is read
+        fail(
+            f"--opset: got {opset}, expected >= {minimum} "
+            + ("with --portable (5-D GridSample)" if portable else "(ONNX DeformConv)")
+        )
     options = ExportOptions(
         portable=portable,
         opset=opset,

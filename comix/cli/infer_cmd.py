@@ -190,21 +190,21 @@ def infer_command(
             workers,
             gpus_per_worker,
             distribute,
-            dict(
-                backend=backend,
-                tile=tile,
-                overlap=overlap,
-                batch=batch,
-                probabilities=probabilities,
-                cog=cog,
-                nodata=nodata,
-                x_nodata=x_nodata,
-                nodata_fill=nodata_fill,
-                threads=threads,
-                fail_fast=fail_fast,
-                verify=verify,
-            ),
-            dict(hsi_key=hsi_key, x_key=x_key, layout=layout),
+            {
+                "backend": backend,
+                "tile": tile,
+                "overlap": overlap,
+                "batch": batch,
+                "probabilities": probabilities,
+                "cog": cog,
+                "nodata": nodata,
+                "x_nodata": x_nodata,
+                "nodata_fill": nodata_fill,
+                "threads": threads,
+                "fail_fast": fail_fast,
+                "verify": verify,
+            },
+            {"hsi_key": hsi_key, "x_key": x_key, "layout": layout},
         )
         return
     if hsi is None or x is None:
@@ -216,25 +216,32 @@ def infer_command(
         )
     if engine != "sequential":
         fail(
-            f"--engine {engine}: got one scene, expected --scenes (one scene runs in this process; its tiles go to "
-            "Ray with --scenes FILE.csv listing it)"
+            f"--engine {engine}: got one scene, expected --scenes (one scene runs in this process; its "
+            "tiles go to Ray with --scenes FILE.csv listing it)"
         )
+    from comix.atomic import refuse_overwriting_inputs
     from comix.runtime.guard import GuardOptions, guarded
     from comix.runtime.outputs import output_paths
     from comix.runtime.registry import open_backend
     from comix.runtime.segment import open_scene, segment_source
+    from comix.runtime.sliding_window import SlidingWindow
 
     guards = GuardOptions(recheck_every, redundant, deadline_ms)
-    output_paths(output, probabilities)  # a bad output path fails before reading the scene
+    # a bad output path, or one whose products (sidecars included) would replace an input, fails first
+    refuse_overwriting_inputs(
+        output_paths(output, probabilities).values(), [hsi, x, model], given=output
+    )
     runner = open_backend(
         model, backend, threads=threads, device=device, cuda_graphs=cuda_graphs, verify=verify
-    )
-    runner = guarded(
-        runner, guards, on_event=lambda event: console.print(f"[yellow]integrity:[/] {event}")
     )
     require_task(
         runner.info.task, SEGMENTATION, str(model), "comix infer"
     )  # a SHIP model: before any reading
+    # the window's own checks (tile, overlap, batch, --nodata-fill), before the scene is opened
+    SlidingWindow(runner, tile=tile, overlap=overlap, batch=batch, nodata_fill=nodata_fill)
+    runner = guarded(
+        runner, guards, on_event=lambda event: console.print(f"[yellow]integrity:[/] {event}")
+    )
     with (
         open_scene(hsi, x, hsi_key, x_key, layout, nodata, x_nodata) as source,
         _bar(console, quiet, "tiles") as bar,
@@ -255,6 +262,13 @@ def infer_command(
         )
     nodata_pixels = run.summary["nodata"]["pixels"]
     console.print(integrity_line(run.summary["integrity"]), highlight=False)
+    if run.summary["nodata"]["fraction"] >= 1.0:
+        console.print(
+            f"[yellow]warning:[/] {hsi} and {x} have no pixel with data in both (every pixel is NaN/Inf or "
+            "a nodata value in one of them): the products are 100 % nodata",
+            highlight=False,
+            soft_wrap=True,  # one line, however narrow the terminal
+        )
     console.print(
         f"wrote {', '.join(str(p) for p in run.paths.values())} ({run.stats.tiles} tiles in "
         f"{run.stats.seconds:.2f} s"
@@ -309,7 +323,7 @@ def _many(
     settings: dict,
     keys: dict,
 ) -> None:
-    from comix.archive import ArchiveOptions, list_scenes, run_archive
+    from comix.archive import ArchiveOptions, check_run, list_scenes, run_archive
     from comix.runtime.scene_source import RasterRef
 
     specs = list_scenes(scenes)
@@ -321,27 +335,42 @@ def _many(
             RasterRef(r.path, r.key or keys["x_key"], r.layout or keys["layout"]) for r in spec.x
         ]
     options = ArchiveOptions(model=str(model), **settings)
-    with _bar(console, quiet, "scenes") as bar:
-        task = bar.add_task("", total=len(specs))
+    extra = (
+        {}
+        if engine == "sequential"
+        else {
+            "address": address,
+            "workers": workers,
+            "gpus_per_worker": gpus,
+            "distribute": distribute,
+        }
+    )
+    check_run(output, options, engine, **extra)  # refused before the progress bar is drawn
+    bar = _bar(console, quiet, "scenes")
+    task = bar.add_task("", total=len(specs))
+    started: list[bool] = []
 
-        def on_scene(record: dict) -> None:
-            bar.advance(task)
-            if record["status"] == "failed":
-                console.print(
-                    f"[red]failed[/] {record['scene']}: {record['reason']}", highlight=False
-                )
-            elif record["status"] == "done":
-                bar.update(task, description=f"{record['scene']} done in {record['seconds']:.1f} s")
+    def shown() -> Progress:
+        """The bar, drawn from the first scene on (a model that cannot be opened prints only its line)."""
+        if not started:
+            bar.start()
+            started.append(True)
+        return bar
 
-        def scene_progress(spec):
-            bar.update(task, description=f"{spec.name} ...")
-            return None
+    def on_scene(record: dict) -> None:
+        shown().advance(task)
+        if record["status"] == "failed":
+            console.print(f"[red]failed[/] {record['scene']}: {record['reason']}", highlight=False)
+        elif record["status"] == "done":
+            bar.update(task, description=f"{record['scene']} done in {record['seconds']:.1f} s")
 
-        extra = (
-            {}
-            if engine == "sequential"
-            else dict(address=address, workers=workers, gpus_per_worker=gpus, distribute=distribute)
-        )
+    def scene_progress(spec):
+        shown().update(task, description=f"{spec.name} ...")
+        return None
+
+    if engine != "sequential":
+        shown()  # Ray takes seconds to start: the bar says something is happening
+    try:
         summary = run_archive(
             specs,
             output,
@@ -351,6 +380,9 @@ def _many(
             scene_progress=scene_progress,
             **extra,
         )
+    finally:
+        if started:
+            bar.stop()
     counts = summary["scenes"]
     console.print(
         f"{counts['done']} scenes done, {counts['skipped']} already complete, {counts['failed']} failed "

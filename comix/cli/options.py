@@ -26,8 +26,20 @@ def backend_option():
     return typer.Option("auto", "--backend", help=help_text())
 
 
-def threads_option(what: str = "Intra-op threads"):
-    return typer.Option(0, "--threads", min=0, help=f"{what} (0 = the runtime's default).")
+def threads_option(
+    what: str = "Intra-op threads",
+    *,
+    default: int = 0,
+    runtime: str = "the runtime",
+    repeat: bool = False,
+    note: str = "",
+):
+    """``--threads``: a count >= 0 (0 = ``runtime``'s default), refused below 0 by Click in every command;
+    ``repeat``: given several times for a sweep (each value checked)."""
+    text = f"{what} (0 = {runtime}'s default)." + (" Repeat for a sweep." if repeat else "")
+    return typer.Option(
+        [default] if repeat else default, "--threads", min=0, help=f"{text} {note}".strip()
+    )
 
 
 def verify_option():

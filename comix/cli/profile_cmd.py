@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from comix.cli.errors import fail
-from comix.cli.options import backend_option, tile_option, verify_option
+from comix.cli.options import backend_option, threads_option, tile_option, verify_option
 from comix.profile.stats import StoppingRule
 from comix.runtime import defaults
 from comix.tiles import parse_tile
@@ -35,11 +35,8 @@ def profile_command(
     backend: str = backend_option(),
     tile: list[str] = tile_option(repeat=True),
     batch: list[int] = typer.Option([1], "--batch", help="Tiles per call; repeat for a sweep."),
-    threads: list[int] = typer.Option(
-        [0],
-        "--threads",
-        help="Intra-op threads (0 = the backend's default); repeat "
-        "for a sweep. On a shared machine measure with 1.",
+    threads: list[int] = threads_option(
+        runtime="the backend", repeat=True, note="On a shared machine measure with 1."
     ),
     warmup: int = typer.Option(_RULE.warmup, "--warmup", help="Untimed calls before timing."),
     min_iterations: int = typer.Option(
@@ -106,7 +103,8 @@ def profile_command(
 
     if (hsi is None) != (x is None):
         fail(
-            "--hsi/--x: got only one of them, expected both (the scene's HSI cube and its X raster) or neither"
+            "--hsi/--x: got only one of them, expected both (the scene's HSI cube and its X raster) or "
+            "neither"
         )
     output = output or default_output(model)
     check_parent(output)

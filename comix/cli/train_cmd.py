@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from comix.cli.options import threads_option
 from comix.train.recipe import TrainRecipe
 
 DEFAULTS = TrainRecipe()
@@ -51,11 +52,12 @@ def train(
     resume: bool = typer.Option(
         False, "--resume", help="Continue the run in --output from its saved state."
     ),
-    threads: int = typer.Option(0, min=0, help="CPU threads for PyTorch (0 = PyTorch's default)."),
+    threads: int = threads_option("CPU threads for PyTorch", runtime="PyTorch"),
 ) -> None:
     """Train a CoMiX variant on one scene (a dataset description file); writes a checkpoint folder."""
     import torch
 
+    from comix.atomic import check_writable
     from comix.data.loader import load_scene
     from comix.model.registry import variant_task
     from comix.tasks import SEGMENTATION, require_task
@@ -63,6 +65,7 @@ def train(
     from comix.viz import save_training_curves
 
     require_task(variant_task(variant), SEGMENTATION, f"variant {variant}", "comix train")
+    check_writable(output)  # a read-only or foreign folder: refused before the scene is read
     if threads:
         torch.set_num_threads(threads)
     recipe = TrainRecipe(
@@ -88,7 +91,10 @@ def train(
     result = trainer.fit()
     save_training_curves(result.history, output / "training_curves.png")
     metrics = result.last_metrics or {}
+    accuracy, iou = (
+        metrics.get("overall_accuracy", float("nan")),
+        metrics.get("mean_iou", float("nan")),
+    )
     typer.echo(
-        f"checkpoint: {output}  ({result.seconds:.0f} s)  held-out OA "
-        f"{metrics.get('overall_accuracy', float('nan')):.4f}  mIoU {metrics.get('mean_iou', float('nan')):.4f}"
+        f"checkpoint: {output}  ({result.seconds:.0f} s)  held-out OA {accuracy:.4f}  mIoU {iou:.4f}"
     )

@@ -82,8 +82,10 @@ def export_triton_command(
     if onnx_model is not None and ort_library is None:
         ort_library = find_custom_op_library()
     if engine is not None and trt_library is None:
+        from comix.tensorrt.engine_record import read_engine_record
         from comix.tensorrt.plugin_library import find_plugin_library
 
+        read_engine_record(engine)  # the user's engine is checked before the library is looked for
         trt_library = find_plugin_library().path
     plan = RepositoryPlan(
         repository=repository,

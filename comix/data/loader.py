@@ -8,7 +8,7 @@ import numpy as np
 
 from comix.data.description import DatasetDescription, SourceSpec, load_description
 from comix.data.errors import DataError
-from comix.data.georef import GeoRef
+from comix.data.georef import GeoRef, check_same_grid
 from comix.data.labels import map_label_values
 from comix.data.raster_io import RasterData, read_raster, to_chw, to_hw
 from comix.data.scene import Scene
@@ -21,13 +21,29 @@ def read_source(spec: SourceSpec) -> RasterData:
 
 
 def _check_grid(
-    what: str, path: Path, shape: tuple[int, int], expected: tuple[int, int], hsi_path: Path
+    what: str,
+    path: Path,
+    shape: tuple[int, int],
+    expected: tuple[int, int],
+    hsi: RasterData,
+    georef: GeoRef | None = None,
 ) -> None:
+    """The raster at ``path`` (a ``what``) must be on the HSI cube's grid: its size, and where both carry a
+    georeference, its transform and CRS."""
     if tuple(shape) != tuple(expected):
         raise DataError(
             f"{path}: {what} is {shape[0]}x{shape[1]} (H x W), expected {expected[0]}x{expected[1]} "
-            f"like the HSI cube {hsi_path.name} (check the 'layout' of both sources)"
+            f"like the HSI cube {hsi.path.name} (check the 'layout' of both sources)"
         )
+    check_same_grid(f"the HSI cube {hsi.path}", hsi.georef, f"{path} ({what})", georef, *expected)
+
+
+def _hw_on_grid(what: str, spec: SourceSpec, grid: tuple[int, int], hsi: RasterData) -> np.ndarray:
+    """A single-band raster (mask or labels) as (H, W), checked to lie on the HSI cube's grid."""
+    raster = read_source(spec)
+    values = to_hw(raster, what)
+    _check_grid(what, spec.path, values.shape, grid, hsi, raster.georef)
+    return values
 
 
 def load_scene(description: str | Path | DatasetDescription) -> Scene:
@@ -47,21 +63,18 @@ def load_scene(description: str | Path | DatasetDescription) -> Scene:
         raster = read_source(spec)
         x_georefs.append(raster.georef)
         part = to_chw(raster)
-        _check_grid("X raster", spec.path, part.shape[1:], grid, description.hsi.path)
+        _check_grid("X raster", spec.path, part.shape[1:], grid, hsi_raster, raster.georef)
         x_parts.append(part.astype(np.float32))
     x = np.concatenate(x_parts, axis=0)
 
     split = description.split
     train_raw = test_raw = None
     if split.method == "masks":
-        test_raw = to_hw(read_source(split.test), "test mask")
-        _check_grid("test mask", split.test.path, test_raw.shape, grid, description.hsi.path)
+        test_raw = _hw_on_grid("test mask", split.test, grid, hsi_raster)
         if split.train is not None:
-            train_raw = to_hw(read_source(split.train), "train mask")
-            _check_grid("train mask", split.train.path, train_raw.shape, grid, description.hsi.path)
+            train_raw = _hw_on_grid("train mask", split.train, grid, hsi_raster)
     if description.labels is not None:
-        raw = to_hw(read_source(description.labels))
-        _check_grid("label raster", description.labels.path, raw.shape, grid, description.hsi.path)
+        raw = _hw_on_grid("label raster", description.labels, grid, hsi_raster)
         label_source = description.labels.path
     else:
         raw = np.where(train_raw != description.unlabelled, train_raw, test_raw)

@@ -117,6 +117,13 @@ def read_raster(
                 f"{path}: {fmt} rasters are read band-first, got layout {layout!r}, expected 'CHW' or none"
             )
         layout = "CHW"
+    if layout is not None and layout not in LAYOUTS:
+        raise DataError(f"{path}: got layout {layout!r}, expected one of {list(LAYOUTS)}")
+    if layout == "HW" and array.ndim != 2:
+        raise DataError(
+            f"{path}: got layout 'HW' for an array of shape {array.shape} ({array.ndim} axes), expected "
+            "HWC or CHW for a multi-band array"
+        )
     layout = layout or DEFAULT_LAYOUT[fmt]
     if array.ndim == 2:
         layout = "HW"

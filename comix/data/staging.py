@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from comix.atomic import check_writable
 from comix.data.errors import DataError
 
 
@@ -46,7 +47,7 @@ def staged_folder(output: str | Path, overwrite: bool = False) -> Iterator[Path]
     ``output`` is checked first (:func:`check_output_folder`), so nothing is touched when it is refused.
     A staging folder left by an earlier interrupted run is replaced; missing parent folders are created.
     """
-    output = check_output_folder(output, overwrite)
+    output = check_writable(check_output_folder(output, overwrite))
     staging = staging_path(output)
     if staging.exists():
         shutil.rmtree(staging)

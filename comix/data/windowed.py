@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from comix.data.errors import DataError
-from comix.data.georef import GeoRef
+from comix.data.georef import GeoRef, check_same_grid
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ class WindowedRaster(ABC):
     def label(self) -> str:
         return str(self.path) if self.path is not None else "array"
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op by default, not abstract
         """Release the file (a no-op for arrays)."""
 
     def __enter__(self) -> WindowedRaster:
@@ -255,6 +255,7 @@ class StackedRaster(WindowedRaster):
                     f"{part.label}: H x W {part.shape[1:]}, expected {grid} like {parts[0].label} "
                     "(co-registered rasters)"
                 )
+            check_same_grid(parts[0].label, parts[0].georef, part.label, part.georef, *grid)
         self.parts = list(parts)
         self.path = parts[0].path
         self.shape = (sum(p.shape[0] for p in parts), *grid)

@@ -33,13 +33,14 @@ ISA_FLAGS = (
     "bf16",
 )
 EXTRA_TOOLS = ("numpy", "tensorrt", "onnxruntime-gpu")
+CPUINFO = Path("/proc/cpuinfo")
 
 
-def _cpuinfo() -> dict[str, str]:
+def _cpuinfo(path: Path = CPUINFO) -> dict[str, str]:
     """The first processor block of /proc/cpuinfo (empty where there is none)."""
     info: dict[str, str] = {}
     try:
-        text = Path("/proc/cpuinfo").read_text()
+        text = Path(path).read_text()
     except OSError:
         return info
     for line in text.splitlines():
@@ -52,9 +53,10 @@ def _cpuinfo() -> dict[str, str]:
     return info
 
 
-def cpu_record() -> dict:
-    """CPU model, logical cores (all and usable by this process), clock, ISA flags, memory, load."""
-    info = _cpuinfo()
+def cpu_record(cpuinfo: Path = CPUINFO) -> dict:
+    """CPU model, logical cores (all and usable by this process), clock, ISA flags, memory, load; the model,
+    clock and flags are read from ``cpuinfo`` (another file in tests)."""
+    info = _cpuinfo(cpuinfo)
     flags = set((info.get("flags") or info.get("Features") or "").split())
     try:
         usable = len(os.sched_getaffinity(0))

@@ -193,13 +193,12 @@ def markdown(report: ProfileReport, heading: str = "#", layers: int = TOP_LAYERS
     lines = [
         f"{heading} Profile of `{report.model}`",
         "",
-        f"{report.backend} backend, {report.graph_kind or 'checkpoint'} ({report.model_name}); {report.tool}, "
-        f"{report.created}.",
+        f"{report.backend} backend, {report.graph_kind or 'checkpoint'} ({report.model_name}); "
+        f"{report.tool}, {report.created}.",
         "",
         f"Machine: {describe(report.machine)}.",
         "",
-        f"FP32 peak of one core: nominal {_num(peak.nominal_gflops)} GFLOP/s ({peak.basis}); "
-        f"measured single-thread SGEMM {_num(peak.measured_gemm_gflops)} GFLOP/s. The fraction of peak is "
+        f"FP32 peak of one core: {peak.sentence()}. The fraction of peak is "
         "2 x counted MACs per tile / median latency per tile / (threads x peak).",
         "",
         "Latency per call:",

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from comix.atomic import check_parent
+from comix.atomic import check_parent, named_for_user, temp_beside
 from comix.extras import missing_sentence
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.sliding_window import NODATA_LABEL, label_raster, softmax
@@ -73,21 +72,19 @@ class StagedFiles:
         self.scratch: list[Path] = []
 
     def temp_for(self, final: Path) -> Path:
-        handle, name = tempfile.mkstemp(
-            prefix=f".{final.stem}.", suffix=final.suffix, dir=final.parent
-        )
-        os.close(handle)
-        self.staged.append((Path(name), final))
-        return Path(name)
+        temp = temp_beside(final)
+        self.staged.append((temp, final))
+        return temp
 
     def scratch_for(self, final: Path) -> Path:
         """A temporary file beside ``final`` that is removed at commit or discard (an intermediate)."""
-        handle, name = tempfile.mkstemp(
-            prefix=f".{final.stem}.", suffix=f".part{final.suffix}", dir=final.parent
-        )
-        os.close(handle)
-        self.scratch.append(Path(name))
-        return Path(name)
+        temp = temp_beside(final, suffix=f".part{final.suffix}")
+        self.scratch.append(temp)
+        return temp
+
+    def named_for_user(self, error: BaseException) -> BaseException:
+        """``error`` naming the final products instead of their temporary files (:func:`named_for_user`)."""
+        return named_for_user(error, dict(self.staged))
 
     def commit(self) -> None:
         for path in self.scratch:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from comix.data.errors import DataError
-from comix.data.georef import GeoRef
+from comix.data.georef import GeoRef, check_same_grid
 from comix.data.windowed import ArrayRaster, StackedRaster, Window, WindowedRaster
 from comix.runtime.errors import RuntimeInputError
 
@@ -51,6 +51,12 @@ class SceneSource:
             raise RuntimeInputError(
                 f"HSI cube: got H x W {hsi.shape[1:]}, expected at least 1 x 1 pixels"
             )
+        try:
+            check_same_grid(
+                f"the HSI cube {hsi.label}", hsi.georef, x.label, x.georef, *hsi.shape[1:]
+            )
+        except DataError as error:
+            raise RuntimeInputError(str(error)) from None
         self.hsi, self.x = hsi, x
         self.georef = georef if georef is not None else (hsi.georef or x.georef)
         self.name = name

@@ -22,8 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from comix.data.errors import DataError
+from comix.data.georef import check_same_grid
 from comix.runtime.backend import Backend
 from comix.runtime.defaults import NODATA_FILL, STRIP_WIDTH
+from comix.runtime.errors import RuntimeInputError
 from comix.runtime.guard import integrity_summary
 from comix.runtime.nodata import NodataFill
 from comix.runtime.outputs import ClassProducts, StagedFiles, output_paths
@@ -64,6 +67,15 @@ def read_scene_inputs(
         raster = read_raster(Path(path), key=key, layout=layout)
         arrays.append(to_chw(raster).astype("float32", copy=False))
         georefs.append(raster.georef)
+    if arrays[0].shape[1:] != arrays[1].shape[1:]:
+        raise RuntimeInputError(
+            f"scene size: got HSI H x W {arrays[0].shape[1:]} and X H x W {arrays[1].shape[1:]}, "
+            "expected the same grid (co-registered rasters)"
+        )
+    try:
+        check_same_grid(f"the HSI cube {hsi}", georefs[0], str(x), georefs[1], *arrays[0].shape[1:])
+    except DataError as error:
+        raise RuntimeInputError(str(error)) from None
     return arrays[0], arrays[1], georefs[0] or georefs[1]
 
 
@@ -176,8 +188,13 @@ def segment_source(
         }
         staged.temp_for(paths["summary"]).write_text(json.dumps(document, indent=2))
         staged.commit()
-    except BaseException:
+    except BaseException as error:
+        renamed = staged.named_for_user(
+            error
+        )  # a failed write names the product, not its temporary file
         products.abort()
+        if renamed is not error:
+            raise renamed from None
         raise
     result = None
     if in_memory is not None:

@@ -1,6 +1,7 @@
-"""``comix fusion ...``: SHIP image fusion (pan-sharpening, infrared-visible) through the toolchain — make data,
-train, evaluate against classic methods, export (ONNX DFT or DFT-free), fuse whole scenes. Options and printing
-only; the work is in comix.ship.data, comix.ship.train, comix.ship.export and comix.ship.runtime.fuse."""
+"""``comix fusion ...``: SHIP image fusion (pan-sharpening, infrared-visible) through the toolchain — make
+data, train, evaluate against classic methods, export (ONNX DFT or DFT-free), fuse whole scenes. Options and
+printing only; the work is in comix.ship.data, comix.ship.train, comix.ship.export and
+comix.ship.runtime.fuse."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from comix.atomic import check_writable
 from comix.cli.errors import command, fail
-from comix.cli.options import tile_option
+from comix.cli.options import threads_option, tile_option
 from comix.runtime import defaults
 from comix.ship.data.pancollection import DEFAULT_DATA_RANGE
 from comix.tiles import parse_tile
@@ -68,8 +70,8 @@ def make_data(
     ),
     haze: float = typer.Option(0.3, help="IR-VIS: haze of the visible images, in [0, 1)."),
 ) -> None:
-    """Make synthetic fusion data from Houston-like scenes: Wald's-protocol pan-sharpening sets or IR-VIS pairs with a
-    physically based thermal band."""
+    """Make synthetic fusion data from Houston-like scenes: Wald's-protocol pan-sharpening sets or IR-VIS
+    pairs with a physically based thermal band."""
     from comix.ship.data.make import FusionDataPlan, make_fusion_data
 
     plan = FusionDataPlan(
@@ -112,7 +114,7 @@ def train(
         help="Units of 1.0 in a .h5 file (2047 for 11-bit data).",
     ),
     seed: int = typer.Option(0, help="Seed of the init and the crops."),
-    threads: int = typer.Option(0, min=0, help="CPU threads for PyTorch (0 = its default)."),
+    threads: int = threads_option("CPU threads for PyTorch", runtime="PyTorch"),
 ) -> None:
     """Train a SHIP model; writes a checkpoint (task fusion-*) and history.json."""
     import torch
@@ -122,6 +124,8 @@ def train(
     from comix.ship.train.recipe import FusionRecipe
     from comix.ship.train.trainer import FusionTrainer
 
+    _check_data_range(data_range)
+    check_writable(output)
     if threads:
         torch.set_num_threads(threads)
     train_set = load_fusion_data(data, data_range)
@@ -162,7 +166,7 @@ def evaluate(
     overlap: int = typer.Option(
         None, help="Tile overlap (default: 1/4 of the tile, measured; docs/ship.md)."
     ),
-    threads: int = typer.Option(0, min=0, help="ONNX Runtime threads (0 = its default)."),
+    threads: int = threads_option("ONNX Runtime threads", runtime="ONNX Runtime"),
 ) -> None:
     """Score a SHIP model (and the classic methods) on a data set with the task's metrics."""
     from comix.atomic import write_text_atomic
@@ -172,6 +176,11 @@ def evaluate(
     from comix.ship.train.evaluate import score_fusion
     from comix.tasks import FUSION_TASKS, require_task
 
+    _check_data_range(data_range)
+    if output.exists() and not output.is_dir():
+        fail(f"--output {output}: got an existing file, expected a folder for metrics.json")
+    check_writable(output)
+    tile = parse_tile(tile) if tile else None
     backend = open_backend(model, threads=threads)
     require_task(backend.info.task, FUSION_TASKS, str(model), "comix fusion eval")
     dataset = load_fusion_data(data, data_range)
@@ -187,7 +196,7 @@ def evaluate(
             )
         )
     rows = {
-        name: score_fusion(runner, dataset, parse_tile(tile) if tile else None, overlap).metrics
+        name: score_fusion(runner, dataset, tile, overlap).metrics
         for name, runner in methods.items()
     }
     output.mkdir(parents=True, exist_ok=True)
@@ -302,15 +311,19 @@ def infer(
     layout: str = typer.Option(
         None, "--layout", help="Axis layout of .mat/.npy arrays: HWC (default) or CHW."
     ),
-    threads: int = typer.Option(0, "--threads", help="ONNX Runtime threads (0 = its default)."),
+    threads: int = threads_option("ONNX Runtime threads", runtime="ONNX Runtime"),
 ) -> None:
-    """Fuse a whole scene tile by tile (blended) and write the fused image, a quick-look PNG and a JSON summary."""
+    """Fuse a whole scene tile by tile (blended) and write the fused image, a quick-look PNG and a JSON
+    summary."""
+    from comix.atomic import refuse_overwriting_inputs
     from comix.runtime.segment import open_backend
     from comix.ship.runtime.fuse import fuse_scene
     from comix.ship.runtime.image_outputs import image_output_paths
     from comix.tasks import FUSION_TASKS, require_task
 
-    image_output_paths(output)
+    refuse_overwriting_inputs(
+        image_output_paths(output).values(), [primary, guide, model], given=output
+    )
     backend = open_backend(model, threads=threads)
     require_task(backend.info.task, FUSION_TASKS, str(model), "comix fusion infer")
     first, georef_first = _read(primary, layout)
@@ -331,6 +344,13 @@ def infer(
         f"{run.result.seconds:.2f} s)",
         highlight=False,
     )
+
+
+def _check_data_range(data_range: float) -> None:
+    if not data_range > 0:
+        fail(
+            f"--data-range: got {data_range}, expected a positive number (units of 1.0 in the data)"
+        )
 
 
 def _read(path: Path, layout: str | None):

@@ -64,9 +64,7 @@ def parse_range(text: str, what: str) -> ShapeRange:
         raise ProfileError(f"--{what}: got {text!r}, expected N or MIN:OPT:MAX (positive integers)")
     values = [int(p) for p in parts]
     if len(values) == 1:
-        return (
-            ShapeRange(1, values[0], values[0]) if what == "batch" else ShapeRange.fixed(values[0])
-        )
+        values = [1, values[0], values[0]] if what == "batch" else values * 3
     try:
         return ShapeRange(*values)
     except ProfileError as error:
@@ -74,8 +72,8 @@ def parse_range(text: str, what: str) -> ShapeRange:
 
 
 def tile_ranges(text: str) -> tuple[ShapeRange, ShapeRange]:
-    """``--tile`` of ``comix build`` (:func:`comix.tiles.parse_tile_range`: ``128``, ``96x128``, ``64:128:256``,
-    ``64x64:96x128:128x256``) -> (height range, width range) of the profile."""
+    """``--tile`` of ``comix build`` (:func:`comix.tiles.parse_tile_range`: ``128``, ``96x128``,
+    ``64:128:256``, ``64x64:96x128:128x256``) -> (height range, width range) of the profile."""
     low, opt, high = parse_tile_range(text)
     return ShapeRange(low[0], opt[0], high[0]), ShapeRange(low[1], opt[1], high[1])
 

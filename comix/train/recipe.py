@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from comix.errors import BadInputError
-from comix.model.config import reject_unknown_fields
+from comix.model.config import STRIDE_MULTIPLE, reject_unknown_fields
 from comix.runtime import defaults
 
 MODALITIES = ("hsi+x", "hsi")
@@ -64,6 +64,16 @@ class TrainRecipe:
         if self.lr <= 0 or self.weight_decay < 0:
             raise BadInputError(
                 f"lr / weight_decay: got {self.lr} / {self.weight_decay}, expected lr > 0, wd >= 0"
+            )
+        deepest = -(
+            -self.tile // STRIDE_MULTIPLE
+        )  # the encoder's last stage: H/32 x W/32 of the padded tile
+        if self.batch_size * deepest * deepest < 2:
+            raise BadInputError(
+                f"tile / batch_size: got {self.tile} / {self.batch_size}, expected tile > "
+                f"{STRIDE_MULTIPLE} or batch_size >= 2: the encoder's deepest stage is 1 x 1 pixel per "
+                f"tile up to {STRIDE_MULTIPLE} pixels, and batch normalisation in training needs more "
+                "than one value per channel"
             )
         if self.modalities not in MODALITIES:
             raise BadInputError(

@@ -61,7 +61,16 @@ class TrainResult:
 
 
 def normalization_statistics(scene: Scene) -> dict[str, list[float]]:
-    """Per-band HSI and per-channel X mean/std over the whole scene (labels are not needed)."""
+    """Per-band HSI and per-channel X mean/std over the whole scene (labels are not needed). Training reads
+    every pixel, so a raster with NaN/Inf anywhere is refused here, in one sentence, before NumPy would
+    average it into NaN statistics."""
+    for what, values in (("HSI cube", scene.hsi), ("X raster", scene.x)):
+        bad = ~np.isfinite(values).all(axis=0)
+        if bad.any():
+            raise BadInputError(
+                f"scene {scene.name}: got NaN/Inf in {int(bad.sum())} of the {bad.size} pixels of its "
+                f"{what}, expected finite values everywhere to train on (fill or crop the nodata first)"
+            )
 
     def stats(values: np.ndarray) -> tuple[list[float], list[float]]:
         flat = values.reshape(values.shape[0], -1).astype(np.float64)
@@ -215,7 +224,8 @@ class Trainer:
         return metrics.as_dict()
 
     def fit(self, stop_after: int | None = None) -> TrainResult:
-        """Train up to ``recipe.steps`` (or until step ``stop_after``, to pause); evaluate every ``eval_every``."""
+        """Train up to ``recipe.steps`` (or until step ``stop_after``, to pause); evaluate every
+        ``eval_every``."""
         recipe = self.recipe
         last = recipe.steps if stop_after is None else min(recipe.steps, stop_after)
         start_time = time.perf_counter()
@@ -243,7 +253,11 @@ class Trainer:
                     self._save()
                 info = f"loss {entry['loss']:.3f}"
                 if self.history and "overall_accuracy" in self.history[-1]:
-                    info += f"  val OA {self.history[-1]['overall_accuracy']:.3f} mIoU {self.history[-1]['mean_iou']:.3f}"
+                    last_eval = self.history[-1]
+                    info += (
+                        f"  val OA {last_eval['overall_accuracy']:.3f} "
+                        f"mIoU {last_eval['mean_iou']:.3f}"
+                    )
                 progress.update(task, completed=self.step, info=info)
         if self.step == last and (not self.history or self.history[-1]["step"] != self.step):
             self._save()

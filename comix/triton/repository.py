@@ -25,7 +25,7 @@ from pathlib import Path
 
 import onnx
 
-from comix.atomic import write_text_atomic
+from comix.atomic import atomic_path, check_writable, usual_mode, write_text_atomic
 from comix.errors import BadInputError
 from comix.metadata import ModelRecord
 from comix.triton.config import ONNX_TYPES, TENSORRT_TYPES, ModelConfig, TensorConfig, config_text
@@ -68,7 +68,8 @@ def onnx_tensors(
 
 
 def engine_tensors(facts) -> tuple[list[TensorConfig], list[TensorConfig], int]:
-    """(inputs, outputs, max batch) of an engine from its record (:class:`comix.tensorrt.engine_record.EngineFacts`)."""
+    """(inputs, outputs, max batch) of an engine from its record
+    (:class:`comix.tensorrt.engine_record.EngineFacts`)."""
     if not facts.profiles or not facts.io:
         raise RepositoryError(
             f"engine record of {facts.engine_file}: got no profile or I/O list, expected a record "
@@ -153,7 +154,11 @@ def _write_model(
         raise RepositoryError(
             f"model folder {final}: got an existing folder, expected a new name (or --overwrite)"
         )
-    temp = Path(tempfile.mkdtemp(prefix=f".{folder}.", dir=repository))
+    try:
+        temp = Path(tempfile.mkdtemp(prefix=f".{folder}.", dir=repository))
+    except OSError as error:  # named after the model folder, not the temporary one
+        raise OSError(error.errno, error.strerror, str(final)) from None
+    usual_mode(temp, folder=True)  # mkdtemp makes 0700: the server often runs as another user
     try:
         for relative, source in files.items():
             target = temp / relative
@@ -175,10 +180,22 @@ def _write_model(
     return final
 
 
-def write_repository(plan: RepositoryPlan) -> dict:
-    """Write the repository described by ``plan``; returns the summary also stored as comix_repository.json."""
-    from comix.hashing import file_sha256
+@dataclass
+class _ModelFolder:
+    """One model folder to write: its name, {relative path: source file or text}, its summary entry, and
+    the op/plugin libraries it needs ({file name: source})."""
 
+    name: str
+    files: dict[str, Path | str]
+    entry: dict
+    libraries: dict[str, Path]
+
+
+def write_repository(plan: RepositoryPlan) -> dict:
+    """Write the repository described by ``plan``; returns the summary also stored as comix_repository.json.
+
+    Every source is read and checked before anything is written, so a bad engine next to a good ONNX model
+    (or the reverse) leaves the repository as it was."""
     repository = plan.repository
     if not repository.is_dir():
         raise RepositoryError(
@@ -186,118 +203,127 @@ def write_repository(plan: RepositoryPlan) -> dict:
         )
     if plan.onnx_path is None and plan.engine_path is None:
         raise RepositoryError("sources: got neither --onnx nor --engine, expected at least one")
+    check_writable(repository)
     root = (plan.server_root or str(repository.resolve())).rstrip("/")
+    folders = []
+    if plan.onnx_path is not None:
+        folders.append(_onnx_folder(plan, root))
+    if plan.engine_path is not None:
+        folders.append(_engine_folder(plan))
     summary: dict = {"models": {}, "server_commands": []}
     libraries: dict[str, Path] = {}
-    if plan.onnx_path is not None:
-        model = onnx.load(str(plan.onnx_path), load_external_data=False)
-        record = ModelRecord.read_onnx(model)
-        inputs, outputs, static_batch = onnx_tensors(model)
-        max_batch = static_batch or plan.max_batch_size
-        if static_batch and plan.max_batch_size and plan.max_batch_size != static_batch:
-            raise RepositoryError(
-                f"--max-batch: got {plan.max_batch_size}, but the graph fixes the batch at {static_batch}"
-            )
-        canonical = any(node.domain == "ai.comix" for node in model.graph.node)
-        op_library = None
-        if canonical:
-            if plan.ort_library is None:
-                raise RepositoryError(
-                    "the ONNX graph has ai.comix nodes: got no ONNX Runtime op library, expected "
-                    "libcomix_ort_dcn.so (comix plugins build), or export with --portable"
-                )
-            libraries[plan.ort_library.name] = plan.ort_library
-            op_library = f"{root}/{PLUGIN_FOLDER}/{plan.ort_library.name}"
-        config = ModelConfig(
-            name=plan.name + ONNX_SUFFIX,
-            backend="onnxruntime",
-            max_batch_size=max_batch,
-            inputs=inputs,
-            outputs=outputs,
-            preferred_batch_sizes=[plan.preferred_batch_size or max_batch],
-            max_queue_delay_us=plan.max_queue_delay_us,
-            instance_count=plan.instances,
-            instance_kind=plan.onnx_kind,
-            gpus=list(plan.gpus),
-            op_library=op_library,
-            parameters={
-                "comix.model_name": record.model_name,
-                "comix.graph_kind": record.graph_kind,
-            },
-        )
-        _write_model(
-            repository,
-            config.name,
-            {"config.pbtxt": config_text(config), "1/model.onnx": plan.onnx_path},
-            plan.overwrite,
-        )
-        summary["models"][config.name] = {
-            "source": str(plan.onnx_path),
-            "sha256": file_sha256(plan.onnx_path),
-            "record": json.loads(record.to_json()),
-        }
-    if plan.engine_path is not None:
-        from comix.tensorrt.engine_record import read_engine_record, record_path
-
-        facts, record = read_engine_record(plan.engine_path)
-        inputs, outputs, max_batch = engine_tensors(facts)
-        height = inputs[0].dims[1]
-        width = inputs[0].dims[2]
-        inputs, outputs = (
-            _with_shapes(inputs, record, height, width),
-            _with_shapes(outputs, record, height, width),
-        )
-        if plan.trt_library is None:
-            raise RepositoryError(
-                "the engine needs our TensorRT plugin library: got none, expected "
-                "libcomix_trt_plugins.so (the one the engine was built with)"
-            )
-        libraries[plan.trt_library.name] = plan.trt_library
-        config = ModelConfig(
-            name=plan.name + TRT_SUFFIX,
-            backend="tensorrt",
-            max_batch_size=max_batch,
-            inputs=inputs,
-            outputs=outputs,
-            preferred_batch_sizes=[plan.preferred_batch_size or max_batch],
-            max_queue_delay_us=plan.max_queue_delay_us,
-            instance_count=plan.instances,
-            instance_kind="gpu",
-            gpus=list(plan.gpus),
-            parameters={
-                "comix.model_name": record.model_name,
-                "comix.tensorrt_version": facts.tensorrt_version,
-            },
-        )
-        _write_model(
-            repository,
-            config.name,
-            {
-                "config.pbtxt": config_text(config),
-                "1/model.plan": plan.engine_path,
-                "1/model.plan.json": record_path(plan.engine_path),
-            },
-            plan.overwrite,
-        )
-        summary["models"][config.name] = {
-            "source": str(plan.engine_path),
-            "sha256": file_sha256(plan.engine_path),
-            "tensorrt_version": facts.tensorrt_version,
-            "gpu": facts.gpu,
-        }
+    for folder in folders:
+        _write_model(repository, folder.name, folder.files, plan.overwrite)
+        summary["models"][folder.name] = folder.entry
+        libraries.update(folder.libraries)
     if libraries:
         (repository / PLUGIN_FOLDER).mkdir(exist_ok=True)
         for name, source in libraries.items():
-            with tempfile.NamedTemporaryFile(
-                dir=repository / PLUGIN_FOLDER, delete=False
-            ) as handle:
-                shutil.copyfileobj(open(source, "rb"), handle)
-            os.replace(handle.name, repository / PLUGIN_FOLDER / name)
+            with atomic_path(repository / PLUGIN_FOLDER / name) as temp:
+                shutil.copyfile(source, temp)
     summary["server_commands"] = server_commands(
         repository, root, plan.trt_library.name if plan.engine_path else None
     )
     write_text_atomic(repository / "comix_repository.json", json.dumps(summary, indent=2))
     return summary
+
+
+def _onnx_folder(plan: RepositoryPlan, root: str) -> _ModelFolder:
+    """The ONNX Runtime model folder: the graph read through the checked loader (a file that is not ONNX is
+    refused in one sentence), its config and, for a canonical graph, our op library."""
+    from comix.hashing import file_sha256
+    from comix.runtime.session import load_onnx
+
+    model = load_onnx(plan.onnx_path)
+    record = ModelRecord.read_onnx(model)
+    inputs, outputs, static_batch = onnx_tensors(model)
+    max_batch = static_batch or plan.max_batch_size
+    if static_batch and plan.max_batch_size and plan.max_batch_size != static_batch:
+        raise RepositoryError(
+            f"--max-batch: got {plan.max_batch_size}, but the graph fixes the batch at {static_batch}"
+        )
+    canonical = any(node.domain == "ai.comix" for node in model.graph.node)
+    op_library, libraries = None, {}
+    if canonical:
+        if plan.ort_library is None:
+            raise RepositoryError(
+                "the ONNX graph has ai.comix nodes: got no ONNX Runtime op library, expected "
+                "libcomix_ort_dcn.so (comix plugins build), or export with --portable"
+            )
+        libraries[plan.ort_library.name] = plan.ort_library
+        op_library = f"{root}/{PLUGIN_FOLDER}/{plan.ort_library.name}"
+    config = ModelConfig(
+        name=plan.name + ONNX_SUFFIX,
+        backend="onnxruntime",
+        max_batch_size=max_batch,
+        inputs=inputs,
+        outputs=outputs,
+        preferred_batch_sizes=[plan.preferred_batch_size or max_batch],
+        max_queue_delay_us=plan.max_queue_delay_us,
+        instance_count=plan.instances,
+        instance_kind=plan.onnx_kind,
+        gpus=list(plan.gpus),
+        op_library=op_library,
+        parameters={
+            "comix.model_name": record.model_name,
+            "comix.graph_kind": record.graph_kind,
+        },
+    )
+    files = {"config.pbtxt": config_text(config), "1/model.onnx": plan.onnx_path}
+    entry = {
+        "source": str(plan.onnx_path),
+        "sha256": file_sha256(plan.onnx_path),
+        "record": json.loads(record.to_json()),
+    }
+    return _ModelFolder(config.name, files, entry, libraries)
+
+
+def _engine_folder(plan: RepositoryPlan) -> _ModelFolder:
+    """The TensorRT model folder: the engine and its record, its config, our plugin library."""
+    from comix.hashing import file_sha256
+    from comix.tensorrt.engine_record import read_engine_record, record_path
+
+    facts, record = read_engine_record(plan.engine_path)
+    inputs, outputs, max_batch = engine_tensors(facts)
+    height = inputs[0].dims[1]
+    width = inputs[0].dims[2]
+    inputs, outputs = (
+        _with_shapes(inputs, record, height, width),
+        _with_shapes(outputs, record, height, width),
+    )
+    if plan.trt_library is None:
+        raise RepositoryError(
+            "the engine needs our TensorRT plugin library: got none, expected "
+            "libcomix_trt_plugins.so (the one the engine was built with)"
+        )
+    config = ModelConfig(
+        name=plan.name + TRT_SUFFIX,
+        backend="tensorrt",
+        max_batch_size=max_batch,
+        inputs=inputs,
+        outputs=outputs,
+        preferred_batch_sizes=[plan.preferred_batch_size or max_batch],
+        max_queue_delay_us=plan.max_queue_delay_us,
+        instance_count=plan.instances,
+        instance_kind="gpu",
+        gpus=list(plan.gpus),
+        parameters={
+            "comix.model_name": record.model_name,
+            "comix.tensorrt_version": facts.tensorrt_version,
+        },
+    )
+    files = {
+        "config.pbtxt": config_text(config),
+        "1/model.plan": plan.engine_path,
+        "1/model.plan.json": record_path(plan.engine_path),
+    }
+    entry = {
+        "source": str(plan.engine_path),
+        "sha256": file_sha256(plan.engine_path),
+        "tensorrt_version": facts.tensorrt_version,
+        "gpu": facts.gpu,
+    }
+    return _ModelFolder(config.name, files, entry, {plan.trt_library.name: plan.trt_library})
 
 
 def server_commands(repository: Path, root: str, trt_library: str | None) -> list[str]:

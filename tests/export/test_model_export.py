@@ -101,7 +101,8 @@ def reference(checkpoint):
 
 
 def _parity(path, reference):
-    """ORT vs PyTorch on every tile in TILES at batch 1 and 4: max abs logit error <= 1e-4, argmax all equal."""
+    """ORT vs PyTorch on every tile in TILES at batch 1 and 4: max abs logit error <= 1e-4, argmax all
+    equal."""
     backend = OnnxRuntimeBackend(path)
     rows = []
     for hsi, x, expected in reference:

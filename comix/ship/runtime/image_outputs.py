@@ -3,8 +3,8 @@
 
 From ``-o fused.tif``: ``fused.tif`` (float32 GeoTIFF, C bands, the input's georeference when known),
 ``fused.png`` (an 8-bit quick-look: RGB of three chosen bands, or gray, 2-98 % stretch) and ``fused.json``
-(summary: size, timing, settings, band statistics). ``-o fused.npy`` writes the ``.npy`` instead of the GeoTIFF.
-Every file is written under a temporary name and renamed only when all are written.
+(summary: size, timing, settings, band statistics). ``-o fused.npy`` writes the ``.npy`` instead of the
+GeoTIFF. Every file is written under a temporary name and renamed only when all are written.
 """
 
 from __future__ import annotations
@@ -107,7 +107,12 @@ def write_image_products(
         )
         staged.temp_for(paths["summary"]).write_text(json.dumps(document, indent=2))
         staged.commit()
-    except BaseException:
+    except BaseException as error:
+        renamed = staged.named_for_user(
+            error
+        )  # a failed write names the product, not its temporary file
         staged.discard()
+        if renamed is not error:
+            raise renamed from None
         raise
     return paths
