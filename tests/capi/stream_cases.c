@@ -1,11 +1,12 @@
 /* stream_cases.c — every way to call the comix_stream_* functions wrongly, and the right ones around them,
  * one line per case:
  *
- *   stream_cases GOOD STATIC FUSION
+ *   stream_cases GOOD STATIC FUSION FAILING
  *
  *   GOOD    a dynamic .onnx (tiny model: 6 bands, 1 X channel, 4 classes)
  *   STATIC  a fixed-tile (16x16, batch 1) .onnx
  *   FUSION  GOOD with the record's task set to "fusion"
+ *   FAILING a model whose run fails unless the tile is 16 x 16 (a Reshape to a fixed size)
  *
  * Prints "<case>\t<status>\t<comix_last_error() or a value>" per case; test_stream.py knows what each must
  * give. A crash, an abort or a hang fails the test by itself.
@@ -61,8 +62,8 @@ static void print_stats(const char* name, const comix_stream* stream) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: stream_cases GOOD STATIC FUSION\n");
+  if (argc != 5) {
+    fprintf(stderr, "usage: stream_cases GOOD STATIC FUSION FAILING\n");
     return 2;
   }
   comix_model* model = open_or_die(argv[1]);
@@ -177,6 +178,24 @@ int main(int argc, char** argv) {
 
   model = open_or_die(argv[3]);
   open_case("open_fusion", model, WIDTH, NULL);
+  comix_close(model);
+  /* a model that fails: the stream says so, refuses more work until a reset, then works again */
+  model = open_or_die(argv[4]);
+  options = tile_options(TILE, 0);
+  comix_stream_open(model, WIDTH, &options, &stream);
+  for (int i = 0; i < 5; ++i) comix_stream_push(stream, line, FLOATS);
+  report("failing_finish", comix_stream_finish(stream)); /* a 5-line pass: a 5 x 16 tile, refused */
+  report("failing_finish_again", comix_stream_finish(stream));
+  report("failing_push", comix_stream_push(stream, line, FLOATS));
+  report("failing_pop", comix_stream_pop(stream, classes, sizeof classes, &lines));
+  printf("failing_pop_lines\t0\t%d\n", lines);
+  report("failing_reset", comix_stream_reset(stream));
+  int status = COMIX_OK;
+  for (int i = 0; i < TILE + 1 && status == COMIX_OK; ++i) status = comix_stream_push(stream, line, FLOATS);
+  report("failing_after_reset", status); /* 16 x 16 tiles run */
+  report("failing_after_reset_pop", comix_stream_pop(stream, classes, sizeof classes, &lines));
+  printf("failing_after_reset_lines\t0\t%d\n", lines);
+  comix_stream_close(stream);
   comix_close(model);
   printf("done\t0\t\n");
   return 0;

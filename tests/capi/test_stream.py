@@ -165,6 +165,33 @@ def test_comix_t(clients, comix_t, tmp_path):
 # ---------------------------------------------------------------------------------------- bad calls
 
 
+def failing_model() -> onnx.ModelProto:
+    """hsi (N, 6, H, W), x (N, 1, H, W) -> (N, 4, H, W) through a Reshape to (-1, 4, 16, 16) and back: ONNX
+    Runtime fails the run unless H x W is a multiple of 16 x 16."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    def tensor(name, channels):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["n", channels, "h", "w"])
+
+    constants = {"starts": [0], "ends": [4], "axes": [1], "shape": [-1, 4, 16, 16]}
+    graph = helper.make_graph(
+        [
+            helper.make_node("Slice", ["hsi", "starts", "ends", "axes"], ["four"]),
+            helper.make_node("Add", ["four", "x"], ["sum"]),
+            helper.make_node("Reshape", ["sum", "shape"], ["flat"]),
+            helper.make_node("Shape", ["sum"], ["back"]),
+            helper.make_node("Reshape", ["flat", "back"], ["logits"]),
+        ],
+        "failing",
+        [tensor("hsi", 6), tensor("x", 1)],
+        [tensor("logits", 4)],
+        [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in constants.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    return model
+
+
 @pytest.fixture(scope="module")
 def cases(clients, tiny, tmp_path_factory) -> dict[str, tuple[int, str]]:
     folder = tmp_path_factory.mktemp("stream_cases")
@@ -173,8 +200,15 @@ def cases(clients, tiny, tmp_path_factory) -> dict[str, tuple[int, str]]:
     entry = tasks[0] if tasks else model.metadata_props.add()
     entry.key, entry.value = "comix.task", "fusion"
     onnx.save(model, str(folder / "fusion.onnx"))
+    onnx.save(failing_model(), str(folder / "failing.onnx"))
     result = run(
-        [clients["stream_cases"], tiny["canonical"], tiny["static"], folder / "fusion.onnx"]
+        [
+            clients["stream_cases"],
+            tiny["canonical"],
+            tiny["static"],
+            folder / "fusion.onnx",
+            folder / "failing.onnx",
+        ]
     )
     assert result.returncode == 0, (
         f"stream_cases crashed or failed: rc {result.returncode}\n{result.stderr}"
@@ -280,6 +314,25 @@ def test_bad_calls_are_one_sentence(cases, case, words):
 )
 def test_good_calls(cases, case):
     assert cases[case] == (OK, ""), cases[case]
+
+
+def test_a_failed_run_stops_the_stream_until_a_reset(cases):
+    status, message = cases["failing_finish"]
+    assert status == FAILED, message
+    assert message.startswith(
+        "comix_stream_finish: the row of tiles at line 0: comix_run: ONNX Runtime says: "
+    ), message
+    for case, function in (("failing_finish_again", "finish"), ("failing_push", "push")):
+        status, message = cases[case]
+        assert status == FAILED and message.startswith(
+            f"comix_stream_{function}: the stream failed earlier (the row of tiles at line 0: "
+        ), message
+        assert message.endswith("expected comix_stream_reset or comix_stream_close first"), message
+    assert cases["failing_pop"] == (OK, "") and cases["failing_pop_lines"][1] == "0"
+    assert cases["failing_reset"] == cases["failing_after_reset"] == (OK, "")
+    assert (
+        cases["failing_after_reset_lines"][1] == "1"
+    )  # 17 lines of 16 x 16 tiles: line 0 is final
 
 
 def test_what_the_cases_saw(cases):

@@ -18,6 +18,7 @@ namespace {
 
 constexpr int kDefaultTile = 128;               // comix.tiles.DEFAULT_TILE
 constexpr int kMaxClasses = 254;                // labels 1..K in a uint8, 0 = no data
+constexpr int kMaxTile = 65536;                 // tile sides: a ring of tile_h + 1 lines fits an int
 constexpr std::size_t kMaxFloats = 1ULL << 40;  // the largest buffer, as comix_run allows
 
 std::string tile_text(int h, int w) { return std::to_string(h) + "x" + std::to_string(w); }
@@ -60,6 +61,11 @@ StreamConfig resolve_stream(const ModelFacts& facts, int width, const comix_stre
     bad_input("comix_stream_open: options.tile_height x tile_width: got " +
               tile_text(asked.tile_height, asked.tile_width) +
               ", expected sizes >= 1 (or 0 for the default)");
+  }
+  if (asked.tile_height > kMaxTile || asked.tile_width > kMaxTile) {
+    bad_input("comix_stream_open: options.tile_height x tile_width: got " +
+              tile_text(asked.tile_height, asked.tile_width) + ", expected sides of at most " +
+              std::to_string(kMaxTile) + " pixels");
   }
   if (asked.tile_height == 0 && asked.tile_width != 0) {
     bad_input("comix_stream_open: options.tile_width: got " + std::to_string(asked.tile_width) +
@@ -222,7 +228,13 @@ void LineStream::run_row(long long top, bool taper_begin, bool taper_end, long l
     int kept = 0;
     for (int i = 0; i < count; ++i)
       slots_[i] = read_tile(top, grid_.cols[first + i], kept, lines) ? kept++ : -1;
-    if (kept > 0) run_model(kept);
+    if (kept > 0) {
+      try {
+        run_model(kept);
+      } catch (const Error& error) {  // say where in the pass
+        throw Error(error.code(), "the row of tiles at line " + std::to_string(top) + ": " + error.what());
+      }
+    }
     for (int i = 0; i < count; ++i) {
       if (slots_[i] >= 0) {
         blend(top, grid_.cols[first + i], slots_[i], taper_begin, taper_end, lines);

@@ -69,7 +69,11 @@ int comix_stream_push(comix_stream* stream, const float* line, size_t floats) {
           " finished lines wait, expected comix_stream_pop to take them first (a stream keeps at most " +
           std::to_string(engine.max_waiting()) + " waiting while lines come in)");
     }
-    engine.push(line);
+    try {
+      engine.push(line);
+    } catch (const Error& error) {
+      throw Error(error.code(), std::string("comix_stream_push: ") + error.what());
+    }
   });
 }
 
@@ -95,7 +99,11 @@ int comix_stream_finish(comix_stream* stream) {
     require(stream, "comix_stream_finish", "stream", kHandle);
     std::lock_guard<std::mutex> lock(stream->mutex);
     refuse_if_failed(stream->engine, "comix_stream_finish");
-    stream->engine.finish();
+    try {
+      stream->engine.finish();
+    } catch (const Error& error) {
+      throw Error(error.code(), std::string("comix_stream_finish: ") + error.what());
+    }
   });
 }
 
