@@ -12,7 +12,9 @@
 # 3. cross-builds libcomix_infer.so + comix-run + the CPU op library libcomix_ort_dcn.so with CMake
 #    (CPU kernels for --march, default armv8-a: every 64-bit Arm core);
 # 4. runs comix-run on a scene of --tiles tiles of --tile pixels under qemu-aarch64 and the x86-64 comix-run
-#    (plugins/build/capi, built when missing) on the same scene, and compares logits and classes.
+#    (plugins/build/capi, built when missing) on the same scene, and compares logits and classes; then
+#    the same scene as a pushbroom line stream (comix-run --stream: comix infer's tiling and blending) on
+#    both, whose classes must be identical too.
 #
 # The model (--model) should be a trained one (e.g. runs/demo/model.onnx from `comix demo`): an untrained
 # network's logits tie within rounding, and its classes then differ between CPUs for no fault of either
@@ -193,8 +195,9 @@ fi
 rows="${tiles%x*}"
 cols="${tiles#*x}"
 scene="$out/scene.bsq"
-# a deterministic scene: smooth spatial structure plus noise, each band at its own scale
-"$PYTHON" - "$model" "$scene" "$((rows * tile))" "$((cols * tile))" <<'EOF'
+# a deterministic scene: smooth spatial structure plus noise, each band at its own scale (also written as
+# band-interleaved lines for the line stream)
+"$PYTHON" - "$model" "$scene" "$((rows * tile))" "$((cols * tile))" "$out/scene.bil" <<'EOF'
 import sys
 import numpy as np
 import onnx
@@ -209,6 +212,7 @@ pattern = np.sin(rows / 9.0) + np.cos(cols / 13.0)
 hsi = 0.3 + 0.4 * pattern[None] * np.linspace(0.5, 1.5, bands)[:, None, None] + rng.normal(0, 0.2, (bands, height, width))
 x = 10 + 5 * pattern[None] + rng.normal(0, 1, (x_channels, height, width))
 write_envi(scene, np.concatenate([hsi, x]).astype(np.float32))
+np.concatenate([hsi, x]).astype("<f4").transpose(1, 0, 2).tofile(sys.argv[5])
 EOF
 
 # ------------------------------------------------------------------------------------- 5. run, compare
@@ -221,6 +225,11 @@ say "running $(basename "$model") on $((rows * cols)) tiles of ${tile}x${tile} $
 # -q: comix-run's summary has timings, and no timing from qemu is quoted
 run_aarch64 "$out/build/capi/comix-run" "$model" "$scene" "$out/classes.aarch64.bsq" --tile "$tile" \
     --logits "$out/logits.aarch64.f32" -q "${verify[@]}"
+say "streaming the same scene line by line (comix-run --stream) on both"
+"$x86_run" --stream --width "$((cols * tile))" --tile "$tile" -q "${verify[@]}" "$model" "$out/scene.bil" \
+    "$out/stream.x86_64.u8"
+run_aarch64 "$out/build/capi/comix-run" --stream --width "$((cols * tile))" --tile "$tile" -q "${verify[@]}" \
+    "$model" "$out/scene.bil" "$out/stream.aarch64.u8"
 "$PYTHON" - "$out" "$((rows * cols))" "$tolerance" <<'EOF'
 import sys
 from pathlib import Path
@@ -240,6 +249,16 @@ scale = float(np.abs(a).max())
 tolerance *= max(1.0, scale)  # relative to the largest logit
 differ = int((ca != cb).sum())
 print(f"cross-aarch64: logits up to |{scale:.3g}|, tolerance {tolerance:.3g}; {ca.size} pixels compared")
+sa = np.fromfile(out / "stream.x86_64.u8", np.uint8)
+sb = np.fromfile(out / "stream.aarch64.u8", np.uint8)
+if sa.shape != ca.shape or sb.shape != ca.shape:
+    print(f"aarch64: {tiles} tiles, line streams of {sa.size} and {sb.size} labels, expected {ca.size}")
+    sys.exit(1)
+stream_differ = int((sa != sb).sum())
+print(f"cross-aarch64: line stream: classes differ from x86-64 at {stream_differ} of {sa.size} pixels")
+if stream_differ:
+    print(f"aarch64: {tiles} tiles, line stream classes differ at {stream_differ} pixels")
+    sys.exit(1)
 if differ:
     print(f"aarch64: {tiles} tiles, max |logit diff| {diff:.3g} vs x86-64, classes differ at {differ} pixels")
     sys.exit(1)

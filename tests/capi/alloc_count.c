@@ -17,11 +17,22 @@
  *   same_buffers runs=R ours=A ort=B ort_for_ops=C other=D
  *   new_buffers runs=R ours=A ort=B ort_for_ops=C other=D
  * The inputs are zeros: allocation counts do not depend on values.
+ *
+ *   alloc_count --stream MODEL WIDTH LINES TILE BATCH
+ *
+ * counts a line stream instead (comix_stream_*, tile TILE x TILE, default overlap): "stream_open" (the
+ * control: the stream allocates its buffers there), "stream_first_row" (the first TILE + 1 lines: the
+ * first row of tiles runs, ONNX Runtime and our DCN ops set up), then "stream_lines" (LINES more lines,
+ * each pushed and its finished lines popped), "stream_finish" (comix_stream_finish and the last pops) and
+ * "stream_second_pass" (comix_stream_reset and a whole pass of TILE + 1 + LINES lines, finished). The
+ * lines are zeros with nodata: every 7th line has NaN in a few pixels (the nearest fill runs), and lines
+ * TILE + 2 .. 2 TILE + 3 are all NaN in their left half (tiles without a valid pixel are skipped).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <execinfo.h>
 #include <link.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,9 +154,118 @@ static void phase(const char* name, comix_model* model, float* buffers[2][3], in
   printf("\n");
 }
 
+/* Line `index` of the stream's test pattern (see the top of the file). */
+static void stream_line(float* line, int planes, int width, long index, int tile) {
+  memset(line, 0, (size_t)planes * width * sizeof(float));
+  int all_left = index >= tile + 2 && index <= 2 * tile + 3;
+  for (int p = 0; p < planes; ++p) {
+    float* values = line + (size_t)p * width;
+    if (index % 7 == 0 && p == 0) values[width / 3] = values[width / 2] = NAN;
+    for (int c = 0; all_left && c < width / 2; ++c) values[c] = NAN;
+  }
+}
+
+static long g_stream_index;
+
+/* Pushes `lines` lines of the pattern, popping after each; exits on a failure. */
+static void stream_lines(comix_stream* stream, float* line, unsigned char* classes, int planes, int width,
+                         long lines, int tile) {
+  for (long i = 0; i < lines; ++i, ++g_stream_index) {
+    stream_line(line, planes, width, g_stream_index, tile);
+    int got = 0;
+    if (comix_stream_push(stream, line, (size_t)planes * width) != COMIX_OK ||
+        comix_stream_pop(stream, classes, (size_t)2 * tile * width, &got) != COMIX_OK) {
+      fprintf(stderr, "alloc_count: %s\n", comix_last_error());
+      exit(1);
+    }
+  }
+}
+
+static void stream_finish(comix_stream* stream, unsigned char* classes, int width, int tile) {
+  int got = 0;
+  if (comix_stream_finish(stream) != COMIX_OK ||
+      comix_stream_pop(stream, classes, (size_t)2 * tile * width, &got) != COMIX_OK) {
+    fprintf(stderr, "alloc_count: %s\n", comix_last_error());
+    exit(1);
+  }
+}
+
+static void report_phase(const char* name, long runs) {
+  printf("%s runs=%ld", name, runs);
+  for (int k = 0; k < KINDS; ++k) printf(" %s=%ld", kKindNames[k], g_counts[k]);
+  printf("\n");
+  memset(g_counts, 0, sizeof g_counts);
+}
+
+static int stream_main(char** argv) {
+  int width = atoi(argv[3]), tile = atoi(argv[5]), batch = atoi(argv[6]);
+  long lines = atol(argv[4]);
+  comix_model* model = NULL;
+  if (comix_open(argv[2], NULL, &model) != COMIX_OK) {
+    fprintf(stderr, "alloc_count: %s\n", comix_last_error());
+    return 2;
+  }
+  comix_info info;
+  comix_get_info(model, &info);
+  int planes = info.bands + info.x_channels;
+  float* line = calloc((size_t)planes * width, sizeof(float));
+  unsigned char* classes = calloc((size_t)2 * tile * width, 1);
+  dl_iterate_phdr(collect, NULL);
+  if (!g_ours_count || !g_ort_count || !line || !classes) {
+    fprintf(stderr, "alloc_count: no library ranges or no memory\n");
+    return 1;
+  }
+  void* warm[4];
+  backtrace(warm, 4);
+  comix_stream_options options;
+  memset(&options, 0, sizeof options);
+  options.tile_height = tile;
+  options.batch = batch;
+  comix_stream* stream = NULL;
+  memset(g_counts, 0, sizeof g_counts);
+  g_armed = 1;
+  int status = comix_stream_open(model, width, &options, &stream);
+  g_armed = 0;
+  if (status != COMIX_OK) {
+    fprintf(stderr, "alloc_count: %s\n", comix_last_error());
+    return 2;
+  }
+  report_phase("stream_open", 1);
+  g_armed = 1;
+  stream_lines(stream, line, classes, planes, width, tile + 1, tile);
+  g_armed = 0;
+  report_phase("stream_first_row", tile + 1);
+  g_armed = 1;
+  stream_lines(stream, line, classes, planes, width, lines, tile);
+  g_armed = 0;
+  report_phase("stream_lines", lines);
+  g_armed = 1;
+  stream_finish(stream, classes, width, tile);
+  g_armed = 0;
+  report_phase("stream_finish", 1);
+  g_armed = 1;
+  comix_stream_reset(stream);
+  g_stream_index = 0;
+  stream_lines(stream, line, classes, planes, width, tile + 1 + lines, tile);
+  stream_finish(stream, classes, width, tile);
+  g_armed = 0;
+  report_phase("stream_second_pass", tile + 1 + lines);
+  comix_stream_stats stats;
+  comix_stream_get_stats(stream, &stats);
+  printf("stats lines_in=%lld lines_out=%lld tiles=%lld tiles_skipped=%lld model_calls=%lld\n",
+         stats.lines_in, stats.lines_out, stats.tiles, stats.tiles_skipped, stats.model_calls);
+  comix_stream_close(stream);
+  comix_close(model);
+  free(line);
+  free(classes);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 7 && strcmp(argv[1], "--stream") == 0) return stream_main(argv);
   if (argc != 6) {
-    fprintf(stderr, "usage: %s MODEL BATCH HEIGHT WIDTH RUNS\n", argv[0]);
+    fprintf(stderr, "usage: %s MODEL BATCH HEIGHT WIDTH RUNS | --stream MODEL WIDTH LINES TILE BATCH\n",
+            argv[0]);
     return 2;
   }
   int batch = atoi(argv[2]), height = atoi(argv[3]), width = atoi(argv[4]), runs = atoi(argv[5]);

@@ -152,3 +152,99 @@ def run_tile(
         return None, values, result
     classes = int(values["classes"])
     return np.fromfile(out, np.float32).reshape(batch, classes, height, width), values, result
+
+
+def scene(height: int, width: int, seed: int = 0, bands: int = BANDS, x_channels: int = X_CHANNELS):
+    """(hsi (bands, H, W), x (C, H, W)) float32 raw values with spatial structure and noise, so that class
+    borders and near-tied logits run through the tiles' overlaps."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:height, 0:width]
+    pattern = np.sin(rows / 5.0) + np.cos(cols / 7.0)
+    scale = np.linspace(0.5, 1.5, bands)[:, None, None]
+    hsi = (0.2 + 0.5 * pattern[None] * scale + rng.normal(0, 0.3, (bands, height, width))).astype(
+        np.float32
+    )
+    x = (10 + 5 * pattern[None] + rng.normal(0, 1, (x_channels, height, width))).astype(np.float32)
+    return hsi, x
+
+
+def bil_lines(hsi: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The pushbroom stream of a scene: (H, bands + C, W) little-endian float32, line by line, each line
+    band-interleaved (band 0's W samples, band 1's, ..., then the X channels')."""
+    return np.ascontiguousarray(np.concatenate([hsi, x]).transpose(1, 0, 2), dtype="<f4")
+
+
+def run_stream(
+    client: Path,
+    model: Path,
+    hsi: np.ndarray,
+    x: np.ndarray,
+    folder: Path,
+    tile: int | tuple[int, int] | None = None,
+    overlap: int | None = None,
+    batch: int | None = None,
+    nodata: float | None = None,
+    threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
+    """Stream a scene line by line through stream_client.c: (classes (H, W) uint8 in the order the lines
+    came out, out_at (H,) lines pushed when each came out (-1: after the finish), the client's key=value
+    output)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    height, width = hsi.shape[1:]
+    bil_lines(hsi, x).tofile(folder / "lines.f32")
+    th, tw = (tile, tile) if isinstance(tile, int) else (tile or (0, 0))
+    result = run(
+        [
+            client,
+            model,
+            folder / "lines.f32",
+            height,
+            width,
+            folder / "classes.u8",
+            folder / "out_at.i32",
+            th,
+            tw,
+            -1 if overlap is None else overlap,
+            batch or 0,
+            "none" if nodata is None else repr(float(nodata)),
+            threads,
+        ]
+    )
+    assert result.returncode == 0, f"stream_client failed ({result.returncode}): {result.stderr}"
+    values = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    classes = np.fromfile(folder / "classes.u8", np.uint8).reshape(-1, width)
+    return classes, np.fromfile(folder / "out_at.i32", np.int32), values
+
+
+def python_classes(
+    model: Path,
+    hsi: np.ndarray,
+    x: np.ndarray,
+    folder: Path,
+    tile: int | tuple[int, int] | None = None,
+    overlap: int | None = None,
+    batch: int | None = None,
+    nodata: float | None = None,
+):
+    """What `comix infer` gives the same scene: segment_source (the products written, in memory too) on the
+    ONNX Runtime backend, 1 thread, the runtime's defaults where None. Returns (the classes of the written
+    class raster (H, W), the SegmentationRun)."""
+    from comix.runtime.ort_backend import OnnxRuntimeBackend
+    from comix.runtime.scene_source import SceneSource
+    from comix.runtime.segment import segment_source
+
+    folder.mkdir(parents=True, exist_ok=True)
+    backend = OnnxRuntimeBackend(model, threads=1)
+    source = SceneSource.from_arrays(hsi, x, nodata=nodata)
+    run_ = segment_source(
+        backend,
+        source,
+        folder / "seg.tif",
+        tile=tile,
+        overlap=overlap,
+        batch=batch,
+        keep_in_memory=True,
+    )
+    written = np.load(run_.paths["classes_npy"])
+    assert np.array_equal(written, run_.result.classes)
+    return written, run_

@@ -29,14 +29,19 @@ def library() -> Path:
 
 @pytest.fixture(scope="session")
 def clients(library, tmp_path_factory) -> dict[str, Path]:
-    """The example client (run_tile), the API case runner, the digest tool, the allocation counter."""
+    """The example client (run_tile), the API case runner, the digest tool, the allocation counter, the line
+    streaming client and its case runner."""
     folder = tmp_path_factory.mktemp("clients")
     return {
         "run_tile": compile_c(EXAMPLES / "run_tile.c", folder / "run_tile", library),
         "api_cases": compile_c(HERE / "api_cases.c", folder / "api_cases", library, ("-lpthread",)),
         "digest_tool": compile_c(HERE / "digest_tool.c", folder / "digest_tool", library),
         "alloc_count": compile_c(
-            HERE / "alloc_count.c", folder / "alloc_count", library, iso=False
+            HERE / "alloc_count.c", folder / "alloc_count", library, ("-lm",), iso=False
+        ),
+        "stream_client": compile_c(HERE / "stream_client.c", folder / "stream_client", library),
+        "stream_cases": compile_c(
+            HERE / "stream_cases.c", folder / "stream_cases", library, ("-lm",)
         ),
     }
 

@@ -48,3 +48,48 @@ def test_no_allocation_of_ours_after_the_first_run(clients, tiny, kind):
 @pytest.mark.slow
 def test_no_allocation_of_ours_after_the_first_run_on_comix_t(clients, comix_t):
     check(count(clients["alloc_count"], comix_t["canonical"], 1, 128, 128), "comix_t canonical")
+
+
+def count_stream(tool, model, width, lines, tile, batch) -> dict[str, dict[str, int]]:
+    result = run([tool, "--stream", model, width, lines, tile, batch])
+    assert result.returncode == 0, result.stderr
+    phases = {}
+    for line in result.stdout.splitlines():
+        name, *pairs = line.split()
+        phases[name] = {k: int(v) for k, v in (p.split("=") for p in pairs)}
+    return phases
+
+
+@pytest.mark.parametrize(("width", "batch"), [(37, 1), (45, 3)])
+def test_a_line_stream_allocates_nothing_of_ours_after_its_first_row(clients, tiny, width, batch):
+    """comix_stream_open allocates the stream's buffers (the control); after the first row of tiles, no
+    line, no finish and no second pass (after comix_stream_reset) allocates in our code. The lines carry
+    nodata (the nearest fill runs, tiles are skipped); with batch 3, calls of 3, 2 and 1 tiles occur."""
+    phases = count_stream(clients["alloc_count"], tiny["canonical"], width, 60, 16, batch)
+    assert phases["stream_open"]["ours"] > 0, phases["stream_open"]
+    assert phases["stats"]["tiles_skipped"] > 0 and phases["stats"]["lines_in"] == 77
+    for name in ("stream_lines", "stream_finish", "stream_second_pass"):
+        counts = phases[name]
+        assert counts["ours"] == 0, f"{name}: our code allocated after the first row: {counts}"
+        assert counts["ort"] > 0, f"{name}: saw no ONNX Runtime allocation at all: {counts}"
+    lines, second = phases["stream_lines"], phases["stream_second_pass"]
+    per_line = {k: round(v / lines["runs"], 1) for k, v in lines.items() if k != "runs"}
+    calls = phases["stats"]["model_calls"]  # of the second pass (the counters restart at the reset)
+    per_call = {k: round(v / calls, 1) for k, v in second.items() if k != "runs"}
+    print(f"stream width {width} batch {batch}: per line {per_line}; per model call {per_call}")
+
+
+@pytest.mark.slow
+def test_a_line_stream_of_comix_t_allocates_nothing_of_ours_after_its_first_row(clients, comix_t):
+    phases = count_stream(clients["alloc_count"], comix_t["canonical"], 100, 40, 32, 1)
+    for name in ("stream_lines", "stream_finish", "stream_second_pass"):
+        assert phases[name]["ours"] == 0, (
+            f"{name}: our code allocated after the first row: {phases[name]}"
+        )
+    lines = phases["stream_lines"]
+    calls = phases["stats"]["model_calls"]
+    per_line = {k: round(v / lines["runs"], 1) for k, v in lines.items() if k != "runs"}
+    per_call = {
+        k: round(v / calls, 1) for k, v in phases["stream_second_pass"].items() if k != "runs"
+    }
+    print(f"comix_t stream width 100 tile 32: per line {per_line}; per model call {per_call}")

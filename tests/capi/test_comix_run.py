@@ -7,9 +7,21 @@ label shows up as a pixel difference."""
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pytest
-from capi_helpers import BANDS, CLASS_NAMES, X_CHANNELS, inputs, python_logits, run
+from capi_helpers import (
+    BANDS,
+    CLASS_NAMES,
+    X_CHANNELS,
+    bil_lines,
+    inputs,
+    python_classes,
+    python_logits,
+    run,
+    scene,
+)
 
 from comix.data.envi_io import parse_envi_header, read_envi, write_envi
 
@@ -157,3 +169,66 @@ def test_help(comix_run):
     assert result.returncode == 0 and result.stdout.startswith(
         "usage: comix-run [options] MODEL INPUT OUTPUT"
     )
+
+
+def test_a_line_stream_gives_comix_infer_classes(comix_run, tiny, tmp_path):
+    """--stream: BIL lines in through a pipe, class lines out through a pipe, equal to comix infer's; the
+    same to a file (renamed at the end, with its ENVI header)."""
+    hsi, x = scene(45, 30, seed=8)
+    hsi[:, 7] = np.nan
+    x[0, 20, 3:9] = -9999
+    expected, _ = python_classes(tiny["canonical"], hsi, x, tmp_path, 16, 5, None, -9999)
+    stream = bil_lines(hsi, x).tobytes()
+    command = [str(comix_run), "--stream", "--width", "30", "--tile", "16", "--overlap", "5"]
+    command += ["--nodata", "-9999", str(tiny["canonical"])]
+    piped = subprocess.run([*command, "-", "-"], input=stream, capture_output=True, check=False)
+    assert piped.returncode == 0, piped.stderr.decode()
+    assert np.array_equal(np.frombuffer(piped.stdout, np.uint8).reshape(45, 30), expected)
+    summary = piped.stderr.decode()
+    assert "45 lines of 30 px in, 45 out" in summary and "nodata lines 1" in summary, summary
+    (tmp_path / "lines.f32").write_bytes(stream)
+    out = tmp_path / "classes.raw"
+    result = run([*command, tmp_path / "lines.f32", out, "-q"])
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert np.array_equal(np.fromfile(out, np.uint8).reshape(45, 30), expected)
+    header = parse_envi_header(tmp_path / "classes.raw.hdr")
+    assert header["lines"] == "45" and header["samples"] == "30"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (["--stream", "MODEL", "-", "-"], "--stream: got no --width, expected the pixels per line"),
+        (
+            ["--width", "3", "MODEL", "a", "b"],
+            "got --width, --overlap, --batch or --nodata without --stream",
+        ),
+        (
+            ["--stream", "--width", "8", "--size", "4x4", "MODEL", "-", "-"],
+            "--stream: got --size, expected",
+        ),
+        (
+            ["--stream", "--width", "8", "--overlap", "200", "MODEL", "LINES", "-"],
+            "options.overlap: got 200",
+        ),
+        (
+            ["--stream", "--width", "8", "MODEL", "PARTIAL", "OUT"],
+            "got 20 floats after line 2, expected whole",
+        ),
+    ],
+)
+def test_bad_line_streams(comix_run, tiny, tmp_path, arguments, words):
+    lines = tmp_path / "lines.f32"
+    np.zeros((2, BANDS + X_CHANNELS, 8), np.float32).tofile(lines)
+    partial = tmp_path / "partial.f32"
+    partial.write_bytes(lines.read_bytes() + bytes(80))
+    names = {
+        "MODEL": tiny["canonical"],
+        "LINES": lines,
+        "PARTIAL": partial,
+        "OUT": tmp_path / "out.raw",
+    }
+    result = run([comix_run, *(names.get(a, a) for a in arguments)])
+    assert result.returncode == 2, result.stderr
+    assert words in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert not (tmp_path / "out.raw").exists() and not (tmp_path / "out.raw.partial").exists()

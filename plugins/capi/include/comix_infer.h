@@ -23,8 +23,8 @@
  *   comix_close(model);
  *
  * ABI: COMIX_ABI_VERSION changes only when a declaration here changes meaning or layout; compare it with
- * comix_abi_version() at start-up. Functions are only ever added. Reserved for later: a comix_stream_*
- * family (pushbroom line streaming over the same comix_model handle).
+ * comix_abi_version() at start-up. Functions are only ever added. Pushbroom line streaming over the same
+ * comix_model handle is the comix_stream_* family at the end of this file.
  */
 #ifndef COMIX_INFER_H
 #define COMIX_INFER_H
@@ -123,6 +123,99 @@ int comix_verify_file(const char* path);
  * throw, and must not call into this handle. NULL removes it. COMIX_BAD_INPUT only for a NULL model. */
 typedef void (*comix_watchdog_fn)(void* user_data, long long tiles_done);
 int comix_set_watchdog(comix_model* model, comix_watchdog_fn watchdog, void* user_data);
+
+/* ---- pushbroom line streaming (additions, ABI version 1) ---------------------------------------
+ *
+ * A pushbroom imager delivers its scene one cross-track line at a time, for as long as the pass lasts. A
+ * stream takes the lines as they come and gives back every line's classes as soon as they are final.
+ * With the same tile, overlap and model, they are the values `comix infer` writes in its class raster for
+ * the same scene written as a file (comix.runtime.segment.segment_source), on every line, the end of the
+ * pass included: the last row of tiles moved back to end at the last line, a pass shorter than a tile run
+ * as the runtime runs a short scene (a fixed-tile model gets the tile padded with the edge lines), the
+ * blending windows of the last rows as the runtime makes them.
+ *
+ * A line is (bands + x_channels) x width float32 samples, native byte order (little-endian on every
+ * target), band-interleaved by line: band 0's width samples, band 1's, ..., then X channel 0's, ...
+ * A finished line is width uint8 labels: 1..classes (class index + 1), 0 = no data.
+ *
+ * No data: a pixel is no data when any of its samples is NaN or +-Inf, or equals the nodata value
+ * (compared as float32) when one is set. Its label is 0; for the model it is filled with the nearest
+ * valid pixel of its tile (the runtime's `nearest` fill: exact Euclidean distance, ties to the smallest
+ * column, then the upper row), so its neighbours get the classes `comix infer` gives them. Tiles without
+ * a valid pixel are not run.
+ *
+ * Latency: line i (counting from 0) is final once line i + tile_height has been pushed: the push of that
+ * line runs the row of tiles that finishes it (one row of tiles at most per push, tile_height - overlap
+ * lines apart). The last tile_height lines are final after comix_stream_finish.
+ *
+ * Memory: comix_stream_open allocates everything: a ring of tile_height + 1 lines, one batch of tiles
+ * (inputs, logits, nodata fill), the blending band (classes x tile_height x width floats plus weights) and
+ * 2 x tile_height finished lines. Later calls allocate nothing in this library, whatever the pass's
+ * length; ONNX Runtime allocates in its own run as comix_run does (docs/flight.md). Pop what is finished
+ * after every push (or at least every tile_height lines): a push with tile_height finished lines waiting
+ * is refused (COMIX_BAD_INPUT), never dropped.
+ *
+ * The model handle must stay open while its streams exist. A stream runs its tiles through the handle
+ * (serialised with comix_run on it) and calls the handle's watchdog (comix_set_watchdog) after every tile
+ * of the stream, run or skipped (all-nodata), with the handle's count of finished tiles. Calls on one
+ * stream are serialised; several streams may share a handle.
+ */
+typedef struct comix_stream comix_stream;
+
+/* Zero-initialised = the runtime's defaults (the same as `comix infer`'s). */
+typedef struct comix_stream_options {
+  int tile_height; /* 0 = the model's fixed tile, else 128 */
+  int tile_width;  /* 0 = tile_height (or the model's fixed tile) */
+  int overlap_set; /* 0: overlap = 3/8 of the smaller tile side (48 at 128); 1: `overlap` below */
+  int overlap;     /* lines/columns shared by neighbouring tiles, 0 <= overlap < the smaller tile side */
+  int batch;       /* tiles per model call, within one row of tiles; 0 = the model's fixed batch, else 1 */
+  int nodata_set;  /* 1: samples equal to `nodata` mark their pixel as no data (NaN/Inf always do) */
+  double nodata;
+} comix_stream_options;
+
+/* Counters and the settings in use (comix_stream_get_stats). */
+typedef struct comix_stream_stats {
+  long long lines_in;      /* lines pushed */
+  long long lines_out;     /* finished lines popped */
+  long long lines_ready;   /* finished lines waiting for comix_stream_pop */
+  long long tiles;         /* tiles done, skipped ones included (= watchdog calls) */
+  long long tiles_skipped; /* tiles without a valid pixel, not run */
+  long long model_calls;   /* batches run through the model */
+  long long nodata_lines;  /* pushed lines with no valid pixel */
+  long long nodata_pixels; /* pushed pixels that are no data */
+  int width, tile_height, tile_width, overlap, batch; /* after defaults (a short pass: the tile it used) */
+  int finished;                                       /* 1 after comix_stream_finish */
+  size_t line_floats; /* floats per pushed line: (bands + x_channels) x width */
+} comix_stream_stats;
+
+/* A stream of lines `width` pixels wide for `model` (a segmentation model with at most 254 classes).
+ * options may be NULL (the defaults). On success *stream is a new stream; on failure NULL. A tile, overlap
+ * or batch the model does not take (a fixed-tile model takes only its tile, a fixed-batch one only its
+ * batch), width < 1, or sizes past 2^40 floats give COMIX_BAD_INPUT. */
+int comix_stream_open(comix_model* model, int width, const comix_stream_options* options,
+                      comix_stream** stream);
+
+/* One line of `floats` samples (must be (bands + x_channels) x width), read during the call and not kept
+ * by pointer. May run one row of tiles (the model) before it returns. COMIX_BAD_INPUT, the line not taken,
+ * for a wrong length, after comix_stream_finish, or while tile_height finished lines wait to be popped;
+ * COMIX_FAILED when the model failed (then the stream takes no more lines until comix_stream_reset). */
+int comix_stream_push(comix_stream* stream, const float* line, size_t floats);
+
+/* Copies the oldest finished lines, as many as fit in classes[size] (whole lines of width bytes, in order),
+ * and sets *lines to how many (0 when none is finished yet). COMIX_BAD_INPUT when size < width. */
+int comix_stream_pop(comix_stream* stream, unsigned char* classes, size_t size, int* lines);
+
+/* The end of the pass: runs the last rows of tiles; every pushed line is then finished (pop them). A
+ * stream with no line finishes with none. Finishing a finished stream does nothing. */
+int comix_stream_finish(comix_stream* stream);
+
+/* Starts a new pass on the same buffers (nothing allocated): counters to 0, unpopped lines dropped. */
+int comix_stream_reset(comix_stream* stream);
+
+int comix_stream_get_stats(const comix_stream* stream, comix_stream_stats* stats);
+
+/* Releases the stream (before its model's comix_close); NULL is a no-op. */
+void comix_stream_close(comix_stream* stream);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

@@ -1,14 +1,13 @@
-// api.cpp — the exported C functions: argument checks, the catch-all at every entry point, and the
-// thread-local last error. Nothing thrown below crosses this file.
+// api.cpp — the exported C functions of the model handle: argument checks, then the work, inside the
+// catch-all of entry.h (the stream functions are in stream_api.cpp). Nothing thrown below crosses this file.
 #include <cstdio>
 #include <cstring>
-#include <exception>
 #include <memory>
 #include <mutex>
-#include <new>
 #include <string>
 
 #include "comix_infer.h"
+#include "entry.h"
 #include "errors.h"
 #include "mapped_file.h"
 #include "model.h"
@@ -30,41 +29,6 @@ namespace {
 
 constexpr int kMaxThreads = 1024;
 constexpr const char* kVerifyHint = "re-export it with this version, or skip the check";
-
-// A fixed buffer, not a std::string: recording an error never allocates, and the thread's storage has
-// no destructor to run at thread exit.
-thread_local char t_last_error[1024] = "";
-
-void set_error(const char* a, const char* b = "") noexcept {
-  std::snprintf(t_last_error, sizeof(t_last_error), "%s%s", a, b);
-}
-
-// Runs body; returns its status, recording the message of any failure. Catches everything.
-template <typename Body>
-int guarded(const char* function, Body body) noexcept {
-  try {
-    body();
-    return COMIX_OK;
-  } catch (const Error& error) {
-    set_error(error.what());
-    return error.code();
-  } catch (const std::bad_alloc&) {
-    set_error(function, ": out of memory");
-  } catch (const std::exception& error) {
-    set_error(function, ": internal error: ");
-    const std::size_t used = std::strlen(t_last_error);
-    std::snprintf(t_last_error + used, sizeof(t_last_error) - used, "%s", error.what());
-  } catch (...) {
-    set_error(function, ": internal error (unknown exception)");
-  }
-  return COMIX_FAILED;
-}
-
-void require(const void* pointer, const char* function, const char* argument, const char* expected) {
-  if (pointer == nullptr) {
-    bad_input(std::string(function) + ": got NULL " + argument + ", expected " + expected);
-  }
-}
 
 // "cpu" / NULL -> -1, "cuda:N" -> N.
 int parse_device(const char* device) {

@@ -16,6 +16,14 @@
  * a scene smaller than a fixed tile is padded by repeating its edge pixels. A pixel whose inputs are not
  * all finite (or equal ENVI's "data ignore value") is written as 0, no data.
  * Exit status: 0 done, 2 bad input (one sentence on stderr), 1 the run failed.
+ *
+ *   comix-run --stream --width W [options] MODEL INPUT OUTPUT
+ *
+ * A pushbroom line stream (comix_stream_*): INPUT ("-" = standard input, or a file or FIFO) is lines of
+ * (bands + x_channels) x W float32, little-endian, band-interleaved by line, no header, as long as it
+ * lasts; OUTPUT ("-" = standard output, or a FIFO, written as lines finish; or a file, written under a
+ * temporary name and renamed at the end, with OUTPUT.hdr) gets W uint8 labels per line, each line as soon
+ * as it is final: `comix infer`'s classes for the same scene, with its tiling and overlap blending.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -55,7 +63,16 @@ static const char* kUsage =
     "  --device D        cpu (default) or cuda:N (TensorRT engines)\n"
     "  --logits FILE     also write the logits, float32 BSQ (classes, H, W), raw\n"
     "  -q, --quiet       no summary on stderr\n"
-    "  -h, --help        this text\n";
+    "  -h, --help        this text\n"
+    "\n"
+    "line streaming (a pushbroom pass, as long as INPUT lasts; `comix infer`'s classes line by line):\n"
+    "  comix-run --stream --width W [--tile N] [--overlap N] [--batch N] [--nodata V] MODEL INPUT OUTPUT\n"
+    "  INPUT             - (stdin), a file or a FIFO: lines of (bands + X channels) x W float32, LE, BIL\n"
+    "  OUTPUT            - (stdout) or a FIFO: W uint8 labels per line as it finishes; or a file (+ .hdr)\n"
+    "  --width W         pixels per line\n"
+    "  --overlap N       pixels shared by neighbouring tiles (default 3/8 of the tile)\n"
+    "  --batch N         tiles per model call (default 1, or the model's fixed batch)\n"
+    "  --nodata V        samples equal to V are no data (NaN/Inf always are)\n";
 
 /* ------------------------------------------------------------------------------------------ errors */
 
@@ -305,7 +322,18 @@ typedef struct arguments {
   const char *model, *input, *output, *x_input, *logits, *device;
   long height, width, tile;
   int threads, verify, quiet;
+  int stream, overlap_set, nodata_set;
+  long line_width, overlap, batch;
+  double nodata;
 } arguments;
+
+static double parse_double(const char* option, const char* value) {
+  char* end = NULL;
+  double parsed = value ? strtod(value, &end) : 0.0;
+  if (!value || end == value || *end != '\0')
+    bad("%s: got '%s', expected a number", option, value ? value : "");
+  return parsed;
+}
 
 static long parse_long(const char* option, const char* value, long low) {
   char* end = NULL;
@@ -331,6 +359,16 @@ static arguments parse_arguments(int argc, char** argv) {
       a.quiet = 1;
     } else if (!strcmp(arg, "--verify")) {
       a.verify = 1;
+    } else if (!strcmp(arg, "--stream")) {
+      a.stream = 1;
+    } else if (!strcmp(arg, "--width") || !strcmp(arg, "--overlap") || !strcmp(arg, "--batch") ||
+               !strcmp(arg, "--nodata")) {
+      if (!value) bad("%s: got no value, expected one", arg);
+      ++i;
+      if (!strcmp(arg, "--width")) a.line_width = parse_long(arg, value, 1);
+      if (!strcmp(arg, "--overlap")) a.overlap = parse_long(arg, value, 0), a.overlap_set = 1;
+      if (!strcmp(arg, "--batch")) a.batch = parse_long(arg, value, 1);
+      if (!strcmp(arg, "--nodata")) a.nodata = parse_double(arg, value), a.nodata_set = 1;
     } else if (!strcmp(arg, "--x") || !strcmp(arg, "--logits") || !strcmp(arg, "--device") ||
                !strcmp(arg, "--size") || !strcmp(arg, "--tile") || !strcmp(arg, "--threads")) {
       if (!value) bad("%s: got no value, expected one", arg);
@@ -353,6 +391,14 @@ static arguments parse_arguments(int argc, char** argv) {
     }
   }
   if (count < 3) bad("got %d of MODEL INPUT OUTPUT, expected all three (see --help)", count);
+  if (a.stream && !a.line_width) bad("--stream: got no --width, expected the pixels per line");
+  if (a.stream && (a.x_input || a.logits || a.height)) {
+    bad("--stream: got %s, expected none of --x, --logits, --size with a line stream",
+        a.x_input ? "--x" : (a.logits ? "--logits" : "--size"));
+  }
+  if (!a.stream && (a.line_width || a.overlap_set || a.batch || a.nodata_set)) {
+    bad("got --width, --overlap, --batch or --nodata without --stream, expected them only with --stream");
+  }
   a.model = positional[0];
   a.input = positional[1];
   a.output = positional[2];
@@ -369,6 +415,132 @@ static double seconds(void) {
 static long tile_origin(long index, long tile, long size) {
   long origin = index * tile;
   return origin + tile > size ? (size > tile ? size - tile : 0) : origin;
+}
+
+/* ------------------------------------------------------------------------------------ line stream */
+
+/* Where the finished lines go: standard output or a FIFO directly; a file under a temporary name. */
+typedef struct line_sink {
+  FILE* file;
+  char temporary[4200];
+  int renamed_at_end;
+} line_sink;
+
+static void open_sink(line_sink* sink, const char* output) {
+  struct stat info;
+  sink->temporary[0] = '\0';
+  sink->renamed_at_end = 0;
+  if (!strcmp(output, "-")) {
+    sink->file = stdout;
+    return;
+  }
+  if (stat(output, &info) == 0 && (S_ISFIFO(info.st_mode) || S_ISCHR(info.st_mode))) {
+    sink->file = fopen(output, "wb");
+  } else {
+    snprintf(sink->temporary, sizeof sink->temporary, "%s.partial", output);
+    sink->file = fopen(sink->temporary, "wb");
+    sink->renamed_at_end = 1;
+  }
+  if (!sink->file)
+    bad("%s: cannot be written (%s), expected a writable file, FIFO or -", output, strerror(errno));
+}
+
+static void put_lines(line_sink* sink, const unsigned char* classes, size_t bytes, long* counts) {
+  for (size_t i = 0; i < bytes; ++i) counts[classes[i]]++;
+  if (fwrite(classes, 1, bytes, sink->file) != bytes || fflush(sink->file) != 0) {
+    fprintf(stderr, "comix-run: writing the classes failed (%s)\n", strerror(errno));
+    if (sink->renamed_at_end) remove(sink->temporary);
+    exit(1);
+  }
+}
+
+/* Pops every finished line (width bytes each) into the sink, through classes[size]. */
+static void drain(comix_stream* stream, line_sink* sink, unsigned char* classes, size_t size, size_t width,
+                  long* counts, long* out) {
+  int lines = 0;
+  do {
+    int status = comix_stream_pop(stream, classes, size, &lines);
+    if (status != COMIX_OK) api_failed(status);
+    put_lines(sink, classes, (size_t)lines * width, counts);
+    *out += lines;
+  } while (lines > 0);
+}
+
+static int run_stream(const arguments* a, comix_model* model, const comix_info* info) {
+  comix_stream_options options;
+  memset(&options, 0, sizeof options);
+  options.tile_height = (int)a->tile;
+  options.overlap_set = a->overlap_set;
+  options.overlap = (int)a->overlap;
+  options.batch = (int)a->batch;
+  options.nodata_set = a->nodata_set;
+  options.nodata = a->nodata;
+  comix_stream* stream = NULL;
+  int status = comix_stream_open(model, (int)a->line_width, &options, &stream);
+  if (status != COMIX_OK) api_failed(status);
+  comix_stream_stats stats;
+  comix_stream_get_stats(stream, &stats);
+  FILE* input = !strcmp(a->input, "-") ? stdin : fopen(a->input, "rb");
+  if (!input) bad("%s: cannot be read (%s), expected a file, FIFO or -", a->input, strerror(errno));
+  line_sink sink;
+  open_sink(&sink, a->output);
+  size_t floats = stats.line_floats, width = (size_t)a->line_width;
+  size_t out_size = width * (size_t)stats.tile_height; /* one pop takes what a finish can make ready */
+  float* line = malloc(floats * sizeof(float));
+  unsigned char* classes = malloc(out_size);
+  long* counts = calloc((size_t)info->classes + 1, sizeof(long));
+  if (!line || !classes || !counts) bad("out of memory");
+  double start = seconds();
+  long in = 0, out = 0;
+  size_t got = 0;
+  while ((got = fread(line, sizeof(float), floats, input)) == floats) {
+    status = comix_stream_push(stream, line, floats);
+    if (status != COMIX_OK) api_failed(status);
+    ++in;
+    drain(stream, &sink, classes, out_size, width, counts, &out);
+  }
+  int trailing = got != 0 || ferror(input);
+  status = comix_stream_finish(stream);
+  if (status != COMIX_OK) api_failed(status);
+  drain(stream, &sink, classes, out_size, width, counts, &out);
+  double elapsed = seconds() - start;
+  if (input != stdin) fclose(input);
+  if (trailing) {
+    if (sink.renamed_at_end) fclose(sink.file), remove(sink.temporary);
+    bad("%s: got %zu floats after line %ld, expected whole lines of %zu float32 ((%d bands + %d X channels) "
+        "x "
+        "%zu pixels)%s",
+        a->input, got, in, floats, info->bands, info->x_channels, width,
+        sink.renamed_at_end ? "; nothing written" : "; the whole lines' classes were written");
+  }
+  if (sink.renamed_at_end) {
+    if (fclose(sink.file) != 0 || rename(sink.temporary, a->output) != 0) {
+      fprintf(stderr, "comix-run: %s: writing failed (%s)\n", a->output, strerror(errno));
+      remove(sink.temporary);
+      return 1;
+    }
+    write_header(a->output, model, info, out, (long)width);
+  } else {
+    fflush(sink.file);
+  }
+  comix_stream_get_stats(stream, &stats);
+  if (!a->quiet) {
+    fprintf(stderr,
+            "comix-run: %s, %ld lines of %zu px in, %ld out, %lld tiles of %dx%d (overlap %d, %lld without "
+            "data), "
+            "%.1f lines/s; nodata lines %lld; pixels per class:",
+            info->name, in, width, out, stats.tiles, stats.tile_height, stats.tile_width, stats.overlap,
+            stats.tiles_skipped, elapsed > 0 ? (double)in / elapsed : 0.0, stats.nodata_lines);
+    for (int k = 0; k <= info->classes; ++k) {
+      if (counts[k]) fprintf(stderr, " %d:%ld", k, counts[k]);
+    }
+    fputc('\n', stderr);
+  }
+  comix_stream_close(stream);
+  free(line);
+  free(classes);
+  free(counts);
+  return 0;
 }
 
 int main(int argc, char** argv) {
@@ -388,6 +560,11 @@ int main(int argc, char** argv) {
   if (strcmp(info.task, "segmentation") != 0) {
     bad("%s: got a model of task '%s', expected a segmentation model (comix-run writes classes)", a.model,
         info.task);
+  }
+  if (a.stream) {
+    int code = run_stream(&a, model, &info);
+    comix_close(model);
+    return code;
   }
 
   raster hsi = {0}, xr = {0};
