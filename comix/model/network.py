@@ -135,7 +135,8 @@ class ComixNet(nn.Module):
 
     # ------------------------------------------------------------------ inputs
     def check_inputs(self, hsi: Tensor, x: Tensor, check_finite: bool = False) -> None:
-        """Raise :class:`InputError` (got/expected) unless hsi (B, bands, H, W) and x (B, x_channels, H, W) fit."""
+        """Raise :class:`InputError` (got/expected) unless hsi (B, bands, H, W) and x
+        (B, x_channels, H, W) fit."""
         cfg = self.config
         for name, tensor, channels, label in (
             ("hsi", hsi, cfg.bands, "bands"),
