@@ -1,5 +1,6 @@
-"""tools/int8_bound.py compares like with like: its QLinearConv graph computes the same convolution as its FP32
-graph (within the quantisation step), and it counts a DCN's multiply-adds from the shapes ONNX Runtime reports."""
+"""tools/int8_bound.py compares like with like: its QLinearConv graph computes the same convolution
+as its FP32 graph (within the quantisation step), and it counts a DCN's multiply-adds from the
+shapes ONNX Runtime reports."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """The OpenVINO backend and the graph-level lowering of the 3-D DCN it relies on.
 
-The lowering (:mod:`comix.runtime.dcn3d_lowering`) is checked on its own in ONNX Runtime (no custom op) against
-the float64 reference on the shared grid; OpenVINO then runs the grid's 2-D cases (ONNX DeformConv through our
-conversion to its DeformableConvolution) and the lowered 3-D cases; a whole exported network runs through the
-registry and the CLI and is compared with ONNX Runtime.
+The lowering (:mod:`comix.runtime.dcn3d_lowering`) is checked on its own in ONNX Runtime
+(no custom op) against the float64 reference on the shared grid; OpenVINO then runs the grid's 2-D
+cases (ONNX DeformConv through our conversion to its DeformableConvolution) and the lowered 3-D
+cases; a whole exported network runs through the registry and the CLI and is compared with ONNX Runtime.
 """
 
 from __future__ import annotations
