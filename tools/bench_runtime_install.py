@@ -1,4 +1,5 @@
-"""The Python runtime install (``pip install comix-deploy``, no extras): footprint, start-up and memory, as a table.
+"""The Python runtime install (``pip install comix-deploy``, no extras): footprint, start-up and
+memory, as a table.
 
     python tools/bench_runtime_install.py MODEL.onnx [--venv DIR] [--runs 7] [--threads 1] [--tile 128]
                                           [--library PATH/libcomix_ort_dcn.so] [--json out.json]
@@ -155,7 +156,8 @@ def infer_wall(
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # the summary is the docstring's first paragraph (wrapped over two lines)
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n", 1)[0].split()))
     parser.add_argument("model", type=Path)
     parser.add_argument("--venv", type=Path, default=None, help="reuse this runtime venv")
     parser.add_argument("--runs", type=int, default=7)
