@@ -127,7 +127,8 @@ def load_train_state(path: str | Path) -> dict[str, Any]:
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+            # safe_open has keys() but is neither iterable nor a mapping
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError) as error:
         raise TrainStateError(
             f"cannot resume: {path} is not a readable safetensors file ({error}); expected the "
