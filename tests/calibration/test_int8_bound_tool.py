@@ -30,9 +30,11 @@ def test_the_int8_convolution_is_the_fp32_one_quantised(bound, cin, cout, kernel
     fp32, fp32_feeds, int8, int8_feeds = bound._conv_pair(
         cin, cout, kernel, spatial, np.random.default_rng(1)
     )
-    run = lambda model, feeds: ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(
-        None, feeds
-    )[0]
+
+    def run(model, feeds):
+        session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        return session.run(None, feeds)[0]
+
     reference = run(fp32, fp32_feeds).astype(np.float64)
     dequantised = (
         run(int8, int8_feeds).astype(np.float64) - 128

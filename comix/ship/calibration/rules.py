@@ -107,9 +107,12 @@ def spectral_nodes(model: onnx.ModelProto) -> list[str]:
     readers = consumers(model)
     leads: set[str] = {node.name for node in transforms}
     for node in reversed(model.graph.node):
-        if node.name in region and node.name not in leads:
-            if any(reader.name in leads for out in node.output for reader in readers.get(out, [])):
-                leads.add(node.name)
+        if (
+            node.name in region
+            and node.name not in leads
+            and any(reader.name in leads for out in node.output for reader in readers.get(out, []))
+        ):
+            leads.add(node.name)
     return [node.name for node in model.graph.node if node.name in leads]
 
 
