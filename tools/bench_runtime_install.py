@@ -45,7 +45,9 @@ BASE_PACKAGES = (
     "pkg_resources",
 )
 
-FIRST_TILE = r"""
+FIRST_TILE = (
+    f"HEAVY = {HEAVY!r}\n"
+    + r"""
 import json, sys, time
 start = time.perf_counter()
 import numpy as np
@@ -58,9 +60,10 @@ logits = backend.run(rng.random((1, info.bands, tile, tile), np.float32),
                      rng.random((1, info.x_channels, tile, tile), np.float32))
 first = time.perf_counter() - start
 peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
-heavy = [m for m in %r if m in sys.modules]
+heavy = [m for m in HEAVY if m in sys.modules]
 print(json.dumps({"in_process_s": first, "peak_mib": peak, "heavy": heavy, "shape": list(logits.shape)}))
-""" % (HEAVY,)
+"""
+)
 
 
 class BenchError(Exception):
