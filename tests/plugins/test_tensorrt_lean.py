@@ -70,8 +70,8 @@ def _lean_install() -> tuple[str, Path] | None:
 
 def _headers_for_major(major: int) -> tuple[str, Path] | None:
     roots = []
-    if os.environ.get("TensorRT_ROOT"):
-        roots.append(Path(os.environ["TensorRT_ROOT"]))
+    if os.environ.get("TensorRT_ROOT"):  # noqa: SIM112 - CMake's variable name
+        roots.append(Path(os.environ["TensorRT_ROOT"]))  # noqa: SIM112
     roots += sorted((REPO / "third_party").glob("tensorrt-*"), reverse=True)
     for root in roots:
         if (root / "include" / "NvInferVersion.h").is_file():
