@@ -25,7 +25,7 @@ from comix.runtime.errors import RuntimeInputError
 from comix.runtime.registry import open_backend
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
-from _dcn_models import deform_conv_model, feed, node_attributes  # noqa: E402
+from _dcn_models import deform_conv_model, feed, node_attributes
 
 needs_openvino = pytest.mark.skipif(
     importlib.util.find_spec("openvino") is None,
