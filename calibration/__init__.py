@@ -1,6 +1,6 @@
-"""Precision: FP16 and INT8 (explicit Q/DQ) graphs from an FP32 CoMiX or SHIP graph, calibrated on the data of the
-model's task (scene tiles / fusion crops), checked for TensorRT and scored on held-out data. Installed as
-``comix.calibration``.
+"""Precision: FP16 and INT8 (explicit Q/DQ) graphs from an FP32 CoMiX or SHIP graph, calibrated on
+the data of the model's task (scene tiles / fusion crops), checked for TensorRT and scored on
+held-out data. Installed as ``comix.calibration``.
 
     tiles = calibration_tiles(scene, count=32, tile=128)                 # comix.calibration.tiles
     result = calibrate(CalibrationRequest(model, "int8", dataset, out))  # comix.calibration.pipeline

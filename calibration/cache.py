@@ -23,7 +23,8 @@ VERSION = 1
 
 
 def default_cache_dir() -> Path:
-    """``$COMIX_CACHE_DIR``, else ``$XDG_CACHE_HOME/comix/calibration``, else ``~/.cache/comix/calibration``."""
+    """``$COMIX_CACHE_DIR``, else ``$XDG_CACHE_HOME/comix/calibration``, else
+    ``~/.cache/comix/calibration``."""
     if os.environ.get("COMIX_CACHE_DIR"):
         return Path(os.environ["COMIX_CACHE_DIR"])
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")

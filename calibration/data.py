@@ -1,4 +1,5 @@
-"""Calibration data by the model's task: one interface, so ``comix calibrate`` runs one pipeline for every model.
+"""Calibration data by the model's task: one interface, so ``comix calibrate`` runs one pipeline for
+every model.
 
     data = open_calibration_data(model, record, "scene/dataset.yaml")       # CoMiX: a labelled scene
     data = open_calibration_data(model, record, "test.h5", "train.h5")      # SHIP pan-sharpening
@@ -9,7 +10,8 @@ Each family registers its kinds of data here (:func:`register_data_kind`): :clas
 (``segmentation``) below — tiles around training pixels, stratified by class (:mod:`comix.calibration.tiles`),
 the report in OA / mIoU on the held-out pixels (:mod:`comix.calibration.accuracy`), the ``--max-drop`` budget
 in mIoU points — and SHIP's fusion pairs in :mod:`comix.ship.calibration.data`. A family's data object also
-carries the family's precision rules (what its graphs keep in float), so the pipeline has no per-family branch.
+carries the family's precision rules (what its graphs keep in float), so the pipeline has no
+per-family branch.
 
 Data of the wrong kind for the model's task is refused with one sentence before any work.
 """

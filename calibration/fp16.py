@@ -165,9 +165,10 @@ def convert_fp16(
 def drop_fp16_round_trips(model: onnx.ModelProto) -> int:
     """Remove ``Cast(to FP16) -> Cast(to FP32)`` round trips; returns how many readers were rewired.
 
-    The converter casts every kept node's output to FP16 and back to FP32 before the next kept node, so a chain of
-    FP32 nodes (a Fourier product, a LayerNorm) would still store its values in FP16 between them — overflowing
-    past 65 504 and rounding what the keep-list was for. The FP32 readers read the FP32 tensor instead."""
+    The converter casts every kept node's output to FP16 and back to FP32 before the next kept node,
+    so a chain of FP32 nodes (a Fourier product, a LayerNorm) would still store its values in FP16
+    between them — overflowing past 65 504 and rounding what the keep-list was for. The FP32 readers
+    read the FP32 tensor instead."""
     float16, float32 = onnx.TensorProto.FLOAT16, onnx.TensorProto.FLOAT
     outputs = {o.name for o in model.graph.output}
 

@@ -27,9 +27,9 @@ def tile_latency(
     threads: int = 1,
     seed: int = 0,
 ) -> dict[str, dict]:
-    """name -> {"median_ms", "min_ms", "runs", "times_ms" (one per round)} for one (1, bands, H, W) + (1, C, H, W)
-    tile (``tile`` = H = W or (H, W)); ``bands`` / ``x_channels`` are the first and second input's channels (a
-    fusion model's primary and guide image)."""
+    """name -> {"median_ms", "min_ms", "runs", "times_ms" (one per round)} for one
+    (1, bands, H, W) + (1, C, H, W) tile (``tile`` = H = W or (H, W)); ``bands`` / ``x_channels``
+    are the first and second input's channels (a fusion model's primary and guide image)."""
     from comix.runtime.session import SessionFactory
 
     rng = np.random.default_rng(seed)

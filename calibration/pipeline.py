@@ -5,15 +5,16 @@
 
 Steps: read and check the model (FP32, not already reduced) and the data of its task
 (:mod:`comix.calibration.data`: a labelled scene for CoMiX — band and channel counts, labelled pixels — or
-fusion pairs for SHIP); draw stratified calibration tiles (training pixels / content strata); collect activation
-statistics through our own ONNX Runtime session (or take them from the content-keyed cache); convert
-(FP16 with its FP32 keep-list, or INT8 Q/DQ for the target; the data object carries its family's own
-rules, e.g. :mod:`comix.ship.calibration.rules`; the CPU target times node groups INT8 vs float first,
-:mod:`comix.calibration.speed`); rank nodes by isolated quantisation error; with ``max_drop`` move the
-most sensitive back to float until the held-out loss fits the budget (mIoU points, or the fusion budget
-metric's unit); lint for TensorRT; score FP32 against the new graph on the held-out data. Nothing is written until every step
-passed; then the graph, ``<output>.calibration.json`` (recipe, kept nodes, sensitivity, lint, latency)
-and the accuracy report (``<output stem>.accuracy.json/.md/.png``) appear together.
+fusion pairs for SHIP); draw stratified calibration tiles (training pixels / content strata);
+collect activation statistics through our own ONNX Runtime session (or take them from the
+content-keyed cache); convert (FP16 with its FP32 keep-list, or INT8 Q/DQ for the target; the data
+object carries its family's own rules, e.g. :mod:`comix.ship.calibration.rules`; the CPU target
+times node groups INT8 vs float first, :mod:`comix.calibration.speed`); rank nodes by isolated
+quantisation error; with ``max_drop`` move the most sensitive back to float until the held-out loss
+fits the budget (mIoU points, or the fusion budget metric's unit); lint for TensorRT; score FP32
+against the new graph on the held-out data. Nothing is written until every step passed; then the
+graph, ``<output>.calibration.json`` (recipe, kept nodes, sensitivity, lint, latency) and the
+accuracy report (``<output stem>.accuracy.json/.md/.png``) appear together.
 """
 
 from __future__ import annotations
@@ -269,7 +270,8 @@ class _Run:
 
 
 def calibrate(request: CalibrationRequest, progress: Progress | None = None) -> CalibrationResult:
-    """Run every step of the module doc; raises :class:`CalibrationError` (bad input) before writing anything."""
+    """Run every step of the module doc; raises :class:`CalibrationError` (bad input) before writing
+    anything."""
     clock = Stopwatch()
     with clock("prepare"):
         run = _prepare(request, clock, progress)

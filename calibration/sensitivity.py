@@ -63,7 +63,8 @@ def shadow_model(
     target: Int8Target,
     nodes: list[onnx.NodeProto],
 ) -> tuple[onnx.ModelProto, list[tuple[str, str, str]]]:
-    """FP32 graph plus one fake-quantised copy per node; returns it and (node, float output, shadow output)."""
+    """FP32 graph plus one fake-quantised copy per node; returns it and
+    (node, float output, shadow output)."""
     shadow = onnx.ModelProto()
     shadow.CopyFrom(model)
     weights = {t.name: t for t in model.graph.initializer}
@@ -188,7 +189,8 @@ class FallbackStep:
 
 @dataclass
 class FallbackResult:
-    """The search: the budget metric, its unit, the budget, the FP32 value, the steps and the nodes moved back."""
+    """The search: the budget metric, its unit, the budget, the FP32 value, the steps and the nodes
+    moved back."""
 
     metric: str
     unit: str
@@ -212,9 +214,9 @@ def fallback_search(
 ) -> FallbackResult:
     """Exclude the ``k`` most sensitive nodes (k = 0, 1, 2, 4, ...) until the loss is within ``budget``.
 
-    ``loss(excluded)`` returns (metric value, loss against FP32 in ``unit``, > 0 = worse) of the graph quantised
-    without ``excluded``: for segmentation the held-out mIoU and its drop in points, for fusion the budget
-    metric (e.g. PSNR) and its sign-aware loss (dB).
+    ``loss(excluded)`` returns (metric value, loss against FP32 in ``unit``, > 0 = worse) of the
+    graph quantised without ``excluded``: for segmentation the held-out mIoU and its drop in points,
+    for fusion the budget metric (e.g. PSNR) and its sign-aware loss (dB).
     """
     steps: list[FallbackStep] = []
     counts = [0]

@@ -12,8 +12,8 @@ back to back in each of :data:`SPEED_ROUNDS` rounds); the group stays float when
 float time / INT8 time is below ``1 -`` :data:`SPEED_MARGIN` (a ratio per round, so load that comes and goes
 between rounds cancels out).
 
-The result is machine-specific and says so: the trials (group, nodes, both medians, the ratio) go into the graph's
-sidecar and every node left float carries its group's measurement as its reason.
+The result is machine-specific and says so: the trials (group, nodes, both medians, the ratio) go
+into the graph's sidecar and every node left float carries its group's measurement as its reason.
 """
 
 from __future__ import annotations
@@ -27,18 +27,20 @@ from comix.calibration.int8 import quantizable_nodes
 from comix.calibration.recipe import Int8Target
 from comix.profile.parts import part_of
 
-SPEED_MARGIN = 0.015  # float must beat INT8 by this fraction of the tile: noise on a shared core leaves a group INT8
+# float must beat INT8 by this fraction of the tile: noise on a shared core leaves a group INT8
+SPEED_MARGIN = 0.015
 SPEED_ROUNDS = 10  # interleaved rounds per trial (plus the warm-up of comix.calibration.latency)
 
-# excluded node names -> graph; {"int8": graph, "float": graph} -> {"int8": ms, "float": ms, "ratio": float/int8}
+# excluded node names -> graph;
+# {"int8": graph, "float": graph} -> {"int8": ms, "float": ms, "ratio": float/int8}
 BuildGraph = Callable[[list[str]], onnx.ModelProto]
 MeasureGraphs = Callable[[Mapping[str, onnx.ModelProto]], dict[str, float]]
 
 
 @dataclass
 class SpeedTrial:
-    """One group timed both ways (medians); float won when ``ratio`` (the median of per-round float / INT8 times)
-    is below ``1 - margin``."""
+    """One group timed both ways (medians); float won when ``ratio`` (the median of per-round
+    float / INT8 times) is below ``1 - margin``."""
 
     group: str
     nodes: list[str]
@@ -49,8 +51,9 @@ class SpeedTrial:
 
     def reason(self) -> str:
         return (
-            f"speed pass: INT8 slower on this CPU (group {self.group!r}: one tile {self.float_ms:.1f} ms with "
-            f"it float vs {self.int8_ms:.1f} ms INT8, ratio {self.ratio:.3f})"
+            f"speed pass: INT8 slower on this CPU (group {self.group!r}: one tile "
+            f"{self.float_ms:.1f} ms with it float vs {self.int8_ms:.1f} ms INT8, "
+            f"ratio {self.ratio:.3f})"
         )
 
     def as_dict(self) -> dict:
@@ -85,8 +88,9 @@ def select_float_groups(
     margin: float = SPEED_MARGIN,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[str], list[SpeedTrial]]:
-    """(nodes to keep float, every trial). Greedy in the order of ``groups``: each trial times the graph with the
-    group float against the graph of the decisions so far, so a later trial sees the earlier ones."""
+    """(nodes to keep float, every trial). Greedy in the order of ``groups``: each trial times the
+    graph with the group float against the graph of the decisions so far, so a later trial sees the
+    earlier ones."""
     kept: list[str] = []
     current = build(kept)
     trials: list[SpeedTrial] = []

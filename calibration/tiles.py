@@ -21,10 +21,11 @@ from comix.tiles import parse_tile
 
 @dataclass
 class CalibrationTiles:
-    """hsi float32 (N, bands, T, T), x float32 (N, C, T, T), raw units — the graph's first and second inputs (a
-    fusion model's primary and guide image); ``corners`` (top, left) per tile; ``classes`` the label values present
-    (training pixels) in each tile (segmentation); ``samples`` / ``strata`` the sample index and content stratum
-    of each crop (fusion, :mod:`comix.ship.calibration.tiles`)."""
+    """hsi float32 (N, bands, T, T), x float32 (N, C, T, T), raw units — the graph's first and
+    second inputs (a fusion model's primary and guide image); ``corners`` (top, left) per tile;
+    ``classes`` the label values present (training pixels) in each tile (segmentation);
+    ``samples`` / ``strata`` the sample index and content stratum of each crop (fusion,
+    :mod:`comix.ship.calibration.tiles`)."""
 
     hsi: np.ndarray
     x: np.ndarray
@@ -87,7 +88,8 @@ def check_scene(scene: Scene, inputs: GraphInputs, where: str) -> None:
 def calibration_tiles(
     scene: Scene, count: int, tile: int | tuple[int, int], seed: int = 0
 ) -> CalibrationTiles:
-    """``count`` tiles of ``tile`` (S or (H, W) px; the scene size when it is smaller), stratified by class."""
+    """``count`` tiles of ``tile`` (S or (H, W) px; the scene size when it is smaller), stratified
+    by class."""
     if count < 1:
         raise CalibrationError(f"--tiles: got {count}, expected at least 1 calibration tile")
     rng = np.random.default_rng(seed)

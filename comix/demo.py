@@ -221,7 +221,8 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
 
 
 def _profile(out: Path, description: Path, threads: int) -> dict:
-    """``comix profile`` of ``out/model.onnx`` on tiles of the scene into ``out/profile``; key numbers back."""
+    """``comix profile`` of ``out/model.onnx`` on tiles of the scene into ``out/profile``; key
+    numbers back."""
     from comix.profile import ProfileOptions, StoppingRule, markdown, profile, write_report
 
     scene_folder = Path(description).parent  # the GeoTIFFs comix.data.scene_writer wrote in step 1
@@ -288,12 +289,13 @@ def _write_report(out: Path, summary: dict) -> None:
         "",
         "## Export and ONNX Runtime inference",
         "",
-        f"`{summary['export']['path']}` ({'portable' if summary['export']['portable'] else 'canonical'} graph); "
+        f"`{summary['export']['path']}` "
+        f"({'portable' if summary['export']['portable'] else 'canonical'} graph); "
         f"nodes: {summary['export']['node_counts']}.",
         "",
-        f"Validation: checker {v['checker']}, shape inference {v['shape_inference']}, ONNX Runtime vs PyTorch "
-        f"parity {v['parity']} (max abs logit error {v['max_abs_error']}, argmax agreement "
-        f"{v['min_argmax_agreement_measured']}).",
+        f"Validation: checker {v['checker']}, shape inference {v['shape_inference']}, "
+        f"ONNX Runtime vs PyTorch parity {v['parity']} (max abs logit error {v['max_abs_error']}, "
+        f"argmax agreement {v['min_argmax_agreement_measured']}).",
         "",
         f"Whole scene in ONNX Runtime: {summary['inference']['tiles']} tiles in "
         f"{summary['inference']['seconds']:.2f} s; class agreement with PyTorch "
@@ -309,8 +311,9 @@ def _write_report(out: Path, summary: dict) -> None:
             f"{name} {value['median_ms']:.1f}"
             for name, value in summary["precision"]["latency_one_tile_ms"].items()
         )
-        + ". The INT8 graph is the TensorRT form (Q/DQ that TensorRT fuses; ONNX Runtime runs it unfused, so this is "
-        "not its speed); `comix calibrate --target cpu` makes the form ONNX Runtime fuses, tuned to this CPU.",
+        + ". The INT8 graph is the TensorRT form (Q/DQ that TensorRT fuses; ONNX Runtime runs it "
+        "unfused, so this is not its speed); `comix calibrate --target cpu` makes the form ONNX "
+        "Runtime fuses, tuned to this CPU.",
         "",
         "![per-class IoU change](precision/accuracy.png)",
         "",

@@ -42,7 +42,8 @@ _INPUT_LABELS = {
 @dataclass(frozen=True)
 class Family:
     """A line of models: its name, its tasks, the package of its slice (None: the shared packages) and the
-    command group its slice adds to ``comix`` (name, one-line help; its Typer app is ``<package>.cli:app``)."""
+    command group its slice adds to ``comix`` (name, one-line help; its Typer app is
+    ``<package>.cli:app``)."""
 
     name: str
     tasks: tuple[str, ...]

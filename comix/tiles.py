@@ -1,10 +1,10 @@
 """The one tile vocabulary: what ``--tile`` means in every command.
 
 A tile is ``(height, width)`` in pixels everywhere in the code. On the command line (every command that has
-``--tile``): ``S`` is an S x S tile, ``HxW`` is H rows by W columns (``128``, ``128x96``). ``comix build`` also
-takes a range for a TensorRT profile, ``MIN:OPT:MAX`` of those (``64:128:256``, ``64x64:96x128:128x256``), and
-``comix profile`` takes the option several times for a sweep. Left out, the tile is the model's own (a graph
-or engine built for one tile size) or else :data:`DEFAULT_TILE`.
+``--tile``): ``S`` is an S x S tile, ``HxW`` is H rows by W columns (``128``, ``128x96``).
+``comix build`` also takes a range for a TensorRT profile, ``MIN:OPT:MAX`` of those (``64:128:256``,
+``64x64:96x128:128x256``), and ``comix profile`` takes the option several times for a sweep. Left
+out, the tile is the model's own (a graph or engine built for one tile size) or else :data:`DEFAULT_TILE`.
 
     parse_tile("128x96")            # (128, 96)
     parse_tile_range("64:128:256")  # ((64, 64), (128, 128), (256, 256))

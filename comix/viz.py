@@ -1,4 +1,5 @@
-"""Pictures people look at: class maps with a legend, confusion matrices, training curves (matplotlib, Agg)."""
+"""Pictures people look at: class maps with a legend, confusion matrices, training curves
+(matplotlib, Agg)."""
 
 from __future__ import annotations
 

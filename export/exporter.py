@@ -11,7 +11,8 @@ The module is captured with ``torch.export`` (each DCN stays one ``comix::deform
 portable graph the 3-D op is then decomposed by :mod:`comix.ops.portable` (one 2-D ``DeformConv`` on the
 flattened volume for the size-keeping geometry of every CoMiX block; the vectorised implementation, 5-D
 ``GridSample`` + ``MatMul``, opset >= 20, for any other), ai.onnx ops only, tested against the float64
-reference and the eager op; the 2-D op is always the standard ONNX ``DeformConv``. The ONNX exporter translates what remains.
+reference and the eager op; the 2-D op is always the standard ONNX ``DeformConv``. The ONNX exporter
+translates what remains.
 """
 
 from __future__ import annotations

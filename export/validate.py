@@ -3,9 +3,10 @@
 ``ParityCheck(reference, cases)(model_path) -> ValidationReport``. Each case is a tuple of input
 tensors; the reference is the eager PyTorch module. Reported per case and overall: max abs logit
 error, max relative error and argmax agreement over the class axis (axis 1). For an image output (a
-fusion model) ``min_argmax_agreement=None`` leaves the argmax out of the verdict (it is still reported). A graph with ``ai.comix``
-nodes is checked in ONNX Runtime only when our custom-op library is found; otherwise parity is marked
-skipped with the reason (checker and shape inference still run).
+fusion model) ``min_argmax_agreement=None`` leaves the argmax out of the verdict
+(it is still reported). A graph with ``ai.comix`` nodes is checked in ONNX Runtime only when our
+custom-op library is found; otherwise parity is marked skipped with the reason
+(checker and shape inference still run).
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ class ParityCheck:
             wanted = (
                 ""
                 if self.min_argmax_agreement is None
-                else f", argmax agreement {report.min_argmax_agreement_measured:.4%} (expected >= {self.min_argmax_agreement:.2%})"
+                else f", argmax agreement {report.min_argmax_agreement_measured:.4%} "
+                f"(expected >= {self.min_argmax_agreement:.2%})"
             )
             raise ValidationError(
                 f"ONNX Runtime vs PyTorch parity failed: max abs error {report.max_abs_error:.3g} "

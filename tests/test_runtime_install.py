@@ -17,19 +17,22 @@ from comix.runtime.session import find_custom_op_library
 from comix.runtime.sliding_window import SlidingWindow
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "runtime"))
-from runtime_helpers import export_tiny, make_scene  # noqa: E402
+from runtime_helpers import export_tiny, make_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "scipy", "matplotlib", "rasterio", "ray", "onnx", "openvino", "PIL")
-INFER_IN_PROCESS = """
+INFER_IN_PROCESS = (
+    f"HEAVY = {HEAVY!r}\n"
+    + """
 import json, sys
 from comix.cli.app import app
 try:
     app(sys.argv[1:])
 except SystemExit as exit:
     code = exit.code
-print(json.dumps({"code": code, "heavy": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
+print(json.dumps({"code": code, "heavy": [m for m in HEAVY if m in sys.modules]}))
+"""
+)
 
 
 @pytest.fixture(scope="module")

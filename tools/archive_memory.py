@@ -1,14 +1,16 @@
 """Peak memory of streamed whole-scene inference at 1x, 4x and 16x a Houston-sized scene.
 
-    python tools/archive_memory.py --threads 1 --workdir /tmp/archive_memory --output memory.json --png memory.png
+    python tools/archive_memory.py --threads 1 --workdir /tmp/archive_memory --output memory.json \
+        --png memory.png
 
 The 1x scene is ``houston_like(seed=0)`` (349 x 1905, 144 bands + DSM). The Nx scenes are sqrt(N) x sqrt(N)
 mosaics of it (mirrored copies, so the mosaic is continuous), written to GeoTIFF window by window (never
 whole in memory; uncompressed, tiled 256 px, as big rasters are stored). Each scene is segmented in a
 child process (``--child``) through :func:`comix.runtime.segment.segment_source` exactly as ``comix infer``
 does (products written block by block); the child reports its own peak RSS (VmHWM; see
-:func:`comix.profile.memory.peak_rss_bytes` for why not ``ru_maxrss``). The 1x classes are compared with the in-memory path
-(``SlidingWindow`` on the arrays). Prints a table; writes JSON and a PNG of peak RSS against scene size.
+:func:`comix.profile.memory.peak_rss_bytes` for why not ``ru_maxrss``). The 1x classes are compared
+with the in-memory path (``SlidingWindow`` on the arrays). Prints a table; writes JSON and a PNG of
+peak RSS against scene size.
 """
 
 from __future__ import annotations
@@ -159,8 +161,9 @@ def main(argv=None) -> None:
         rows.append(row)
         print(
             f"x{factor:<3} {row['height']} x {row['width']}: input {row['input_bytes'] / 2**30:.2f} GiB, "
-            f"{row['tiles']} tiles ({row['strips']} strips, {row['boundary_tiles']} run twice) in {row['seconds']:.0f} s "
-            f"(load {row['load_average'][0]:.1f} -> {row['load_average'][1]:.1f}), peak RSS {row['peak_rss'] / 2**20:.0f} MiB "
+            f"{row['tiles']} tiles ({row['strips']} strips, {row['boundary_tiles']} run twice) "
+            f"in {row['seconds']:.0f} s (load {row['load_average'][0]:.1f} -> "
+            f"{row['load_average'][1]:.1f}), peak RSS {row['peak_rss'] / 2**20:.0f} MiB "
             f"(before inference {row['peak_rss_before_inference'] / 2**20:.0f} MiB), blending band "
             f"{row['blending_band_bytes'] / 2**20:.1f} MiB",
             flush=True,
@@ -177,7 +180,8 @@ def main(argv=None) -> None:
         print(
             f"| {row['factor']}x | {row['height']} x {row['width']} | {row['input_bytes'] / 2**30:.2f} GiB | "
             f"{row['tiles']} ({row['strips']}, {row['boundary_tiles']}) | {row['seconds']:.0f} | "
-            f"{row['load_average'][0]:.0f}-{row['load_average'][1]:.0f} | {row['peak_rss'] / 2**20:.0f} MiB | "
+            f"{row['load_average'][0]:.0f}-{row['load_average'][1]:.0f} | "
+            f"{row['peak_rss'] / 2**20:.0f} MiB | "
             f"{100 * (row['peak_rss'] / base - 1):+.1f} % | {row['blending_band_bytes'] / 2**20:.1f} MiB |"
         )
     document = {

@@ -1,4 +1,5 @@
-"""The Python runtime install (``pip install comix-deploy``, no extras): footprint, start-up and memory, as a table.
+"""The Python runtime install (``pip install comix-deploy``, no extras): footprint, start-up and
+memory, as a table.
 
     python tools/bench_runtime_install.py MODEL.onnx [--venv DIR] [--runs 7] [--threads 1] [--tile 128]
                                           [--library PATH/libcomix_ort_dcn.so] [--json out.json]
@@ -44,7 +45,9 @@ BASE_PACKAGES = (
     "pkg_resources",
 )
 
-FIRST_TILE = r"""
+FIRST_TILE = (
+    f"HEAVY = {HEAVY!r}\n"
+    + r"""
 import json, sys, time
 start = time.perf_counter()
 import numpy as np
@@ -57,9 +60,10 @@ logits = backend.run(rng.random((1, info.bands, tile, tile), np.float32),
                      rng.random((1, info.x_channels, tile, tile), np.float32))
 first = time.perf_counter() - start
 peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
-heavy = [m for m in %r if m in sys.modules]
+heavy = [m for m in HEAVY if m in sys.modules]
 print(json.dumps({"in_process_s": first, "peak_mib": peak, "heavy": heavy, "shape": list(logits.shape)}))
-""" % (HEAVY,)
+"""
+)
 
 
 class BenchError(Exception):
@@ -155,7 +159,8 @@ def infer_wall(
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # the summary is the docstring's first paragraph (wrapped over two lines)
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n", 1)[0].split()))
     parser.add_argument("model", type=Path)
     parser.add_argument("--venv", type=Path, default=None, help="reuse this runtime venv")
     parser.add_argument("--runs", type=int, default=7)

@@ -18,16 +18,18 @@ Three checks, printed as one table with the machine (CPU, threads):
 (c) memory: ONNX Runtime sliding-window inference on scenes of each ``--memory-widths`` width runs in a
     child process; its peak RSS minus the bytes of its inputs and outputs (hsi, x, logits, classes) is the
     working set, which should not grow with the scene. Peak RSS is the child's own VmHWM: its ``ru_maxrss``
-    (``os.wait4``, also recorded) starts at this parent's peak on Linux (:func:`comix.profile.memory.peak_rss_bytes`);
+    (``os.wait4``, also recorded) starts at this parent's peak on Linux
+    (:func:`comix.profile.memory.peak_rss_bytes`);
 the child is this script with ``--memory-child``.
 
-(a) and (b) are :mod:`comix.runtime.agreement` (tested); this script makes the scene and model, runs the checks
-and prints them.
+(a) and (b) are :mod:`comix.runtime.agreement` (tested); this script makes the scene and model, runs
+the checks and prints them.
 
 Without ``--checkpoint``, a fresh comix_t is built with deforming offsets and non-trivial BatchNorm
 statistics (as in ``tests/export/test_model_export.py``) and normalisation statistics measured on the scene
-(per-band mean/std), then exported with ``comix.export.checkpoint.export_checkpoint`` (validated). The weights are
-random, so the classes are not meaningful land cover; the checks are about numerics and tiling.
+(per-band mean/std), then exported with ``comix.export.checkpoint.export_checkpoint`` (validated).
+The weights are random, so the classes are not meaningful land cover; the checks are about numerics
+and tiling.
 """
 
 from __future__ import annotations
@@ -202,7 +204,10 @@ def print_report(report: dict) -> None:
     if b:
         band = s["band_px"]
         for overlap, st in b["overlaps"].items():
-            label = f"(b) {b['height']}x{b['width']} tiled (overlap {overlap}, {st['tiles']} tiles) vs one full pass"
+            label = (
+                f"(b) {b['height']}x{b['width']} tiled (overlap {overlap}, {st['tiles']} tiles) "
+                "vs one full pass"
+            )
             table.add_row(
                 f"{label}: class agreement all",
                 f"{st['all']['agreement']:.2%}",

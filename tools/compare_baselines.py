@@ -109,9 +109,10 @@ def metrics_row(name: str, metrics, seconds: float, **extra) -> dict:
 
 # ---------------------------------------------------------------------------------------------- baselines
 def random_forests(scene, args) -> list[dict]:
-    """Random forests on the training pixels, scored on the test pixels: per-pixel spectra; per-pixel spectra + DSM;
-    and, for context, spectra + DSM averaged over 5 x 5 plus the DSM's height above its 21 x 21 minimum (a crude
-    hand-made spatial feature set). Features: :func:`comix.train.baselines.pixel_features`."""
+    """Random forests on the training pixels, scored on the test pixels: per-pixel spectra;
+    per-pixel spectra + DSM; and, for context, spectra + DSM averaged over 5 x 5 plus the DSM's
+    height above its 21 x 21 minimum (a crude hand-made spatial feature set). Features:
+    :func:`comix.train.baselines.pixel_features`."""
     labels = scene.labels.reshape(-1)
     train_idx = np.flatnonzero(scene.train_mask.reshape(-1))
     if args.rf_max_train and train_idx.size > args.rf_max_train:
@@ -152,7 +153,8 @@ def random_forests(scene, args) -> list[dict]:
 
 # ---------------------------------------------------------------------------------------------- comix_t
 def train_comix(scene, modalities: str, args, folder: Path) -> dict:
-    """Train ``args.variant`` with ``modalities`` for at most ``args.budget_seconds`` of wall clock; score it."""
+    """Train ``args.variant`` with ``modalities`` for at most ``args.budget_seconds`` of wall clock;
+    score it."""
     label = f"{args.variant} {'HSI+X' if modalities == 'hsi+x' else 'HSI only'}"
     overrides = {"variant": args.variant, "modalities": modalities, "seed": args.seed}
     if args.steps is not None:
@@ -166,7 +168,8 @@ def train_comix(scene, modalities: str, args, folder: Path) -> dict:
     recipe = TrainRecipe(**overrides)
     log(
         f"{label}: recipe steps={recipe.steps} batch={recipe.batch_size} tile={recipe.tile} lr={recipe.lr:g} "
-        f"warmup={recipe.warmup_steps} class_balanced={recipe.class_balanced}; budget {args.budget_seconds:.0f} s"
+        f"warmup={recipe.warmup_steps} class_balanced={recipe.class_balanced}; "
+        f"budget {args.budget_seconds:.0f} s"
     )
 
     load_before = load_average()
@@ -204,8 +207,8 @@ def train_comix(scene, modalities: str, args, folder: Path) -> dict:
         )
     train_seconds = time.perf_counter() - start
     log(
-        f"{label}: stopped by {stopped_by} at step {trainer.step}/{recipe.steps} after {train_seconds:.0f} s; "
-        f"evaluating on the test pixels ..."
+        f"{label}: stopped by {stopped_by} at step {trainer.step}/{recipe.steps} "
+        f"after {train_seconds:.0f} s; evaluating on the test pixels ..."
     )
 
     eval_start = time.perf_counter()
@@ -272,7 +275,8 @@ def check_requirement(rows: list[dict], variant: str) -> dict:
         verdict["margin_fused_over_hsi_points"] = margin
         verdict["fused_beats_hsi_only"] = margin > 0
         print(
-            f"{variant} HSI+X - HSI only: {margin:+.1f} OA points (required > 0): {'PASS' if margin > 0 else 'FAIL'}"
+            f"{variant} HSI+X - HSI only: {margin:+.1f} OA points (required > 0): "
+            f"{'PASS' if margin > 0 else 'FAIL'}"
         )
     if fused:
         within = fused["train_seconds"] <= 600.0

@@ -2,11 +2,13 @@
 
     python tools/compare_fusion_baselines.py --task pansharpen --threads 1
     python tools/compare_fusion_baselines.py --task irvis --threads 1 --steps 900
-    python tools/compare_fusion_baselines.py --task irvis --threads 1 --loss-weight max_l1=10 --loss-weight ssim=0
+    python tools/compare_fusion_baselines.py --task irvis --threads 1 --loss-weight max_l1=10 \
+        --loss-weight ssim=0
 
 Makes Houston-like scenes (training seeds 0.., held-out seeds 1000..), the task's data (Wald's protocol /
-thermal band), trains a SHIP variant (default width 8 for the CPU budget), scores it and the baselines with the
-same tiling and metrics, and prints a Markdown table with the machine, the command and the seconds.
+thermal band), trains a SHIP variant (default width 8 for the CPU budget), scores it and the
+baselines with the same tiling and metrics, and prints a Markdown table with the machine, the
+command and the seconds.
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ def main() -> None:
     names = list(next(iter(rows.values())))
     print(
         f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
-        f"{torch.get_num_threads()} torch thread(s); data {data_seconds:.0f} s, training {result.seconds:.0f} s"
+        f"{torch.get_num_threads()} torch thread(s); data {data_seconds:.0f} s, "
+        f"training {result.seconds:.0f} s"
     )
     print(
         "| method | "

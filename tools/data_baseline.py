@@ -70,8 +70,9 @@ def main() -> None:
     scene = generated.scene
     elapsed = time.perf_counter() - start
     print(
-        f"scene {scene.name}: {scene.height} x {scene.width}, {scene.num_bands} bands, {scene.num_classes} classes, "
-        f"X = {list(scene.x_channel_names)}; generated in {elapsed:.1f} s"
+        f"scene {scene.name}: {scene.height} x {scene.width}, {scene.num_bands} bands, "
+        f"{scene.num_classes} classes, X = {list(scene.x_channel_names)}; "
+        f"generated in {elapsed:.1f} s"
     )
     train_counts, test_counts = (
         scene.class_counts(scene.train_mask)[1:],

@@ -44,8 +44,8 @@ CONVERTIBLE = {
 }
 DCN = {"DeformConv", "DeformConv3D"}
 TARGET = 0.7
-# (Cin, Cout, kernel, spatial): conv shapes of comix_t (decoder fuse, X stages, the 3-D offset conv's GEMM size
-# as a 2-D conv) and a large one, the best case for any GEMM kernel
+# (Cin, Cout, kernel, spatial): conv shapes of comix_t (decoder fuse, X stages, the 3-D offset
+# conv's GEMM size as a 2-D conv) and a large one, the best case for any GEMM kernel
 CONV_SHAPES = [
     (512, 128, 1, (32, 32)),
     (128, 128, 3, (16, 16)),
@@ -189,8 +189,9 @@ def main() -> None:
     )  # GMAC/s: the FP32 GEMM rate the DCN's product could reach
 
     print(
-        f"# INT8 bound for {args.model}: one {args.tile}x{args.tile} tile, ONNX Runtime {ort.__version__} CPU, "
-        f"{args.threads} thread(s); {platform.processor() or platform.machine()}\n"
+        f"# INT8 bound for {args.model}: one {args.tile}x{args.tile} tile, "
+        f"ONNX Runtime {ort.__version__} CPU, {args.threads} thread(s); "
+        f"{platform.processor() or platform.machine()}\n"
     )
     print("FP32 kernel time (ORT profiler, ms per run):\n\n| part | ms | share |\n|---|---|---|")
     for label, value in (
@@ -201,13 +202,15 @@ def main() -> None:
     ):
         print(f"| {label} | {value:.2f} | {value / total:.0%} |")
     print(
-        f"\nONNX Runtime's INT8 convolution (QLinearConv U8S8) against FP32 Conv here, {args.rounds} interleaved "
-        "rounds:\n\n| conv (Cin->Cout, kernel, H x W) | FP32 ms | INT8 ms | INT8 speed-up | FP32 GMAC/s |\n"
+        f"\nONNX Runtime's INT8 convolution (QLinearConv U8S8) against FP32 Conv here, "
+        f"{args.rounds} interleaved rounds:\n\n"
+        "| conv (Cin->Cout, kernel, H x W) | FP32 ms | INT8 ms | INT8 speed-up | FP32 GMAC/s |\n"
         "|---|---|---|---|---|"
     )
     for r in rows:
         print(
-            f"| {r['shape']} | {r['fp32_ms']:.3f} | {r['int8_ms']:.3f} | {r['speedup']:.2f}x | {r['fp32_gmacs']:.1f} |"
+            f"| {r['shape']} | {r['fp32_ms']:.3f} | {r['int8_ms']:.3f} | {r['speedup']:.2f}x | "
+            f"{r['fp32_gmacs']:.1f} |"
         )
     gemm_ms = (
         sum(dcn_macs(n) for n in dcn) / fp32_rate / 1e6
@@ -219,14 +222,16 @@ def main() -> None:
     bound = (total - gainable + gainable / speedup) / total
     floor = (total - gainable) / total
     print(
-        f"\nDCN nodes: {dcn_ms:.2f} ms, of which the matrix product is at most ~{gemm_ms:.2f} ms at {fp32_rate:.1f} "
-        f"GMAC/s ({sum(dcn_macs(n) for n in dcn) / 1e6:.1f} M multiply-adds); the rest, {dcn_ms - gemm_ms:.2f} ms, is "
-        f"sampling. An INT8 GEMM inside the DCN op at {speedup:.2f}x would save at most "
+        f"\nDCN nodes: {dcn_ms:.2f} ms, of which the matrix product is at most ~{gemm_ms:.2f} ms "
+        f"at {fp32_rate:.1f} GMAC/s ({sum(dcn_macs(n) for n in dcn) / 1e6:.1f} M multiply-adds); "
+        f"the rest, {dcn_ms - gemm_ms:.2f} ms, is sampling. An INT8 GEMM inside the DCN op at "
+        f"{speedup:.2f}x would save at most "
         f"{gemm_ms * (1 - 1 / speedup):.2f} ms ({gemm_ms * (1 - 1 / speedup) / total:.1%} of the tile)."
     )
     print(
-        f"\nBound on the INT8/FP32 ratio, with every convertible node *and* the DCNs' products at the best INT8 "
-        f"speed-up measured ({speedup:.2f}x, {best['shape']}): **{bound:.2f}x**; {floor:.2f}x if they cost nothing."
+        f"\nBound on the INT8/FP32 ratio, with every convertible node *and* the DCNs' products at "
+        f"the best INT8 speed-up measured ({speedup:.2f}x, {best['shape']}): **{bound:.2f}x**; "
+        f"{floor:.2f}x if they cost nothing."
     )
     if TARGET * total > total - gainable:
         needed = gainable / (TARGET * total - (total - gainable))

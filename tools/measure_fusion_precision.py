@@ -1,7 +1,8 @@
 """Which fragile parts of a SHIP graph must stay FP32 in an FP16 graph: the measurement behind
 ``comix.ship.calibration.rules.FP16_GROUPS`` (docs/ship.md, "Precision").
 
-    python tools/measure_fusion_precision.py runs/demo_pansharpen/model.onnx --data runs/demo_pansharpen/data/test.h5 \
+    python tools/measure_fusion_precision.py runs/demo_pansharpen/model.onnx \
+        --data runs/demo_pansharpen/data/test.h5 \
         --calibration-data runs/demo_pansharpen/data/train.h5 [--tiles 16] [--threads 1]
 
 FP16 graphs of one FP32 graph, each scored on the held-out data against FP32 (the task's metrics, the budget
@@ -68,8 +69,9 @@ def main() -> None:
     configurations["general rules only"] = ()
     metric = source.budget_metric
     print(
-        f"{record.model_name} ({record.task}, {args.model}); held-out {args.data}; {len(tiles)} calibration tiles "
-        f"{tiles.tile_size[0]}x{tiles.tile_size[1]}; ONNX Runtime {ort.__version__} CPU; "
+        f"{record.model_name} ({record.task}, {args.model}); held-out {args.data}; "
+        f"{len(tiles)} calibration tiles {tiles.tile_size[0]}x{tiles.tile_size[1]}; "
+        f"ONNX Runtime {ort.__version__} CPU; "
         f"{platform.processor() or platform.machine()}"
     )
     names = list(reference.metrics)

@@ -1,6 +1,7 @@
 """What tile borders do to SHIP's output: tiled whole-scene fusion against one full-scene pass.
 
-    python tools/measure_fusion_tiles.py --checkpoint runs/compare_fusion --threads 1 --plot docs/img/ship_tile_borders.png
+    python tools/measure_fusion_tiles.py --checkpoint runs/compare_fusion --threads 1 \
+        --plot docs/img/ship_tile_borders.png
 
 SHIP's spatial interaction multiplies spectra, i.e. convolves circularly over each tile: a pixel near a tile's
 border sees the opposite border's content, and the channel attention pools over the tile. For each Fourier

@@ -1,7 +1,7 @@
 """How far a nodata hole reaches: classes that change, by distance from the hole, with a trained model.
 
-    python tools/nodata_distance.py --model runs/demo/model.onnx --scene runs/demo/scene/dataset.yaml --threads 1 \
-        --output docs/nodata_distance.json --png docs/nodata_distance.png
+    python tools/nodata_distance.py --model runs/demo/model.onnx --scene runs/demo/scene/dataset.yaml \
+        --threads 1 --output docs/nodata_distance.json --png docs/nodata_distance.png
 
 The issue's case, on crops of the scene: a 90 x 150 crop gets a 15 x 20 hole in its middle, written by
 rasterio as (1) a NaN hole in a GeoTIFF, (2) -9999 with the GeoTIFF nodata tag, (3) -9999 in an ENVI file
@@ -256,8 +256,9 @@ def main(argv=None) -> None:
                 }
             )
         print(
-            f"crop {number} at ({row}, {col}): nearest {per_crop[-1]['nan']}, mean {per_crop[-1]['mean fill']} "
-            f"changed / pixels >= 10 px from the hole ({time.perf_counter() - start:.0f} s)",
+            f"crop {number} at ({row}, {col}): nearest {per_crop[-1]['nan']}, "
+            f"mean {per_crop[-1]['mean fill']} changed / pixels >= 10 px from the hole "
+            f"({time.perf_counter() - start:.0f} s)",
             flush=True,
         )
     wide = wide_check(backend, scene, args.wide) if args.wide else None
@@ -351,8 +352,8 @@ def print_tables(document: dict) -> None:
         print(
             f"wide {wide['shape']}: pixels clear of hole tiles {wide['pixels_clear']} (nearest "
             f"{wide['min_distance_of_clear_pixels']:.0f} px from the hole): logits identical "
-            f"{wide['clear_logits_identical']}, classes changed {wide['clear_changed_classes']}; under hole tiles "
-            f">= 10 px: {wide['changed_under_hole_tiles']['>=10']}"
+            f"{wide['clear_logits_identical']}, classes changed {wide['clear_changed_classes']}; "
+            f"under hole tiles >= 10 px: {wide['changed_under_hole_tiles']['>=10']}"
         )
 
 

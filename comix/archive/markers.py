@@ -116,23 +116,21 @@ def remove_stale_temporaries(out_dir: Path, names: Iterable[str]) -> list[Path]:
 def run_lock(out_dir: Path) -> Iterator[Path]:
     """Hold ``OUT/.comix-infer.lock`` for the run (released when the process ends, however it ends)."""
     path = Path(out_dir) / LOCK_NAME
-    handle = open(path, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            raise RunLocked(
+                f"output folder {out_dir}: another comix infer run ({owner}) is writing into it, "
+                "expected one run per output folder"
+            ) from None
         handle.seek(0)
-        owner = handle.read().strip() or "another process"
-        handle.close()
-        raise RunLocked(
-            f"output folder {out_dir}: another comix infer run ({owner}) is writing into it, expected "
-            "one run per output folder"
-        ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}")
-    handle.flush()
-    try:
-        yield path
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield path
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -6,8 +6,9 @@ sessions on a GPU, when the backend runs on GPUs). Ray runs on this machine by d
 the machine's CPUs, no dashboard) or joins a running cluster given its address (``ray start --head`` on
 the head node, ``--address HOST:6379``; inputs, model and output folder on a filesystem every node sees).
 
-* ``distribute="scenes"``: each actor takes the next scene and runs :func:`~comix.archive.engine.process_scene`
-  on it, exactly as the sequential engine does — the same products, written by the worker.
+* ``distribute="scenes"``: each actor takes the next scene and runs
+  :func:`~comix.archive.engine.process_scene` on it, exactly as the sequential engine does — the
+  same products, written by the worker.
 * ``distribute="tiles"`` (one scene larger than a node would finish soon): this process plans the tiles,
   the actors read and run the batches (:class:`~comix.runtime.streaming.LocalTileRunner` in each actor),
   and this process blends and writes them in order (at most two batches per actor in flight, so memory
@@ -155,7 +156,8 @@ def run_with_ray(
     gpus_per_worker: float = 0.0,
     distribute: str = "auto",
 ) -> None:
-    """Segment ``todo`` with Ray actors, calling ``finished(record)`` as each scene ends (see the module doc)."""
+    """Segment ``todo`` with Ray actors, calling ``finished(record)`` as each scene ends
+    (see the module doc)."""
     check_ray_options(address, workers, gpus_per_worker, distribute)
     ray = import_ray()
     started = connect(ray, address, workers, options.threads)

@@ -263,7 +263,8 @@ def describe_raster(
 def describe_path(
     path: str | Path, key: str | None = None, layout: str | None = None
 ) -> DatasetContents | RasterContents | KeyedFileContents:
-    """A dataset description (``.yaml``/``.yml``: the scene it loads) or a raster file (:func:`describe_raster`).
+    """A dataset description (``.yaml``/``.yml``: the scene it loads) or a raster file
+    (:func:`describe_raster`).
 
     Raises:
         DataError: the file cannot be read, or ``key``/``layout`` given with a dataset description (they

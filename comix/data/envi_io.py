@@ -278,8 +278,8 @@ def write_envi(
     description: str = "written by comix.data",
     ignore_value: float | None = None,
 ) -> Path:
-    """Write ``array`` (bands, H, W) as ``path`` (raw) + ``path.hdr``; each file atomic. Returns the header path.
-    ``ignore_value`` is written as ``data ignore value`` (ENVI's nodata)."""
+    """Write ``array`` (bands, H, W) as ``path`` (raw) + ``path.hdr``; each file atomic. Returns the
+    header path. ``ignore_value`` is written as ``data ignore value`` (ENVI's nodata)."""
     path = Path(path)
     array = np.asarray(array)
     if array.ndim == 2:

@@ -429,9 +429,9 @@ class GeoTiffBlockWriter:
         self.count, self.width = count, width
 
     def write(self, row: int, block: np.ndarray, col: int = 0) -> None:
-        """``block`` (C, h, w) or (h, w) for rows ``row .. row + h`` and columns ``col .. col + w``. Blocks whose
-        edges fall on the TIFF tile grid (:data:`BLOCK` px) write each tile once; others make GDAL merge and
-        rewrite partly written tiles."""
+        """``block`` (C, h, w) or (h, w) for rows ``row .. row + h`` and columns ``col .. col + w``.
+        Blocks whose edges fall on the TIFF tile grid (:data:`BLOCK` px) write each tile once;
+        others make GDAL merge and rewrite partly written tiles."""
         from rasterio.windows import Window as RioWindow
 
         block = block[None] if block.ndim == 2 else block

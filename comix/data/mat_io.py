@@ -59,7 +59,7 @@ def list_mat_keys(path: Path) -> list[str]:
         h5py = _import_h5py(path)
         try:
             with h5py.File(path, "r") as handle:
-                return [k for k in handle.keys() if not k.startswith("#")]
+                return [k for k in handle if not k.startswith("#")]
         except OSError as error:
             raise DataError(
                 f"{path}: cannot open as MATLAB v7.3 (HDF5): {error} (truncated or corrupt file?)"
@@ -192,9 +192,7 @@ def _locate_mat73(handle, path: Path, key: str, tokens: list[str | int]):
             continue
         if not isinstance(node, h5py.Group) or token not in node:
             present = (
-                [k for k in node.keys() if not k.startswith("#")]
-                if isinstance(node, h5py.Group)
-                else []
+                [k for k in node if not k.startswith("#")] if isinstance(node, h5py.Group) else []
             )
             raise DataError(
                 f"{path}: no key {token!r} in {where} (key {key!r}), expected one of the keys "

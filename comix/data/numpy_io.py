@@ -114,7 +114,7 @@ class NpyBlockWriter:
             )
         self.path = Path(path)
         self.shape, self.dtype = tuple(int(s) for s in shape), np.dtype(dtype)
-        self.handle = open(self.path, "wb")
+        self.handle = open(self.path, "wb")  # noqa: SIM115 - the writer owns it until close()
         np.lib.format.write_array_header_1_0(
             self.handle,
             {

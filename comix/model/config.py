@@ -104,7 +104,8 @@ class ComixConfig:
 
     @property
     def hsi_widths(self) -> tuple[int, ...]:
-        """Channels of the HSI branch per stage: ``widths * hsi_width_ratio``, rounded, at least one multiple."""
+        """Channels of the HSI branch per stage: ``widths * hsi_width_ratio``, rounded, at least one
+        multiple."""
         multiple = self.channel_multiple
         return tuple(
             max(multiple, int(round(w * self.hsi_width_ratio / multiple)) * multiple)

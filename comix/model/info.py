@@ -162,7 +162,8 @@ def recording_stage_shapes(model: nn.Module) -> Iterator[dict[str, dict[int, tup
 
 
 def model_info(model: nn.Module, size: Sequence[int], batch: int = 1, name: str = "") -> ModelInfo:
-    """Parameters, MACs and per-stage shapes of ``model`` for one (batch, bands, H, W) tile (one eval forward)."""
+    """Parameters, MACs and per-stage shapes of ``model`` for one (batch, bands, H, W) tile
+    (one eval forward)."""
     if len(size) != 2 or any(int(s) < 1 for s in size):
         raise BadInputError(f"size: got {tuple(size)}, expected (H, W) with H, W >= 1")
     cfg = model.config

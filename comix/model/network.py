@@ -73,12 +73,12 @@ class ComixNet(nn.Module):
         self.x_norm = InputNormalization(config.x_channels, "x")
         self.hsi_stem = HsiStem(config.bands, config.spectral_depth, hsi_widths[0])
         self.x_stem = XStem(config.x_channels, widths[0])
-        dcn = dict(
-            groups=config.dcn_groups,
-            offset_groups=config.dcn_offset_groups,
-            mask_activation=config.dcn_mask_activation,
-            mlp_ratio=config.mlp_ratio,
-        )
+        dcn = {
+            "groups": config.dcn_groups,
+            "offset_groups": config.dcn_offset_groups,
+            "mask_activation": config.dcn_mask_activation,
+            "mlp_ratio": config.mlp_ratio,
+        }
         rates = _drop_path_rates(config.depths, config.drop_path_rate)
         self.hsi_down = nn.ModuleList(
             [nn.Identity()]
@@ -135,7 +135,8 @@ class ComixNet(nn.Module):
 
     # ------------------------------------------------------------------ inputs
     def check_inputs(self, hsi: Tensor, x: Tensor, check_finite: bool = False) -> None:
-        """Raise :class:`InputError` (got/expected) unless hsi (B, bands, H, W) and x (B, x_channels, H, W) fit."""
+        """Raise :class:`InputError` (got/expected) unless hsi (B, bands, H, W) and x
+        (B, x_channels, H, W) fit."""
         cfg = self.config
         for name, tensor, channels, label in (
             ("hsi", hsi, cfg.bands, "bands"),

@@ -115,14 +115,14 @@ def _config(defaults: dict[str, Any], overrides: dict[str, Any]) -> ComixConfig:
 def comix_t(**overrides: Any) -> ComixConfig:
     """Tiny: CI, CPU demo, Jetson Orin Nano. Narrow, shallow-spectrum HSI branch to keep 3-D DCN cheap."""
     return _config(
-        dict(
-            widths=(32, 64, 128, 256),
-            depths=(1, 1, 2, 1),
-            decoder_dim=128,
-            hsi_width_ratio=0.25,
-            spectral_depth=8,
-            drop_path_rate=0.0,
-        ),
+        {
+            "widths": (32, 64, 128, 256),
+            "depths": (1, 1, 2, 1),
+            "decoder_dim": 128,
+            "hsi_width_ratio": 0.25,
+            "spectral_depth": 8,
+            "drop_path_rate": 0.0,
+        },
         overrides,
     )
 
@@ -131,14 +131,14 @@ def comix_t(**overrides: Any) -> ComixConfig:
 def comix_s(**overrides: Any) -> ComixConfig:
     """Small: Jetson Orin AGX."""
     return _config(
-        dict(
-            widths=(64, 128, 256, 512),
-            depths=(2, 2, 4, 2),
-            decoder_dim=256,
-            hsi_width_ratio=0.25,
-            spectral_depth=16,
-            drop_path_rate=0.1,
-        ),
+        {
+            "widths": (64, 128, 256, 512),
+            "depths": (2, 2, 4, 2),
+            "decoder_dim": 256,
+            "hsi_width_ratio": 0.25,
+            "spectral_depth": 16,
+            "drop_path_rate": 0.1,
+        },
         overrides,
     )
 
@@ -147,13 +147,13 @@ def comix_s(**overrides: Any) -> ComixConfig:
 def comix_b(**overrides: Any) -> ComixConfig:
     """Base: data-center GPUs."""
     return _config(
-        dict(
-            widths=(64, 128, 320, 512),
-            depths=(3, 4, 6, 3),
-            decoder_dim=512,
-            hsi_width_ratio=0.5,
-            spectral_depth=32,
-            drop_path_rate=0.2,
-        ),
+        {
+            "widths": (64, 128, 320, 512),
+            "depths": (3, 4, 6, 3),
+            "decoder_dim": 512,
+            "hsi_width_ratio": 0.5,
+            "spectral_depth": 32,
+            "drop_path_rate": 0.2,
+        },
         overrides,
     )

@@ -150,7 +150,8 @@ class DeformConvGeometry:
             padded = size + pb + pe
             if padded < span:
                 raise BadInputError(
-                    f"input {axis}={size} with pads ({pb}, {pe}) is smaller than the dilated kernel extent {span}"
+                    f"input {axis}={size} with pads ({pb}, {pe}) is smaller than the dilated kernel "
+                    f"extent {span}"
                 )
             out.append((padded - span) // s + 1)
         return tuple(out)

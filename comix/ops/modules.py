@@ -103,9 +103,9 @@ class DeformConvNd(nn.Module):
     def extra_repr(self) -> str:
         g = self.geometry
         return (
-            f"{self.weight.shape[1] * g.group}, {self.weight.shape[0]}, kernel={g.kernel}, stride={g.stride}, "
-            f"pads={g.onnx_pads}, dilation={g.dilation}, group={g.group}, offset_group={g.offset_group}, "
-            f"mask={self.mask_activation}"
+            f"{self.weight.shape[1] * g.group}, {self.weight.shape[0]}, kernel={g.kernel}, "
+            f"stride={g.stride}, pads={g.onnx_pads}, dilation={g.dilation}, group={g.group}, "
+            f"offset_group={g.offset_group}, mask={self.mask_activation}"
         )
 
 

@@ -1,4 +1,5 @@
-"""The product of spectra (a global circular convolution) as one PyTorch operator: ``torch.ops.comix.spectral_product``.
+"""The product of spectra (a global circular convolution) as one PyTorch operator:
+``torch.ops.comix.spectral_product``.
 
 ``spectral_product(a, b) = irfft2(rfft2(a) * rfft2(b), s=(H, W))`` for ``a``, ``b`` of shape (N, C, H, W)
 (same shape, float): per image and channel, the 2-D circular convolution
@@ -49,7 +50,8 @@ class SpectralShapeError(BadInputError):
 
 
 def check_operands(a: Tensor, b: Tensor) -> None:
-    """Raise :class:`SpectralShapeError` (got/expected) unless ``a`` and ``b`` are equal-shape 4-D float tensors."""
+    """Raise :class:`SpectralShapeError` (got/expected) unless ``a`` and ``b`` are equal-shape 4-D
+    float tensors."""
     if a.dim() != 4 or b.dim() != 4:
         raise SpectralShapeError(
             f"spectral_product: got shapes {tuple(a.shape)} and {tuple(b.shape)}, expected two "
@@ -81,7 +83,8 @@ def _correlate(g: Tensor, other: Tensor) -> Tensor:
 
 @lru_cache(maxsize=32)
 def _bases(length: int, half: bool) -> tuple[np.ndarray, np.ndarray]:
-    """float64 (length, K) cos and sin of ``2 pi n k / length``, K = length // 2 + 1 if ``half`` else length."""
+    """float64 (length, K) cos and sin of ``2 pi n k / length``, K = length // 2 + 1 if ``half``
+    else length."""
     columns = length // 2 + 1 if half else length
     n = np.arange(length, dtype=np.int64)[:, None]
     k = np.arange(columns, dtype=np.int64)[None, :]
@@ -114,8 +117,9 @@ def dft_bases(height: int, width: int) -> dict[str, np.ndarray]:
 
 
 def spectral_product_matrix(a: Tensor, b: Tensor, bases: dict[str, Tensor]) -> Tensor:
-    """The same product by real matrix products with cosine/sine ``bases`` (from :func:`dft_bases`, as tensors of
-    ``a``'s dtype) for the tile they were made for; no FFT. a, b (N, C, H, W) -> (N, C, H, W)."""
+    """The same product by real matrix products with cosine/sine ``bases`` (from :func:`dft_bases`,
+    as tensors of ``a``'s dtype) for the tile they were made for; no FFT.
+    a, b (N, C, H, W) -> (N, C, H, W)."""
 
     def forward(x: Tensor) -> tuple[Tensor, Tensor]:
         real, imag = x @ bases["cw"], -(x @ bases["sw"])  # (N, C, H, Wf)
@@ -169,8 +173,8 @@ def spectral_product(a: Tensor, b: Tensor) -> Tensor:
 
 class SpectralProduct(nn.Module):
     """``forward(a, b)``: the spectral product through the op (``lowering="dft"``, any H x W) or through real
-    matrix products for one fixed ``tile`` (``lowering="matrix"``; the bases are non-persistent buffers, so the
-    state dict is the same either way and one checkpoint serves both).
+    matrix products for one fixed ``tile`` (``lowering="matrix"``; the bases are non-persistent
+    buffers, so the state dict is the same either way and one checkpoint serves both).
 
     The lowering is chosen when the model is built (an export of the DFT-free graph builds the model with
     ``"matrix"`` and the export tile), not by patching the graph afterwards.

@@ -44,7 +44,8 @@ def dtype_name(dtype) -> str:
 
 
 def assert_matches_reference(got, expected: np.ndarray, dtype, what: str = "output") -> None:
-    """Raise AssertionError (got/expected, worst element) unless ``got`` matches ``expected`` for ``dtype``."""
+    """Raise AssertionError (got/expected, worst element) unless ``got`` matches ``expected`` for
+    ``dtype``."""
     tolerance = TOLERANCES[dtype_name(dtype)]
     got = np.asarray(
         got.detach().cpu().double().numpy() if hasattr(got, "detach") else got, dtype=np.float64
@@ -74,6 +75,7 @@ def assert_matches_reference(got, expected: np.ndarray, dtype, what: str = "outp
     if excess[worst] > 0:
         raise AssertionError(
             f"{what} ({dtype_name(dtype)}): got {got[worst]!r} at {tuple(int(i) for i in worst)}, expected "
-            f"{expected[worst]!r} within {allowed[worst]:.3e} (rtol {tolerance.rtol:g}, atol {tolerance.atol:g} x "
-            f"scale {scale:.3g}); {int((excess > 0).sum())} of {expected.size} elements out of tolerance"
+            f"{expected[worst]!r} within {allowed[worst]:.3e} (rtol {tolerance.rtol:g}, "
+            f"atol {tolerance.atol:g} x scale {scale:.3g}); {int((excess > 0).sum())} of "
+            f"{expected.size} elements out of tolerance"
         )

@@ -25,7 +25,8 @@ def _pyplot():
 
 def _title(report: ProfileReport, what: str) -> str:
     return (
-        f"{report.model_name or Path(report.model).name} ({report.backend}, {report.graph_kind or 'checkpoint'}): {what}\n"
+        f"{report.model_name or Path(report.model).name} "
+        f"({report.backend}, {report.graph_kind or 'checkpoint'}): {what}\n"
         f"{describe(report.machine)}"
     )
 

@@ -197,7 +197,8 @@ def memory_device(backend: Backend) -> str:
 
 
 class _Threads:
-    """Set PyTorch's intra-op threads for a torch backend while active (ONNX Runtime takes them per session)."""
+    """Set PyTorch's intra-op threads for a torch backend while active
+    (ONNX Runtime takes them per session)."""
 
     def __init__(self, backend: Backend, threads: int) -> None:
         self.active = getattr(backend, "module", None) is not None and threads > 0
@@ -258,7 +259,10 @@ def _breakdown(
         return
     result.layers = sorted(layers, key=lambda layer: -layer.milliseconds)
     result.parts_ms = time_by_part(layers)
-    result.breakdown_note = f"{backend.name} profiler, mean of {runs} runs; the sum includes the profiler's own overhead"
+    result.breakdown_note = (
+        f"{backend.name} profiler, mean of {runs} runs; "
+        "the sum includes the profiler's own overhead"
+    )
 
 
 def profile_config(

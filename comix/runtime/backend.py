@@ -24,13 +24,14 @@ from comix.tasks import input_labels
 class ModelIO:
     """What a model takes and gives.
 
-    ``bands`` / ``x_channels`` are the channels of the model's first and second input (HSI bands and X channels
-    for CoMiX; primary and guide channels for a SHIP fusion model), ``classes`` those of its output (classes;
-    fused channels); None when the model does not say. Built by :func:`model_io` from the model record and
-    the artifact's shapes, the same way for every backend. ``tile`` is the
-    fixed (H, W) of a static-shape model, None for dynamic H, W; ``max_batch`` is the fixed batch of a
-    static model, None for dynamic. ``hsi_mean`` / ``x_mean`` are the model's input normalisation means
-    (raw units, per band / channel): nodata pixels are filled with them (empty when the model does not say).
+    ``bands`` / ``x_channels`` are the channels of the model's first and second input (HSI bands and
+    X channels for CoMiX; primary and guide channels for a SHIP fusion model), ``classes`` those of
+    its output (classes; fused channels); None when the model does not say. Built by
+    :func:`model_io` from the model record and the artifact's shapes, the same way for every
+    backend. ``tile`` is the fixed (H, W) of a static-shape model, None for dynamic H, W;
+    ``max_batch`` is the fixed batch of a static model, None for dynamic. ``hsi_mean`` / ``x_mean``
+    are the model's input normalisation means (raw units, per band / channel): nodata pixels are
+    filled with them (empty when the model does not say).
     """
 
     bands: int | None
@@ -138,7 +139,8 @@ class Backend(ABC):
         raise FailedError(f"the {self.name} backend cannot reload its model")
 
     def check_scene(self, hsi: np.ndarray, x: np.ndarray) -> None:
-        """Raise :class:`RuntimeInputError` (got/expected) unless the scene fits the model (arrays or shapes)."""
+        """Raise :class:`RuntimeInputError` (got/expected) unless the scene fits the model
+        (arrays or shapes)."""
         self.check_shapes(tuple(np.shape(hsi)), tuple(np.shape(x)))
 
     def check_shapes(self, hsi: tuple[int, ...], x: tuple[int, ...]) -> None:

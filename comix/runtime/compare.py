@@ -131,7 +131,8 @@ def polygraphy_verdicts(
     rtol: dict[str, float],
     error_stat: str,
 ) -> dict[str, bool]:
-    """Polygraphy's pass/fail per output (B is the reference: |a - b| <= atol + rtol * |b| by ``error_stat``)."""
+    """Polygraphy's pass/fail per output (B is the reference: |a - b| <= atol + rtol * |b| by
+    ``error_stat``)."""
     from polygraphy.comparator import Comparator, RunResults
     from polygraphy.comparator import compare as polygraphy_compare
     from polygraphy.comparator.struct import IterationResult
@@ -175,7 +176,8 @@ def compare_backends(
     min_agreement: float = DEFAULT_MIN_AGREEMENT,
     batch: int = 4,
 ) -> ComparisonReport:
-    """Run both backends on tiles ``hsi`` (N, bands, th, tw), ``x`` (N, C, th, tw) and compare; B is the reference."""
+    """Run both backends on tiles ``hsi`` (N, bands, th, tw), ``x`` (N, C, th, tw) and compare; B is
+    the reference."""
     if error_stat not in ERROR_STATS:
         raise RuntimeInputError(
             f"--error-stat: got {error_stat!r}, expected one of {list(ERROR_STATS)}"

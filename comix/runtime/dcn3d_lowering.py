@@ -3,13 +3,14 @@ no such op (OpenVINO) — the graph-level twin of :func:`comix.ops.portable.defo
 
     static = lower_deform_conv3d(model, {"hsi": (1, 144, 128, 128), "x": (1, 1, 128, 128)})
 
-The graph's inputs are fixed to the given shapes first and every 3-D DCN node's input size is found by running the
-graph once on zeros in ONNX Runtime with the 3-D DCNs replaced by plain 3-D convolutions (same output shape,
-no custom op); then each node whose geometry keeps the size (stride 1, "same" padding: every CoMiX block) becomes one 2-D
-ONNX ``DeformConv`` over the volume viewed as an image, with one zero row below each depth slice; trilinear
-sampling is two bilinear taps per kernel point (the low and high depth slice, weighted 1 - fd and fd), as the
-portable export lowers it (the math and its checks: :mod:`comix.ops.portable`). Constants (base positions, tap
-indices) are computed here for the fixed size. Other geometries are refused in one sentence. Needs numpy, onnx
+The graph's inputs are fixed to the given shapes first and every 3-D DCN node's input size is found
+by running the graph once on zeros in ONNX Runtime with the 3-D DCNs replaced by plain 3-D
+convolutions (same output shape, no custom op); then each node whose geometry keeps the size
+(stride 1, "same" padding: every CoMiX block) becomes one 2-D ONNX ``DeformConv`` over the volume
+viewed as an image, with one zero row below each depth slice; trilinear sampling is two bilinear taps per
+kernel point (the low and high depth slice, weighted 1 - fd and fd), as the portable export lowers
+it (the math and its checks: :mod:`comix.ops.portable`). Constants (base positions, tap indices) are
+computed here for the fixed size. Other geometries are refused in one sentence. Needs numpy, onnx
 and ONNX Runtime (no torch). Tested against the custom op in ONNX Runtime and the float64 reference.
 """
 

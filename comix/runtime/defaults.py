@@ -1,4 +1,5 @@
-"""Whole-scene inference defaults: the one place each value is written (CLI, demo, eval and training use these).
+"""Whole-scene inference defaults: the one place each value is written
+(CLI, demo, eval and training use these).
 
 A static-shape model overrides the tile and batch with its own (see :func:`resolve_window`).
 """

@@ -4,11 +4,12 @@
 
 What ``--nodata-fill nearest`` copies into a hole (:mod:`comix.runtime.nodata`). It is the exact Euclidean
 distance transform computed in two separable passes: down each column, the nearest valid row (two sweeps,
-vectorised over the columns); then along each row, the column ``c'`` minimising ``vertical(c')^2 + (c - c')^2``
-(one (W, W) comparison per row, vectorised). Among equally near valid pixels the one in the smallest column
-(and in that column the upper one) is chosen, so the fill is the same on every machine and install — the runtime
-install has no SciPy, and its ``scipy.ndimage.distance_transform_edt`` breaks ties its own way. Tested against
-SciPy's distances (equal everywhere). Cost: O(H W^2) per tile with holes, ~5 ms at 128 x 128 here.
+vectorised over the columns); then along each row, the column ``c'`` minimising
+``vertical(c')^2 + (c - c')^2`` (one (W, W) comparison per row, vectorised). Among equally near
+valid pixels the one in the smallest column (and in that column the upper one) is chosen, so the
+fill is the same on every machine and install — the runtime install has no SciPy, and its
+``scipy.ndimage.distance_transform_edt`` breaks ties its own way. Tested against SciPy's distances
+(equal everywhere). Cost: O(H W^2) per tile with holes, ~5 ms at 128 x 128 here.
 """
 
 from __future__ import annotations

@@ -5,11 +5,12 @@ before the model runs; the products mark them as nodata, so only their neighbour
 Two fills (``--nodata-fill``):
 
 * ``nearest`` (default): each nodata pixel takes the values of the nearest valid pixel of the tile
-  (exact Euclidean distance, :mod:`comix.runtime.nearest_fill`: NumPy only, ties broken the same everywhere). CoMiX's context is global per tile (the FFM's attention context and
-  CMFeX's pooled statistics), so whatever fills a hole shifts every pixel's logits a little; a fill that
-  looks like the hole's surroundings shifts them least. Measured on a trained model with a 15 x 20 hole
-  (docs/archive.md): 2-4x fewer changed classes 10 px or more from the hole than the mean fill, and fewer
-  than GDAL's inverse-distance fill (``rasterio.fill.fillnodata``), at a fraction of its cost.
+  (exact Euclidean distance, :mod:`comix.runtime.nearest_fill`: NumPy only, ties broken the same
+  everywhere). CoMiX's context is global per tile (the FFM's attention context and CMFeX's pooled
+  statistics), so whatever fills a hole shifts every pixel's logits a little; a fill that looks like
+  the hole's surroundings shifts them least. Measured on a trained model with a 15 x 20 hole
+  (docs/archive.md): 2-4x fewer changed classes 10 px or more from the hole than the mean fill, and
+  fewer than GDAL's inverse-distance fill (``rasterio.fill.fillnodata``), at a fraction of its cost.
 * ``mean``: the model's own input normalisation mean (from the model record; 0 after the normalisation
   inside the model, the value the model's own padding has). A model whose record carries no statistics
   (exported before the record had them) gets the mean of the tile's valid pixels instead, and the scene
@@ -28,8 +29,8 @@ FILLS = ("nearest", "mean")
 DESCRIPTIONS = {
     "nearest": "nearest valid pixel of the tile",
     "mean": "model normalisation mean",
-    "tile-mean": "mean of the tile's valid pixels (the model record has no normalisation statistics: re-export "
-    "the model to record them)",
+    "tile-mean": "mean of the tile's valid pixels (the model record has no normalisation "
+    "statistics: re-export the model to record them)",
 }
 
 

@@ -1,13 +1,15 @@
-"""OpenVINO backend: our exported ``.onnx`` graphs on OpenVINO's CPU plugin, behind the :class:`Backend` interface.
+"""OpenVINO backend: our exported ``.onnx`` graphs on OpenVINO's CPU plugin, behind the
+:class:`Backend` interface.
 
 OpenVINO's ONNX frontend has no conversion for ONNX ``DeformConv``; OpenVINO's own ``DeformableConvolution``
 (opset 8) has ONNX's semantics with ``bilinear_interpolation_pad=True`` (a corner outside contributes 0), so a
-conversion extension maps one to the other (bias added after it). A canonical graph's ``ai.comix::DeformConv3D``
-nodes are first rewritten into standard ops by :mod:`comix.runtime.dcn3d_lowering` (the portable export's
-lowering, done on the graph). Shapes are fixed before compiling — one compiled model per input shape, cached —
-because with dynamic H and W OpenVINO gave other classes on 15 % of a tile's pixels of the portable comix_t
-graph (with fixed shapes it agreed on 100 %). Inference runs in FP32 (the CPU plugin would otherwise pick BF16
-on CPUs that have it: no silent precision downgrade).
+conversion extension maps one to the other (bias added after it). A canonical graph's
+``ai.comix::DeformConv3D`` nodes are first rewritten into standard ops by
+:mod:`comix.runtime.dcn3d_lowering` (the portable export's lowering, done on the graph). Shapes are
+fixed before compiling — one compiled model per input shape, cached — because with dynamic H and W
+OpenVINO gave other classes on 15 % of a tile's pixels of the portable comix_t graph
+(with fixed shapes it agreed on 100 %). Inference runs in FP32 (the CPU plugin would otherwise pick
+BF16 on CPUs that have it: no silent precision downgrade).
 """
 
 from __future__ import annotations

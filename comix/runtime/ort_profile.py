@@ -36,7 +36,8 @@ WARMUP_RUNS = 1  # the first run allocates and plans; it is profiled but not cou
 
 
 def kernel_events(events: Sequence[Mapping], runs: int) -> Iterator[tuple[str, Mapping]]:
-    """(node name, event) of every node's kernel event inside the last ``runs`` ``model_run`` events of a trace."""
+    """(node name, event) of every node's kernel event inside the last ``runs`` ``model_run`` events
+    of a trace."""
     model_runs = sorted(
         (e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
         key=lambda e: e["ts"],

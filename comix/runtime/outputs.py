@@ -3,9 +3,10 @@
 From ``-o seg.tif``: ``seg.tif`` (class raster, label values 1..K, 0 = no data with the GeoTIFF nodata tag
 0; uint8; tiled, deflate-compressed, BigTIFF when needed, the input's georeference/CRS; with ``cog`` a
 Cloud-Optimized GeoTIFF with overviews), ``seg.npy`` (same raster), ``seg.png`` (colours + legend, nodata
-black; a preview at most :data:`PREVIEW_MAX_PIXELS` on its long side; only with matplotlib, the full install), ``seg.json`` (summary: class
-areas, nodata counts, timing, settings) and, when asked, ``seg.probabilities.tif`` (float32 (K, H, W)
-softmax, NaN = no data). ``-o seg.npy`` writes the .npy instead of the GeoTIFF.
+black; a preview at most :data:`PREVIEW_MAX_PIXELS` on its long side; only with matplotlib, the full
+install), ``seg.json`` (summary: class areas, nodata counts, timing, settings) and, when asked,
+``seg.probabilities.tif`` (float32 (K, H, W) softmax, NaN = no data). ``-o seg.npy`` writes the .npy
+instead of the GeoTIFF.
 
 :class:`ClassProducts` is the :class:`~comix.runtime.streaming.BlockSink` that writes them: argmax to
 classes is this product writer's business, not the streaming engine's. Every file is written under a

@@ -1,7 +1,7 @@
 """The one list of inference backends: name, what each opens, whether it can run here, how to open it.
 
-    entry = backend_entry("auto", "model.onnx")      # .onnx -> onnxruntime, .engine -> tensorrt, folder -> torch
-    entry.missing()                                  # [] when it can run here, else what is missing
+    entry = backend_entry("auto", "model.onnx")  # .onnx -> onnxruntime, .engine -> tensorrt, folder -> torch
+    entry.missing()                              # [] when it can run here, else what is missing
     backend = open_backend("model.onnx", "openvino", threads=1)
 
 Every command that takes ``--backend`` (infer, eval, compare, profile, the archive engine), ``comix doctor``,
@@ -103,7 +103,8 @@ def register(entry: BackendEntry) -> BackendEntry:
 register(
     BackendEntry(
         name="onnxruntime",
-        summary="ONNX Runtime on the CPU, with our DCN custom-op library (canonical graphs) or none (--portable)",
+        summary="ONNX Runtime on the CPU, with our DCN custom-op library (canonical graphs) "
+        "or none (--portable)",
         suffixes=(".onnx",),
         auto_for=(".onnx",),
         requires=("onnxruntime",),
@@ -199,7 +200,10 @@ def backend_entry(name: str, model: str | os.PathLike) -> BackendEntry:
 
 
 def _all_artifacts() -> str:
-    return "an exported .onnx file, a TensorRT .engine or a checkpoint folder (model.safetensors + config.json)"
+    return (
+        "an exported .onnx file, a TensorRT .engine or a checkpoint folder "
+        "(model.safetensors + config.json)"
+    )
 
 
 def open_backend(

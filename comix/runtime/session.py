@@ -18,16 +18,17 @@ from comix.runtime.errors import CustomOpLibraryMissing, RuntimeInputError
 
 LIBRARY_ENV = "COMIX_ORT_LIBRARY"
 BUILD_HINT = (
-    "build it with `python plugins/build.py` (or set COMIX_PLUGIN_DIR to the folder holding libcomix_ort_dcn.so), "
-    "or re-export the model with `comix export --portable` so that it needs no custom op"
+    "build it with `python plugins/build.py` (or set COMIX_PLUGIN_DIR to the folder holding "
+    "libcomix_ort_dcn.so), or re-export the model with `comix export --portable` so that it "
+    "needs no custom op"
 )
 
 
 def find_custom_op_library() -> Path | None:
     """Path of our ONNX Runtime custom-op library, or None when it has not been built.
 
-    ``$COMIX_ORT_LIBRARY`` (a file path) overrides the search; otherwise ``comix.plugins.build.find_ort_library``
-    looks in ``$COMIX_PLUGIN_DIR`` and ``plugins/build/``.
+    ``$COMIX_ORT_LIBRARY`` (a file path) overrides the search; otherwise
+    ``comix.plugins.build.find_ort_library`` looks in ``$COMIX_PLUGIN_DIR`` and ``plugins/build/``.
     """
     override = os.environ.get(LIBRARY_ENV)
     if override:
@@ -174,8 +175,8 @@ class SessionFactory:
             library = find_custom_op_library()
             if library is None:
                 raise CustomOpLibraryMissing(
-                    f"the model has {CUSTOM_DOMAIN} DeformConv3D nodes but our ONNX Runtime custom-op library "
-                    f"was not found; {BUILD_HINT}"
+                    f"the model has {CUSTOM_DOMAIN} DeformConv3D nodes but our ONNX Runtime "
+                    f"custom-op library was not found; {BUILD_HINT}"
                 )
             options.register_custom_ops_library(str(library))
         available = ort.get_available_providers()

@@ -136,9 +136,10 @@ class SlidingWindow:
     ) -> None:
         """``tile``/``overlap``/``batch`` None: the model's fixed sizes, else :mod:`comix.runtime.defaults`;
         ``nodata_fill``: what nodata pixels are filled with for the model (:mod:`comix.runtime.nodata`);
-        ``labels=False``: an image-output model, no class raster; ``strip_width``: wider scenes run in vertical
-        strips of at most this many columns (None: never), their edges on multiples of the products' GeoTIFF
-        tile (or of ``strip_width`` when narrower; see :mod:`comix.runtime.streaming`)."""
+        ``labels=False``: an image-output model, no class raster; ``strip_width``: wider scenes run
+        in vertical strips of at most this many columns (None: never), their edges on multiples of
+        the products' GeoTIFF tile (or of ``strip_width`` when narrower; see
+        :mod:`comix.runtime.streaming`)."""
         NodataFill(backend.info, nodata_fill)  # refuse an unknown fill before any work
         tile, overlap, batch = resolve_window(backend.info, tile, overlap, batch)
         fixed = backend.info.tile

@@ -1,4 +1,5 @@
-"""PyTorch backend: an ``nn.Module`` (e.g. a loaded CoMiX checkpoint) behind the :class:`Backend` interface."""
+"""PyTorch backend: an ``nn.Module`` (e.g. a loaded CoMiX checkpoint) behind the :class:`Backend`
+interface."""
 
 from __future__ import annotations
 

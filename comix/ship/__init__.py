@@ -4,5 +4,6 @@
 ONNX), ``calibration`` (its data and precision rules), ``demo`` and ``cli`` (``comix fusion ...``).
 
 Shared code never imports this package; each part registers with the shared registries when
-:func:`comix.tasks.load_family_parts` loads it (see :mod:`comix.tasks`). ``docs/ship.md`` describes the models.
+:func:`comix.tasks.load_family_parts` loads it (see :mod:`comix.tasks`). ``docs/ship.md`` describes
+the models.
 """

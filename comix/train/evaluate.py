@@ -1,4 +1,5 @@
-"""Whole-scene evaluation: sliding-window prediction through any runtime backend, scored on labelled pixels."""
+"""Whole-scene evaluation: sliding-window prediction through any runtime backend, scored on labelled
+pixels."""
 
 from __future__ import annotations
 

@@ -99,7 +99,8 @@ class TileSampler:
 
 
 def augment(array: np.ndarray, rotations: int, flip: bool) -> np.ndarray:
-    """Rotate the last two axes by ``rotations`` x 90 degrees, then mirror W if ``flip`` (all 8 dihedral views)."""
+    """Rotate the last two axes by ``rotations`` x 90 degrees, then mirror W if ``flip``
+    (all 8 dihedral views)."""
     out = np.rot90(array, k=rotations, axes=(-2, -1))
     if flip:
         out = out[..., ::-1]

@@ -2,10 +2,11 @@
 
 ``comix train --resume`` may be pointed at a run folder copied from elsewhere, so loading it must not be
 able to run code. ``torch.load`` unpickles, and even its ``weights_only`` mode could be made to run code
-before torch 2.6 (CVE-2025-32434; pyproject allows torch 2.4), so the state is stored like the checkpoint: the tensors
-(optimizer moments, the torch RNG state) as safetensors, everything else (step, schedule, sampler
-generator state, history) as JSON in the file's metadata under :data:`METADATA_KEY`. One file, so it is
-written atomically; reading it parses a JSON header and raw tensor bytes, nothing else.
+before torch 2.6 (CVE-2025-32434; pyproject allows torch 2.4), so the state is stored like the
+checkpoint: the tensors (optimizer moments, the torch RNG state) as safetensors, everything else
+(step, schedule, sampler generator state, history) as JSON in the file's metadata under
+:data:`METADATA_KEY`. One file, so it is written atomically; reading it parses a JSON header and raw
+tensor bytes, nothing else.
 
 The JSON keeps the exact Python values: floats round-trip bit for bit (``repr``), NaN included; tuples,
 dicts with non-string keys (the optimizer's parameter ids) and tensors are tagged (:data:`TAGS`), so a
@@ -126,7 +127,8 @@ def load_train_state(path: str | Path) -> dict[str, Any]:
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+            # safe_open has keys() but is neither iterable nor a mapping
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError) as error:
         raise TrainStateError(
             f"cannot resume: {path} is not a readable safetensors file ({error}); expected the "

@@ -1,4 +1,5 @@
-"""Fixtures for archive runs: a tiny exported model and a manifest of five small GeoTIFF scenes, one corrupt."""
+"""Fixtures for archive runs: a tiny exported model and a manifest of five small GeoTIFF scenes, one
+corrupt."""
 
 from __future__ import annotations
 

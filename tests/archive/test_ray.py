@@ -40,23 +40,24 @@ def ray_head(tmp_path_factory):
     previous = os.environ.get("RAY_AUTH_MODE")
     os.environ["RAY_AUTH_MODE"] = "disabled"
     ray_cli = Path(sys.executable).with_name("ray")
-    head = subprocess.Popen(
-        [
-            str(ray_cli),
-            "start",
-            "--head",
-            f"--port={port}",
-            "--num-cpus=2",
-            "--block",
-            "--include-dashboard=false",
-            "--disable-usage-stats",
-            f"--temp-dir={folder}",
-            "--object-store-memory=100000000",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=open(folder / "head.log", "wb"),
-        start_new_session=True,
-    )
+    with open(folder / "head.log", "wb") as head_log:  # the child keeps its own descriptor
+        head = subprocess.Popen(
+            [
+                str(ray_cli),
+                "start",
+                "--head",
+                f"--port={port}",
+                "--num-cpus=2",
+                "--block",
+                "--include-dashboard=false",
+                "--disable-usage-stats",
+                f"--temp-dir={folder}",
+                "--object-store-memory=100000000",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=head_log,
+            start_new_session=True,
+        )
     address = f"127.0.0.1:{port}"
     deadline = time.time() + 180
     while time.time() < deadline:

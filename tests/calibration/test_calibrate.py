@@ -121,8 +121,9 @@ def test_fp16_graph_keeps_io_float32_and_the_listed_nodes(portable_model, datase
     reasons = {k["node"]: k["reason"] for k in result.recipe.kept_float}
     assert any(r.startswith("input normalisation") for r in reasons.values())
     assert any(r.startswith("deformable convolution") for r in reasons.values())
-    # the portable 3-D lowering's flattened-volume coordinates (Floor of the depth position) stay FP32, and the
-    # walk back from the DCN inputs stops at sizes (Shape) instead of entering the feature maps behind them
+    # the portable 3-D lowering's flattened-volume coordinates (Floor of the depth position) stay
+    # FP32, and the walk back from the DCN inputs stops at sizes (Shape) instead of entering the
+    # feature maps behind them
     path = {node.name: node.op_type for node in sampling_path(onnx.load(str(portable_model)))}
     assert "Floor" in path.values() and "Shape" not in path.values()
     assert all(

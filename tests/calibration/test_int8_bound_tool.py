@@ -1,5 +1,6 @@
-"""tools/int8_bound.py compares like with like: its QLinearConv graph computes the same convolution as its FP32
-graph (within the quantisation step), and it counts a DCN's multiply-adds from the shapes ONNX Runtime reports."""
+"""tools/int8_bound.py compares like with like: its QLinearConv graph computes the same convolution
+as its FP32 graph (within the quantisation step), and it counts a DCN's multiply-adds from the
+shapes ONNX Runtime reports."""
 
 from __future__ import annotations
 
@@ -29,9 +30,11 @@ def test_the_int8_convolution_is_the_fp32_one_quantised(bound, cin, cout, kernel
     fp32, fp32_feeds, int8, int8_feeds = bound._conv_pair(
         cin, cout, kernel, spatial, np.random.default_rng(1)
     )
-    run = lambda model, feeds: ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(
-        None, feeds
-    )[0]
+
+    def run(model, feeds):
+        session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        return session.run(None, feeds)[0]
+
     reference = run(fp32, fp32_feeds).astype(np.float64)
     dequantised = (
         run(int8, int8_feeds).astype(np.float64) - 128

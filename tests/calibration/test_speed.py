@@ -1,5 +1,5 @@
-"""The ``--target cpu`` speed pass: grouping, the greedy choice (against a known cost model) and the end to end
-record (groups timed on this machine, float nodes with their measurement, the rest quantised)."""
+"""The ``--target cpu`` speed pass: grouping, the greedy choice (against a known cost model) and the
+end to end record (groups timed on this machine, float nodes with their measurement, the rest quantised)."""
 
 from __future__ import annotations
 
@@ -70,8 +70,9 @@ def test_groups_are_model_part_times_kind_and_cover_every_quantisable_node_once(
 
 
 def test_greedy_choice_against_a_known_cost_model():
-    """Latency = 100 ms + per-group INT8 penalty (ms, negative = INT8 faster) for groups still INT8. Float must win
-    by more than the margin (1.5 ms of 100) to be kept; each trial is timed against the decisions so far."""
+    """Latency = 100 ms + per-group INT8 penalty (ms, negative = INT8 faster) for groups still INT8.
+    Float must win by more than the margin (1.5 ms of 100) to be kept; each trial is timed against
+    the decisions so far."""
     penalty = {"slow": 12.0, "fast": -5.0, "noise": 1.0, "slow too": 3.0}
     groups = {name: [f"{name}/n{i}" for i in range(2)] for name in penalty}
     built: list[list[str]] = []
@@ -121,7 +122,8 @@ def test_trial_reason_names_the_measurement():
 
 
 def test_paired_ratio_is_the_median_of_per_round_ratios():
-    """Load that doubles both times of a round leaves its ratio alone; the ratio of medians would not be 0.5 here."""
+    """Load that doubles both times of a round leaves its ratio alone; the ratio of medians would
+    not be 0.5 here."""
     timed = {
         "int8": {"times_ms": [10.0, 40.0, 12.0, 50.0, 11.0]},
         "float": {"times_ms": [5.0, 20.0, 6.0, 25.0, 30.0]},

@@ -46,7 +46,8 @@ def test_aarch64_build_matches_x86_64(library, tmp_path):
     )
     lines = (result.stdout + result.stderr).strip().splitlines()
     assert result.returncode == 0, "\n".join(lines[-30:])
-    verdict = result.stdout.strip().splitlines()[-1]  # the verdict is stdout's last line (pip warns on stderr)
+    # the verdict is stdout's last line (pip warns on stderr)
+    verdict = result.stdout.strip().splitlines()[-1]
     match = LAST_LINE.fullmatch(verdict)
     assert match, verdict
     assert int(match.group(1)) == 3 and float(match.group(2)) <= 1e-4

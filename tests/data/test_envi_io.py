@@ -39,7 +39,8 @@ def test_hand_written_big_endian_bil_with_offset_and_microns(tmp_path):
     (tmp_path / "scene.hdr").write_text(
         "ENVI\ndescription = {test\n  file}\nsamples = 4\nlines   = 3\nbands = 2\nheader offset = 16\n"
         "data type = 4\ninterleave = bil\nbyte order = 1\nwavelength units = Micrometers\n"
-        "wavelength = {0.45,\n 0.55}\nmap info = {UTM, 1.5, 1.5, 500001.0, 4000001.0, 2.0, 2.0, 15, North, WGS-84}\n"
+        "wavelength = {0.45,\n 0.55}\n"
+        "map info = {UTM, 1.5, 1.5, 500001.0, 4000001.0, 2.0, 2.0, 15, North, WGS-84}\n"
     )
     array, georef, wavelengths = read_envi(tmp_path / "scene.hdr")
     np.testing.assert_array_equal(array, cube)

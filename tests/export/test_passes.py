@@ -21,7 +21,7 @@ from comix.export.passes import (
 from comix.export.testing import TinyHsiXNet
 from comix.profile.parts import split_scoped_name
 
-C, O, H, W = 5, 3, 6, 7
+C, K, H, W = 5, 3, 6, 7  # K: output channels
 PADS = [0, 0, 0, 0, 0, 0, 2, 1]  # N, C, H, W begins then ends: pad H by 2 and W by 1 at the end
 
 
@@ -34,8 +34,8 @@ def _normalise_pad_project(
         numpy_helper.from_array(rng.normal(3, 2, (1, C, 1, 1)).astype(np.float32), "mean"),
         numpy_helper.from_array(rng.uniform(0.5, 2, (1, C, 1, 1)).astype(np.float32), "std"),
         numpy_helper.from_array(np.array(PADS, np.int64), "pads"),
-        numpy_helper.from_array(rng.normal(0, 1, (O, C, kernel, kernel)).astype(np.float32), "w"),
-        numpy_helper.from_array(rng.normal(0, 1, (O,)).astype(np.float32), "b"),
+        numpy_helper.from_array(rng.normal(0, 1, (K, C, kernel, kernel)).astype(np.float32), "w"),
+        numpy_helper.from_array(rng.normal(0, 1, (K,)).astype(np.float32), "b"),
     ]
     pad_inputs = ["normalised", "pads"]
     if pad_value is not None:
@@ -49,7 +49,7 @@ def _normalise_pad_project(
             "Conv", ["padded", "w", "b"], ["y"], kernel_shape=[kernel, kernel], name="project"
         ),
     ]
-    out = [1, O, H + PADS[6] - kernel + 1, W + PADS[7] - kernel + 1]
+    out = [1, K, H + PADS[6] - kernel + 1, W + PADS[7] - kernel + 1]
     outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, out)]
     if reuse_sub:
         outputs.append(helper.make_tensor_value_info("centred", TensorProto.FLOAT, [1, C, H, W]))
@@ -68,7 +68,7 @@ def _reference(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     p = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
     normalised = (x.astype(np.float64) - p["mean"]) / p["std"]
     padded = np.pad(normalised, [(0, 0), (0, 0), (0, PADS[6]), (0, PADS[7])])
-    return np.einsum("oc,nchw->nohw", p["w"][:, :, 0, 0], padded) + p["b"].reshape(1, O, 1, 1)
+    return np.einsum("oc,nchw->nohw", p["w"][:, :, 0, 0], padded) + p["b"].reshape(1, K, 1, 1)
 
 
 def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:

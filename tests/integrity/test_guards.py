@@ -25,7 +25,7 @@ from comix.runtime.registry import open_backend
 from comix.runtime.sliding_window import SlidingWindow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
-from runtime_helpers import export_tiny, make_scene  # noqa: E402
+from runtime_helpers import export_tiny, make_scene
 
 
 @pytest.fixture(scope="module")

@@ -36,27 +36,27 @@ def test_unknown_config_field_suggests_closest():
     "overrides, message",
     [
         (
-            dict(widths=(32, 64, 128)),
+            {"widths": (32, 64, 128)},
             "widths: got 3 values (32, 64, 128), expected 4 (one per stage)",
         ),
-        (dict(depths=(1, 0, 1, 1)), "depths[1]: got 0, expected a positive int"),
-        (dict(bands=0), "bands: got 0, expected a positive int"),
-        (dict(hsi_width_ratio=1.5), "hsi_width_ratio: got 1.5, expected a value in [0.0, 1.0]"),
-        (dict(drop_path_rate=1.0), "drop_path_rate: got 1.0, expected a value in [0.0, 1.0)"),
+        ({"depths": (1, 0, 1, 1)}, "depths[1]: got 0, expected a positive int"),
+        ({"bands": 0}, "bands: got 0, expected a positive int"),
+        ({"hsi_width_ratio": 1.5}, "hsi_width_ratio: got 1.5, expected a value in [0.0, 1.0]"),
+        ({"drop_path_rate": 1.0}, "drop_path_rate: got 1.0, expected a value in [0.0, 1.0)"),
         (
-            dict(dcn_mask_activation="softmax"),
+            {"dcn_mask_activation": "softmax"},
             "dcn_mask_activation: got 'softmax', expected one of ['sigmoid', 'none']",
         ),
         (
-            dict(spectral_pooling="max"),
+            {"spectral_pooling": "max"},
             "spectral_pooling: got 'max', expected one of ['attention', 'mean']",
         ),
         (
-            dict(ffm_propagation="fused"),
+            {"ffm_propagation": "fused"},
             "ffm_propagation: got 'fused', expected one of ['both', 'rectified']",
         ),
-        (dict(dcn_kernel_3d=4), "dcn_kernel_3d: got 4, expected an odd kernel size"),
-        (dict(dcn_offset_groups=3), "widths[0]: got 32, expected a multiple of 3"),
+        ({"dcn_kernel_3d": 4}, "dcn_kernel_3d: got 4, expected an odd kernel size"),
+        ({"dcn_offset_groups": 3}, "widths[0]: got 32, expected a multiple of 3"),
     ],
 )
 def test_bad_config_values_are_named(overrides, message):

@@ -52,14 +52,14 @@ def test_tiles_of_any_size_are_padded_and_cropped_back():
 @pytest.mark.parametrize(
     "overrides",
     [
-        dict(spectral_pooling="mean"),
-        dict(ffm_propagation="rectified"),
-        dict(dcn_mask_activation="none"),
-        dict(dcn_offset_groups=2, dcn_groups=2),
-        dict(cmfex_shared_feature=False, cmfex_learnable_gates=False),
-        dict(hsi_spectral_downsample=False),
-        dict(pad_mode="replicate"),
-        dict(hsi_width_ratio=1.0),
+        {"spectral_pooling": "mean"},
+        {"ffm_propagation": "rectified"},
+        {"dcn_mask_activation": "none"},
+        {"dcn_offset_groups": 2, "dcn_groups": 2},
+        {"cmfex_shared_feature": False, "cmfex_learnable_gates": False},
+        {"hsi_spectral_downsample": False},
+        {"pad_mode": "replicate"},
+        {"hsi_width_ratio": 1.0},
     ],
 )
 def test_every_design_option_builds_and_runs(overrides):

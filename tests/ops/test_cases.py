@@ -196,15 +196,20 @@ def test_reference_cache_is_read_only():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(pads=(1, 1)), r"pads: got 2 values, expected 4"),
-        (dict(channels=5, group=2), r"expected C and O multiples of group 2"),
-        (dict(offsets=Offsets("shift", 1.0, axis=2)), r"shift axis: got 2, expected 0..1"),
+        ({"pads": (1, 1)}, r"pads: got 2 values, expected 4"),
+        ({"channels": 5, "group": 2}, r"expected C and O multiples of group 2"),
+        ({"offsets": Offsets("shift", 1.0, axis=2)}, r"shift axis: got 2, expected 0..1"),
     ],
 )
 def test_bad_case_is_refused(kwargs, message):
-    fields = dict(
-        name="bad", size=(5, 5), kernel=(3, 3), stride=(1, 1), pads=(1, 1, 1, 1), dilation=(1, 1)
-    )
+    fields = {
+        "name": "bad",
+        "size": (5, 5),
+        "kernel": (3, 3),
+        "stride": (1, 1),
+        "pads": (1, 1, 1, 1),
+        "dilation": (1, 1),
+    }
     with pytest.raises(ValueError, match=message):
         DcnCase(**{**fields, **kwargs})
     with pytest.raises(

@@ -130,9 +130,9 @@ def test_error_mask_shape_and_dtype():
 @pytest.mark.parametrize(
     "kwargs,message",
     [
-        (dict(stride=(0, 1)), r"stride\[H\]: got 0, expected >= 1"),
-        (dict(padding=(1, 2, 3)), r"padding: got \(1, 2, 3\), expected"),
-        (dict(dilation=(1, 1, 1)), r"dilation: got \(1, 1, 1\), expected an int or 2 ints"),
+        ({"stride": (0, 1)}, r"stride\[H\]: got 0, expected >= 1"),
+        ({"padding": (1, 2, 3)}, r"padding: got \(1, 2, 3\), expected"),
+        ({"dilation": (1, 1, 1)}, r"dilation: got \(1, 1, 1\), expected an int or 2 ints"),
     ],
 )
 def test_bad_geometry_is_refused(kwargs, message):

@@ -1,4 +1,5 @@
-"""The one op per dimensionality: ``torch.ops.comix.deform_conv2d/3d`` — registration, autograd, export form."""
+"""The one op per dimensionality: ``torch.ops.comix.deform_conv2d/3d`` — registration, autograd,
+export form."""
 
 from __future__ import annotations
 

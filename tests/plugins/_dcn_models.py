@@ -1,4 +1,5 @@
-"""Hand-built one-node ONNX models for the DCN custom-op tests; inputs come from the shared grid (comix.ops.cases)."""
+"""Hand-built one-node ONNX models for the DCN custom-op tests; inputs come from the shared grid
+(comix.ops.cases)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ ONNX_OPSET = 19
 
 
 def node_attributes(case: DcnCase, **overrides) -> dict:
-    """The node attributes of a grid case (ONNX DeformConv names); an override of None drops that attribute."""
+    """The node attributes of a grid case (ONNX DeformConv names); an override of None drops that
+    attribute."""
     g = case.geometry()
     attrs = {
         "kernel_shape": list(g.kernel),

@@ -1,4 +1,5 @@
-"""ai.comix DeformConv (2-D, our CPU custom op) against the float64 reference and ONNX Runtime's own DeformConv.
+"""ai.comix DeformConv (2-D, our CPU custom op) against the float64 reference and ONNX Runtime's own
+DeformConv.
 
 The library registers a 2-D op in our domain because it measured faster than ORT's built-in kernel
 (tools/bench.py, section dcn). Comparing with the built-in also checks that our reading of the ONNX

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.tensorrt, pytest.mark.slow]
 def header_sets() -> dict[str, Path]:
     """version -> folder holding include/NvInferVersion.h (TensorRT_ROOT first, then third_party/)."""
     found: dict[str, Path] = {}
-    root = os.environ.get("TensorRT_ROOT")
+    root = os.environ.get("TensorRT_ROOT")  # noqa: SIM112 - CMake's variable name
     if root and (Path(root) / "include" / "NvInferVersion.h").is_file():
         found[header_version(Path(root))] = Path(root)
     for folder in sorted((REPO / "third_party").glob("tensorrt-*")):

@@ -70,8 +70,8 @@ def _lean_install() -> tuple[str, Path] | None:
 
 def _headers_for_major(major: int) -> tuple[str, Path] | None:
     roots = []
-    if os.environ.get("TensorRT_ROOT"):
-        roots.append(Path(os.environ["TensorRT_ROOT"]))
+    if os.environ.get("TensorRT_ROOT"):  # noqa: SIM112 - CMake's variable name
+        roots.append(Path(os.environ["TensorRT_ROOT"]))  # noqa: SIM112
     roots += sorted((REPO / "third_party").glob("tensorrt-*"), reverse=True)
     for root in roots:
         if (root / "include" / "NvInferVersion.h").is_file():
@@ -353,8 +353,10 @@ def test_python_bindings_registry(built):
         alias = registry.get_creator("DeformConv2D", "1", "")
         fields2d = trt.PluginFieldCollection([
             trt.PluginField("kernel_shape", np.array([3, 2], dtype=np.int32), trt.PluginFieldType.INT32)])
-        aliased = alias.create_plugin("py_alias", fields2d, trt.TensorRTPhase.BUILD) if alias is not None else None
-        alias_core = aliased.get_capability_interface(trt.PluginCapabilityType.CORE) if aliased is not None else None
+        aliased = (alias.create_plugin("py_alias", fields2d, trt.TensorRTPhase.BUILD)
+                   if alias is not None else None)
+        alias_core = (aliased.get_capability_interface(trt.PluginCapabilityType.CORE)
+                      if aliased is not None else None)
         print(json.dumps({{"loaded": handle is not None, "names": names,
                            "good": None if core is None else [core.plugin_name, core.plugin_version],
                            "bad_is_none": refused is None,

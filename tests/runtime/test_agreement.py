@@ -31,7 +31,8 @@ class PerPixel(Backend):
 
 
 class TileContext(Backend):
-    """Class 1 where a pixel is above its tile's mean, else class 2: a per-tile global context, like the FFM."""
+    """Class 1 where a pixel is above its tile's mean, else class 2: a per-tile global context, like
+    the FFM."""
 
     name = "tile-context"
 
@@ -50,7 +51,8 @@ def _scene(height: int, width: int):
 
 
 def test_border_lines_are_tile_starts_and_ends_inside_the_scene():
-    # tile_starts(100, 32, 8) == [0, 24, 48, 68]: starts 24, 48, 68 and ends 32, 56, 80 (68 + 32 = 100 is the edge)
+    # tile_starts(100, 32, 8) == [0, 24, 48, 68]: starts 24, 48, 68 and ends 32, 56, 80
+    # (68 + 32 = 100 is the edge)
     rows, cols = border_lines(100, 64, 32, 8)
     assert rows == [24, 32, 48, 56, 68, 80]
     assert cols == [

@@ -117,7 +117,8 @@ def test_tolerance_specs_and_tiles():
 
 @pytest.fixture(scope="module")
 def int8_onnx(portable_onnx, tmp_path_factory):
-    """The portable tiny graph quantized to INT8 Q/DQ by ONNX Runtime (symmetric int8, per-channel weights)."""
+    """The portable tiny graph quantized to INT8 Q/DQ by ONNX Runtime
+    (symmetric int8, per-channel weights)."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,

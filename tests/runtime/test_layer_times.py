@@ -168,6 +168,4 @@ def test_a_backend_without_a_breakdown_says_so():
 def test_the_export_pass_names_survive_into_the_graph(portable_onnx):
     names = [node.name for node in onnx.load(str(portable_onnx)).graph.node]
     assert any(name.startswith("dcn2d[DeformConv2d]/") for name in names)
-    assert any(
-        name.startswith("[TinyHsiXNet]/") or name.startswith("head[Conv2d]/") for name in names
-    )
+    assert any(name.startswith(("[TinyHsiXNet]/", "head[Conv2d]/")) for name in names)

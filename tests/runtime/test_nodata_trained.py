@@ -27,14 +27,14 @@ HOLE = (slice(37, 52), slice(65, 85))  # 15 x 20, the issue's hole
 TILE, OVERLAP = 48, 16  # smaller than the scene, so some tiles are clear of the hole
 NODATA = -9999.0
 pytestmark = pytest.mark.slow  # training the model takes ~60 s on one thread
-TINY_MODEL = dict(
-    widths=(8, 8, 16, 16),
-    depths=(1, 1, 1, 1),
-    decoder_dim=16,
-    spectral_depth=4,
-    hsi_width_ratio=1.0,
-    ffm_head_dim=8,
-)
+TINY_MODEL = {
+    "widths": (8, 8, 16, 16),
+    "depths": (1, 1, 1, 1),
+    "decoder_dim": 16,
+    "spectral_depth": 4,
+    "hsi_width_ratio": 1.0,
+    "ffm_head_dim": 8,
+}
 
 
 class Guarded(TorchBackend):

@@ -1,9 +1,9 @@
 """The OpenVINO backend and the graph-level lowering of the 3-D DCN it relies on.
 
-The lowering (:mod:`comix.runtime.dcn3d_lowering`) is checked on its own in ONNX Runtime (no custom op) against
-the float64 reference on the shared grid; OpenVINO then runs the grid's 2-D cases (ONNX DeformConv through our
-conversion to its DeformableConvolution) and the lowered 3-D cases; a whole exported network runs through the
-registry and the CLI and is compared with ONNX Runtime.
+The lowering (:mod:`comix.runtime.dcn3d_lowering`) is checked on its own in ONNX Runtime
+(no custom op) against the float64 reference on the shared grid; OpenVINO then runs the grid's 2-D
+cases (ONNX DeformConv through our conversion to its DeformableConvolution) and the lowered 3-D
+cases; a whole exported network runs through the registry and the CLI and is compared with ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from comix.runtime.errors import RuntimeInputError
 from comix.runtime.registry import open_backend
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
-from _dcn_models import deform_conv_model, feed, node_attributes  # noqa: E402
+from _dcn_models import deform_conv_model, feed, node_attributes
 
 needs_openvino = pytest.mark.skipif(
     importlib.util.find_spec("openvino") is None,

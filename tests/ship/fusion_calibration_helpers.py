@@ -1,9 +1,9 @@
 """Hand-built ONNX graphs with SHIP's fragile parts (no exporter: milliseconds), and tiny SHIP exports (slow).
 
-``spectral_layernorm_graph``: inputs ``ms`` (1, 4, 8, 8) and ``pan`` (1, 1, 8, 8); a real-matrix Fourier product
-(MatMul with constant bases, a complex-free product), a decomposed LayerNorm, a Softmax over channels, the affine
-coupling's Exp and a learned-looking 1x1 Conv — each node named after what it is, so tests can name the
-expected sets independently of the recogniser.
+``spectral_layernorm_graph``: inputs ``ms`` (1, 4, 8, 8) and ``pan`` (1, 1, 8, 8); a real-matrix
+Fourier product (MatMul with constant bases, a complex-free product), a decomposed LayerNorm, a
+Softmax over channels, the affine coupling's Exp and a learned-looking 1x1 Conv — each node named
+after what it is, so tests can name the expected sets independently of the recogniser.
 """
 
 from __future__ import annotations

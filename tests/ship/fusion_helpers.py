@@ -7,7 +7,7 @@ import torch
 from comix.model import build_model
 
 # one stage, two orders, width 8: every layer kind of SHIP, a few thousand parameters
-TINY = dict(width=8, stages=1, spatial_orders=2, channel_orders=2)
+TINY = {"width": 8, "stages": 1, "spatial_orders": 2, "channel_orders": 2}
 
 
 def tiny_ship(variant: str = "ship_pansharpen", seed: int = 0, **overrides):

@@ -1,5 +1,6 @@
-"""``comix calibrate`` for SHIP fusion graphs: the precision rules (by inspecting graphs), stratified crops, the
-image-quality report against independent scoring, the task refusals, and both tasks end to end (slow)."""
+"""``comix calibrate`` for SHIP fusion graphs: the precision rules (by inspecting graphs),
+stratified crops, the image-quality report against independent scoring, the task refusals, and both
+tasks end to end (slow)."""
 
 from __future__ import annotations
 
@@ -130,7 +131,8 @@ def test_kept_fp32_chains_do_not_round_trip_through_fp16():
     # 9e4 * x would be inf in FP16 storage; kept FP32, only the final FP16 Relu rounds (11-bit mantissa)
     np.testing.assert_allclose(y, x, rtol=2**-10)
     assert len(casts) <= 2
-    # the TensorRT lint's FP16 range rule sees no FP16 tensor above 65 504 (no stale FP16 types of removed casts)
+    # the TensorRT lint's FP16 range rule sees no FP16 tensor above 65 504
+    # (no stale FP16 types of removed casts)
     peaks = {"x": 2.0, "a": 600.0, "b": 1.8e5, "c": 2.0, "y": 2.0}
     statistics = ActivationStatistics("max", True, 100.0, 1, dict.fromkeys(peaks, 0.0), peaks)
     assert lint_graph(graph, statistics).passed
@@ -311,7 +313,8 @@ def test_data_of_the_wrong_task_is_one_sentence_exit_2_and_nothing_written(fusio
 
 @pytest.fixture(scope="module")
 def tiny_exports(tmp_path_factory):
-    """Tiny SHIP graphs (fixed seed, random weights): pan-sharpening with ONNX DFT, IR-VIS DFT-free, both 16 x 16."""
+    """Tiny SHIP graphs (fixed seed, random weights): pan-sharpening with ONNX DFT, IR-VIS DFT-free,
+    both 16 x 16."""
     folder = tmp_path_factory.mktemp("tiny_ship")
     return {
         "pansharpen": export_tiny_ship(folder, "ship_pansharpen", "dft", 16),

@@ -1,4 +1,5 @@
-"""Fusion data: resampling operators, the thermal band, synthesis, PanCollection .h5 and image-folder readers."""
+"""Fusion data: resampling operators, the thermal band, synthesis, PanCollection .h5 and
+image-folder readers."""
 
 from __future__ import annotations
 
@@ -70,7 +71,8 @@ def test_low_emissivity_metal_looks_colder_than_asphalt_at_the_same_temperature(
 
 
 def test_the_existing_synthetic_scenes_are_bit_identical():
-    """Adding thermal properties and the canvas/shade fields changed no draw: the digests of main's generator."""
+    """Adding thermal properties and the canvas/shade fields changed no draw: the digests of main's
+    generator."""
     from comix.data.synthetic import houston_like, trento_like
 
     expected = {

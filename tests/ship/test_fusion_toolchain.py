@@ -37,7 +37,8 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def exported(checkpoint):
-    """The checkpoint's two ONNX graphs, exported once for the module (1-3 min on 2 shared cores: ``slow`` tests)."""
+    """The checkpoint's two ONNX graphs, exported once for the module (1-3 min on 2 shared cores:
+    ``slow`` tests)."""
     folder, model = checkpoint
     dft = export_fusion_checkpoint(
         folder / "checkpoint", folder / "dft.onnx", FusionExportOptions(tile=(TILE, TILE))
@@ -158,7 +159,8 @@ def test_commands_refuse_a_model_of_the_other_kind_in_one_sentence(checkpoint, t
         (
             ["fusion", "export", str(comix_folder), "-o", str(tmp_path / "f.onnx")],
             "got a CoMiX segmentation model (task 'segmentation'), but `comix fusion export` expects a SHIP "
-            "infrared-visible fusion model or a SHIP pan-sharpening model; use `comix train/eval/export/infer` for it",
+            "infrared-visible fusion model or a SHIP pan-sharpening model; use "
+            "`comix train/eval/export/infer` for it",
         ),
         (
             [

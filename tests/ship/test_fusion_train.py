@@ -1,4 +1,5 @@
-"""SHIP training pieces: the losses, the classic baselines, scoring through a backend, a short training run."""
+"""SHIP training pieces: the losses, the classic baselines, scoring through a backend, a short
+training run."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def test_irvis_losses_vanish_where_they_should():
 
 
 def _ssim_loop(x: np.ndarray, y: np.ndarray, data_range: float) -> float:
-    """float64 reference: a loop over every 11 x 11 window fully inside the image, Gaussian weights (sigma 1.5)."""
+    """float64 reference: a loop over every 11 x 11 window fully inside the image, Gaussian weights
+    (sigma 1.5)."""
     taps = np.exp(-(np.arange(-5, 6) ** 2) / (2 * 1.5**2))
     w = np.outer(taps, taps) / taps.sum() ** 2
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
@@ -186,7 +188,8 @@ def test_a_short_training_run_lowers_the_loss_and_writes_a_fusion_checkpoint(
             [m[:, :64, :64] for m in pair.masks],
         )
         variant = "ship_irvis"
-    # one crop covering the whole image, no augmentation: every step sees the same batch, so the loss must fall
+    # one crop covering the whole image, no augmentation: every step sees the same batch, so the
+    # loss must fall
     size = data.pan.shape[-1] if kind == "pansharpen" else 64
     recipe = FusionRecipe(
         variant=variant,

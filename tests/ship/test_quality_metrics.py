@@ -82,7 +82,8 @@ def _q_block_complex(reference: np.ndarray, fused: np.ndarray) -> float:
 
 
 def _q_block_quaternion(reference: np.ndarray, fused: np.ndarray) -> float:
-    """Q of a 4-band block; the product written on complex pairs: (a, b)(c, d) = (ac - conj(d) b, conj(a) conj(d) + c conj(b))."""
+    """Q of a 4-band block; the product written on complex pairs:
+    (a, b)(c, d) = (ac - conj(d) b, conj(a) conj(d) + c conj(b))."""
 
     def split(x):
         return x[0] + 1j * x[1], x[2] + 1j * x[3]
@@ -134,8 +135,8 @@ def test_q2n_of_eight_bands_is_one_for_a_perfect_image_and_drops_with_distortion
 
 
 def test_full_resolution_indices_worked_examples():
-    """D_lambda = 0 when the fused bands relate to each other as the MS bands do (all equal copies); D_s = 0 when the
-    fused bands are the PAN and the MS bands its degraded copy; QNR = 1 then."""
+    """D_lambda = 0 when the fused bands relate to each other as the MS bands do (all equal copies);
+    D_s = 0 when the fused bands are the PAN and the MS bands its degraded copy; QNR = 1 then."""
     rng = np.random.default_rng(4)
     pan = rng.random((1, 64, 64)) + 0.1
     pan_low = rng.random((1, 16, 16)) + 0.1

@@ -26,7 +26,8 @@ def test_registry_holds_ship_beside_comix_with_a_task_each():
 
 
 def test_ship_irvis_has_the_released_checkpoints_size():
-    """The public checkpoint of SHIP (IR-VIS) holds about 0.55 M parameters; ours, built from the code's layout, 0.548 M."""
+    """The public checkpoint of SHIP (IR-VIS) holds about 0.55 M parameters; ours, built from the
+    code's layout, 0.548 M."""
     model = build_model("ship_irvis")
     count = sum(p.numel() for p in model.parameters())
     assert 540_000 <= count <= 555_000, count

@@ -64,7 +64,8 @@ def _run(proto, a, b):
 
 
 def test_onnx_dft_graph_and_dft_free_graph_match_pytorch():
-    """DFT graph (dynamic H, W) and matrix graph (fixed tile, no DFT node), FP32, relative to the output scale."""
+    """DFT graph (dynamic H, W) and matrix graph (fixed tile, no DFT node), FP32, relative to the
+    output scale."""
     dynamic = {0: {0: "n", 2: "h", 3: "w"}, 1: {0: "n", 2: "h", 3: "w"}}
     dft = TorchOnnxExporter(["a", "b"], ["y"], opset=20, dynamic_axes=dynamic)(
         SpectralProduct("dft"), (torch.randn(2, 3, 12, 10), torch.randn(2, 3, 12, 10))

@@ -1,4 +1,5 @@
-"""The resume state on disk: exact round trip without pickle, and foreign files refused without running them."""
+"""The resume state on disk: exact round trip without pickle, and foreign files refused without
+running them."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from comix.train.state import (
 
 
 class RunsCodeWhenUnpickled:
-    """Unpickling this calls ``Path.write_text(marker, "executed")``: what a hostile run folder could carry."""
+    """Unpickling this calls ``Path.write_text(marker, "executed")``: what a hostile run folder
+    could carry."""
 
     def __init__(self, marker: Path):
         self.marker = marker

@@ -18,14 +18,14 @@ from comix.train.recipe import TrainRecipe
 from comix.train.state import TrainStateError
 from comix.train.trainer import Trainer
 
-TINY_MODEL = dict(
-    widths=(8, 8, 16, 16),
-    depths=(1, 1, 1, 1),
-    decoder_dim=16,
-    spectral_depth=4,
-    hsi_width_ratio=1.0,
-    ffm_head_dim=8,
-)
+TINY_MODEL = {
+    "widths": (8, 8, 16, 16),
+    "depths": (1, 1, 1, 1),
+    "decoder_dim": 16,
+    "spectral_depth": 4,
+    "hsi_width_ratio": 1.0,
+    "ffm_head_dim": 8,
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,17 +36,17 @@ def scene():
 
 
 def _recipe(**overrides) -> TrainRecipe:
-    values = dict(
-        tile=32,
-        batch_size=2,
-        steps=4,
-        warmup_steps=1,
-        eval_every=2,
-        eval_tile=32,
-        eval_overlap=8,
-        seed=5,
-        model_overrides=TINY_MODEL,
-    )
+    values = {
+        "tile": 32,
+        "batch_size": 2,
+        "steps": 4,
+        "warmup_steps": 1,
+        "eval_every": 2,
+        "eval_tile": 32,
+        "eval_overlap": 8,
+        "seed": 5,
+        "model_overrides": TINY_MODEL,
+    }
     values.update(overrides)
     return TrainRecipe(**values)
 

@@ -51,7 +51,8 @@ class ThermalProperties:
     Attributes:
         emissivity: broadband 8-14 um emissivity (1 - reflectance of the sky's downwelling radiance).
         sunlit_k: (low, high) range of the surface temperature in full sun, drawn per object (K).
-        shadow_drop_k: how much cooler the surface is in a cast shadow (K; high for low-inertia, dark surfaces).
+        shadow_drop_k: how much cooler the surface is in a cast shadow (K; high for low-inertia,
+            dark surfaces).
     """
 
     emissivity: float

@@ -186,7 +186,8 @@ def resample_spectra(
     target_nm: np.ndarray,
     fwhm_nm: np.ndarray | float | None = None,
 ) -> np.ndarray:
-    """``(n, len(source))`` -> float32 ``(n, len(target))`` with Gaussian SRFs (see :func:`gaussian_srf_matrix`)."""
+    """``(n, len(source))`` -> float32 ``(n, len(target))`` with Gaussian SRFs
+    (see :func:`gaussian_srf_matrix`)."""
     key = b"|".join(
         np.ascontiguousarray(a, dtype=np.float64).tobytes()
         for a in (source_nm, target_nm, np.atleast_1d(np.nan if fwhm_nm is None else fwhm_nm))

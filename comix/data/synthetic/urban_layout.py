@@ -198,7 +198,8 @@ def _bare_lot(canvas: Canvas, rng, top: int, left: int, box_h: int, box_w: int) 
 
 
 def _strip_mask(height: int, width: int, row_at_center: float, slope: float, half_width: float):
-    """Rows within ``half_width`` of the line ``y = row_at_center + slope * (x - W/2)``; returns signed offset too."""
+    """Rows within ``half_width`` of the line ``y = row_at_center + slope * (x - W/2)``; returns
+    signed offset too."""
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     offset = yy - (row_at_center + slope * (xx - width / 2.0))
     return np.abs(offset) <= half_width, offset

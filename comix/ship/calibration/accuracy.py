@@ -5,10 +5,11 @@
 
 The fusion counterpart of :mod:`comix.calibration.accuracy`. Every graph is scored by
 :func:`comix.ship.train.evaluate.score_fusion` (the task's metrics, the runtime's tiling and blending), so the
-only difference between the rows is the graph. Against the reference: :func:`metric_deltas` per metric (``change``
-and the sign-aware ``loss``, > 0 = worse, in the metric's own units), and the fidelity of the fused images to the
-reference graph's (PSNR in dB with the data range as peak, max / RMS absolute difference in data units, RMS over
-the reference's RMS), the image counterpart of argmax agreement and logit error.
+only difference between the rows is the graph. Against the reference: :func:`metric_deltas` per
+metric (``change`` and the sign-aware ``loss``, > 0 = worse, in the metric's own units), and the
+fidelity of the fused images to the reference graph's (PSNR in dB with the data range as peak, max /
+RMS absolute difference in data units, RMS over the reference's RMS), the image counterpart of
+argmax agreement and logit error.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class FusionAccuracyReport:
 def fidelity(
     images: list[np.ndarray], reference: list[np.ndarray], data_range: float
 ) -> dict[str, float]:
-    """PSNR (dB, peak ``data_range``), max and RMS |difference| and RMS over the reference's RMS, over all samples."""
+    """PSNR (dB, peak ``data_range``), max and RMS |difference| and RMS over the reference's RMS,
+    over all samples."""
     squared, count, peak, energy = 0.0, 0, 0.0, 0.0
     for image, ref in zip(images, reference):
         diff = image.astype(np.float64) - ref.astype(np.float64)
@@ -136,7 +138,8 @@ def _arrow(metric: str) -> str:
 
 
 def format_fusion_table(report: FusionAccuracyReport) -> str:
-    """Markdown: one row per graph (metrics, then fidelity to the reference), then a row of losses per graph."""
+    """Markdown: one row per graph (metrics, then fidelity to the reference), then a row of losses
+    per graph."""
     names = list(report.graphs[0].metrics)
     lines = [
         f"Held-out image quality on `{report.data}` ({report.task}, {report.samples} sample(s), "

@@ -1,4 +1,5 @@
-"""SHIP's calibration data: fusion pairs of the model's task behind :class:`comix.calibration.data.CalibrationData`.
+"""SHIP's calibration data: fusion pairs of the model's task behind
+:class:`comix.calibration.data.CalibrationData`.
 
 Crops of the fusion pairs stratified by content (:mod:`comix.ship.calibration.tiles`), from
 ``--calibration-data`` when given, else from the scored data (calibration reads only the inputs, never a
@@ -36,7 +37,8 @@ UNITS = {"psnr": "dB", "truth_psnr": "dB", "sam": "degrees", "en": "bits", "mi":
 
 
 class FusionData(CalibrationData):
-    """Fusion pairs of the model's task: stratified crops for calibration, the task's metrics for the report."""
+    """Fusion pairs of the model's task: stratified crops for calibration, the task's metrics for
+    the report."""
 
     def __init__(
         self,

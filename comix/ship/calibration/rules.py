@@ -1,29 +1,31 @@
-"""Which nodes of a SHIP fusion graph stay FP32 (FP16 graph) or read float tensors (INT8 graph), found by structure.
+"""Which nodes of a SHIP fusion graph stay FP32 (FP16 graph) or read float tensors (INT8 graph),
+found by structure.
 
-The exporter leaves no module names on the nodes, so each numerically fragile part of SHIP is recognised by its
-shape in the graph, the same way for the DFT and the DFT-free (matrix) lowering:
+The exporter leaves no module names on the nodes, so each numerically fragile part of SHIP is
+recognised by its shape in the graph, the same way for the DFT and the DFT-free (matrix) lowering:
 
-* **Fourier product** (:func:`spectral_nodes`): the transforms — ONNX ``DFT`` nodes, or ``MatMul`` nodes with a
-  constant operand (the cosine/sine bases of the matrix lowering; SHIP has no other constant-operand MatMul) —
-  and every node between them: a node joins when all its float inputs come from the region (the complex
-  product, the ``Neg``/``Sub``/``Add`` of the real matrix form), and a joined node is kept only if it leads to a
-  transform (so the LayerNorm after the inverse transform is not counted here). Un-normalised spectra of a
-  tile are sums over all its pixels: at 128 x 128 the DC term of each operand is ~16 000 x the mean feature, and
-  their product passes FP16's 65 504.
-* **LayerNorm statistics** (:func:`layernorm_nodes`): ``ReduceMean(x)``, ``Sub(x, mean)`` and every node from it
-  to the ``Div`` that reads the centred value (square, mean, ``+ eps``, ``Sqrt``, ``Div``): SHIP's per-pixel
-  channel LayerNorm as the exporter decomposes it.
+* **Fourier product** (:func:`spectral_nodes`): the transforms — ONNX ``DFT`` nodes, or ``MatMul``
+  nodes with a constant operand (the cosine/sine bases of the matrix lowering; SHIP has no other
+  constant-operand MatMul) — and every node between them: a node joins when all its float inputs
+  come from the region (the complex product, the ``Neg``/``Sub``/``Add`` of the real matrix form),
+  and a joined node is kept only if it leads to a transform (so the LayerNorm after the inverse
+  transform is not counted here). Un-normalised spectra of a tile are sums over all its pixels: at
+  128 x 128 the DC term of each operand is ~16 000 x the mean feature, and their product passes FP16's 65 504.
+* **LayerNorm statistics** (:func:`layernorm_nodes`): ``ReduceMean(x)``, ``Sub(x, mean)`` and every
+  node from it to the ``Div`` that reads the centred value (square, mean, ``+ eps``, ``Sqrt``,
+  ``Div``): SHIP's per-pixel channel LayerNorm as the exporter decomposes it.
 * **Exponentials** (``Exp``: the affine coupling of the invertible blocks, ``x2 * exp(s)``) and **divisions**
   (``Div``/``Reciprocal``) anywhere.
-* **Output scaling**: the elementwise nodes between the last other op and a graph output (``fused * data_range``
-  and the residual add of the upsampled MS in raw units).
+* **Output scaling**: the elementwise nodes between the last other op and a graph output
+  (``fused * data_range`` and the residual add of the upsampled MS in raw units).
 
-Softmax, InstanceNormalization and reductions are kept by the general FP16 rules (:mod:`comix.calibration.fp16`).
-:data:`FP16_GROUPS` lists every candidate with the reason written into the record; which are kept by default
-(:data:`FP16_DEFAULT_GROUPS`) was decided by measurement (``tools/measure_fusion_precision.py``; docs/ship.md,
-"Precision"): the Fourier product and the LayerNorm statistics reach 10^6-10^7 on a trained SHIP at 128 x 128
-(570x FP16's range), and grow with the tile area, so they are kept by structure, not only when the calibration
-tiles happen to show it; releasing Exp (its argument is clamped to +-0.8 by the coupling), the divisions and the
+Softmax, InstanceNormalization and reductions are kept by the general FP16 rules
+(:mod:`comix.calibration.fp16`). :data:`FP16_GROUPS` lists every candidate with the reason written
+into the record; which are kept by default (:data:`FP16_DEFAULT_GROUPS`) was decided by measurement
+(``tools/measure_fusion_precision.py``; docs/ship.md, "Precision"): the Fourier product and the
+LayerNorm statistics reach 10^6-10^7 on a trained SHIP at 128 x 128 (570x FP16's range), and grow
+with the tile area, so they are kept by structure, not only when the calibration tiles happen to
+show it; releasing Exp (its argument is clamped to +-0.8 by the coupling), the divisions and the
 output scaling changed no metric measurably (PSNR vs FP32 87.3 dB either way).
 """
 
@@ -38,8 +40,8 @@ ELEMENTWISE = {"Mul", "Add", "Sub", "Div", "Cast", "Identity", "Clip", "Relu"}
 
 # group -> reason written into the recipe for each node kept FP32 in an FP16 fusion graph
 FP16_GROUPS = {
-    "fourier": "Fourier product: un-normalised spectra of a tile (sums over all its pixels) and their product pass "
-    "FP16's range",
+    "fourier": "Fourier product: un-normalised spectra of a tile (sums over all its pixels) and "
+    "their product pass FP16's range",
     "layernorm": "LayerNorm statistics: centring, variance, sqrt and division per pixel",
     "exp": "Exp (affine coupling of the invertible blocks): exponentials amplify FP16 rounding",
     "division": "Div: a division by a small value amplifies FP16 rounding",
@@ -47,7 +49,8 @@ FP16_GROUPS = {
 }
 FP16_DEFAULT_GROUPS = ("fourier", "layernorm")
 # groups whose float inputs are kept float (no dequantised value read) in an INT8 fusion graph; their own ops
-# are never quantised (the INT8 targets quantise Conv / MatMul / Gemm only, and the Fourier MatMuls are excluded)
+# are never quantised (the INT8 targets quantise Conv / MatMul / Gemm only, and the Fourier MatMuls
+# are excluded)
 INT8_GROUPS = ("fourier", "layernorm", "exp", "division", "softmax")
 
 
@@ -62,7 +65,8 @@ def _float_inputs(node: onnx.NodeProto, constants: set[str], integer: set[str]) 
 
 
 def _integer_tensors(model: onnx.ModelProto, constants: set[str]) -> set[str]:
-    """Tensors computed from shapes and constants only (``Shape`` and what is made from it): not activations."""
+    """Tensors computed from shapes and constants only (``Shape`` and what is made from it): not
+    activations."""
     found: set[str] = set()
     for node in model.graph.node:  # graph order: producers come first
         ins = [name for name in node.input if name]
@@ -103,14 +107,18 @@ def spectral_nodes(model: onnx.ModelProto) -> list[str]:
     readers = consumers(model)
     leads: set[str] = {node.name for node in transforms}
     for node in reversed(model.graph.node):
-        if node.name in region and node.name not in leads:
-            if any(reader.name in leads for out in node.output for reader in readers.get(out, [])):
-                leads.add(node.name)
+        if (
+            node.name in region
+            and node.name not in leads
+            and any(reader.name in leads for out in node.output for reader in readers.get(out, []))
+        ):
+            leads.add(node.name)
     return [node.name for node in model.graph.node if node.name in leads]
 
 
 def layernorm_nodes(model: onnx.ModelProto) -> list[str]:
-    """Names of the nodes of every decomposed LayerNorm: mean, centring, variance, sqrt, division (module doc)."""
+    """Names of the nodes of every decomposed LayerNorm: mean, centring, variance, sqrt, division
+    (module doc)."""
     made_by = producers(model)
     readers = consumers(model)
     found: list[str] = []
@@ -152,7 +160,8 @@ def layernorm_nodes(model: onnx.ModelProto) -> list[str]:
 
 
 def output_scaling_nodes(model: onnx.ModelProto) -> list[str]:
-    """Elementwise nodes between the last non-elementwise op and each graph output (breadth-first backwards)."""
+    """Elementwise nodes between the last non-elementwise op and each graph output
+    (breadth-first backwards)."""
     made_by = producers(model)
     found: list[str] = []
     stack = [o.name for o in model.graph.output]
@@ -193,13 +202,15 @@ def fusion_fp32_nodes(
 
 
 def fusion_int8_float_readers(model: onnx.ModelProto) -> list[str]:
-    """Nodes of an INT8 fusion graph that must read float tensors, never a dequantised one (:data:`INT8_GROUPS`)."""
+    """Nodes of an INT8 fusion graph that must read float tensors, never a dequantised one
+    (:data:`INT8_GROUPS`)."""
     found = fragile_groups(model)
     return list(dict.fromkeys(name for group in INT8_GROUPS for name in found[group]))
 
 
 def fusion_int8_exclusions(model: onnx.ModelProto) -> dict[str, str]:
-    """node name -> reason, for the quantisable nodes an INT8 fusion graph leaves float: the Fourier MatMuls."""
+    """node name -> reason, for the quantisable nodes an INT8 fusion graph leaves float: the Fourier
+    MatMuls."""
     op_types = {n.name: n.op_type for n in model.graph.node}
     return {
         name: "Fourier product: cosine/sine basis products of a whole tile's spectrum (range and phase)"

@@ -1,4 +1,5 @@
-"""Calibration crops of fusion pairs, stratified by content so flat and busy areas (and thermal targets) are present.
+"""Calibration crops of fusion pairs, stratified by content so flat and busy areas
+(and thermal targets) are present.
 
 The fusion counterpart of :mod:`comix.calibration.tiles`. Candidate crops of ``tile`` x ``tile`` pixels (the
 samples' size when they are smaller) lie on a grid with half-tile steps over every sample (the last row and
@@ -9,9 +10,10 @@ column flush with the border). Each candidate gets a stratum:
 * IR-VIS with thermal-target masks: detail above / below the median x whether the crop holds target pixels
   (4 strata) — targets are the "rare class" of this task.
 
-Crop ``i`` is drawn (seeded, without replacement) from stratum ``order[i % K]``, strata ordered smallest first,
-so with at least K crops every stratum is present. Only the model inputs are read (MS upsampled to the PAN
-grid + PAN, or visible + infrared) in the data's raw units: a reference image is never used for calibration.
+Crop ``i`` is drawn (seeded, without replacement) from stratum ``order[i % K]``, strata ordered
+smallest first, so with at least K crops every stratum is present. Only the model inputs are read
+(MS upsampled to the PAN grid + PAN, or visible + infrared) in the data's raw units: a reference
+image is never used for calibration.
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ def _starts(length: int, size: int) -> list[int]:
 def fusion_calibration_tiles(
     data: PansharpenSet | IrVisSet, count: int, tile: int | tuple[int, int], seed: int = 0
 ) -> CalibrationTiles:
-    """``count`` stratified crops (fewer when the data holds fewer distinct crops); ``hsi`` = the primary image,
-    ``x`` = the guide, ``strata`` the stratum of each crop, ``samples`` its sample index."""
+    """``count`` stratified crops (fewer when the data holds fewer distinct crops); ``hsi`` = the
+    primary image, ``x`` = the guide, ``strata`` the stratum of each crop, ``samples`` its sample index."""
     if count < 1:
         raise CalibrationError(f"--tiles: got {count}, expected at least 1 calibration tile")
     primaries, guides, masks = fusion_inputs(data)

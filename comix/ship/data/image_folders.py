@@ -1,4 +1,5 @@
-"""Infrared-visible image pairs in folders, the way IR-VIS fusion sets are shared (TNO, RoadScene, MSRS, M3FD)::
+"""Infrared-visible image pairs in folders, the way IR-VIS fusion sets are shared
+(TNO, RoadScene, MSRS, M3FD)::
 
     root/ir/00001.png   root/vi/00001.png     (also Ir/Vis, IR/VI, infrared/visible; PNG, JPEG, BMP, TIFF)
     root/mask/00001.png (optional: thermal-target masks, non-zero = target)

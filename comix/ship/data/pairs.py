@@ -1,4 +1,5 @@
-"""In-memory fusion data sets: pan-sharpening samples (PanCollection's layout) and infrared-visible image pairs.
+"""In-memory fusion data sets: pan-sharpening samples (PanCollection's layout) and infrared-visible
+image pairs.
 
 Both are channels-first float32 in the data's own units; ``data_range`` says what 1.0 inside a model is.
 """
@@ -20,10 +21,13 @@ class PansharpenSet:
     Attributes:
         ms: (N, B, h, w) multispectral image at its own resolution.
         pan: (N, 1, H, W) panchromatic band, H = ratio * h.
-        gt: (N, B, H, W) reference (reduced-resolution sets made by Wald's protocol), or None (full resolution).
+        gt: (N, B, H, W) reference (reduced-resolution sets made by Wald's protocol), or None
+            (full resolution).
         lms: (N, B, H, W) ``ms`` upsampled to the PAN grid; computed (bicubic) when not given.
-        ratio: PAN / MS resolution ratio; data_range: units of 1.0 (2047 for 11-bit PanCollection files).
-        truth: (N, B, H, W) the ideal MS at the PAN's resolution, known only for synthetic full-resolution sets.
+        ratio: PAN / MS resolution ratio; data_range: units of 1.0 (2047 for 11-bit PanCollection
+            files).
+        truth: (N, B, H, W) the ideal MS at the PAN's resolution, known only for synthetic
+            full-resolution sets.
     """
 
     ms: np.ndarray

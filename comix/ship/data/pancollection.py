@@ -1,6 +1,7 @@
 """PanCollection-style ``.h5`` files: the layout pan-sharpening benchmarks (WV3, QB, GF2, WV2) are shared in.
 
-One HDF5 file per split with datasets, channels first, float64 in sensor digital numbers (11-bit data: 0-2047)::
+One HDF5 file per split with datasets, channels first, float64 in sensor digital numbers
+(11-bit data: 0-2047)::
 
     gt  (N, B, H, W)    reference (reduced-resolution sets; absent from full-resolution sets)
     lms (N, B, H, W)    MS upsampled to the PAN grid (optional here: computed bicubic when absent)

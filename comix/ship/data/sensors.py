@@ -1,4 +1,5 @@
-"""Sensors simulated from a hyperspectral cube: multispectral + panchromatic (pan-sharpening) and an RGB camera.
+"""Sensors simulated from a hyperspectral cube: multispectral + panchromatic (pan-sharpening) and an
+RGB camera.
 
 A band is the cube weighted by the band's spectral response (Gaussian for MS and RGB bands, a flat top with
 Gaussian edges for PAN) and normalised by the response's sum, so a flat spectrum gives the same value in every
@@ -75,7 +76,8 @@ def gaussian_responses(wavelengths_nm: np.ndarray, centers_nm, fwhm_nm) -> np.nd
 def flat_top_response(
     wavelengths_nm: np.ndarray, low_nm: float, high_nm: float, edge_nm: float = 15.0
 ) -> np.ndarray:
-    """float64 (1, bands_in): 1 inside [low, high], Gaussian roll-off of std ``edge_nm`` outside; sums to 1."""
+    """float64 (1, bands_in): 1 inside [low, high], Gaussian roll-off of std ``edge_nm`` outside;
+    sums to 1."""
     wl = np.asarray(wavelengths_nm, dtype=np.float64)
     below = np.exp(-0.5 * ((wl - low_nm) / edge_nm) ** 2)
     above = np.exp(-0.5 * ((wl - high_nm) / edge_nm) ** 2)

@@ -40,8 +40,8 @@ MS_NOISE = 0.002  # reflectance units: a clean multispectral sensor (SNR ~ 100 o
 class PansharpenScene:
     """One scene as a multispectral sensor delivers it (full resolution) and the truth behind it.
 
-    ``ms`` (B, H/r, W/r) and ``pan`` (1, H, W) are what the sensor delivers; ``ideal`` (B, H, W) is the MS image
-    at the PAN's resolution (synthetic only).
+    ``ms`` (B, H/r, W/r) and ``pan`` (1, H, W) are what the sensor delivers; ``ideal`` (B, H, W) is
+    the MS image at the PAN's resolution (synthetic only).
     """
 
     ms: np.ndarray
@@ -68,7 +68,8 @@ class PansharpenScene:
 def pansharpen_scene(
     generated: GeneratedScene, sensor_name: str = "quickbird", seed: int = 0
 ) -> PansharpenScene:
-    """Simulate ``sensor_name`` over a generated scene; H and W must be multiples of ratio^2 (Wald needs two levels)."""
+    """Simulate ``sensor_name`` over a generated scene; H and W must be multiples of ratio^2
+    (Wald needs two levels)."""
     spec = sensor(sensor_name)
     scene = generated.scene
     height, width = scene.hsi.shape[1:]
@@ -112,8 +113,8 @@ def wald_reduced(delivered: PansharpenScene) -> PansharpenSet:
 
 
 def patches(full: PansharpenSet, patch: int, stride: int | None = None) -> PansharpenSet:
-    """Cut a set into (patch x patch)-pixel PAN-grid samples (PanCollection-style training data); ``patch`` must
-    be a multiple of the ratio. ``stride`` defaults to ``patch`` (no overlap)."""
+    """Cut a set into (patch x patch)-pixel PAN-grid samples (PanCollection-style training data);
+    ``patch`` must be a multiple of the ratio. ``stride`` defaults to ``patch`` (no overlap)."""
     ratio = full.ratio
     stride = stride or patch
     if patch % ratio or stride % ratio:

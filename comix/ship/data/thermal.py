@@ -54,8 +54,8 @@ class ThermalCamera:
 def planck_band_radiance(
     temperature_k: np.ndarray, band_um: tuple[float, float] = LWIR_BAND_UM, samples: int = 121
 ) -> np.ndarray:
-    """Band radiance (W m^-2 sr^-1) of a black body at ``temperature_k``: Planck's law integrated over ``band_um``
-    (trapezoid rule on ``samples`` wavelengths). Same shape as the input, float64."""
+    """Band radiance (W m^-2 sr^-1) of a black body at ``temperature_k``: Planck's law integrated
+    over ``band_um`` (trapezoid rule on ``samples`` wavelengths). Same shape as the input, float64."""
     wavelengths = np.linspace(band_um[0], band_um[1], samples) * 1e-6  # m
     t = np.asarray(temperature_k, dtype=np.float64)[..., None]
     spectral = (

@@ -1,14 +1,16 @@
-"""Export a SHIP checkpoint (image fusion) to a validated ONNX file, the Fourier product lowered one of two ways.
+"""Export a SHIP checkpoint (image fusion) to a validated ONNX file, the Fourier product lowered one
+of two ways.
 
 * ``lowering="dft"`` (default): ``comix::spectral_product`` becomes ONNX ``DFT`` nodes (opset >= 20); symbolic
   batch, H and W; runs in ONNX Runtime.
-* ``lowering="matrix"``: the model is built with the real-matrix lowering for the export tile (cos/sin bases as
-  constants, MatMul only: no ``DFT`` node, which TensorRT has no layer for); static shapes.
+* ``lowering="matrix"``: the model is built with the real-matrix lowering for the export tile
+  (cos/sin bases as constants, MatMul only: no ``DFT`` node, which TensorRT has no layer for); static shapes.
 
-Either way the checkpoint is loaded once, the parity reference is the eager model with ``torch.fft`` (the model
-as trained), and the comparison is on the fused image: max abs error <= ``atol`` in the data's units (no argmax:
-the output is an image). Inputs are ``visible``/``infrared`` or ``ms``/``pan`` in raw units (the MS already on
-the PAN grid), output ``fused``; the model record carries the task and the SHIP config.
+Either way the checkpoint is loaded once, the parity reference is the eager model with ``torch.fft``
+(the model as trained), and the comparison is on the fused image: max abs error <= ``atol`` in the
+data's units (no argmax: the output is an image). Inputs are ``visible``/``infrared`` or
+``ms``/``pan`` in raw units (the MS already on the PAN grid), output ``fused``; the model record
+carries the task and the SHIP config.
 """
 
 from __future__ import annotations

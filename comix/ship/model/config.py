@@ -1,4 +1,5 @@
-"""``ShipConfig``: every size and every design choice of SHIP / SHIP++ (multi-modal image fusion), validated here.
+"""``ShipConfig``: every size and every design choice of SHIP / SHIP++ (multi-modal image fusion),
+validated here.
 
 What the public SHIP code fixes (IR-VIS, CVPR 2024) are the defaults; SHIP++ (TPAMI 2024/25) is described
 only in words, so its three mechanisms are switches (off = SHIP); pan-sharpening is our adaptation.
@@ -196,8 +197,9 @@ class ShipConfig:
         return dataclasses.replace(self, **overrides)
 
     def for_export(self, lowering: str, tile: tuple[int, int] | None) -> ShipConfig:
-        """The same model with the Fourier product lowered as ``lowering`` ("dft" or "matrix" for ``tile``, the
-        model's input H x W; the padding is added here). The weights are the same: the bases are buffers."""
+        """The same model with the Fourier product lowered as ``lowering`` ("dft" or "matrix" for
+        ``tile``, the model's input H x W; the padding is added here). The weights are the same: the
+        bases are buffers."""
         if lowering == "matrix":
             if tile is None:
                 raise ShipConfigError(
@@ -215,7 +217,8 @@ def field_names() -> list[str]:
 
 
 def check_field_names(values: dict[str, Any]) -> None:
-    """Raise :class:`ShipConfigError` for keys that are not ``ShipConfig`` fields, suggesting the closest one."""
+    """Raise :class:`ShipConfigError` for keys that are not ``ShipConfig`` fields, suggesting the
+    closest one."""
     reject_unknown_fields(values, ShipConfig, ShipConfigError, "SHIP config")
 
 

@@ -1,13 +1,14 @@
-"""SHIP's high-order interaction: a spatial interaction (through the Fourier product) then a channel interaction,
-per stage. Shapes: primary features ``v`` and guide features ``i`` (B, C, H, W) -> (B, C, H, W) each.
+"""SHIP's high-order interaction: a spatial interaction (through the Fourier product) then a channel
+interaction, per stage. Shapes: primary features ``v`` and guide features ``i`` (B, C, H, W) ->
+(B, C, H, W) each.
 
-Spatial (SHIP):  ``A = LN(irfft2(rfft2(v) * rfft2(i)))``, ``f1 = A * i``; the guide evolves ``i_{k+1} = R(i_k)``
-and ``f_{k+1} = LN(R(f_k)) * i_{k+1}``; output ``(f_K + v, i_{K-1})``.
-Channel (SHIP):  on ``c = [v; i]``: ``a0 = softmax_C(MLP(GAP(c)))``, ``g1 = c * a0``; ``a_{k+1} = softmax_C(MLP_k(a_k))``,
-``g_{k+1} = R_k(g_k) * a_{k+1}``; output ``1x1(InvBlock(g_K)) + v``.
+Spatial (SHIP):  ``A = LN(irfft2(rfft2(v) * rfft2(i)))``, ``f1 = A * i``; the guide evolves
+``i_{k+1} = R(i_k)`` and ``f_{k+1} = LN(R(f_k)) * i_{k+1}``; output ``(f_K + v, i_{K-1})``.
+Channel (SHIP):  on ``c = [v; i]``: ``a0 = softmax_C(MLP(GAP(c)))``, ``g1 = c * a0``;
+``a_{k+1} = softmax_C(MLP_k(a_k))``, ``g_{k+1} = R_k(g_k) * a_{k+1}``; output ``1x1(InvBlock(g_K)) + v``.
 SHIP++ switches (our reading, docs/ship.md): ``cross_order_attention`` makes ``a_{k+1}`` a function of all of
-``a_0 .. a_k``; ``cross_order_integration`` fuses all orders' outputs (1x1 over their concatenation) instead of
-taking the last.
+``a_0 .. a_k``; ``cross_order_integration`` fuses all orders' outputs (1x1 over their concatenation)
+instead of taking the last.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from comix.ship.model.layers import ChannelLayerNorm, refresh_unit
 
 
 class SpatialInteraction(nn.Module):
-    """Spatial high-order interaction (module doc); ``fourier_padding`` reflect-pads both operands of the product."""
+    """Spatial high-order interaction (module doc); ``fourier_padding`` reflect-pads both operands
+    of the product."""
 
     def __init__(self, width: int, config: ShipConfig) -> None:
         super().__init__()

@@ -1,5 +1,5 @@
-"""SHIP's invertible block: a Glow-style invertible 1x1 convolution (LU-decomposed) and an affine coupling whose
-subnetworks are dense blocks with half-instance normalisation. (B, C, H, W) -> (B, C, H, W)."""
+"""SHIP's invertible block: a Glow-style invertible 1x1 convolution (LU-decomposed) and an affine
+coupling whose subnetworks are dense blocks with half-instance normalisation. (B, C, H, W) -> (B, C, H, W)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from comix.errors import BadInputError
 
 
 class InvertibleConv1x1(nn.Module):
-    """``W = P L (U + diag(sign_s * exp(log_s)))`` with ``L`` unit lower-, ``U`` strictly upper-triangular; ``P`` and
-    ``sign_s`` are fixed buffers, initialised from the LU decomposition of a random orthogonal matrix."""
+    """``W = P L (U + diag(sign_s * exp(log_s)))`` with ``L`` unit lower-, ``U`` strictly
+    upper-triangular; ``P`` and ``sign_s`` are fixed buffers, initialised from the LU decomposition
+    of a random orthogonal matrix."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
@@ -58,7 +59,8 @@ class HalfInstanceConvBlock(nn.Module):
 
 
 class DenseBlock(nn.Module):
-    """Two HIN blocks (growth ``growth``) and a 3x3 conv over [x, x1, x2], LeakyReLU 0.2; Xavier init x 0.1."""
+    """Two HIN blocks (growth ``growth``) and a 3x3 conv over [x, x1, x2], LeakyReLU 0.2; Xavier
+    init x 0.1."""
 
     def __init__(self, in_channels: int, out_channels: int, growth: int = 16) -> None:
         super().__init__()

@@ -1,5 +1,6 @@
 """SHIP's small layers: cross central-difference convolutions, edge blocks, the feature extractor, refresh
-units, the per-pixel channel LayerNorm, channel attention and the refinement head. All (B, C, H, W) -> (B, C', H, W).
+units, the per-pixel channel LayerNorm, channel attention and the refinement head.
+All (B, C, H, W) -> (B, C', H, W).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ CROSS_TAPS = {"cross": (1, 3, 4, 5, 7), "diagonal": (0, 2, 4, 6, 8)}
 
 
 class CrossCdc(nn.Module):
-    """Central-difference convolution on a 3x3 cross: five free taps (a ``+`` or an ``x``), minus ``theta`` times
-    their sum at the centre (``conv(x, W) - theta * conv1x1(x, sum W)``, one 3x3 convolution). No bias."""
+    """Central-difference convolution on a 3x3 cross: five free taps (a ``+`` or an ``x``), minus
+    ``theta`` times their sum at the centre (``conv(x, W) - theta * conv1x1(x, sum W)``, one 3x3
+    convolution). No bias."""
 
     def __init__(self, in_channels: int, out_channels: int, shape: str, theta: float) -> None:
         super().__init__()
@@ -46,7 +48,8 @@ class CrossCdc(nn.Module):
 
 
 class CrossCdcPair(nn.Module):
-    """``sigmoid(b) * cross(x) + (1 - sigmoid(b)) * diagonal(x) + x`` with a learned blend ``b`` (0 at init)."""
+    """``sigmoid(b) * cross(x) + (1 - sigmoid(b)) * diagonal(x) + x`` with a learned blend ``b``
+    (0 at init)."""
 
     def __init__(self, channels: int, theta: float) -> None:
         super().__init__()
@@ -83,7 +86,8 @@ class EdgeBlock(nn.Module):
 
 
 class FeatureExtractor(nn.Module):
-    """One modality's features: 1x1 conv (C_in -> width), two edge blocks. (B, C_in, H, W) -> (B, width, H, W)."""
+    """One modality's features: 1x1 conv (C_in -> width), two edge blocks.
+    (B, C_in, H, W) -> (B, width, H, W)."""
 
     def __init__(self, in_channels: int, width: int, theta: float) -> None:
         super().__init__()
@@ -113,7 +117,8 @@ class ChannelLayerNorm(nn.Module):
 
 class GlobalChannelBias(nn.Module):
     """SHIP's refinement "CA layer": ``y = GAP(R(x))``, ``x + sigmoid-MLP(y) * y`` — a learned per-channel
-    global offset of the tile (as the public code computes it; the pooled response is added, not multiplied)."""
+    global offset of the tile (as the public code computes it; the pooled response is added, not
+    multiplied)."""
 
     def __init__(self, channels: int, reduction: int = 4) -> None:
         super().__init__()

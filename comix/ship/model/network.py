@@ -1,13 +1,16 @@
 """``ShipNet``: SHIP / SHIP++ multi-modal image fusion (infrared-visible or pan-sharpening).
 
 Shapes (any H x W; the Fourier product's matrix lowering fixes one tile):
-    primary (B, P, H, W)  visible RGB/gray (IR-VIS) or MS upsampled to the PAN grid (pan-sharpening), raw units
+    primary (B, P, H, W)  visible RGB/gray (IR-VIS) or MS upsampled to the PAN grid
+                          (pan-sharpening), raw units
     guide   (B, G, H, W)  infrared or PAN band, raw units
     -> fused (B, P, H, W), raw units
 
-    scale by 1/data_range; IR-VIS RGB: Y = luminance (BT.601), fuse Y; the colour is re-attached as RGB + (Y' - Y)
+    scale by 1/data_range; IR-VIS RGB: Y = luminance (BT.601), fuse Y;
+        the colour is re-attached as RGB + (Y' - Y)
     v0 = FeatureExtractor(fused channels) ; i0 = FeatureExtractor(guide)        (B, width, H, W)
-    stage s = 1..S: (v_s, i_s) = Channel(Spatial(v_{s-1} [+ gate_s * v0 with residual memory], i_{s-1}))
+    stage s = 1..S: (v_s, i_s) = Channel(Spatial(v_{s-1} [+ gate_s * v0 with residual memory],
+                                                 i_{s-1}))
     out = Refine(1x1(InvBlock([v_1 .. v_S])))                                   (B, fused channels, H, W)
     pan-sharpening with residual_output: out = upsampled MS + out
 """
@@ -24,8 +27,8 @@ from comix.ship.model.invertible import InvBlock
 from comix.ship.model.layers import FeatureExtractor, Refine
 from comix.tasks import FUSION_IRVIS
 
-# ITU-R BT.601 luminance of RGB in [0, 1] (OpenCV's YCrCb). Re-attaching Cr, Cb after fusing Y is R, G, B + (Y' - Y):
-# the inverse transform's luminance column is (1, 1, 1).
+# ITU-R BT.601 luminance of RGB in [0, 1] (OpenCV's YCrCb). Re-attaching Cr, Cb after fusing Y is
+# R, G, B + (Y' - Y): the inverse transform's luminance column is (1, 1, 1).
 LUMA = (0.299, 0.587, 0.114)
 
 
@@ -36,8 +39,9 @@ class ShipInputError(BadInputError):
 class ShipNet(nn.Module):
     """SHIP fusion network built from a :class:`ShipConfig` (see the module doc).
 
-    Every variant exposes ``forward(primary, guide) -> fused``, ``check_inputs(primary, guide, check_finite)``,
-    and the attributes ``config``, ``task``, ``input_names`` and ``check_finite``.
+    Every variant exposes ``forward(primary, guide) -> fused``,
+    ``check_inputs(primary, guide, check_finite)``, and the attributes ``config``, ``task``,
+    ``input_names`` and ``check_finite``.
     """
 
     def __init__(self, config: ShipConfig, check_finite: bool = False) -> None:

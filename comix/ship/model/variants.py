@@ -19,22 +19,29 @@ def _ship(defaults: dict[str, Any], overrides: dict[str, Any]) -> ShipConfig:
     return config
 
 
-_SHIP_PLUS_PLUS = dict(
-    cross_order_attention=True, cross_order_integration=True, residual_memory=True
-)
+_SHIP_PLUS_PLUS = {
+    "cross_order_attention": True,
+    "cross_order_integration": True,
+    "residual_memory": True,
+}
 
 
 @register_variant
 def ship_irvis(**overrides: Any) -> ShipConfig:
     """SHIP as released (CVPR 2024 code): visible RGB + infrared -> fused RGB (fusion on the luminance)."""
-    return _ship(dict(task=FUSION_IRVIS, primary_channels=3, guide_channels=1), overrides)
+    return _ship({"task": FUSION_IRVIS, "primary_channels": 3, "guide_channels": 1}, overrides)
 
 
 @register_variant
 def ship_pansharpen(**overrides: Any) -> ShipConfig:
     """SHIP for pan-sharpening (our adaptation): MS upsampled x4 (4 bands) + PAN -> MS + predicted detail."""
     return _ship(
-        dict(task=FUSION_PANSHARPEN, primary_channels=4, guide_channels=1, residual_output=True),
+        {
+            "task": FUSION_PANSHARPEN,
+            "primary_channels": 4,
+            "guide_channels": 1,
+            "residual_output": True,
+        },
         overrides,
     )
 

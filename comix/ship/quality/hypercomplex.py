@@ -4,12 +4,13 @@ Each pixel's B bands (zero-padded to the next power of two) are one hypercomplex
 ``block`` x ``block`` block (step ``shift``; the image mirrored at its bottom/right to fit whole blocks) both
 images are standardised band-wise with the *reference* block's mean and standard deviation (+1), and
 
-    Q = |cov(z, z')| / (var z + var z') * 2 ... = 4 |sigma_zz'| |mu_z| |mu_z'| / ((sigma_z^2 + sigma_z'^2)(|mu_z|^2 + |mu_z'|^2))
+    Q = |cov(z, z')| / (var z + var z') * 2 ...
+      = 4 |sigma_zz'| |mu_z| |mu_z'| / ((sigma_z^2 + sigma_z'^2)(|mu_z|^2 + |mu_z'|^2))
 
 with ``sigma_zz' = E[z conj(z')] - mu_z conj(mu_z')`` in hypercomplex arithmetic; Q2n is the mean over blocks.
 The product is the Cayley-Dickson construction with the pan-sharpening toolbox's convention,
-``(a, b)(c, d) = (a c - conj(d) b, conj(a) conj(d) + c conj(b))`` (halves a, b, c, d; complex multiplication at
-2 components), so values are comparable with published tables.
+``(a, b)(c, d) = (a c - conj(d) b, conj(a) conj(d) + c conj(b))`` (halves a, b, c, d; complex
+multiplication at 2 components), so values are comparable with published tables.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def _block_quality(reference: np.ndarray, fused: np.ndarray) -> float:
 
 
 def _standardise(reference: np.ndarray, fused: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Band-wise (x - mean_ref) / std_ref + 1 on a block, (N, h, w) each (std with ddof 1, as MATLAB's std2)."""
+    """Band-wise (x - mean_ref) / std_ref + 1 on a block, (N, h, w) each
+    (std with ddof 1, as MATLAB's std2)."""
     out_r, out_f = np.empty_like(reference), np.empty_like(fused)
     for band in range(reference.shape[0]):
         mean = reference[band].mean()

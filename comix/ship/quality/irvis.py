@@ -6,11 +6,12 @@ Images are single-band (the luminance of an RGB visible or fused image, BT.601) 
 * EN — Shannon entropy (bits) of the fused image's 256-bin histogram;
 * SD — standard deviation of the fused image;
 * MI — mutual information (bits, 256 x 256 joint histogram) of fused with visible plus fused with infrared;
-* SSIM — SSIM(fused, visible) + SSIM(fused, infrared) (:func:`comix.ship.quality.common.ssim`, data range 255);
+* SSIM — SSIM(fused, visible) + SSIM(fused, infrared) (:func:`comix.ship.quality.common.ssim`, data
+  range 255);
 * VIF — pixel-domain visual information fidelity (Sheikh & Bovik, four scales, noise variance 2) of the fused
   image w.r.t. visible plus w.r.t. infrared;
-* Qabf — Xydeas & Petrovic's gradient-based edge preservation (Sobel; Gamma_g 0.9994, kappa_g -15, sigma_g 0.5,
-  Gamma_a 0.9879, kappa_a -22, sigma_a 0.8; weights = source gradient magnitude, L = 1).
+* Qabf — Xydeas & Petrovic's gradient-based edge preservation (Sobel; Gamma_g 0.9994, kappa_g -15,
+  sigma_g 0.5, Gamma_a 0.9879, kappa_a -22, sigma_a 0.8; weights = source gradient magnitude, L = 1).
 
 Higher is better for all six.
 """

@@ -1,7 +1,8 @@
-"""Pan-sharpening quality: reduced resolution (with a reference, Wald's protocol) and full resolution (without).
+"""Pan-sharpening quality: reduced resolution (with a reference, Wald's protocol) and full
+resolution (without).
 
-Reduced resolution, fused vs reference (B, H, W): PSNR, SSIM (:mod:`comix.ship.quality.common`), SAM, ERGAS, Q2n
-(:mod:`comix.ship.quality.hypercomplex`).
+Reduced resolution, fused vs reference (B, H, W): PSNR, SSIM (:mod:`comix.ship.quality.common`),
+SAM, ERGAS, Q2n (:mod:`comix.ship.quality.hypercomplex`).
 
 * SAM — the mean over pixels of the angle between the two spectra, in degrees (pixels where either spectrum
   is zero are left out).
@@ -14,8 +15,8 @@ Full resolution (Alparone et al. 2008), fused (B, H, W), MS (B, H/r, W/r), PAN (
   sensor's MTF and the ratio (as Wald's protocol degrades it);
 * QNR — ``(1 - D_lambda)^alpha (1 - D_s)^beta``;
 
-with Q the sliding-window UIQI (``block`` 32, p = q = alpha = beta = 1). Lower is better for SAM, ERGAS, D_lambda
-and D_s; higher for the rest.
+with Q the sliding-window UIQI (``block`` 32, p = q = alpha = beta = 1). Lower is better for SAM,
+ERGAS, D_lambda and D_s; higher for the rest.
 """
 
 from __future__ import annotations

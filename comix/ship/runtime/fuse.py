@@ -1,15 +1,16 @@
-"""Fuse one whole scene with a SHIP model behind any backend: what ``comix fusion infer``, the fusion evaluation
-and the demo call. The image-output counterpart of :mod:`comix.runtime.segment`.
+"""Fuse one whole scene with a SHIP model behind any backend: what ``comix fusion infer``, the
+fusion evaluation and the demo call. The image-output counterpart of :mod:`comix.runtime.segment`.
 
     backend = open_backend("ship.onnx")                       # the same backends as segmentation
     image = fuse_image(backend, primary, guide)               # (C, H, W), tiles blended
     run = fuse_scene(backend, ms, pan, "out/fused.tif")       # + GeoTIFF, PNG quick-look, JSON summary
 
 A pan-sharpening model takes the MS image upsampled to the PAN grid; :func:`prepare_inputs` upsamples an MS
-image given at its own resolution (bicubic, :func:`comix.ship.data.resample.bicubic_upsample`, as in training).
-Tiles: a fusion model's output is blended, not classified (``SlidingWindow(labels=False)``); the overlap
-defaults to :func:`default_fusion_overlap`, chosen from the tile-border measurement in
-docs/ship.md (the Fourier product is a circular convolution over each tile).
+image given at its own resolution (bicubic, :func:`comix.ship.data.resample.bicubic_upsample`, as in
+training). Tiles: a fusion model's output is blended, not classified
+(``SlidingWindow(labels=False)``); the overlap defaults to :func:`default_fusion_overlap`, chosen
+from the tile-border measurement in docs/ship.md (the Fourier product is a circular convolution over
+each tile).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from comix.tasks import FUSION_PANSHARPEN, FUSION_TASKS, require_task
 
 
 def default_fusion_overlap(tile: int) -> int:
-    """Overlap of fusion (SHIP) tiles when none is given: 1/4 of the tile (32 px at 128). SHIP's Fourier product
-    is a circular convolution over the tile, so pixels near a tile border see the opposite border's content;
-    the measurement in docs/ship.md ("Tiles and the circular convolution") chose this value."""
+    """Overlap of fusion (SHIP) tiles when none is given: 1/4 of the tile (32 px at 128). SHIP's
+    Fourier product is a circular convolution over the tile, so pixels near a tile border see the
+    opposite border's content; the measurement in docs/ship.md
+    ("Tiles and the circular convolution") chose this value."""
     return tile // 4
 
 
@@ -113,7 +115,8 @@ def fuse_scene(
     progress: ProgressCallback | None = None,
     summary: dict | None = None,
 ) -> FusionRun:
-    """Fuse a whole scene and write its products named after ``output`` (:mod:`comix.ship.runtime.image_outputs`)."""
+    """Fuse a whole scene and write its products named after ``output``
+    (:mod:`comix.ship.runtime.image_outputs`)."""
     from comix.ship.runtime.image_outputs import image_output_paths, write_image_products
 
     image_output_paths(output)  # a bad output path fails before any work
@@ -145,7 +148,8 @@ def fuse_scene(
 
 
 def _rgb_bands(config: dict, task: str) -> tuple[int, int, int] | None:
-    """Bands shown as R, G, B in the quick-look: a 4-band MS (B, G, R, NIR) -> (2, 1, 0); 8-band WV3 -> (4, 2, 1)."""
+    """Bands shown as R, G, B in the quick-look: a 4-band MS (B, G, R, NIR) -> (2, 1, 0);
+    8-band WV3 -> (4, 2, 1)."""
     channels = int(config.get("primary_channels", 3))
     if task != FUSION_PANSHARPEN:
         return (0, 1, 2) if channels == 3 else None

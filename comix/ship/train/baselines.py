@@ -1,15 +1,16 @@
-"""Classic fusion methods behind the runtime's :class:`~comix.runtime.backend.Backend` interface, so they are scored
-exactly as a model is (same tiling, same metrics).
+"""Classic fusion methods behind the runtime's :class:`~comix.runtime.backend.Backend` interface, so
+they are scored exactly as a model is (same tiling, same metrics).
 
 Pan-sharpening (inputs: MS upsampled to the PAN grid (B, C, H, W) and PAN (B, 1, H, W)):
 
 * ``bicubic`` — the upsampled MS itself (no detail injected);
 * ``brovey`` — ``MS_b * PAN / I``, ``I`` the mean of the upsampled bands;
-* ``gram_schmidt`` — GS adaptive in its simplest (mode 1) form: ``MS_b + g_b (P - I)``, ``I`` the band mean, ``P`` the
-  PAN matched to ``I``'s mean and standard deviation, ``g_b = cov(MS_b, I) / var(I)`` per image.
+* ``gram_schmidt`` — GS adaptive in its simplest (mode 1) form: ``MS_b + g_b (P - I)``, ``I`` the
+  band mean, ``P`` the PAN matched to ``I``'s mean and standard deviation,
+  ``g_b = cov(MS_b, I) / var(I)`` per image.
 
-IR-VIS (visible (B, 3 or 1, H, W), infrared (B, 1, H, W), [0, 1]): ``average`` and ``max`` of the luminance and
-the infrared, the colour kept as the model keeps it (RGB + (Y' - Y)).
+IR-VIS (visible (B, 3 or 1, H, W), infrared (B, 1, H, W), [0, 1]): ``average`` and ``max`` of the
+luminance and the infrared, the colour kept as the model keeps it (RGB + (Y' - Y)).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Score a fusion model — or a classic method, or a calibrated graph — behind any runtime backend.
 
-``score_fusion(backend, data)`` runs every sample through :func:`comix.ship.runtime.fuse.fuse_image` (the same tiling
-as whole-scene inference) and averages the task's metrics (:mod:`comix.ship.quality`):
+``score_fusion(backend, data)`` runs every sample through :func:`comix.ship.runtime.fuse.fuse_image`
+(the same tiling as whole-scene inference) and averages the task's metrics (:mod:`comix.ship.quality`):
 
 * pan-sharpening with a reference (Wald's protocol): PSNR, SSIM, SAM, ERGAS, Q2n;
 * pan-sharpening at full resolution: D_lambda, D_s, QNR (and, for synthetic data whose ideal MS is known, the
@@ -142,8 +142,8 @@ def score_fusion(
 def metric_deltas(
     candidate: dict[str, float], reference: dict[str, float]
 ) -> dict[str, dict[str, float]]:
-    """Per metric: candidate, reference, ``change`` (candidate - reference) and ``loss`` (how much worse, >= 0 when
-    worse, in the metric's own units): what an FP16 / INT8 graph reports against FP32."""
+    """Per metric: candidate, reference, ``change`` (candidate - reference) and ``loss`` (how much
+    worse, >= 0 when worse, in the metric's own units): what an FP16 / INT8 graph reports against FP32."""
     out = {}
     for name in reference:
         if name in candidate:

@@ -2,15 +2,16 @@
 
 IR-VIS (the public code, on luminance; tensors (B, 1, H, W) in [0, 1]):
 
-* mask L1 (x3): ``L1(m_vis * Y_vis, F) + L1(F, m_ir * IR)``, ``m_ir`` the thermal-target mask, ``m_vis = 1 - m_ir``
-  (as the code writes it: each term compares the whole fused image with a masked source);
+* mask L1 (x3): ``L1(m_vis * Y_vis, F) + L1(F, m_ir * IR)``, ``m_ir`` the thermal-target mask,
+  ``m_vis = 1 - m_ir`` (as the code writes it: each term compares the whole fused image with a masked source);
 * max L1 (x10): ``L1(F, max(Y_vis, IR))``;
 * gradient (x10): ``L1(|grad F|, max(|grad Y_vis|, |grad IR|))``, ``|grad| = |Sobel_x| + |Sobel_y|``.
 
-IR-VIS (ours, from the IR-VIS literature — U2Fusion, SDNet, SwinFusion train with a structural term against both
-sources): ``ssim``: ``(1 - SSIM(F, Y_vis)) + (1 - SSIM(F, IR))``, SSIM as :func:`comix.ship.quality.common.ssim`
-computes it (Gaussian 11 x 11, sigma 1.5, K1 0.01, K2 0.03, data range 1, mean over the positions whose window is
-inside the image). Its weight is in ``comix.ship.train.recipe.IRVIS_LOSS_WEIGHTS`` (docs/ship.md says why).
+IR-VIS (ours, from the IR-VIS literature — U2Fusion, SDNet, SwinFusion train with a structural term
+against both sources): ``ssim``: ``(1 - SSIM(F, Y_vis)) + (1 - SSIM(F, IR))``, SSIM as
+:func:`comix.ship.quality.common.ssim` computes it (Gaussian 11 x 11, sigma 1.5, K1 0.01, K2 0.03,
+data range 1, mean over the positions whose window is inside the image). Its weight is in
+``comix.ship.train.recipe.IRVIS_LOSS_WEIGHTS`` (docs/ship.md says why).
 
 Pan-sharpening (ours): ``L1(F, GT) + 0.1 * mean spectral angle (radians)``.
 """
@@ -52,7 +53,8 @@ def _gaussian_window(sigma: float = SSIM_SIGMA, truncate: float = SSIM_TRUNCATE)
 
 
 def ssim_mean(x: Tensor, y: Tensor, data_range: float = 1.0) -> Tensor:
-    """Mean SSIM of (B, 1, H, W) tensors over batch and window positions fully inside the image (differentiable)."""
+    """Mean SSIM of (B, 1, H, W) tensors over batch and window positions fully inside the image
+    (differentiable)."""
     if x.shape != y.shape or x.dim() != 4 or x.shape[1] != 1:
         raise BadInputError(
             f"ssim_mean: got {tuple(x.shape)} and {tuple(y.shape)}, expected two equal (B, 1, H, W)"

@@ -9,10 +9,11 @@ from typing import Any
 from comix.errors import BadInputError
 from comix.model.config import reject_unknown_fields
 
-# IR-VIS: the public SHIP code trains with mask_l1 3, max_l1 10, gradient 10 (IRVIS_PUBLIC_LOSS_WEIGHTS). Our default adds
-# an SSIM term against both sources (as U2Fusion / SDNet / SwinFusion do) and lowers the pull towards max(Y, IR) and
-# the gradient term: on held-out synthetic data after a few CPU minutes that keeps the contrast / edge wins and lifts
-# SSIM and VIF (docs/ship.md, "IR-VIS losses", has the runs).
+# IR-VIS: the public SHIP code trains with mask_l1 3, max_l1 10, gradient 10
+# (IRVIS_PUBLIC_LOSS_WEIGHTS). Our default adds an SSIM term against both sources
+# (as U2Fusion / SDNet / SwinFusion do) and lowers the pull towards max(Y, IR) and the gradient
+# term: on held-out synthetic data after a few CPU minutes that keeps the contrast / edge wins and
+# lifts SSIM and VIF (docs/ship.md, "IR-VIS losses", has the runs).
 IRVIS_PUBLIC_LOSS_WEIGHTS = {"mask_l1": 3.0, "max_l1": 10.0, "gradient": 10.0, "ssim": 0.0}
 IRVIS_LOSS_WEIGHTS = {"mask_l1": 3.0, "max_l1": 2.0, "gradient": 5.0, "ssim": 10.0}
 PANSHARPEN_LOSS_WEIGHTS = {"l1": 1.0, "sam": 0.1}  # ours: L1 plus a spectral-angle term (radians)

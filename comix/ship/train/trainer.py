@@ -1,4 +1,5 @@
-"""Train a SHIP model on a fusion data set: random crops, flips/rotations, Adam with step decay, the task's losses.
+"""Train a SHIP model on a fusion data set: random crops, flips/rotations, Adam with step decay, the
+task's losses.
 
 A run writes into its folder: ``model.safetensors`` + ``config.json`` (the checkpoint, task ``fusion-*``, the
 recipe inside) and ``history.json`` (loss terms and held-out metrics per evaluation). Same seed, same data and
@@ -39,8 +40,8 @@ LUMA = torch.tensor([0.299, 0.587, 0.114]).reshape(1, 3, 1, 1)
 
 
 def infrared_target_mask(infrared: np.ndarray, contrast: float = 0.1, size: int = 31) -> np.ndarray:
-    """Thermal targets of a [0, 1] infrared image without a given mask: brighter than their ``size`` x ``size``
-    surroundings by more than ``contrast``. (1, H, W) float32 {0, 1}."""
+    """Thermal targets of a [0, 1] infrared image without a given mask: brighter than their
+    ``size`` x ``size`` surroundings by more than ``contrast``. (1, H, W) float32 {0, 1}."""
     from scipy import ndimage
 
     local = ndimage.uniform_filter(infrared.astype(np.float64), (1, size, size), mode="reflect")
@@ -57,7 +58,8 @@ class FusionTrainResult:
 
 
 class CropSampler:
-    """Random ``patch`` x ``patch`` crops (same place in every array of a sample), flips and 90-degree turns."""
+    """Random ``patch`` x ``patch`` crops (same place in every array of a sample), flips and
+    90-degree turns."""
 
     def __init__(
         self,
