@@ -6,15 +6,18 @@ a line comes out by the push of the line a tile height after it; the buffers do 
 
 from __future__ import annotations
 
+import errno
+import io
 import tracemalloc
 
 import numpy as np
 import pytest
 from runtime_helpers import BANDS, CLASSES, X_CHANNELS, make_scene, tiny_net
 
-from comix.errors import BadInputError
+from comix.errors import BadInputError, FailedError
 from comix.runtime.backend import Backend, ModelIO
 from comix.runtime.errors import RuntimeInputError
+from comix.runtime.line_pump import LinePump
 from comix.runtime.line_stream import LineFormat, LineSegmenter
 from comix.runtime.ort_backend import OnnxRuntimeBackend
 from comix.runtime.segment import open_scene, segment_source
@@ -278,3 +281,41 @@ def test_bad_line_formats_and_models():
         LineSegmenter(model, LineFormat(BANDS, X_CHANNELS, 20))
     with pytest.raises(BadInputError, match="got no line, expected at least one"):
         LineSegmenter(PixelModel(), LineFormat(BANDS, X_CHANNELS, 20)).finish()
+
+
+class FailingSource(io.RawIOBase):
+    """``data``, then an I/O error where byte ``fail_at`` would be read."""
+
+    def __init__(self, data: bytes, fail_at: int) -> None:
+        self.data, self.fail_at, self.position = data, fail_at, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.position >= self.fail_at:
+            raise OSError(errno.EIO, "Input/output error")
+        count = min(len(buffer), self.fail_at - self.position)
+        buffer[:count] = self.data[self.position : self.position + count]
+        self.position += count
+        return count
+
+
+def test_a_read_error_is_one_sentence_after_the_lines_before_it(backend):
+    height, width, whole = 60, 20, 41
+    hsi, x = make_scene(height, width, seed=1)
+    data = b"".join(_bil(hsi, x, row) for row in range(height))
+    line = LineFormat(BANDS, X_CHANNELS, width)
+    sink = io.BytesIO()
+    pump = LinePump(LineSegmenter(backend, line, tile=16, overlap=4))
+    with pytest.raises(FailedError) as failed:
+        pump.run(FailingSource(data, whole * line.nbytes + 7), sink)
+    assert str(failed.value) == (
+        f"input: reading line {whole} failed (Input/output error); the {whole} lines before it were "
+        "streamed"
+    )
+    assert failed.value.exit_code == 1 and pump.report.failure == str(failed.value)
+    want, _ = _stream(
+        LineSegmenter(backend, line, tile=16, overlap=4), hsi[:, :whole], x[:, :whole]
+    )
+    assert sink.getvalue() == want.tobytes()
