@@ -225,6 +225,8 @@ class LineSegmenter:
         held = 2 * (self.tile_h + 1)
         self.hsi = np.empty((line.bands, held, line.width), np.float32)
         self.x = np.empty((line.x_channels, held, line.width), np.float32)
+        for buffer in (self.hsi, self.x):  # touch every page now, not while the first lines arrive
+            buffer.fill(0)
         self.base = 0  # the pass's line held first in the buffers
         self.bands = [
             BlendingBand(UNENDED, line.width, info.classes, columns=(strip.left, strip.right))
@@ -395,14 +397,10 @@ class LineSegmenter:
 
         work = [tiles for _, tiles in batches]
         outputs = list(self.pool.map(run, work)) if self.pool else [run(t) for t in work]
-        th, tw = plan.tile
-        row_bytes = 0  # in flight: each tile's input read and batched, its output
         for (strip, tiles), output in zip(batches, outputs):
             for tile, values, valid in zip(tiles, output.outputs, output.valid):
-                row_bytes += 2 * 4 * self.line.channels * th * tw + valid.nbytes
                 if values is not None:
                     self._check_classes(values.shape[0])
-                    row_bytes += values.nbytes
                 self.bands[strip].add(tile, values, window(tile), valid)
                 self.stats.skipped_tiles += values is None
             self.stats.tiles += len(tiles)
@@ -410,11 +408,23 @@ class LineSegmenter:
             self.stats.read_seconds += output.read_seconds
             self.stats.backend_seconds += output.backend_seconds
         self.stats.tile_rows += 1
-        self.stats.row_bytes = max(self.stats.row_bytes, row_bytes)
+        self.stats.row_bytes = max(self.stats.row_bytes, self._row_bytes(plan, work, outputs))
         self.stats.band_bytes = max(self.stats.band_bytes, sum(band.nbytes for band in self.bands))
         seconds = time.perf_counter() - start
         self.stats.row_seconds += seconds
         self.stats.slowest_row_seconds = max(self.stats.slowest_row_seconds, seconds)
+
+    def _row_bytes(self, plan: TilePlan, work: list[list[Tile]], outputs: list[BatchOutput]) -> int:
+        """What one row had in flight: the inputs of as many batches as run at once (each tile read, and
+        copied into a batch when it has more than one), and every output until it was blended."""
+        th, tw = plan.tile
+        tile_bytes = 4 * self.line.channels * th * tw + th * tw
+        inputs = sorted(
+            (len(tiles) * tile_bytes * (1 if len(tiles) == 1 else 2) for tiles in work),
+            reverse=True,
+        )
+        kept = sum(v.nbytes for output in outputs for v in output.outputs if v is not None)
+        return sum(inputs[: len(self.backends)]) + kept
 
     # --------------------------------------------------------------------------------------- lines out
     def _pop(self, end: int) -> list[FinishedLines]:

@@ -195,11 +195,14 @@ class LocalTileRunner:
             th, tw = self.tile
             static = self.backend.info.max_batch
             size = static if static is not None else len(kept)
-            bands, channels = inputs[kept[0]][0].shape[0], inputs[kept[0]][1].shape[0]
-            hsi = np.zeros((size, bands, th, tw), dtype=np.float32)
-            x = np.zeros((size, channels, th, tw), dtype=np.float32)
-            for slot, index in enumerate(kept):
-                hsi[slot], x[slot] = inputs[index][0], inputs[index][1]
+            if size == 1:  # one tile: its own arrays, not a copy (a stream's tile can be 100 MB)
+                hsi, x = inputs[kept[0]][0][None], inputs[kept[0]][1][None]
+            else:
+                bands, channels = inputs[kept[0]][0].shape[0], inputs[kept[0]][1].shape[0]
+                hsi = np.zeros((size, bands, th, tw), dtype=np.float32)
+                x = np.zeros((size, channels, th, tw), dtype=np.float32)
+                for slot, index in enumerate(kept):
+                    hsi[slot], x[slot] = inputs[index][0], inputs[index][1]
             t0 = time.perf_counter()
             logits = self.backend.run(hsi, x)
             backend_seconds, calls = time.perf_counter() - t0, 1

@@ -16,6 +16,7 @@ from runtime_helpers import BANDS, CLASSES, X_CHANNELS, make_scene, tiny_net
 
 from comix.errors import BadInputError, FailedError
 from comix.runtime.backend import Backend, ModelIO
+from comix.runtime.blending import BlendingBand
 from comix.runtime.errors import RuntimeInputError
 from comix.runtime.line_pump import LinePump
 from comix.runtime.line_stream import LineFormat, LineSegmenter
@@ -319,3 +320,35 @@ def test_a_read_error_is_one_sentence_after_the_lines_before_it(backend):
         LineSegmenter(backend, line, tile=16, overlap=4), hsi[:, :whole], x[:, :whole]
     )
     assert sink.getvalue() == want.tobytes()
+
+
+@pytest.mark.parametrize(
+    "height,width,tile,overlap", [(95, 61, (24, 32), 8), (50, 30, (10, 16), 0)]
+)
+def test_the_band_popped_line_by_line_is_the_whole_scene_blend(height, width, tile, overlap):
+    """The blending band popped one line at a time (as a stream pops it, its rows not moved at each pop;
+    with no overlap it empties between tile rows) equals an independent whole-scene accumulator, bit for
+    bit."""
+    plan = TilePlan.for_scene(height, width, tile, overlap, 3)
+    grid, (th, tw) = plan.grid, plan.tile
+    rng = np.random.default_rng(4)
+    outputs = {t: rng.normal(size=(3, th, tw)).astype(np.float32) for t in grid.tiles()}
+    sums = np.zeros((3, grid.height, grid.width), np.float32)
+    weights = np.zeros((grid.height, grid.width), np.float32)
+    for tile in grid.tiles():
+        window = grid.window(tile)
+        sums[:, tile.top : tile.top + th, tile.left : tile.left + tw] += outputs[tile] * window
+        weights[tile.top : tile.top + th, tile.left : tile.left + tw] += window
+    band = BlendingBand(grid.height, grid.width, 3)
+    lines = []
+    for index, top in enumerate(grid.rows):
+        for left in grid.cols:
+            tile = Tile(top, left)
+            band.add(tile, outputs[tile], grid.window(tile), np.ones((th, tw), bool))
+        end = grid.rows[index + 1] if index + 1 < len(grid.rows) else grid.height
+        while band.top < end:
+            row, blended, valid = band.pop(band.top + 1)
+            assert blended.shape == (3, 1, grid.width) and valid.all()
+            lines.append(blended[:, 0])
+    assert np.array_equal(np.stack(lines, axis=1), sums / weights[None])
+    assert band.nbytes <= (th + 8) * grid.width * (3 * 4 + 4 + 1) * 2
