@@ -303,9 +303,8 @@ class LineSegmenter:
     def _advance(self) -> list[FinishedLines]:
         self.stats.lines_in += 1
         lines = self.stats.lines_in
-        if (
-            lines == self.next_top + self.tile_h + 1
-        ):  # the row's lines are in and it is not the last
+        # the line after the next row's last one: its lines are in, and it is not the pass's last row
+        if lines == self.next_top + self.tile_h + 1:
             top = self.next_top
             template = self.templates[0 if top == 0 else self.stride]
             probe_top = template[0][1][0].top
@@ -356,6 +355,12 @@ class LineSegmenter:
         if self.pool is not None:
             self.pool.shutdown()
             self.pool = None
+
+    def __enter__(self) -> LineSegmenter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # ------------------------------------------------------------------------------------------ one row
     def _block(self, first: int, rows: int) -> SceneSource:
