@@ -352,3 +352,20 @@ def test_the_band_popped_line_by_line_is_the_whole_scene_blend(height, width, ti
             lines.append(blended[:, 0])
     assert np.array_equal(np.stack(lines, axis=1), sums / weights[None])
     assert band.nbytes <= (th + 8) * grid.width * (3 * 4 + 4 + 1) * 2
+
+
+def test_the_nearest_fill_without_scipy_is_refused_before_the_first_line(backend, monkeypatch):
+    """On the runtime-only install (no SciPy) the default fill would fail at the first tile with nodata,
+    mid-pass: the segmenter says so before it starts; the mean fill needs nothing more."""
+    import importlib.util
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "scipy" else found(name, *a)
+    )
+    line = LineFormat(BANDS, X_CHANNELS, 20)
+    with pytest.raises(
+        BadInputError, match="--nodata-fill nearest: .*no module scipy.*--nodata-fill mean"
+    ):
+        LineSegmenter(backend, line)
+    LineSegmenter(backend, line, nodata_fill="mean").close()
