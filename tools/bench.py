@@ -50,6 +50,7 @@ import torch
 from onnx import TensorProto, helper
 
 from comix import __version__
+from comix.errors import ComixError
 from comix.hashing import file_sha256
 from comix.profile.machine import describe, machine_record
 from comix.profile.peak import core_peak, fraction_of_peak
@@ -235,6 +236,16 @@ def bench_models(args, machine, peak, log) -> dict:
             start = time.perf_counter()
             backends["PyTorch torch.compile FP32"].run(*tiles[0])
             compile_seconds = time.perf_counter() - start
+        not_measured = {}
+        for name in [
+            n for n in backends if n not in ("PyTorch eager FP32", "PyTorch torch.compile FP32")
+        ]:
+            try:  # a peer that cannot run this graph is reported, not fatal (OpenVINO compiles here)
+                backends[name].run(*tiles[0])
+            except ComixError as error:
+                not_measured[name] = str(error).splitlines()[0]
+                log(f"{name}: not measured ({not_measured[name]})")
+                del backends[name]
         agreement = {}
         for name, backend in backends.items():
             outputs = [backend.run(*t) for t in tiles]
@@ -267,6 +278,7 @@ def bench_models(args, machine, peak, log) -> dict:
             "graphs": {k: str(v) for k, v in graphs.items()},
             "macs_per_tile": macs,
             "torch_compile_seconds": compile_seconds,
+            "not_measured": not_measured,
             "rows": {},
         }
         eager = stats["PyTorch eager FP32"]
@@ -518,6 +530,8 @@ def markdown(document: dict) -> str:
                 f"{'—' if peak is None else f'{100 * peak:.1f} %'} | {row['max_abs_logit_difference']:.1e} | "
                 f"{100 * row['argmax_agreement']:.2f} % |"
             )
+        for name, reason in entry.get("not_measured", {}).items():
+            lines.append(f"| {name} | not measured: {reason} | | | | | |")
         if "scene_check" in entry:
             checks = ", ".join(
                 f"{name}: {c['different']} of {c['pixels']} pixels differ"
