@@ -9,12 +9,14 @@ twice per round, rounds interleaved so load from other processes falls on every 
 
 * **paced** — a producer thread writes lines into a pipe at ``--line-rate`` lines/s (each line at its own
   instant of the sensor's clock, the way a pushbroom delivers them) and
-  :class:`comix.runtime.line_pump.LinePump` streams them, classes to /dev/null. It keeps up when no line waited for the stream (input stalls 0) and
-  the latency (a line complete at the reader -> its classes written) stays under a tile height of lines plus
-  the slowest row. Its busy time gives the rate the stream could have kept: the **real-time ratio** (lines per
-  busy second / line rate).
+  :class:`comix.runtime.line_pump.LinePump` streams them, classes to /dev/null. It keeps up when no line
+  waited for the stream (input stalls 0) and the latency (a line complete at the reader -> its classes
+  written) stays under a tile height of lines plus the slowest row. Its busy time gives the rate the
+  stream could have kept: the **real-time ratio** (lines per busy second / line rate).
 * **unpaced** — the producer writes as fast as the pipe takes lines: lines/s is the throughput, and
-  lines/s / line rate the ratio measured the plain way. Reading overlaps computing in both.
+  lines/s / line rate the ratio measured the plain way. Reading overlaps computing in both. Its CPU time
+  per line (the whole process, producer included) is the load-independent figure: on a shared machine a
+  neighbour's load lowers lines/s but hardly the CPU time.
 
 ``--memory`` also streams 1x and 8x the Houston scene's length (1905 and 15240 lines of 349 px) in fresh
 processes and reports their peak resident memory and the engine's buffer bytes (flat: the same at 8x).
@@ -152,11 +154,13 @@ def run_once(
     producer = threading.Thread(
         target=sensor.produce, args=(write_fd, lines, rate if paced else None), daemon=True
     )
+    cpu = time.process_time()
     producer.start()
     with os.fdopen(read_fd, "rb") as source, open(os.devnull, "wb") as sink:
         report = LinePump(segmenter, line_rate=rate).run(source, sink)
     producer.join()
     entry = report.as_dict()
+    entry["cpu_ms_per_line"] = (time.process_time() - cpu) * 1e3 / max(lines, 1)
     entry["tile_height"] = segmenter.tile_h
     entry["latency_bound_seconds"] = segmenter.tile_h / rate + report.stats.slowest_row_seconds
     return entry
@@ -212,6 +216,7 @@ def bench_configs(args, line: LineFormat) -> list[dict]:
                 ),
                 "latency_bound_seconds": max(e["latency_bound_seconds"] for e in paced),
                 "buffer_mib": paced[0]["memory"]["buffer_bytes"] / 2**20,
+                "cpu_ms_per_line": statistics.median(e["cpu_ms_per_line"] for e in unpaced),
                 "runs": {"paced": paced, "unpaced": unpaced},
             }
         )
@@ -278,13 +283,14 @@ def markdown(args, rows: list[dict], memory: list[dict], machine: dict, load: tu
         f"{args.width} px lines, sensor {args.line_rate:g} lines/s; {args.rounds} rounds of "
         f"{args.seconds:g} s passes, medians.",
         "",
-        "| tile / overlap, workers x threads | unpaced lines/s | ratio | paced: ratio (busy) | stalls | "
-        "latency max / mean (bound) | buffers |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| tile / overlap, workers x threads | unpaced lines/s | ratio | CPU ms / line | "
+        "paced: ratio (busy) | stalls | latency max / mean (bound) | buffers |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         out.append(
             f"| {row['config']} | {row['unpaced_lines_per_second']:.0f} | {row['unpaced_ratio']:.2f}x | "
+            f"{row['cpu_ms_per_line']:.2f} | "
             f"{row['paced_ratio']:.2f}x | {row['paced_input_stalls']} | "
             f"{row['paced_latency_max_seconds']:.2f} / {row['paced_latency_mean_seconds']:.2f} s "
             f"({row['latency_bound_seconds']:.2f} s) | {row['buffer_mib']:.0f} MiB |"
