@@ -282,11 +282,14 @@ def markdown(args, rows: list[dict], memory: list[dict], machine: dict, load: tu
         f"Model {Path(args.model).name}: {args.bands} bands + {args.x_channels} X channel, "
         f"{args.width} px lines, sensor {args.line_rate:g} lines/s; {args.rounds} rounds of "
         f"{args.seconds:g} s passes, medians.",
-        "",
-        "| tile / overlap, workers x threads | unpaced lines/s | ratio | CPU ms / line | "
-        "paced: ratio (busy) | stalls | latency max / mean (bound) | buffers |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    if rows:
+        out += [
+            "",
+            "| tile / overlap, workers x threads | unpaced lines/s | ratio | CPU ms / line | "
+            "paced: ratio (busy) | stalls | latency max / mean (bound) | buffers |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
     for row in rows:
         out.append(
             f"| {row['config']} | {row['unpaced_lines_per_second']:.0f} | {row['unpaced_ratio']:.2f}x | "
