@@ -1,6 +1,7 @@
 """The benchmark suite, one command, side by side in one run, with the machine it ran on.
 
-    python tools/bench.py --threads 1 [--checkpoint runs/demo/checkpoint] [--scene runs/demo/scene/dataset.yaml]
+    python tools/bench.py --threads 1 [--checkpoint runs/demo/checkpoint]
+                          [--scene runs/demo/scene/dataset.yaml] [--no-compile]
                           [--variants comix_t comix_s] [--rounds 15] [--workdir runs/bench]
                           [--sections models dcn gpu] [--dcn-threads 1 2] [--scene-check]
                           [--json bench.json] [--markdown bench.md]
@@ -8,7 +9,9 @@
 Sections (each prints a Markdown table; --json writes every number, samples included):
 
 * **models** — per variant, on the same tiles (batch 1, --tile, 144 bands + 1 X channel): PyTorch eager
-  FP32 against ONNX Runtime FP32 on the canonical graph (our custom-op library) and the --portable graph,
+  FP32 and ``torch.compile`` (Inductor, default mode; compiled on the first tile, minutes on a small CPU:
+  --no-compile skips it) against ONNX Runtime FP32 on the canonical graph (our custom-op library) and the
+  --portable graph,
   plus any other ``<workdir>/<variant>.*.onnx`` (e.g. the INT8/FP16 graphs of ``comix calibrate``). comix_t
   uses --checkpoint when given (trained weights), every other variant fresh weights with deforming offsets
   (latency barely depends on the values). The graphs are exported into --workdir once and reused while the
@@ -36,6 +39,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -46,6 +50,7 @@ import torch
 from onnx import TensorProto, helper
 
 from comix import __version__
+from comix.errors import ComixError
 from comix.hashing import file_sha256
 from comix.profile.machine import describe, machine_record
 from comix.profile.peak import core_peak, fraction_of_peak
@@ -210,6 +215,10 @@ def bench_models(args, machine, peak, log) -> dict:
             p for p in args.workdir.glob(f"{variant}.*.onnx") if p not in graphs.values()
         )
         backends = {"PyTorch eager FP32": TorchBackend(model)}
+        if args.compile:
+            backends["PyTorch torch.compile FP32"] = TorchBackend(
+                torch.compile(model), info=backends["PyTorch eager FP32"].info
+            )
         backends["ONNX Runtime FP32, canonical graph"] = OnnxRuntimeBackend(
             graphs["canonical"], threads=args.threads
         )
@@ -221,6 +230,22 @@ def bench_models(args, machine, peak, log) -> dict:
         backends.update(registry_peers(graphs, args.threads, log))
         tiles = bench_tiles(model, scene, args.tile, 4, args.seed)
         reference = [backends["PyTorch eager FP32"].run(*t) for t in tiles]
+        compile_seconds = None
+        if args.compile:
+            log(f"{variant}: torch.compile (minutes on a small CPU)")
+            start = time.perf_counter()
+            backends["PyTorch torch.compile FP32"].run(*tiles[0])
+            compile_seconds = time.perf_counter() - start
+        not_measured = {}
+        for name in [
+            n for n in backends if n not in ("PyTorch eager FP32", "PyTorch torch.compile FP32")
+        ]:
+            try:  # a peer that cannot run this graph is reported, not fatal (OpenVINO compiles here)
+                backends[name].run(*tiles[0])
+            except ComixError as error:
+                not_measured[name] = str(error).splitlines()[0]
+                log(f"{name}: not measured ({not_measured[name]})")
+                del backends[name]
         agreement = {}
         for name, backend in backends.items():
             outputs = [backend.run(*t) for t in tiles]
@@ -236,7 +261,7 @@ def bench_models(args, machine, peak, log) -> dict:
             }
         turn = iter(range(10**9))
 
-        def runner(backend):
+        def runner(backend, tiles=tiles, turn=turn):
             return lambda: backend.run(*tiles[next(turn) % len(tiles)])
 
         log(f"{variant}: {args.rounds} interleaved rounds of {len(backends)} runners")
@@ -252,6 +277,8 @@ def bench_models(args, machine, peak, log) -> dict:
         entry = {
             "graphs": {k: str(v) for k, v in graphs.items()},
             "macs_per_tile": macs,
+            "torch_compile_seconds": compile_seconds,
+            "not_measured": not_measured,
             "rows": {},
         }
         eager = stats["PyTorch eager FP32"]
@@ -362,12 +389,14 @@ def bench_dcn(args, log) -> dict:
             )
             portable3 = _portable_3d_session(t3, threads)
             runners = {
-                "ai.comix DeformConv3D (ours, ONNX Runtime)": lambda: ours3.run(None, feed3),
+                "ai.comix DeformConv3D (ours, ONNX Runtime)": lambda s=ours3, f=feed3: s.run(
+                    None, f
+                ),
                 "PyTorch Conv3d, no deformation": lambda: torch.nn.functional.conv3d(
                     x3["X"], x3["W"], x3["B"], padding=1
                 ),
-                "--portable lowering (2-D DeformConv, ONNX Runtime)": lambda: portable3.run(
-                    None, feed3
+                "--portable lowering (2-D DeformConv, ONNX Runtime)": lambda s=portable3, f=feed3: (
+                    s.run(None, f)
                 ),
                 "PyTorch eager DCN (comix.ops)": lambda: deform_conv_nd(
                     x3["X"], x3["offset"], x3["W"], x3["B"], x3["mask"], geometry3
@@ -400,8 +429,8 @@ def bench_dcn(args, log) -> dict:
                 _dcn_model("DeformConv", "ai.comix", attrs2, weights2), threads, library
             )
             runners2 = {
-                "ONNX Runtime DeformConv (built-in)": lambda: builtin2.run(None, feed2),
-                "ai.comix DeformConv (ours, ONNX Runtime)": lambda: ours2.run(None, feed2),
+                "ONNX Runtime DeformConv (built-in)": lambda s=builtin2, f=feed2: s.run(None, f),
+                "ai.comix DeformConv (ours, ONNX Runtime)": lambda s=ours2, f=feed2: s.run(None, f),
                 "PyTorch Conv2d, no deformation": lambda: torch.nn.functional.conv2d(
                     x2["X"], x2["W"], x2["B"], padding=1
                 ),
@@ -475,9 +504,10 @@ def _ms(s: dict, key: str) -> str:
 
 
 def markdown(document: dict) -> str:
+    after = document["machine"]["cpu"].get("load_average_after") or ["?"]
     lines = [
-        f"Machine: {describe(document['machine'])}; {document['threads']} thread(s); {document['created']}; "
-        f"{document['tool']}.",
+        f"Machine: {describe(document['machine'])} (load after {after[0]}); {document['threads']} "
+        f"thread(s); {document['created']}; {document['tool']}.",
         "",
     ]
     for variant, entry in document.get("models", {}).items():
@@ -486,8 +516,8 @@ def markdown(document: dict) -> str:
             f"{X_CHANNELS} X channel, {entry['macs_per_tile'] / 1e9:.2f} GMACs; {document['rounds']} "
             "interleaved rounds (median, interquartile range):",
             "",
-            "| runtime | wall ms | CPU ms | ratio to eager (wall / CPU) | of FP32 peak | max abs logit diff | "
-            "class agreement |",
+            "| runtime | wall ms | CPU ms | ratio to eager (wall / CPU) | of FP32 peak | "
+            "max abs logit diff | class agreement |",
             "|---|---|---|---|---|---|---|",
         ]
         for name, row in entry["rows"].items():
@@ -500,6 +530,8 @@ def markdown(document: dict) -> str:
                 f"{'—' if peak is None else f'{100 * peak:.1f} %'} | {row['max_abs_logit_difference']:.1e} | "
                 f"{100 * row['argmax_agreement']:.2f} % |"
             )
+        for name, reason in entry.get("not_measured", {}).items():
+            lines.append(f"| {name} | not measured: {reason} | | | | | |")
         if "scene_check" in entry:
             checks = ", ".join(
                 f"{name}: {c['different']} of {c['pixels']} pixels differ"
@@ -510,7 +542,8 @@ def markdown(document: dict) -> str:
         lines.append("")
     for key, table in document.get("dcn", {}).items():
         lines += [
-            f"**DCN {key.split('_')[0].upper()}**, {table['threads']} thread(s) (ratio to {table['baseline']}):",
+            f"**DCN {key.split('_')[0].upper()}**, {table['threads']} thread(s) "
+            f"(ratio to {table['baseline']}):",
             "",
             "| implementation | wall ms | CPU ms | ratio (wall / CPU) | max abs diff |",
             "|---|---|---|---|---|",
@@ -565,6 +598,12 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=1, help="intra-op threads for the model runs"
     )
     parser.add_argument("--dcn-threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--no-compile",
+        dest="compile",
+        action="store_false",
+        help="leave out the torch.compile row (its compilation takes minutes on a small CPU)",
+    )
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)

@@ -24,7 +24,8 @@ from comix.tasks import FAMILIES
 
 @dataclass(frozen=True)
 class LazyCommand:
-    """A command or command group: its name, ``module:attribute`` (a function or a Typer app), one-line help."""
+    """A command or command group: its name, ``module:attribute`` (a function or a Typer app), one-line
+    help."""
 
     name: str
     target: str
@@ -75,6 +76,11 @@ COMMANDS = (
         "Segment a whole scene, or an archive of scenes, with any backend.",
     ),
     LazyCommand(
+        "stream",
+        "comix.cli.stream_cmd:stream_command",
+        "Segment a pushbroom stream line by line: BIL lines in, class lines out.",
+    ),
+    LazyCommand(
         "profile",
         "comix.cli.profile_cmd:profile_command",
         "Latency, throughput, memory and time per model part.",
@@ -111,7 +117,8 @@ _BY_NAME = {command.name: command for command in COMMANDS}
 
 
 def _load(entry: LazyCommand) -> typer.core.click.Command:
-    """The real command: import its module (one sentence and exit 2 when it needs an extra that is missing)."""
+    """The real command: import its module (one sentence and exit 2 when it needs an extra that is
+    missing)."""
     module_name, attribute = entry.target.split(":")
     try:
         target = getattr(importlib.import_module(module_name), attribute)

@@ -23,8 +23,9 @@ from comix.runtime.tiling import Tile
 
 class BlendingBand:
     """Rows ``top .. top + rows`` and columns ``left .. right`` of a ``height x width`` scene: weighted sums
-    (K, rows, right - left) float32, weights (rows, right - left) float32 and validity (rows, right - left) bool.
-    ``channels`` K may be unknown until the first output; ``columns`` (left, right) default to the whole width."""
+    (K, rows, right - left) float32, weights (rows, right - left) float32 and validity (rows, right - left)
+    bool. ``channels`` K may be unknown until the first output; ``columns`` (left, right) default to the
+    whole width."""
 
     def __init__(
         self,
@@ -40,8 +41,9 @@ class BlendingBand:
                 f"band columns: got {self.left} .. {self.right}, expected 0 <= left < right <= {width}"
             )
         self.channels = channels
-        self.top = 0
-        self.rows = 0
+        self.top = 0  # the scene row of the first row held
+        self.rows = 0  # rows held
+        self.start = 0  # where row ``top`` is in the arrays: popped rows are not moved at every pop
         self.sums: np.ndarray | None = None
         self.weights = np.zeros((0, self.columns), dtype=np.float32)
         self.valid = np.zeros((0, self.columns), dtype=bool)
@@ -56,13 +58,33 @@ class BlendingBand:
             (0 if self.sums is None else self.sums.nbytes) + self.weights.nbytes + self.valid.nbytes
         )
 
+    def _arrays(self) -> list[tuple[np.ndarray, int]]:
+        """(array, row axis) of everything the band holds."""
+        arrays = [(self.weights, 0), (self.valid, 0)]
+        return arrays if self.sums is None else [(self.sums, 1), *arrays]
+
+    @staticmethod
+    def _rows(array: np.ndarray, axis: int, rows: slice) -> tuple:
+        return (slice(None),) * axis + (rows,)
+
     def _reserve(self, end: int) -> None:
-        """Make rows up to ``end`` (exclusive, scene coordinates) available."""
+        """Make rows up to ``end`` (exclusive, scene coordinates) available. Popped rows stay where they
+        were (a line stream pops one row at a time) until the arrays' end is reached; then the held rows
+        move to the front and everything after them is cleared (rows after the held ones are always
+        zero)."""
         if self.sums is None and self.channels is not None:
             self.sums = np.zeros(
                 (self.channels, self.weights.shape[0], self.columns), dtype=np.float32
             )
         needed = end - self.top
+        if self.start + needed > self.weights.shape[0] and self.start:
+            held = slice(self.start, self.start + self.rows)
+            for array, axis in self._arrays():
+                array[self._rows(array, axis, slice(0, self.rows))] = array[
+                    self._rows(array, axis, held)
+                ]
+                array[self._rows(array, axis, slice(self.rows, held.stop))] = 0
+            self.start = 0
         if needed <= self.weights.shape[0]:
             self.rows = max(self.rows, needed)
             return
@@ -98,7 +120,7 @@ class BlendingBand:
         if outputs is not None and self.channels is None:
             self.channels = outputs.shape[0]
         self._reserve(tile.top + h)
-        rows = slice(tile.top - self.top, tile.top - self.top + h)
+        rows = slice(self.start + tile.top - self.top, self.start + tile.top - self.top + h)
         cols = slice(first - self.left, last - self.left)
         inside = (slice(0, h), slice(first - tile.left, last - tile.left))
         self.valid[rows, cols] |= valid[inside]
@@ -114,32 +136,20 @@ class BlendingBand:
         if count <= 0:
             return None
         self._reserve(self.top + count)
-        valid = self.valid[:count].copy()
+        rows = slice(self.start, self.start + count)
+        valid = self.valid[rows].copy()
         blended = None
         if self.channels is not None:
-            weights = self.weights[:count]
+            weights = self.weights[rows]
             blended = np.full((self.channels, count, self.columns), np.nan, dtype=np.float32)
             np.divide(
-                self.sums[:, :count],
+                self.sums[:, rows],
                 weights[None],
                 out=blended,
                 where=valid[None] & (weights[None] > 0),
             )
         first = self.top
-        keep = self.weights.shape[0] - count
-        for array, axis in ((self.sums, 1), (self.weights, 0), (self.valid, 0)):
-            if array is None:
-                continue
-            index = [slice(None)] * array.ndim
-            moved = [slice(None)] * array.ndim
-            cleared = [slice(None)] * array.ndim
-            index[axis], moved[axis], cleared[axis] = (
-                slice(0, keep),
-                slice(count, count + keep),
-                slice(keep, None),
-            )
-            array[tuple(index)] = array[tuple(moved)]
-            array[tuple(cleared)] = 0
         self.top += count
         self.rows = max(0, self.rows - count)
+        self.start += count  # the popped rows are cleared when the held ones move to the front
         return first, blended, valid

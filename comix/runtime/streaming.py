@@ -6,7 +6,11 @@
     stats = stream(plan, runner.map(plan.batches), sinks)     # blends and hands finished blocks to the sinks
 
 The plan fixes the tiles and how they are batched (the same batches whoever runs them, so a cluster run
-gives the same numbers as a local one). A runner turns each batch into a :class:`BatchOutput`; tiles with
+gives the same numbers as a local one). A batch holds tiles of one tile row of one strip, never two rows: a
+tile's logits depend on its batch's size at the last bit (ONNX Runtime 1.32, 2 threads: a 3-D Conv takes
+another algorithm at batch 1, 4e-7 apart), so the line stream (:mod:`comix.runtime.line_stream`), which
+runs a row as soon as its lines are in, can run exactly these batches and give exactly these classes. A
+runner turns each batch into a :class:`BatchOutput`; tiles with
 no valid pixel are skipped (no model call). :func:`stream` adds the outputs into a
 :class:`~comix.runtime.blending.BlendingBand` and, as soon as rows are final, passes them to every
 :class:`BlockSink`.
@@ -57,7 +61,7 @@ class Strip:
 class TilePlan:
     """The tiles of a ``height x width`` scene (:class:`TileGrid`) in the order they run: strip by strip
     (:class:`Strip`, one for the whole width unless planned in strips), row-major within a strip, cut into
-    batches (a batch may span two strips)."""
+    batches of at most ``batch`` tiles of one tile row of one strip (see the module doc)."""
 
     height: int
     width: int
@@ -89,16 +93,16 @@ class TilePlan:
         th, tw = tile if static_tile else (min(tile[0], height), min(tile[1], width))
         grid = TileGrid(height, width, th, tw, min(overlap, max(0, min(th, tw) - 1)), margin, floor)
         edges = strip_edges(grid, strip_width, strip_align) if strip_width else [0, width]
-        order, strips = [], []
+        batches, strips = [], []
         for left, right in zip(edges[:-1], edges[1:]):
             columns = [
                 c for c in grid.cols if c < right and c + tw > left
             ]  # every tile reaching into the strip
-            order += [Tile(top, c) for top in grid.rows for c in columns]
+            for top in grid.rows:
+                row = [Tile(top, c) for c in columns]
+                batches += [row[i : i + batch] for i in range(0, len(row), batch)]
             strips.append(Strip(left, right, len(grid.rows) * len(columns)))
-        return cls(
-            height, width, grid, [order[i : i + batch] for i in range(0, len(order), batch)], strips
-        )
+        return cls(height, width, grid, batches, strips)
 
     @property
     def tile(self) -> tuple[int, int]:
@@ -191,11 +195,14 @@ class LocalTileRunner:
             th, tw = self.tile
             static = self.backend.info.max_batch
             size = static if static is not None else len(kept)
-            bands, channels = inputs[kept[0]][0].shape[0], inputs[kept[0]][1].shape[0]
-            hsi = np.zeros((size, bands, th, tw), dtype=np.float32)
-            x = np.zeros((size, channels, th, tw), dtype=np.float32)
-            for slot, index in enumerate(kept):
-                hsi[slot], x[slot] = inputs[index][0], inputs[index][1]
+            if size == 1:  # one tile: its own arrays, not a copy (a stream's tile can be 100 MB)
+                hsi, x = inputs[kept[0]][0][None], inputs[kept[0]][1][None]
+            else:
+                bands, channels = inputs[kept[0]][0].shape[0], inputs[kept[0]][1].shape[0]
+                hsi = np.zeros((size, bands, th, tw), dtype=np.float32)
+                x = np.zeros((size, channels, th, tw), dtype=np.float32)
+                for slot, index in enumerate(kept):
+                    hsi[slot], x[slot] = inputs[index][0], inputs[index][1]
             t0 = time.perf_counter()
             logits = self.backend.run(hsi, x)
             backend_seconds, calls = time.perf_counter() - t0, 1
@@ -234,8 +241,8 @@ class BlockSink(ABC):
 
     column_blocks = False
 
-    def begin(self, height: int, width: int, channels: int, georef=None) -> None:
-        """Called once before the first block."""
+    def begin(self, height: int, width: int, channels: int, georef=None) -> None:  # noqa: B027
+        """Called once before the first block (optional hook)."""
 
     @abstractmethod
     def write(self, row: int, outputs: np.ndarray, valid: np.ndarray) -> None:
@@ -255,8 +262,8 @@ class BlockSink(ABC):
         """After the last block; summary entries for the scene's JSON."""
         return {}
 
-    def abort(self) -> None:
-        """Drop whatever was written (a failure happened)."""
+    def abort(self) -> None:  # noqa: B027
+        """Drop whatever was written (a failure happened; optional hook)."""
 
 
 @dataclass
@@ -311,7 +318,8 @@ def stream(
     channels: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> StreamStats:
-    """Blend the runner's ``outputs`` (one per batch of ``plan``, in order) and hand finished blocks to ``sinks``.
+    """Blend the runner's ``outputs`` (one per batch of ``plan``, in order) and hand finished blocks to
+    ``sinks``.
 
     ``channels`` is the output channel count when known in advance (needed for a scene with no valid pixel).
     A plan in several strips needs sinks that take column blocks (:attr:`BlockSink.column_blocks`).
