@@ -22,8 +22,17 @@ from pathlib import Path
 import typer
 
 from comix.cli.errors import fail
-from comix.cli.options import backend_option, threads_option, tile_option
+from comix.cli.options import (
+    backend_option,
+    deadline_option,
+    recheck_option,
+    redundant_option,
+    threads_option,
+    tile_option,
+    verify_option,
+)
 from comix.runtime import defaults
+from comix.runtime.guard import GuardOptions
 from comix.tiles import parse_tile
 
 STDIO = "-"
@@ -105,6 +114,10 @@ def stream_command(
     quiet: bool = typer.Option(
         False, "--quiet", help="No progress (the summary is still printed)."
     ),
+    verify: bool = verify_option(),
+    recheck_every: int = recheck_option(),
+    redundant: int = redundant_option(),
+    deadline_ms: float = deadline_option(),
 ) -> None:
     """Segment a pushbroom stream line by line: BIL float32 lines in, uint8 class lines out as soon as they
     are final, the classes of comix infer on the same scene; progress and a summary on standard error."""
@@ -123,12 +136,14 @@ def stream_command(
         fail("--input: standard input is a terminal, expected a pipe, a file or --input FILE|FIFO")
     if output_path == STDIO and sys.stdout.isatty():
         fail("--output: standard output is a terminal, expected a pipe or --output FILE")
-    segmenter = _segmenter(
+    guards = GuardOptions(recheck_every, redundant, deadline_ms)
+    segmenter, backends = _segmenter(
         model,
         bands,
         width,
         x_channels,
-        {"backend": backend, "threads": threads, "device": device},
+        {"backend": backend, "threads": threads, "device": device, "verify": verify},
+        guards,
         workers,
         {
             "tile": tile_hw,
@@ -139,30 +154,40 @@ def stream_command(
             "nodata_fill": nodata_fill,
         },
     )
-    _run(segmenter, input_path, output_path, line_rate, queue_lines, summary, quiet)
+    _run(segmenter, backends, input_path, output_path, line_rate, queue_lines, summary, quiet)
 
 
 def _file(path: str) -> Path | None:
     return None if path == STDIO else Path(path)
 
 
-def _segmenter(model, bands, width, x_channels, opening: dict, workers: int, options: dict):
+def _segmenter(model, bands, width, x_channels, opening: dict, guards, workers: int, options: dict):
+    """The segmenter and its backends (each opened verified and wrapped in the guards asked for)."""
+    from comix.runtime.guard import guarded
     from comix.runtime.line_stream import LineFormat, LineSegmenter
     from comix.runtime.segment import open_backend
 
-    backends = [open_backend(model, **opening) for _ in range(workers)]
+    def event(message: str) -> None:
+        typer.echo(f"integrity: {message}", err=True)
+
+    backends = [guarded(open_backend(model, **opening), guards, event) for _ in range(workers)]
     channels = x_channels if x_channels is not None else backends[0].info.x_channels
     if channels is None:
         fail(
             f"--x-channels: the model {model} does not say how many X channels it takes, expected "
             "--x-channels C"
         )
-    return LineSegmenter(
+    segmenter = LineSegmenter(
         backends[0], LineFormat(bands, channels, width), workers=backends[1:], **options
     )
+    return segmenter, backends
 
 
-def _run(segmenter, input_path, output_path, line_rate, queue_lines, summary, quiet) -> None:
+def _run(
+    segmenter, backends, input_path, output_path, line_rate, queue_lines, summary, quiet
+) -> None:
+    from comix.cli.infer_cmd import integrity_line
+    from comix.runtime.guard import integrity_summary
     from comix.runtime.line_pump import LinePump
 
     progress = None if quiet else _Progress()
@@ -173,11 +198,15 @@ def _run(segmenter, input_path, output_path, line_rate, queue_lines, summary, qu
     finally:
         if progress is not None:
             progress.end()
+        integrity = [integrity_summary(backend) for backend in backends]
         typer.echo(pump.report.summary(), err=True)
+        for report in integrity:
+            typer.echo(integrity_line(report), err=True)
         if summary is not None:
             from comix.atomic import write_text_atomic
 
-            write_text_atomic(summary, json.dumps(pump.report.as_dict(), indent=2) + "\n")
+            document = {**pump.report.as_dict(), "integrity": integrity}
+            write_text_atomic(summary, json.dumps(document, indent=2) + "\n")
 
 
 @contextlib.contextmanager

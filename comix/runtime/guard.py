@@ -14,9 +14,11 @@ not turned into confident wrong classes.
   verified file (:meth:`~comix.runtime.backend.Backend.reload`) and is reported; the batch that found it is
   run again on the reloaded model, and the tiles run between the last good check and it are reported as at
   risk (their outputs were already blended: the range is in the event and the summary).
-* ``redundant`` K: every K-th tile runs a second time, alone; the two outputs must be bit-identical (the CPU
-  path is deterministic across runs, batch sizes and thread counts: tested). On a mismatch the tile runs a
-  third time and the majority is kept; three different results stop the run (no majority, no guess).
+* ``redundant`` K: the batch holding every K-th tile runs a second time, as it is, and every tile of it must
+  give the same bits (the CPU path is deterministic from run to run: tested; the same shapes are rerun
+  because ONNX Runtime may choose another kernel for another batch size). On a mismatch the batch runs a
+  third time and each differing tile keeps the output two runs agree on; three different results stop the
+  run (no majority, no guess). Cost: one batch per K tiles.
 * ``deadline_ms`` T: tiles that took longer than T (a batch's time shared by its tiles) are counted.
 * ``watchdog``: a callable called with the number of tiles done after every tile, so flight software can
   kick its watchdog (the C API has the same as a function pointer).
@@ -167,34 +169,41 @@ class GuardedBackend(Backend):
             self.stats.over_deadline += count
 
     def _redundant(self, hsi, x, logits: np.ndarray, first: int) -> np.ndarray:
-        """Run every K-th tile of this batch again, alone; vote with a third run on a mismatch."""
-        for index in range(hsi.shape[0]):
-            if (first + index) % self.options.redundant:
+        """A batch holding a K-th tile runs a second time, as it is (the same shapes: ONNX Runtime may pick
+        another kernel for another batch size, which would differ in the last bits); every tile of it must
+        give the same bits. On a mismatch the batch runs a third time and each differing tile keeps the
+        output two runs agree on."""
+        count = hsi.shape[0]
+        every = self.options.redundant
+        if (first + count - 1) // every == (first - 1) // every:
+            return logits  # no multiple of K among tiles first .. first + count - 1
+        second = self.backend.run(hsi, x)
+        self.stats.redundant_runs += count
+        if np.array_equal(second, logits):
+            return logits
+        third = self.backend.run(hsi, x)
+        kept = logits.copy()
+        for index in range(count):
+            if np.array_equal(second[index], logits[index]):
                 continue
-            tile = slice(index, index + 1)
-            second = self.backend.run(hsi[tile], x[tile])
-            self.stats.redundant_runs += 1
-            if np.array_equal(second, logits[tile]):
-                continue
+            tile = first + index
             self.stats.redundant_mismatches += 1
-            third = self.backend.run(hsi[tile], x[tile])
-            if np.array_equal(third, logits[tile]):
-                kept = "the first"  # the second run was the odd one
-            elif np.array_equal(third, second):
-                logits = logits.copy()
-                logits[tile] = second
-                kept = "the second"
+            if np.array_equal(third[index], logits[index]):
+                which = "the first"  # the second run was the odd one
+            elif np.array_equal(third[index], second[index]):
+                kept[index] = second[index]
+                which = "the second"
             else:
                 raise FailedError(
-                    f"tile {first + index}: three runs gave three different outputs, so no majority can "
-                    "be kept; the hardware or the model in memory is not reliable (run stopped)"
+                    f"tile {tile}: three runs gave three different outputs, so no majority can be kept; "
+                    "the hardware or the model in memory is not reliable (run stopped)"
                 )
             self.stats.majority_kept += 1
             self._event(
-                f"tile {first + index}: its redundant run differed; a third run agreed with {kept} run, "
-                "which was kept"
+                f"tile {tile}: its redundant run differed; a third run agreed with {which} run, which "
+                "was kept"
             )
-        return logits
+        return kept
 
     def _make_canary(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A fixed tile and the model's output bits for it at open."""

@@ -38,7 +38,6 @@ each with its own threads); the numbers are those of one backend with the same t
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,7 +48,6 @@ import numpy as np
 
 from comix.data.windowed import ArrayRaster
 from comix.errors import FailedError
-from comix.extras import missing_sentence
 from comix.runtime.backend import Backend
 from comix.runtime.blending import BlendingBand
 from comix.runtime.defaults import NODATA_FILL, STRIP_WIDTH
@@ -203,13 +201,6 @@ class LineSegmenter:
     ) -> None:
         info = backend.info
         require_task(info.task, SEGMENTATION, info.name or "model", "comix stream")
-        if nodata_fill == "nearest" and importlib.util.find_spec("scipy") is None:
-            # infer imports SciPy at the first tile with nodata; a pass must not stop there
-            raise RuntimeInputError(
-                "--nodata-fill nearest: "
-                + missing_sentence("scipy", "the nearest-valid-pixel fill")
-                + "; or pass --nodata-fill mean (the model's normalisation mean)"
-            )
         backend.check_shapes((line.bands, 1, line.width), (line.x_channels, 1, line.width))
         self._check_classes(info.classes)
         self.window = SlidingWindow(

@@ -150,12 +150,17 @@ def test_a_tile_whose_second_run_differs_keeps_the_majority():
     hsi, x = _tiles(4)
     truth = _Flaky(set()).run(hsi, x)
     events: list[str] = []
-    # call 1: the batch; call 2: tile 0's redundant run (wrong); call 3: its third run (right)
+    # call 1: the batch (holding tiles 0 and 2, K = 2); call 2: its redundant run (wrong); call 3: the third
     guarded = GuardedBackend(_Flaky({2}), GuardOptions(redundant=2), on_event=events.append)
     out = guarded.run(hsi, x)
     np.testing.assert_array_equal(out, truth)
-    assert guarded.stats.redundant_runs == 2 and guarded.stats.redundant_mismatches == 1
-    assert guarded.stats.majority_kept == 1 and "agreed with the first run" in events[0]
+    assert guarded.stats.redundant_runs == 4 and guarded.stats.redundant_mismatches == 4
+    assert guarded.stats.majority_kept == 4 and "agreed with the first run" in events[0]
+    # a batch with no K-th tile is not rerun
+    calm = GuardedBackend(_Flaky(set()), GuardOptions(redundant=8))
+    calm.run(hsi[:1], x[:1])  # tile 0: rerun
+    calm.run(hsi[:3], x[:3])  # tiles 1-3: none is a multiple of 8
+    assert calm.stats.redundant_runs == 1
 
 
 def test_a_tile_whose_first_run_was_wrong_is_replaced_by_the_majority():
