@@ -16,11 +16,11 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 
 import typer
 
+from comix.atomic import temp_beside
 from comix.cli.errors import fail
 from comix.cli.options import (
     backend_option,
@@ -132,6 +132,7 @@ def stream_command(
             fail(f"{what} {path}: folder {path.parent} does not exist, expected an existing folder")
     if input_path != STDIO and not Path(input_path).exists():
         fail(f"--input {input_path}: got no such file or FIFO, expected one to read lines from")
+    _refuse_overwriting_inputs(model, input_path, output_path, summary)
     if input_path == STDIO and sys.stdin.isatty():
         fail("--input: standard input is a terminal, expected a pipe, a file or --input FILE|FIFO")
     if output_path == STDIO and sys.stdout.isatty():
@@ -161,6 +162,19 @@ def _file(path: str) -> Path | None:
     return None if path == STDIO else Path(path)
 
 
+def _refuse_overwriting_inputs(model: Path, input_path: str, output_path: str, summary) -> None:
+    """Refuse an output (the class lines, their ``.partial`` after a failure, the summary) that would
+    replace the model or the input stream."""
+    from comix.atomic import refuse_overwriting_inputs
+
+    inputs = [model, _file(input_path)]
+    output = _file(output_path)
+    if output is not None:
+        refuse_overwriting_inputs([output, Path(f"{output}.partial")], inputs, output, "--output")
+    if summary is not None:
+        refuse_overwriting_inputs([summary], inputs, option="--summary")
+
+
 def _segmenter(model, bands, width, x_channels, opening: dict, guards, workers: int, options: dict):
     """The segmenter and its backends (each opened verified and wrapped in the guards asked for)."""
     from comix.runtime.guard import guarded
@@ -186,8 +200,6 @@ def _segmenter(model, bands, width, x_channels, opening: dict, guards, workers: 
 def _run(
     segmenter, backends, input_path, output_path, line_rate, queue_lines, summary, quiet
 ) -> None:
-    from comix.cli.infer_cmd import integrity_line
-    from comix.runtime.guard import integrity_summary
     from comix.runtime.line_pump import LinePump
 
     progress = None if quiet else _Progress()
@@ -195,18 +207,31 @@ def _run(
     try:
         with _input(input_path) as source, _Output(output_path, pump) as sink:
             pump.run(source, sink)
-    finally:
-        if progress is not None:
-            progress.end()
-        integrity = [integrity_summary(backend) for backend in backends]
-        typer.echo(pump.report.summary(), err=True)
-        for report in integrity:
-            typer.echo(integrity_line(report), err=True)
-        if summary is not None:
-            from comix.atomic import write_text_atomic
+    except BaseException:
+        if pump.report.stats.lines_in == 0:  # nothing ran: the error line alone says it
+            raise
+        _report(pump, backends, summary, progress)
+        raise
+    _report(pump, backends, summary, progress)
 
-            document = {**pump.report.as_dict(), "integrity": integrity}
-            write_text_atomic(summary, json.dumps(document, indent=2) + "\n")
+
+def _report(pump, backends, summary, progress) -> None:
+    """The end of a pass (after a failure too, once a line came in): the summary and each backend's
+    integrity on standard error, the JSON summary when asked for."""
+    from comix.cli.infer_cmd import integrity_line
+    from comix.runtime.guard import integrity_summary
+
+    if progress is not None:
+        progress.end()
+    integrity = [integrity_summary(backend) for backend in backends]
+    typer.echo(pump.report.summary(), err=True)
+    for report in integrity:
+        typer.echo(integrity_line(report), err=True)
+    if summary is not None:
+        from comix.atomic import write_text_atomic
+
+        document = {**pump.report.as_dict(), "integrity": integrity}
+        write_text_atomic(summary, json.dumps(document, indent=2) + "\n")
 
 
 @contextlib.contextmanager
@@ -234,9 +259,8 @@ class _Output:
         if final.exists() and not stat.S_ISREG(final.stat().st_mode):
             self.sink = open(final, "wb")  # a FIFO or a device: written as it is
             return self.sink
-        handle, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
-        self.staged = Path(name)
-        self.sink = os.fdopen(handle, "wb")
+        self.staged = temp_beside(final, suffix=".part")  # with the usual permissions
+        self.sink = open(self.staged, "wb")
         return self.sink
 
     def __exit__(self, kind, error, trace) -> None:
@@ -256,7 +280,6 @@ class _Output:
             self.sink.close()
         if self.staged is None:
             return
-        os.chmod(self.staged, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         if error is None:
             os.replace(self.staged, self.path)
         elif self.staged.stat().st_size:
@@ -268,12 +291,6 @@ class _Output:
             )
         else:
             self.staged.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 class _Progress:
