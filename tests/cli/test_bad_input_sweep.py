@@ -236,7 +236,11 @@ ROWS = [
     Row("stream", f"{MODEL} --bands 6 --width 8", "no line"),  # an empty stream
     Row("stream", f"{MODEL} --bands 6 --width 8 -i missing.bil", "missing.bil"),
     Row("stream", f"{MODEL} --bands 6 --width 8 -o {MODEL}", "model.onnx"),
-    Row("stream", f"{MODEL} --bands 6 --width 8 -i {{in}}/notes.txt -o {{in}}/notes.txt", "notes.txt"),
+    Row(
+        "stream",
+        f"{MODEL} --bands 6 --width 8 -i {{in}}/notes.txt -o {{in}}/notes.txt",
+        "notes.txt",
+    ),
     Row("stream", f"{MODEL} --bands 6 --width 8 -o nowhere/c.u8", "nowhere"),
     Row("stream", f"{MODEL} --bands 6 --width 8 --summary nowhere/s.json", "nowhere"),
     Row("stream", f"{MODEL} --bands 6 --width 8 --tile abc", "--tile"),
