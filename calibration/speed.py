@@ -10,7 +10,9 @@ times tactics: the quantised nodes are grouped (model part x kind: 3-D conv, con
 group, in graph order, a graph with that group float is timed against the current graph (one tile, the two
 back to back in each of :data:`SPEED_ROUNDS` rounds); the group stays float when the median over rounds of
 float time / INT8 time is below ``1 -`` :data:`SPEED_MARGIN` (a ratio per round, so load that comes and goes
-between rounds cancels out).
+between rounds cancels out). A group kept float is then split by module (``hsi_stem.conv1``,
+``hsi_stages.0`` ...) and each piece timed INT8 against the graph so far, by the same rule: one slow layer
+(comix_t's 1-channel stem convolution) no longer keeps a whole branch float.
 
 The result is machine-specific and says so: the trials (group, nodes, both medians, the ratio) go
 into the graph's sidecar and every node left float carries its group's measurement as its reason.
@@ -25,7 +27,7 @@ import onnx
 
 from comix.calibration.int8 import quantizable_nodes
 from comix.calibration.recipe import Int8Target
-from comix.profile.parts import part_of
+from comix.profile.parts import part_of, split_scoped_name
 
 # float must beat INT8 by this fraction of the tile: noise on a shared core leaves a group INT8
 SPEED_MARGIN = 0.015
@@ -81,6 +83,17 @@ def node_groups(
     return groups
 
 
+def module_pieces(nodes: list[str]) -> dict[str, list[str]]:
+    """Nodes of one group by module: the first two items of the module path (``hsi_stages.0``,
+    ``hsi_stem.conv1``), in graph order; unscoped nodes form one piece."""
+    pieces: dict[str, list[str]] = {}
+    for name in nodes:
+        scope = split_scoped_name(name)
+        piece = ".".join(scope[0].split(".")[:2]) if scope else "unscoped"
+        pieces.setdefault(piece, []).append(name)
+    return pieces
+
+
 def select_float_groups(
     groups: Mapping[str, list[str]],
     build: BuildGraph,
@@ -90,30 +103,77 @@ def select_float_groups(
 ) -> tuple[list[str], list[SpeedTrial]]:
     """(nodes to keep float, every trial). Greedy in the order of ``groups``: each trial times the
     graph with the group float against the graph of the decisions so far, so a later trial sees the
-    earlier ones."""
+    earlier ones. A group kept float that spans several modules is split (:func:`module_pieces`) and
+    each piece, right after its group, is timed back in INT8 against the graph so far: unless float
+    still wins by the margin, the piece is quantised again (its trial says ``kept_float=False``).
+    ``progress(done, known)``: ``known`` grows when a group splits."""
     kept: list[str] = []
     current = build(kept)
     trials: list[SpeedTrial] = []
-    for index, (group, nodes) in enumerate(groups.items()):
-        candidate = build(kept + list(nodes))
-        times = measure({"int8": current, "float": candidate})
-        trial = SpeedTrial(
-            group,
-            list(nodes),
-            times["int8"],
-            times["float"],
-            times["ratio"],
-            kept_float=times["ratio"] < 1.0 - margin,
+    # (group name, its nodes, whether it is a piece of a float group), in the order they are tried
+    queue = [(group, list(nodes), False) for group, nodes in groups.items()]
+    index = 0
+    while index < len(queue):
+        group, nodes, piece = queue[index]
+        if piece:  # float so far: time the graph with this piece back in INT8 against it
+            members = set(nodes)
+            rest = [name for name in kept if name not in members]
+            candidate = build(rest)
+            times = measure({"int8": candidate, "float": current})
+        else:
+            candidate = build(kept + nodes)
+            times = measure({"int8": current, "float": candidate})
+        float_wins = times["ratio"] < 1.0 - margin
+        trials.append(
+            SpeedTrial(group, nodes, times["int8"], times["float"], times["ratio"], float_wins)
         )
-        trials.append(trial)
-        if trial.kept_float:
-            kept += nodes
-            current = candidate
+        if piece and not float_wins:
+            kept, current = rest, candidate
+        elif not piece and float_wins:
+            kept, current = kept + nodes, candidate
+            pieces = module_pieces(nodes)
+            if len(pieces) > 1:  # tried next, so the groups after see the finer choice
+                queue[index + 1 : index + 1] = [
+                    (f"{group} › {name}", members, True) for name, members in pieces.items()
+                ]
+        index += 1
         if progress:
-            progress(index + 1, len(groups))
+            progress(index, len(queue))
     return kept, trials
 
 
 def float_reasons(trials: list[SpeedTrial]) -> dict[str, str]:
-    """Node name -> the reason recorded for it, for the groups the pass kept float."""
-    return {node: trial.reason() for trial in trials if trial.kept_float for node in trial.nodes}
+    """Node name -> the reason recorded for it, for the nodes the pass left float: the last trial of a
+    node decides (a piece timed after its group overrides the group's verdict)."""
+    reasons: dict[str, str] = {}
+    for trial in trials:
+        for node in trial.nodes:
+            if trial.kept_float:
+                reasons[node] = trial.reason()
+            else:
+                reasons.pop(node, None)
+    return reasons
+
+
+def describe(trials: list[SpeedTrial]) -> str:
+    """One line for the run summary: how many quantisable nodes the pass left float, and where
+    ("HSI branch (3-D conv) in 2 of 9 modules (hsi_stem.conv1, hsi_stem.conv2)")."""
+    groups = [trial for trial in trials if " › " not in trial.group]
+    total = sum(len(trial.nodes) for trial in groups)
+    left_float = len(float_reasons(trials))
+    where = []
+    for group in (trial for trial in groups if trial.kept_float):
+        pieces = [trial for trial in trials if trial.group.startswith(f"{group.group} › ")]
+        still = [trial.group.split(" › ", 1)[1] for trial in pieces if trial.kept_float]
+        if not pieces:
+            where.append(group.group)
+        elif still:
+            where.append(
+                f"{group.group} in {len(still)} of {len(pieces)} modules ({', '.join(still)})"
+            )
+    text = f"{left_float} of {total} quantisable nodes float" + (
+        f": {'; '.join(where)}" if where else ""
+    )
+    if total and left_float == total:
+        text += "; every group ran faster in float here, so the graph has no INT8 node"
+    return text

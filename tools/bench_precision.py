@@ -156,10 +156,17 @@ def main() -> None:
         _table("kernel time per op type (ms per run, ORT profiler, medians):", by_op, ops)
         kinds = [kind for kind, _ in KINDS] + [OTHER]
         _table("the same by kind (ms per run):", profiles["kind"], kinds)
-        last = profiles["islands"][list(graphs)[-1]]
-        parts = sorted(last, key=lambda part: -last[part])[:10]
+        # the islands of the quantised graphs (the reference, first, is all float)
+        islands = [profiles["islands"][name] for name in list(graphs)[1:]] or [
+            profiles["islands"][next(iter(graphs))]
+        ]
+        parts = sorted(
+            {part for graph in islands for part in graph},
+            key=lambda part: -max(graph.get(part, 0.0) for graph in islands),
+        )[:10]
         _table(
-            f"float Conv / MatMul / Gemm by model part (ms per run; the 10 largest in {list(graphs)[-1]}):",
+            "float Conv / MatMul / Gemm by model part (ms per run; the 10 largest in any graph but the "
+            "first):",
             profiles["islands"],
             parts,
         )

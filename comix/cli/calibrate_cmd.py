@@ -203,17 +203,9 @@ def _print_summary(result) -> None:
     )
     table.add_row("nodes kept float", str(len(r.kept_float)))
     if result.speed_trials:
-        slow = [t.group for t in result.speed_trials if t.kept_float]
-        table.add_row(
-            "speed pass (this CPU)",
-            f"{len(slow)} of {len(result.speed_trials)} groups float"
-            + (f": {', '.join(slow)}" if slow else "")
-            + (
-                "; every group ran faster in float here, so the graph has no INT8 node"
-                if len(slow) == len(result.speed_trials)
-                else ""
-            ),
-        )
+        from comix.calibration.speed import describe
+
+        table.add_row("speed pass (this CPU)", describe(result.speed_trials))
     if result.sensitivity:
         worst = ", ".join(f"{s['node']} {s['sqnr_db']:.1f} dB" for s in result.sensitivity[:3])
         table.add_row("most sensitive (SQNR)", worst)

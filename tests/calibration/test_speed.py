@@ -13,7 +13,14 @@ from onnx import helper, numpy_helper
 from comix.calibration.int8 import quantizable_nodes
 from comix.calibration.latency import paired_ratio
 from comix.calibration.recipe import TARGETS
-from comix.calibration.speed import SpeedTrial, float_reasons, node_groups, select_float_groups
+from comix.calibration.speed import (
+    SpeedTrial,
+    describe,
+    float_reasons,
+    module_pieces,
+    node_groups,
+    select_float_groups,
+)
 
 CPU = TARGETS["cpu"]
 
@@ -108,6 +115,95 @@ def test_greedy_choice_against_a_known_cost_model():
         "group 'slow'" in reasons["slow/n0"]
         and "99.0 ms with it float vs 111.0 ms INT8, ratio 0.892" in reasons["slow/n0"]
     )
+
+
+def _cost_model(penalty: dict[str, float]):
+    """(build, measure, built, measured) for latency = 100 ms + the INT8 penalty (ms; negative = INT8
+    faster) of every node still INT8; a graph records its excluded nodes in its doc string."""
+    built: list[list[str]] = []
+    measured: list[dict] = []
+
+    def build(excluded: list[str]) -> onnx.ModelProto:
+        built.append(list(excluded))
+        model = onnx.ModelProto()
+        model.doc_string = json.dumps(excluded)
+        return model
+
+    def latency(model: onnx.ModelProto) -> float:
+        excluded = set(json.loads(model.doc_string))
+        return 100.0 + sum(cost for node, cost in penalty.items() if node not in excluded)
+
+    def measure(graphs):
+        measured.append({name: latency(graph) for name, graph in graphs.items()})
+        return {**measured[-1], "ratio": measured[-1]["float"] / measured[-1]["int8"]}
+
+    return build, measure, built, measured
+
+
+def test_module_pieces_split_a_group_by_the_first_two_items_of_the_module_path():
+    nodes = [
+        "hsi_stem.conv1.1[BatchNorm3d]/node_Conv_1",
+        "hsi_stem.conv2.1[BatchNorm3d]/node_Conv_2",
+        "hsi_stages.0.0.mlp.fc1[Conv3d]/node_conv3d_3",
+        "hsi_stages.0.1.mlp.fc2[Conv3d]/node_conv3d_4",
+        "node_without_scope",
+    ]
+    assert module_pieces(nodes) == {
+        "hsi_stem.conv1": [nodes[0]],
+        "hsi_stem.conv2": [nodes[1]],
+        "hsi_stages.0": nodes[2:4],
+        "unscoped": [nodes[4]],
+    }
+
+
+def test_a_float_group_is_split_and_its_pieces_that_int8_speeds_up_go_back():
+    """One slow layer (the stem's, +12 ms in INT8) made the whole 3-D group slower (+12 - 2 - 2 - 1 = +7);
+    split by module, only the stem stays float, and the next group is timed against that finer choice.
+    A piece within the margin (-1 ms) goes back to INT8, as a group within the margin stays INT8."""
+    stem = "hsi_stem.conv1.1[BatchNorm3d]/node_a"
+    stage0 = ["hsi_stages.0.0.mlp.fc1[Conv3d]/node_b", "hsi_stages.0.0.mlp.fc2[Conv3d]/node_c"]
+    stage1 = "hsi_stages.1.0.mlp.fc1[Conv3d]/node_d"
+    decoder = "decoder.fuse.0[Conv2d]/node_e"
+    penalty = {stem: 12.0, stage0[0]: -2.0, stage0[1]: -2.0, stage1: -1.0, decoder: 2.0}
+    groups = {"HSI branch (3-D conv)": [stem, *stage0, stage1], "decoder (conv)": [decoder]}
+    build, measure, built, measured = _cost_model(penalty)
+    progress: list[tuple[int, int]] = []
+
+    kept, trials = select_float_groups(
+        groups, build, measure, margin=0.015, progress=lambda *a: progress.append(a)
+    )
+
+    assert [(t.group, t.kept_float) for t in trials] == [
+        ("HSI branch (3-D conv)", True),
+        ("HSI branch (3-D conv) › hsi_stem.conv1", True),
+        ("HSI branch (3-D conv) › hsi_stages.0", False),
+        ("HSI branch (3-D conv) › hsi_stages.1", False),
+        ("decoder (conv)", True),
+    ]
+    assert kept == [stem, decoder]
+    # the stages.0 piece: INT8 with only stem and stages.1 float, against the group float
+    assert measured[2] == {"int8": 100.0 - 4.0 + 2.0, "float": 100.0 + 2.0}
+    assert trials[2].ratio == pytest.approx(102.0 / 98.0)
+    # the decoder is timed against the refined graph (stem float, the stages INT8)
+    assert built[-1] == [stem, decoder] and measured[-1]["int8"] == pytest.approx(100.0 - 5.0 + 2.0)
+    assert progress == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    reasons = float_reasons(trials)
+    assert set(reasons) == {stem, decoder}
+    assert "group 'HSI branch (3-D conv) › hsi_stem.conv1'" in reasons[stem]
+    assert describe(trials) == (
+        "2 of 5 quantisable nodes float: HSI branch (3-D conv) in 1 of 3 modules (hsi_stem.conv1); "
+        "decoder (conv)"
+    )
+
+
+def test_describe_says_when_no_int8_node_is_left():
+    trials = [SpeedTrial("X branch (conv)", ["a", "b"], 2.0, 1.0, 0.5, kept_float=True)]
+    assert describe(trials) == (
+        "2 of 2 quantisable nodes float: X branch (conv); every group ran faster in float here, so the "
+        "graph has no INT8 node"
+    )
+    trials[0].kept_float = False
+    assert describe(trials) == "0 of 2 quantisable nodes float"
 
 
 def test_trial_reason_names_the_measurement():
