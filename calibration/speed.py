@@ -15,7 +15,7 @@ between rounds cancels out). A group kept float is then split by module (``hsi_s
 (comix_t's 1-channel stem convolution) no longer keeps a whole branch float.
 
 The result is machine-specific and says so: the trials (group, nodes, both medians, the ratio) go
-into the graph's sidecar and every node left float carries its group's measurement as its reason.
+into the graph's sidecar and every node left float carries its last trial's measurement as its reason.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from comix.profile.parts import part_of, split_scoped_name
 # float must beat INT8 by this fraction of the tile: noise on a shared core leaves a group INT8
 SPEED_MARGIN = 0.015
 SPEED_ROUNDS = 10  # interleaved rounds per trial (plus the warm-up of comix.calibration.latency)
+PIECE = " › "  # a piece's trial is named "<group> › <module>"
 
 # excluded node names -> graph;
 # {"int8": graph, "float": graph} -> {"int8": ms, "float": ms, "ratio": float/int8}
@@ -116,8 +117,8 @@ def select_float_groups(
     while index < len(queue):
         group, nodes, piece = queue[index]
         if piece:  # float so far: time the graph with this piece back in INT8 against it
-            members = set(nodes)
-            rest = [name for name in kept if name not in members]
+            back = set(nodes)
+            rest = [name for name in kept if name not in back]
             candidate = build(rest)
             times = measure({"int8": candidate, "float": current})
         else:
@@ -134,7 +135,7 @@ def select_float_groups(
             pieces = module_pieces(nodes)
             if len(pieces) > 1:  # tried next, so the groups after see the finer choice
                 queue[index + 1 : index + 1] = [
-                    (f"{group} › {name}", members, True) for name, members in pieces.items()
+                    (f"{group}{PIECE}{name}", members, True) for name, members in pieces.items()
                 ]
         index += 1
         if progress:
@@ -158,13 +159,13 @@ def float_reasons(trials: list[SpeedTrial]) -> dict[str, str]:
 def describe(trials: list[SpeedTrial]) -> str:
     """One line for the run summary: how many quantisable nodes the pass left float, and where
     ("HSI branch (3-D conv) in 2 of 9 modules (hsi_stem.conv1, hsi_stem.conv2)")."""
-    groups = [trial for trial in trials if " › " not in trial.group]
+    groups = [trial for trial in trials if PIECE not in trial.group]
     total = sum(len(trial.nodes) for trial in groups)
     left_float = len(float_reasons(trials))
     where = []
     for group in (trial for trial in groups if trial.kept_float):
-        pieces = [trial for trial in trials if trial.group.startswith(f"{group.group} › ")]
-        still = [trial.group.split(" › ", 1)[1] for trial in pieces if trial.kept_float]
+        pieces = [trial for trial in trials if trial.group.startswith(f"{group.group}{PIECE}")]
+        still = [trial.group.split(PIECE, 1)[1] for trial in pieces if trial.kept_float]
         if not pieces:
             where.append(group.group)
         elif still:
