@@ -16,9 +16,10 @@ onto their final names, so a failure leaves none of them (and no temporary files
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,20 @@ class StagedFiles:
             temp.unlink(missing_ok=True)
         self.staged.clear()
         self.scratch.clear()
+
+    @contextlib.contextmanager
+    def all_or_nothing(self, abort: Callable[[], None] | None = None) -> Iterator[StagedFiles]:
+        """Commit when the block ends; when it (or the commit) fails, ``abort`` (default :meth:`discard`)
+        and re-raise, an error about a temporary file naming its final product instead."""
+        try:
+            yield self
+            self.commit()
+        except BaseException as error:
+            renamed = self.named_for_user(error)
+            (abort or self.discard)()
+            if renamed is not error:
+                raise renamed from None
+            raise
 
 
 def class_areas(

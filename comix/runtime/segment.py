@@ -154,7 +154,7 @@ def segment_source(
     staged = StagedFiles()
     products = ClassProducts(paths, staged, names, title=Path(output).stem, cog=cog)
     in_memory = ArraySink() if keep_in_memory else None
-    try:
+    with staged.all_or_nothing(abort=products.abort):
         with bounded_gdal_cache():
             stats = window.stream(source, [products] + ([in_memory] if in_memory else []), executor)
             entries = products.finish()
@@ -187,15 +187,6 @@ def segment_source(
             "outputs": {key: str(path) for key, path in paths.items()},
         }
         staged.temp_for(paths["summary"]).write_text(json.dumps(document, indent=2))
-        staged.commit()
-    except BaseException as error:
-        renamed = staged.named_for_user(
-            error
-        )  # a failed write names the product, not its temporary file
-        products.abort()
-        if renamed is not error:
-            raise renamed from None
-        raise
     result = None
     if in_memory is not None:
         result = SceneResult(

@@ -63,7 +63,7 @@ def write_image_products(
     paths = image_output_paths(output)
     image = result.logits
     staged = StagedFiles()
-    try:
+    with staged.all_or_nothing():
         if "image_npy" in paths:
             with open(staged.temp_for(paths["image_npy"]), "wb") as handle:
                 np.save(handle, image)
@@ -106,13 +106,4 @@ def write_image_products(
             }
         )
         staged.temp_for(paths["summary"]).write_text(json.dumps(document, indent=2))
-        staged.commit()
-    except BaseException as error:
-        renamed = staged.named_for_user(
-            error
-        )  # a failed write names the product, not its temporary file
-        staged.discard()
-        if renamed is not error:
-            raise renamed from None
-        raise
     return paths
