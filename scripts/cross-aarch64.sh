@@ -5,8 +5,8 @@
 #   bash scripts/cross-aarch64.sh [--model MODEL.onnx] [--tiles 2x2] [--tile 64] [--march armv8-a]
 #                                 [--ort-version 1.28.0] [--out build/cross-aarch64]
 #
-# 1. installs what is missing (only that): g++/gcc-aarch64-linux-gnu, qemu-user-static (Debian packages,
-#    one apt-get per package as scripts/system_packages.sh does; needs root, else says what to install);
+# 1. installs what is missing (only that): g++/gcc-aarch64-linux-gnu, qemu-user-static, cmake (Debian
+#    packages, through scripts/system_packages.sh --cross-aarch64; needs root, else says what to install);
 # 2. downloads ONNX Runtime's aarch64 wheel (pip download --platform manylinux_2_27_aarch64; 1.28.0 is the
 #    newest aarch64 release) and takes libonnxruntime.so.<version> out of it;
 # 3. cross-builds libcomix_infer.so + comix-run + the CPU op library libcomix_ort_dcn.so with CMake
@@ -64,30 +64,11 @@ out="$(cd "$out" && pwd)"
 say() { echo "cross-aarch64: $*"; }
 
 # ---------------------------------------------------------------------------------- 1. system packages
-# tool -> Debian package
-packages_missing() {
-    local missing=""
-    command -v aarch64-linux-gnu-g++ >/dev/null 2>&1 || missing="$missing g++-aarch64-linux-gnu"
-    command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || missing="$missing gcc-aarch64-linux-gnu"
-    command -v qemu-aarch64-static >/dev/null 2>&1 || command -v qemu-aarch64 >/dev/null 2>&1 || missing="$missing qemu-user-static"
-    command -v cmake >/dev/null 2>&1 || missing="$missing cmake"
-    echo "$missing"
-}
-missing="$(packages_missing)"
-if [[ -n "$missing" ]]; then
-    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-        say "installing$missing"
-        apt-get update -qq >/dev/null 2>&1 || say "apt-get update failed; trying the installs anyway"
-        for package in $missing; do
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$package" >/dev/null 2>&1 \
-                || say "could not install $package with apt-get"
-        done
-        missing="$(packages_missing)"
-    fi
-    if [[ -n "$missing" ]]; then
-        echo "cross-aarch64: got no$missing, expected them installed (sudo apt-get install -y$missing)" >&2
-        exit 2
-    fi
+# the same installer as the setup's (one apt-get per missing package; needs root, else says what to install)
+missing="$(bash scripts/system_packages.sh --cross-aarch64 | tee /dev/stderr | sed -n 's/^missing://p' | tail -n 1)"
+if [[ -n "${missing// /}" ]]; then
+    echo "cross-aarch64: got no$missing, expected them installed (bash scripts/system_packages.sh --cross-aarch64)" >&2
+    exit 2
 fi
 qemu="$(command -v qemu-aarch64-static || command -v qemu-aarch64)"
 sysroot=/usr/aarch64-linux-gnu  # the cross toolchain's libc and libstdc++

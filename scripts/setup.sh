@@ -3,6 +3,8 @@
 #   1. the system build tools of the native plugin library, only those missing (scripts/system_packages.sh)
 #   2. a virtual environment in .venv with the project and its test tools
 #   3. the CPU plugin library (ONNX Runtime custom ops for the 2-D/3-D deformable convolution)
+#   4. the aarch64 cross compilers and qemu-user, only those missing, for scripts/cross-aarch64.sh and its
+#      test (optional: without them that test is skipped with its reason)
 # Usage: bash scripts/setup.sh     then: . .venv/bin/activate
 # Without the build tools the setup still completes: the pure-Python path works, and exported models
 # then use the portable graph (comix export --portable; comix demo chooses it by itself).
@@ -27,3 +29,5 @@ else
     echo "setup: skipped the plugin library build (missing:$missing); the pure-Python path and" \
          "portable ONNX graphs work without it" >&2
 fi
+
+bash scripts/system_packages.sh --cross-aarch64 >&2

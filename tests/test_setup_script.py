@@ -31,6 +31,7 @@ def _run(
     eigen: bool = False,
     failing: tuple[str, ...] = (),
     root: bool = True,
+    args: tuple[str, ...] = (),
 ):
     """Run the script with stubs; returns (completed process, apt-get calls as lists of arguments)."""
     stubs = tmp_path / "bin"
@@ -51,7 +52,9 @@ def _run(
         header.parent.mkdir(parents=True)
         header.write_text("")
     env = {"PATH": str(stubs), "COMIX_EIGEN_HEADERS": str(header)}
-    done = subprocess.run([BASH, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [BASH, str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60
+    )
     calls = [line.split() for line in log.read_text().splitlines()] if log.exists() else []
     return done, calls
 
@@ -97,3 +100,36 @@ def test_not_root_prints_the_command_and_goes_on(tmp_path):
     assert done.returncode == 0 and calls == []
     assert "sudo apt-get install -y libeigen3-dev" in done.stderr
     assert _still_missing(done) == "eigen3"
+
+
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+def test_cross_tools_are_their_own_set_installed_only_where_missing(tmp_path):
+    """``--cross-aarch64`` (setup's last step, scripts/cross-aarch64.sh): the cross compilers and qemu-user,
+    never the native set's packages; qemu-aarch64 (not -static) counts as qemu."""
+    done, calls = _run(tmp_path, args=("--cross-aarch64",))
+    assert done.returncode == 0, done.stderr
+    assert _installed(calls) == [
+        "g++-aarch64-linux-gnu",
+        "gcc-aarch64-linux-gnu",
+        "qemu-user-static",
+    ]
+    present = (*TOOLS, "aarch64-linux-gnu-g++", "aarch64-linux-gnu-gcc", "qemu-aarch64")
+    (tmp_path / "all").mkdir()
+    (tmp_path / "user").mkdir()
+    done, calls = _run(tmp_path / "all", present=present, args=("--cross-aarch64",))
+    assert done.returncode == 0 and calls == [] and _still_missing(done) == ""
+    done, calls = _run(tmp_path / "user", root=False, args=("--cross-aarch64",))
+    assert (
+        "sudo apt-get install -y g++-aarch64-linux-gnu gcc-aarch64-linux-gnu qemu-user-static"
+        in (done.stderr)
+    )
+    assert _still_missing(done) == "aarch64-linux-gnu-g++ aarch64-linux-gnu-gcc qemu-aarch64"
+
+
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+def test_an_unknown_set_is_refused_in_one_line(tmp_path):
+    done, calls = _run(tmp_path, args=("--cross-arm",))
+    assert done.returncode == 2 and calls == []
+    assert done.stderr.strip().splitlines() == [
+        "system_packages: got the argument '--cross-arm', expected none or --cross-aarch64"
+    ]

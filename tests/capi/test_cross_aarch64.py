@@ -2,7 +2,8 @@
 qemu (logits within 1e-4 x the largest logit).
 
 Runs only where the cross tools are installed (g++-aarch64-linux-gnu, gcc-aarch64-linux-gnu and
-qemu-user-static: the script installs them itself, the test does not) and the C API is built; it takes
+qemu-user-static: scripts/setup.sh installs them where it can, through scripts/system_packages.sh
+--cross-aarch64; the test does not) and the C API is built; it takes
 about half a minute with the tools installed (2 cores). The ONNX Runtime aarch64 library of an earlier run
 (build/cross-aarch64/) is reused instead of downloaded again."""
 
@@ -31,8 +32,8 @@ def _missing() -> list[str]:
 
 @pytest.mark.skipif(
     bool(_missing()),
-    reason=f"cross tools absent ({', '.join(_missing())}): apt-get install -y g++-aarch64-linux-gnu "
-    "gcc-aarch64-linux-gnu qemu-user-static, or run scripts/cross-aarch64.sh once (it installs them)",
+    reason=f"cross tools absent ({', '.join(_missing())}): bash scripts/system_packages.sh "
+    "--cross-aarch64 installs them (as root; scripts/setup.sh runs it)",
 )
 def test_aarch64_build_matches_x86_64(library, tmp_path):
     cached = sorted((REPO / "build" / "cross-aarch64").glob("onnxruntime-*"))
